@@ -1,0 +1,455 @@
+//! Stage 4: the vault as a whole — every note's page, link resolution the way Obsidian
+//! does it, backlinks and the tag index. Broken links are reported here, once, at
+//! the place they are written.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+use crate::diagnostics::Diagnostic;
+use crate::extract::{LinkKind, NoteInfo};
+use crate::parse::{Fragment, ParsedNote};
+use crate::slug;
+
+/// Page names the site uses for itself; a note never takes them.
+const RESERVED_PAGES: &[&str] = &["index.html", "tags.html", "report.html", "quiz.html"];
+
+/// A note's place in the site.
+#[derive(Debug, Clone)]
+pub struct Page {
+    /// Site-relative page path, `rules/chain-rule.html`.
+    pub url: String,
+    pub published: bool,
+}
+
+/// What a link points at.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Resolved {
+    /// A note (index into the vault's notes), and the anchor on its page.
+    Note {
+        index: usize,
+        anchor: Option<String>,
+    },
+    /// An attachment (index into the attachment list).
+    Attachment(usize),
+}
+
+/// One tag and the notes that carry it or one of its sub-tags.
+#[derive(Debug, Clone, Default)]
+pub struct TagEntry {
+    /// As first written, `flashcards/math`.
+    pub name: String,
+    /// Notes tagged with exactly this tag.
+    pub direct: Vec<usize>,
+    /// Notes tagged with it or a sub-tag, each once, in vault order.
+    pub all: Vec<usize>,
+    /// Lowercased names of direct sub-tags.
+    pub children: Vec<String>,
+}
+
+/// The link graph.
+#[derive(Debug, Clone, Default)]
+pub struct Graph {
+    pub pages: Vec<Page>,
+    /// Attachment paths, vault-relative.
+    pub attachments: Vec<String>,
+    /// For each note, the published notes linking to it (each once, sorted by title).
+    pub backlinks: Vec<Vec<usize>>,
+    /// Tags by lowercased name, sub-tags included (`a` and `a/b` for `#a/b`).
+    pub tags: BTreeMap<String, TagEntry>,
+    note_paths: HashMap<String, usize>,
+    /// Lowercased vault path without `.md`, per note.
+    note_keys: Vec<String>,
+    note_names: HashMap<String, Vec<usize>>,
+    aliases: HashMap<String, usize>,
+    file_paths: HashMap<String, usize>,
+    file_names: HashMap<String, Vec<usize>>,
+    folders: Vec<String>,
+    headings: Vec<Vec<(String, String)>>,
+    block_ids: Vec<HashSet<String>>,
+}
+
+/// Builds the graph, reporting broken links and anchors as warnings.
+pub fn build(
+    notes: &[ParsedNote],
+    infos: &[NoteInfo],
+    attachments: &[String],
+) -> (Graph, Vec<Diagnostic>) {
+    let mut g = Graph {
+        attachments: attachments.to_vec(),
+        ..Graph::default()
+    };
+    let mut diagnostics = Vec::new();
+
+    let mut taken: HashSet<String> = RESERVED_PAGES.iter().map(|s| s.to_string()).collect();
+    for info in infos {
+        let base = slug::note_page(&info.path);
+        let mut url = base.clone();
+        let mut n = 1;
+        while !taken.insert(url.clone()) {
+            url = format!("{}-{n}.html", base.trim_end_matches(".html"));
+            n += 1;
+        }
+        g.pages.push(Page {
+            url,
+            published: info.published,
+        });
+    }
+
+    for (i, info) in infos.iter().enumerate() {
+        let key = strip_md(&info.path).to_lowercase();
+        g.note_paths.insert(key.clone(), i);
+        g.note_keys.push(key.clone());
+        let name = key.rsplit('/').next().unwrap_or(&key).to_string();
+        g.note_names.entry(name).or_default().push(i);
+        for alias in &info.aliases {
+            g.aliases.entry(alias.to_lowercase()).or_insert(i);
+        }
+        g.folders.push(folder_of(&info.path).to_string());
+        g.headings.push(
+            info.headings
+                .iter()
+                .map(|h| (h.text.to_lowercase(), h.id.clone()))
+                .collect(),
+        );
+        g.block_ids
+            .push(info.block_ids.iter().map(|b| b.to_lowercase()).collect());
+    }
+    for (i, path) in attachments.iter().enumerate() {
+        let key = path.to_lowercase();
+        let name = key.rsplit('/').next().unwrap_or(&key).to_string();
+        g.file_paths.insert(key, i);
+        g.file_names.entry(name).or_default().push(i);
+    }
+    // Shortest path first, then alphabetical: the tie-break for links by file name.
+    for list in g.note_names.values_mut() {
+        list.sort_by_key(|&i| (infos[i].path.len(), infos[i].path.clone()));
+    }
+    for list in g.file_names.values_mut() {
+        list.sort_by_key(|&i| (attachments[i].len(), attachments[i].clone()));
+    }
+
+    g.backlinks = vec![Vec::new(); infos.len()];
+    for (from, info) in infos.iter().enumerate() {
+        let note = &notes[from];
+        for link in &info.links {
+            match g.resolve(from, &link.target, link.fragment.as_ref()) {
+                Ok(Resolved::Note { index, .. }) => {
+                    if index != from && info.published && !g.backlinks[index].contains(&from) {
+                        g.backlinks[index].push(from);
+                    }
+                }
+                Ok(Resolved::Attachment(_)) => {}
+                Err(LinkError::MissingNote) => {
+                    let what = match link.kind {
+                        LinkKind::Embed => "embedded file or note",
+                        _ => "linked note",
+                    };
+                    diagnostics.push(
+                        Diagnostic::warning(
+                            &note.path,
+                            &note.text,
+                            link.range.clone(),
+                            format!("{what} `{}` does not exist", link.target),
+                        )
+                        .with_hint(
+                            "check the spelling, or create the note; the link is shown as broken",
+                        ),
+                    );
+                }
+                Err(LinkError::MissingAnchor(anchor)) => diagnostics.push(
+                    Diagnostic::warning(
+                        &note.path,
+                        &note.text,
+                        link.range.clone(),
+                        format!("`{anchor}` is not a heading or block id of the linked note"),
+                    )
+                    .with_hint("the link goes to the top of the note instead"),
+                ),
+            }
+        }
+    }
+    for list in &mut g.backlinks {
+        list.sort_by_key(|&i| infos[i].title.to_lowercase());
+    }
+
+    for (i, info) in infos.iter().enumerate() {
+        if !info.published {
+            continue;
+        }
+        for tag in &info.tags {
+            let mut prefix = String::new();
+            let parts: Vec<&str> = tag.split('/').filter(|p| !p.is_empty()).collect();
+            for (depth, part) in parts.iter().enumerate() {
+                let parent = prefix.to_lowercase();
+                if !prefix.is_empty() {
+                    prefix.push('/');
+                }
+                prefix.push_str(part);
+                let key = prefix.to_lowercase();
+                let entry = g.tags.entry(key.clone()).or_insert_with(|| TagEntry {
+                    name: prefix.clone(),
+                    ..TagEntry::default()
+                });
+                if !entry.all.contains(&i) {
+                    entry.all.push(i);
+                }
+                if depth + 1 == parts.len() && !entry.direct.contains(&i) {
+                    entry.direct.push(i);
+                }
+                if depth > 0
+                    && let Some(p) = g.tags.get_mut(&parent)
+                    && !p.children.contains(&key)
+                {
+                    p.children.push(key.clone());
+                }
+            }
+        }
+    }
+    for entry in g.tags.values_mut() {
+        entry.children.sort();
+    }
+    (g, diagnostics)
+}
+
+/// Why a link did not resolve.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LinkError {
+    MissingNote,
+    /// The note exists but has no such heading or block.
+    MissingAnchor(String),
+}
+
+impl Graph {
+    /// Resolves a link written in note `from`: exact vault path first, then a note in the
+    /// linking note's own folder, then the shortest path whose file name matches, then
+    /// an alias; case-insensitive. Files that are not notes resolve the same way.
+    pub fn resolve(
+        &self,
+        from: usize,
+        target: &str,
+        fragment: Option<&Fragment>,
+    ) -> Result<Resolved, LinkError> {
+        let target = target
+            .trim()
+            .trim_start_matches("./")
+            .trim_start_matches('/');
+        let index = if target.is_empty() {
+            Some(from)
+        } else {
+            self.find_note(from, target)
+        };
+        let Some(index) = index else {
+            return self
+                .find_file(from, target)
+                .map(Resolved::Attachment)
+                .ok_or(LinkError::MissingNote);
+        };
+        let anchor = match fragment {
+            None => None,
+            Some(Fragment::Heading(h)) => {
+                let lower = h.to_lowercase();
+                let id = slug::slugify(h);
+                let found = self.headings[index]
+                    .iter()
+                    .find(|(text, hid)| *text == lower || *hid == id);
+                match found {
+                    Some((_, hid)) => Some(hid.clone()),
+                    None => return Err(LinkError::MissingAnchor(format!("#{h}"))),
+                }
+            }
+            Some(Fragment::Block(b)) => {
+                if self.block_ids[index].contains(&b.to_lowercase()) {
+                    Some(format!("^{b}"))
+                } else {
+                    return Err(LinkError::MissingAnchor(format!("#^{b}")));
+                }
+            }
+        };
+        Ok(Resolved::Note { index, anchor })
+    }
+
+    fn find_note(&self, from: usize, target: &str) -> Option<usize> {
+        let key = strip_md(target).to_lowercase();
+        if let Some(&i) = self.note_paths.get(&key) {
+            return Some(i);
+        }
+        let folder = self.folders.get(from).map(|f| f.to_lowercase());
+        if let Some(folder) = folder.filter(|f| !f.is_empty())
+            && let Some(&i) = self.note_paths.get(&join(&folder, &key))
+        {
+            return Some(i);
+        }
+        let name = key.rsplit('/').next().unwrap_or(&key);
+        if let Some(list) = self.note_names.get(name) {
+            let suffix = format!("/{key}");
+            let found = list.iter().copied().find(|&i| {
+                !key.contains('/') || {
+                    let path = &self.note_keys[i];
+                    *path == key || path.ends_with(&suffix)
+                }
+            });
+            if found.is_some() {
+                return found;
+            }
+        }
+        self.aliases.get(&target.to_lowercase()).copied()
+    }
+
+    fn find_file(&self, from: usize, target: &str) -> Option<usize> {
+        let key = target.to_lowercase();
+        if let Some(&i) = self.file_paths.get(&key) {
+            return Some(i);
+        }
+        if let Some(folder) = self.folders.get(from).filter(|f| !f.is_empty())
+            && let Some(&i) = self.file_paths.get(&join(&folder.to_lowercase(), &key))
+        {
+            return Some(i);
+        }
+        let name = key.rsplit('/').next().unwrap_or(&key);
+        let suffix = format!("/{key}");
+        self.file_names.get(name).and_then(|list| {
+            list.iter().copied().find(|&i| {
+                !key.contains('/') || self.attachments[i].to_lowercase().ends_with(&suffix)
+            })
+        })
+    }
+}
+
+fn strip_md(path: &str) -> &str {
+    let n = path.len();
+    if n >= 3 && path.is_char_boundary(n - 3) && path[n - 3..].eq_ignore_ascii_case(".md") {
+        &path[..n - 3]
+    } else {
+        path
+    }
+}
+
+/// The folder of a vault path (`""` at the root).
+pub fn folder_of(path: &str) -> &str {
+    path.rfind('/').map_or("", |k| &path[..k])
+}
+
+fn join(folder: &str, name: &str) -> String {
+    if folder.is_empty() {
+        name.to_string()
+    } else {
+        format!("{folder}/{name}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::extract;
+    use crate::parse;
+    use crate::vault::SourceFile;
+
+    fn graph(
+        files: &[(&str, &str)],
+        attachments: &[&str],
+    ) -> (Graph, Vec<Diagnostic>, Vec<NoteInfo>) {
+        let notes: Vec<ParsedNote> = files
+            .iter()
+            .map(|(p, t)| {
+                parse::parse(&SourceFile {
+                    path: p.to_string(),
+                    text: t.to_string(),
+                    modified: None,
+                })
+            })
+            .collect();
+        let infos: Vec<NoteInfo> = notes.iter().map(extract::extract).collect();
+        let atts: Vec<String> = attachments.iter().map(|s| s.to_string()).collect();
+        let (g, d) = build(&notes, &infos, &atts);
+        (g, d, infos)
+    }
+
+    #[test]
+    fn resolution_order_follows_obsidian() {
+        let (g, d, _) = graph(
+            &[
+                ("a/x.md", "[[x]] [[b/deep/x]] [[X]] [[y]]"),
+                ("x.md", "root"),
+                ("b/deep/x.md", "deep"),
+                ("b/y.md", "[[x]] [[missing]]"),
+                ("a/y.md", "[[deep/x]]"),
+            ],
+            &["img/p.png"],
+        );
+        let r = |from, t| g.resolve(from, t, None);
+        // An exact vault path wins: `x` is the root note.
+        assert_eq!(
+            r(0, "x"),
+            Ok(Resolved::Note {
+                index: 1,
+                anchor: None
+            })
+        );
+        // Then the linking note's own folder: a/y.md, not b/y.md.
+        assert_eq!(
+            r(0, "y"),
+            Ok(Resolved::Note {
+                index: 4,
+                anchor: None
+            })
+        );
+        // A partial path matches the end of a path.
+        assert_eq!(
+            r(4, "deep/x"),
+            Ok(Resolved::Note {
+                index: 2,
+                anchor: None
+            })
+        );
+        // Exact vault path.
+        assert_eq!(
+            r(0, "b/deep/x"),
+            Ok(Resolved::Note {
+                index: 2,
+                anchor: None
+            })
+        );
+        // Case-insensitive; from b/ (no b/x.md) the shortest path with that name.
+        assert_eq!(
+            r(3, "X"),
+            Ok(Resolved::Note {
+                index: 1,
+                anchor: None
+            })
+        );
+        assert_eq!(
+            r(3, "Y"),
+            Ok(Resolved::Note {
+                index: 3,
+                anchor: None
+            })
+        );
+        assert_eq!(r(3, "p.png"), Ok(Resolved::Attachment(0)));
+        assert_eq!(d.len(), 1);
+        assert_eq!(d[0].file, "b/y.md");
+        assert_eq!((d[0].line, d[0].column), (1, 7));
+    }
+
+    #[test]
+    fn anchors_backlinks_and_tags() {
+        let (g, d, _) = graph(
+            &[
+                ("a.md", "# Top\n## Proof idea\nline ^blk\n#t/sub"),
+                ("b.md", "[[a#Proof idea]] [[a#^blk]] [[a#Nope]] #t"),
+            ],
+            &[],
+        );
+        assert_eq!(
+            g.resolve(1, "a", Some(&Fragment::Heading("proof idea".into()))),
+            Ok(Resolved::Note {
+                index: 0,
+                anchor: Some("proof-idea".into())
+            })
+        );
+        assert_eq!(d.len(), 1, "{d:?}");
+        assert!(d[0].message.contains("#Nope"));
+        assert_eq!(g.backlinks[0], [1]);
+        let t = &g.tags["t"];
+        assert_eq!((t.direct.clone(), t.all.clone()), (vec![1], vec![0, 1]));
+        assert_eq!(t.children, ["t/sub"]);
+    }
+}

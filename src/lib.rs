@@ -1,0 +1,16 @@
+//! notebuild: turn an Obsidian-style vault of math notes into a checked, linked static site.
+//!
+//! The pipeline, one module per stage, data flowing one way as plain structs:
+//!
+//! vault (walk) → parse (Obsidian markdown) → extract (headings, links, tags, math)
+//! → graph (link resolution, backlinks, tags) → render (HTML pages) → site (atomic output).
+
+pub mod diagnostics;
+pub mod extract;
+pub mod graph;
+pub mod parse;
+pub mod pipeline;
+pub mod render;
+pub mod site;
+pub mod slug;
+pub mod vault;

@@ -1,0 +1,207 @@
+//! YAML front matter: the `---` block at the very top of a note.
+
+use std::collections::BTreeMap;
+
+use serde_yaml_ng::Value;
+
+use crate::diagnostics::Diagnostic;
+
+/// What a note says about itself in its front matter. Every field is optional.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct FrontMatter {
+    pub title: Option<String>,
+    pub tags: Vec<String>,
+    pub aliases: Vec<String>,
+    /// `draft: true` or `publish: false`: leave the note out of the site.
+    pub unpublished: bool,
+    /// `date`, `updated`, `modified` or `created`, as written (the first found, in that order of preference: updated, modified, date, created).
+    pub date: Option<String>,
+    /// Every other top-level scalar field, as text (`layout: denominator`, for example).
+    pub fields: BTreeMap<String, String>,
+}
+
+/// The front matter split off a note's text.
+#[derive(Debug, Clone, Default)]
+pub struct Split {
+    pub front: FrontMatter,
+    /// Byte offset where the body starts (0 when there is no front matter).
+    pub body_start: usize,
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+/// Finds and reads the front matter of `text` (the note at `file`).
+pub fn split(file: &str, text: &str) -> Split {
+    let Some((yaml_range, body_start)) = locate(text) else {
+        return Split::default();
+    };
+    let yaml = &text[yaml_range.clone()];
+    let mut diagnostics = Vec::new();
+    let front = match serde_yaml_ng::from_str::<Value>(yaml) {
+        Ok(value) => read(&value),
+        Err(err) => {
+            let offset = err
+                .location()
+                .map_or(yaml_range.start, |l| yaml_range.start + l.index());
+            diagnostics.push(
+                Diagnostic::warning(
+                    file,
+                    text,
+                    offset..offset + 1,
+                    format!("front matter is not valid YAML: {err}"),
+                )
+                .with_hint("fix the YAML between the `---` lines; it was ignored"),
+            );
+            FrontMatter::default()
+        }
+    };
+    Split {
+        front,
+        body_start,
+        diagnostics,
+    }
+}
+
+/// The byte range of the YAML and where the body starts, when `text` opens with `---`.
+fn locate(text: &str) -> Option<(std::ops::Range<usize>, usize)> {
+    let text_start = text.strip_prefix('\u{feff}').map_or(0, |_| 3);
+    let rest = &text[text_start..];
+    let first_line_end = rest.find('\n')?;
+    if rest[..first_line_end].trim_end() != "---" {
+        return None;
+    }
+    let yaml_start = text_start + first_line_end + 1;
+    let mut pos = yaml_start;
+    for line in text[yaml_start..].split_inclusive('\n') {
+        let trimmed = line.trim_end();
+        if trimmed == "---" || trimmed == "..." {
+            return Some((yaml_start..pos, pos + line.len()));
+        }
+        pos += line.len();
+    }
+    None
+}
+
+fn read(value: &Value) -> FrontMatter {
+    let mut front = FrontMatter::default();
+    let Value::Mapping(map) = value else {
+        return front;
+    };
+    let mut dates: BTreeMap<&str, String> = BTreeMap::new();
+    for (key, value) in map {
+        let Some(key) = key.as_str() else { continue };
+        match key.to_ascii_lowercase().as_str() {
+            "title" => front.title = scalar(value).filter(|t| !t.trim().is_empty()),
+            "tags" | "tag" => front.tags = list(value, true),
+            "aliases" | "alias" => front.aliases = list(value, false),
+            "draft" => front.unpublished |= truthy(value),
+            "publish" => front.unpublished |= value.as_bool() == Some(false),
+            k @ ("date" | "updated" | "modified" | "created") => {
+                if let Some(s) = scalar(value) {
+                    dates.insert(
+                        match k {
+                            "updated" => "0",
+                            "modified" => "1",
+                            "date" => "2",
+                            _ => "3",
+                        },
+                        s,
+                    );
+                }
+            }
+            _ => {
+                if let Some(s) = scalar(value) {
+                    front.fields.insert(key.to_string(), s);
+                }
+            }
+        }
+    }
+    front.date = dates.into_values().next();
+    front
+}
+
+fn scalar(value: &Value) -> Option<String> {
+    match value {
+        Value::String(s) => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        Value::Bool(b) => Some(b.to_string()),
+        _ => None,
+    }
+}
+
+fn truthy(value: &Value) -> bool {
+    match value {
+        Value::Bool(b) => *b,
+        Value::String(s) => matches!(s.to_ascii_lowercase().as_str(), "true" | "yes"),
+        _ => false,
+    }
+}
+
+/// A list field written as a YAML list or as one string (`tags: a, b` or `tags: a b`).
+fn list(value: &Value, split_spaces: bool) -> Vec<String> {
+    let items: Vec<String> = match value {
+        Value::Sequence(seq) => seq.iter().filter_map(scalar).collect(),
+        other => scalar(other)
+            .map(|s| {
+                s.split(|c: char| c == ',' || (split_spaces && c.is_whitespace()))
+                    .map(str::to_string)
+                    .collect()
+            })
+            .unwrap_or_default(),
+    };
+    items
+        .into_iter()
+        .map(|s| {
+            let s = s.trim();
+            if split_spaces {
+                s.trim_start_matches('#').to_string()
+            } else {
+                s.to_string()
+            }
+        })
+        .filter(|s| !s.is_empty())
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_the_common_fields() {
+        let text = "---\ntitle: Chain rule\ntags: [calculus, flashcards/math]\naliases: chain\ndraft: false\ndate: 2024-08-02\nlayout: denominator\n---\n# Body\n";
+        let s = split("a.md", text);
+        assert!(s.diagnostics.is_empty());
+        assert_eq!(s.front.title.as_deref(), Some("Chain rule"));
+        assert_eq!(s.front.tags, ["calculus", "flashcards/math"]);
+        assert_eq!(s.front.aliases, ["chain"]);
+        assert!(!s.front.unpublished);
+        assert_eq!(s.front.date.as_deref(), Some("2024-08-02"));
+        assert_eq!(
+            s.front.fields.get("layout").map(String::as_str),
+            Some("denominator")
+        );
+        assert_eq!(&text[s.body_start..], "# Body\n");
+    }
+
+    #[test]
+    fn tags_as_a_string_and_publish_false() {
+        let s = split("a.md", "---\ntags: '#a, b c'\npublish: false\n---\n");
+        assert_eq!(s.front.tags, ["a", "b", "c"]);
+        assert!(s.front.unpublished);
+    }
+
+    #[test]
+    fn bad_yaml_is_a_warning_at_its_line() {
+        let text = "---\ntitle: [unclosed\n---\nbody";
+        let s = split("a.md", text);
+        assert_eq!(s.diagnostics.len(), 1);
+        assert!(s.diagnostics[0].line >= 2);
+        assert_eq!(&text[s.body_start..], "body");
+    }
+
+    #[test]
+    fn no_front_matter_without_closing_line() {
+        let s = split("a.md", "---\ntitle: x\n");
+        assert_eq!(s.body_start, 0);
+    }
+}

@@ -1,0 +1,780 @@
+//! A note's nodes → HTML: markdown through pulldown-cmark, and the Obsidian constructs
+//! (math as MathML, wikilinks, embeds and transclusions, callouts, tags, highlights,
+//! block anchors) written here.
+
+use std::fmt::Write as _;
+
+use pulldown_cmark::{CowStr, Event, LinkType, Tag, TagEnd};
+
+use crate::diagnostics::Diagnostic;
+use crate::extract::{self, NoteInfo};
+use crate::graph::{Graph, Resolved};
+use crate::parse::{self, Callout, Fold, Fragment, Node, ParsedNote, WikiLink};
+use crate::render::math::{self, MathMode};
+use crate::slug;
+
+/// Everything the renderer reads.
+pub struct Ctx<'a> {
+    pub graph: &'a Graph,
+    pub notes: &'a [ParsedNote],
+    pub infos: &'a [NoteInfo],
+}
+
+/// A note's body as HTML, with its table of contents.
+#[derive(Debug, Clone, Default)]
+pub struct Body {
+    pub html: String,
+    pub toc: Vec<TocEntry>,
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+/// One heading in the table of contents.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TocEntry {
+    pub level: u8,
+    pub id: String,
+    /// The heading's content as HTML (math included).
+    pub html: String,
+}
+
+/// What is being embedded, to detect an embed that embeds itself.
+type EmbedKey = (usize, Option<Fragment>);
+
+/// Renders note `index` for the page `page` (its own, or the index for the home note).
+pub fn render_note(ctx: &Ctx, index: usize, page: &str) -> Body {
+    let note = &ctx.notes[index];
+    let mut nodes: &[Node] = &note.nodes;
+    // The page shows the title as its heading: drop a first H1 that repeats it.
+    let mut skip = None;
+    if let Some(start) = nodes
+        .iter()
+        .position(|n| matches!(n, Node::Md(Event::Start(Tag::Heading { .. }))))
+        && let Node::Md(Event::Start(Tag::Heading { level, .. })) = &nodes[start]
+        && *level == pulldown_cmark::HeadingLevel::H1
+        && parse::plain_text_until_end(&nodes[start + 1..])
+            .eq_ignore_ascii_case(&ctx.infos[index].title)
+    {
+        let end = matching_end(nodes, start);
+        skip = Some(start..=end);
+    }
+    let owned: Vec<Node>;
+    if let Some(skip) = skip {
+        owned = nodes
+            .iter()
+            .enumerate()
+            .filter(|(k, _)| !skip.contains(k))
+            .map(|(_, n)| n.clone())
+            .collect();
+        nodes = &owned;
+    }
+    let mut writer = Writer {
+        ctx,
+        page,
+        from: index,
+        stack: vec![(index, None)],
+        diagnostics: Vec::new(),
+        toc: Some(Vec::new()),
+        report: true,
+    };
+    let html = writer.blocks(nodes);
+    let mut diagnostics = writer.diagnostics;
+    dedup(&mut diagnostics);
+    Body {
+        html,
+        toc: writer.toc.unwrap_or_default(),
+        diagnostics,
+    }
+}
+
+fn dedup(diagnostics: &mut Vec<Diagnostic>) {
+    let mut seen = std::collections::HashSet::new();
+    diagnostics.retain(|d| seen.insert((d.file.clone(), d.range.clone(), d.message.clone())));
+}
+
+/// Index of the node that closes the element opened at `start`.
+fn matching_end(nodes: &[Node], start: usize) -> usize {
+    let mut depth = 0usize;
+    for (k, node) in nodes.iter().enumerate().skip(start) {
+        match node {
+            Node::Md(Event::Start(_)) | Node::CalloutStart(_) => depth += 1,
+            Node::Md(Event::End(_)) | Node::CalloutEnd => {
+                depth = depth.saturating_sub(1);
+                if depth == 0 {
+                    return k;
+                }
+            }
+            _ => {}
+        }
+    }
+    nodes.len().saturating_sub(1)
+}
+
+struct Writer<'a> {
+    ctx: &'a Ctx<'a>,
+    /// The page being written: every URL is relative to it.
+    page: &'a str,
+    /// The note whose nodes are being written (links resolve from its folder).
+    from: usize,
+    stack: Vec<EmbedKey>,
+    diagnostics: Vec<Diagnostic>,
+    /// Collects headings when writing a page's own body.
+    toc: Option<Vec<TocEntry>>,
+    /// Whether problems found (formulas that do not render) are reported: only for the
+    /// note's own body, not for what it embeds.
+    report: bool,
+}
+
+impl Writer<'_> {
+    fn url(&self, site_path: &str) -> String {
+        slug::encode_path(&slug::relative_url(self.page, site_path))
+    }
+
+    /// Writes a sequence of block-level nodes.
+    fn blocks(&mut self, nodes: &[Node]) -> String {
+        let events = self.events(nodes);
+        let mut html = String::new();
+        pulldown_cmark::html::push_html(&mut html, events.into_iter());
+        html
+    }
+
+    /// Writes inline nodes (a title, a heading's text) without block wrappers.
+    fn inline(&mut self, nodes: &[Node]) -> String {
+        let toc = self.toc.take();
+        let html = self.blocks(nodes);
+        self.toc = toc;
+        html
+    }
+
+    fn events(&mut self, nodes: &[Node]) -> Vec<Event<'static>> {
+        let unwrap = paragraphs_to_unwrap(self, nodes);
+        let mut out: Vec<Event<'static>> = Vec::with_capacity(nodes.len());
+        let mut in_paragraph = false;
+        let mut callouts: Vec<Fold> = Vec::new();
+        let mut headings: Vec<String> = Vec::new();
+        for (k, node) in nodes.iter().enumerate() {
+            if unwrap.contains(&k) {
+                continue;
+            }
+            match node {
+                Node::Md(event) => match event {
+                    Event::Start(Tag::Paragraph) => {
+                        in_paragraph = true;
+                        out.push(event.clone());
+                    }
+                    Event::End(TagEnd::Paragraph) => {
+                        in_paragraph = false;
+                        out.push(event.clone());
+                    }
+                    Event::SoftBreak => out.push(Event::HardBreak),
+                    Event::Start(Tag::Heading { id, level, .. }) => {
+                        let id = id.as_deref().unwrap_or_default().to_string();
+                        if self.toc.is_some() {
+                            let end = matching_end(nodes, k);
+                            let html = self.inline(&nodes[k + 1..end]);
+                            if let Some(toc) = &mut self.toc {
+                                toc.push(TocEntry {
+                                    level: *level as u8,
+                                    id: id.clone(),
+                                    html: html.trim().to_string(),
+                                });
+                            }
+                        }
+                        headings.push(id);
+                        out.push(event.clone());
+                    }
+                    Event::End(TagEnd::Heading(_)) => {
+                        if let Some(id) = headings.pop() {
+                            out.push(Event::InlineHtml(CowStr::from(format!(
+                                " <a class=\"heading-anchor\" href=\"#{}\" aria-label=\"Link to this section\">#</a>",
+                                escape_attr(&id)
+                            ))));
+                        }
+                        out.push(event.clone());
+                    }
+                    Event::Start(Tag::Link {
+                        link_type,
+                        dest_url,
+                        title,
+                        ..
+                    }) => out.push(Event::InlineHtml(CowStr::from(
+                        self.markdown_link(*link_type, dest_url, title),
+                    ))),
+                    Event::End(TagEnd::Link) => out.push(Event::InlineHtml(CowStr::from("</a>"))),
+                    Event::Start(Tag::Image {
+                        link_type,
+                        dest_url,
+                        title,
+                        id,
+                    }) => {
+                        let dest = self
+                            .attachment_url(dest_url)
+                            .unwrap_or_else(|| dest_url.to_string());
+                        out.push(Event::Start(Tag::Image {
+                            link_type: *link_type,
+                            dest_url: CowStr::from(dest),
+                            title: title.clone(),
+                            id: id.clone(),
+                        }));
+                    }
+                    other => out.push(other.clone()),
+                },
+                Node::Math(m) => {
+                    let mode = if m.display {
+                        MathMode::Display
+                    } else {
+                        MathMode::Inline
+                    };
+                    let (mathml, error) = math::render_or_fallback(&m.tex, mode);
+                    if let Some(error) = error
+                        && self.report
+                    {
+                        let note = &self.ctx.notes[self.from];
+                        self.diagnostics.push(
+                            Diagnostic::warning(
+                                &note.path,
+                                &note.text,
+                                m.range.clone(),
+                                format!("formula cannot be rendered: {}", error.message),
+                            )
+                            .with_hint("the LaTeX source is shown on the page instead"),
+                        );
+                    }
+                    let html = match (m.display, in_paragraph) {
+                        (false, _) => format!("<span class=\"math math-inline\">{mathml}</span>"),
+                        (true, true) => {
+                            format!("<span class=\"math math-display\">{mathml}</span>")
+                        }
+                        (true, false) => {
+                            format!("<div class=\"math math-display\">{mathml}</div>\n")
+                        }
+                    };
+                    push_html(&mut out, html, in_paragraph || !m.display);
+                }
+                Node::Link(link) if link.embed => {
+                    let (html, block) = self.embed(link);
+                    if block && in_paragraph {
+                        out.push(Event::InlineHtml(CowStr::from("</p>\n")));
+                        out.push(Event::InlineHtml(CowStr::from(html)));
+                        out.push(Event::InlineHtml(CowStr::from("<p>")));
+                    } else {
+                        push_html(&mut out, html, !block);
+                    }
+                }
+                Node::Link(link) => out.push(Event::InlineHtml(CowStr::from(self.wikilink(link)))),
+                Node::Tag(tag) => {
+                    let href = self.url(&slug::tag_page(&tag.name));
+                    out.push(Event::InlineHtml(CowStr::from(format!(
+                        "<a class=\"tag\" href=\"{}\">#{}</a>",
+                        escape_attr(&href),
+                        escape_text(&tag.name)
+                    ))));
+                }
+                Node::BlockAnchor(id) => out.push(Event::InlineHtml(CowStr::from(format!(
+                    "<a class=\"block-anchor\" id=\"^{}\"></a>",
+                    escape_attr(id)
+                )))),
+                Node::Highlight { open } => out.push(Event::InlineHtml(CowStr::from(if *open {
+                    "<mark>"
+                } else {
+                    "</mark>"
+                }))),
+                Node::CalloutStart(callout) => {
+                    callouts.push(callout.fold);
+                    let html = self.callout_open(callout);
+                    out.push(Event::Html(CowStr::from(html)));
+                }
+                Node::CalloutEnd => {
+                    let close = match callouts.pop() {
+                        Some(Fold::None) | None => "</div></div>\n",
+                        Some(_) => "</div></details>\n",
+                    };
+                    out.push(Event::Html(CowStr::from(close)));
+                }
+            }
+        }
+        out
+    }
+
+    fn callout_open(&mut self, callout: &Callout) -> String {
+        let title = if callout.title.is_empty() {
+            let mut t = callout.written.clone();
+            if let Some(first) = t.get(..1) {
+                t = first.to_uppercase() + &t[1..];
+            }
+            escape_text(&t)
+        } else {
+            strip_paragraph(&self.inline(&callout.title))
+        };
+        let icon = callout_icon(callout.kind);
+        let inner = format!(
+            "<span class=\"callout-icon\" aria-hidden=\"true\">{icon}</span><span class=\"callout-title-inner\">{title}</span>"
+        );
+        match callout.fold {
+            Fold::None => format!(
+                "<div class=\"callout\" data-callout=\"{}\">\n<div class=\"callout-title\">{inner}</div>\n<div class=\"callout-content\">\n",
+                callout.kind
+            ),
+            fold => format!(
+                "<details class=\"callout\" data-callout=\"{}\"{}>\n<summary class=\"callout-title\">{inner}</summary>\n<div class=\"callout-content\">\n",
+                callout.kind,
+                if fold == Fold::Open { " open" } else { "" }
+            ),
+        }
+    }
+
+    fn markdown_link(&self, link_type: LinkType, dest: &str, title: &str) -> String {
+        let title_attr = if title.is_empty() {
+            String::new()
+        } else {
+            format!(" title=\"{}\"", escape_attr(title))
+        };
+        if link_type == LinkType::Email {
+            return format!("<a href=\"mailto:{}\"{title_attr}>", escape_attr(dest));
+        }
+        if let Some((target, fragment)) = extract::internal_markdown_link(dest) {
+            return match self.ctx.graph.resolve(self.from, &target, fragment.as_ref()) {
+                Ok(resolved) => match self.href(&resolved) {
+                    Some(href) => format!(
+                        "<a class=\"internal-link\" href=\"{}\"{title_attr}>",
+                        escape_attr(&href)
+                    ),
+                    None => "<a class=\"internal-link is-unpublished\" title=\"This note is not published\">".to_string(),
+                },
+                Err(_) => format!(
+                    "<a class=\"internal-link is-unresolved\" title=\"No note named “{}” in the vault\">",
+                    escape_attr(&target)
+                ),
+            };
+        }
+        if let Some(url) = self.attachment_url(dest) {
+            return format!(
+                "<a class=\"internal-link\" href=\"{}\"{title_attr}>",
+                escape_attr(&url)
+            );
+        }
+        format!(
+            "<a class=\"external-link\" href=\"{}\" rel=\"noopener\"{title_attr}>",
+            escape_attr(dest)
+        )
+    }
+
+    /// A relative file path written in markdown (`![](img/a.png)`), when it names an
+    /// attachment of the vault: its URL from this page.
+    fn attachment_url(&self, dest: &str) -> Option<String> {
+        if dest.contains("://") || dest.starts_with("data:") || dest.starts_with('#') {
+            return None;
+        }
+        let path = extract::percent_decode(dest.split('#').next().unwrap_or(dest));
+        match self.ctx.graph.resolve(self.from, &path, None) {
+            Ok(Resolved::Attachment(i)) => Some(self.url(&self.ctx.graph.attachments[i])),
+            _ => None,
+        }
+    }
+
+    /// The URL of a resolved link from this page; `None` for an unpublished note.
+    fn href(&self, resolved: &Resolved) -> Option<String> {
+        match resolved {
+            Resolved::Attachment(i) => Some(self.url(&self.ctx.graph.attachments[*i])),
+            Resolved::Note { index, anchor } => {
+                let page = &self.ctx.graph.pages[*index];
+                if !page.published {
+                    return None;
+                }
+                let anchor = anchor
+                    .as_ref()
+                    .map(|a| format!("#{}", fragment_encode(a)))
+                    .unwrap_or_default();
+                if page.url == self.page && !anchor.is_empty() {
+                    Some(anchor)
+                } else {
+                    Some(format!("{}{anchor}", self.url(&page.url)))
+                }
+            }
+        }
+    }
+
+    fn wikilink(&mut self, link: &WikiLink) -> String {
+        let shown = match (&link.label, &link.fragment) {
+            (Some(label), _) if !label.is_empty() => label.clone(),
+            (_, Some(Fragment::Heading(h))) if link.target.is_empty() => h.clone(),
+            (_, Some(Fragment::Block(b))) if link.target.is_empty() => format!("^{b}"),
+            (_, Some(Fragment::Heading(h))) => format!("{} › {h}", link.target),
+            (_, Some(Fragment::Block(b))) => format!("{} › ^{b}", link.target),
+            _ => link.target.clone(),
+        };
+        let shown = escape_text(&shown);
+        match self
+            .ctx
+            .graph
+            .resolve(self.from, &link.target, link.fragment.as_ref())
+        {
+            Ok(resolved) => match self.href(&resolved) {
+                Some(href) => format!(
+                    "<a class=\"internal-link\" href=\"{}\">{shown}</a>",
+                    escape_attr(&href)
+                ),
+                None => format!(
+                    "<span class=\"internal-link is-unpublished\" title=\"This note is not published\">{shown}</span>"
+                ),
+            },
+            Err(crate::graph::LinkError::MissingAnchor(_)) => {
+                // The note exists: link to its top.
+                match self.ctx.graph.resolve(self.from, &link.target, None) {
+                    Ok(resolved) => match self.href(&resolved) {
+                        Some(href) => format!(
+                            "<a class=\"internal-link\" href=\"{}\">{shown}</a>",
+                            escape_attr(&href)
+                        ),
+                        None => {
+                            format!("<span class=\"internal-link is-unpublished\">{shown}</span>")
+                        }
+                    },
+                    Err(_) => unresolved(&link.target, &shown),
+                }
+            }
+            Err(crate::graph::LinkError::MissingNote) => unresolved(&link.target, &shown),
+        }
+    }
+
+    /// An embed: the HTML, and whether it is a block (a transclusion) or inline (an image).
+    fn embed(&mut self, link: &WikiLink) -> (String, bool) {
+        let resolved = self
+            .ctx
+            .graph
+            .resolve(self.from, &link.target, link.fragment.as_ref())
+            .or_else(|_| self.ctx.graph.resolve(self.from, &link.target, None));
+        match resolved {
+            Ok(Resolved::Attachment(i)) => (self.file_embed(i, link), false),
+            Ok(Resolved::Note { index, anchor }) => (self.transclude(index, anchor, link), true),
+            Err(_) => (
+                format!(
+                    "<span class=\"embed-missing\" title=\"Nothing named “{}” in the vault\">⚠ {}</span>",
+                    escape_attr(&link.target),
+                    escape_text(&link.target)
+                ),
+                false,
+            ),
+        }
+    }
+
+    fn file_embed(&self, i: usize, link: &WikiLink) -> String {
+        let path = &self.ctx.graph.attachments[i];
+        let src = escape_attr(&self.url(path));
+        let name = path.rsplit('/').next().unwrap_or(path);
+        let ext = name.rsplit('.').next().unwrap_or("").to_ascii_lowercase();
+        let mut width = None;
+        let mut height = None;
+        let mut align = None;
+        let mut alt = None;
+        for part in link
+            .label
+            .as_deref()
+            .unwrap_or("")
+            .split('|')
+            .map(str::trim)
+        {
+            if part.is_empty() {
+                continue;
+            }
+            if let Some((w, h)) = part.split_once('x')
+                && let (Ok(w), Ok(h)) = (w.trim().parse::<u32>(), h.trim().parse::<u32>())
+            {
+                width = Some(w);
+                height = Some(h);
+            } else if let Ok(w) = part.parse::<u32>() {
+                width = Some(w);
+            } else if matches!(part, "center" | "left" | "right") {
+                align = Some(part);
+            } else {
+                alt = Some(part.to_string());
+            }
+        }
+        let mut attrs = String::new();
+        if let Some(w) = width {
+            let _ = write!(attrs, " width=\"{w}\"");
+        }
+        if let Some(h) = height {
+            let _ = write!(attrs, " height=\"{h}\"");
+        }
+        let class = match align {
+            Some(a) => format!(" align-{a}"),
+            None => String::new(),
+        };
+        let alt = escape_attr(alt.as_deref().unwrap_or(name));
+        match ext.as_str() {
+            "png" | "jpg" | "jpeg" | "gif" | "svg" | "webp" | "bmp" | "avif" | "ico" => format!(
+                "<img class=\"embed-image{class}\" src=\"{src}\" alt=\"{alt}\" loading=\"lazy\"{attrs}>"
+            ),
+            "mp3" | "wav" | "ogg" | "m4a" | "flac" => {
+                format!("<audio class=\"embed-audio\" controls src=\"{src}\"></audio>")
+            }
+            "mp4" | "webm" | "ogv" | "mov" | "mkv" => {
+                format!("<video class=\"embed-video\" controls src=\"{src}\"{attrs}></video>")
+            }
+            "pdf" => format!(
+                "<a class=\"internal-link embed-file\" href=\"{src}\">📄 {}</a>",
+                escape_text(name)
+            ),
+            _ => format!(
+                "<a class=\"internal-link embed-file\" href=\"{src}\">{}</a>",
+                escape_text(name)
+            ),
+        }
+    }
+
+    fn transclude(&mut self, index: usize, anchor: Option<String>, link: &WikiLink) -> String {
+        let key: EmbedKey = (index, link.fragment.clone());
+        let title = &self.ctx.infos[index].title;
+        if self.stack.contains(&key) || self.stack.len() > 16 {
+            let note = &self.ctx.notes[self.from];
+            self.diagnostics.push(
+                Diagnostic::warning(
+                    &note.path,
+                    &note.text,
+                    link.range.clone(),
+                    format!(
+                        "embed of `{}` embeds itself: recursion stopped here",
+                        link.target
+                    ),
+                )
+                .with_hint("remove one of the embeds in the cycle"),
+            );
+            return format!(
+                "<div class=\"embed-note embed-recursive\"><div class=\"embed-title\">⚠ Recursive embed of “{}” stopped</div></div>\n",
+                escape_text(title)
+            );
+        }
+        let target = &self.ctx.notes[index];
+        let nodes: Vec<Node> = match (&link.fragment, &anchor) {
+            (Some(Fragment::Heading(_)), Some(id)) => section(&target.nodes, id),
+            (Some(Fragment::Block(_)), Some(id)) => {
+                block(&target.nodes, id.trim_start_matches('^'))
+            }
+            _ => target.nodes.clone(),
+        };
+        let published = self.ctx.graph.pages[index].published;
+        let heading = match &link.fragment {
+            Some(Fragment::Heading(h)) => format!("{} › {}", escape_text(title), escape_text(h)),
+            _ => escape_text(title),
+        };
+        let title_html = match self.href(&Resolved::Note { index, anchor }) {
+            Some(href) if published => {
+                format!(
+                    "<a class=\"internal-link\" href=\"{}\">{heading}</a>",
+                    escape_attr(&href)
+                )
+            }
+            _ => heading,
+        };
+        self.stack.push(key);
+        let saved_from = std::mem::replace(&mut self.from, index);
+        let saved_report = std::mem::replace(&mut self.report, false);
+        let saved_toc = self.toc.take();
+        let inner = self.blocks(&nodes);
+        self.toc = saved_toc;
+        self.report = saved_report;
+        self.from = saved_from;
+        self.stack.pop();
+        format!(
+            "<div class=\"embed-note\">\n<div class=\"embed-title\">{title_html}</div>\n<div class=\"embed-content\">\n{inner}</div>\n</div>\n"
+        )
+    }
+}
+
+fn unresolved(target: &str, shown: &str) -> String {
+    format!(
+        "<a class=\"internal-link is-unresolved\" title=\"No note named “{}” in the vault\">{shown}</a>",
+        escape_attr(target)
+    )
+}
+
+/// Pushes prepared HTML as an inline or a block event.
+fn push_html(out: &mut Vec<Event<'static>>, html: String, inline: bool) {
+    out.push(if inline {
+        Event::InlineHtml(CowStr::from(html))
+    } else {
+        Event::Html(CowStr::from(html))
+    });
+}
+
+/// Paragraphs that hold nothing but display math or transclusions are written without
+/// `<p>` (a block inside a paragraph is not valid HTML); returns the indices of their
+/// paragraph events and line breaks.
+fn paragraphs_to_unwrap(w: &Writer, nodes: &[Node]) -> std::collections::HashSet<usize> {
+    let mut skip = std::collections::HashSet::new();
+    let mut k = 0;
+    while k < nodes.len() {
+        if nodes[k] == Node::Md(Event::Start(Tag::Paragraph)) {
+            let Some(len) = nodes[k + 1..]
+                .iter()
+                .position(|n| *n == Node::Md(Event::End(TagEnd::Paragraph)))
+            else {
+                break;
+            };
+            let end = k + 1 + len;
+            let inner = &nodes[k + 1..end];
+            let mut blocks = 0;
+            let only_blocks = inner.iter().all(|n| match n {
+                Node::Math(m) if m.display => {
+                    blocks += 1;
+                    true
+                }
+                Node::Link(l) if l.embed && is_note_embed(w, l) => {
+                    blocks += 1;
+                    true
+                }
+                Node::Md(Event::SoftBreak | Event::HardBreak) => true,
+                Node::Md(Event::Text(t)) => t.trim().is_empty(),
+                _ => false,
+            });
+            if only_blocks && blocks > 0 {
+                skip.insert(k);
+                skip.insert(end);
+                for (j, n) in inner.iter().enumerate() {
+                    if matches!(
+                        n,
+                        Node::Md(Event::SoftBreak | Event::HardBreak | Event::Text(_))
+                    ) {
+                        skip.insert(k + 1 + j);
+                    }
+                }
+            }
+            k = end + 1;
+        } else {
+            k += 1;
+        }
+    }
+    skip
+}
+
+fn is_note_embed(w: &Writer, link: &WikiLink) -> bool {
+    matches!(
+        w.ctx.graph.resolve(w.from, &link.target, None),
+        Ok(Resolved::Note { .. })
+    )
+}
+
+/// The nodes of the section under the heading with id `id`, heading included.
+fn section(nodes: &[Node], id: &str) -> Vec<Node> {
+    let Some(start) = nodes.iter().position(|n| {
+        matches!(n, Node::Md(Event::Start(Tag::Heading { id: Some(h), .. })) if h.as_ref() == id)
+    }) else {
+        return Vec::new();
+    };
+    let Node::Md(Event::Start(Tag::Heading { level, .. })) = &nodes[start] else {
+        return Vec::new();
+    };
+    let level = *level;
+    let mut depth = 0usize;
+    let mut end = nodes.len();
+    for (k, n) in nodes.iter().enumerate().skip(start + 1) {
+        match n {
+            Node::Md(Event::Start(Tag::Heading { level: l, .. })) if depth == 0 && *l <= level => {
+                end = k;
+                break;
+            }
+            Node::Md(Event::Start(_)) | Node::CalloutStart(_) => depth += 1,
+            Node::Md(Event::End(_)) | Node::CalloutEnd => {
+                if depth == 0 {
+                    // The heading sat inside a container: the section ends with it.
+                    end = k;
+                    break;
+                }
+                depth -= 1;
+            }
+            _ => {}
+        }
+    }
+    nodes[start..end].to_vec()
+}
+
+/// The nodes of the paragraph or list item that carries `^id`.
+fn block(nodes: &[Node], id: &str) -> Vec<Node> {
+    let Some(at) = nodes
+        .iter()
+        .position(|n| matches!(n, Node::BlockAnchor(b) if b.eq_ignore_ascii_case(id)))
+    else {
+        return Vec::new();
+    };
+    // Walk back to the start of the innermost element around the anchor.
+    let mut depth = 0usize;
+    let mut start = None;
+    for k in (0..at).rev() {
+        match &nodes[k] {
+            Node::Md(Event::End(_)) | Node::CalloutEnd => depth += 1,
+            Node::Md(Event::Start(_)) | Node::CalloutStart(_) => {
+                if depth == 0 {
+                    start = Some(k);
+                    break;
+                }
+                depth -= 1;
+            }
+            _ => {}
+        }
+    }
+    let Some(mut start) = start else {
+        return Vec::new();
+    };
+    // A paragraph inside a list item stands for the item.
+    if start > 0 && nodes[start - 1] == Node::Md(Event::Start(Tag::Item)) {
+        start -= 1;
+    }
+    let end = matching_end(nodes, start);
+    let mut out = nodes[start..=end].to_vec();
+    if nodes[start] == Node::Md(Event::Start(Tag::Item)) {
+        out.insert(0, Node::Md(Event::Start(Tag::List(None))));
+        out.push(Node::Md(Event::End(TagEnd::List(false))));
+    }
+    out
+}
+
+fn callout_icon(kind: &str) -> &'static str {
+    match kind {
+        "abstract" => "☰",
+        "info" => "ℹ",
+        "todo" => "☐",
+        "tip" => "✦",
+        "success" => "✓",
+        "question" => "?",
+        "warning" => "⚠",
+        "failure" => "✗",
+        "danger" => "⚡",
+        "bug" => "🐞",
+        "example" => "▤",
+        "quote" => "❝",
+        _ => "✎",
+    }
+}
+
+/// `<p>x</p>` → `x` (inline content rendered through the block writer).
+fn strip_paragraph(html: &str) -> String {
+    let t = html.trim();
+    t.strip_prefix("<p>")
+        .and_then(|s| s.strip_suffix("</p>"))
+        .unwrap_or(t)
+        .to_string()
+}
+
+/// Escapes text for HTML content.
+pub fn escape_text(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            _ => out.push(c),
+        }
+    }
+    out
+}
+
+/// Escapes text for a double-quoted HTML attribute.
+pub fn escape_attr(s: &str) -> String {
+    escape_text(s).replace('"', "&quot;")
+}
+
+/// Encodes an anchor for a URL fragment (`^` and spaces stay readable where allowed).
+fn fragment_encode(anchor: &str) -> String {
+    anchor.replace(' ', "%20").replace('"', "%22")
+}

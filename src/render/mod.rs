@@ -1,0 +1,548 @@
+//! Stage 5: the site's pages as HTML — one per published note, the index, a page per
+//! tag and the tag list — through the tera templates in `templates/`.
+
+pub mod html;
+pub mod math;
+
+use std::time::UNIX_EPOCH;
+
+use rayon::prelude::*;
+use serde::Serialize;
+use tera::{Context, Tera};
+
+use crate::diagnostics::Diagnostic;
+use crate::extract::NoteInfo;
+use crate::graph::{self, Graph};
+use crate::parse::ParsedNote;
+use crate::slug;
+
+/// A file of the finished site.
+#[derive(Debug, Clone)]
+pub struct OutFile {
+    /// Site-relative path, `/`-separated.
+    pub path: String,
+    pub contents: Vec<u8>,
+}
+
+/// The rendered site, still in memory.
+#[derive(Debug, Clone, Default)]
+pub struct Rendered {
+    pub files: Vec<OutFile>,
+    /// Number of HTML pages among `files`.
+    pub pages: usize,
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+/// Settings of the site as a whole.
+#[derive(Debug, Clone)]
+pub struct SiteSettings {
+    pub title: String,
+}
+
+/// The templates, compiled into the binary.
+const TEMPLATES: &[(&str, &str)] = &[
+    ("base.html", include_str!("../../templates/base.html")),
+    ("note.html", include_str!("../../templates/note.html")),
+    ("index.html", include_str!("../../templates/index.html")),
+    ("tag.html", include_str!("../../templates/tag.html")),
+    ("tags.html", include_str!("../../templates/tags.html")),
+];
+
+const STYLE: &[u8] = include_bytes!("../../templates/static/style.css");
+
+/// An error in the templates themselves (a defect of notebuild, not of the vault).
+#[derive(Debug)]
+pub struct TemplateError(pub String);
+
+impl std::fmt::Display for TemplateError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "template error: {}", self.0)
+    }
+}
+
+impl std::error::Error for TemplateError {}
+
+fn engine() -> Result<Tera, TemplateError> {
+    let mut tera = Tera::new();
+    tera.add_raw_templates(TEMPLATES.iter().copied())
+        .map_err(|e| TemplateError(format!("{e:?}")))?;
+    Ok(tera)
+}
+
+#[derive(Serialize)]
+struct SiteCtx<'a> {
+    title: &'a str,
+}
+
+#[derive(Serialize)]
+struct NoteLink {
+    title: String,
+    url: String,
+    path: String,
+}
+
+#[derive(Serialize)]
+struct TagLink {
+    name: String,
+    url: String,
+    count: usize,
+    depth: usize,
+}
+
+#[derive(Serialize)]
+struct Crumb {
+    name: String,
+}
+
+#[derive(Serialize)]
+struct TocItem {
+    level: u8,
+    id: String,
+    text: String,
+}
+
+#[derive(Serialize)]
+struct NoteCtx {
+    title: String,
+    path: String,
+    content: String,
+    date: Option<String>,
+    breadcrumbs: Vec<Crumb>,
+    tags: Vec<TagLink>,
+    aliases: Vec<String>,
+    toc: Vec<TocItem>,
+    toc_min_level: u8,
+    backlinks: Vec<NoteLink>,
+    warnings: usize,
+}
+
+#[derive(Serialize)]
+struct NotePage<'a> {
+    site: SiteCtx<'a>,
+    root: String,
+    page_title: String,
+    generator: &'static str,
+    note: NoteCtx,
+}
+
+/// Renders every page of the site. `progress` is called once per note written.
+pub fn render_site(
+    notes: &[ParsedNote],
+    infos: &[NoteInfo],
+    graph: &Graph,
+    settings: &SiteSettings,
+    progress: &(dyn Fn() + Sync),
+) -> Result<Rendered, TemplateError> {
+    let tera = engine()?;
+    let ctx = html::Ctx {
+        graph,
+        notes,
+        infos,
+    };
+    let results: Vec<Result<(OutFile, Vec<Diagnostic>), TemplateError>> = (0..notes.len())
+        .into_par_iter()
+        .filter(|&i| graph.pages[i].published)
+        .map(|i| {
+            let out = note_page(&tera, &ctx, settings, i);
+            progress();
+            out
+        })
+        .collect();
+    let mut rendered = Rendered::default();
+    for r in results {
+        let (file, diagnostics) = r?;
+        rendered.files.push(file);
+        rendered.diagnostics.extend(diagnostics);
+    }
+    rendered.files.push(index_page(&tera, &ctx, settings)?);
+    rendered
+        .files
+        .push(tags_page(&tera, graph, infos, settings)?);
+    for key in graph.tags.keys() {
+        rendered
+            .files
+            .push(tag_page(&tera, graph, infos, settings, key)?);
+    }
+    rendered.pages = rendered.files.len();
+    rendered.files.push(OutFile {
+        path: "static/style.css".into(),
+        contents: STYLE.to_vec(),
+    });
+    for (path, bytes) in math::assets() {
+        rendered.files.push(OutFile {
+            path: format!("static/{path}"),
+            contents: bytes.to_vec(),
+        });
+    }
+    Ok(rendered)
+}
+
+fn render(tera: &Tera, template: &str, context: &impl Serialize) -> Result<Vec<u8>, TemplateError> {
+    let context = Context::from_serialize(context).map_err(|e| TemplateError(format!("{e:?}")))?;
+    tera.render(template, &context)
+        .map(String::into_bytes)
+        .map_err(|e| TemplateError(format!("{template}: {e:?}")))
+}
+
+fn note_page(
+    tera: &Tera,
+    ctx: &html::Ctx,
+    settings: &SiteSettings,
+    i: usize,
+) -> Result<(OutFile, Vec<Diagnostic>), TemplateError> {
+    let info = &ctx.infos[i];
+    let url = &ctx.graph.pages[i].url;
+    let body = html::render_note(ctx, i, url);
+    let toc_min_level = body.toc.iter().map(|t| t.level).min().unwrap_or(1);
+    let note = NoteCtx {
+        title: info.title.clone(),
+        path: info.path.clone(),
+        content: body.html,
+        date: date_of(info, &ctx.notes[i]),
+        breadcrumbs: graph::folder_of(&info.path)
+            .split('/')
+            .filter(|s| !s.is_empty())
+            .map(|s| Crumb {
+                name: s.to_string(),
+            })
+            .collect(),
+        tags: info
+            .tags
+            .iter()
+            .map(|t| TagLink {
+                name: t.clone(),
+                url: slug::encode_path(&slug::relative_url(url, &slug::tag_page(t))),
+                count: 0,
+                depth: 0,
+            })
+            .collect(),
+        aliases: info.aliases.clone(),
+        toc: body
+            .toc
+            .into_iter()
+            .map(|t| TocItem {
+                level: t.level,
+                id: t.id,
+                text: t.html,
+            })
+            .collect(),
+        toc_min_level,
+        backlinks: ctx.graph.backlinks[i]
+            .iter()
+            .map(|&b| note_link(ctx.graph, ctx.infos, url, b))
+            .collect(),
+        warnings: 0,
+    };
+    let page = NotePage {
+        site: SiteCtx {
+            title: &settings.title,
+        },
+        root: slug::root_prefix(url),
+        page_title: info.title.clone(),
+        generator: concat!("notebuild ", env!("CARGO_PKG_VERSION")),
+        note,
+    };
+    let contents = render(tera, "note.html", &page)?;
+    Ok((
+        OutFile {
+            path: url.clone(),
+            contents,
+        },
+        body.diagnostics,
+    ))
+}
+
+fn note_link(graph: &Graph, infos: &[NoteInfo], from_page: &str, i: usize) -> NoteLink {
+    NoteLink {
+        title: infos[i].title.clone(),
+        url: slug::encode_path(&slug::relative_url(from_page, &graph.pages[i].url)),
+        path: infos[i].path.clone(),
+    }
+}
+
+/// The note's date: front matter first, then the file's modification time.
+fn date_of(info: &NoteInfo, note: &ParsedNote) -> Option<String> {
+    info.date.clone().or_else(|| {
+        note.modified
+            .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
+            .map(|d| civil_date(d.as_secs()))
+    })
+}
+
+/// `YYYY-MM-DD` of a Unix time (UTC).
+pub fn civil_date(secs: u64) -> String {
+    // Howard Hinnant's days-to-civil algorithm.
+    let z = (secs / 86_400) as i64 + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let y = yoe + era * 400;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = if m <= 2 { y + 1 } else { y };
+    format!("{y:04}-{m:02}-{d:02}")
+}
+
+#[derive(Serialize)]
+struct FolderCtx {
+    name: String,
+    path: String,
+    depth: usize,
+    notes: Vec<NoteLink>,
+}
+
+#[derive(Serialize)]
+struct Recent {
+    title: String,
+    url: String,
+    date: String,
+}
+
+#[derive(Serialize)]
+struct Home {
+    title: String,
+    content: String,
+    url: String,
+}
+
+#[derive(Serialize)]
+struct Stats {
+    notes: usize,
+    tags: usize,
+}
+
+#[derive(Serialize)]
+struct IndexPage<'a> {
+    site: SiteCtx<'a>,
+    root: &'static str,
+    page_title: String,
+    generator: &'static str,
+    folders: Vec<FolderCtx>,
+    recent: Vec<Recent>,
+    tags: Vec<TagLink>,
+    stats: Stats,
+    home: Option<Home>,
+}
+
+fn index_page(
+    tera: &Tera,
+    ctx: &html::Ctx,
+    settings: &SiteSettings,
+) -> Result<OutFile, TemplateError> {
+    let graph = ctx.graph;
+    let infos = ctx.infos;
+    let published: Vec<usize> = (0..infos.len())
+        .filter(|&i| graph.pages[i].published)
+        .collect();
+
+    // Folders in tree order, each with its notes sorted by title.
+    let mut by_folder: std::collections::BTreeMap<String, Vec<usize>> = Default::default();
+    for &i in &published {
+        let folder = graph::folder_of(&infos[i].path).to_string();
+        // Every ancestor folder appears, even when it holds no note itself.
+        let mut prefix = String::new();
+        for part in folder.split('/').filter(|p| !p.is_empty()) {
+            if !prefix.is_empty() {
+                prefix.push('/');
+            }
+            prefix.push_str(part);
+            by_folder.entry(prefix.clone()).or_default();
+        }
+        by_folder.entry(folder).or_default().push(i);
+    }
+    let folders = by_folder
+        .into_iter()
+        .map(|(path, mut notes)| {
+            notes.sort_by_key(|&i| infos[i].title.to_lowercase());
+            FolderCtx {
+                name: path.rsplit('/').next().unwrap_or("").to_string(),
+                depth: if path.is_empty() {
+                    0
+                } else {
+                    path.matches('/').count() + 1
+                },
+                notes: notes
+                    .into_iter()
+                    .map(|i| note_link(graph, infos, "index.html", i))
+                    .collect(),
+                path,
+            }
+        })
+        .collect();
+
+    let mut dated: Vec<(String, usize)> = published
+        .iter()
+        .filter_map(|&i| date_of(&infos[i], &ctx.notes[i]).map(|d| (d, i)))
+        .collect();
+    dated.sort_by(|a, b| b.0.cmp(&a.0).then(infos[a.1].title.cmp(&infos[b.1].title)));
+    let recent = dated
+        .into_iter()
+        .take(10)
+        .map(|(date, i)| Recent {
+            title: infos[i].title.clone(),
+            url: slug::encode_path(&graph.pages[i].url),
+            date,
+        })
+        .collect();
+
+    let home = published
+        .iter()
+        .copied()
+        .find(|&i| {
+            let path = infos[i].path.to_lowercase();
+            matches!(
+                path.as_str(),
+                "index.md" | "home.md" | "readme.md" | "start here.md" | "welcome.md"
+            )
+        })
+        .map(|i| {
+            // Rendered for the index page: every URL relative to the root.
+            let body = html::render_note(ctx, i, "index.html");
+            Home {
+                title: infos[i].title.clone(),
+                content: body.html,
+                url: slug::encode_path(&graph.pages[i].url),
+            }
+        });
+
+    let page = IndexPage {
+        site: SiteCtx {
+            title: &settings.title,
+        },
+        root: "",
+        page_title: settings.title.clone(),
+        generator: concat!("notebuild ", env!("CARGO_PKG_VERSION")),
+        folders,
+        recent,
+        tags: tag_list(graph, "index.html", true),
+        stats: Stats {
+            notes: published.len(),
+            tags: graph.tags.len(),
+        },
+        home,
+    };
+    Ok(OutFile {
+        path: "index.html".into(),
+        contents: render(tera, "index.html", &page)?,
+    })
+}
+
+fn tag_list(graph: &Graph, from_page: &str, top_level_only: bool) -> Vec<TagLink> {
+    graph
+        .tags
+        .iter()
+        .filter(|(key, _)| !top_level_only || !key.contains('/'))
+        .map(|(_, entry)| TagLink {
+            name: entry.name.clone(),
+            url: slug::encode_path(&slug::relative_url(from_page, &slug::tag_page(&entry.name))),
+            count: entry.all.len(),
+            depth: entry.name.matches('/').count(),
+        })
+        .collect()
+}
+
+#[derive(Serialize)]
+struct TagsPage<'a> {
+    site: SiteCtx<'a>,
+    root: &'static str,
+    page_title: String,
+    generator: &'static str,
+    tags: Vec<TagLink>,
+}
+
+fn tags_page(
+    tera: &Tera,
+    graph: &Graph,
+    _infos: &[NoteInfo],
+    settings: &SiteSettings,
+) -> Result<OutFile, TemplateError> {
+    let page = TagsPage {
+        site: SiteCtx {
+            title: &settings.title,
+        },
+        root: "",
+        page_title: "Tags".into(),
+        generator: concat!("notebuild ", env!("CARGO_PKG_VERSION")),
+        tags: tag_list(graph, "tags.html", false),
+    };
+    Ok(OutFile {
+        path: "tags.html".into(),
+        contents: render(tera, "tags.html", &page)?,
+    })
+}
+
+#[derive(Serialize)]
+struct TagCtx {
+    name: String,
+    notes: Vec<NoteLink>,
+    children: Vec<TagLink>,
+    parent: Option<TagLink>,
+}
+
+#[derive(Serialize)]
+struct TagPage<'a> {
+    site: SiteCtx<'a>,
+    root: String,
+    page_title: String,
+    generator: &'static str,
+    tag: TagCtx,
+    tags: Vec<TagLink>,
+}
+
+fn tag_page(
+    tera: &Tera,
+    graph: &Graph,
+    infos: &[NoteInfo],
+    settings: &SiteSettings,
+    key: &str,
+) -> Result<OutFile, TemplateError> {
+    let entry = &graph.tags[key];
+    let url = slug::tag_page(&entry.name);
+    let link = |k: &str| {
+        graph.tags.get(k).map(|e| TagLink {
+            name: e.name.clone(),
+            url: slug::encode_path(&slug::relative_url(&url, &slug::tag_page(&e.name))),
+            count: e.all.len(),
+            depth: e.name.matches('/').count(),
+        })
+    };
+    let mut notes: Vec<NoteLink> = entry
+        .all
+        .iter()
+        .map(|&i| note_link(graph, infos, &url, i))
+        .collect();
+    notes.sort_by_key(|n| n.title.to_lowercase());
+    let parent = key.rsplit_once('/').and_then(|(p, _)| link(p));
+    let page = TagPage {
+        site: SiteCtx {
+            title: &settings.title,
+        },
+        root: slug::root_prefix(&url),
+        page_title: format!("#{}", entry.name),
+        generator: concat!("notebuild ", env!("CARGO_PKG_VERSION")),
+        tag: TagCtx {
+            name: entry.name.clone(),
+            notes,
+            children: entry.children.iter().filter_map(|c| link(c)).collect(),
+            parent,
+        },
+        tags: tag_list(graph, &url, true),
+    };
+    Ok(OutFile {
+        path: url,
+        contents: render(tera, "tag.html", &page)?,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn civil_dates() {
+        assert_eq!(civil_date(0), "1970-01-01");
+        assert_eq!(civil_date(1_722_556_800), "2024-08-02");
+    }
+}

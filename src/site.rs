@@ -1,0 +1,262 @@
+//! Stage 6: write the site, atomically.
+//!
+//! The site is written into a temporary folder next to the output folder and swapped in
+//! only when every file is written, so a failed build never leaves a half-written site.
+//! Nothing outside the output folder (and that temporary sibling) is written or
+//! deleted: an existing output folder is replaced only when notebuild made it.
+
+use std::io;
+use std::path::{Component, Path, PathBuf};
+
+use rayon::prelude::*;
+
+use crate::render::OutFile;
+use crate::vault::Attachment;
+
+/// The file that marks a folder as a site notebuild wrote (and may replace).
+pub const MARKER: &str = ".notebuild-site";
+
+/// Why the site could not be written.
+#[derive(Debug)]
+pub enum SiteError {
+    /// The output folder is the vault or contains it.
+    OutputContainsVault {
+        out: PathBuf,
+        vault: PathBuf,
+    },
+    /// The output folder exists, is not empty and was not made by notebuild.
+    NotOurs(PathBuf),
+    /// A path the site would write is not a plain relative path.
+    BadPath(String),
+    Io {
+        path: PathBuf,
+        error: io::Error,
+    },
+}
+
+impl std::fmt::Display for SiteError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            SiteError::OutputContainsVault { out, vault } => write!(
+                f,
+                "the output folder {} is the vault {} or contains it; choose another with --out",
+                out.display(),
+                vault.display()
+            ),
+            SiteError::NotOurs(out) => write!(
+                f,
+                "{} exists and was not made by notebuild; refusing to replace it (choose an empty or new folder with --out, or delete it)",
+                out.display()
+            ),
+            SiteError::BadPath(p) => write!(f, "refusing to write outside the output folder: {p}"),
+            SiteError::Io { path, error } => write!(f, "cannot write {}: {error}", path.display()),
+        }
+    }
+}
+
+impl std::error::Error for SiteError {}
+
+fn io_err(path: &Path) -> impl FnOnce(io::Error) -> SiteError + '_ {
+    move |error| SiteError::Io {
+        path: path.to_path_buf(),
+        error,
+    }
+}
+
+/// An absolute, normalised form of `path` (which need not exist).
+pub fn absolute(path: &Path) -> io::Result<PathBuf> {
+    let abs = std::path::absolute(path)?;
+    // Resolve symbolic links in the part that exists.
+    let mut existing = abs.clone();
+    let mut rest = Vec::new();
+    while !existing.exists() {
+        match (existing.file_name(), existing.parent()) {
+            (Some(name), Some(parent)) => {
+                rest.push(name.to_os_string());
+                existing = parent.to_path_buf();
+            }
+            _ => break,
+        }
+    }
+    let mut out = existing.canonicalize().unwrap_or(existing);
+    for part in rest.into_iter().rev() {
+        out.push(part);
+    }
+    Ok(out)
+}
+
+/// Checks that `out` may be used as the output folder of `vault`.
+pub fn check_output(out: &Path, vault: &Path) -> Result<(), SiteError> {
+    let out_abs = absolute(out).map_err(io_err(out))?;
+    let vault_abs = absolute(vault).map_err(io_err(vault))?;
+    if vault_abs.starts_with(&out_abs) {
+        return Err(SiteError::OutputContainsVault {
+            out: out.to_path_buf(),
+            vault: vault.to_path_buf(),
+        });
+    }
+    if out_abs.exists() {
+        if !out_abs.is_dir() {
+            return Err(SiteError::NotOurs(out.to_path_buf()));
+        }
+        let mut entries = std::fs::read_dir(&out_abs).map_err(io_err(out))?;
+        let empty = entries.next().is_none();
+        if !empty && !out_abs.join(MARKER).is_file() {
+            return Err(SiteError::NotOurs(out.to_path_buf()));
+        }
+    }
+    Ok(())
+}
+
+/// Writes `files` and copies `attachments` (from the vault) into `out`, atomically.
+pub fn write(
+    out: &Path,
+    vault: &Path,
+    files: &[OutFile],
+    attachments: &[Attachment],
+) -> Result<(), SiteError> {
+    check_output(out, vault)?;
+    for path in files
+        .iter()
+        .map(|f| f.path.as_str())
+        .chain(attachments.iter().map(|a| a.path.as_str()))
+    {
+        if !is_plain_relative(path) {
+            return Err(SiteError::BadPath(path.to_string()));
+        }
+    }
+    let out_abs = absolute(out).map_err(io_err(out))?;
+    let parent = out_abs
+        .parent()
+        .map(Path::to_path_buf)
+        .ok_or_else(|| SiteError::BadPath(out.display().to_string()))?;
+    let name = out_abs
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .ok_or_else(|| SiteError::BadPath(out.display().to_string()))?;
+    std::fs::create_dir_all(&parent).map_err(io_err(&parent))?;
+    let pid = std::process::id();
+    let tmp = parent.join(format!(".{name}.notebuild-tmp-{pid}"));
+    let old = parent.join(format!(".{name}.notebuild-old-{pid}"));
+
+    let result = fill(&tmp, files, attachments).and_then(|()| swap(&tmp, &old, &out_abs));
+    if result.is_err() {
+        let _ = std::fs::remove_dir_all(&tmp);
+    }
+    result
+}
+
+fn fill(tmp: &Path, files: &[OutFile], attachments: &[Attachment]) -> Result<(), SiteError> {
+    if tmp.exists() {
+        std::fs::remove_dir_all(tmp).map_err(io_err(tmp))?;
+    }
+    std::fs::create_dir_all(tmp).map_err(io_err(tmp))?;
+    // Pages win over attachments that would take the same path.
+    let pages: std::collections::HashSet<&str> = files.iter().map(|f| f.path.as_str()).collect();
+    files.par_iter().try_for_each(|f| {
+        let path = tmp.join(&f.path);
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir).map_err(io_err(dir))?;
+        }
+        std::fs::write(&path, &f.contents).map_err(io_err(&path))
+    })?;
+    attachments
+        .par_iter()
+        .filter(|a| !pages.contains(a.path.as_str()))
+        .try_for_each(|a| {
+            let path = tmp.join(&a.path);
+            if let Some(dir) = path.parent() {
+                std::fs::create_dir_all(dir).map_err(io_err(dir))?;
+            }
+            std::fs::copy(&a.source, &path)
+                .map(|_| ())
+                .map_err(io_err(&a.source))
+        })?;
+    let marker = tmp.join(MARKER);
+    std::fs::write(
+        &marker,
+        "This folder was written by notebuild; `notebuild build` replaces it.\n",
+    )
+    .map_err(io_err(&marker))
+}
+
+fn swap(tmp: &Path, old: &Path, out: &Path) -> Result<(), SiteError> {
+    if out.exists() {
+        if old.exists() {
+            std::fs::remove_dir_all(old).map_err(io_err(old))?;
+        }
+        std::fs::rename(out, old).map_err(io_err(out))?;
+        if let Err(error) = std::fs::rename(tmp, out) {
+            // Put the previous site back.
+            let _ = std::fs::rename(old, out);
+            return Err(SiteError::Io {
+                path: out.to_path_buf(),
+                error,
+            });
+        }
+        std::fs::remove_dir_all(old).map_err(io_err(old))?;
+    } else {
+        std::fs::rename(tmp, out).map_err(io_err(out))?;
+    }
+    Ok(())
+}
+
+/// A relative path with no `..`, no root and no drive.
+fn is_plain_relative(path: &str) -> bool {
+    !path.is_empty()
+        && Path::new(path)
+            .components()
+            .all(|c| matches!(c, Component::Normal(_)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn file(path: &str, text: &str) -> OutFile {
+        OutFile {
+            path: path.into(),
+            contents: text.as_bytes().to_vec(),
+        }
+    }
+
+    #[test]
+    fn writes_and_replaces_its_own_site() -> Result<(), Box<dyn std::error::Error>> {
+        let dir = tempfile::tempdir()?;
+        let vault = dir.path().join("vault");
+        std::fs::create_dir_all(&vault)?;
+        let out = dir.path().join("site");
+        write(
+            &out,
+            &vault,
+            &[file("a/b.html", "one"), file("stale.html", "x")],
+            &[],
+        )?;
+        write(&out, &vault, &[file("a/b.html", "two")], &[])?;
+        assert_eq!(std::fs::read_to_string(out.join("a/b.html"))?, "two");
+        assert!(!out.join("stale.html").exists());
+        // No temporary folder is left behind.
+        let left: Vec<_> = std::fs::read_dir(dir.path())?.collect();
+        assert_eq!(left.len(), 2);
+        Ok(())
+    }
+
+    #[test]
+    fn refuses_foreign_folders_and_the_vault() -> Result<(), Box<dyn std::error::Error>> {
+        let dir = tempfile::tempdir()?;
+        let vault = dir.path().join("vault");
+        std::fs::create_dir_all(&vault)?;
+        std::fs::write(dir.path().join("keep.txt"), "mine")?;
+        let err = write(dir.path(), &vault, &[file("x.html", "")], &[]);
+        assert!(matches!(err, Err(SiteError::OutputContainsVault { .. })));
+        let foreign = dir.path().join("docs");
+        std::fs::create_dir_all(&foreign)?;
+        std::fs::write(foreign.join("precious.txt"), "mine")?;
+        let err = write(&foreign, &vault, &[file("x.html", "")], &[]);
+        assert!(matches!(err, Err(SiteError::NotOurs(_))));
+        assert!(foreign.join("precious.txt").exists());
+        let err = write(&dir.path().join("s"), &vault, &[file("../x.html", "")], &[]);
+        assert!(matches!(err, Err(SiteError::BadPath(_))));
+        Ok(())
+    }
+}
