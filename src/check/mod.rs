@@ -1,0 +1,1 @@
+//! Stage: check derivative identities.
