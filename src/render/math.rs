@@ -107,6 +107,10 @@ pub fn assets() -> Vec<(&'static str, &'static [u8])> {
             include_bytes!("../../templates/static/math/styles.css"),
         ),
         (
+            "math/font/README-fonts.txt",
+            include_bytes!("../../templates/static/math/font/README-fonts.txt"),
+        ),
+        (
             "math/font/latinmodern-math.woff2",
             include_bytes!("../../templates/static/math/font/latinmodern-math.woff2"),
         ),
