@@ -26,7 +26,8 @@ const EXIT_ERROR: u8 = 2;
     long_about = "notebuild reads a vault of markdown notes (Obsidian style: wikilinks, callouts, \
                   tags, embeds, $math$) and builds a static HTML site that works offline, \
                   with math rendered at build time.",
-    after_help = "Run `notebuild help <COMMAND>` for the options of a command.\n\
+    after_help = "Usage of build:\n  notebuild build [VAULT] [--out DIR] [--strict]   VAULT defaults to ./notes, DIR to ./site\n\n\
+                  Run `notebuild help <COMMAND>` for all the options of a command.\n\
                   Exit codes: 0 success, 1 problems found with --strict, 2 usage or I/O error."
 )]
 struct Cli {
