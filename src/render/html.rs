@@ -667,7 +667,11 @@ fn section(nodes: &[Node], id: &str) -> Vec<Node> {
     let level = *level;
     let mut depth = 0usize;
     let mut end = nodes.len();
-    for (k, n) in nodes.iter().enumerate().skip(matching_end(nodes, start) + 1) {
+    for (k, n) in nodes
+        .iter()
+        .enumerate()
+        .skip(matching_end(nodes, start) + 1)
+    {
         match n {
             Node::Md(Event::Start(Tag::Heading { level: l, .. })) if depth == 0 && *l <= level => {
                 end = k;
