@@ -186,7 +186,7 @@ fn build(args: BuildArgs) -> ExitCode {
             report.elapsed.as_secs_f64()
         );
     }
-    if pipeline::has_errors(&report.diagnostics) || (args.strict && warnings > 0) {
+    if args.strict && warnings > 0 {
         ExitCode::from(EXIT_PROBLEMS)
     } else {
         ExitCode::from(EXIT_OK)
