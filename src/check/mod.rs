@@ -1,1 +1,217 @@
 //! Stage: check derivative identities.
+//!
+//! [`find`] reads a note's math spans and returns every identity written in them
+//! (an `=` chain with a derivative in some member), with the definitions, kinds and
+//! layout in force at that point. [`check`] verifies one identity numerically.
+//!
+//! Architecture (one module per step):
+//!
+//! - `tex`: TeX → tokens (with byte offsets) → expression trees.
+//! - `find`: statements, definitions (`y = \text{sum}(\mathbf{x})`,
+//!   `activation(\mathbf{x}) = ...`), declarations (`x \in \mathbb{R}^n`), identities.
+//! - `shape`: kinds and shapes with symbolic dimensions, unified across the sides.
+//! - `eval`: a generic evaluator over `f64` and `num_dual::Dual64` (exact forward-mode
+//!   derivatives), with domain and kink tracking.
+//! - `verdict`: the kind search, sampling, comparison, hints and the verdict.
+//!
+//! # Conventions
+//!
+//! - Numerator layout by default (front matter `layout: denominator` switches it):
+//!   d(scalar)/d(vector) is a row, d(vector)/d(scalar) a column, d(vector)/d(vector)
+//!   is m×n, d(scalar)/d(p×q matrix) is q×p (the shape of Xᵀ); a matrix by a scalar
+//!   keeps the matrix's shape in both layouts. `\nabla_{\mathbf{x}} f` is accepted as
+//!   either the row or the column (conventions for the gradient differ). The
+//!   derivative of a row vector by a vector, and anything needing a 3- or
+//!   4-dimensional array, is refused (skip).
+//! - Symbols: bold lowercase are column vectors, uppercase are matrices (a scalar
+//!   when they appear in a denominator or exponent), other letters scalars unless the
+//!   formula forces a vector (the search tries the fewest changes first) or the note
+//!   declared one (`x \in \mathbb{R}^n`). `x` and `\mathbf{x}` in one identity are
+//!   one symbol. Subscripted symbols (`x_1`, `\mathbf{x}_i`) are distinct symbols,
+//!   except: `x_i` inside `\sum_i` or `\dots x_i \dots` is an entry of `x`;
+//!   `\mathbf{x}_i` inside `\sum_i` is the i-th of several vectors (a column of a
+//!   matrix); `x_1, x_2, ...` next to a derivative by `\mathbf{x}` are its
+//!   components (and fix its length).
+//! - `\mathbf{x}^2` and other powers of vectors are element-wise; powers of square
+//!   matrices are matrix powers. `|x|` is entry-wise, except that `|\mathbf{x}|` is
+//!   read as the norm when the entry-wise reading does not fit the shapes, and `|X|`
+//!   of a square matrix is its determinant. `\|X\|` of a matrix is the Frobenius
+//!   norm. `diag` of a vector is a diagonal matrix, of a square matrix its diagonal.
+//!   `exp`, `log`, `sqrt` of a (non-vector) matrix are refused as ambiguous.
+//! - A function application `f(x)`, `g_1(x)`, `\mathbf{r}(t)`, `y(x)` (a lowercase
+//!   letter glued to one symbol in parentheses) is abstract unless the note defined
+//!   it earlier; abstract identities are skipped.
+//! - Definitions made earlier in the note (or in front matter) are substituted. If
+//!   the identity fails with them but holds with those symbols read as plain
+//!   constants (a letter reused later), it passes with a note in the message.
+//! - A condition right after an identity (`= 1, \quad x > 0`, `(x \neq 0)`) is its
+//!   domain: points are sampled where it holds.
+//!
+//! # Tolerances
+//!
+//! - Identity check: entries agree when `|a − b| ≤ 1e-6 · max(1, |a|, |b|)`. The
+//!   derivative side is exact (forward-mode AD), so this only absorbs rounding in
+//!   both sides' evaluation (sampled matrices that get inverted have condition
+//!   number ≤ 1e3; inverses of worse-conditioned expressions (> 1e6) resample).
+//! - AD vs central differences (`h = 1e-6 · max(1, |x|)`): a disagreement above
+//!   `1e-3` (relative, floor 1) marks the point suspect (near a kink or badly
+//!   conditioned) and it is resampled; it never decides a verdict by itself.
+//! - Kinks: a point whose `max`/`relu`/`|.|`/`cases`-condition argument is within
+//!   `1e-3` (relative, floor 1) of the kink is resampled.
+//! - Sampling: free dimensions get distinct sizes from 2..=5 (more if needed) per
+//!   trial; scalars are ±[0.5, 2], vector entries ±[0.2, 1.5], matrix entries
+//!   [-1, 1]; matrices that are inverted are `2I + R/√n`. A domain error (log of a
+//!   non-positive value, ...) makes the symbols involved positive for later
+//!   samples. Each trial gets up to 300 attempts; each `cases` branch gets its own
+//!   trials.
+//!
+//! # Verdict kinds
+//!
+//! - fail: `shape` (the sides cannot have the same shape, or a side is not
+//!   well-formed), `value`.
+//! - skip: `abstract` (undefined functions), `unsupported` (a construct the checker
+//!   does not handle; the message names it), `parse` (malformed TeX), `types` (no
+//!   consistent shapes for the symbols), `domain` (no valid sample point found),
+//!   `internal` (a bug, caught).
+
+mod eval;
+mod find;
+mod shape;
+mod tex;
+mod verdict;
+
+#[cfg(test)]
+mod tests;
+
+use std::collections::BTreeMap;
+
+pub use shape::Kind;
+
+/// Where the derivative's rows come from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub enum Layout {
+    Numerator,
+    Denominator,
+}
+
+/// What `\otimes` means.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub enum Otimes {
+    ElementWise,
+    Kronecker,
+}
+
+/// How to check.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub seed: u64,
+    pub trials: usize,
+    pub layout: Layout,
+    pub otimes: Otimes,
+}
+
+/// The default seed.
+pub const DEFAULT_SEED: u64 = 0x5EED;
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            seed: DEFAULT_SEED,
+            trials: 6,
+            layout: Layout::Numerator,
+            otimes: Otimes::ElementWise,
+        }
+    }
+}
+
+/// One math span of a note, in document order: the TeX between its delimiters.
+pub struct Span<'a> {
+    pub tex: &'a str,
+    pub display: bool,
+}
+
+/// A note's math, in order, and its front-matter scalar fields (e.g. "layout" ->
+/// "denominator", "otimes" -> "kronecker").
+pub struct NoteMath<'a> {
+    pub spans: Vec<Span<'a>>,
+    pub front: &'a BTreeMap<String, String>,
+}
+
+/// An identity found in a note, ready to check (with the definitions in force at
+/// that point).
+#[derive(Debug, Clone)]
+pub struct Finding {
+    /// Index into the note's spans.
+    pub span: usize,
+    /// Byte offset in that span's tex where the identity's left-hand side starts.
+    pub tex_offset: usize,
+    /// The identity's source text, trimmed.
+    pub latex: String,
+    /// The note's layout (front matter `layout:`), if it says; else the setting's.
+    pub layout: Option<Layout>,
+    /// The note's meaning of `\otimes` (front matter `otimes:`), if it says.
+    pub otimes: Option<Otimes>,
+    pub(crate) body: Result<find::Ident, find::Skip>,
+}
+
+/// The outcome of a check.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    Pass,
+    Fail,
+    Skip,
+}
+
+/// The verdict on one identity.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Verdict {
+    pub status: Status,
+    /// fail: "shape" | "value"; skip: a short category like "abstract",
+    /// "unsupported", "parse"; pass: None
+    pub kind: Option<String>,
+    /// Human message: for fail what differs (shapes, or largest error and where), for
+    /// skip the precise reason (the construct it stopped at).
+    pub message: String,
+    /// e.g. "layout: this is the denominator-layout answer (the transpose)",
+    /// "factor 2", "sign", "holds only when A is symmetric"
+    pub hint: Option<String>,
+    pub max_error: Option<f64>,
+    pub trials: usize,
+    pub seed: u64,
+    /// A small counterexample for failures: sizes and the values/entries that differ.
+    pub counterexample: Option<String>,
+}
+
+/// Every identity in a note, in document order.
+pub fn find(note: &NoteMath) -> Vec<Finding> {
+    find::find(note)
+}
+
+/// Checks one identity. Pure and thread-safe; never panics (an internal error is a
+/// skip).
+pub fn check(finding: &Finding, settings: &Settings) -> Verdict {
+    let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        verdict::check(finding, settings)
+    }));
+    match r {
+        Ok(v) => v,
+        Err(p) => {
+            let what = p
+                .downcast_ref::<&str>()
+                .map(|s| (*s).to_string())
+                .or_else(|| p.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "a panic".into());
+            Verdict {
+                status: Status::Skip,
+                kind: Some("internal".into()),
+                message: format!("internal error: {what}"),
+                hint: None,
+                max_error: None,
+                trials: 0,
+                seed: settings.seed,
+                counterexample: None,
+            }
+        }
+    }
+}

@@ -1,0 +1,1779 @@
+//! Finding identities and definitions in a note's math.
+//!
+//! Each math span is split into statements (at `\\` rows of `align`-like
+//! environments, `\implies`, `\quad`, `;`, words in `\text{}` and commas between
+//! relations); each statement into members at its top-level relations. A chain of
+//! `=` with a derivative in some member is an identity; `name = expr` without a
+//! derivative is a definition; `x \in \mathbb{R}^n` is a declaration of kind.
+
+use std::cell::Cell;
+use std::collections::{BTreeMap, BTreeSet};
+
+use super::shape::Kind;
+use super::tex::{
+    self, BOLD, Ctx, Deriv, Expr, PErr, Rel, Sym, Tk, Tok, func_by_name, is_space, plain_text,
+    skip_group,
+};
+use super::{Finding, Layout, NoteMath, Otimes};
+
+/// An identity ready to check: the members of its `=` chain, parsed and resolved.
+#[derive(Debug, Clone)]
+pub(crate) struct Ident {
+    pub members: Vec<Expr>,
+    /// The members with symbols defined earlier in the note left as constants (when
+    /// a definition was used): a safety net for letters reused after a definition.
+    pub alt: Option<Vec<Expr>>,
+    /// Each member's source text (for messages).
+    pub texts: Vec<String>,
+    /// Kinds declared in the note (`x \in \mathbb{R}^n`).
+    pub decls: BTreeMap<String, Kind>,
+    /// Symbols declared positive (`\lambda > 0`).
+    pub positive: BTreeSet<String>,
+    /// Conditions stated right after the identity (`, \quad x > 0`): its domain.
+    pub conds: Vec<tex::Cond>,
+    /// Free indices (`\frac{\partial}{\partial x_i} ... = 2x_i`): the identity holds
+    /// for every entry `i` of the vector; each trial picks one.
+    pub free: Vec<String>,
+    /// Defined symbols that are also differentiation variables: their value at a
+    /// point is their definition's (in terms of the other symbols).
+    pub deps: Vec<(Sym, Expr)>,
+}
+
+/// Why an identity cannot be checked.
+#[derive(Debug, Clone)]
+pub(crate) struct Skip {
+    pub kind: String,
+    pub message: String,
+}
+
+impl From<PErr> for Skip {
+    fn from(e: PErr) -> Skip {
+        Skip {
+            kind: e.kind.to_string(),
+            message: e.msg,
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+enum Def {
+    Sym {
+        bold: bool,
+        upper: bool,
+        body: Result<Expr, PErr>,
+    },
+    Func {
+        params: Vec<Sym>,
+        body: Result<Expr, PErr>,
+    },
+}
+
+/// What the note has said so far.
+#[derive(Default)]
+struct State {
+    syms: BTreeMap<String, Def>,
+    funcs: BTreeMap<String, Def>,
+    decls: BTreeMap<String, Kind>,
+    positive: BTreeSet<String>,
+}
+
+impl State {
+    fn func_names(&self) -> BTreeSet<String> {
+        self.funcs.keys().cloned().collect()
+    }
+}
+
+const ALIGN_ENVS: &[&str] = &[
+    "align",
+    "align*",
+    "aligned",
+    "flalign",
+    "flalign*",
+    "alignat",
+    "alignat*",
+    "alignedat",
+    "split",
+    "gather",
+    "gather*",
+    "gathered",
+    "multline",
+    "multline*",
+    "eqnarray",
+    "eqnarray*",
+    "equation",
+    "equation*",
+    "displaymath",
+    "math",
+];
+
+/// Front-matter keys that are never definitions.
+const META_KEYS: &[&str] = &[
+    "layout",
+    "otimes",
+    "title",
+    "tags",
+    "tag",
+    "aliases",
+    "alias",
+    "date",
+    "created",
+    "updated",
+    "modified",
+    "draft",
+    "publish",
+    "cssclass",
+    "cssclasses",
+    "author",
+    "status",
+    "source",
+    "url",
+    "type",
+    "description",
+    "permalink",
+    "lang",
+    "category",
+    "categories",
+];
+
+pub(crate) fn find(note: &NoteMath) -> Vec<Finding> {
+    let layout = note.front.iter().find_map(|(k, v)| {
+        if k.eq_ignore_ascii_case("layout") {
+            let v = v.to_ascii_lowercase();
+            if v.contains("denominator") {
+                Some(Layout::Denominator)
+            } else if v.contains("numerator") {
+                Some(Layout::Numerator)
+            } else {
+                None
+            }
+        } else {
+            None
+        }
+    });
+    let otimes = note.front.iter().find_map(|(k, v)| {
+        if k.eq_ignore_ascii_case("otimes") {
+            let v = v.to_ascii_lowercase();
+            if v.contains("kron") {
+                Some(Otimes::Kronecker)
+            } else if v.contains("element") || v.contains("hadamard") || v.contains("wise") {
+                Some(Otimes::ElementWise)
+            } else {
+                None
+            }
+        } else {
+            None
+        }
+    });
+    let mut st = State::default();
+    // front matter definitions
+    for (k, v) in note.front {
+        if META_KEYS.contains(&k.to_ascii_lowercase().as_str()) {
+            continue;
+        }
+        let v = v.trim().trim_matches('$').trim();
+        let text = if v.contains('=') {
+            v.to_string()
+        } else if k.len() <= 24 && !k.contains(' ') && looks_like_symbol(k) {
+            format!("{k} = {v}")
+        } else {
+            continue;
+        };
+        let toks = tex::lex(&text);
+        for stmt in statements(&toks) {
+            let _ = statement(
+                &mut st,
+                &stmt,
+                &text,
+                usize::MAX,
+                layout,
+                otimes,
+                &mut Vec::new(),
+            );
+        }
+    }
+    let mut out = Vec::new();
+    for (si, span) in note.spans.iter().enumerate() {
+        let toks = tex::lex(span.tex);
+        let mut last: Option<usize> = None;
+        for stmt in statements(&toks) {
+            // `= 1, \quad x > 0`: a condition right after an identity is its domain
+            if let Some(k) = last
+                && let Some(c) = domain_condition(&st, &stmt, span.tex)
+                && let Some(Finding { body: Ok(id), .. }) = out.get_mut(k)
+            {
+                id.conds.push(c);
+            }
+            let before = out.len();
+            statement(&mut st, &stmt, span.tex, si, layout, otimes, &mut out);
+            last = (out.len() > before).then(|| out.len() - 1);
+        }
+    }
+    out
+}
+
+fn looks_like_symbol(k: &str) -> bool {
+    let toks = tex::lex(k);
+    let ids = Cell::new(0);
+    let funcs = BTreeSet::new();
+    let cx = Ctx {
+        funcs: &funcs,
+        ids: &ids,
+        src: k,
+        depth: Cell::new(0),
+    };
+    matches!(tex::parse_expr(&toks, &cx), Ok(Expr::Var(_))) || def_head(&toks, &cx).is_some()
+}
+
+/// Splits a span into statements (owned token lists keeping their offsets).
+pub(crate) fn statements(toks: &[Tok]) -> Vec<Vec<Tok>> {
+    let mut out: Vec<Vec<Tok>> = Vec::new();
+    let mut cur: Vec<Tok> = Vec::new();
+    let mut row_break = false;
+    let mut env_stack: Vec<String> = Vec::new();
+    let mut k = 0;
+    let flush = |cur: &mut Vec<Tok>, out: &mut Vec<Vec<Tok>>| {
+        if cur.iter().any(|t| !is_space(&t.tk)) {
+            out.push(std::mem::take(cur));
+        } else {
+            cur.clear();
+        }
+    };
+    while k < toks.len() {
+        let t = &toks[k];
+        // a new row: continue the previous chain only when it starts with a relation
+        if row_break && !is_space(&t.tk) && !t.is_ch('&') {
+            row_break = false;
+            if tex::relation(&t.tk).is_none() {
+                flush(&mut cur, &mut out);
+            }
+        }
+        match &t.tk {
+            Tk::Cmd(c) if c == "begin" => {
+                let name_end = if toks.get(k + 1).is_some_and(|u| u.tk == Tk::Open) {
+                    skip_group(toks, k + 1)
+                } else {
+                    k + 2
+                };
+                let name = plain_text(&toks[(k + 1).min(toks.len())..name_end.min(toks.len())])
+                    .replace(' ', "");
+                if ALIGN_ENVS.contains(&name.as_str()) {
+                    env_stack.push(name);
+                    k = name_end;
+                    // alignat{n}
+                    if toks.get(k).is_some_and(|u| u.tk == Tk::Open)
+                        && env_stack.last().is_some_and(|n| n.starts_with("alignat"))
+                    {
+                        k = skip_group(toks, k);
+                    }
+                    continue;
+                }
+                // another environment: copy it whole
+                let end = env_end(toks, k);
+                cur.extend_from_slice(&toks[k..end]);
+                k = end;
+                continue;
+            }
+            Tk::Cmd(c) if c == "end" => {
+                let name_end = if toks.get(k + 1).is_some_and(|u| u.tk == Tk::Open) {
+                    skip_group(toks, k + 1)
+                } else {
+                    k + 2
+                };
+                env_stack.pop();
+                k = name_end;
+                continue;
+            }
+            Tk::Cmd(c)
+                if BOLD.contains(&c.as_str())
+                    && toks.get(k + 1).is_some_and(|u| u.tk == Tk::Open) =>
+            {
+                let end = skip_group(toks, k + 1);
+                let inner = &toks[(k + 2).min(end)..end.saturating_sub(1).max(k + 2)];
+                // `\mathbf{f(g(x)) = ...}`: lift the relation out of the bold group
+                let parts = tex::split_top(inner, |u| tex::relation(&u.tk) == Some(Rel::Eq));
+                if parts.len() > 1 {
+                    let mut at = 0;
+                    for (n, p) in parts.iter().enumerate() {
+                        if n > 0 {
+                            let eq = &inner[at - 1];
+                            cur.push(eq.clone());
+                        }
+                        let mark = p.first().map_or(t.start, |u| u.start);
+                        cur.push(Tok {
+                            tk: t.tk.clone(),
+                            start: mark,
+                            end: mark,
+                        });
+                        cur.push(Tok {
+                            tk: Tk::Open,
+                            start: mark,
+                            end: mark,
+                        });
+                        cur.extend_from_slice(p);
+                        cur.push(Tok {
+                            tk: Tk::Close,
+                            start: mark,
+                            end: mark,
+                        });
+                        at += p.len() + 1;
+                    }
+                } else {
+                    cur.extend_from_slice(&toks[k..end]);
+                }
+                k = end;
+                continue;
+            }
+            Tk::Open => {
+                let end = skip_group(toks, k);
+                cur.extend_from_slice(&toks[k..end]);
+                k = end;
+                continue;
+            }
+            Tk::Cmd(c) if c == "\\" || c == "cr" || c == "newline" => {
+                row_break = true;
+                k += 1;
+                continue;
+            }
+            Tk::Ch('&') => {
+                k += 1;
+                continue;
+            }
+            Tk::Cmd(c)
+                if matches!(
+                    c.as_str(),
+                    "implies"
+                        | "Rightarrow"
+                        | "Longrightarrow"
+                        | "iff"
+                        | "Leftrightarrow"
+                        | "Longleftrightarrow"
+                        | "impliedby"
+                        | "therefore"
+                        | "because"
+                        | "quad"
+                        | "qquad"
+                        | "text"
+                        | "textrm"
+                        | "mbox"
+                        | "textit"
+                        | "textbf"
+                        | "hbox"
+                ) =>
+            {
+                let is_text = matches!(
+                    c.as_str(),
+                    "text" | "textrm" | "mbox" | "textit" | "textbf" | "hbox"
+                );
+                if is_text {
+                    let end = if toks.get(k + 1).is_some_and(|u| u.tk == Tk::Open) {
+                        skip_group(toks, k + 1)
+                    } else {
+                        k + 2
+                    };
+                    let w = plain_text(&toks[(k + 1).min(toks.len())..end.min(toks.len())]);
+                    let w = w.trim();
+                    let is_word = w.chars().count() >= 2
+                        && w.chars()
+                            .all(|c| c.is_alphabetic() || c == ' ' || c == ',' || c == '.')
+                        && func_by_name(w).is_none()
+                        && w.len() <= 40;
+                    let followed_by_paren = toks
+                        .get(end)
+                        .is_some_and(|u| u.is_ch('(') || u.is_cmd("left"));
+                    if is_word && !followed_by_paren {
+                        flush(&mut cur, &mut out);
+                        k = end;
+                        continue;
+                    }
+                    cur.extend_from_slice(&toks[k..end.min(toks.len())]);
+                    k = end;
+                    continue;
+                }
+                flush(&mut cur, &mut out);
+                k += 1;
+                continue;
+            }
+            Tk::Ch(';') => {
+                flush(&mut cur, &mut out);
+                k += 1;
+                continue;
+            }
+            _ => {}
+        }
+        cur.push(t.clone());
+        k += 1;
+    }
+    flush(&mut cur, &mut out);
+    // commas between relations separate statements
+    let mut res = Vec::new();
+    for s in out {
+        let pieces = tex::split_top(&s, |t| t.is_ch(','));
+        if pieces.len() == 1 {
+            res.push(trim_punct(s));
+            continue;
+        }
+        let mut acc: Vec<Tok> = Vec::new();
+        for (n, p) in pieces.iter().enumerate() {
+            if n > 0 && !acc.is_empty() {
+                // keep the comma when merging a relation-less piece
+                if let Some(c) = s
+                    .iter()
+                    .find(|t| t.is_ch(',') && t.start >= acc.last().map_or(0, |l| l.end))
+                {
+                    acc.push(c.clone());
+                }
+            }
+            acc.extend_from_slice(p);
+            if has_relation(p) || n + 1 == pieces.len() {
+                if acc.iter().any(|t| !is_space(&t.tk)) {
+                    res.push(trim_punct(std::mem::take(&mut acc)));
+                }
+                acc.clear();
+            }
+        }
+    }
+    res
+}
+
+fn trim_punct(mut s: Vec<Tok>) -> Vec<Tok> {
+    while s
+        .last()
+        .is_some_and(|t| t.is_ch('.') || t.is_ch(',') || is_space(&t.tk))
+    {
+        s.pop();
+    }
+    s
+}
+
+fn has_relation(toks: &[Tok]) -> bool {
+    tex::split_top(toks, |t| tex::relation(&t.tk).is_some()).len() > 1
+}
+
+/// Index after the `\end{..}` matching the `\begin` at `k`.
+fn env_end(toks: &[Tok], k: usize) -> usize {
+    let mut depth = 0;
+    let mut j = k;
+    while j < toks.len() {
+        if toks[j].is_cmd("begin") {
+            depth += 1;
+        } else if toks[j].is_cmd("end") {
+            depth -= 1;
+            if depth == 0 {
+                let e = if toks.get(j + 1).is_some_and(|u| u.tk == Tk::Open) {
+                    skip_group(toks, j + 1)
+                } else {
+                    j + 1
+                };
+                return e;
+            }
+        }
+        j += 1;
+    }
+    toks.len()
+}
+
+/// Does this token list contain a derivative?
+pub(crate) fn has_deriv(toks: &[Tok]) -> bool {
+    for (k, t) in toks.iter().enumerate() {
+        if t.is_cmd("partial") || t.is_cmd("nabla") {
+            return true;
+        }
+        if (t.is_cmd("frac") || t.is_cmd("dfrac") || t.is_cmd("tfrac"))
+            && toks.get(k + 1).is_some_and(|u| u.tk == Tk::Open)
+        {
+            let e1 = skip_group(toks, k + 1);
+            if toks.get(e1).is_some_and(|u| u.tk == Tk::Open) {
+                let e2 = skip_group(toks, e1);
+                let num = &toks[(k + 2).min(e1)..e1.saturating_sub(1).max(k + 2)];
+                let den = &toks[(e1 + 1).min(e2)..e2.saturating_sub(1).max(e1 + 1)];
+                if starts_with_d(num) && starts_with_d(den) {
+                    return true;
+                }
+            }
+        }
+    }
+    false
+}
+
+fn starts_with_d(toks: &[Tok]) -> bool {
+    let sig: Vec<&Tok> = toks.iter().filter(|t| !is_space(&t.tk)).collect();
+    match sig.first() {
+        Some(t) if t.tk == Tk::Letter('d') => {
+            // not `det`, `diag`
+            let mut run = String::from("d");
+            for u in &sig[1..] {
+                if let Tk::Letter(c) = u.tk {
+                    run.push(c);
+                } else {
+                    break;
+                }
+            }
+            !(run.len() >= 2 && func_by_name(&run).is_some())
+        }
+        Some(t) if t.is_cmd("mathrm") || t.is_cmd("text") || t.is_cmd("operatorname") => {
+            sig.get(1).is_some_and(|u| u.tk == Tk::Letter('d'))
+                || (sig.get(1).is_some_and(|u| u.tk == Tk::Open)
+                    && sig.get(2).is_some_and(|u| u.tk == Tk::Letter('d'))
+                    && sig.get(3).is_some_and(|u| u.tk == Tk::Close))
+        }
+        _ => false,
+    }
+}
+
+/// Splits a statement into members at top-level relations.
+fn members(stmt: &[Tok]) -> (Vec<&[Tok]>, Vec<Rel>) {
+    let mut mems = Vec::new();
+    let mut rels = Vec::new();
+    let mut depth = 0i32;
+    let mut start = 0;
+    let mut k = 0;
+    while k < stmt.len() {
+        let t = &stmt[k];
+        match &t.tk {
+            Tk::Open | Tk::Ch('(') | Tk::Ch('[') => depth += 1,
+            Tk::Close | Tk::Ch(')') | Tk::Ch(']') => depth -= 1,
+            Tk::Cmd(c) if c == "begin" || c == "left" => depth += 1,
+            Tk::Cmd(c) if c == "end" || c == "right" => depth -= 1,
+            _ => {}
+        }
+        // `\left.` / `\right|` carry a delimiter token after them
+        if (t.is_cmd("left") || t.is_cmd("right")) && k + 1 < stmt.len() {
+            k += 2;
+            continue;
+        }
+        if depth == 0 {
+            // `:=`
+            if t.is_ch(':') && stmt.get(k + 1).is_some_and(|u| u.is_ch('=')) {
+                mems.push(&stmt[start..k]);
+                rels.push(Rel::Def);
+                start = k + 2;
+                k += 2;
+                continue;
+            }
+            // `=:`
+            if let Some(r) = tex::relation(&t.tk) {
+                // `\stackrel{def}{=}` is handled as a plain `=` (the group was copied)
+                mems.push(&stmt[start..k]);
+                rels.push(r);
+                start = k + 1;
+            }
+        }
+        k += 1;
+    }
+    mems.push(&stmt[start.min(stmt.len())..]);
+    (mems, rels)
+}
+
+fn is_blank_or_prompt(toks: &[Tok]) -> bool {
+    let s: String = plain_text(toks).replace(' ', "");
+    s.is_empty()
+        || s == "?"
+        || s == "\\?"
+        || s == "\\text?"
+        || s == "\\square"
+        || s == "\\dots"
+        || s == "\\ldots"
+        || s == "\\cdots"
+        || s.chars().all(|c| c == '_' || c == '\\')
+}
+
+/// The head of a function definition `name(a, b)`: name and parameter symbols.
+fn def_head(toks: &[Tok], cx: &Ctx) -> Option<(String, Vec<Sym>)> {
+    let sig: Vec<usize> = (0..toks.len())
+        .filter(|&k| !is_space(&toks[k].tk))
+        .collect();
+    let last = *sig.last()?;
+    let close = &toks[last];
+    if !(close.is_ch(')')) {
+        return None;
+    }
+    // find the opening paren at depth 0
+    let mut open = None;
+    let mut depth = 0i32;
+    for &k in &sig {
+        match &toks[k].tk {
+            Tk::Open => depth += 1,
+            Tk::Close => depth -= 1,
+            Tk::Ch('(') if depth == 0 => {
+                open = Some(k);
+                break;
+            }
+            _ => {}
+        }
+    }
+    let open = open?;
+    let mut name_end = open;
+    if name_end > 0 && toks[name_end - 1].is_cmd("left") {
+        name_end -= 1;
+    }
+    let name_toks = &toks[..name_end];
+    if name_toks.iter().all(|t| is_space(&t.tk)) {
+        return None;
+    }
+    let mut right_end = last;
+    if right_end > 0 && toks[right_end - 1].is_cmd("right") {
+        right_end -= 1;
+    }
+    let inner = &toks[open + 1..right_end.max(open + 1)];
+    // the name: a letter run, a symbol, \operatorname{...}
+    let name_txt = plain_text(name_toks).replace(' ', "");
+    let name = if name_toks
+        .iter()
+        .filter(|t| !is_space(&t.tk))
+        .all(|t| matches!(t.tk, Tk::Letter(_)))
+    {
+        name_txt.clone()
+    } else {
+        match tex::parse_expr(name_toks, cx) {
+            Ok(Expr::Var(s)) => s.key(),
+            _ => {
+                let s = name_txt
+                    .trim_start_matches("\\operatorname")
+                    .trim_start_matches("\\mathrm")
+                    .trim_start_matches("\\text")
+                    .to_string();
+                if s.chars().all(|c| c.is_ascii_alphabetic()) && !s.is_empty() {
+                    s
+                } else {
+                    return None;
+                }
+            }
+        }
+    };
+    if func_by_name(&name).is_some() || name == "I" {
+        return None;
+    }
+    let mut params = Vec::new();
+    for p in tex::split_top(inner, |t| t.is_ch(',')) {
+        match tex::parse_expr(p, cx) {
+            Ok(Expr::Var(s)) => params.push(s),
+            _ => return None,
+        }
+    }
+    if params.is_empty() {
+        return None;
+    }
+    Some((name, params))
+}
+
+/// Handles one statement: a definition, a declaration, or an identity.
+#[allow(clippy::too_many_arguments)]
+fn statement(
+    st: &mut State,
+    stmt: &[Tok],
+    src: &str,
+    span: usize,
+    layout: Option<Layout>,
+    otimes: Option<Otimes>,
+    out: &mut Vec<Finding>,
+) -> Option<()> {
+    let (mems, rels) = members(stmt);
+    if rels.is_empty() {
+        return None;
+    }
+    let funcs = st.func_names();
+    let ids = Cell::new(0u32);
+    let cx = Ctx {
+        funcs: &funcs,
+        ids: &ids,
+        src,
+        depth: Cell::new(0),
+    };
+    // declarations: `x, y \in \mathbb{R}^n`
+    if rels.len() == 1 && rels[0] == Rel::Other && stmt.iter().any(|t| t.is_cmd("in")) {
+        declaration(st, mems[0], mems[1], &cx);
+        return None;
+    }
+    // positivity: `\lambda > 0`
+    if rels.len() == 1 && matches!(rels[0], Rel::Gt | Rel::Ge) {
+        if plain_text(mems[1]).trim() == "0" {
+            for p in tex::split_top(mems[0], |t| t.is_ch(',')) {
+                if let Ok(Expr::Var(s)) = tex::parse_expr(p, &cx) {
+                    st.positive.insert(s.key());
+                }
+            }
+        }
+        return None;
+    }
+    let derivs: Vec<bool> = mems.iter().map(|m| has_deriv(m)).collect();
+    let any_deriv = derivs.iter().any(|&d| d);
+    if !any_deriv {
+        // a definition `y = ...` / `f(x) = ...` / `y := ...`
+        if matches!(rels[0], Rel::Eq | Rel::Def) && mems.len() >= 2 && !is_blank_or_prompt(mems[1])
+        {
+            define(st, mems[0], mems[1], &cx);
+        }
+        return None;
+    }
+    if rels.iter().any(|r| *r != Rel::Eq) {
+        if rels.iter().all(|r| matches!(r, Rel::Eq | Rel::Def)) && rels[0] == Rel::Def {
+            // `J := \frac{\partial y}{\partial x}`: a name for a derivative
+            return None;
+        }
+        if !rels.contains(&Rel::Eq) {
+            return None;
+        }
+        let first = mems.iter().find(|m| !m.is_empty())?;
+        let start = first.first()?.start;
+        let end = stmt.last()?.end;
+        out.push(skip_finding(
+            span,
+            start,
+            src,
+            end,
+            layout,
+            otimes,
+            Skip {
+                kind: "unsupported".into(),
+                message: "a chain that mixes `=` with other relations".into(),
+            },
+        ));
+        return None;
+    }
+    // drop fill-in prompts
+    let mut keep: Vec<&[Tok]> = mems
+        .iter()
+        .copied()
+        .filter(|m| !is_blank_or_prompt(m))
+        .collect();
+    if keep.len() < 2 {
+        return None;
+    }
+    // a leading label `J = \frac{...} = ...`
+    if !has_deriv(keep[0])
+        && let Ok(Expr::Var(s)) = tex::parse_expr(keep[0], &cx)
+        && !st.syms.contains_key(&s.key())
+    {
+        keep.remove(0);
+    }
+    if keep.len() < 2 || !keep.iter().any(|m| has_deriv(m)) {
+        return None;
+    }
+    let start = keep[0]
+        .iter()
+        .find(|t| !is_space(&t.tk))
+        .map_or(0, |t| t.start);
+    let end = keep
+        .last()
+        .and_then(|m| m.iter().rev().find(|t| !is_space(&t.tk)))
+        .map_or(start, |t| t.end);
+    let body = build(st, &keep, &cx, src);
+    let f = match body {
+        Ok(id) => finding(span, start, src, end, layout, otimes, Ok(id)),
+        Err(s) => skip_finding(span, start, src, end, layout, otimes, s),
+    };
+    out.push(f);
+    None
+}
+
+fn finding(
+    span: usize,
+    start: usize,
+    src: &str,
+    end: usize,
+    layout: Option<Layout>,
+    otimes: Option<Otimes>,
+    body: Result<Ident, Skip>,
+) -> Finding {
+    let latex = src
+        .get(start..end.max(start))
+        .unwrap_or("")
+        .trim()
+        .to_string();
+    Finding {
+        span,
+        tex_offset: start,
+        latex,
+        layout,
+        otimes,
+        body,
+    }
+}
+
+fn skip_finding(
+    span: usize,
+    start: usize,
+    src: &str,
+    end: usize,
+    layout: Option<Layout>,
+    otimes: Option<Otimes>,
+    s: Skip,
+) -> Finding {
+    finding(span, start, src, end, layout, otimes, Err(s))
+}
+
+fn declaration(st: &mut State, lhs: &[Tok], rhs: &[Tok], cx: &Ctx) {
+    let r = plain_text(rhs).replace(' ', "");
+    let kind;
+    let mut positive = false;
+    if let Some(rest) = r
+        .strip_prefix("\\mathbbR")
+        .or_else(|| r.strip_prefix("\\mathbb{R}"))
+        .or_else(|| r.strip_prefix("\\R"))
+    {
+        let rest = rest.replace(['{', '}'], "");
+        if rest.contains("_+")
+            || rest.contains("_{+}")
+            || rest.contains("_{>0}")
+            || rest.starts_with("_+")
+            || rest.contains(">0")
+        {
+            positive = true;
+        }
+        let sup = rest.split_once('^').map(|(_, s)| s.to_string());
+        kind = match sup {
+            None => Kind::Scalar,
+            Some(s) => {
+                let s = s.split('_').next().unwrap_or("").to_string();
+                let dims: Vec<&str> = s
+                    .split(['*', ',', 'x'])
+                    .flat_map(|p| p.split("\\times"))
+                    .filter(|p| !p.is_empty())
+                    .collect();
+                match dims.as_slice() {
+                    [one] if *one == "1" => Kind::Scalar,
+                    [_] => Kind::Vector,
+                    [_, c] if *c == "1" => Kind::Vector,
+                    [a, _] if *a == "1" => return,
+                    [_, _] => Kind::Matrix,
+                    _ => return,
+                }
+            }
+        };
+    } else if r.starts_with("\\{") || r.starts_with("\\lbrace") {
+        kind = Kind::Scalar;
+    } else {
+        return;
+    }
+    for p in tex::split_top(lhs, |t| t.is_ch(',')) {
+        if let Ok(Expr::Var(s)) = tex::parse_expr(p, cx) {
+            st.decls.insert(s.key(), kind);
+            if positive {
+                st.positive.insert(s.key());
+            }
+        }
+    }
+}
+
+fn define(st: &mut State, head: &[Tok], body: &[Tok], cx: &Ctx) {
+    if let Some((name, params)) = def_head(head, cx) {
+        // the body may use the function's own name only if recursive: refuse
+        let mut funcs = cx.funcs.clone();
+        funcs.remove(&name);
+        let ids = Cell::new(0);
+        let bcx = Ctx {
+            funcs: &funcs,
+            ids: &ids,
+            src: cx.src,
+            depth: Cell::new(0),
+        };
+        let parsed = tex::parse_expr(body, &bcx);
+        if let Ok(e) = &parsed {
+            let mut rec = false;
+            e.walk(&mut |x| {
+                if matches!(x, Expr::Apply(n, _) if *n == name) {
+                    rec = true;
+                }
+            });
+            if rec {
+                return;
+            }
+        }
+        st.funcs.insert(
+            name,
+            Def::Func {
+                params,
+                body: parsed,
+            },
+        );
+        return;
+    }
+    let Ok(Expr::Var(s)) = tex::parse_expr(head, cx) else {
+        return;
+    };
+    let parsed = tex::parse_expr(body, cx);
+    if let Ok(e) = &parsed {
+        let mut rec = false;
+        let key = s.key();
+        e.walk(&mut |x| {
+            if matches!(x, Expr::Var(v) if v.key() == key) {
+                rec = true;
+            }
+        });
+        if rec {
+            return;
+        }
+        if matches!(e, Expr::Var(_) | Expr::Num(_)) && is_trivial_alias(e) {
+            return;
+        }
+    }
+    st.syms.insert(
+        s.key(),
+        Def::Sym {
+            bold: s.bold,
+            upper: s.upper,
+            body: parsed,
+        },
+    );
+}
+
+/// `a = 3` or `y = x` are facts more often than definitions worth substituting.
+fn is_trivial_alias(e: &Expr) -> bool {
+    matches!(e, Expr::Num(_))
+}
+
+/// Parses and resolves the members of an identity. An abstract function anywhere
+/// is reported before a member that does not parse.
+fn build(st: &State, mems: &[&[Tok]], cx: &Ctx, src: &str) -> Result<Ident, Skip> {
+    let mut parsed = Vec::new();
+    let mut texts = Vec::new();
+    for m in mems {
+        parsed.push(tex::parse_expr(m, cx));
+        let a = m.iter().find(|t| !is_space(&t.tk)).map_or(0, |t| t.start);
+        let b = m
+            .iter()
+            .rev()
+            .find(|t| !is_space(&t.tk))
+            .map_or(a, |t| t.end);
+        texts.push(src.get(a..b.max(a)).unwrap_or("").trim().to_string());
+    }
+    let mut wrts = BTreeSet::new();
+    for e in parsed.iter().flatten() {
+        e.walk(&mut |x| {
+            if let Expr::Deriv(_, d) = x {
+                wrts.insert(d.wrt.key());
+            }
+        });
+    }
+    let used = Cell::new(false);
+    let mut members = Vec::new();
+    let mut first_err: Option<Skip> = None;
+    for p in &parsed {
+        match p {
+            Ok(e) => match subst_ctx(st, e.clone(), &BTreeSet::new(), true, &used) {
+                Ok(e) => {
+                    if let Some(s) = abstract_in(&e) {
+                        return Err(s);
+                    }
+                    members.push(e);
+                }
+                Err(s) => {
+                    if s.kind == "abstract" {
+                        return Err(s);
+                    }
+                    first_err.get_or_insert(s);
+                }
+            },
+            Err(pe) => {
+                if pe.kind == "abstract" {
+                    return Err(pe.clone().into());
+                }
+                first_err.get_or_insert(pe.clone().into());
+            }
+        }
+    }
+    if let Some(s) = first_err {
+        return Err(s);
+    }
+    // variables of derivatives that the note defined (`u = x^2`, then `dy/du`):
+    // their value at a point is their definition's
+    let mut deps: Vec<(Sym, Expr)> = Vec::new();
+    for k in &wrts {
+        if let Some(Def::Sym {
+            body: Ok(b),
+            bold,
+            upper,
+        }) = st.syms.get(k)
+            && !matches!(b, Expr::Num(_))
+        {
+            let mut sym = None;
+            for e in &members {
+                e.walk(&mut |x| {
+                    if let Expr::Deriv(_, d) = x
+                        && d.wrt.key() == *k
+                        && (d.wrt.bold == *bold || *upper)
+                    {
+                        sym = Some(d.wrt.clone());
+                    }
+                });
+            }
+            if let Some(sym) = sym {
+                let body = subst_ctx(st, b.clone(), &BTreeSet::new(), true, &used)?;
+                deps.push((sym, body));
+            }
+        }
+    }
+    let n_members = members.len();
+    let mut all = members;
+    all.extend(deps.iter().map(|(_, e)| e.clone()));
+    let (mut all, free) = resolve(all)?;
+    let dep_exprs = all.split_off(n_members);
+    let members = all;
+    let deps: Vec<(Sym, Expr)> = deps.into_iter().map(|(s, _)| s).zip(dep_exprs).collect();
+    // the same identity with the defined symbols as plain constants
+    let alt = if used.get() {
+        let unused = Cell::new(false);
+        parsed
+            .into_iter()
+            .map(|p| {
+                p.map_err(Skip::from)
+                    .and_then(|e| subst_ctx(st, e, &BTreeSet::new(), false, &unused))
+            })
+            .collect::<Result<Vec<_>, _>>()
+            .ok()
+            .filter(|ms| {
+                ms.iter()
+                    .all(|m| abstract_in(m).is_none() && operands_vary(m))
+            })
+            .and_then(|ms| resolve(ms).ok())
+            .map(|(ms, _)| ms)
+    } else {
+        None
+    };
+    Ok(Ident {
+        members,
+        alt,
+        texts,
+        decls: st.decls.clone(),
+        positive: st.positive.clone(),
+        conds: Vec::new(),
+        free,
+        deps,
+    })
+}
+
+/// A statement that is only a condition (`x > 0`, `x \neq 0`, `0 < t < 1`).
+fn domain_condition(st: &State, stmt: &[Tok], src: &str) -> Option<tex::Cond> {
+    let (_, rels) = members(stmt);
+    if rels.is_empty()
+        || !rels
+            .iter()
+            .all(|r| matches!(r, Rel::Lt | Rel::Gt | Rel::Le | Rel::Ge | Rel::Ne))
+    {
+        // also `(x \neq 0)`: relations inside one pair of parentheses
+        let inner: Vec<Tok> = stmt
+            .iter()
+            .filter(|t| !t.is_ch('(') && !t.is_ch(')'))
+            .cloned()
+            .collect();
+        let (_, r2) = members(&inner);
+        if r2.is_empty()
+            || !r2
+                .iter()
+                .all(|r| matches!(r, Rel::Lt | Rel::Gt | Rel::Le | Rel::Ge | Rel::Ne))
+        {
+            return None;
+        }
+    }
+    let funcs = st.func_names();
+    let ids = Cell::new(1000);
+    let cx = Ctx {
+        funcs: &funcs,
+        ids: &ids,
+        src,
+        depth: Cell::new(0),
+    };
+    tex::parse_condition(stmt, &cx).ok()
+}
+
+/// Does every derivative's operand mention its variable? (Otherwise reading the
+/// defined symbols as constants makes the derivative trivially zero.)
+fn operands_vary(e: &Expr) -> bool {
+    let mut ok = true;
+    e.walk(&mut |x| {
+        if let Expr::Deriv(_, d) = x {
+            let key = d.wrt.key();
+            let mut found = false;
+            d.of.walk(&mut |y| {
+                if matches!(y, Expr::Var(s) if s.key() == key) {
+                    found = true;
+                }
+            });
+            ok &= found;
+        }
+    });
+    ok
+}
+
+/// An abstract function, an undefined derivative operand, or a nested derivative.
+fn abstract_in(e: &Expr) -> Option<Skip> {
+    let mut err: Option<Skip> = None;
+    e.walk(&mut |x| {
+        if err.is_some() {
+            return;
+        }
+        match x {
+            Expr::Apply(name, _) => {
+                err = Some(Skip {
+                    kind: "abstract".into(),
+                    message: format!("abstract function {}", show_name(name)),
+                });
+            }
+            Expr::Deriv(_, d) => {
+                if let Expr::Var(s) = &d.of
+                    && s.key() != d.wrt.key()
+                    && s.base != d.wrt.base
+                    && !d.wrt.base.is_empty()
+                {
+                    err = Some(Skip {
+                        kind: "abstract".into(),
+                        message: format!(
+                            "abstract function {}: it is not defined in this note",
+                            s.show()
+                        ),
+                    });
+                }
+            }
+            _ => {}
+        }
+    });
+    err
+}
+
+/// Replaces defined functions (always) and defined symbols (when `syms`; `used`
+/// records whether one was replaced).
+fn substitute(
+    st: &State,
+    e: Expr,
+    wrts: &BTreeSet<String>,
+    depth: u32,
+    syms: bool,
+    used: &Cell<bool>,
+) -> Result<Expr, Skip> {
+    if depth > 8 {
+        return Err(Skip {
+            kind: "unsupported".into(),
+            message: "definitions nested too deeply".into(),
+        });
+    }
+    let mut err: Option<Skip> = None;
+    let r = e.map(&mut |x| match x {
+        Expr::Var(s) if !wrts.contains(&s.key()) => match st.syms.get(&s.key()) {
+            Some(Def::Sym { bold, upper, body }) if syms && (*bold == s.bold || *upper) => {
+                match body {
+                    Ok(b) => match substitute(st, b.clone(), wrts, depth + 1, syms, used) {
+                        Ok(b) => {
+                            used.set(true);
+                            Ok(b)
+                        }
+                        Err(e) => {
+                            err = Some(e);
+                            Err(String::new())
+                        }
+                    },
+                    Err(pe) => {
+                        err = Some(Skip {
+                            kind: pe.kind.to_string(),
+                            message: format!(
+                                "uses {}, whose definition could not be read: {}",
+                                s.show(),
+                                pe.msg
+                            ),
+                        });
+                        Err(String::new())
+                    }
+                }
+            }
+            _ => match st.funcs.get(&s.key()) {
+                // `\frac{\partial C}{\partial w}` for a function `C(w, b)`
+                Some(Def::Func { params, .. }) if s.sub.is_none() => {
+                    let args = params.iter().map(|p| Expr::Var(p.clone())).collect();
+                    match substitute(st, Expr::Apply(s.key(), args), wrts, depth + 1, syms, used) {
+                        Ok(b) => Ok(b),
+                        Err(e) => {
+                            err = Some(e);
+                            Err(String::new())
+                        }
+                    }
+                }
+                _ => Ok(Expr::Var(s)),
+            },
+        },
+        Expr::Apply(name, args) => match st.funcs.get(&name) {
+            Some(Def::Func { params, body }) => match body {
+                Ok(b) => {
+                    if params.len() != args.len() {
+                        err = Some(Skip {
+                            kind: "parse".into(),
+                            message: format!(
+                                "{name} is defined with {} argument(s) but used with {}",
+                                params.len(),
+                                args.len()
+                            ),
+                        });
+                        return Err(String::new());
+                    }
+                    let keys: Vec<String> = params.iter().map(Sym::key).collect();
+                    let bound = b.clone().map(&mut |y| match y {
+                        Expr::Var(v) => match keys.iter().position(|k| *k == v.key()) {
+                            Some(i) => Ok(args[i].clone()),
+                            None => Ok(Expr::Var(v)),
+                        },
+                        other => Ok(other),
+                    });
+                    match bound {
+                        Ok(b) => match substitute(st, b, wrts, depth + 1, syms, used) {
+                            Ok(b) => Ok(b),
+                            Err(e) => {
+                                err = Some(e);
+                                Err(String::new())
+                            }
+                        },
+                        Err(m) => Err(m),
+                    }
+                }
+                Err(pe) => {
+                    err = Some(Skip {
+                        kind: pe.kind.to_string(),
+                        message: format!(
+                            "uses {name}, whose definition could not be read: {}",
+                            pe.msg
+                        ),
+                    });
+                    Err(String::new())
+                }
+            },
+            _ => Ok(Expr::Apply(name, args)),
+        },
+        other => Ok(other),
+    });
+    match r {
+        Ok(e) => Ok(e),
+        Err(m) => Err(err.unwrap_or(Skip {
+            kind: "parse".into(),
+            message: m,
+        })),
+    }
+}
+
+fn show_name(n: &str) -> String {
+    n.trim_start_matches('\\').to_string()
+}
+
+/// Abstract functions, indices, dimension variables, ids.
+fn resolve(members: Vec<Expr>) -> Result<(Vec<Expr>, Vec<String>), Skip> {
+    let mut members = members;
+    for e in members.iter_mut() {
+        let taken = std::mem::replace(e, Expr::ZeroAny);
+        *e = fix_nabla(taken)?;
+        if let Some(s) = abstract_in(e) {
+            return Err(s);
+        }
+        let mut nested = false;
+        e.walk(&mut |x| {
+            if let Expr::Deriv(_, d) = x {
+                d.of.walk(&mut |y| {
+                    if matches!(y, Expr::Deriv(..)) {
+                        nested = true;
+                    }
+                });
+            }
+        });
+        if nested {
+            return Err(Skip {
+                kind: "unsupported".into(),
+                message: "a derivative of a derivative".into(),
+            });
+        }
+    }
+    // dimension variables: the upper limits of sums
+    let mut dimvars = BTreeSet::new();
+    for e in &members {
+        e.walk(&mut |x| {
+            if let Expr::Sum { hi: Some(h), .. } = x
+                && let Expr::Var(s) = h.as_ref()
+                && !s.bold
+            {
+                dimvars.insert(s.key());
+            }
+        });
+    }
+    let comps = components(&members);
+    let free = free_indices(&members);
+    let members: Vec<Expr> = if free.is_empty() {
+        members
+    } else {
+        members
+            .into_iter()
+            .map(|e| {
+                e.map(&mut |x| match x {
+                    Expr::Deriv(id, mut d) => {
+                        if let Some(s) = d.wrt.sub.clone()
+                            && free.contains(&s)
+                        {
+                            d.wrt.sub = None;
+                            d.entry = Some(s);
+                        }
+                        Ok(Expr::Deriv(id, d))
+                    }
+                    other => Ok(other),
+                })
+            })
+            .collect::<Result<_, _>>()
+            .map_err(|m| Skip {
+                kind: "parse".into(),
+                message: m,
+            })?
+    };
+    let mut out = Vec::new();
+    for e in members {
+        let e = bind_indices(e, &free)?;
+        let e = if comps.is_empty() {
+            e
+        } else {
+            e.map(&mut |x| match x {
+                Expr::Var(s) if !s.bold => match (&s.sub, comps.get(&s.base)) {
+                    (Some(k), Some((base, n))) => match k.parse::<usize>() {
+                        Ok(k) if k >= 1 => Ok(Expr::At(Expr::Var(base.clone()).bx(), k, *n)),
+                        _ => Ok(Expr::Var(s)),
+                    },
+                    _ => Ok(Expr::Var(s)),
+                },
+                other => Ok(other),
+            })
+            .map_err(|m| Skip {
+                kind: "parse".into(),
+                message: m,
+            })?
+        };
+        let e = if dimvars.is_empty() {
+            e
+        } else {
+            e.map(&mut |x| match x {
+                Expr::Var(s) if dimvars.contains(&s.key()) => Ok(Expr::DimVar(s.key())),
+                other => Ok(other),
+            })
+            .map_err(|m| Skip {
+                kind: "parse".into(),
+                message: m,
+            })?
+        };
+        let e = match e {
+            Expr::Num(0.0) => Expr::ZeroAny,
+            e => e,
+        };
+        out.push(e);
+    }
+    // `x_i` both as an entry of a vector and as one of several vectors `\mathbf{x}_i`
+    let mut cols = BTreeSet::new();
+    let mut entries = BTreeSet::new();
+    for e in &out {
+        e.walk(&mut |x| match x {
+            Expr::Col(b, _) => {
+                if let Expr::Var(s) = b.as_ref() {
+                    cols.insert(s.base.clone());
+                }
+            }
+            Expr::Index(b, _) => {
+                if let Expr::Var(s) = b.as_ref() {
+                    entries.insert(s.base.clone());
+                }
+            }
+            _ => {}
+        });
+    }
+    if let Some(b) = cols.intersection(&entries).next() {
+        let b = b.trim_start_matches('\\');
+        return Err(Skip {
+            kind: "unsupported".into(),
+            message: format!(
+                "{b}_i is used both as the i-th entry of a vector and as the i-th of several vectors"
+            ),
+        });
+    }
+    // unique ids
+    let ids = Cell::new(0u32);
+    let next = || {
+        let v = ids.get();
+        ids.set(v + 1);
+        v
+    };
+    let mut res = Vec::new();
+    for e in out {
+        let e = e
+            .map(&mut |x| {
+                Ok(match x {
+                    Expr::Ones(_) => Expr::Ones(next()),
+                    Expr::Zeros(_) => Expr::Zeros(next()),
+                    Expr::Ident(_) => Expr::Ident(next()),
+                    Expr::Cases(_, b) => Expr::Cases(next(), b),
+                    Expr::Deriv(_, d) => Expr::Deriv(next(), d),
+                    other => other,
+                })
+            })
+            .map_err(|m| Skip {
+                kind: "parse".into(),
+                message: m,
+            })?;
+        res.push(e);
+    }
+    Ok((res, free))
+}
+
+/// Index letters of derivatives by a component `\partial x_i` of a vector `x`
+/// that the identity also uses as a whole (`x`, or `x_j` in a sum over `j`).
+fn free_indices(members: &[Expr]) -> Vec<String> {
+    let mut cand: Vec<(String, String)> = Vec::new();
+    for e in members {
+        e.walk(&mut |x| {
+            if let Expr::Deriv(_, d) = x
+                && let Some(s) = &d.wrt.sub
+                && !d.wrt.bold
+                && !d.wrt.upper
+                && matches!(s.as_str(), "i" | "j" | "k" | "l")
+                && !cand.iter().any(|(_, i)| i == s)
+            {
+                cand.push((d.wrt.base.clone(), s.clone()));
+            }
+        });
+    }
+    let mut out = Vec::new();
+    for (base, idx) in cand {
+        let mut sum_idx = BTreeSet::new();
+        let mut whole = false;
+        for e in members {
+            e.walk(&mut |x| {
+                if let Expr::Sum { idx, .. } = x {
+                    sum_idx.insert(idx.clone());
+                }
+            });
+        }
+        for e in members {
+            e.walk(&mut |x| {
+                if let Expr::Var(s) = x
+                    && s.base == base
+                {
+                    match &s.sub {
+                        None => whole = true,
+                        Some(j) if sum_idx.contains(j) => whole = true,
+                        _ => {}
+                    }
+                }
+            });
+        }
+        if whole && !sum_idx.contains(&idx) {
+            out.push(idx);
+        }
+    }
+    out
+}
+
+/// Vectors differentiated by (`\partial \mathbf{x}`) whose components are written
+/// `x_1, x_2, ...` in the identity: base name → (the vector symbol, its length =
+/// the largest component index).
+fn components(members: &[Expr]) -> BTreeMap<String, (Sym, usize)> {
+    let mut wrts: BTreeMap<String, Sym> = BTreeMap::new();
+    for e in members {
+        e.walk(&mut |x| {
+            if let Expr::Deriv(_, d) = x
+                && d.wrt.sub.is_none()
+                && !d.wrt.upper
+            {
+                wrts.insert(d.wrt.base.clone(), d.wrt.clone());
+            }
+        });
+    }
+    let mut out: BTreeMap<String, (Sym, usize)> = BTreeMap::new();
+    if wrts.is_empty() {
+        return out;
+    }
+    for e in members {
+        e.walk(&mut |x| {
+            if let Expr::Var(s) = x
+                && !s.bold
+                && let (Some(sub), Some(w)) = (&s.sub, wrts.get(&s.base))
+                && let Ok(k) = sub.parse::<usize>()
+                && (1..=9).contains(&k)
+            {
+                let e = out.entry(s.base.clone()).or_insert((w.clone(), 0));
+                e.1 = e.1.max(k);
+            }
+        });
+    }
+    // a single component does not make a vector
+    out.retain(|_, (_, n)| *n >= 2);
+    out
+}
+
+/// `\nabla f` without a subscript: the variable is the only symbol in `f`.
+fn fix_nabla(e: Expr) -> Result<Expr, Skip> {
+    let mut err = None;
+    let r = e.map(&mut |x| match x {
+        Expr::Deriv(id, d) if d.wrt.base.is_empty() => {
+            let mut syms: Vec<Sym> = Vec::new();
+            d.of.walk(&mut |y| {
+                if let Expr::Var(s) = y
+                    && !syms.iter().any(|t| t.key() == s.key())
+                {
+                    syms.push(s.clone());
+                }
+            });
+            if syms.len() == 1 {
+                let Deriv {
+                    of, nabla, entry, ..
+                } = *d;
+                Ok(Expr::Deriv(
+                    id,
+                    Box::new(Deriv {
+                        of,
+                        wrt: syms.remove(0),
+                        nabla,
+                        entry,
+                    }),
+                ))
+            } else {
+                err = Some(Skip {
+                    kind: "unsupported".into(),
+                    message: "`\\nabla` without a subscript (with respect to which variable?)"
+                        .into(),
+                });
+                Err(String::new())
+            }
+        }
+        other => Ok(other),
+    });
+    r.map_err(|m| {
+        err.unwrap_or(Skip {
+            kind: "parse".into(),
+            message: m,
+        })
+    })
+}
+
+/// Turns `x_i` inside `\sum_i` (or `\dots x_i \dots`) into entry `i` of `x`.
+fn bind_indices(e: Expr, bound: &[String]) -> Result<Expr, Skip> {
+    match e {
+        Expr::Sum { idx, lo, hi, body } => {
+            let mut b = bound.to_vec();
+            b.push(idx.clone());
+            let body = bind_indices(*body, &b)?;
+            let hi = match hi {
+                Some(h) => Some(bind_indices(*h, bound)?.bx()),
+                None => None,
+            };
+            Ok(Expr::Sum {
+                idx,
+                lo,
+                hi,
+                body: body.bx(),
+            })
+        }
+        Expr::Dots(body, _) => {
+            // the index: the first single-letter subscript i, j, k in the body
+            let mut idx = None;
+            body.walk(&mut |x| {
+                if idx.is_some() {
+                    return;
+                }
+                if let Expr::Var(s) = x
+                    && let Some(sub) = &s.sub
+                    && sub.len() == 1
+                    && matches!(sub.as_str(), "i" | "j" | "k" | "l")
+                {
+                    idx = Some(sub.clone());
+                }
+            });
+            let Some(idx) = idx else {
+                return Err(Skip {
+                    kind: "unsupported".into(),
+                    message: "an ellipsis `\\dots` without an indexed entry like x_i".into(),
+                });
+            };
+            let mut b = bound.to_vec();
+            b.push(idx.clone());
+            let body = bind_indices(*body, &b)?;
+            Ok(Expr::Dots(body.bx(), idx))
+        }
+        Expr::Var(s) => {
+            let Some(sub) = &s.sub else {
+                return Ok(Expr::Var(s));
+            };
+            let letters: Vec<String> = sub.chars().map(|c| c.to_string()).collect();
+            if !letters.is_empty()
+                && letters.len() <= 2
+                && letters.iter().all(|l| bound.contains(l))
+            {
+                if s.bold && !s.upper && letters.len() == 1 {
+                    // `\mathbf{e}_i`: the i-th standard basis vector
+                    if s.base == "e" {
+                        return Ok(Expr::Col(Expr::Ident(0).bx(), letters[0].clone()));
+                    }
+                    // `\mathbf{x}_i` in a sum over i: the i-th column of a matrix
+                    let family = Sym {
+                        base: s.base.clone(),
+                        sub: Some("*".into()),
+                        bold: true,
+                        upper: false,
+                    };
+                    return Ok(Expr::Col(Expr::Var(family).bx(), letters[0].clone()));
+                }
+                let base = Sym {
+                    base: s.base.clone(),
+                    sub: None,
+                    bold: s.bold,
+                    upper: s.upper,
+                };
+                return Ok(Expr::Index(Expr::Var(base).bx(), letters));
+            }
+            Ok(Expr::Var(s))
+        }
+        Expr::Deriv(id, d) => {
+            let Deriv {
+                of,
+                wrt,
+                nabla,
+                entry,
+            } = *d;
+            Ok(Expr::Deriv(
+                id,
+                Box::new(Deriv {
+                    of: bind_indices(of, bound)?,
+                    wrt,
+                    nabla,
+                    entry,
+                }),
+            ))
+        }
+        other => {
+            // recurse into children with the same bound set
+            let mut err = None;
+            let r = map_children(other, &mut |c| match bind_indices(c, bound) {
+                Ok(c) => Ok(c),
+                Err(s) => {
+                    err = Some(s);
+                    Err(String::new())
+                }
+            });
+            match r {
+                Ok(e) => Ok(e),
+                Err(m) => Err(err.unwrap_or(Skip {
+                    kind: "parse".into(),
+                    message: m,
+                })),
+            }
+        }
+    }
+}
+
+/// Applies `f` to the direct children of `e`.
+fn map_children(e: Expr, f: &mut dyn FnMut(Expr) -> Result<Expr, String>) -> Result<Expr, String> {
+    Ok(match e {
+        Expr::Neg(a) => Expr::Neg(f(*a)?.bx()),
+        Expr::Post(a, p) => Expr::Post(f(*a)?.bx(), p),
+        Expr::Norm(a, k) => Expr::Norm(f(*a)?.bx(), k),
+        Expr::Index(a, i) => Expr::Index(f(*a)?.bx(), i),
+        Expr::Col(a, i) => Expr::Col(f(*a)?.bx(), i),
+        Expr::At(a, k, n) => Expr::At(f(*a)?.bx(), k, n),
+        Expr::Bin(op, a, b) => Expr::Bin(op, f(*a)?.bx(), f(*b)?.bx()),
+        Expr::Pow(a, b) => Expr::Pow(f(*a)?.bx(), f(*b)?.bx()),
+        Expr::Ind(a, r, b) => Expr::Ind(f(*a)?.bx(), r, f(*b)?.bx()),
+        Expr::Call(g, args) => {
+            Expr::Call(g, args.into_iter().map(&mut *f).collect::<Result<_, _>>()?)
+        }
+        Expr::Apply(g, args) => {
+            Expr::Apply(g, args.into_iter().map(&mut *f).collect::<Result<_, _>>()?)
+        }
+        Expr::Matrix(rows) => Expr::Matrix(
+            rows.into_iter()
+                .map(|r| r.into_iter().map(&mut *f).collect::<Result<Vec<_>, _>>())
+                .collect::<Result<_, _>>()?,
+        ),
+        Expr::Cases(id, brs) => {
+            let mut out = Vec::new();
+            for (v, c) in brs {
+                let v = f(v)?;
+                let c = map_cond(c, f)?;
+                out.push((v, c));
+            }
+            Expr::Cases(id, out)
+        }
+        Expr::Sum { idx, lo, hi, body } => Expr::Sum {
+            idx,
+            lo,
+            hi: match hi {
+                Some(h) => Some(f(*h)?.bx()),
+                None => None,
+            },
+            body: f(*body)?.bx(),
+        },
+        Expr::Dots(a, i) => Expr::Dots(f(*a)?.bx(), i),
+        other => other,
+    })
+}
+
+/// Substitutes definitions in context: inside a derivative by `v`, every defined
+/// symbol but `v` (a variable there); elsewhere every one.
+fn subst_ctx(
+    st: &State,
+    e: Expr,
+    exclude: &BTreeSet<String>,
+    syms: bool,
+    used: &Cell<bool>,
+) -> Result<Expr, Skip> {
+    match e {
+        Expr::Deriv(id, d) => {
+            let Deriv {
+                of,
+                wrt,
+                nabla,
+                entry,
+            } = *d;
+            let mut ex = exclude.clone();
+            ex.insert(wrt.key());
+            let of = subst_ctx(st, of, &ex, syms, used)?;
+            Ok(Expr::Deriv(
+                id,
+                Box::new(Deriv {
+                    of,
+                    wrt,
+                    nabla,
+                    entry,
+                }),
+            ))
+        }
+        Expr::Var(_) => substitute(st, e, exclude, 0, syms, used),
+        Expr::Apply(name, args) => {
+            let args = args
+                .into_iter()
+                .map(|a| subst_ctx(st, a, exclude, syms, used))
+                .collect::<Result<Vec<_>, _>>()?;
+            substitute(st, Expr::Apply(name, args), exclude, 0, syms, used)
+        }
+        other => {
+            let mut err = None;
+            let r = map_children(
+                other,
+                &mut |c| match subst_ctx(st, c, exclude, syms, used) {
+                    Ok(c) => Ok(c),
+                    Err(s) => {
+                        err = Some(s);
+                        Err(String::new())
+                    }
+                },
+            );
+            r.map_err(|m| {
+                err.unwrap_or(Skip {
+                    kind: "parse".into(),
+                    message: m,
+                })
+            })
+        }
+    }
+}
+
+fn map_cond(
+    c: tex::Cond,
+    f: &mut dyn FnMut(Expr) -> Result<Expr, String>,
+) -> Result<tex::Cond, String> {
+    Ok(match c {
+        tex::Cond::Always => tex::Cond::Always,
+        tex::Cond::Rel(es, rs) => {
+            tex::Cond::Rel(es.into_iter().map(&mut *f).collect::<Result<_, _>>()?, rs)
+        }
+        tex::Cond::And(cs) => tex::Cond::And(
+            cs.into_iter()
+                .map(|c| map_cond(c, f))
+                .collect::<Result<_, _>>()?,
+        ),
+    })
+}

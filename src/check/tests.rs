@@ -1,0 +1,1292 @@
+//! Tests for the checker: unit tests per construct, and (ignored) runners over the
+//! shared corpus and the seed note.
+
+use std::collections::BTreeMap;
+
+use super::*;
+
+/// Math spans of a markdown note with their byte offsets, and its front matter.
+/// A simple scanner for tests: `$$...$$` and `$...$`, skipping fenced code; the `>`
+/// quote markers of callout lines inside a span are blanked (offsets are kept).
+#[allow(clippy::type_complexity)]
+pub(crate) fn scan(text: &str) -> (Vec<(usize, String, bool)>, BTreeMap<String, String>) {
+    let mut front = BTreeMap::new();
+    let mut body_start = 0;
+    if let Some(rest) = text.strip_prefix("---\n")
+        && let Some(end) = rest.find("\n---")
+    {
+        for line in rest[..end].lines() {
+            if let Some((k, v)) = line.split_once(':') {
+                let v = v.trim();
+                if !v.is_empty() && !k.starts_with(' ') {
+                    front.insert(k.trim().to_string(), v.trim_matches('"').to_string());
+                }
+            }
+        }
+        body_start = 4 + end + 4;
+    }
+    let b = text.as_bytes();
+    let mut out = Vec::new();
+    let mut i = body_start;
+    let mut in_code = false;
+    while i < b.len() {
+        // fenced code at line start
+        if (i == 0 || b[i - 1] == b'\n') && text[i..].starts_with("```") {
+            in_code = !in_code;
+            i += 3;
+            continue;
+        }
+        if in_code {
+            i += 1;
+            continue;
+        }
+        if b[i] == b'\\' {
+            i += 2;
+            continue;
+        }
+        if b[i] == b'`'
+            && let Some(e) = text[i + 1..].find('`')
+        {
+            i += e + 2;
+            continue;
+        }
+        if b[i] == b'$' {
+            let display = b.get(i + 1) == Some(&b'$');
+            let open = if display { 2 } else { 1 };
+            let start = i + open;
+            let mut j = start;
+            let mut found = None;
+            while j < b.len() {
+                if b[j] == b'\\' {
+                    j += 2;
+                    continue;
+                }
+                if b[j] == b'$' {
+                    if display {
+                        if b.get(j + 1) == Some(&b'$') {
+                            found = Some(j);
+                            break;
+                        }
+                    } else {
+                        found = Some(j);
+                        break;
+                    }
+                }
+                if !display && b[j] == b'\n' && b.get(j + 1) == Some(&b'\n') {
+                    break;
+                }
+                j += 1;
+            }
+            if let Some(e) = found {
+                let raw = &text[start..e];
+                let mut tex = String::new();
+                for (n, line) in raw.split_inclusive('\n').enumerate() {
+                    if n > 0 {
+                        let t = line.trim_start();
+                        if let Some(rest) = t.strip_prefix('>') {
+                            let lead = line.len() - t.len();
+                            tex.push_str(&" ".repeat(lead + 1));
+                            tex.push_str(rest);
+                            continue;
+                        }
+                    }
+                    tex.push_str(line);
+                }
+                out.push((start, tex, display));
+                i = e + open;
+                continue;
+            }
+        }
+        i += 1;
+    }
+    (out, front)
+}
+
+/// Runs find + check over a note's text; (line, finding, verdict).
+pub(crate) fn run_note(text: &str, settings: &Settings) -> Vec<(usize, Finding, Verdict)> {
+    let (spans, front) = scan(text);
+    let note = NoteMath {
+        spans: spans
+            .iter()
+            .map(|(_, t, d)| Span {
+                tex: t.as_str(),
+                display: *d,
+            })
+            .collect(),
+        front: &front,
+    };
+    let mut out = Vec::new();
+    for f in find(&note) {
+        let off = spans[f.span].0 + f.tex_offset;
+        let line = text[..off.min(text.len())].matches('\n').count() + 1;
+        let v = check(&f, settings);
+        out.push((line, f, v));
+    }
+    out
+}
+
+fn run(tex: &str) -> Vec<(Finding, Verdict)> {
+    let front = BTreeMap::new();
+    let note = NoteMath {
+        spans: vec![Span {
+            tex,
+            display: false,
+        }],
+        front: &front,
+    };
+    find(&note)
+        .into_iter()
+        .map(|f| {
+            let v = check(&f, &Settings::default());
+            (f, v)
+        })
+        .collect()
+}
+
+fn one(tex: &str) -> Verdict {
+    let r = run(tex);
+    assert_eq!(r.len(), 1, "expected one identity in {tex}: {r:#?}");
+    r.into_iter()
+        .next()
+        .map(|x| x.1)
+        .unwrap_or_else(|| unreachable!())
+}
+
+#[track_caller]
+fn pass(tex: &str) {
+    let v = one(tex);
+    assert_eq!(v.status, Status::Pass, "{tex}\n{v:#?}");
+}
+
+#[track_caller]
+fn fail(tex: &str, kind: &str, hint: Option<&str>) {
+    let v = one(tex);
+    assert_eq!(v.status, Status::Fail, "{tex}\n{v:#?}");
+    assert_eq!(v.kind.as_deref(), Some(kind), "{tex}\n{v:#?}");
+    if let Some(h) = hint {
+        assert!(
+            v.hint.as_deref().is_some_and(|x| x.contains(h)),
+            "{tex}: hint should mention {h:?}\n{v:#?}"
+        );
+    }
+}
+
+#[track_caller]
+fn skip(tex: &str, kind: &str) {
+    let v = one(tex);
+    assert_eq!(v.status, Status::Skip, "{tex}\n{v:#?}");
+    assert_eq!(v.kind.as_deref(), Some(kind), "{tex}\n{v:#?}");
+}
+
+#[test]
+fn quadratic_form() {
+    pass(r"\frac{\partial}{\partial \mathbf{x}}(\mathbf{x}^T A \mathbf{x}) = \mathbf{x}^T(A+A^T)");
+    fail(
+        r"\frac{\partial}{\partial \mathbf{x}}(\mathbf{x}^T A \mathbf{x}) = 2\mathbf{x}^T A",
+        "value",
+        Some("symmetric"),
+    );
+}
+
+#[test]
+fn layout_hint() {
+    fail(
+        r"\frac{\partial (M\mathbf{v})}{\partial \mathbf{v}} = M^\top",
+        "shape",
+        Some("layout"),
+    );
+    pass(r"\frac{\partial (M\mathbf{v})}{\partial \mathbf{v}} = M");
+}
+
+/// Runs the corpus and writes /tmp/corpus-report.json.
+#[test]
+#[ignore]
+fn corpus_report() {
+    let root_s =
+        std::env::var("CHECK_VAULT").unwrap_or_else(|_| "/work/shared/corpus/vault".into());
+    let root = std::path::Path::new(&root_s);
+    let mut ids = Vec::new();
+    let mut stack = vec![root.to_path_buf()];
+    let mut files = Vec::new();
+    while let Some(d) = stack.pop() {
+        if let Ok(rd) = std::fs::read_dir(&d) {
+            for e in rd.flatten() {
+                let p = e.path();
+                if p.is_dir() {
+                    stack.push(p);
+                } else if p.extension().is_some_and(|x| x == "md") {
+                    files.push(p);
+                }
+            }
+        }
+    }
+    files.sort();
+    for p in files {
+        let text = std::fs::read_to_string(&p).unwrap_or_default();
+        let rel = p
+            .strip_prefix(root)
+            .map(|r| r.to_string_lossy().replace('\\', "/"))
+            .unwrap_or_default();
+        for (line, f, v) in run_note(&text, &Settings::default()) {
+            println!(
+                "{rel}:{line}: {:?} {:?} {} | {} | {:?}",
+                v.status, v.kind, v.message, f.latex, v.hint
+            );
+            ids.push(serde_json::json!({
+                "file": rel, "line": line, "status": v.status,
+                "kind": v.kind, "message": v.message, "hint": v.hint, "latex": f.latex,
+            }));
+        }
+    }
+    let report = serde_json::json!({"version": 1, "identities": ids});
+    let _ = std::fs::write(
+        "/tmp/corpus-report.json",
+        serde_json::to_string_pretty(&report).unwrap_or_default(),
+    );
+}
+
+/// Prints the seed note's identities.
+#[test]
+#[ignore]
+fn seed_report() {
+    let text = std::fs::read_to_string("/work/shared/seed/matrix-calculus.md").unwrap_or_default();
+    for (line, f, v) in run_note(&text, &Settings::default()) {
+        println!(
+            "{line}: {:?} {:?} {} | {:?} | {}",
+            v.status, v.kind, v.message, v.hint, f.latex
+        );
+    }
+}
+
+fn run_notes(spans: &[&str], front: &[(&str, &str)]) -> Vec<(Finding, Verdict)> {
+    let front: BTreeMap<String, String> = front
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    let note = NoteMath {
+        spans: spans
+            .iter()
+            .map(|t| Span {
+                tex: t,
+                display: false,
+            })
+            .collect(),
+        front: &front,
+    };
+    find(&note)
+        .into_iter()
+        .map(|f| {
+            let v = check(&f, &Settings::default());
+            (f, v)
+        })
+        .collect()
+}
+
+#[test]
+fn scalar_rules() {
+    pass(r"\frac{d}{dx} x^3 = 3x^2");
+    pass(r"\frac{d}{dx} \sin x = \cos x");
+    pass(r"\frac{d}{dx} \sin(x) \cos(x) = \cos^2 x - \sin^2 x");
+    pass(r"\frac{d}{dx} e^{2x} = 2e^{2x}");
+    pass(r"\frac{d}{dx} \ln x = \frac{1}{x}");
+    pass(r"\frac{d}{dx} \log(x^2 + 1) = \frac{2x}{x^2+1}");
+    pass(r"\frac{d}{dx}\sigma(x) = \sigma(x)(1-\sigma(x))");
+    pass(r"\frac{d}{dx} \tanh x = 1 - \tanh^2 x");
+    pass(r"\frac{d}{dx} |x| = \frac{x}{|x|}");
+    pass(r"\frac{d}{dx}\sqrt{x} = \frac{1}{2\sqrt{x}}");
+    pass(r"\partial (x^2) / \partial x = 2x");
+    pass(r"\frac{d}{dx} \frac{1}{1+e^{-x}} = \frac{e^{-x}}{(1+e^{-x})^2}");
+    pass(r"\frac{d}{dx} x^{1/2} = \frac{1}{2} x^{-1/2}");
+    pass(r"\frac{d}{dx} \exp(x) = \exp(x) = e^x");
+    pass(
+        r"\dfrac{\partial}{\partial x} \left( \frac{x}{1+x^2} \right) = \frac{1 - x^2}{(1+x^2)^2}",
+    );
+    pass(r"\frac{d}{dx} x^x = x^x(\ln x + 1)");
+    pass(r"\frac{d}{dx} 5 = 0");
+    pass(r"\frac{d}{dx} \frac{x^2}{2} = x");
+    pass(r"\frac{d}{dx} \sin^2(x) = 2\sin x\cos x");
+    pass(r"\frac{d \, \ln x}{dx} = 1/x");
+    pass(r"\frac{\mathrm{d}}{\mathrm{d}x} x^2 = 2x");
+    pass(r"\tfrac{d}{dt} t^2 = 2t");
+    fail(r"\frac{d}{dx} x^2 = x", "value", Some("factor 1/2"));
+    fail(r"\frac{d}{dx}\cos x = \sin x", "value", Some("sign"));
+    fail(r"\frac{d}{dt} (t^2) = 2t = 3t", "value", None);
+}
+
+#[test]
+fn kinks_and_cases() {
+    pass(r"\frac{d}{dx} \max(0, x) = \begin{cases} 0 & x < 0 \\ 1 & x > 0 \end{cases}");
+    pass(
+        r"\frac{d}{dx} relu(x) = \begin{cases} 1 & \text{if } x > 0 \\ 0 & \text{otherwise} \end{cases}",
+    );
+    pass(r"\frac{d}{dx}|x| = \begin{cases} 1, & x > 0 \\ -1, & x < 0 \end{cases}");
+    pass(
+        r"\frac{d}{dx} \operatorname{ReLU}(x) = \begin{cases} 0 \quad x \le 0 \\ 1 \quad x > 0 \end{cases}",
+    );
+    fail(
+        r"\frac{d}{dx} \max(0, x) = \begin{cases} 1 & x < 0 \\ 0 & x > 0 \end{cases}",
+        "value",
+        None,
+    );
+    pass(
+        r"\frac{\partial}{\partial \mathbf{x}} \lvert \mathbf{a}^T\mathbf{x} \rvert = \operatorname{sign}(\mathbf{a}^T\mathbf{x})\mathbf{a}^T",
+    );
+}
+
+#[test]
+fn vector_rules() {
+    pass(r"\frac{\partial}{\partial \mathbf{x}} \mathbf{a}^T\mathbf{x} = \mathbf{a}^T");
+    pass(r"\frac{\partial}{\partial \mathbf{x}} \mathbf{a}\cdot\mathbf{x} = \mathbf{a}^T");
+    pass(r"\frac{\partial}{\partial \mathbf{x}} \|\mathbf{x}\|^2 = 2\mathbf{x}^T");
+    pass(r"\frac{\partial}{\partial \mathbf{x}} \|\mathbf{x}\|_2^2 = 2\mathbf{x}^\top");
+    pass(
+        r"\frac{\partial \|\mathbf{x}\|_2}{\partial \mathbf{x}} = \frac{\mathbf{x}^T}{\|\mathbf{x}\|_2}",
+    );
+    pass(
+        r"\frac{\partial}{\partial \mathbf{x}} \lVert \mathbf{x} \rVert = \frac{\mathbf{x}^{\mathsf T}}{\lVert \mathbf{x} \rVert}",
+    );
+    pass(r"\frac{\partial}{\partial \mathbf{x}} \sum_{i=1}^{n} x_i^2 = 2\mathbf{x}^T");
+    pass(r"\frac{\partial}{\partial \mathbf{x}} \sum_i x_i = \vec{1}^T");
+    pass(r"\frac{\partial}{\partial \mathbf{x}} \text{sum}(\mathbf{x}) = \mathbf{1}^\top");
+    pass(
+        r"\frac{\partial}{\partial \mathbf{x}} \exp(\mathbf{x}) = \operatorname{diag}(\exp(\mathbf{x}))",
+    );
+    pass(
+        r"\frac{\partial}{\partial \mathbf{x}} (\mathbf{x} \odot \mathbf{x}) = 2\operatorname{diag}(\mathbf{x})",
+    );
+    pass(r"\frac{\partial}{\partial \mathbf{x}} \mathbf{x}^2 = 2\,\mathrm{diag}(\mathbf{x})");
+    pass(
+        r"\frac{\partial}{\partial \mathbf{x}} \mathrm{softmax}(\mathbf{x}) = \mathrm{diag}(\mathrm{softmax}(\mathbf{x})) - \mathrm{softmax}(\mathbf{x})\mathrm{softmax}(\mathbf{x})^T",
+    );
+    pass(r"\nabla_{\mathbf{x}} (\mathbf{a}^T \mathbf{x}) = \mathbf{a}");
+    pass(r"\nabla_{\mathbf{x}} (\mathbf{a}^T \mathbf{x}) = \mathbf{a}^T");
+    pass(
+        r"\frac{\partial}{\partial \mathbf{x}} \tanh(\mathbf{x}) = I - \operatorname{diag}(\tanh(\mathbf{x}))^2",
+    );
+    pass(
+        r"\frac{\partial}{\partial \mathbf{x}} (\mathbf{x} \oslash \mathbf{y}) = \operatorname{diag}(\vec{1} \oslash \mathbf{y})",
+    );
+    pass(
+        r"\frac{\partial}{\partial \mathbf{x}} \begin{bmatrix} 1 & 2 \\ 3 & 4 \end{bmatrix}\mathbf{x} = \begin{bmatrix} 1 & 2 \\ 3 & 4 \end{bmatrix}",
+    );
+    pass(
+        r"\frac{\partial}{\partial x} \begin{bmatrix} x^2 \\ \sin x \end{bmatrix} = \begin{bmatrix} 2x \\ \cos x \end{bmatrix}",
+    );
+    pass(
+        r"\frac{\partial}{\partial \mathbf{x}} \|A\mathbf{x} - \mathbf{b}\|_2^2 = 2(A\mathbf{x} - \mathbf{b})^T A",
+    );
+    pass(
+        r"\frac{\partial}{\partial \mathbf{x}} \big( \mathbf{x}^T\mathbf{x} \big) = 2\mathbf{x}^T",
+    );
+    pass(
+        r"\frac{\partial}{\partial \boldsymbol{\theta}} \boldsymbol{\theta}^T \boldsymbol{\theta} = 2\boldsymbol{\theta}^T",
+    );
+    pass(r"\frac{\partial}{\partial \bm{x}} \bm{x}^T\bm{x} = 2\bm{x}^T");
+    pass(r"\frac{\partial}{\partial \vec{x}} \vec{x}^T\vec{x} = 2\vec{x}^{T}");
+    pass(r"\frac{\partial}{\partial \mathbf{w}} \frac{1}{2}\|\mathbf{w}\|^2 = \mathbf{w}^T");
+    pass(r"\frac{\partial}{\partial \mathbf{x}} A\mathbf{x} = A");
+    pass(
+        r"\frac{\partial (\mathbf{w}\circ\mathbf{x})}{\partial \mathbf{x}} = \operatorname{diag}(\mathbf{w})",
+    );
+    pass(
+        r"\frac{\partial}{\partial \mathbf{x}} \sum_{i=1}^n \sum_{j=1}^n x_i A_{ij} x_j = \mathbf{x}^T(A + A^T)",
+    );
+    pass(r"\frac{\partial}{\partial \mathbf{x}} \mathbf{a}^T\mathbf{b} = 0");
+    pass(r"\frac{\partial}{\partial \mathbf{x}} \mathbf{a}^T\mathbf{b} = \mathbf{0}^T");
+    pass(r"\frac{\partial}{\partial \mathbf{x}} (c\,\mathbf{x}) = cI");
+    pass(
+        r"\frac{\partial}{\partial \mathbf{x}} (\mathbf{x}^T\mathbf{a})^2 = 2(\mathbf{x}^T\mathbf{a})\mathbf{a}^T",
+    );
+    pass(r"\frac{\partial \mathbf{x}}{\partial \mathbf{x}} = I");
+    pass(r"\frac{\partial}{\partial \mathbf{w}} \mathbf{w \cdot x} = \mathbf{x}^T");
+    pass(r"\frac{\partial}{\partial x} (x \mathbf{v}) = \mathbf{v}");
+    pass(r"\frac{\partial}{\partial \mathbf{x}} (\mathbf{x} \cdot \mathbf{x}) = 2\mathbf{x}^T");
+    fail(
+        r"\frac{\partial}{\partial \mathbf{x}} \mathbf{x}^T \mathbf{x} = \mathbf{x}^T",
+        "value",
+        Some("factor 1/2"),
+    );
+    fail(
+        r"\frac{\partial}{\partial \mathbf{x}} \mathbf{x}^\top\mathbf{x} = 2\mathbf{x}",
+        "shape",
+        Some("layout"),
+    );
+    fail(
+        r"\frac{\partial (A\mathbf{x})}{\partial \mathbf{x}} = A^T",
+        "shape",
+        Some("layout"),
+    );
+}
+
+#[test]
+fn matrix_rules() {
+    pass(r"\frac{\partial}{\partial X} \operatorname{tr}(AX) = A");
+    pass(r"\frac{\partial}{\partial X} \operatorname{Tr}(X^T A) = A^T");
+    pass(r"\frac{\partial}{\partial X}\det X = \det(X) X^{-1}");
+    pass(r"\frac{\partial \mathbf{a}^T X \mathbf{b}}{\partial X} = \mathbf{b}\mathbf{a}^T");
+    pass(r"\frac{\partial}{\partial X} \log\det X = X^{-1}");
+    pass(r"\frac{\partial}{\partial X}\|X\|_F^2 = 2X^T");
+    pass(r"\frac{\partial}{\partial X} \operatorname{tr}(X^T X) = 2X^\top");
+    pass(r"\frac{\partial}{\partial X} \operatorname{tr}(X A X^T) = (A + A^T)X^T");
+    fail(
+        r"\frac{\partial}{\partial X} \operatorname{tr}(X A X^T) = 2AX^T",
+        "value",
+        Some("symmetric"),
+    );
+    pass(r"\frac{d}{dt} (tA) = A");
+    pass(r"\frac{\partial}{\partial X} \operatorname{tr}(X^{-1}) = -X^{-2}");
+    pass(r"\frac{\partial}{\partial X} \operatorname{tr}(A X B) = BA");
+    fail(
+        r"\frac{\partial}{\partial X} \operatorname{tr}(A X B) = A^T B^T",
+        "shape",
+        Some("layout"),
+    );
+    fail(
+        r"\frac{\partial}{\partial X}\log\det(X) = X^{-T}",
+        "value",
+        Some("layout"),
+    );
+    pass(r"\frac{\partial}{\partial X}\log\det(X) = (X^{-\top})^{\mathsf{T}}");
+    pass(r"\frac{\partial}{\partial X} \operatorname{trace}(X^2) = 2X");
+}
+
+#[test]
+fn layout_and_otimes_from_front_matter() {
+    let r = run_notes(
+        &[r"\frac{\partial}{\partial \mathbf{x}} \mathbf{a}^T\mathbf{x} = \mathbf{a}"],
+        &[("layout", "denominator")],
+    );
+    assert_eq!(r[0].1.status, Status::Pass, "{r:#?}");
+    let r = run_notes(
+        &[r"\frac{\partial}{\partial \mathbf{x}} \mathbf{a}^T\mathbf{x} = \mathbf{a}^T"],
+        &[("layout", "denominator")],
+    );
+    assert_eq!(r[0].1.status, Status::Fail, "{r:#?}");
+    assert!(
+        r[0].1
+            .hint
+            .as_deref()
+            .unwrap_or("")
+            .contains("numerator-layout")
+    );
+    let r = run_notes(
+        &[r"\frac{\partial}{\partial X} \operatorname{tr}(AX) = A^T"],
+        &[("layout", "denominator")],
+    );
+    assert_eq!(r[0].1.status, Status::Pass, "{r:#?}");
+    let r = run_notes(
+        &[
+            r"\frac{\partial}{\partial \mathbf{x}} (\mathbf{a} \otimes \mathbf{x}) = \mathbf{a} \otimes I",
+        ],
+        &[("otimes", "kronecker")],
+    );
+    assert_eq!(r[0].1.status, Status::Pass, "{r:#?}");
+}
+
+#[test]
+fn definitions() {
+    let r = run_notes(
+        &[
+            r"y = \text{sum}(\mathbf{x})",
+            r"\frac{\partial y}{\partial \mathbf{x}} = \vec{1}^T",
+        ],
+        &[],
+    );
+    assert_eq!(r.len(), 1, "{r:#?}");
+    assert_eq!(r[0].1.status, Status::Pass, "{r:#?}");
+    let r = run_notes(
+        &[
+            r"\mathbf{s} = \mathrm{softmax}(\mathbf{x})",
+            r"\frac{\partial \mathbf{s}}{\partial \mathbf{x}} = \operatorname{diag}(\mathbf{s}) - \mathbf{s}\mathbf{s}^T",
+        ],
+        &[],
+    );
+    assert_eq!(r[0].1.status, Status::Pass, "{r:#?}");
+    let r = run_notes(
+        &[
+            r"z = \mathbf{w}^T\mathbf{x} + b",
+            r"\frac{\partial \sigma(z)}{\partial \mathbf{w}} = \sigma(z)(1-\sigma(z))\mathbf{x}^T",
+        ],
+        &[],
+    );
+    assert_eq!(r[0].1.status, Status::Pass, "{r:#?}");
+    let r = run_notes(
+        &[
+            r"f(\mathbf{x}) = \mathbf{x}^T\mathbf{x}",
+            r"\frac{\partial f(\mathbf{x})}{\partial \mathbf{x}} = 2\mathbf{x}^T",
+        ],
+        &[],
+    );
+    assert_eq!(r[0].1.status, Status::Pass, "{r:#?}");
+    let r = run_notes(
+        &[
+            r"\mathbf{y} = W\mathbf{x} + \mathbf{b}",
+            r"\frac{\partial \mathbf{y}}{\partial \mathbf{x}} = W^T",
+        ],
+        &[],
+    );
+    assert_eq!(r[0].1.status, Status::Fail, "{r:#?}");
+    // front matter definition
+    let r = run_notes(
+        &[r"\frac{\partial y}{\partial \mathbf{x}} = \mathbf{a}^T"],
+        &[("y", r"\mathbf{a}^T\mathbf{x}")],
+    );
+    assert_eq!(r[0].1.status, Status::Pass, "{r:#?}");
+}
+
+#[test]
+fn statements_and_chains() {
+    assert!(run(r"\frac{d}{dx} x^2 = ?").is_empty());
+    assert!(run(r"y = Ax + b").is_empty());
+    assert!(run(r"\frac{\partial y}{\partial x} \in \mathbb{R}^{m \times n}").is_empty());
+    let r = run(
+        r"\begin{align} \frac{\partial}{\partial \mathbf{x}} \mathbf{x}^T\mathbf{x} &= 2\mathbf{x}^T \\ &= \mathbf{x}^T + \mathbf{x}^T \end{align}",
+    );
+    assert_eq!(r.len(), 1, "{r:#?}");
+    assert_eq!(r[0].1.status, Status::Pass);
+    let r = run(r"\begin{aligned} \frac{d}{dx}x^2 &= 2x \\ \frac{d}{dx}x^3 &= 3x^2 \end{aligned}");
+    assert_eq!(r.len(), 2, "{r:#?}");
+    assert!(r.iter().all(|x| x.1.status == Status::Pass));
+    let r =
+        run(r"\frac{\partial}{\partial x} x^2 = 2x, \quad \frac{\partial}{\partial x} x^3 = 3x^2");
+    assert_eq!(r.len(), 2, "{r:#?}");
+    assert!(r.iter().all(|x| x.1.status == Status::Pass));
+    let r = run(r"J = \frac{\partial (A\mathbf{x})}{\partial \mathbf{x}} = A");
+    assert_eq!(r.len(), 1, "{r:#?}");
+    assert_eq!(r[0].1.status, Status::Pass);
+    assert!(r[0].0.latex.starts_with(r"\frac"));
+    assert_eq!(r[0].0.tex_offset, 4);
+}
+
+#[test]
+fn abstract_and_unsupported() {
+    skip(r"\frac{\partial}{\partial x} f(x) = f'(x)", "abstract");
+    skip(r"\frac{df}{du} = 2u", "abstract");
+    skip(
+        r"\frac{\partial L}{\partial \mathbf{w}} = \mathbf{x}^T",
+        "abstract",
+    );
+    skip(
+        r"\frac{\partial}{\partial x} \int_0^x t\,dt = x",
+        "unsupported",
+    );
+    skip(r"\frac{\partial^2}{\partial x^2} x^3 = 6x", "unsupported");
+}
+
+#[test]
+fn more_constructs() {
+    pass(r"\frac{\partial |X|}{\partial X} = |X| X^{-1}");
+    pass(r"\frac{\partial}{\partial \mathbf{x}} \mathbf{1}_n^T \mathbf{x} = \mathbf{1}_n^T");
+    pass(r"\frac{d}{dx} \max(0, x) = \mathbb{1}[x > 0]");
+    pass(
+        r"\frac{\partial}{\partial \mathbf{x}} \operatorname{ReLU}(\mathbf{x}) = \operatorname{diag}(\mathbb{1}_{\mathbf{x} > 0})",
+    );
+    pass(r"\frac{d}{dx} \tan x = \sec^2 x");
+    pass(r"\frac{d}{dx} \tanh(x) = \operatorname{sech}^2(x)");
+    pass(r"\frac{d}{dx} \arcsin(x/2) = \frac{1}{\sqrt{4 - x^2}}");
+    pass(r"\frac{\partial}{\partial \mathbf{x}} \left\| \mathbf{x} \right\|^2 = 2\mathbf{x}^T");
+    pass(r"\frac{\partial}{\partial \mathbf{x}} \Vert \mathbf{x} \Vert_{2}^{2} = 2\mathbf{x}^T");
+    pass(r"\frac{d}{dx} \frac12 x^2 = x");
+    pass(r"\frac{\partial}{\partial x_1}(x_1 x_2) = x_2");
+    pass(
+        r"\frac{\partial}{\partial \mathbf{x}} \mathbf{x}^{\intercal} A \mathbf{x} = \mathbf{x}^{\top} (A + A^{\mathsf{T}})",
+    );
+    pass(
+        r"\frac{\partial}{\partial X} \mathbf{a}^T X^{-1} \mathbf{b} = -X^{-1}\mathbf{b}\mathbf{a}^T X^{-1}",
+    );
+    pass(r"\frac{d}{dx} e^{-x^2/2} = -x e^{-x^2/2}");
+    pass(r"\frac{d}{dx}\exp\left(-\frac{x^2}{2}\right) = -x\exp\left(-\frac{x^2}{2}\right)");
+}
+
+#[test]
+fn definitions_more() {
+    // a function named with an uppercase letter, used bare in the derivative
+    let r = run_notes(
+        &[
+            r"L(\mathbf{w}) = \|X\mathbf{w} - \mathbf{y}\|^2",
+            r"\frac{\partial L}{\partial \mathbf{w}} = 2(X\mathbf{w} - \mathbf{y})^T X",
+            r"\nabla_{\mathbf{w}} L(\mathbf{w}) = 2X^T(X\mathbf{w} - \mathbf{y})",
+        ],
+        &[],
+    );
+    assert_eq!(r.len(), 2, "{r:#?}");
+    assert!(r.iter().all(|x| x.1.status == Status::Pass), "{r:#?}");
+    // a letter reused as a constant after a definition
+    let r = run_notes(
+        &[
+            r"a = \max(0, \mathbf{w}^\top \mathbf{x})",
+            r"\frac{\partial}{\partial \mathbf{x}} (a\mathbf{x}) = aI",
+        ],
+        &[],
+    );
+    assert_eq!(r[0].1.status, Status::Pass, "{r:#?}");
+    // but not to make a derivative trivially zero
+    let r = run_notes(
+        &[
+            r"\mathbf{s} = \mathrm{softmax}(\mathbf{x})",
+            r"\frac{\partial \mathbf{s}}{\partial \mathbf{x}} = 0",
+        ],
+        &[],
+    );
+    assert_eq!(r[0].1.status, Status::Fail, "{r:#?}");
+    // declarations make plain letters vectors
+    let r = run_notes(
+        &[
+            r"x \in \mathbb{R}^n",
+            r"\frac{\partial}{\partial x} \|x\|^2 = 2x^T",
+        ],
+        &[],
+    );
+    assert_eq!(r[0].1.status, Status::Pass, "{r:#?}");
+}
+
+#[test]
+#[ignore]
+fn debug_one() {
+    let text = std::fs::read_to_string(std::env::var("CHECK_FILE").unwrap_or_default())
+        .unwrap_or_default();
+    for (line, f, v) in run_note(&text, &Settings::default()) {
+        println!(
+            "{line}: {:?} {:?} {} | {:?} | {}",
+            v.status, v.kind, v.message, v.hint, f.latex
+        );
+        if std::env::var("CHECK_VERBOSE").is_ok() {
+            println!("{:#?}", f);
+        }
+    }
+}
+
+#[test]
+fn cookbook() {
+    pass(r"\frac{\partial}{\partial \mathbf{x}} \mathbf{x}^T A \mathbf{y} = \mathbf{y}^T A^T");
+    pass(
+        r"\frac{\partial}{\partial \mathbf{x}} (A\mathbf{x} + \mathbf{b})^T C (D\mathbf{x} + \mathbf{e}) = (D\mathbf{x}+\mathbf{e})^T C^T A + (A\mathbf{x}+\mathbf{b})^T C D",
+    );
+    pass(
+        r"\frac{\partial}{\partial \mathbf{x}} \|\mathbf{x}\|_1 = \operatorname{sign}(\mathbf{x})^T",
+    );
+    pass(
+        r"\frac{\partial}{\partial \mathbf{x}} \log \sum_i e^{x_i} = \operatorname{softmax}(\mathbf{x})^T",
+    );
+    pass(
+        r"\frac{\partial}{\partial \mathbf{x}} \frac{\mathbf{a}^T\mathbf{x}}{\mathbf{b}^T\mathbf{x}} = \frac{\mathbf{a}^T (\mathbf{b}^T\mathbf{x}) - (\mathbf{a}^T\mathbf{x})\mathbf{b}^T}{(\mathbf{b}^T\mathbf{x})^2}",
+    );
+    pass(
+        r"\frac{\partial}{\partial \mathbf{x}} \sqrt{\mathbf{x}^T\mathbf{x}} = \frac{\mathbf{x}^T}{\sqrt{\mathbf{x}^T\mathbf{x}}}",
+    );
+    pass(
+        r"\frac{\partial}{\partial \mathbf{x}} (\mathbf{a}^T\mathbf{x})\mathbf{x} = \mathbf{x}\mathbf{a}^T + (\mathbf{a}^T\mathbf{x}) I",
+    );
+    pass(
+        r"\frac{\partial}{\partial \mathbf{x}} \frac{\mathbf{x}}{\|\mathbf{x}\|} = \frac{I}{\|\mathbf{x}\|} - \frac{\mathbf{x}\mathbf{x}^T}{\|\mathbf{x}\|^3}",
+    );
+    pass(
+        r"\frac{\partial}{\partial \mathbf{x}} \mathbf{x} \odot \mathbf{a} = \operatorname{diag}(\mathbf{a})",
+    );
+    pass(r"\frac{d}{dt} e^{-t}\mathbf{v} = -e^{-t}\mathbf{v}");
+    pass(
+        r"\frac{d}{dt}\sigma(t\mathbf{w}) = \sigma(t\mathbf{w}) \odot (1 - \sigma(t\mathbf{w})) \odot \mathbf{w}",
+    );
+    pass(r"\frac{\partial}{\partial X} \operatorname{tr}(X^T A X) = X^T(A + A^T)");
+    pass(r"\frac{\partial}{\partial X} \operatorname{tr}(A X^{-1}) = -X^{-1} A X^{-1}");
+    pass(
+        r"\frac{\partial}{\partial W} \frac{1}{2}\|W\mathbf{x} - \mathbf{y}\|^2 = \mathbf{x}(W\mathbf{x} - \mathbf{y})^T",
+    );
+    pass(r"\frac{\partial}{\partial X} \mathbf{a}^T X \mathbf{a} = \mathbf{a}\mathbf{a}^T");
+    pass(r"\frac{\partial}{\partial X}\sum_{i,j} X_{ij} = \mathbf{1}\mathbf{1}^T");
+    pass(r"\frac{\partial}{\partial X} \operatorname{sum}(X) = \mathbf{1}\mathbf{1}^T");
+    pass(r"\frac{d}{dx} x \ln x - x = \ln x");
+    pass(r"\frac{d}{dx} \ln|x| = \frac{1}{x}");
+    pass(r"\frac{d}{dx} a^x = a^x \ln a");
+    pass(r"\frac{d}{dx} \frac{\sin x}{x} = \frac{x\cos x - \sin x}{x^2}");
+    pass(r"\frac{d}{dx} \cosh x = \sinh x");
+    pass(r"\frac{d}{dx} x^n = n x^{n-1}");
+    pass(r"\frac{\partial}{\partial X} \det(X)^{-1} = -\det(X)^{-1} X^{-1}");
+    pass(r"\frac{\partial}{\partial X} \det(X^2) = 2\det(X)^2 X^{-1}");
+    pass(r"\frac{\partial}{\partial X} \operatorname{tr}(X^{-1} A) = -X^{-1} A X^{-1}");
+    pass(
+        r"\frac{\partial}{\partial \mathbf{x}} \mathbf{x}^T A^{-1} \mathbf{x} = \mathbf{x}^T (A^{-1} + A^{-T})",
+    );
+    pass(
+        r"\frac{\partial}{\partial \mathbf{x}} \|W \mathbf{x}\|_2 = \frac{\mathbf{x}^T W^T W}{\|W\mathbf{x}\|_2}",
+    );
+    fail(
+        r"\frac{\partial}{\partial X} \operatorname{tr}(X^T A X) = 2X^T A",
+        "value",
+        Some("symmetric"),
+    );
+    fail(
+        r"\frac{\partial}{\partial \mathbf{x}} (\mathbf{a}^T\mathbf{x})\mathbf{x} = \mathbf{a}\mathbf{x}^T + (\mathbf{a}^T\mathbf{x}) I",
+        "value",
+        None,
+    );
+    fail(r"\frac{d}{dx} x \ln x = \ln x", "value", None);
+}
+
+#[test]
+fn never_crashes() {
+    let deep = format!(
+        r"\frac{{d}}{{dx}} {}x{} = 1",
+        "(".repeat(5000),
+        ")".repeat(5000)
+    );
+    let r = run(&deep);
+    assert!(
+        r.iter().all(|x| x.1.status == Status::Skip),
+        "{:?}",
+        r.len()
+    );
+    let braces = format!(
+        r"\frac{{d}}{{dx}} {}x{} = 1",
+        "{".repeat(3000),
+        "}".repeat(3000)
+    );
+    let _ = run(&braces);
+    for junk in [
+        r"\frac{\partial}{\partial",
+        r"\frac{\partial}{\partial x} = ",
+        r"= \frac{d}{dx}",
+        r"\frac{d}{dx} x^{ = 2",
+        r"\frac{d}{dx} \left( x = 2",
+        r"\frac{d}{dx} \begin{cases} x = 2",
+        r"\frac{d}{dx} \begin{bmatrix} 1 & 2 \\ 3 \end{bmatrix} = 0",
+        r"\frac{d}{dx} | x = 1",
+        r"\frac{d}{dx} \| x = 1",
+        r"\frac{\partial}{\partial \mathbf{x}} \mathbf{x}_{ = 2",
+        "\\frac{d}{dx} \u{2212}x = -1",
+        r"\frac{d}{d} x = 1",
+        r"\frac{d}{dx}\sum_{i=1}^{0} x_i = 0",
+        r"\frac{d}{dx}\sum_{i=1}^{-3} x = 0",
+        r"\nabla = 2",
+        r"\frac{\partial}{\partial I} I = 1",
+        r"\frac{\partial}{\partial X} X^{1.5} = 1",
+        r"\frac{\partial}{\partial X} \exp(X) = \exp(X)",
+        r"\frac{\partial}{\partial \mathbf{x}} \mathbf{x}\mathbf{x} = 1",
+        r"\frac{\partial}{\partial X} (X \otimes X) = 0",
+        "\\frac{d}{dx} é = 0",
+    ] {
+        let _ = run(junk);
+    }
+}
+
+#[test]
+fn components_arrays_norms() {
+    pass(
+        r"\frac{\partial}{\partial \mathbf{x}} \begin{bmatrix} x_1^2 \\ x_1 x_2 \end{bmatrix} = \begin{bmatrix} 2x_1 & 0 \\ x_2 & x_1 \end{bmatrix}",
+    );
+    fail(
+        r"\frac{\partial}{\partial \mathbf{x}} \begin{bmatrix} x_1^2 \\ x_1 x_2 \end{bmatrix} = \begin{bmatrix} 2x_1 & x_2 \\ 0 & x_1 \end{bmatrix}",
+        "value",
+        Some("layout"),
+    );
+    pass(
+        r"\frac{\partial}{\partial \mathbf{x}} (x_1^2 + 3x_2) = \begin{bmatrix} 2x_1 & 3 \end{bmatrix}",
+    );
+    pass(r"\frac{\partial}{\partial \mathbf{x}} \|\mathbf{x}\|^2_2 = 2\mathbf{x}^T");
+    pass(r"\frac{d}{dx}|x| = \left\{\begin{array}{ll} 1 & x > 0 \\ -1 & x < 0 \end{array}\right.");
+    pass(
+        r"\frac{\partial}{\partial \mathbf{x}} \max\{0, \mathbf{a}^T\mathbf{x}\} = \begin{cases} \mathbf{a}^T & \mathbf{a}^T\mathbf{x} > 0 \\ \mathbf{0}^T & \text{otherwise} \end{cases}",
+    );
+}
+
+#[test]
+fn stated_conditions() {
+    pass(r"\frac{d}{dx}|x| = 1, \quad x > 0");
+    pass(r"\frac{d}{dx}|x| = -1 \qquad (x < 0)");
+    pass(r"\frac{d}{dx} \sqrt{x^2} = \frac{x}{|x|}, \quad x \neq 0");
+    fail(r"\frac{d}{dx}|x| = 1, \quad x < 0", "value", Some("sign"));
+}
+
+#[test]
+fn false_cases_per_construct() {
+    fail(
+        r"\frac{\partial}{\partial \mathbf{x}} (\mathbf{x} \odot \mathbf{y}) = \operatorname{diag}(\mathbf{x})",
+        "value",
+        None,
+    );
+    fail(
+        r"\frac{\partial}{\partial \mathbf{x}} (\mathbf{x} \circ \mathbf{y}) = \mathbf{y}^T",
+        "shape",
+        None,
+    );
+    fail(
+        r"\frac{\partial (\mathbf{w} \otimes \mathbf{x})}{\partial \mathbf{w}} = \operatorname{diag}(\mathbf{w})",
+        "value",
+        None,
+    );
+    fail(
+        r"\frac{\partial}{\partial \mathbf{x}} (\mathbf{x} \oslash \mathbf{y}) = \operatorname{diag}(\mathbf{y})",
+        "value",
+        None,
+    );
+    fail(
+        r"\frac{d}{dx} \frac{1}{x} = \frac{1}{x^2}",
+        "value",
+        Some("sign"),
+    );
+    fail(r"\frac{d}{dx} 1/x = 1/x^2", "value", Some("sign"));
+    fail(
+        r"\frac{\partial}{\partial X}\operatorname{tr}(X^{-1}) = -X^{-1}",
+        "value",
+        None,
+    );
+    fail(
+        r"\frac{\partial}{\partial X}\operatorname{tr}(X^3) = 3X^3",
+        "value",
+        None,
+    );
+    fail(r"\frac{d}{dx} x^3 = 3x", "value", None);
+    fail(
+        r"\frac{\partial}{\partial \mathbf{x}} \text{sum}(\mathbf{x}) = \mathbf{1}",
+        "shape",
+        Some("layout"),
+    );
+    fail(
+        r"\frac{\partial}{\partial X}\det X = \det(X) X^{-T}",
+        "value",
+        Some("layout"),
+    );
+    fail(r"\frac{d}{dx} e^{2x} = e^{2x}", "value", Some("factor 1/2"));
+    fail(r"\frac{d}{dx}\tanh x = 1 + \tanh^2 x", "value", None);
+    fail(
+        r"\frac{d}{dx}\sigma(x) = \sigma(x)(1+\sigma(x))",
+        "value",
+        None,
+    );
+    fail(
+        r"\frac{\partial}{\partial \mathbf{x}} \mathrm{softmax}(\mathbf{x}) = \mathrm{diag}(\mathrm{softmax}(\mathbf{x})) + \mathrm{softmax}(\mathbf{x})\mathrm{softmax}(\mathbf{x})^T",
+        "value",
+        None,
+    );
+    fail(
+        r"\frac{d}{dx}\sqrt{x} = \frac{1}{\sqrt{x}}",
+        "value",
+        Some("factor 2"),
+    );
+    fail(
+        r"\frac{\partial}{\partial \mathbf{x}} \|\mathbf{x}\|_2 = \mathbf{x}^T",
+        "value",
+        None,
+    );
+    fail(
+        r"\frac{\partial}{\partial X}\|X\|_F^2 = X^T",
+        "value",
+        Some("factor 1/2"),
+    );
+    fail(
+        r"\frac{\partial}{\partial \mathbf{x}} \sum_{i=1}^n x_i^2 = \mathbf{x}^T",
+        "value",
+        Some("factor 1/2"),
+    );
+    fail(
+        r"\nabla_{\mathbf{x}} \mathbf{x}^T\mathbf{x} = \mathbf{x}",
+        "value",
+        Some("factor 1/2"),
+    );
+    fail(r"\partial (x^3) / \partial x = 3x", "value", None);
+    fail(r"\frac{d}{dx} \ln(x) = x", "value", None);
+    fail(
+        r"\frac{d}{dx} \cos(2x) = -\sin(2x)",
+        "value",
+        Some("factor 1/2"),
+    );
+    fail(
+        r"\frac{\partial}{\partial \mathbf{w}} \max(0, \mathbf{w}^T\mathbf{x}) = \mathbf{x}^T",
+        "value",
+        None,
+    );
+    fail(
+        r"\frac{\partial}{\partial \mathbf{x}} A\mathbf{x} = A^T",
+        "shape",
+        Some("layout"),
+    );
+    fail(
+        r"\frac{\partial}{\partial \mathbf{x}} \mathbf{x}^T \mathbf{x} = 2\mathbf{x}^T = \mathbf{x}^T",
+        "value",
+        None,
+    );
+    let r = run(
+        r"\begin{align} \frac{\partial}{\partial \mathbf{x}} \mathbf{x}^T\mathbf{x} &= 2\mathbf{x}^T \\ &= 3\mathbf{x}^T \end{align}",
+    );
+    assert_eq!(r[0].1.status, Status::Fail, "{r:#?}");
+    assert!(r[0].1.message.starts_with("step 2"), "{r:#?}");
+    let r = run_notes(
+        &[
+            r"\frac{\partial}{\partial \mathbf{x}} (\mathbf{a} \otimes \mathbf{x}) = I \otimes \mathbf{a}",
+        ],
+        &[("otimes", "kronecker")],
+    );
+    assert_eq!(r[0].1.status, Status::Fail, "{r:#?}");
+}
+
+#[test]
+fn sums_over_samples() {
+    pass(
+        r"\frac{\partial}{\partial \mathbf{w}} \sum_{i=1}^{N} (y_i - \mathbf{w}^T\mathbf{x}_i)^2 = -2\sum_{i=1}^{N} (y_i - \mathbf{w}^T\mathbf{x}_i)\mathbf{x}_i^T",
+    );
+    pass(
+        r"\frac{\partial}{\partial \mathbf{w}} \frac{1}{N}\sum_{i=1}^{N} \log(1 + e^{-y_i \mathbf{w}^T\mathbf{x}_i}) = -\frac{1}{N}\sum_{i=1}^{N} y_i \sigma(-y_i \mathbf{w}^T\mathbf{x}_i)\mathbf{x}_i^T",
+    );
+    fail(
+        r"\frac{\partial}{\partial \mathbf{w}} \sum_{i=1}^{N} (y_i - \mathbf{w}^T\mathbf{x}_i)^2 = 2\sum_{i=1}^{N} (y_i - \mathbf{w}^T\mathbf{x}_i)\mathbf{x}_i^T",
+        "value",
+        Some("sign"),
+    );
+}
+
+#[test]
+fn differentials() {
+    pass(r"\frac{\mathrm d}{\mathrm dx} x^2 = 2x");
+    pass(r"\frac{\text{d}}{\text{d}x} x^2 = 2x");
+    pass(r"\frac{d(x^2)}{dx} = 2x");
+    let r = run_notes(&[r"y = x^2", r"\frac{dy}{dx} = 2x"], &[]);
+    assert_eq!(r[0].1.status, Status::Pass, "{r:#?}");
+}
+
+#[test]
+fn ambiguous_notation() {
+    pass(r"\frac{\partial |\mathbf{x}|}{\partial \mathbf{x}} = \frac{\mathbf{x}^T}{|\mathbf{x}|}");
+    pass(
+        r"\frac{\partial}{\partial \mathbf{x}} \mathbf{1}^T |\mathbf{x}| = \operatorname{sign}(\mathbf{x})^T",
+    );
+    pass(r"\frac{\partial}{\partial X} \operatorname{sum}(\operatorname{diag}(X)) = I");
+}
+
+#[test]
+fn undefined_functions_of_one_variable() {
+    skip(r"\frac{d}{dt}\mathbf{r}(t) = \mathbf{v}(t)", "abstract");
+    skip(r"\frac{d}{dx} y(x)^2 = 2y(x)", "abstract");
+    pass(r"\frac{d}{dx} a(x + 1) = a");
+    pass(r"\frac{d}{dx} x(1-x) = 1 - 2x");
+    let r = run_notes(
+        &[
+            r"\mathbf{r}(t) = \begin{bmatrix} \cos t \\ \sin t \end{bmatrix}",
+            r"\frac{d}{dt}\mathbf{r}(t) = \begin{bmatrix} -\sin t \\ \cos t \end{bmatrix}",
+        ],
+        &[],
+    );
+    assert_eq!(r[0].1.status, Status::Pass, "{r:#?}");
+}
+
+/// Equivalent rewrites of the corpus notes must not change any verdict.
+#[test]
+#[ignore]
+fn notation_variants_keep_verdicts() {
+    let root = std::path::Path::new("/work/shared/corpus/vault");
+    let mut files = Vec::new();
+    let mut stack = vec![root.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        if let Ok(rd) = std::fs::read_dir(&d) {
+            for e in rd.flatten() {
+                let p = e.path();
+                if p.is_dir() {
+                    stack.push(p);
+                } else if p.extension().is_some_and(|x| x == "md") {
+                    files.push(p);
+                }
+            }
+        }
+    }
+    let rewrites: &[(&str, &str)] = &[
+        (r"^\top", r"^{\mathsf{T}}"),
+        (r"^T", r"^{\top}"),
+        (r"\mathbf{", r"\boldsymbol{"),
+        (r"\operatorname{tr}", r"\mathrm{tr}"),
+        (r"\operatorname{diag}", r"\text{diag}"),
+        (r"\frac{\partial}{\partial", r"\dfrac{\partial}{\partial"),
+        (r"\left(", r"\big("),
+        (r"\right)", r"\big)"),
+        (r"\lVert", r"\|"),
+        (r"\rVert", r"\|"),
+        (r" = ", r" =\, "),
+        (r"\cdot", r" \cdot "),
+        (r"\vec{1}", r"\mathbf{1}"),
+    ];
+    let mut bad = Vec::new();
+    for p in files {
+        let text = std::fs::read_to_string(&p).unwrap_or_default();
+        let base: Vec<(usize, Status)> = run_note(&text, &Settings::default())
+            .into_iter()
+            .map(|(l, _, v)| (l, v.status))
+            .collect();
+        for (a, b) in rewrites {
+            let t2 = text.replace(a, b);
+            let got: Vec<(usize, Status)> = run_note(&t2, &Settings::default())
+                .into_iter()
+                .map(|(l, _, v)| (l, v.status))
+                .collect();
+            if got != base {
+                bad.push(format!("{}: {a} -> {b}: {base:?} vs {got:?}", p.display()));
+            }
+        }
+    }
+    assert!(bad.is_empty(), "{}", bad.join("\n"));
+}
+
+/// Verdicts must not depend on the seed.
+#[test]
+#[ignore]
+fn verdicts_stable_across_seeds() {
+    let mut paths: Vec<std::path::PathBuf> = Vec::new();
+    for root in ["/work/shared/corpus/vault", "/work/main/notes"] {
+        let mut stack = vec![std::path::PathBuf::from(root)];
+        while let Some(d) = stack.pop() {
+            if let Ok(rd) = std::fs::read_dir(&d) {
+                for e in rd.flatten() {
+                    let p = e.path();
+                    if p.is_dir() {
+                        stack.push(p);
+                    } else if p.extension().is_some_and(|x| x == "md") {
+                        paths.push(p);
+                    }
+                }
+            }
+        }
+    }
+    paths.push("/work/shared/seed/matrix-calculus.md".into());
+    let mut bad = Vec::new();
+    for p in paths {
+        let text = std::fs::read_to_string(&p).unwrap_or_default();
+        let base: Vec<(usize, Status)> = run_note(&text, &Settings::default())
+            .into_iter()
+            .map(|(l, _, v)| (l, v.status))
+            .collect();
+        for seed in 1..40u64 {
+            let s = Settings {
+                seed: seed.wrapping_mul(0x9E37_79B9_7F4A_7C15),
+                ..Settings::default()
+            };
+            let got: Vec<(usize, Status, String)> = run_note(&text, &s)
+                .into_iter()
+                .map(|(l, _, v)| (l, v.status, v.message))
+                .collect();
+            for ((l, st), (_, st2, m)) in base.iter().zip(got.iter()) {
+                if st != st2 {
+                    bad.push(format!(
+                        "{}:{l} seed {seed}: {st:?} -> {st2:?} {m}",
+                        p.display()
+                    ));
+                }
+            }
+        }
+    }
+    assert!(bad.is_empty(), "{}", bad.join("\n"));
+}
+
+#[test]
+fn inverses_and_rows() {
+    pass(r"\frac{d}{dt} (A + tB)^{-1} = -(A+tB)^{-1} B (A + tB)^{-1}");
+    pass(r"\frac{\partial}{\partial X} \log|X| = X^{-1}");
+    pass(
+        r"\frac{\partial}{\partial \mathbf{x}} \frac{1}{\mathbf{a}^T\mathbf{x}} = -\frac{\mathbf{a}^T}{(\mathbf{a}^T\mathbf{x})^2}",
+    );
+    skip(
+        r"\frac{\partial (A\mathbf{x})^T}{\partial \mathbf{x}} = A^T",
+        "unsupported",
+    );
+    skip(
+        r"\frac{\partial f}{\partial \mathbf{x}^T} = 2\mathbf{x}",
+        "unsupported",
+    );
+}
+
+#[test]
+fn component_partials() {
+    pass(r"\frac{\partial}{\partial x_i} \sum_j x_j^2 = 2x_i");
+    pass(r"\frac{\partial}{\partial x_i} \mathbf{x}^T\mathbf{x} = 2x_i");
+    pass(r"\frac{\partial}{\partial x_i} \mathbf{a}^T\mathbf{x} = a_i");
+    fail(
+        r"\frac{\partial}{\partial x_i} \sum_j x_j^2 = x_i",
+        "value",
+        Some("factor 1/2"),
+    );
+    // unrelated subscripted symbols stay distinct
+    pass(r"\frac{\partial}{\partial x_j} x_i = 0");
+}
+
+#[test]
+fn chain_rule_with_definitions() {
+    let r = run_notes(
+        &[
+            r"u = x^2",
+            r"y = \sin(u)",
+            r"\frac{dy}{dx} = \frac{dy}{du}\frac{du}{dx} = \cos(u)\, 2x",
+        ],
+        &[],
+    );
+    assert_eq!(r.len(), 1, "{r:#?}");
+    assert_eq!(r[0].1.status, Status::Pass, "{r:#?}");
+    let r = run_notes(
+        &[
+            r"\mathbf{z} = W\mathbf{x}",
+            r"s = \mathbf{1}^T \tanh(\mathbf{z})",
+            r"\frac{\partial s}{\partial \mathbf{x}} = \frac{\partial s}{\partial \mathbf{z}} \frac{\partial \mathbf{z}}{\partial \mathbf{x}}",
+        ],
+        &[],
+    );
+    assert_eq!(r[0].1.status, Status::Pass, "{r:#?}");
+    let r = run_notes(
+        &[
+            r"u = x^2",
+            r"y = \sin(u)",
+            r"\frac{dy}{dx} = \frac{dy}{du} = \cos(u)",
+        ],
+        &[],
+    );
+    assert_eq!(r[0].1.status, Status::Fail, "{r:#?}");
+}
+
+#[test]
+fn basis_vectors() {
+    pass(r"\frac{\partial \mathbf{x}}{\partial x_i} = \mathbf{e}_i");
+    pass(r"\frac{\partial}{\partial x_i} A\mathbf{x} = A\mathbf{e}_i");
+    fail(
+        r"\frac{\partial}{\partial x_i} A\mathbf{x} = A^T\mathbf{e}_i",
+        "value",
+        None,
+    );
+}
+
+/// Runs a note through the project's own parser (as the pipeline will) and returns
+/// (line, finding, verdict).
+fn run_with_pipeline_parser(path: &str, text: &str) -> Vec<(usize, Finding, Verdict)> {
+    let file = crate::vault::SourceFile {
+        path: path.to_string(),
+        text: text.to_string(),
+        modified: None,
+    };
+    let parsed = crate::parse::parse(&file);
+    let info = crate::extract::extract(&parsed);
+    let note = NoteMath {
+        spans: info
+            .math
+            .iter()
+            .map(|m| Span {
+                tex: m.tex.as_str(),
+                display: m.display,
+            })
+            .collect(),
+        front: &parsed.front.fields,
+    };
+    let mut out = Vec::new();
+    for f in find(&note) {
+        let m = &info.math[f.span];
+        // where the TeX starts inside the span's source range
+        let open = if m.display { 2 } else { 1 };
+        let off = (m.range.start + open + f.tex_offset).min(text.len());
+        let line = text[..off].matches('\n').count() + 1;
+        let v = check(&f, &Settings::default());
+        out.push((line, f, v));
+    }
+    out
+}
+
+/// The pipeline's parser gives the same verdicts on the seed note and the corpus.
+#[test]
+#[ignore]
+fn same_verdicts_with_pipeline_parser() {
+    let mut paths: Vec<std::path::PathBuf> = vec!["/work/shared/seed/matrix-calculus.md".into()];
+    let mut stack = vec![std::path::PathBuf::from("/work/shared/corpus/vault")];
+    while let Some(d) = stack.pop() {
+        if let Ok(rd) = std::fs::read_dir(&d) {
+            for e in rd.flatten() {
+                let p = e.path();
+                if p.is_dir() {
+                    stack.push(p);
+                } else if p.extension().is_some_and(|x| x == "md") {
+                    paths.push(p);
+                }
+            }
+        }
+    }
+    let mut bad = Vec::new();
+    for p in paths {
+        let text = std::fs::read_to_string(&p).unwrap_or_default();
+        let a: Vec<(usize, Status)> = run_note(&text, &Settings::default())
+            .into_iter()
+            .map(|(l, _, v)| (l, v.status))
+            .collect();
+        let b: Vec<(usize, Status)> = run_with_pipeline_parser("n.md", &text)
+            .into_iter()
+            .map(|(l, _, v)| (l, v.status))
+            .collect();
+        if a != b {
+            bad.push(format!(
+                "{}:\n  test scanner {a:?}\n  pipeline     {b:?}",
+                p.display()
+            ));
+        }
+    }
+    assert!(bad.is_empty(), "{}", bad.join("\n"));
+}
+
+#[test]
+fn sums_of_derivatives_and_domains() {
+    pass(
+        r"\frac{\partial}{\partial \mathbf{x}} \mathbf{a}^T\mathbf{x} + \frac{\partial}{\partial \mathbf{x}} \mathbf{b}^T\mathbf{x} = \mathbf{a}^T + \mathbf{b}^T",
+    );
+    pass(r"\frac{d}{dx} \ln(-x) = \frac{1}{x}");
+    pass(r"\frac{d}{dx} \ln(1 - x) = \frac{-1}{1 - x}");
+    pass(r"\frac{d}{dx} \arccos(x) = -\frac{1}{\sqrt{1 - x^2}}");
+}
+
+#[test]
+fn api_is_thread_safe_and_serializable() {
+    fn send_sync<T: Send + Sync>() {}
+    send_sync::<Finding>();
+    send_sync::<Verdict>();
+    send_sync::<Settings>();
+    let v = one(r"\frac{d}{dx} x^2 = x");
+    let j = serde_json::to_value(&v).unwrap_or_default();
+    assert_eq!(j["status"], "fail");
+    assert_eq!(j["kind"], "value");
+    assert_eq!(j["seed"], DEFAULT_SEED);
+    assert!(
+        j["counterexample"]
+            .as_str()
+            .is_some_and(|c| c.contains("seed"))
+    );
+    let v = one(r"\frac{\partial}{\partial x} f(x) = 1");
+    let j = serde_json::to_value(&v).unwrap_or_default();
+    assert_eq!(j["status"], "skip");
+    // a panic inside is a skip, never a crash
+    let s = Settings::default();
+    let f = Finding {
+        span: 0,
+        tex_offset: 0,
+        latex: String::new(),
+        layout: None,
+        otimes: None,
+        body: Err(find::Skip {
+            kind: "parse".into(),
+            message: "x".into(),
+        }),
+    };
+    assert_eq!(check(&f, &s).status, Status::Skip);
+}
+
+#[test]
+#[ignore]
+fn show_verdicts() {
+    let text = std::fs::read_to_string(std::env::var("CHECK_FILE").unwrap_or_default())
+        .unwrap_or_default();
+    for (line, _, v) in run_note(&text, &Settings::default()) {
+        println!("{line}: {}", serde_json::to_string(&v).unwrap_or_default());
+    }
+}
+
+#[test]
+fn bare_function_arguments() {
+    pass(r"\frac{\partial}{\partial t} \left(\cos t\,\mathbf{u}\right) = -\sin t\,\mathbf{u}");
+    pass(
+        r"\frac{d}{dt} \left(\cos t \mathbf{u} + \sin t \mathbf{v}\right) = -\sin t \mathbf{u} + \cos t \mathbf{v}",
+    );
+    pass(
+        r"\frac{\partial}{\partial \theta} \left(\cos\theta\,\mathbf{e}_1 + \sin\theta\,\mathbf{e}_2\right) = -\sin\theta\,\mathbf{e}_1 + \cos\theta\,\mathbf{e}_2",
+    );
+    pass(
+        r"\frac{\partial}{\partial \mathbf{x}} \exp \mathbf{a}^T\mathbf{x} = \exp(\mathbf{a}^T\mathbf{x})\,\mathbf{a}^T",
+    );
+    pass(r"\frac{\partial}{\partial X} \operatorname{tr} X^T A = A^T");
+    pass(r"\frac{d}{dx} \log_2 x = \frac{1}{x \ln 2}");
+}
