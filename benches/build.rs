@@ -234,6 +234,7 @@ fn measure_builds(
         out,
         follow_links: false,
         title: Some("Benchmark".to_string()),
+        check: Default::default(),
     };
     let warm_out = scratch.join(format!("out-{label}-warm-up"));
     let warm = pipeline::build(&options(warm_out.clone()), &Quiet)?;
@@ -312,6 +313,7 @@ struct StageStats {
     parse: Vec<Duration>,
     extract: Vec<Duration>,
     graph: Vec<Duration>,
+    check: Vec<Duration>,
     render: Vec<Duration>,
     write: Vec<Duration>,
     math_alone: Vec<Duration>,
@@ -330,6 +332,7 @@ fn measure_stages(
         parse: Vec::new(),
         extract: Vec::new(),
         graph: Vec::new(),
+        check: Vec::new(),
         render: Vec::new(),
         write: Vec::new(),
         math_alone: Vec::new(),
@@ -359,7 +362,11 @@ fn measure_stages(
         s.graph.push(t.elapsed());
 
         let t = Instant::now();
-        let rendered = render::render_site(&notes, &infos, &graph, &settings, &|| {})?;
+        let identities = pipeline::check_identities(&notes, &infos, &Default::default(), &Quiet);
+        s.check.push(t.elapsed());
+
+        let t = Instant::now();
+        let rendered = render::render_site(&notes, &infos, &graph, &identities, &settings, &|| {})?;
         s.render.push(t.elapsed());
 
         let out = scratch.join(format!("stages-{label}-{run}"));
@@ -443,6 +450,7 @@ fn print_stages(s: &StageStats, full: Duration) {
         ("parse", median(&s.parse)),
         ("extract", median(&s.extract)),
         ("graph", median(&s.graph)),
+        ("check", median(&s.check)),
         ("render", median(&s.render)),
         ("write", median(&s.write)),
     ];

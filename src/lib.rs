@@ -9,6 +9,7 @@ pub mod check;
 pub mod diagnostics;
 pub mod extract;
 pub mod graph;
+pub mod output;
 pub mod parse;
 pub mod pipeline;
 pub mod render;

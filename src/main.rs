@@ -8,12 +8,15 @@ use std::sync::Mutex;
 use clap::{Args, Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
+use notebuild::check;
 use notebuild::diagnostics;
+use notebuild::output;
 use notebuild::pipeline::{self, BuildOptions, Progress};
+use notebuild::vault::WalkOptions;
 
 /// Exit code: the command did its work (warnings may have been printed).
 const EXIT_OK: u8 = 0;
-/// Exit code: `--strict` and there were warnings.
+/// Exit code: `--strict` and there were warnings; for `check`, an identity fails.
 const EXIT_PROBLEMS: u8 = 1;
 /// Exit code: bad usage, or an I/O error.
 const EXIT_ERROR: u8 = 2;
@@ -52,6 +55,113 @@ enum Command {
                       1 warnings with --strict (the site is still built), 2 usage or I/O error."
     )]
     Build(BuildArgs),
+
+    /// Check every derivative identity in the vault numerically
+    #[command(
+        long_about = "Check every derivative identity in the vault numerically.\n\n\
+        An identity is an equation in the notes' math where one side is a derivative: \
+        \\frac{\\partial y}{\\partial x}, \\frac{\\partial}{\\partial X}(...), \\frac{d}{dx}, \\nabla_x f. \
+        Each is evaluated on random instances (fresh sizes and values in every trial) with \
+        forward-mode automatic differentiation, cross-checked by central differences. \
+        Numerator layout is the default; `layout: denominator` in a note's front matter \
+        (or --layout) switches it.\n\n\
+        Verdicts: pass; fail (kind `shape` or `value`, with a hint such as \
+        \"layout\" for a transposed answer, \"factor 2\", \"sign\" or \"holds only for symmetric \
+        matrices\", and a counterexample); skip, with the reason (abstract functions such as \
+        f and g, constructs the checker does not understand).",
+        after_help = "Examples:\n  notebuild check                          check the bundled vault\n  \
+                      notebuild check ~/vault --format github  annotations for GitHub Actions\n  \
+                      notebuild check ~/vault --format json > report.json\n  \
+                      notebuild check ~/vault --seed 42        reproduce a failure\n\n\
+                      Exit codes: 0 no identity fails, 1 an identity fails, 2 usage or I/O error."
+    )]
+    Check(CheckArgs),
+}
+
+/// How identities are checked (shared by `build` and `check`).
+#[derive(Args)]
+struct CheckSettings {
+    /// Seed of the random instances; printed with every failure to reproduce it
+    #[arg(long, value_name = "N", default_value_t = check::Settings::default().seed)]
+    seed: u64,
+
+    /// Random trials per identity (at least 5)
+    #[arg(long, value_name = "N", default_value_t = check::Settings::default().trials as u64,
+          value_parser = clap::value_parser!(u64).range(5..=1000))]
+    trials: u64,
+
+    /// Layout of derivatives for the whole vault (a note's front matter `layout:` wins)
+    #[arg(long, value_enum, default_value_t = LayoutArg::Numerator)]
+    layout: LayoutArg,
+
+    /// Meaning of \otimes for the whole vault (a note's front matter `otimes:` wins)
+    #[arg(long, value_enum, default_value_t = OtimesArg::Elementwise)]
+    otimes: OtimesArg,
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum LayoutArg {
+    /// dy/dx is m×n; a gradient is a row
+    Numerator,
+    /// the transpose: a gradient is a column
+    Denominator,
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum OtimesArg {
+    /// element-wise product (Parr & Howard)
+    Elementwise,
+    /// Kronecker product
+    Kronecker,
+}
+
+impl CheckSettings {
+    fn settings(&self) -> check::Settings {
+        check::Settings {
+            seed: self.seed,
+            trials: self.trials as usize,
+            layout: match self.layout {
+                LayoutArg::Numerator => check::Layout::Numerator,
+                LayoutArg::Denominator => check::Layout::Denominator,
+            },
+            otimes: match self.otimes {
+                OtimesArg::Elementwise => check::Otimes::ElementWise,
+                OtimesArg::Kronecker => check::Otimes::Kronecker,
+            },
+        }
+    }
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum Format {
+    /// rustc-style messages with the source line and a caret
+    Human,
+    /// one JSON object: {"version":1, "identities":[...], "summary":{...}}
+    Json,
+    /// GitHub Actions annotations (::error file=...,line=...::)
+    Github,
+}
+
+#[derive(Args)]
+struct CheckArgs {
+    /// The vault: a folder of markdown notes
+    #[arg(value_name = "VAULT", default_value = "notes")]
+    vault: PathBuf,
+
+    /// Output format
+    #[arg(long, value_enum, default_value_t = Format::Human)]
+    format: Format,
+
+    /// Also list the identities that were skipped, with the reason (human format)
+    #[arg(long)]
+    show_skips: bool,
+
+    /// Follow symbolic links inside the vault
+    #[arg(long)]
+    follow_links: bool,
+
+    #[command(flatten)]
+    settings: CheckSettings,
 }
 
 #[derive(Args)]
@@ -79,12 +189,16 @@ struct BuildArgs {
     /// Print only warnings and errors, not the summary or the progress bar
     #[arg(short, long)]
     quiet: bool,
+
+    #[command(flatten)]
+    settings: CheckSettings,
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Command::Build(args) => build(args),
+        Command::Check(args) => check_command(args),
     }
 }
 
@@ -149,6 +263,7 @@ fn build(args: BuildArgs) -> ExitCode {
         out: args.out.clone(),
         follow_links: args.follow_links,
         title: args.title.clone(),
+        check: args.settings.settings(),
     };
     if !args.vault.is_dir() {
         eprintln!(
@@ -175,6 +290,7 @@ fn build(args: BuildArgs) -> ExitCode {
         } else {
             String::new()
         };
+        let checks = output::Summary::of(report.identities.iter().flatten());
         eprintln!(
             "Built {} notes{unpublished} into {}: {} pages, {} attachments, {} warning{} in {:.2}s",
             report.notes,
@@ -185,8 +301,70 @@ fn build(args: BuildArgs) -> ExitCode {
             if warnings == 1 { "" } else { "s" },
             report.elapsed.as_secs_f64()
         );
+        eprintln!(
+            "Identities: {} passed, {} failed, {} skipped (details: notebuild check {})",
+            checks.pass,
+            checks.fail,
+            checks.skip,
+            args.vault.display()
+        );
     }
     if args.strict && warnings > 0 {
+        ExitCode::from(EXIT_PROBLEMS)
+    } else {
+        ExitCode::from(EXIT_OK)
+    }
+}
+
+fn check_command(args: CheckArgs) -> ExitCode {
+    if !args.vault.is_dir() {
+        eprintln!(
+            "error: the vault {} is not a folder\n  = hint: pass the folder of your notes: `notebuild check path/to/vault`",
+            args.vault.display()
+        );
+        return ExitCode::from(EXIT_ERROR);
+    }
+    let walk = WalkOptions {
+        follow_links: args.follow_links,
+        exclude: Vec::new(),
+    };
+    let interactive = matches!(args.format, Format::Human);
+    let bar = Bar::new(interactive);
+    let analysed = match pipeline::analyse(&args.vault, &walk, &bar) {
+        Ok(a) => a,
+        Err(err) => {
+            bar.finish();
+            eprintln!("error: {err}");
+            return ExitCode::from(EXIT_ERROR);
+        }
+    };
+    let settings = args.settings.settings();
+    let identities = pipeline::check_identities(&analysed.notes, &analysed.infos, &settings, &bar);
+    bar.finish();
+    let all: Vec<&pipeline::CheckedIdentity> = identities.iter().flatten().collect();
+    match args.format {
+        Format::Json => println!("{}", output::json(&all)),
+        Format::Github => {
+            // Annotations name files from the repository root: the vault as given.
+            let vault = args.vault.to_string_lossy().replace('\\', "/");
+            let prefix = match vault.trim_end_matches('/') {
+                "" | "." => String::new(),
+                v => format!("{}/", v.trim_start_matches("./")),
+            };
+            print!("{}", output::github(&all, &prefix))
+        }
+        Format::Human => {
+            let sources = analysed
+                .notes
+                .iter()
+                .map(|n| (n.path.clone(), n.text.clone()))
+                .collect();
+            let color = std::io::stdout().is_terminal();
+            print!("{}", output::human(&all, &sources, args.show_skips, color));
+        }
+    }
+    let failed = all.iter().any(|i| i.verdict.status == check::Status::Fail);
+    if failed {
         ExitCode::from(EXIT_PROBLEMS)
     } else {
         ExitCode::from(EXIT_OK)

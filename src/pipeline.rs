@@ -6,7 +6,8 @@ use std::time::{Duration, Instant};
 
 use rayon::prelude::*;
 
-use crate::diagnostics::Diagnostic;
+use crate::check;
+use crate::diagnostics::{self, Diagnostic};
 use crate::extract::{self, NoteInfo};
 use crate::graph;
 use crate::parse::{self, ParsedNote};
@@ -22,6 +23,8 @@ pub struct BuildOptions {
     pub follow_links: bool,
     /// The site's title; the vault folder's name when not given.
     pub title: Option<String>,
+    /// How identities are checked.
+    pub check: check::Settings,
 }
 
 /// What a build did.
@@ -34,6 +37,8 @@ pub struct BuildReport {
     /// HTML pages written.
     pub pages: usize,
     pub attachments: usize,
+    /// Verdicts on the identities found, per note.
+    pub identities: Vec<Vec<CheckedIdentity>>,
     /// Every problem, sorted by file and line.
     pub diagnostics: Vec<Diagnostic>,
     /// The notes' texts by path, to show source lines in diagnostics.
@@ -146,6 +151,24 @@ pub fn build(options: &BuildOptions, progress: &dyn Progress) -> Result<BuildRep
         mut diagnostics,
     } = analyse(&options.vault, &walk, progress)?;
 
+    let identities = check_identities(&notes, &infos, &options.check, progress);
+    for identity in identities.iter().flatten() {
+        if identity.verdict.status == check::Status::Fail {
+            let note = notes.iter().find(|n| n.path == identity.file);
+            let text = note.map_or("", |n| n.text.as_str());
+            let mut d = Diagnostic::warning(
+                &identity.file,
+                text,
+                identity.range.clone(),
+                format!("wrong derivative identity: {}", identity.verdict.message),
+            );
+            if let Some(hint) = &identity.verdict.hint {
+                d = d.with_hint(hint.clone());
+            }
+            diagnostics.push(d);
+        }
+    }
+
     let attachment_paths: Vec<String> = vault.attachments.iter().map(|a| a.path.clone()).collect();
     let (graph, link_diagnostics) = graph::build(&notes, &infos, &attachment_paths);
     diagnostics.extend(link_diagnostics);
@@ -157,8 +180,15 @@ pub fn build(options: &BuildOptions, progress: &dyn Progress) -> Result<BuildRep
     let published = graph.pages.iter().filter(|p| p.published).count();
     progress.stage("rendering", published);
     let step = || progress.step();
-    let rendered = render::render_site(&notes, &infos, &graph, &SiteSettings { title }, &step)
-        .map_err(BuildError::Template)?;
+    let rendered = render::render_site(
+        &notes,
+        &infos,
+        &graph,
+        &identities,
+        &SiteSettings { title },
+        &step,
+    )
+    .map_err(BuildError::Template)?;
     diagnostics.extend(rendered.diagnostics);
 
     progress.stage("writing", 0);
@@ -187,6 +217,7 @@ pub fn build(options: &BuildOptions, progress: &dyn Progress) -> Result<BuildRep
         unpublished: notes.len() - published,
         pages: rendered.pages,
         attachments: vault.attachments.len(),
+        identities,
         diagnostics,
         sources,
         elapsed: start.elapsed(),
@@ -200,4 +231,136 @@ fn site_title(vault: &Path) -> String {
         .and_then(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
         .filter(|n| !n.is_empty())
         .unwrap_or_else(|| "Notes".to_string())
+}
+
+/// An identity found in a note, with its verdict and its place.
+#[derive(Debug, Clone)]
+pub struct CheckedIdentity {
+    /// Vault-relative path of the note.
+    pub file: String,
+    /// 1-based line and column where the left-hand side starts.
+    pub line: usize,
+    pub column: usize,
+    /// Byte range in the note's text to underline.
+    pub range: std::ops::Range<usize>,
+    /// Byte offset of the math span (its opening `$`) holding the identity.
+    pub math_start: usize,
+    pub latex: String,
+    pub verdict: check::Verdict,
+}
+
+/// Finds every identity in the vault and checks them all, in parallel. The result has
+/// one list per note, in the notes' order, each in document order.
+pub fn check_identities(
+    notes: &[ParsedNote],
+    infos: &[NoteInfo],
+    settings: &check::Settings,
+    progress: &dyn Progress,
+) -> Vec<Vec<CheckedIdentity>> {
+    let found: Vec<Vec<(check::Finding, usize)>> = notes
+        .par_iter()
+        .zip(infos.par_iter())
+        .map(|(note, info)| {
+            let spans = info
+                .math
+                .iter()
+                .map(|m| check::Span {
+                    tex: &m.tex,
+                    display: m.display,
+                })
+                .collect();
+            let math = check::NoteMath {
+                spans,
+                front: &note.front.fields,
+            };
+            check::find(&math)
+                .into_iter()
+                .map(|f| {
+                    let start = info.math.get(f.span).map_or(0, |m| m.range.start);
+                    (f, start)
+                })
+                .collect()
+        })
+        .collect();
+    let total = found.iter().map(Vec::len).sum();
+    progress.stage("checking", total);
+    let jobs: Vec<(usize, &check::Finding, usize)> = found
+        .iter()
+        .enumerate()
+        .flat_map(|(n, list)| list.iter().map(move |(f, start)| (n, f, *start)))
+        .collect();
+    let verdicts: Vec<check::Verdict> = jobs
+        .par_iter()
+        .map(|(_, finding, _)| {
+            let verdict = check::check(finding, settings);
+            progress.step();
+            verdict
+        })
+        .collect();
+    let mut out: Vec<Vec<CheckedIdentity>> = vec![Vec::new(); notes.len()];
+    for ((n, finding, math_start), verdict) in jobs.into_iter().zip(verdicts) {
+        let note = &notes[n];
+        let info = &infos[n];
+        let Some(math) = info.math.get(finding.span) else {
+            continue;
+        };
+        let range = place(&note.text, math, finding.tex_offset, &finding.latex);
+        let (line, column) = diagnostics::line_col(&note.text, range.start);
+        out[n].push(CheckedIdentity {
+            file: note.path.clone(),
+            line,
+            column,
+            range,
+            math_start,
+            latex: finding.latex.clone(),
+            verdict,
+        });
+    }
+    out
+}
+
+/// The byte range in the note's text of an identity that starts `tex_offset` bytes into
+/// the TeX of `math`. The TeX may have lost `>` markers of a callout on its later lines,
+/// so the place is found line by line.
+fn place(text: &str, math: &parse::Math, tex_offset: usize, latex: &str) -> std::ops::Range<usize> {
+    let open = if math.display { 2 } else { 1 };
+    let tex_start = (math.range.start + open).min(text.len());
+    let tex = &math.tex;
+    let tex_offset = tex_offset.min(tex.len());
+    let before = tex.get(..tex_offset).unwrap_or("");
+    let newlines = before.matches('\n').count();
+    let start = if newlines == 0 {
+        tex_start + tex_offset
+    } else {
+        // The source line holding the offset ends with the TeX's line (a prefix of `>`
+        // markers may have been removed).
+        let tex_line_start = before.rfind('\n').map_or(0, |k| k + 1);
+        let tex_line_end = tex[tex_line_start..]
+            .find('\n')
+            .map_or(tex.len(), |k| tex_line_start + k);
+        let tex_line = &tex[tex_line_start..tex_line_end];
+        let mut line_start = tex_start;
+        for _ in 0..newlines {
+            line_start = text[line_start..]
+                .find('\n')
+                .map_or(text.len(), |k| line_start + k + 1);
+        }
+        let line_end = text[line_start..]
+            .find('\n')
+            .map_or(text.len(), |k| line_start + k);
+        let source_line = &text[line_start..line_end];
+        let prefix = if source_line.ends_with(tex_line) {
+            source_line.len() - tex_line.len()
+        } else {
+            0
+        };
+        line_start + prefix + (tex_offset - tex_line_start)
+    };
+    let start = start.min(text.len());
+    let line_end = text[start..].find('\n').map_or(text.len(), |k| start + k);
+    let first_line_len = latex.find('\n').unwrap_or(latex.len());
+    start
+        ..(start + first_line_len.max(1))
+            .min(line_end.max(start + 1))
+            .min(text.len())
 }

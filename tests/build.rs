@@ -171,17 +171,23 @@ fn find_note<'a>(notes: &'a [VaultNote], path: &str) -> Result<&'a VaultNote, Er
 // =======================================================================================
 
 #[test]
-fn bundled_vault_builds_with_only_the_deliberate_broken_link() -> TestResult {
+fn bundled_vault_builds_with_only_the_deliberate_problems() -> TestResult {
     let b = build_bundled(&[])?;
     b.run.expect_code(0)?;
     // `Start here.md` line 55 holds the one broken link, on purpose.
     b.run
         .expect_diagnostic("Start here.md:55", &["A note that does not exist yet"])?;
+    // `Review/Common mistakes.md` line 24 states a wrong identity, on purpose.
+    b.run.expect_diagnostic(
+        "Review/Common mistakes.md:24:3",
+        &["wrong derivative identity", "symmetric"],
+    )?;
     let diagnostics = b.run.diagnostics();
     assert_eq!(
         diagnostics.len(),
-        1,
-        "the bundled vault has exactly one problem, the deliberate broken link; got:\n{}",
+        2,
+        "the bundled vault has exactly two problems, the deliberate broken link and \
+         the deliberate wrong identity; got:\n{}",
         b.run.stderr
     );
 

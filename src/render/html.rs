@@ -6,10 +6,12 @@ use std::fmt::Write as _;
 
 use pulldown_cmark::{CowStr, Event, LinkType, Tag, TagEnd};
 
+use crate::check::Status;
 use crate::diagnostics::Diagnostic;
 use crate::extract::{self, NoteInfo};
 use crate::graph::{Graph, Resolved};
 use crate::parse::{self, Callout, Fold, Fragment, Node, ParsedNote, WikiLink};
+use crate::pipeline::CheckedIdentity;
 use crate::render::math::{self, MathMode};
 use crate::slug;
 
@@ -18,6 +20,8 @@ pub struct Ctx<'a> {
     pub graph: &'a Graph,
     pub notes: &'a [ParsedNote],
     pub infos: &'a [NoteInfo],
+    /// Checked identities per note, for the badges beside formulas.
+    pub identities: &'a [Vec<CheckedIdentity>],
 }
 
 /// A note's body as HTML, with its table of contents.
@@ -239,14 +243,25 @@ impl Writer<'_> {
                             .with_hint("the LaTeX source is shown on the page instead"),
                         );
                     }
-                    let html = match (m.display, in_paragraph) {
-                        (false, _) => format!("<span class=\"math math-inline\">{mathml}</span>"),
-                        (true, true) => {
+                    let badges = self.badges(m.range.start);
+                    let html = match (m.display, in_paragraph, badges.is_empty()) {
+                        (false, _, _) => {
+                            format!("<span class=\"math math-inline\">{mathml}</span>{badges}")
+                        }
+                        (true, true, true) => {
                             format!("<span class=\"math math-display\">{mathml}</span>")
                         }
-                        (true, false) => {
+                        (true, false, true) => {
                             format!("<div class=\"math math-display\">{mathml}</div>\n")
                         }
+                        // The badges sit beside the formula, outside its scroll box
+                        // (which would clip their tooltips).
+                        (true, true, false) => format!(
+                            "<span class=\"math-row\"><span class=\"math math-display\">{mathml}</span><span class=\"badges\">{badges}</span></span>"
+                        ),
+                        (true, false, false) => format!(
+                            "<div class=\"math-row\"><div class=\"math math-display\">{mathml}</div><span class=\"badges\">{badges}</span></div>\n"
+                        ),
                     };
                     push_html(&mut out, html, in_paragraph || !m.display);
                 }
@@ -291,6 +306,18 @@ impl Writer<'_> {
                     out.push(Event::Html(CowStr::from(close)));
                 }
             }
+        }
+        out
+    }
+
+    /// The verdict badges of the identities in the formula starting at `math_start`.
+    fn badges(&self, math_start: usize) -> String {
+        let Some(list) = self.ctx.identities.get(self.from) else {
+            return String::new();
+        };
+        let mut out = String::new();
+        for identity in list.iter().filter(|i| i.math_start == math_start) {
+            out.push_str(&badge(identity, self.report));
         }
         out
     }
@@ -579,6 +606,41 @@ impl Writer<'_> {
             "<div class=\"embed-note\">\n<div class=\"embed-title\">{title_html}</div>\n<div class=\"embed-content\">\n{inner}</div>\n</div>\n"
         )
     }
+}
+
+/// The anchor id of an identity's badge on its note's page.
+pub fn badge_id(identity: &CheckedIdentity) -> String {
+    format!("check-{}-{}", identity.line, identity.column)
+}
+
+/// A verdict badge: ✓, ✗ or ?, with the details in a tooltip shown on hover and focus.
+fn badge(identity: &CheckedIdentity, with_id: bool) -> String {
+    let v = &identity.verdict;
+    let (class, glyph, label) = match v.status {
+        Status::Pass => ("badge-pass", "✓", "Identity verified"),
+        Status::Fail => ("badge-fail", "✗", "Wrong identity"),
+        Status::Skip => ("badge-skip", "?", "Identity not checked"),
+    };
+    let mut detail = format!("<strong>{label}</strong>");
+    let body = match (v.status, &v.hint) {
+        (Status::Pass, _) => format!("{} random trials agree (seed {}).", v.trials, v.seed),
+        (_, Some(hint)) => format!("{} Hint: {hint}", v.message),
+        _ => v.message.clone(),
+    };
+    detail.push_str(": ");
+    detail.push_str(&escape_text(&body));
+    if let Some(example) = &v.counterexample {
+        detail.push_str("<br>");
+        detail.push_str(&escape_text(example));
+    }
+    let id = if with_id {
+        format!(" id=\"{}\"", badge_id(identity))
+    } else {
+        String::new()
+    };
+    format!(
+        "<span class=\"badge {class}\"{id} tabindex=\"0\" aria-label=\"{label}\">{glyph}<span class=\"badge-detail\" role=\"tooltip\">{detail}</span></span>"
+    )
 }
 
 fn unresolved(target: &str, shown: &str) -> String {

@@ -14,6 +14,7 @@ use crate::diagnostics::Diagnostic;
 use crate::extract::NoteInfo;
 use crate::graph::{self, Graph};
 use crate::parse::ParsedNote;
+use crate::pipeline::CheckedIdentity;
 use crate::slug;
 
 /// A file of the finished site.
@@ -130,6 +131,7 @@ pub fn render_site(
     notes: &[ParsedNote],
     infos: &[NoteInfo],
     graph: &Graph,
+    identities: &[Vec<CheckedIdentity>],
     settings: &SiteSettings,
     progress: &(dyn Fn() + Sync),
 ) -> Result<Rendered, TemplateError> {
@@ -138,6 +140,7 @@ pub fn render_site(
         graph,
         notes,
         infos,
+        identities,
     };
     let results: Vec<Result<(OutFile, Vec<Diagnostic>), TemplateError>> = (0..notes.len())
         .into_par_iter()
