@@ -14,7 +14,7 @@ use common::*;
 use tempfile::TempDir;
 
 /// Pages the site writes for itself (not for a note).
-const SITE_PAGES: &[&str] = &["index.html", "tags.html"];
+const SITE_PAGES: &[&str] = &["index.html", "tags.html", "checks.html"];
 
 /// A build and what it wrote. The temporary folder lives as long as this does.
 struct Built {

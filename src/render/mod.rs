@@ -1,5 +1,5 @@
 //! Stage 5: the site's pages as HTML — one per published note, the index, a page per
-//! tag and the tag list — through the tera templates in `templates/`.
+//! tag, the tag list and the identity-check report — through the tera templates in `templates/`.
 
 pub mod html;
 pub mod math;
@@ -47,6 +47,7 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("index.html", include_str!("../../templates/index.html")),
     ("tag.html", include_str!("../../templates/tag.html")),
     ("tags.html", include_str!("../../templates/tags.html")),
+    ("checks.html", include_str!("../../templates/checks.html")),
 ];
 
 const STYLE: &[u8] = include_bytes!("../../templates/static/style.css");
@@ -166,6 +167,7 @@ pub fn render_site(
             .files
             .push(tag_page(&tera, graph, infos, settings, key)?);
     }
+    rendered.files.push(checks_page(&tera, &ctx, settings)?);
     rendered.pages = rendered.files.len();
     rendered.files.push(OutFile {
         path: "static/style.css".into(),
@@ -547,5 +549,201 @@ mod tests {
     fn civil_dates() {
         assert_eq!(civil_date(0), "1970-01-01");
         assert_eq!(civil_date(1_722_556_800), "2024-08-02");
+    }
+}
+
+/// The path of the identity-check report page.
+pub const CHECKS_PAGE: &str = "checks.html";
+
+#[derive(Serialize)]
+struct CheckEntry {
+    /// `file:line:col` in the vault.
+    place: String,
+    /// Link to the badge on the note's page; `None` for an unpublished note.
+    url: Option<String>,
+    note_title: String,
+    latex: String,
+    math: String,
+    kind: Option<String>,
+    message: String,
+    hint: Option<String>,
+    counterexample: Option<String>,
+}
+
+#[derive(Serialize)]
+struct CheckGroup {
+    /// A sub-heading (the reason of a kind of skip); empty for none.
+    heading: String,
+    entries: Vec<CheckEntry>,
+}
+
+/// One section of the report: wrong, not checked, verified.
+#[derive(Serialize)]
+struct CheckSection {
+    id: &'static str,
+    title: &'static str,
+    status: &'static str,
+    count: usize,
+    /// Shown when the section is empty.
+    empty: &'static str,
+    /// Folded behind a `<details>` (the long list of verified identities).
+    folded: bool,
+    groups: Vec<CheckGroup>,
+}
+
+#[derive(Serialize)]
+struct CheckCounts {
+    pass: usize,
+    fail: usize,
+    skip: usize,
+    total: usize,
+}
+
+#[derive(Serialize)]
+struct ChecksPage<'a> {
+    site: SiteCtx<'a>,
+    root: &'static str,
+    page_title: String,
+    generator: &'static str,
+    counts: CheckCounts,
+    seed: Option<u64>,
+    trials: Option<usize>,
+    sections: Vec<CheckSection>,
+}
+
+/// The report of the identity checker: every failure and skip, linked to its place.
+fn checks_page(
+    tera: &Tera,
+    ctx: &html::Ctx,
+    settings: &SiteSettings,
+) -> Result<OutFile, TemplateError> {
+    use crate::check::Status;
+    let mut failures = Vec::new();
+    let mut passes = Vec::new();
+    let mut skips: Vec<CheckGroup> = Vec::new();
+    let mut counts = CheckCounts {
+        pass: 0,
+        fail: 0,
+        skip: 0,
+        total: 0,
+    };
+    let mut seed = None;
+    let mut trials = None;
+    for (i, list) in ctx.identities.iter().enumerate() {
+        let page = &ctx.graph.pages[i];
+        for identity in list {
+            let v = &identity.verdict;
+            counts.total += 1;
+            seed.get_or_insert(v.seed);
+            if v.status == Status::Pass {
+                trials.get_or_insert(v.trials);
+            }
+            let entry = CheckEntry {
+                place: format!("{}:{}:{}", identity.file, identity.line, identity.column),
+                url: page.published.then(|| {
+                    format!(
+                        "{}#{}",
+                        slug::encode_path(&page.url),
+                        html::badge_id(identity)
+                    )
+                }),
+                note_title: ctx.infos[i].title.clone(),
+                latex: identity.latex.clone(),
+                math: math::render_or_fallback(&identity.latex, math::MathMode::Display).0,
+                kind: v.kind.clone(),
+                message: v.message.clone(),
+                hint: v.hint.clone(),
+                counterexample: v.counterexample.clone(),
+            };
+            match v.status {
+                Status::Pass => {
+                    counts.pass += 1;
+                    passes.push(entry);
+                }
+                Status::Fail => {
+                    counts.fail += 1;
+                    failures.push(entry);
+                }
+                Status::Skip => {
+                    counts.skip += 1;
+                    let reason = skip_reason(v.kind.as_deref());
+                    match skips.iter_mut().find(|g| g.heading == reason) {
+                        Some(group) => group.entries.push(entry),
+                        None => skips.push(CheckGroup {
+                            heading: reason,
+                            entries: vec![entry],
+                        }),
+                    }
+                }
+            }
+        }
+    }
+    let page = ChecksPage {
+        site: SiteCtx {
+            title: &settings.title,
+        },
+        root: "",
+        page_title: "Identity checks".to_string(),
+        generator: concat!("notebuild ", env!("CARGO_PKG_VERSION")),
+        sections: vec![
+            CheckSection {
+                id: "wrong",
+                title: "Wrong identities",
+                status: "fail",
+                count: counts.fail,
+                empty: "No identity fails.",
+                folded: false,
+                groups: vec![CheckGroup {
+                    heading: String::new(),
+                    entries: failures,
+                }],
+            },
+            CheckSection {
+                id: "not-checked",
+                title: "Not checked",
+                status: "skip",
+                count: counts.skip,
+                empty: "Every identity found was checked.",
+                folded: false,
+                groups: skips,
+            },
+            CheckSection {
+                id: "verified",
+                title: "Verified",
+                status: "pass",
+                count: counts.pass,
+                empty: "No identity verified.",
+                folded: true,
+                groups: vec![CheckGroup {
+                    heading: String::new(),
+                    entries: passes,
+                }],
+            },
+        ],
+        counts,
+        seed,
+        trials,
+    };
+    Ok(OutFile {
+        path: CHECKS_PAGE.to_string(),
+        contents: render(tera, "checks.html", &page)?,
+    })
+}
+
+/// The heading under which skipped identities of a kind are listed.
+fn skip_reason(kind: Option<&str>) -> String {
+    match kind {
+        Some("abstract") => "Abstract functions (no definition to evaluate)".to_string(),
+        Some("unsupported") => "Notation the checker does not support yet".to_string(),
+        Some("parse") => "Formulas the checker could not read".to_string(),
+        Some("domain") => "No sample point where both sides are defined".to_string(),
+        Some(other) => {
+            let mut s = other.replace(['_', '-'], " ");
+            if let Some(first) = s.get(..1) {
+                s = first.to_uppercase() + &s[1..];
+            }
+            s
+        }
+        None => "Not checked".to_string(),
     }
 }

@@ -1,0 +1,578 @@
+//! Integration tests of `notebuild check` and of the verdicts on the site: real vaults
+//! in, terminal / JSON / GitHub output and HTML out.
+
+#[allow(dead_code)]
+mod common;
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use common::{Error, Run, TestResult, fail, notebuild, write};
+use serde_json::Value;
+
+/// Runs `notebuild check VAULT [args]` in VAULT's parent folder.
+fn check(vault: &Path, args: &[&str]) -> Result<Run, Error> {
+    let cwd = vault.parent().ok_or("the vault has no parent folder")?;
+    let mut all = vec!["check", vault.to_str().ok_or("non-UTF-8 temp path")?];
+    all.extend_from_slice(args);
+    notebuild(cwd, all)
+}
+
+/// `check --format json`, parsed.
+fn check_json(vault: &Path, args: &[&str]) -> Result<(Run, Value), Error> {
+    let mut all = vec!["--format", "json"];
+    all.extend_from_slice(args);
+    let run = check(vault, &all)?;
+    let json: Value = serde_json::from_str(&run.stdout).map_err(|e| {
+        fail(format!(
+            "stdout is not JSON ({e}):\n{}\nstderr:\n{}",
+            run.stdout, run.stderr
+        ))
+    })?;
+    Ok((run, json))
+}
+
+/// A vault in a temporary folder with the given notes.
+fn vault(notes: &[(&str, &str)]) -> Result<(tempfile::TempDir, std::path::PathBuf), Error> {
+    let dir = tempfile::tempdir()?;
+    let root = dir.path().join("vault");
+    std::fs::create_dir_all(&root)?;
+    for (path, text) in notes {
+        write(&root, path, text)?;
+    }
+    Ok((dir, root))
+}
+
+/// The identities of a JSON report.
+fn identities(json: &Value) -> Result<&Vec<Value>, Error> {
+    json["identities"]
+        .as_array()
+        .ok_or_else(|| fail(format!("no identities array in {json}")))
+}
+
+/// The identity reported at `file:line`, or an error listing what was found.
+fn at<'a>(json: &'a Value, file: &str, line: u64) -> Result<&'a Value, Error> {
+    let all = identities(json)?;
+    all.iter()
+        .find(|i| i["file"] == file && i["line"] == line)
+        .ok_or_else(|| {
+            let found: Vec<String> = all
+                .iter()
+                .map(|i| format!("{}:{} {}", i["file"], i["line"], i["status"]))
+                .collect();
+            fail(format!(
+                "no identity at {file}:{line}; found {}",
+                found.join(", ")
+            ))
+        })
+}
+
+fn status_at(json: &Value, file: &str, line: u64) -> Result<String, Error> {
+    Ok(at(json, file, line)?["status"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string())
+}
+
+/// Asserts the status of each `(line, status)` of `file`.
+fn expect_statuses(json: &Value, file: &str, expected: &[(u64, &str)]) -> TestResult {
+    let mut wrong = Vec::new();
+    for &(line, status) in expected {
+        let got = status_at(json, file, line)?;
+        if got != status {
+            let i = at(json, file, line)?;
+            wrong.push(format!(
+                "{file}:{line}: expected {status}, got {got}: {} ({})",
+                i["latex"], i["message"]
+            ));
+        }
+    }
+    if wrong.is_empty() {
+        Ok(())
+    } else {
+        Err(fail(wrong.join("\n")))
+    }
+}
+
+// =======================================================================================
+// The public corpus and the seed note (when ../shared exists)
+// =======================================================================================
+
+fn shared() -> Option<std::path::PathBuf> {
+    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared");
+    p.is_dir().then_some(p)
+}
+
+/// Every true identity of the corpus verified, every false one caught, none skipped.
+/// Scored in Rust with the scorer's rules (report entries matched by file and line;
+/// several on one line: any fail → fail, all pass → pass, else skip), and by the
+/// corpus's own `score.py` when Python is there.
+#[test]
+fn the_public_corpus_scores_without_a_wrong_verdict() -> TestResult {
+    let Some(shared) = shared() else {
+        println!("skipped: ../shared/corpus does not exist");
+        return Ok(());
+    };
+    let corpus = shared.join("corpus");
+    let (run, json) = check_json(&corpus.join("vault"), &[])?;
+    // The corpus holds false identities, so the check fails.
+    run.expect_code(1)?;
+    let key: Value = serde_json::from_str(&std::fs::read_to_string(corpus.join("key.json"))?)?;
+    let key = key.as_array().ok_or("key.json is not a list")?;
+    let mut by_line: BTreeMap<(String, u64), Vec<String>> = BTreeMap::new();
+    for i in identities(&json)? {
+        let file = i["file"].as_str().unwrap_or_default().to_string();
+        let line = i["line"].as_u64().unwrap_or_default();
+        let status = i["status"].as_str().unwrap_or_default().to_string();
+        by_line.entry((file, line)).or_default().push(status);
+    }
+    let mut problems = Vec::new();
+    let (mut verified, mut caught) = (0, 0);
+    for k in key {
+        let file = k["file"].as_str().unwrap_or_default().to_string();
+        let line = k["line"].as_u64().unwrap_or_default();
+        let expect = k["expect"].as_str().unwrap_or_default();
+        let got = match by_line.get(&(file.clone(), line)) {
+            None => "missed",
+            Some(s) if s.iter().any(|s| s == "fail") => "fail",
+            Some(s) if s.iter().all(|s| s == "pass") => "pass",
+            Some(_) => "skip",
+        };
+        match (expect, got) {
+            ("pass", "pass") => verified += 1,
+            ("fail", "fail") => caught += 1,
+            _ => problems.push(format!(
+                "{file}:{line} expected {expect}, got {got} ({})",
+                k["why"]
+            )),
+        }
+    }
+    assert!(
+        problems.is_empty(),
+        "{} of {} key entries wrong:\n{}",
+        problems.len(),
+        key.len(),
+        problems.join("\n")
+    );
+    assert!(verified + caught == key.len() && !key.is_empty());
+
+    let report = tempfile::NamedTempFile::new()?;
+    std::fs::write(report.path(), &run.stdout)?;
+    match std::process::Command::new("python3")
+        .arg(corpus.join("score.py"))
+        .arg(corpus.join("key.json"))
+        .arg(report.path())
+        .output()
+    {
+        Ok(out) => {
+            let text = String::from_utf8_lossy(&out.stdout);
+            let last = text.lines().last().unwrap_or_default();
+            let n_true = key.iter().filter(|k| k["expect"] == "pass").count();
+            let n_false = key.len() - n_true;
+            assert_eq!(
+                last,
+                format!(
+                    "true verified {n_true}/{n_true}, false caught {n_false}/{n_false}, \
+                     skipped-or-missed 0, wrong verdicts 0"
+                ),
+                "score.py says:\n{text}"
+            );
+        }
+        Err(_) => println!("score.py not run: no python3"),
+    }
+    Ok(())
+}
+
+/// The seed note: every concrete identity verified (the element-wise table, the four
+/// scalar-expansion rules written twice, the ReLU gradient, `2A diag(Ax+b) A`), the
+/// chain rules with abstract `f`, `g` skipped with that reason, nothing fails.
+#[test]
+fn the_seed_notes_concrete_identities_pass_and_abstract_ones_skip() -> TestResult {
+    let Some(shared) = shared() else {
+        println!("skipped: ../shared/seed does not exist");
+        return Ok(());
+    };
+    let text = std::fs::read_to_string(shared.join("seed/matrix-calculus.md"))?;
+    let (_dir, root) = vault(&[("matrix-calculus.md", &text)])?;
+    let (run, json) = check_json(&root, &[])?;
+    run.expect_code(0)?;
+    assert_eq!(json["summary"]["fail"], 0, "{json}");
+    let f = "matrix-calculus.md";
+    let concrete: Vec<(u64, &str)> = [
+        48, 49, 50, 51, // scalar expansion
+        110, 111, 112, 113, // element-wise table
+        123, 124, 125, 126, // scalar expansion, again
+        147, 153, // ReLU gradient
+        186, // 2A diag(Ax+b) A
+    ]
+    .into_iter()
+    .map(|l| (l, "pass"))
+    .collect();
+    expect_statuses(&json, f, &concrete)?;
+    for line in [78, 79, 136, 137] {
+        let i = at(&json, f, line)?;
+        assert_eq!(i["status"], "skip", "{i}");
+        assert_eq!(i["kind"], "abstract", "{i}");
+        assert!(
+            i["message"]
+                .as_str()
+                .is_some_and(|m| m.contains("abstract function")),
+            "the reason names the abstract function: {i}"
+        );
+    }
+    // Every skip says why.
+    for i in identities(&json)? {
+        if i["status"] == "skip" {
+            assert!(i["message"].as_str().is_some_and(|m| m.len() > 10), "{i}");
+        }
+    }
+    Ok(())
+}
+
+// =======================================================================================
+// Output formats and exit codes
+// =======================================================================================
+
+const WRONG: &str = "---\ntitle: Mistakes\n---\n# Mistakes\n\nA true one:\n\n\
+$$\\frac{\\partial}{\\partial \\mathbf{x}}(\\mathbf{x}^T A \\mathbf{x}) = \\mathbf{x}^T(A+A^T)$$\n\n\
+> [!warning] A wrong one\n\
+> The classic slip: $\\frac{\\partial}{\\partial \\mathbf{x}}(\\mathbf{x}^T A \\mathbf{x}) = 2\\mathbf{x}^T A$ only for symmetric $A$.\n";
+
+#[test]
+fn human_output_points_at_the_identity_like_a_compiler() -> TestResult {
+    let (_dir, root) = vault(&[("Sub folder/Mistakes.md", WRONG)])?;
+    let run = check(&root, &[])?;
+    run.expect_code(1)?;
+    let out = format!("{}{}", run.stdout, run.stderr);
+    // Line 11, after `> The classic slip: $`: column 22.
+    assert!(
+        out.contains("Sub folder/Mistakes.md:11:22"),
+        "file:line:col of the left-hand side:\n{out}"
+    );
+    assert!(
+        out.contains("11 | > The classic slip:"),
+        "the source line:\n{out}"
+    );
+    let caret_line = out
+        .lines()
+        .find(|l| l.trim_start().starts_with('|') && l.contains('^'))
+        .ok_or_else(|| fail(format!("no caret line:\n{out}")))?;
+    let bar = caret_line.find('|').unwrap_or_default();
+    let source_line = out
+        .lines()
+        .find(|l| l.contains("11 | > The classic slip:"))
+        .unwrap_or_default();
+    let source_bar = source_line.find('|').unwrap_or_default();
+    let caret_col = caret_line.find('^').unwrap_or_default() - bar;
+    let frac_col = source_line.find("\\frac").unwrap_or_default() - source_bar;
+    assert_eq!(caret_col, frac_col, "the caret is under `\\frac`:\n{out}");
+    assert!(out.contains("symmetric"), "the hint:\n{out}");
+    assert!(out.contains("--seed"), "how to reproduce:\n{out}");
+    assert!(
+        out.contains("1 failed") && out.contains("1 passed"),
+        "a summary line:\n{out}"
+    );
+    Ok(())
+}
+
+#[test]
+fn json_report_has_the_documented_fields() -> TestResult {
+    let (_dir, root) = vault(&[("Sub folder/Mistakes.md", WRONG)])?;
+    let (run, json) = check_json(&root, &[])?;
+    run.expect_code(1)?;
+    assert_eq!(json["version"], 1);
+    let all = identities(&json)?;
+    assert_eq!(all.len(), 2, "{json}");
+    for i in all {
+        for field in [
+            "file",
+            "line",
+            "column",
+            "latex",
+            "status",
+            "kind",
+            "message",
+            "max_error",
+            "trials",
+            "seed",
+        ] {
+            assert!(i.get(field).is_some(), "{field} missing in {i}");
+        }
+        assert_eq!(i["file"], "Sub folder/Mistakes.md");
+        assert!(i["trials"].as_u64().is_some_and(|t| t >= 5), "{i}");
+    }
+    let good = at(&json, "Sub folder/Mistakes.md", 8)?;
+    assert_eq!(good["status"], "pass");
+    assert_eq!(good["column"], 3);
+    let bad = at(&json, "Sub folder/Mistakes.md", 11)?;
+    assert_eq!(bad["status"], "fail");
+    assert_eq!(bad["kind"], "value");
+    assert_eq!(bad["column"], 22);
+    assert!(
+        bad["latex"]
+            .as_str()
+            .is_some_and(|l| l.starts_with("\\frac{\\partial}")),
+        "{bad}"
+    );
+    assert!(bad["max_error"].as_f64().is_some_and(|e| e > 1e-3), "{bad}");
+    assert_eq!(json["summary"]["pass"], 1);
+    assert_eq!(json["summary"]["fail"], 1);
+    assert_eq!(json["summary"]["skip"], 0);
+    Ok(())
+}
+
+#[test]
+fn github_format_annotates_the_failure() -> TestResult {
+    let (_dir, root) = vault(&[("Mistakes.md", WRONG)])?;
+    let run = check(&root, &["--format", "github"])?;
+    run.expect_code(1)?;
+    let line = run
+        .stdout
+        .lines()
+        .find(|l| l.starts_with("::error "))
+        .ok_or_else(|| fail(format!("no ::error annotation:\n{}", run.stdout)))?;
+    assert!(
+        line.contains("Mistakes.md,line=11,col=22"),
+        "file and line of the annotation: {line}"
+    );
+    assert!(line.contains("symmetric"), "{line}");
+    Ok(())
+}
+
+#[test]
+fn exit_codes_distinguish_pass_fail_and_usage_errors() -> TestResult {
+    let (_dir, root) = vault(&[(
+        "Good.md",
+        "$$\\frac{d}{dx} \\sin x = \\cos x$$\n\n$\\nabla_{\\mathbf{x}} \\|\\mathbf{x}\\|_2^2 = 2\\mathbf{x}^T$\n",
+    )])?;
+    check(&root, &[])?.expect_code(0)?;
+    check(&root.join("no such folder"), &[])?.expect_code(2)?;
+    check(&root, &["--trials", "2"])?.expect_code(2)?;
+    check(&root, &["--format", "xml"])?.expect_code(2)?;
+    Ok(())
+}
+
+#[test]
+fn the_seed_option_reproduces_a_failure() -> TestResult {
+    let (_dir, root) = vault(&[("Mistakes.md", WRONG)])?;
+    let (_, a) = check_json(&root, &["--seed", "12345"])?;
+    let (_, b) = check_json(&root, &["--seed", "12345"])?;
+    let (_, c) = check_json(&root, &["--seed", "999"])?;
+    let bad = |j: &Value| -> Result<Value, Error> { Ok(at(j, "Mistakes.md", 11)?.clone()) };
+    assert_eq!(bad(&a)?, bad(&b)?, "same seed, same report");
+    assert_eq!(bad(&a)?["seed"], 12345);
+    assert_eq!(bad(&c)?["status"], "fail", "another seed, same verdict");
+    assert_ne!(
+        bad(&a)?["max_error"],
+        bad(&c)?["max_error"],
+        "another seed, other numbers"
+    );
+    Ok(())
+}
+
+// =======================================================================================
+// What the checker understands, end to end (true and false statements of each kind)
+// =======================================================================================
+
+#[test]
+fn layout_comes_from_front_matter_or_the_command_line() -> TestResult {
+    let numerator = "$$\\frac{\\partial}{\\partial \\mathbf{x}} (\\mathbf{a}^T \\mathbf{x}) = \\mathbf{a}^T$$\n\n\
+$$\\frac{\\partial}{\\partial \\mathbf{x}} (\\mathbf{a}^T \\mathbf{x}) = \\mathbf{a}$$\n";
+    let denominator = format!("---\nlayout: denominator\n---\n{numerator}");
+    let (_dir, root) = vault(&[("Num.md", numerator), ("Den.md", &denominator)])?;
+    let (_, json) = check_json(&root, &[])?;
+    expect_statuses(&json, "Num.md", &[(1, "pass"), (3, "fail")])?;
+    expect_statuses(&json, "Den.md", &[(4, "fail"), (6, "pass")])?;
+    let hint = at(&json, "Num.md", 3)?["hint"].as_str().unwrap_or_default();
+    assert!(
+        hint.contains("denominator"),
+        "the transposed answer is named as the denominator-layout one: {hint}"
+    );
+    let (_, json) = check_json(&root, &["--layout", "denominator"])?;
+    expect_statuses(&json, "Num.md", &[(1, "fail"), (3, "pass")])?;
+    expect_statuses(&json, "Den.md", &[(4, "fail"), (6, "pass")])?;
+    Ok(())
+}
+
+#[test]
+fn definitions_earlier_in_the_note_are_used() -> TestResult {
+    let note = "Let $\\mathbf{s} = \\mathrm{softmax}(\\mathbf{x})$.\n\n\
+$$\\frac{\\partial \\mathbf{s}}{\\partial \\mathbf{x}} = \\operatorname{diag}(\\mathbf{s}) - \\mathbf{s}\\mathbf{s}^T$$\n\n\
+$$\\frac{\\partial \\mathbf{s}}{\\partial \\mathbf{x}} = \\operatorname{diag}(\\mathbf{s})$$\n\n\
+where $z = \\mathbf{w}^T\\mathbf{x} + b$:\n\n\
+$$\\frac{\\partial z}{\\partial \\mathbf{w}} = \\mathbf{x}^T$$\n\n\
+$$\\frac{\\partial z}{\\partial \\mathbf{w}} = \\mathbf{w}^T$$\n";
+    let (_dir, root) = vault(&[("Softmax.md", note)])?;
+    let (_, json) = check_json(&root, &[])?;
+    expect_statuses(
+        &json,
+        "Softmax.md",
+        &[(3, "pass"), (5, "fail"), (9, "pass"), (11, "fail")],
+    )?;
+    Ok(())
+}
+
+#[test]
+fn chains_aligned_rows_and_cases_are_each_checked() -> TestResult {
+    let note = "$$\\frac{d}{dx} x^3 = 3x^2 = 3 x \\cdot x$$ $$\\frac{d}{dx} x^3 = 3x^2 = 2 x \\cdot x$$\n\n\
+$$\\begin{aligned}\n\
+\\frac{\\partial}{\\partial \\mathbf{x}} \\|A\\mathbf{x} - \\mathbf{b}\\|^2 &= 2(A\\mathbf{x} - \\mathbf{b})^T A \\\\\n\
+&= 2\\mathbf{x}^T A^T A - 2\\mathbf{b}^T A \\\\\n\
+&= 2\\mathbf{x}^T A^T A\n\
+\\end{aligned}$$\n\n\
+$$\\frac{d}{dx} |x| = \\begin{cases} 1 & x > 0 \\\\ -1 & x < 0 \\end{cases}$$\n\n\
+$$\\frac{d}{dx} \\max(0, x) = \\begin{cases} 1 & x > 0 \\\\ 1 & x < 0 \\end{cases}$$\n";
+    let (_dir, root) = vault(&[("Chains.md", note)])?;
+    let (_, json) = check_json(&root, &[])?;
+    let lines: Vec<(u64, String)> = identities(&json)?
+        .iter()
+        .map(|i| {
+            (
+                i["line"].as_u64().unwrap_or_default(),
+                i["status"].as_str().unwrap_or_default().to_string(),
+            )
+        })
+        .collect();
+    let statuses = |line: u64| -> Vec<&str> {
+        lines
+            .iter()
+            .filter(|(l, _)| *l == line)
+            .map(|(_, s)| s.as_str())
+            .collect()
+    };
+    // A chain is one identity whose every `=` is checked: the second fails at its
+    // second step.
+    assert_eq!(statuses(1), ["pass", "fail"], "chains");
+    let chain = identities(&json)?
+        .iter()
+        .find(|i| i["line"] == 1 && i["status"] == "fail")
+        .ok_or("no failing chain")?;
+    assert!(
+        chain["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("step 2") && m.contains("2 x \\cdot x")),
+        "the failing step is named: {chain}"
+    );
+    // The rows of `aligned` are one chain, reported where it starts; the third `=`
+    // (row 6) is the wrong one, and the report says so.
+    assert_eq!(statuses(4), ["fail"], "aligned rows");
+    let rows = at(&json, "Chains.md", 4)?;
+    assert!(
+        rows["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("step 3")),
+        "the wrong row is named: {rows}"
+    );
+    assert!(statuses(5).is_empty() && statuses(6).is_empty());
+    assert_eq!(statuses(9), ["pass"], "cases: each branch where it holds");
+    assert_eq!(statuses(11), ["fail"], "a wrong branch");
+    Ok(())
+}
+
+#[test]
+fn transposition_and_abstract_functions() -> TestResult {
+    let note = "$$\\frac{\\partial (A\\mathbf{x})}{\\partial \\mathbf{x}} = A$$\n\n\
+$$\\frac{\\partial (A\\mathbf{x})}{\\partial \\mathbf{x}} = A^T$$\n\n\
+$$\\frac{d}{dx} f(g(x)) = f'(g(x))\\, g'(x)$$\n\n\
+$$\\frac{\\partial}{\\partial X} \\operatorname{tr}(AX) = A$$\n\n\
+$$\\frac{\\partial}{\\partial X} \\log \\det X = X^{-1}$$\n";
+    let (_dir, root) = vault(&[("T.md", note)])?;
+    let (_, json) = check_json(&root, &[])?;
+    expect_statuses(
+        &json,
+        "T.md",
+        &[
+            (1, "pass"),
+            (3, "fail"),
+            (5, "skip"),
+            (7, "pass"),
+            (9, "pass"),
+        ],
+    )?;
+    let transposed = at(&json, "T.md", 3)?;
+    assert_eq!(
+        transposed["kind"], "shape",
+        "A is m×n with m ≠ n: the transpose cannot have the shape of the Jacobian: {transposed}"
+    );
+    let abstract_ = at(&json, "T.md", 5)?;
+    assert_eq!(abstract_["kind"], "abstract", "{abstract_}");
+    assert!(
+        abstract_["message"]
+            .as_str()
+            .is_some_and(|m| m.contains('f')),
+        "{abstract_}"
+    );
+    Ok(())
+}
+
+// =======================================================================================
+// On the site
+// =======================================================================================
+
+#[test]
+fn the_site_shows_badges_and_a_report_page() -> TestResult {
+    let (dir, root) = vault(&[
+        ("Sub folder/Mistakes.md", WRONG),
+        (
+            "Abstract.md",
+            "$$\\frac{d}{dx} f(g(x)) = f'(g(x))\\, g'(x)$$\n",
+        ),
+    ])?;
+    let out = dir.path().join("site");
+    let run = common::build(dir.path(), &root, &out, &[])?;
+    run.expect_code(0)?;
+    run.expect_diagnostic(
+        "Sub folder/Mistakes.md:11:22",
+        &["wrong derivative identity", "symmetric"],
+    )?;
+    let site = common::Site::read(&out)?;
+    let page = site.page("sub-folder/mistakes.html")?;
+    let pass = common::elements(page, "span class=\"badge badge-pass\"");
+    let fail_badges = common::elements(page, "span class=\"badge badge-fail\"");
+    assert_eq!(pass.len(), 1, "one pass badge");
+    assert_eq!(fail_badges.len(), 1, "one fail badge");
+    assert!(
+        fail_badges[0].contains("id=\"check-11-22\""),
+        "{}",
+        fail_badges[0]
+    );
+    assert!(
+        fail_badges[0].contains("symmetric"),
+        "the hint in the tooltip"
+    );
+    assert!(
+        fail_badges[0].contains("tabindex=\"0\""),
+        "focusable, so the details show on keyboard focus"
+    );
+    // The wrong identity sits inside its callout, and its badge with it.
+    let callout_at = page.find("data-callout=\"warning\"").ok_or("no callout")?;
+    let badge_at = page.find("id=\"check-11-22\"").ok_or("no badge")?;
+    assert!(badge_at > callout_at);
+
+    let skip_page = site.page("abstract.html")?;
+    let skip = common::elements(skip_page, "span class=\"badge badge-skip\"");
+    assert_eq!(skip.len(), 1);
+    assert!(skip[0].contains("abstract"), "the reason: {}", skip[0]);
+
+    let report = site.page("checks.html")?;
+    assert!(report.contains("Sub folder/Mistakes.md:11:22"));
+    assert!(
+        report.contains("href=\"sub-folder/mistakes.html#check-11-22\""),
+        "the failure links to its badge"
+    );
+    assert!(
+        report.contains("href=\"abstract.html#check-1-3\""),
+        "the skip links to its badge"
+    );
+    assert!(report.contains("symmetric"));
+    assert!(
+        report.contains("<math"),
+        "the identities are shown as rendered math"
+    );
+    assert!(
+        common::broken_links(&site).is_empty(),
+        "{:?}",
+        common::broken_links(&site)
+    );
+    Ok(())
+}
