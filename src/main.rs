@@ -292,22 +292,24 @@ fn build(args: BuildArgs) -> ExitCode {
         };
         let checks = output::Summary::of(report.identities.iter().flatten());
         eprintln!(
-            "Built {} notes{unpublished} into {}: {} pages, {} attachments, {} warning{} in {:.2}s",
-            report.notes,
+            "Built {} into {}: {}, {}, {} in {:.2}s",
+            plural(report.notes, "note", "notes") + &unpublished,
             args.out.display(),
-            report.pages,
-            report.attachments,
-            warnings,
-            if warnings == 1 { "" } else { "s" },
+            plural(report.pages, "page", "pages"),
+            plural(report.attachments, "attachment", "attachments"),
+            plural(warnings, "warning", "warnings"),
             report.elapsed.as_secs_f64()
         );
-        eprintln!(
-            "Identities: {} passed, {} failed, {} skipped (details: notebuild check {})",
-            checks.pass,
-            checks.fail,
-            checks.skip,
-            args.vault.display()
-        );
+        if checks.total() > 0 {
+            eprintln!(
+                "Identities: {} passed, {} failed, {} skipped (report: {}; details: notebuild check {})",
+                checks.pass,
+                checks.fail,
+                checks.skip,
+                args.out.join(notebuild::render::CHECKS_PAGE).display(),
+                args.vault.display()
+            );
+        }
     }
     if args.strict && warnings > 0 {
         ExitCode::from(EXIT_PROBLEMS)
@@ -369,4 +371,9 @@ fn check_command(args: CheckArgs) -> ExitCode {
     } else {
         ExitCode::from(EXIT_OK)
     }
+}
+
+/// `1 note`, `2 notes`.
+fn plural(n: usize, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
 }
