@@ -1,6 +1,7 @@
 //! Stage 3: what a parsed note holds — title, headings, links, tags, block ids and math —
 //! as plain data for the link graph, the checker and the renderer.
 
+pub mod cards;
 use pulldown_cmark::{Event, Tag};
 
 use crate::parse::{self, Fragment, Math, Node, ParsedNote};
