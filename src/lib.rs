@@ -7,6 +7,7 @@
 
 pub mod check;
 pub mod diagnostics;
+pub mod export;
 pub mod extract;
 pub mod graph;
 pub mod output;

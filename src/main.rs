@@ -10,6 +10,8 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use notebuild::check;
 use notebuild::diagnostics;
+use notebuild::export;
+use notebuild::extract::cards::CardSettings;
 use notebuild::output;
 use notebuild::pipeline::{self, BuildOptions, Progress};
 use notebuild::vault::WalkOptions;
@@ -76,6 +78,81 @@ enum Command {
                       Exit codes: 0 no identity fails, 1 an identity fails, 2 usage or I/O error."
     )]
     Check(CheckArgs),
+
+    /// Export the vault's flashcards (Anki import file or JSON)
+    #[command(
+        long_about = "Export the vault's flashcards.\n\n\
+        Cards are written in the Obsidian Spaced Repetition plugin's formats: `question::answer`, \
+        reversed `question:::answer`, multi-line cards split by a `?` (or `??`) line, clozes \
+        (`==answer==`, `==1;;answer;;hint==`, `{{c1::answer}}`) and `> [!question]- title` \
+        callouts followed by `?` and the answer. Only notes tagged #flashcards (or a tag given \
+        with --card-tag, nested tags included) hold cards; the deck is the tag's path.\n\n\
+        --format anki writes Anki's plain-text import file (File > Import): tab-separated, \
+        HTML fields with math as \\(...\\) and \\[...\\], a GUID column from each card's stable \
+        id so that importing again updates the cards, note types Basic, Basic (and reversed \
+        card) and Cloze, and deck and tags columns.\n\n\
+        --format json lists every card with its file, line, deck, front, back and schedule \
+        (from its <!--SR:...--> review comment).",
+        after_help = "Examples:\n  notebuild cards ~/vault --format anki > deck.txt\n  \
+                      notebuild cards ~/vault --format json | jq '.summary'\n\n\
+                      Exit codes: 0 cards written (problems in card syntax are warnings on stderr), \
+                      2 usage or I/O error."
+    )]
+    Cards(CardsArgs),
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum CardFormat {
+    /// Anki's plain-text import file (tab-separated, HTML fields, GUID column)
+    Anki,
+    /// one JSON object: {"version":1, "cards":[...], "summary":{...}}
+    Json,
+}
+
+#[derive(Args)]
+struct CardsArgs {
+    /// The vault: a folder of markdown notes
+    #[arg(value_name = "VAULT", default_value = "notes")]
+    vault: PathBuf,
+
+    /// Output format
+    #[arg(long, value_enum, default_value_t = CardFormat::Json)]
+    format: CardFormat,
+
+    /// Write to FILE instead of standard output
+    #[arg(short, long, value_name = "FILE")]
+    output: Option<PathBuf>,
+
+    /// Follow symbolic links inside the vault
+    #[arg(long)]
+    follow_links: bool,
+
+    #[command(flatten)]
+    cards: CardTags,
+}
+
+/// Which notes hold flashcards (shared by `build` and `cards`).
+#[derive(Args)]
+struct CardTags {
+    /// A tag that marks notes holding flashcards (repeatable) [default: flashcards]
+    #[arg(long = "card-tag", value_name = "TAG")]
+    tags: Vec<String>,
+}
+
+impl CardTags {
+    fn settings(&self) -> CardSettings {
+        if self.tags.is_empty() {
+            CardSettings::default()
+        } else {
+            CardSettings {
+                tags: self
+                    .tags
+                    .iter()
+                    .map(|t| t.trim_start_matches('#').to_string())
+                    .collect(),
+            }
+        }
+    }
 }
 
 /// How identities are checked (shared by `build` and `check`).
@@ -192,6 +269,9 @@ struct BuildArgs {
 
     #[command(flatten)]
     settings: CheckSettings,
+
+    #[command(flatten)]
+    cards: CardTags,
 }
 
 fn main() -> ExitCode {
@@ -199,6 +279,7 @@ fn main() -> ExitCode {
     match cli.command {
         Command::Build(args) => build(args),
         Command::Check(args) => check_command(args),
+        Command::Cards(args) => cards_command(args),
     }
 }
 
@@ -264,6 +345,7 @@ fn build(args: BuildArgs) -> ExitCode {
         follow_links: args.follow_links,
         title: args.title.clone(),
         check: args.settings.settings(),
+        cards: args.cards.settings(),
     };
     if !args.vault.is_dir() {
         eprintln!(
@@ -300,6 +382,18 @@ fn build(args: BuildArgs) -> ExitCode {
             plural(warnings, "warning", "warnings"),
             report.elapsed.as_secs_f64()
         );
+        let cards: usize = report.cards.iter().map(Vec::len).sum();
+        if cards > 0 {
+            let mut decks: Vec<&Vec<String>> =
+                report.cards.iter().flatten().map(|c| &c.deck).collect();
+            decks.sort();
+            decks.dedup();
+            eprintln!(
+                "Flashcards: {} in {}",
+                plural(cards, "card", "cards"),
+                plural(decks.len(), "deck", "decks")
+            );
+        }
         if checks.total() > 0 {
             eprintln!(
                 "Identities: {} passed, {} failed, {} skipped (report: {}; details: notebuild check {})",
@@ -332,7 +426,7 @@ fn check_command(args: CheckArgs) -> ExitCode {
     };
     let interactive = matches!(args.format, Format::Human);
     let bar = Bar::new(interactive);
-    let analysed = match pipeline::analyse(&args.vault, &walk, &bar) {
+    let analysed = match pipeline::analyse(&args.vault, &walk, &CardSettings::default(), &bar) {
         Ok(a) => a,
         Err(err) => {
             bar.finish();
@@ -376,4 +470,73 @@ fn check_command(args: CheckArgs) -> ExitCode {
 /// `1 note`, `2 notes`.
 fn plural(n: usize, one: &str, many: &str) -> String {
     format!("{n} {}", if n == 1 { one } else { many })
+}
+
+fn cards_command(args: CardsArgs) -> ExitCode {
+    if !args.vault.is_dir() {
+        eprintln!(
+            "error: the vault {} is not a folder\n  = hint: pass the folder of your notes: `notebuild cards path/to/vault`",
+            args.vault.display()
+        );
+        return ExitCode::from(EXIT_ERROR);
+    }
+    let walk = WalkOptions {
+        follow_links: args.follow_links,
+        exclude: Vec::new(),
+    };
+    let analysed =
+        match pipeline::analyse(&args.vault, &walk, &args.cards.settings(), &pipeline::Quiet) {
+            Ok(a) => a,
+            Err(err) => {
+                eprintln!("error: {err}");
+                return ExitCode::from(EXIT_ERROR);
+            }
+        };
+    // Only the problems of card syntax matter here (`build` reports the others).
+    let card_problems = &analysed.card_diagnostics;
+    let sources = analysed
+        .notes
+        .iter()
+        .map(|n| (n.path.clone(), n.text.clone()))
+        .collect();
+    diagnostics::print(card_problems, &sources);
+    let text = match args.format {
+        CardFormat::Json => {
+            let all: Vec<&notebuild::extract::cards::Card> =
+                analysed.cards.iter().flatten().collect();
+            export::json(&all) + "\n"
+        }
+        CardFormat::Anki => {
+            let tags: Vec<Vec<String>> = analysed.infos.iter().map(|i| i.tags.clone()).collect();
+            export::anki(&analysed.notes, &analysed.cards, &tags)
+        }
+    };
+    let written = match &args.output {
+        Some(path) => {
+            std::fs::write(path, text).map_err(|e| format!("cannot write {}: {e}", path.display()))
+        }
+        None => {
+            use std::io::Write;
+            std::io::stdout()
+                .write_all(text.as_bytes())
+                .map_err(|e| format!("cannot write to standard output: {e}"))
+        }
+    };
+    if let Err(e) = written {
+        eprintln!("error: {e}");
+        return ExitCode::from(EXIT_ERROR);
+    }
+    let count: usize = analysed.cards.iter().map(Vec::len).sum();
+    if args.output.is_some() || std::io::stdout().is_terminal() {
+        eprintln!(
+            "{} from {}",
+            plural(count, "card", "cards"),
+            plural(
+                analysed.cards.iter().filter(|c| !c.is_empty()).count(),
+                "note",
+                "notes"
+            )
+        );
+    }
+    ExitCode::from(EXIT_OK)
 }

@@ -8,6 +8,7 @@ use rayon::prelude::*;
 
 use crate::check;
 use crate::diagnostics::{self, Diagnostic};
+use crate::extract::cards::{self, Card, CardSettings};
 use crate::extract::{self, NoteInfo};
 use crate::graph;
 use crate::parse::{self, ParsedNote};
@@ -25,6 +26,8 @@ pub struct BuildOptions {
     pub title: Option<String>,
     /// How identities are checked.
     pub check: check::Settings,
+    /// Which notes hold flashcards.
+    pub cards: CardSettings,
 }
 
 /// What a build did.
@@ -39,6 +42,8 @@ pub struct BuildReport {
     pub attachments: usize,
     /// Verdicts on the identities found, per note.
     pub identities: Vec<Vec<CheckedIdentity>>,
+    /// The flashcards found, per note.
+    pub cards: Vec<Vec<Card>>,
     /// Every problem, sorted by file and line.
     pub diagnostics: Vec<Diagnostic>,
     /// The notes' texts by path, to show source lines in diagnostics.
@@ -98,13 +103,19 @@ pub struct Analysed {
     pub vault: vault::Vault,
     pub notes: Vec<ParsedNote>,
     pub infos: Vec<NoteInfo>,
+    /// The flashcards of each note, in document order.
+    pub cards: Vec<Vec<Card>>,
+    /// Problems found walking and parsing.
     pub diagnostics: Vec<Diagnostic>,
+    /// Problems in the flashcards' syntax.
+    pub card_diagnostics: Vec<Diagnostic>,
 }
 
-/// Walks, parses and extracts the vault.
+/// Walks, parses and extracts the vault (facts and flashcards).
 pub fn analyse(
     root: &Path,
     walk: &WalkOptions,
+    card_settings: &CardSettings,
     progress: &dyn Progress,
 ) -> Result<Analysed, BuildError> {
     let vault = vault::load(root, walk).map_err(|error| BuildError::Vault {
@@ -122,6 +133,10 @@ pub fn analyse(
         })
         .collect();
     let infos: Vec<NoteInfo> = notes.par_iter().map(extract::extract).collect();
+    let (cards, card_diagnostics): (Vec<Vec<Card>>, Vec<Vec<Diagnostic>>) = notes
+        .par_iter()
+        .map(|note| cards::cards(note, card_settings))
+        .unzip();
     let mut diagnostics = vault.diagnostics.clone();
     for note in &notes {
         diagnostics.extend(note.diagnostics.iter().cloned());
@@ -130,7 +145,9 @@ pub fn analyse(
         vault,
         notes,
         infos,
+        cards,
         diagnostics,
+        card_diagnostics: card_diagnostics.into_iter().flatten().collect(),
     })
 }
 
@@ -148,8 +165,11 @@ pub fn build(options: &BuildOptions, progress: &dyn Progress) -> Result<BuildRep
         vault,
         notes,
         infos,
+        cards,
         mut diagnostics,
-    } = analyse(&options.vault, &walk, progress)?;
+        card_diagnostics,
+    } = analyse(&options.vault, &walk, &options.cards, progress)?;
+    diagnostics.extend(card_diagnostics);
 
     let identities = check_identities(&notes, &infos, &options.check, progress);
     for identity in identities.iter().flatten() {
@@ -218,6 +238,7 @@ pub fn build(options: &BuildOptions, progress: &dyn Progress) -> Result<BuildRep
         pages: rendered.pages,
         attachments: vault.attachments.len(),
         identities,
+        cards,
         diagnostics,
         sources,
         elapsed: start.elapsed(),
