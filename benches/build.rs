@@ -235,6 +235,7 @@ fn measure_builds(
         follow_links: false,
         title: Some("Benchmark".to_string()),
         check: Default::default(),
+        cards: Default::default(),
     };
     let warm_out = scratch.join(format!("out-{label}-warm-up"));
     let warm = pipeline::build(&options(warm_out.clone()), &Quiet)?;

@@ -162,7 +162,11 @@ pub fn build(
                         link.range.clone(),
                         format!("`{anchor}` is not a heading or block id of the linked note"),
                     )
-                    .with_hint("the link goes to the top of the note instead"),
+                    .with_hint(if link.kind == LinkKind::Embed {
+                        "the embed is shown as missing; check the heading's spelling"
+                    } else {
+                        "the link goes to the top of the note instead"
+                    }),
                 ),
             }
         }

@@ -825,8 +825,16 @@ fn images_notes_and_highlights_are_embedded() -> TestResult {
         "the embedded section is not well-formed: {:?}\n{embed}",
         nesting_problems(embed)
     );
+    // Its id is made unique on the page (the page may have a heading of that name).
+    let heading_ids: Vec<String> = start_tags(embed, "h2")
+        .into_iter()
+        .filter_map(|t| attribute(t, "id"))
+        .collect();
     assert!(
-        embed.contains("<h2 id=\"vector-chain-rule\">") && embed.contains("</h2>"),
+        heading_ids
+            .iter()
+            .any(|id| id.ends_with("vector-chain-rule") && id != "vector-chain-rule")
+            && embed.contains("</h2>"),
         "the section's heading is embedded, closed: {embed}"
     );
     for wanted in [
@@ -1468,6 +1476,12 @@ fn the_seed_note_renders_every_formula() -> TestResult {
         "raw math left in the text: …{}…",
         context(&prose, "$")
     );
+    let bad = display_math_then_br(content);
+    assert!(bad.is_empty(), "display math followed by <br>: {bad:#?}");
+    assert!(
+        !content.to_ascii_lowercase().contains("</br"),
+        "the seed's `</br>` lines are written `<br>`"
+    );
     assert!(!html.contains("<!--SR"), "a review comment is left");
     assert!(!html.contains("SR:!2024"), "a review comment is left");
 
@@ -1620,6 +1634,311 @@ fn bad_usage_exits_2() -> TestResult {
     run.expect_code(2)?;
     let run = notebuild(dir.path(), ["frobnicate"])?;
     run.expect_code(2)?;
+    Ok(())
+}
+
+// =======================================================================================
+// 6. Rendering details
+// =======================================================================================
+
+/// Builds a vault of `files` (path, text) written in a fresh temporary folder.
+fn build_files(files: &[(&str, &str)]) -> Result<Built, Error> {
+    let dir = tempfile::tempdir()?;
+    let vault = dir.path().join("vault");
+    for (path, text) in files {
+        write(&vault, path, text)?;
+    }
+    build_in(dir, &vault, &[])
+}
+
+/// The ids of `html`, failing when one is written twice.
+fn unique_ids(html: &str, page: &str) -> Result<BTreeSet<String>, Error> {
+    let dups = duplicate_ids(html);
+    if !dups.is_empty() {
+        return Err(fail(format!(
+            "{page}: ids used more than once: {dups:?}\n{html}"
+        )));
+    }
+    Ok(attribute_values(html, "id").into_iter().collect())
+}
+
+/// Display formulas (in a paragraph or not) directly followed by a `<br>`.
+fn display_math_then_br(html: &str) -> Vec<String> {
+    let mut found = Vec::new();
+    for prefix in [
+        "<span class=\"math math-display\"",
+        "<div class=\"math math-display\"",
+        "<span class=\"math-row\"",
+        "<div class=\"math-row\"",
+    ] {
+        let name = if prefix.starts_with("<span") {
+            "span"
+        } else {
+            "div"
+        };
+        for (at, _) in html.match_indices(prefix) {
+            if let Some(element) = element_at(html, at, name) {
+                let after = html[at + element.len()..].trim_start();
+                if after.starts_with("<br") {
+                    found.push(context(html, element));
+                }
+            }
+        }
+    }
+    found
+}
+
+const OTHER_NOTE: &str = "# Other\n\n## Details\n\nDetail text.[^d] ^keep\n\n### Intro\n\nMore of other.\n\n[^d]: Other's footnote.\n";
+
+#[test]
+fn embeds_repeat_no_id_and_the_page_keeps_its_own() -> TestResult {
+    let b = build_files(&[
+        (
+            "Host.md",
+            "# Host\n\n## Intro\n\nHost text.[^1] ^hostblock\n\n![[Other]]\n\n![[Other]]\n\n\
+             ![[Other#Details]]\n\n![[Other#^keep]]\n\n## Details\n\nThe host's own details.\n\n\
+             [^1]: Host footnote.\n",
+        ),
+        ("Other.md", OTHER_NOTE),
+        (
+            "Linker.md",
+            "# Linker\n\nSee [[Host#Details]], [[Host#Intro]] and [[Host#^hostblock]].\n",
+        ),
+    ])?;
+    b.run.expect_code(0)?;
+    assert!(b.run.diagnostics().is_empty(), "{}", b.run.stderr);
+    let html = b.site.page("host.html")?;
+    let ids = unique_ids(html, "host.html")?;
+    let content = note_content(html)?;
+
+    // Four transclusions, three of them holding a `Details` heading of their own.
+    let embeds = elements(content, "<div class=\"embed-note\"");
+    assert_eq!(embeds.len(), 4, "{content}");
+    let details_headings = start_tags(content, "h2")
+        .into_iter()
+        .filter(|t| attribute(t, "id").is_some_and(|id| id.ends_with("details")))
+        .count();
+    assert_eq!(
+        details_headings, 4,
+        "the host's and three embedded: {content}"
+    );
+    for embed in &embeds {
+        assert!(
+            embed.contains("Detail text."),
+            "the embed shows the note: {embed}"
+        );
+        for own in ["intro", "details", "^hostblock", "fn-1", "fnref-1"] {
+            assert!(
+                !attribute_values(embed, "id").contains(&own.to_string()),
+                "an embed took the page's id `{own}`: {embed}"
+            );
+        }
+    }
+
+    // The page's own headings, block and footnote keep their ids: links from other
+    // notes, the table of contents and the footnote work.
+    for own in ["intro", "details", "^hostblock", "fn-1", "fnref-1"] {
+        assert!(ids.contains(own), "no id=\"{own}\" on the page: {content}");
+    }
+    let targets: Vec<String> = links(note_content(b.site.page("linker.html")?)?, "linker.html")
+        .into_iter()
+        .filter_map(|l| l.target)
+        .collect();
+    for wanted in [
+        "host.html#details",
+        "host.html#intro",
+        "host.html#^hostblock",
+    ] {
+        assert!(
+            targets.iter().any(|t| t == wanted),
+            "{wanted} not linked: {targets:?}"
+        );
+    }
+    // Every in-page link (heading anchors and footnotes inside the embeds too) lands.
+    let broken = broken_links(&b.site);
+    assert!(broken.is_empty(), "{}", broken.join("\n"));
+    Ok(())
+}
+
+#[test]
+fn embedding_a_missing_heading_or_block_shows_a_missing_embed() -> TestResult {
+    let b = build_files(&[
+        (
+            "Host.md",
+            "# Host\n\nBefore.\n\n![[Other#Missing heading]]\n\n![[Other#^nosuchblock]]\n\nAfter.\n",
+        ),
+        ("Other.md", OTHER_NOTE),
+    ])?;
+    b.run.expect_code(0)?;
+    b.run.expect_diagnostic("Host.md:5", &["Missing heading"])?;
+    b.run.expect_diagnostic("Host.md:7", &["nosuchblock"])?;
+    let content = note_content(b.site.page("host.html")?)?;
+    assert!(
+        elements(content, "<div class=\"embed-note\"").is_empty(),
+        "nothing is transcluded: {content}"
+    );
+    assert!(
+        !content.contains("Detail text.") && !content.contains("More of other."),
+        "the whole note is not embedded instead: {content}"
+    );
+    let missing = elements(content, "<span class=\"embed-missing\"");
+    assert_eq!(missing.len(), 2, "{content}");
+    assert!(
+        text_of(missing[0]).contains("Missing heading"),
+        "{}",
+        missing[0]
+    );
+    assert!(
+        text_of(missing[1]).contains("nosuchblock"),
+        "{}",
+        missing[1]
+    );
+    assert!(text_of(content).contains("After."));
+    let problems = nesting_problems(b.site.page("host.html")?);
+    assert!(problems.is_empty(), "{problems:?}");
+    Ok(())
+}
+
+#[test]
+fn a_closing_br_tag_is_written_as_br() -> TestResult {
+    let b = build_files(&[(
+        "Breaks.md",
+        "# Breaks\n\nLine one</br>line two\n\n</br>\n</BR>\n\nthree <br/> four <br /> five </br > six\n",
+    )])?;
+    b.run.expect_code(0)?;
+    let html = b.site.page("breaks.html")?;
+    let content = note_content(html)?;
+    assert!(
+        !content.to_ascii_lowercase().contains("</br"),
+        "a `</br>` is left: {content}"
+    );
+    assert!(content.contains("Line one<br>line two"), "{content}");
+    assert!(
+        content.contains("three <br/> four <br /> five <br> six"),
+        "{content}"
+    );
+    assert_eq!(content.matches("<br>").count(), 4, "{content}");
+    let problems = nesting_problems(html);
+    assert!(problems.is_empty(), "{problems:?}");
+    Ok(())
+}
+
+#[test]
+fn a_line_break_after_display_math_adds_no_empty_line() -> TestResult {
+    let b = build_files(&[(
+        "Math.md",
+        "# Math\n\nBefore the formula\n$$\na = b\n$$\nafter the formula\nnext line\n\n\
+         > [!note] In a callout\n> $$c = d$$\n> after in the callout\n\n\
+         - item\n  $$e = f$$\n  after in the item\n",
+    )])?;
+    b.run.expect_code(0)?;
+    let content = note_content(b.site.page("math.html")?)?;
+    assert_eq!(content.matches("<math").count(), 3, "{content}");
+    let bad = display_math_then_br(content);
+    assert!(bad.is_empty(), "display math followed by <br>: {bad:#?}");
+    let text = text_of(content);
+    for wanted in [
+        "after the formula",
+        "after in the callout",
+        "after in the item",
+    ] {
+        assert!(text.contains(wanted), "`{wanted}` lost: {content}");
+    }
+    // The note's other line breaks are kept, as in Obsidian.
+    assert!(content.contains("after the formula<br />"), "{content}");
+    Ok(())
+}
+
+#[test]
+fn footnotes_have_prefixed_ids_and_links_back() -> TestResult {
+    let b = build_files(&[(
+        "Notes.md",
+        "# Notes\n\n## Fn 1\n\nFirst[^1], second[^note], first again[^1].\n\n\
+         [^1]: The first footnote.\n[^note]: The second footnote.\n",
+    )])?;
+    b.run.expect_code(0)?;
+    let html = b.site.page("notes.html")?;
+    let ids = unique_ids(html, "notes.html")?;
+    let content = note_content(html)?;
+    for id in ["fn-1", "fn-2", "fnref-1", "fnref-1-2", "fnref-2"] {
+        assert!(ids.contains(id), "no id=\"{id}\": {content}");
+    }
+    assert!(
+        !ids.contains("1") && !ids.contains("note"),
+        "bare ids: {ids:?}"
+    );
+
+    let all = links(content, "notes.html");
+    let ref_targets: Vec<&str> = all
+        .iter()
+        .filter_map(|l| l.target.as_deref())
+        .filter(|t| t.contains("#fn-"))
+        .collect();
+    assert_eq!(
+        ref_targets,
+        ["notes.html#fn-1", "notes.html#fn-2", "notes.html#fn-1"],
+        "{content}"
+    );
+    let definitions = elements(content, "<div class=\"footnote-definition\"");
+    assert_eq!(definitions.len(), 2, "{content}");
+    let back = |definition: &str| -> Vec<String> {
+        links(definition, "notes.html")
+            .into_iter()
+            .filter(|l| l.class.contains("footnote-backref"))
+            .filter_map(|l| l.target)
+            .collect()
+    };
+    assert!(text_of(definitions[0]).contains("The first footnote."));
+    assert_eq!(
+        back(definitions[0]),
+        ["notes.html#fnref-1", "notes.html#fnref-1-2"],
+        "{}",
+        definitions[0]
+    );
+    assert!(text_of(definitions[0]).contains('↩'));
+    assert_eq!(back(definitions[1]), ["notes.html#fnref-2"]);
+    let broken = broken_links(&b.site);
+    assert!(broken.is_empty(), "{}", broken.join("\n"));
+    Ok(())
+}
+
+#[test]
+fn an_empty_callout_has_an_empty_content_div() -> TestResult {
+    let b = build_files(&[(
+        "Callouts.md",
+        "# Callouts\n\n> [!note]- Folded, empty\n\n> [!tip] Open, empty\n\n\
+         > [!warning]- With a body\n> Body text.\n",
+    )])?;
+    b.run.expect_code(0)?;
+    let content = note_content(b.site.page("callouts.html")?)?;
+    let contents = elements(content, "<div class=\"callout-content\"");
+    assert_eq!(contents.len(), 3, "{content}");
+    assert_eq!(contents[0], "<div class=\"callout-content\"></div>");
+    assert_eq!(contents[1], "<div class=\"callout-content\"></div>");
+    assert!(
+        text_of(contents[2]).contains("Body text."),
+        "{}",
+        contents[2]
+    );
+    Ok(())
+}
+
+#[test]
+fn a_size_command_keeps_its_argument() -> TestResult {
+    let b = build_files(&[(
+        "Sizes.md",
+        "# Sizes\n\nInline $\\Huge{0}$ end.\n\n\
+         $$\n\\begin{bmatrix} 1 & \\Huge{0} \\\\ \\Huge{0} & 1 \\end{bmatrix}\n$$\n",
+    )])?;
+    b.run.expect_code(0)?;
+    assert!(b.run.diagnostics().is_empty(), "{}", b.run.stderr);
+    let content = note_content(b.site.page("sizes.html")?)?;
+    let shown = without_elements(content, "annotation");
+    let maths = elements(&shown, "<math");
+    assert_eq!(maths.len(), 2, "{content}");
+    assert_eq!(maths[0].matches("<mn>0</mn>").count(), 1, "{}", maths[0]);
+    assert_eq!(maths[1].matches("<mn>0</mn>").count(), 2, "{}", maths[1]);
+    assert!(!content.contains("math-error"), "{content}");
     Ok(())
 }
 

@@ -8,7 +8,7 @@
 pub mod frontmatter;
 pub mod scan;
 
-use std::collections::HashMap;
+use std::collections::HashSet;
 use std::ops::Range;
 
 use pulldown_cmark::{CowStr, Event, Options, Parser, Tag, TagEnd};
@@ -376,27 +376,55 @@ fn first_offset(nodes: &[Node], from: usize) -> Option<usize> {
 }
 
 /// Gives every heading a unique id from its text.
+///
+/// The ids are unique in the note, and never take a shape the renderer uses for ids of
+/// its own on the same page (`fn-1`, `fnref-1-2` for footnotes, `check-3-5` for badges,
+/// `nb-…` for the page's template), so that every id of a page stays unique.
 fn assign_heading_ids(nodes: &mut [Node]) {
-    let mut seen: HashMap<String, usize> = HashMap::new();
+    let mut used: HashSet<String> = HashSet::new();
     let mut i = 0;
     while i < nodes.len() {
         if let Node::Md(Event::Start(Tag::Heading { .. })) = &nodes[i] {
             let text = plain_text_until_end(&nodes[i + 1..]);
-            let mut id = slug::slugify(&text);
-            if id.is_empty() {
-                id = "section".to_string();
+            let mut base = slug::slugify(&text);
+            if base.is_empty() {
+                base = "section".to_string();
             }
-            let count = seen.entry(id.clone()).or_insert(0);
-            if *count > 0 {
-                id = format!("{id}-{count}");
+            // `fn` too: its duplicates would be `fn-1`, `fn-2`…
+            if is_reserved_id(&base) || is_reserved_id(&format!("{base}-1")) {
+                base = format!("h-{base}");
             }
-            *count += 1;
+            // `proof`, `proof-1`, `proof-2`…; skipping a suffix another heading took
+            // (`# Proof`, `# Proof`, `# Proof 1`).
+            let mut id = base.clone();
+            let mut n = 1;
+            while used.contains(&id) {
+                id = format!("{base}-{n}");
+                n += 1;
+            }
+            used.insert(id.clone());
             if let Node::Md(Event::Start(Tag::Heading { id: slot, .. })) = &mut nodes[i] {
                 *slot = Some(CowStr::from(id));
             }
         }
         i += 1;
     }
+}
+
+/// Whether `id` has the shape of an id the renderer or the page template writes:
+/// `fn-N`, `fnref-N(-N)`, `check-N-N`, or anything starting `nb-`.
+fn is_reserved_id(id: &str) -> bool {
+    if id.starts_with("nb-") {
+        return true;
+    }
+    ["fn", "fnref", "check"].iter().any(|prefix| {
+        id.strip_prefix(prefix)
+            .and_then(|rest| rest.strip_prefix('-'))
+            .is_some_and(|rest| {
+                rest.split('-')
+                    .all(|part| !part.is_empty() && part.bytes().all(|b| b.is_ascii_digit()))
+            })
+    })
 }
 
 /// The plain text of inline nodes up to the end of the enclosing element.
@@ -506,6 +534,40 @@ mod tests {
             })
             .collect();
         assert_eq!(ids, ["chain-rule", "proof", "proof-1"]);
+    }
+
+    fn heading_ids(text: &str) -> Vec<String> {
+        parse_str(text)
+            .nodes
+            .iter()
+            .filter_map(|n| match n {
+                Node::Md(Event::Start(Tag::Heading { id: Some(id), .. })) => Some(id.to_string()),
+                _ => None,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn heading_ids_skip_suffixes_already_taken() {
+        assert_eq!(
+            heading_ids("# Proof 1\n# Proof\n# Proof\n# Proof\n"),
+            ["proof-1", "proof", "proof-2", "proof-3"]
+        );
+    }
+
+    #[test]
+    fn heading_ids_never_look_like_the_renderers_ids() {
+        assert_eq!(
+            heading_ids("# Fn 1\n# Fnref 1 2\n# Check 3 5\n# NB main\n# Fn note\n"),
+            [
+                "h-fn-1",
+                "h-fnref-1-2",
+                "h-check-3-5",
+                "h-nb-main",
+                "fn-note"
+            ]
+        );
+        assert_eq!(heading_ids("# Fn\n# Fn\n"), ["h-fn", "h-fn-1"]);
     }
 
     #[test]

@@ -1,15 +1,22 @@
 //! A note's nodes → HTML: markdown through pulldown-cmark, and the Obsidian constructs
 //! (math as MathML, wikilinks, embeds and transclusions, callouts, tags, highlights,
 //! block anchors) written here.
+//!
+//! Every id on a page is unique: what an embed writes (headings, block anchors,
+//! footnotes) has its ids prefixed `embed-N--` (a heading slug never holds `--`), and
+//! footnotes are `fn-N` with references `fnref-N` (`fnref-N-2`… when repeated).
 
+use std::collections::{HashMap, HashSet};
 use std::fmt::Write as _;
+use std::sync::LazyLock;
 
 use pulldown_cmark::{CowStr, Event, LinkType, Tag, TagEnd};
+use regex::Regex;
 
 use crate::check::Status;
 use crate::diagnostics::Diagnostic;
 use crate::extract::{self, NoteInfo};
-use crate::graph::{Graph, Resolved};
+use crate::graph::{Graph, LinkError, Resolved};
 use crate::parse::{self, Callout, Fold, Fragment, Node, ParsedNote, WikiLink};
 use crate::pipeline::CheckedIdentity;
 use crate::render::math::{self, MathMode};
@@ -79,6 +86,11 @@ pub fn render_note(ctx: &Ctx, index: usize, page: &str) -> Body {
         diagnostics: Vec::new(),
         toc: Some(Vec::new()),
         report: true,
+        id_prefix: String::new(),
+        ids: true,
+        embeds: 0,
+        used_ids: HashSet::new(),
+        footnotes: Footnotes::plan(nodes),
     };
     let html = writer.blocks(nodes);
     let mut diagnostics = writer.diagnostics;
@@ -126,7 +138,69 @@ struct Writer<'a> {
     /// Whether problems found (formulas that do not render) are reported: only for the
     /// note's own body, not for what it embeds.
     report: bool,
+    /// Put before every id written: empty for the page's own note, `embed-N--` inside
+    /// the page's N-th embed (a heading slug never holds `--`), so that a note embedded
+    /// twice, or embedding a note with the same headings, repeats no id.
+    id_prefix: String,
+    /// Whether ids are written at all: not in the copy of a heading made for the table
+    /// of contents.
+    ids: bool,
+    /// Embeds written so far on the page, to number their id prefixes.
+    embeds: usize,
+    /// Block anchor ids written so far on the page (a note may repeat a `^id`).
+    used_ids: HashSet<String>,
+    /// The footnotes of the note being written.
+    footnotes: Footnotes,
 }
+
+/// The footnotes of one note as written on a page: numbered in order of first
+/// appearance (reference or definition), as pulldown-cmark numbers them.
+#[derive(Debug, Clone, Default)]
+struct Footnotes {
+    /// Number of each label (labels compared case-insensitively, as CommonMark does).
+    numbers: HashMap<String, usize>,
+    /// How many references each label has in the note.
+    references: HashMap<String, usize>,
+    /// References written so far, per label (the k-th gets the id `fnref-N-k`).
+    written: HashMap<String, usize>,
+    /// Labels of the definitions being written (a definition may hold another).
+    open: Vec<String>,
+}
+
+impl Footnotes {
+    fn plan(nodes: &[Node]) -> Footnotes {
+        let mut f = Footnotes::default();
+        f.scan(nodes);
+        f
+    }
+
+    fn scan(&mut self, nodes: &[Node]) {
+        for node in nodes {
+            match node {
+                Node::Md(Event::FootnoteReference(label)) => {
+                    let key = label.to_lowercase();
+                    self.number(&key);
+                    *self.references.entry(key).or_insert(0) += 1;
+                }
+                Node::Md(Event::Start(Tag::FootnoteDefinition(label))) => {
+                    self.number(&label.to_lowercase());
+                }
+                Node::CalloutStart(callout) => self.scan(&callout.title),
+                _ => {}
+            }
+        }
+    }
+
+    fn number(&mut self, key: &str) -> usize {
+        let next = self.numbers.len() + 1;
+        *self.numbers.entry(key.to_string()).or_insert(next)
+    }
+}
+
+/// `</br>` (a closing tag with no opening one, which people write for a line break).
+static CLOSING_BR: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)</br\s*>").unwrap_or_else(|_| unreachable!("constant regex"))
+});
 
 impl Writer<'_> {
     fn url(&self, site_path: &str) -> String {
@@ -155,10 +229,16 @@ impl Writer<'_> {
         let mut in_paragraph = false;
         let mut callouts: Vec<Fold> = Vec::new();
         let mut headings: Vec<String> = Vec::new();
+        // Whether the last node written was display math (a block already ending its line).
+        let mut after_display_math = false;
         for (k, node) in nodes.iter().enumerate() {
             if unwrap.contains(&k) {
                 continue;
             }
+            let display_math_before = std::mem::replace(
+                &mut after_display_math,
+                matches!(node, Node::Math(m) if m.display),
+            );
             match node {
                 Node::Md(event) => match event {
                     Event::Start(Tag::Paragraph) => {
@@ -169,12 +249,22 @@ impl Writer<'_> {
                         in_paragraph = false;
                         out.push(event.clone());
                     }
+                    // Obsidian keeps the note's line breaks; after display math (a block)
+                    // a break would add an empty line.
+                    Event::SoftBreak if display_math_before => out.push(Event::SoftBreak),
                     Event::SoftBreak => out.push(Event::HardBreak),
-                    Event::Start(Tag::Heading { id, level, .. }) => {
+                    Event::Start(Tag::Heading {
+                        id,
+                        level,
+                        classes,
+                        attrs,
+                    }) => {
                         let id = id.as_deref().unwrap_or_default().to_string();
                         if self.toc.is_some() {
                             let end = matching_end(nodes, k);
+                            let saved_ids = std::mem::replace(&mut self.ids, false);
                             let html = self.inline(&nodes[k + 1..end]);
+                            self.ids = saved_ids;
                             if let Some(toc) = &mut self.toc {
                                 toc.push(TocEntry {
                                     level: *level as u8,
@@ -183,8 +273,14 @@ impl Writer<'_> {
                                 });
                             }
                         }
+                        let id = format!("{}{id}", self.id_prefix);
+                        out.push(Event::Start(Tag::Heading {
+                            level: *level,
+                            id: Some(CowStr::from(id.clone())),
+                            classes: classes.clone(),
+                            attrs: attrs.clone(),
+                        }));
                         headings.push(id);
-                        out.push(event.clone());
                     }
                     Event::End(TagEnd::Heading(_)) => {
                         if let Some(id) = headings.pop() {
@@ -204,6 +300,20 @@ impl Writer<'_> {
                         self.markdown_link(*link_type, dest_url, title),
                     ))),
                     Event::End(TagEnd::Link) => out.push(Event::InlineHtml(CowStr::from("</a>"))),
+                    Event::FootnoteReference(label) => {
+                        out.push(Event::InlineHtml(CowStr::from(
+                            self.footnote_reference(label),
+                        )));
+                    }
+                    Event::Start(Tag::FootnoteDefinition(label)) => {
+                        let html = self.footnote_definition_open(label);
+                        out.push(Event::Html(CowStr::from(html)));
+                    }
+                    Event::End(TagEnd::FootnoteDefinition) => {
+                        self.footnote_definition_close(&mut out)
+                    }
+                    Event::Html(html) => out.push(Event::Html(normalise_html(html))),
+                    Event::InlineHtml(html) => out.push(Event::InlineHtml(normalise_html(html))),
                     Event::Start(Tag::Image {
                         link_type,
                         dest_url,
@@ -284,10 +394,16 @@ impl Writer<'_> {
                         escape_text(&tag.name)
                     ))));
                 }
-                Node::BlockAnchor(id) => out.push(Event::InlineHtml(CowStr::from(format!(
-                    "<a class=\"block-anchor\" id=\"^{}\"></a>",
-                    escape_attr(id)
-                )))),
+                Node::BlockAnchor(id) => {
+                    let id = format!("{}^{id}", self.id_prefix);
+                    // Not in a table of contents, and once per page.
+                    if self.ids && self.used_ids.insert(id.clone()) {
+                        out.push(Event::InlineHtml(CowStr::from(format!(
+                            "<a class=\"block-anchor\" id=\"{}\"></a>",
+                            escape_attr(&id)
+                        ))));
+                    }
+                }
                 Node::Highlight { open } => out.push(Event::InlineHtml(CowStr::from(if *open {
                     "<mark>"
                 } else {
@@ -317,9 +433,77 @@ impl Writer<'_> {
         };
         let mut out = String::new();
         for identity in list.iter().filter(|i| i.math_start == math_start) {
-            out.push_str(&badge(identity, self.report));
+            out.push_str(&badge(identity, self.report && self.ids));
         }
         out
+    }
+
+    /// `[^label]`: `<sup>` linking to the definition, with an id the definition links
+    /// back to (`fnref-N`, then `fnref-N-2`… when the note refers to it again).
+    fn footnote_reference(&mut self, label: &str) -> String {
+        let key = label.to_lowercase();
+        let Some(&n) = self.footnotes.numbers.get(&key) else {
+            return escape_text(&format!("[^{label}]"));
+        };
+        if !self.ids {
+            // A copy (the table of contents): no id, and no link inside its link.
+            return format!("<sup class=\"footnote-reference\">{n}</sup>");
+        }
+        let written = self.footnotes.written.entry(key).or_insert(0);
+        *written += 1;
+        let id = footnote_reference_id(&self.id_prefix, n, *written);
+        format!(
+            "<sup class=\"footnote-reference\"><a href=\"#{}\" id=\"{}\">{n}</a></sup>",
+            escape_attr(&format!("{}fn-{n}", self.id_prefix)),
+            escape_attr(&id)
+        )
+    }
+
+    fn footnote_definition_open(&mut self, label: &str) -> String {
+        let key = label.to_lowercase();
+        let n = self.footnotes.number(&key);
+        self.footnotes.open.push(key);
+        format!(
+            "<div class=\"footnote-definition\" id=\"{}\"><sup class=\"footnote-definition-label\">{n}</sup>",
+            escape_attr(&format!("{}fn-{n}", self.id_prefix))
+        )
+    }
+
+    /// Ends a footnote definition with its links back to the references (`↩`, `↩²`…),
+    /// inside its last paragraph when it ends with one.
+    fn footnote_definition_close(&mut self, out: &mut Vec<Event<'static>>) {
+        let key = self.footnotes.open.pop().unwrap_or_default();
+        let n = self.footnotes.numbers.get(&key).copied().unwrap_or(0);
+        let count = self.footnotes.references.get(&key).copied().unwrap_or(0);
+        let mut back = String::new();
+        for k in 1..=count {
+            let id = footnote_reference_id(&self.id_prefix, n, k);
+            let (shown, label) = if k == 1 {
+                ("↩".to_string(), format!("Back to reference {n}"))
+            } else {
+                (
+                    format!("↩<sup>{k}</sup>"),
+                    format!("Back to reference {n} ({k})"),
+                )
+            };
+            let _ = write!(
+                back,
+                " <a class=\"footnote-backref\" href=\"#{}\" aria-label=\"{label}\">{shown}</a>",
+                escape_attr(&id)
+            );
+        }
+        if !back.is_empty() {
+            if out.last() == Some(&Event::End(TagEnd::Paragraph)) {
+                let at = out.len() - 1;
+                out.insert(at, Event::InlineHtml(CowStr::from(back)));
+            } else {
+                out.push(Event::Html(CowStr::from(format!(
+                    "<p>{}</p>\n",
+                    back.trim()
+                ))));
+            }
+        }
+        out.push(Event::Html(CowStr::from("</div>\n")));
     }
 
     fn callout_open(&mut self, callout: &Callout) -> String {
@@ -338,11 +522,11 @@ impl Writer<'_> {
         );
         match callout.fold {
             Fold::None => format!(
-                "<div class=\"callout\" data-callout=\"{}\">\n<div class=\"callout-title\">{inner}</div>\n<div class=\"callout-content\">\n",
+                "<div class=\"callout\" data-callout=\"{}\">\n<div class=\"callout-title\">{inner}</div>\n<div class=\"callout-content\">",
                 callout.kind
             ),
             fold => format!(
-                "<details class=\"callout\" data-callout=\"{}\"{}>\n<summary class=\"callout-title\">{inner}</summary>\n<div class=\"callout-content\">\n",
+                "<details class=\"callout\" data-callout=\"{}\"{}>\n<summary class=\"callout-title\">{inner}</summary>\n<div class=\"callout-content\">",
                 callout.kind,
                 if fold == Fold::Open { " open" } else { "" }
             ),
@@ -468,12 +652,34 @@ impl Writer<'_> {
         let resolved = self
             .ctx
             .graph
-            .resolve(self.from, &link.target, link.fragment.as_ref())
-            .or_else(|_| self.ctx.graph.resolve(self.from, &link.target, None));
+            .resolve(self.from, &link.target, link.fragment.as_ref());
         match resolved {
             Ok(Resolved::Attachment(i)) => (self.file_embed(i, link), false),
             Ok(Resolved::Note { index, anchor }) => (self.transclude(index, anchor, link), true),
-            Err(_) => (
+            // The note is there, the heading or block is not (reported with the links).
+            Err(LinkError::MissingAnchor(_)) => {
+                let (what, name, shown) = match &link.fragment {
+                    Some(Fragment::Block(b)) => ("block", format!("^{b}"), format!("^{b}")),
+                    Some(Fragment::Heading(h)) => ("heading", h.clone(), h.clone()),
+                    None => ("part", String::new(), String::new()),
+                };
+                let target = if link.target.is_empty() {
+                    self.ctx.infos[self.from].title.clone()
+                } else {
+                    link.target.clone()
+                };
+                (
+                    format!(
+                        "<span class=\"embed-missing\" title=\"No {what} “{}” in “{}”\">⚠ {} › {}</span>",
+                        escape_attr(&name),
+                        escape_attr(&target),
+                        escape_text(&target),
+                        escape_text(&shown)
+                    ),
+                    false,
+                )
+            }
+            Err(LinkError::MissingNote) => (
                 format!(
                     "<span class=\"embed-missing\" title=\"Nothing named “{}” in the vault\">⚠ {}</span>",
                     escape_attr(&link.target),
@@ -572,13 +778,16 @@ impl Writer<'_> {
             );
         }
         let target = &self.ctx.notes[index];
-        let nodes: Vec<Node> = match (&link.fragment, &anchor) {
+        let mut nodes: Vec<Node> = match (&link.fragment, &anchor) {
             (Some(Fragment::Heading(_)), Some(id)) => section(&target.nodes, id),
             (Some(Fragment::Block(_)), Some(id)) => {
                 block(&target.nodes, id.trim_start_matches('^'))
             }
             _ => target.nodes.clone(),
         };
+        if link.fragment.is_some() {
+            add_footnote_definitions(&mut nodes, &target.nodes);
+        }
         let published = self.ctx.graph.pages[index].published;
         let heading = match &link.fragment {
             Some(Fragment::Heading(h)) => format!("{} › {}", escape_text(title), escape_text(h)),
@@ -594,6 +803,10 @@ impl Writer<'_> {
             _ => heading,
         };
         self.stack.push(key);
+        self.embeds += 1;
+        let prefix = format!("embed-{}--", self.embeds);
+        let saved_prefix = std::mem::replace(&mut self.id_prefix, prefix);
+        let saved_footnotes = std::mem::replace(&mut self.footnotes, Footnotes::plan(&nodes));
         let saved_from = std::mem::replace(&mut self.from, index);
         let saved_report = std::mem::replace(&mut self.report, false);
         let saved_toc = self.toc.take();
@@ -601,6 +814,8 @@ impl Writer<'_> {
         self.toc = saved_toc;
         self.report = saved_report;
         self.from = saved_from;
+        self.footnotes = saved_footnotes;
+        self.id_prefix = saved_prefix;
         self.stack.pop();
         format!(
             "<div class=\"embed-note\">\n<div class=\"embed-title\">{title_html}</div>\n<div class=\"embed-content\">\n{inner}</div>\n</div>\n"
@@ -709,11 +924,58 @@ fn paragraphs_to_unwrap(w: &Writer, nodes: &[Node]) -> std::collections::HashSet
     skip
 }
 
+/// Whether the embed is a transclusion (written as a block); an embed of a missing
+/// heading is an inline marker, like any missing embed.
 fn is_note_embed(w: &Writer, link: &WikiLink) -> bool {
     matches!(
-        w.ctx.graph.resolve(w.from, &link.target, None),
+        w.ctx
+            .graph
+            .resolve(w.from, &link.target, link.fragment.as_ref()),
         Ok(Resolved::Note { .. })
     )
+}
+
+/// The id of the `k`-th reference (from 1) to footnote `n`.
+fn footnote_reference_id(prefix: &str, n: usize, k: usize) -> String {
+    if k <= 1 {
+        format!("{prefix}fnref-{n}")
+    } else {
+        format!("{prefix}fnref-{n}-{k}")
+    }
+}
+
+/// Raw HTML as written, with `</br>` (which browsers read as `<br>`) written `<br>`.
+fn normalise_html(html: &CowStr<'static>) -> CowStr<'static> {
+    if CLOSING_BR.is_match(html) {
+        CowStr::from(CLOSING_BR.replace_all(html, "<br>").into_owned())
+    } else {
+        html.clone()
+    }
+}
+
+/// Appends to `part` (a section or block of `whole`) the definitions of the footnotes it
+/// refers to but does not hold, so that its references lead somewhere.
+fn add_footnote_definitions(part: &mut Vec<Node>, whole: &[Node]) {
+    let mut defined: HashSet<String> = HashSet::new();
+    let mut wanted: Vec<String> = Vec::new();
+    for node in part.iter() {
+        match node {
+            Node::Md(Event::Start(Tag::FootnoteDefinition(label))) => {
+                defined.insert(label.to_lowercase());
+            }
+            Node::Md(Event::FootnoteReference(label)) => wanted.push(label.to_lowercase()),
+            _ => {}
+        }
+    }
+    for (k, node) in whole.iter().enumerate() {
+        if let Node::Md(Event::Start(Tag::FootnoteDefinition(label))) = node {
+            let key = label.to_lowercase();
+            if wanted.contains(&key) && defined.insert(key) {
+                let end = matching_end(whole, k);
+                part.extend(whole[k..=end].iter().cloned());
+            }
+        }
+    }
 }
 
 /// The nodes of the section under the heading with id `id`, heading included.
