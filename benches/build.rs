@@ -367,7 +367,8 @@ fn measure_stages(
         s.check.push(t.elapsed());
 
         let t = Instant::now();
-        let rendered = render::render_site(&notes, &infos, &graph, &identities, &settings, &|| {})?;
+        let rendered =
+            render::render_site(&notes, &infos, &graph, &identities, &[], &settings, &|| {})?;
         s.render.push(t.elapsed());
 
         let out = scratch.join(format!("stages-{label}-{run}"));

@@ -278,7 +278,7 @@ pub fn to_html(note_path: &str, markdown: &str) -> String {
                     if open { "<mark>" } else { "</mark>" }.into(),
                 ));
             }
-            Node::BlockAnchor(_) | Node::CalloutStart(_) | Node::CalloutEnd => {}
+            Node::BlockAnchor(_) | Node::CalloutStart(_) | Node::CalloutEnd | Node::Source(_) => {}
         }
     }
     let mut out = String::new();

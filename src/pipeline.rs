@@ -205,6 +205,7 @@ pub fn build(options: &BuildOptions, progress: &dyn Progress) -> Result<BuildRep
         &infos,
         &graph,
         &identities,
+        &cards,
         &SiteSettings { title },
         &step,
     )

@@ -250,7 +250,9 @@ fn every_published_note_has_a_page_at_its_slug() -> TestResult {
         .site
         .pages
         .keys()
-        .filter(|p| !p.starts_with("tags/") && !SITE_PAGES.contains(&p.as_str()))
+        .filter(|p| {
+            !p.starts_with("tags/") && !p.starts_with("quiz/") && !SITE_PAGES.contains(&p.as_str())
+        })
         .cloned()
         .collect();
     assert_eq!(
@@ -1525,22 +1527,28 @@ fn the_seed_note_renders_every_formula() -> TestResult {
         jacobian.contains("J_{x} = \\frac{ \\partial \\mathbf{y} }"),
         "the Jacobian's answer is inside its callout: {jacobian}"
     );
-    // The answers with lazy lines (no `>`) are inside too: every callout with a `?`
-    // line has math in its content, not only in its title.
+    // The answers with lazy lines (no `>`) are inside too: every callout that is a
+    // flashcard (a `?` line, then the answer) has math in its content, not only in its
+    // title, and its `?` separator line is not shown.
     let mut answered = 0;
     for d in &details {
         let body = &d[d.find("</summary>").unwrap_or(0)..];
-        if text_of(body).contains('?') {
+        if d.contains("data-flashcard") {
             answered += 1;
             assert!(
                 body.contains("<math"),
                 "a question callout lost its answer: {d}"
             );
+            assert!(
+                !text_of(body).lines().any(|l| l.trim() == "?"),
+                "the separator line is not shown: {d}"
+            );
+            assert!(d.contains("id=\"card-"), "the card's anchor: {d}");
         }
     }
-    assert!(
-        answered >= 7,
-        "the seed's cards have `?` then an answer: {answered}"
+    assert_eq!(
+        answered, 7,
+        "the seed's seven cards are callouts with `?` then an answer"
     );
 
     // `#flashcards` is a tag with its page; the `#000000` in an HTML attribute is not.

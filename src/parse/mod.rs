@@ -51,6 +51,9 @@ pub enum Node {
     },
     CalloutStart(Callout),
     CalloutEnd,
+    /// Where the paragraph that follows comes from: its byte range in the note's text
+    /// (review comments that end it included). Writes nothing.
+    Source(Range<usize>),
 }
 
 /// A formula, `$...$` or `$$...$$`.
@@ -124,9 +127,8 @@ pub fn parse(file: &SourceFile) -> ParsedNote {
 
     let (protect, drop) = protected_ranges(body);
     let scanned = scan::scan(&file.path, text, base, body, &protect, &drop);
+    let mut nodes = to_nodes(&scanned, base);
     diagnostics.extend(scanned.diagnostics);
-
-    let mut nodes = to_nodes(&scanned.text, scanned.items);
     recognise_callouts(&mut nodes);
     assign_heading_ids(&mut nodes);
 
@@ -175,16 +177,35 @@ fn protected_ranges(body: &str) -> (Vec<Range<usize>>, Vec<Range<usize>>) {
     (protect, drop)
 }
 
-/// Runs pulldown-cmark on the scanned text and puts the constructs back as nodes.
-fn to_nodes(text: &str, items: Vec<scan::Located>) -> Vec<Node> {
-    let mut slots: Vec<Option<scan::Located>> = items.into_iter().map(Some).collect();
+/// Runs pulldown-cmark on the scanned text and puts the constructs back as nodes; each
+/// paragraph is preceded by a [`Node::Source`] giving its place in the note.
+fn to_nodes(scanned: &scan::Scan, base: usize) -> Vec<Node> {
+    let text = &scanned.text;
+    let mut slots: Vec<Option<scan::Located>> = scanned.items.iter().cloned().map(Some).collect();
     let mut nodes = Vec::new();
     let mut pending = String::new();
-    for event in Parser::new_ext(text, markdown_options()) {
+    // Index in `nodes` of each open paragraph's `Source` marker.
+    let mut open_paragraphs: Vec<usize> = Vec::new();
+    for (event, range) in Parser::new_ext(text, markdown_options()).into_offset_iter() {
         match event {
             Event::Text(t) => pending.push_str(&t),
             other => {
                 flush_text(&mut pending, &mut slots, &mut nodes);
+                match &other {
+                    Event::Start(Tag::Paragraph) => {
+                        let start = base + scanned.body_offset(range.start);
+                        open_paragraphs.push(nodes.len());
+                        nodes.push(Node::Source(start..start));
+                    }
+                    Event::End(TagEnd::Paragraph) => {
+                        if let Some(k) = open_paragraphs.pop()
+                            && let Some(Node::Source(r)) = nodes.get_mut(k)
+                        {
+                            r.end = base + scanned.body_offset(range.end);
+                        }
+                    }
+                    _ => {}
+                }
                 nodes.push(Node::Md(other.into_static()));
             }
         }
@@ -312,6 +333,12 @@ fn recognise_callouts(nodes: &mut Vec<Node>) {
 /// first node of its body (the title line consumed), and whether the body starts
 /// inside the title's paragraph (which must then be reopened).
 fn callout_at(nodes: &[Node], i: usize) -> Option<(Callout, usize, bool)> {
+    // The title's paragraph, after its source marker.
+    let i = if matches!(nodes.get(i + 1), Some(Node::Source(_))) {
+        i + 1
+    } else {
+        i
+    };
     if nodes.get(i + 1) != Some(&Node::Md(Event::Start(Tag::Paragraph))) {
         return None;
     }

@@ -57,6 +57,20 @@ pub struct Scan {
     pub text: String,
     pub items: Vec<Located>,
     pub diagnostics: Vec<Diagnostic>,
+    /// Where `text` came from: `(offset in text, offset in the body)` at the start of
+    /// every copied chunk and placeholder, in order.
+    pub map: Vec<(usize, usize)>,
+}
+
+impl Scan {
+    /// The body offset that the offset `at` of the scanned text comes from.
+    pub fn body_offset(&self, at: usize) -> usize {
+        let k = self.map.partition_point(|&(t, _)| t <= at);
+        match k.checked_sub(1).and_then(|k| self.map.get(k)) {
+            Some(&(t, b)) => b + (at - t),
+            None => at,
+        }
+    }
 }
 
 /// Scans `body` (which starts at byte `base` of the note `file` whose whole text is
@@ -149,6 +163,7 @@ impl Scanner<'_> {
     /// Copies `body[copied..upto]` to the output.
     fn flush(&mut self, upto: usize) {
         if upto > self.copied {
+            self.out.map.push((self.out.text.len(), self.copied));
             let chunk = &self.body[self.copied..upto];
             // A placeholder character in the note itself must not be taken for ours.
             if chunk.contains([OPEN, CLOSE]) {
@@ -166,6 +181,7 @@ impl Scanner<'_> {
     fn emit(&mut self, range: Range<usize>, item: Item) {
         self.flush(range.start);
         let index = self.out.items.len();
+        self.out.map.push((self.out.text.len(), range.start));
         self.out.text.push(OPEN);
         self.out.text.push_str(&index.to_string());
         self.out.text.push(CLOSE);

@@ -15,12 +15,15 @@ use regex::Regex;
 
 use crate::check::Status;
 use crate::diagnostics::Diagnostic;
+use crate::extract::cards::{Card, CardKind};
 use crate::extract::{self, NoteInfo};
 use crate::graph::{Graph, LinkError, Resolved};
 use crate::parse::{self, Callout, Fold, Fragment, Node, ParsedNote, WikiLink};
 use crate::pipeline::CheckedIdentity;
 use crate::render::math::{self, MathMode};
+use crate::render::quiz;
 use crate::slug;
+use crate::vault::SourceFile;
 
 /// Everything the renderer reads.
 pub struct Ctx<'a> {
@@ -29,6 +32,8 @@ pub struct Ctx<'a> {
     pub infos: &'a [NoteInfo],
     /// Checked identities per note, for the badges beside formulas.
     pub identities: &'a [Vec<CheckedIdentity>],
+    /// Flashcards per note, shown as cards on the note's page.
+    pub cards: &'a [Vec<Card>],
 }
 
 /// A note's body as HTML, with its table of contents.
@@ -37,6 +42,8 @@ pub struct Body {
     pub html: String,
     pub toc: Vec<TocEntry>,
     pub diagnostics: Vec<Diagnostic>,
+    /// Ids of the flashcards that have an anchor (`card-<id>`) on the page.
+    pub cards_shown: Vec<String>,
 }
 
 /// One heading in the table of contents.
@@ -91,6 +98,9 @@ pub fn render_note(ctx: &Ctx, index: usize, page: &str) -> Body {
         embeds: 0,
         used_ids: HashSet::new(),
         footnotes: Footnotes::plan(nodes),
+        fragment: false,
+        drop_question_mark: false,
+        cards_shown: Vec::new(),
     };
     let html = writer.blocks(nodes);
     let mut diagnostics = writer.diagnostics;
@@ -99,6 +109,7 @@ pub fn render_note(ctx: &Ctx, index: usize, page: &str) -> Body {
         html,
         toc: writer.toc.unwrap_or_default(),
         diagnostics,
+        cards_shown: writer.cards_shown,
     }
 }
 
@@ -151,6 +162,13 @@ struct Writer<'a> {
     used_ids: HashSet<String>,
     /// The footnotes of the note being written.
     footnotes: Footnotes,
+    /// Writing a piece of a note out of its place (a flashcard's side on a quiz page):
+    /// no badges (the formulas' offsets are not the note's) and no cards.
+    fragment: bool,
+    /// Set after a callout that is a flashcard opens: its `?` separator line is not shown.
+    drop_question_mark: bool,
+    /// Ids of the flashcards given an anchor so far.
+    cards_shown: Vec<String>,
 }
 
 /// The footnotes of one note as written on a page: numbered in order of first
@@ -231,8 +249,29 @@ impl Writer<'_> {
         let mut headings: Vec<String> = Vec::new();
         // Whether the last node written was display math (a block already ending its line).
         let mut after_display_math = false;
+        // The paragraph written as flashcards ends at this node (skipped up to it).
+        let mut skip_to: Option<usize> = None;
+        // A flashcard callout's `?` line was dropped: so is the line break after it.
+        let mut drop_break = false;
         for (k, node) in nodes.iter().enumerate() {
-            if unwrap.contains(&k) {
+            if unwrap.contains(&k) || skip_to.is_some_and(|end| k <= end) {
+                continue;
+            }
+            if let Node::Source(range) = node {
+                match self.cards_in_paragraph(range.clone()) {
+                    Some(ParagraphCards::Replace(html)) => {
+                        let end = nodes[k + 1..]
+                            .iter()
+                            .position(|n| *n == Node::Md(Event::End(TagEnd::Paragraph)))
+                            .map_or(k, |p| k + 1 + p);
+                        skip_to = Some(end);
+                        out.push(Event::Html(CowStr::from(html)));
+                    }
+                    Some(ParagraphCards::Anchors(html)) => {
+                        out.push(Event::Html(CowStr::from(html)));
+                    }
+                    None => {}
+                }
                 continue;
             }
             let display_math_before = std::mem::replace(
@@ -249,6 +288,13 @@ impl Writer<'_> {
                         in_paragraph = false;
                         out.push(event.clone());
                     }
+                    // The `?` line of a callout written as a flashcard separates its
+                    // front (the title) from its back: not shown.
+                    Event::Text(t) if self.drop_question_mark && t.trim() == "?" => {
+                        self.drop_question_mark = false;
+                        drop_break = true;
+                    }
+                    Event::SoftBreak | Event::HardBreak if drop_break => drop_break = false,
                     // Obsidian keeps the note's line breaks; after display math (a block)
                     // a break would add an empty line.
                     Event::SoftBreak if display_math_before => out.push(Event::SoftBreak),
@@ -411,10 +457,22 @@ impl Writer<'_> {
                 }))),
                 Node::CalloutStart(callout) => {
                     callouts.push(callout.fold);
-                    let html = self.callout_open(callout);
+                    let mut html = self.callout_open(callout);
+                    if let Some(anchor) = self.callout_card(callout) {
+                        // The callout is the card: its title the front, its body the back.
+                        let attr = format!("data-callout=\"{}\"", callout.kind);
+                        html = html.replacen(
+                            &attr,
+                            &format!("{attr} data-flashcard id=\"{}\"", escape_attr(&anchor)),
+                            1,
+                        );
+                        self.drop_question_mark = true;
+                    }
                     out.push(Event::Html(CowStr::from(html)));
                 }
+                Node::Source(_) => {}
                 Node::CalloutEnd => {
+                    self.drop_question_mark = false;
                     let close = match callouts.pop() {
                         Some(Fold::None) | None => "</div></div>\n",
                         Some(_) => "</div></details>\n",
@@ -426,8 +484,150 @@ impl Writer<'_> {
         out
     }
 
+    /// The anchor of the flashcard a callout is, if any (only on the note's own body).
+    fn callout_card(&mut self, callout: &Callout) -> Option<String> {
+        if !self.report || self.fragment {
+            return None;
+        }
+        let card = self.ctx.cards.get(self.from)?.iter().find(|c| {
+            c.callout.is_some() && c.range.start <= callout.offset && callout.offset < c.range.end
+        })?;
+        self.cards_shown.push(card.id.clone());
+        Some(quiz::card_anchor(card))
+    }
+
+    /// The paragraph whose source is `range`, written as flashcards, when it holds cards
+    /// (`::`, `:::`, `?`, `??`; clozes stay highlighted text in the note, and callout
+    /// cards are their callouts). Lines of the paragraph that are no card are kept.
+    fn cards_in_paragraph(&mut self, range: std::ops::Range<usize>) -> Option<ParagraphCards> {
+        if !self.report || self.fragment {
+            return None;
+        }
+        let ctx = self.ctx;
+        let all = ctx.cards.get(self.from)?;
+        let inside = |c: &&Card| {
+            c.callout.is_none() && range.start <= c.range.start && c.range.start < range.end
+        };
+        let mut cards: Vec<&Card> = all.iter().filter(inside).collect();
+        if cards.is_empty() {
+            return None;
+        }
+        // Clozes stay highlighted text in the note, and a card running past its
+        // paragraph (a back with a list) stays text: an anchor marks their place.
+        if cards
+            .iter()
+            .any(|c| c.kind == CardKind::Cloze || c.range.end > range.end + 1)
+        {
+            let mut html = String::new();
+            for card in cards {
+                if !self.cards_shown.contains(&card.id) {
+                    self.cards_shown.push(card.id.clone());
+                    html.push_str(&format!(
+                        "<span class=\"card-anchor\" id=\"{}\"></span>",
+                        escape_attr(&quiz::card_anchor(card))
+                    ));
+                }
+            }
+            return Some(ParagraphCards::Anchors(html));
+        }
+        cards.dedup_by(|b, a| a.range == b.range);
+        let text = &ctx.notes[self.from].text;
+        let mut html = String::new();
+        let mut at = range.start;
+        for card in cards {
+            if card.range.start > at {
+                html.push_str(&self.source_fragment(text.get(at..card.range.start).unwrap_or("")));
+            }
+            html.push_str(&self.card_html(card));
+            at = at.max(card.range.end);
+        }
+        if at < range.end {
+            html.push_str(&self.source_fragment(text.get(at..range.end).unwrap_or("")));
+        }
+        Some(ParagraphCards::Replace(html))
+    }
+
+    /// Source lines of the note written out of their place: `>` markers and review
+    /// comments removed.
+    fn source_fragment(&mut self, source: &str) -> String {
+        let lines: Vec<&str> = source
+            .lines()
+            .map(|l| {
+                let t = l.trim_start();
+                let mut rest = t;
+                while let Some(r) = rest.strip_prefix('>') {
+                    rest = r.trim_start();
+                }
+                if rest.len() < t.len() { rest } else { l }
+            })
+            .collect();
+        let joined = lines.join("\n");
+        let cleaned = REVIEW_COMMENT_TEXT.replace_all(&joined, "");
+        if cleaned.trim().is_empty() {
+            return String::new();
+        }
+        self.fragment_html(&cleaned)
+    }
+
+    /// A flashcard on its note's page: the front, the answer behind a click (works
+    /// without JavaScript), the badges of the identities it states.
+    fn card_html(&mut self, card: &Card) -> String {
+        let front = as_inline(&self.fragment_html(&card.front));
+        let back = self.fragment_html(&card.back);
+        let badges = badges_with_ids(self.ctx, self.from, card.range.clone(), true);
+        let badges = if badges.is_empty() {
+            String::new()
+        } else {
+            format!("<p class=\"flashcard-badges\">{badges}</p>")
+        };
+        // Its reverse sibling (`:::`, `??`) is the same card here: it gets an anchor.
+        let siblings: Vec<&Card> = self.ctx.cards[self.from]
+            .iter()
+            .filter(|c| c.range == card.range && c.id != card.id)
+            .collect();
+        let mut anchors = String::new();
+        for sibling in &siblings {
+            self.cards_shown.push(sibling.id.clone());
+            anchors.push_str(&format!(
+                "<span class=\"card-anchor\" id=\"{}\"></span>",
+                escape_attr(&quiz::card_anchor(sibling))
+            ));
+        }
+        self.cards_shown.push(card.id.clone());
+        let reversible = if siblings.is_empty() {
+            ""
+        } else {
+            " flashcard-reversible"
+        };
+        format!(
+            "<details class=\"flashcard{reversible}\" id=\"{}\">{anchors}<summary class=\"flashcard-front\">{front}</summary><div class=\"flashcard-back\">{back}{badges}</div></details>\n",
+            escape_attr(&quiz::card_anchor(card))
+        )
+    }
+
+    /// Markdown written in the context of the current note (links resolve from it), as a
+    /// fragment: no cards, no badges, each line break kept.
+    fn fragment_html(&mut self, markdown: &str) -> String {
+        let parsed = parse::parse(&SourceFile {
+            path: self.ctx.notes[self.from].path.clone(),
+            text: markdown.to_string(),
+            modified: None,
+        });
+        let saved_fragment = std::mem::replace(&mut self.fragment, true);
+        let saved_report = std::mem::replace(&mut self.report, false);
+        let saved_toc = self.toc.take();
+        let html = self.blocks(&parsed.nodes);
+        self.toc = saved_toc;
+        self.report = saved_report;
+        self.fragment = saved_fragment;
+        html
+    }
+
     /// The verdict badges of the identities in the formula starting at `math_start`.
     fn badges(&self, math_start: usize) -> String {
+        if self.fragment {
+            return String::new();
+        }
         let Some(list) = self.ctx.identities.get(self.from) else {
             return String::new();
         };
@@ -823,6 +1023,59 @@ impl Writer<'_> {
     }
 }
 
+/// A review comment, removed from text written out of its place.
+static REVIEW_COMMENT_TEXT: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"<!--SR:[^>]*-->").unwrap_or_else(|_| unreachable!("constant regex"))
+});
+
+/// A piece of note `index`'s markdown (a flashcard's side) written as on the note's
+/// page, with URLs relative to `page`.
+pub fn render_fragment(ctx: &Ctx, index: usize, page: &str, markdown: &str) -> String {
+    let mut writer = Writer {
+        ctx,
+        page,
+        from: index,
+        stack: vec![(index, None)],
+        diagnostics: Vec::new(),
+        toc: None,
+        report: false,
+        id_prefix: String::new(),
+        ids: false,
+        embeds: 0,
+        used_ids: HashSet::new(),
+        footnotes: Footnotes::default(),
+        fragment: true,
+        drop_question_mark: false,
+        cards_shown: Vec::new(),
+    };
+    writer.fragment_html(markdown)
+}
+
+/// The badges (without ids) of the identities of note `index` stated in `range`.
+pub fn badges_in(ctx: &Ctx, index: usize, range: std::ops::Range<usize>) -> String {
+    badges_with_ids(ctx, index, range, false)
+}
+
+fn badges_with_ids(ctx: &Ctx, index: usize, range: std::ops::Range<usize>, ids: bool) -> String {
+    ctx.identities
+        .get(index)
+        .map(|list| {
+            list.iter()
+                .filter(|i| range.start <= i.math_start && i.math_start < range.end)
+                .map(|i| badge(i, ids))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// How a paragraph holding flashcards is written on its note's page.
+enum ParagraphCards {
+    /// Instead of the paragraph: its cards (and any other lines of it).
+    Replace(String),
+    /// Before the paragraph, which is written as usual: anchors for its cards.
+    Anchors(String),
+}
+
 /// The anchor id of an identity's badge on its note's page.
 pub fn badge_id(identity: &CheckedIdentity) -> String {
     format!("check-{}-{}", identity.line, identity.column)
@@ -1081,6 +1334,12 @@ fn strip_paragraph(html: &str) -> String {
         .and_then(|s| s.strip_suffix("</p>"))
         .unwrap_or(t)
         .to_string()
+}
+
+/// HTML of paragraphs as phrasing content (for a `<summary>`): the outer `<p>` removed
+/// and paragraph breaks written as line breaks.
+pub fn as_inline(html: &str) -> String {
+    strip_paragraph(html).replace("</p>\n<p>", "<br><br>")
 }
 
 /// Escapes text for HTML content.

@@ -3,7 +3,9 @@
 
 pub mod html;
 pub mod math;
+pub mod quiz;
 
+use std::collections::HashSet;
 use std::time::UNIX_EPOCH;
 
 use rayon::prelude::*;
@@ -12,6 +14,7 @@ use tera::{Context, Tera};
 
 use crate::diagnostics::Diagnostic;
 use crate::extract::NoteInfo;
+use crate::extract::cards::Card;
 use crate::graph::{self, Graph};
 use crate::parse::ParsedNote;
 use crate::pipeline::CheckedIdentity;
@@ -48,9 +51,12 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("tag.html", include_str!("../../templates/tag.html")),
     ("tags.html", include_str!("../../templates/tags.html")),
     ("checks.html", include_str!("../../templates/checks.html")),
+    ("quiz.html", include_str!("../../templates/quiz.html")),
 ];
 
 const STYLE: &[u8] = include_bytes!("../../templates/static/style.css");
+const QUIZ_STYLE: &[u8] = include_bytes!("../../templates/static/quiz.css");
+const QUIZ_SCRIPT: &[u8] = include_bytes!("../../templates/static/quiz.js");
 
 /// An error in the templates themselves (a defect of notebuild, not of the vault).
 #[derive(Debug)]
@@ -133,6 +139,7 @@ pub fn render_site(
     infos: &[NoteInfo],
     graph: &Graph,
     identities: &[Vec<CheckedIdentity>],
+    cards: &[Vec<Card>],
     settings: &SiteSettings,
     progress: &(dyn Fn() + Sync),
 ) -> Result<Rendered, TemplateError> {
@@ -142,8 +149,9 @@ pub fn render_site(
         notes,
         infos,
         identities,
+        cards,
     };
-    let results: Vec<Result<(OutFile, Vec<Diagnostic>), TemplateError>> = (0..notes.len())
+    let results: Vec<Result<NoteOut, TemplateError>> = (0..notes.len())
         .into_par_iter()
         .filter(|&i| graph.pages[i].published)
         .map(|i| {
@@ -153,10 +161,12 @@ pub fn render_site(
         })
         .collect();
     let mut rendered = Rendered::default();
+    let mut cards_shown: HashSet<String> = HashSet::new();
     for r in results {
-        let (file, diagnostics) = r?;
+        let (file, diagnostics, shown) = r?;
         rendered.files.push(file);
         rendered.diagnostics.extend(diagnostics);
+        cards_shown.extend(shown);
     }
     rendered.files.push(index_page(&tera, &ctx, settings)?);
     rendered
@@ -168,10 +178,25 @@ pub fn render_site(
             .push(tag_page(&tera, graph, infos, settings, key)?);
     }
     rendered.files.push(checks_page(&tera, &ctx, settings)?);
+    rendered.files.extend(quiz::quiz_pages(
+        &tera,
+        &ctx,
+        cards,
+        &cards_shown,
+        settings,
+    )?);
     rendered.pages = rendered.files.len();
     rendered.files.push(OutFile {
         path: "static/style.css".into(),
         contents: STYLE.to_vec(),
+    });
+    rendered.files.push(OutFile {
+        path: "static/quiz.css".into(),
+        contents: QUIZ_STYLE.to_vec(),
+    });
+    rendered.files.push(OutFile {
+        path: "static/quiz.js".into(),
+        contents: QUIZ_SCRIPT.to_vec(),
     });
     for (path, bytes) in math::assets() {
         rendered.files.push(OutFile {
@@ -189,12 +214,15 @@ fn render(tera: &Tera, template: &str, context: &impl Serialize) -> Result<Vec<u
         .map_err(|e| TemplateError(format!("{template}: {e:?}")))
 }
 
+/// A note's page, the problems found writing it, and the flashcards it anchors.
+type NoteOut = (OutFile, Vec<Diagnostic>, Vec<String>);
+
 fn note_page(
     tera: &Tera,
     ctx: &html::Ctx,
     settings: &SiteSettings,
     i: usize,
-) -> Result<(OutFile, Vec<Diagnostic>), TemplateError> {
+) -> Result<NoteOut, TemplateError> {
     let info = &ctx.infos[i];
     let url = &ctx.graph.pages[i].url;
     let body = html::render_note(ctx, i, url);
@@ -254,6 +282,7 @@ fn note_page(
             contents,
         },
         body.diagnostics,
+        body.cards_shown,
     ))
 }
 

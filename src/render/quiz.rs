@@ -1,0 +1,219 @@
+//! The self-quiz pages: one for all the vault's flashcards (`quiz/index.html`) and one
+//! per deck (`quiz/<deck-slug>.html`, a deck's page holding its subdecks' cards too).
+//!
+//! Every quiz page sits in `quiz/`, so each card is rendered once and its HTML serves
+//! every page that shows it. Without JavaScript a page is the list of its cards, each
+//! answer behind a `<details>`; `static/quiz.js` turns it into a review session (see the
+//! template `templates/quiz.html` for the markup both rely on).
+
+use std::collections::{BTreeMap, HashSet};
+
+use rayon::prelude::*;
+use serde::Serialize;
+use tera::Tera;
+
+use super::html::{self, Ctx};
+use super::{OutFile, SiteCtx, SiteSettings, TemplateError, render};
+use crate::extract::cards::{Card, CardKind, Schedule};
+use crate::slug;
+
+/// The folder of the quiz pages.
+pub const QUIZ_DIR: &str = "quiz";
+
+/// The page of all cards.
+pub const QUIZ_INDEX: &str = "quiz/index.html";
+
+/// The page of a deck: `flashcards/math` → `quiz/flashcards-math.html`.
+pub fn deck_page(deck: &[String]) -> String {
+    let parts: Vec<String> = deck
+        .iter()
+        .map(|p| slug::slugify(p))
+        .filter(|s| !s.is_empty())
+        .collect();
+    if parts.is_empty() {
+        QUIZ_INDEX.to_string()
+    } else {
+        format!("{QUIZ_DIR}/deck-{}.html", parts.join("-"))
+    }
+}
+
+/// The anchor of a card on its note's page.
+pub fn card_anchor(card: &Card) -> String {
+    format!("card-{}", card.id)
+}
+
+#[derive(Serialize, Clone)]
+struct QuizCard {
+    id: String,
+    kind: &'static str,
+    front_html: String,
+    back_html: String,
+    prompts_html: Vec<String>,
+    note_title: String,
+    note_url: String,
+    line: usize,
+    due: String,
+    interval: String,
+    ease: String,
+    badges_html: String,
+    deck: String,
+}
+
+#[derive(Serialize)]
+struct DeckLink {
+    name: String,
+    label: String,
+    url: String,
+    count: usize,
+    depth: usize,
+    current: bool,
+}
+
+#[derive(Serialize)]
+struct QuizPage<'a> {
+    site: SiteCtx<'a>,
+    root: &'static str,
+    page_title: String,
+    generator: &'static str,
+    title: String,
+    deck: String,
+    decks: Vec<DeckLink>,
+    all_url: String,
+    cards: Vec<QuizCard>,
+}
+
+/// Renders the quiz pages; none when the vault has no cards in published notes.
+pub fn quiz_pages(
+    tera: &Tera,
+    ctx: &Ctx,
+    cards: &[Vec<Card>],
+    shown: &HashSet<String>,
+    settings: &SiteSettings,
+) -> Result<Vec<OutFile>, TemplateError> {
+    let page = QUIZ_INDEX;
+    let mut list: Vec<(usize, &Card)> = cards
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| ctx.graph.pages.get(*i).is_some_and(|p| p.published))
+        .flat_map(|(i, cs)| cs.iter().map(move |c| (i, c)))
+        .collect();
+    if list.is_empty() {
+        return Ok(Vec::new());
+    }
+    list.sort_by(|a, b| a.1.deck.cmp(&b.1.deck));
+    let rendered: Vec<QuizCard> = list
+        .par_iter()
+        .map(|&(i, card)| quiz_card(ctx, i, card, shown.contains(&card.id), page))
+        .collect();
+
+    // Every deck and every ancestor of one, with the cards under it.
+    let mut decks: BTreeMap<Vec<String>, Vec<usize>> = BTreeMap::new();
+    for (k, (_, card)) in list.iter().enumerate() {
+        for n in 1..=card.deck.len() {
+            decks.entry(card.deck[..n].to_vec()).or_default().push(k);
+        }
+    }
+    let deck_links = |current: Option<&[String]>| -> Vec<DeckLink> {
+        decks
+            .iter()
+            .map(|(path, members)| DeckLink {
+                name: path.join("/"),
+                label: path.last().cloned().unwrap_or_default(),
+                url: slug::encode_path(&slug::relative_url(page, &deck_page(path))),
+                count: members.len(),
+                depth: path.len().saturating_sub(1),
+                current: current == Some(path.as_slice()),
+            })
+            .collect()
+    };
+    let all_url = slug::encode_path(&slug::relative_url(page, QUIZ_INDEX));
+    let make =
+        |title: String, deck: String, current: Option<&[String]>, cards: Vec<QuizCard>| QuizPage {
+            site: SiteCtx {
+                title: &settings.title,
+            },
+            root: "../",
+            page_title: title.clone(),
+            generator: concat!("notebuild ", env!("CARGO_PKG_VERSION")),
+            title,
+            deck,
+            decks: deck_links(current),
+            all_url: all_url.clone(),
+            cards,
+        };
+
+    let mut out = Vec::with_capacity(decks.len() + 1);
+    let all = make(
+        "All flashcards".to_string(),
+        String::new(),
+        None,
+        rendered.clone(),
+    );
+    out.push(OutFile {
+        path: QUIZ_INDEX.to_string(),
+        contents: render(tera, "quiz.html", &all)?,
+    });
+    for (path, members) in &decks {
+        let cards = members.iter().map(|&k| rendered[k].clone()).collect();
+        let name = path.join(" › ");
+        let page = make(
+            format!("Flashcards: {name}"),
+            path.join("/"),
+            Some(path.as_slice()),
+            cards,
+        );
+        out.push(OutFile {
+            path: deck_page(path),
+            contents: render(tera, "quiz.html", &page)?,
+        });
+    }
+    Ok(out)
+}
+
+/// A card as the quiz shows it; `anchored` when its note's page has an anchor for it.
+fn quiz_card(ctx: &Ctx, index: usize, card: &Card, anchored: bool, page: &str) -> QuizCard {
+    let note_page = &ctx.graph.pages[index].url;
+    let (due, interval, ease) = match &card.schedule {
+        Some(Schedule::Sm2 {
+            due,
+            interval,
+            ease,
+        }) => (due.clone(), interval.to_string(), ease.to_string()),
+        Some(Schedule::Fsrs { due, interval, .. }) => (
+            due.get(..10).unwrap_or(due).to_string(),
+            format!("{}", interval.round().max(1.0)),
+            String::new(),
+        ),
+        None => (String::new(), String::new(), String::new()),
+    };
+    QuizCard {
+        id: card.id.clone(),
+        kind: match card.kind {
+            CardKind::Basic => "basic",
+            CardKind::Reversed => "reversed",
+            CardKind::Cloze => "cloze",
+        },
+        front_html: html::as_inline(&html::render_fragment(ctx, index, page, &card.front)),
+        back_html: html::render_fragment(ctx, index, page, &card.back),
+        prompts_html: card
+            .prompts
+            .iter()
+            .map(|p| html::as_inline(&html::render_fragment(ctx, index, page, p)))
+            .collect(),
+        note_title: ctx.infos[index].title.clone(),
+        note_url: {
+            let url = slug::encode_path(&slug::relative_url(page, note_page));
+            if anchored {
+                format!("{url}#{}", card_anchor(card))
+            } else {
+                url
+            }
+        },
+        line: card.line,
+        due,
+        interval,
+        ease,
+        badges_html: html::badges_in(ctx, index, card.range.clone()),
+        deck: card.deck.join("/"),
+    }
+}
