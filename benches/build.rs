@@ -343,6 +343,7 @@ fn measure_stages(
     let walk = WalkOptions::default();
     let settings = SiteSettings {
         title: "Benchmark".to_string(),
+        quiz: false,
     };
     for run in 0..runs {
         let t = Instant::now();

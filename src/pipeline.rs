@@ -206,7 +206,7 @@ pub fn build(options: &BuildOptions, progress: &dyn Progress) -> Result<BuildRep
         &graph,
         &identities,
         &cards,
-        &SiteSettings { title },
+        &SiteSettings { title, quiz: false },
         &step,
     )
     .map_err(BuildError::Template)?;

@@ -181,3 +181,129 @@ fn bundled_vault_cards() -> TestResult {
     assert_eq!(json["summary"]["cards"], 28, "{:#}", json["summary"]);
     Ok(())
 }
+
+// =======================================================================================
+// On the site
+// =======================================================================================
+
+const SITE_DECK: &str = "---\ntags: [flashcards/math]\n---\n# Cards\n\n\
+Intro line.\n\n\
+Derivative of $\\mathbf{a}^T\\mathbf{x}$::$\\frac{\\partial}{\\partial \\mathbf{x}} (\\mathbf{a}^T\\mathbf{x}) = \\mathbf{a}^T$ <!--SR:!2024-08-05,3,250-->\n\n\
+Sine:::$\\cos$\n\n\
+>[!question]- Gradient of $\\|\\mathbf{x}\\|^2$\n\
+?\n\
+> $\\nabla_{\\mathbf{x}} \\|\\mathbf{x}\\|^2 = 2\\mathbf{x}^T$\n\n\
+The ==Jacobian== is a matrix.\n";
+
+#[test]
+fn cards_are_shown_in_their_note_and_on_quiz_pages() -> TestResult {
+    let (dir, root) = vault(&[("Cards.md", SITE_DECK), ("Other.md", "No cards here.\n")])?;
+    let out = dir.path().join("site");
+    let run = common::build(dir.path(), &root, &out, &[])?;
+    run.expect_code(0)?;
+    let site = common::Site::read(&out)?;
+    let json = cards_json(&root)?;
+    let ids: Vec<String> = json["cards"]
+        .as_array()
+        .ok_or("cards")?
+        .iter()
+        .map(|c| c["id"].as_str().unwrap_or_default().to_string())
+        .collect();
+    assert_eq!(
+        ids.len(),
+        5,
+        "basic, reversed pair, callout, cloze: {json:#}"
+    );
+
+    // The note page: every card has its anchor; `::` cards are <details> cards whose
+    // answer holds the identity's badge; the callout card hides its `?` line.
+    let page = site.page("cards.html")?;
+    for id in &ids {
+        assert!(
+            page.contains(&format!("id=\"card-{id}\"")),
+            "card {id} has an anchor on its note's page"
+        );
+    }
+    let cards = common::elements(page, "<details class=\"flashcard");
+    assert_eq!(cards.len(), 2, "the :: and ::: cards: {cards:?}");
+    assert!(cards[0].contains(
+        "<summary class=\"flashcard-front\">Derivative of <span class=\"math math-inline\"><math"
+    ));
+    assert!(cards[0].contains("class=\"flashcard-back\""));
+    assert!(
+        cards[0].contains("badge badge-pass"),
+        "the identity's badge: {}",
+        cards[0]
+    );
+    assert!(!cards[0].contains("SR:"), "no review comment");
+    let callout = common::elements(page, "<details class=\"callout\"");
+    assert_eq!(callout.len(), 1);
+    assert!(callout[0].contains("data-flashcard"));
+    assert!(
+        !common::text_of(callout[0]).lines().any(|l| l.trim() == "?"),
+        "{}",
+        callout[0]
+    );
+    assert!(
+        page.contains("<p>Intro line.</p>"),
+        "other paragraphs untouched"
+    );
+    assert!(
+        page.contains("<mark>Jacobian</mark>"),
+        "a cloze stays highlighted in its note"
+    );
+    assert!(
+        page.contains("quiz/index.html\">Quiz</a>"),
+        "the navigation links the quiz"
+    );
+
+    // The quiz pages: all cards, and one per deck and parent deck.
+    let quiz = site.page("quiz/index.html")?;
+    let items = common::elements(quiz, "<li class=\"quiz-card\"");
+    assert_eq!(items.len(), 5);
+    assert!(items[0].contains("data-due=\"2024-08-05\""));
+    assert!(items[0].contains("data-interval=\"3\""));
+    assert!(items[0].contains("data-ease=\"250\""));
+    assert!(
+        items[0].contains("<math"),
+        "math rendered as on the note page"
+    );
+    assert!(
+        items[0].contains("badge badge-pass"),
+        "the identity's badge"
+    );
+    assert!(
+        items[0].contains(&format!("href=\"../cards.html#card-{}\"", ids[0])),
+        "a link back to the card's place: {}",
+        items[0]
+    );
+    let cloze = items
+        .iter()
+        .find(|i| i.contains("data-kind=\"cloze\""))
+        .ok_or("no cloze on the quiz page")?;
+    assert!(
+        !common::text_of(&cloze[..cloze.find("flashcard-back").unwrap_or(0)]).contains("Jacobian"),
+        "the cloze's front hides the answer: {cloze}"
+    );
+    assert!(site.has("quiz/deck-flashcards.html"));
+    assert!(site.has("quiz/deck-flashcards-math.html"));
+    assert!(site.has("static/quiz.js") && site.has("static/quiz.css"));
+    assert!(quiz.contains("<script src=\"../static/quiz.js\"></script>"));
+    assert!(
+        common::broken_links(&site).is_empty(),
+        "{:?}",
+        common::broken_links(&site)
+    );
+    Ok(())
+}
+
+#[test]
+fn a_vault_without_cards_has_no_quiz() -> TestResult {
+    let (dir, root) = vault(&[("A.md", "Q::A, in a note without the flashcard tag\n")])?;
+    let out = dir.path().join("site");
+    common::build(dir.path(), &root, &out, &[])?.expect_code(0)?;
+    let site = common::Site::read(&out)?;
+    assert!(!site.has("quiz/index.html"));
+    assert!(!site.page("a.html")?.contains(">Quiz</a>"));
+    Ok(())
+}

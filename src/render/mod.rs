@@ -41,6 +41,8 @@ pub struct Rendered {
 #[derive(Debug, Clone)]
 pub struct SiteSettings {
     pub title: String,
+    /// Set by [`render_site`]: whether the site has flashcards, hence quiz pages.
+    pub quiz: bool,
 }
 
 /// The templates, compiled into the binary.
@@ -80,6 +82,8 @@ fn engine() -> Result<Tera, TemplateError> {
 #[derive(Serialize)]
 struct SiteCtx<'a> {
     title: &'a str,
+    /// Whether the site has quiz pages (the navigation links them).
+    quiz: bool,
 }
 
 #[derive(Serialize)]
@@ -144,6 +148,13 @@ pub fn render_site(
     progress: &(dyn Fn() + Sync),
 ) -> Result<Rendered, TemplateError> {
     let tera = engine()?;
+    let settings = &SiteSettings {
+        quiz: cards
+            .iter()
+            .zip(&graph.pages)
+            .any(|(c, page)| page.published && !c.is_empty()),
+        ..settings.clone()
+    };
     let ctx = html::Ctx {
         graph,
         notes,
@@ -269,6 +280,7 @@ fn note_page(
     let page = NotePage {
         site: SiteCtx {
             title: &settings.title,
+            quiz: settings.quiz,
         },
         root: slug::root_prefix(url),
         page_title: info.title.clone(),
@@ -444,6 +456,7 @@ fn index_page(
     let page = IndexPage {
         site: SiteCtx {
             title: &settings.title,
+            quiz: settings.quiz,
         },
         root: "",
         page_title: settings.title.clone(),
@@ -495,6 +508,7 @@ fn tags_page(
     let page = TagsPage {
         site: SiteCtx {
             title: &settings.title,
+            quiz: settings.quiz,
         },
         root: "",
         page_title: "Tags".into(),
@@ -552,6 +566,7 @@ fn tag_page(
     let page = TagPage {
         site: SiteCtx {
             title: &settings.title,
+            quiz: settings.quiz,
         },
         root: slug::root_prefix(&url),
         page_title: format!("#{}", entry.name),
@@ -710,6 +725,7 @@ fn checks_page(
     let page = ChecksPage {
         site: SiteCtx {
             title: &settings.title,
+            quiz: settings.quiz,
         },
         root: "",
         page_title: "Identity checks".to_string(),

@@ -131,6 +131,7 @@ pub fn quiz_pages(
         |title: String, deck: String, current: Option<&[String]>, cards: Vec<QuizCard>| QuizPage {
             site: SiteCtx {
                 title: &settings.title,
+                quiz: settings.quiz,
             },
             root: "../",
             page_title: title.clone(),
