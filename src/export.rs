@@ -87,8 +87,14 @@ struct AnkiNote {
 }
 
 /// The Anki import file for the cards of `notes` (`cards[i]` belongs to `notes[i]`);
-/// `tags[i]` are the note's tags, given to its cards (flashcard tags left out).
-pub fn anki(notes: &[ParsedNote], cards: &[Vec<Card>], tags: &[Vec<String>]) -> String {
+/// `tags[i]` are the note's tags, given to its cards, except the flashcard tags
+/// `card_tags` and the tags nested under them (they are decks).
+pub fn anki(
+    notes: &[ParsedNote],
+    cards: &[Vec<Card>],
+    tags: &[Vec<String>],
+    card_tags: &[String],
+) -> String {
     let mut out = String::from(
         "#separator:tab\n#html:true\n#guid column:1\n#notetype column:2\n#deck column:3\n#tags column:4\n",
     );
@@ -96,7 +102,12 @@ pub fn anki(notes: &[ParsedNote], cards: &[Vec<Card>], tags: &[Vec<String>]) -> 
         let (Some(note), Some(note_tags)) = (notes.get(i), tags.get(i)) else {
             continue;
         };
-        for anki_note in anki_notes(note, note_cards, note_tags) {
+        let kept: Vec<String> = note_tags
+            .iter()
+            .filter(|t| !is_card_tag(t, card_tags))
+            .cloned()
+            .collect();
+        for anki_note in anki_notes(note, note_cards, &kept) {
             let mut columns = vec![
                 anki_note.guid,
                 anki_note.notetype.to_string(),
@@ -155,6 +166,18 @@ fn anki_notes(note: &ParsedNote, cards: &[Card], note_tags: &[String]) -> Vec<An
     out
 }
 
+/// Whether `tag` is one of the flashcard tags or nested under one.
+fn is_card_tag(tag: &str, card_tags: &[String]) -> bool {
+    let tag = tag.to_lowercase();
+    card_tags.iter().any(|c| {
+        let c = c.to_lowercase();
+        tag == c
+            || tag
+                .strip_prefix(&c)
+                .is_some_and(|rest| rest.starts_with('/'))
+    })
+}
+
 /// Anki tags: the note's tags that are not the deck, hierarchical with `::`, no spaces.
 fn anki_tags(note_tags: &[String], deck: &[String]) -> String {
     let deck_path = deck.join("/");
@@ -167,81 +190,25 @@ fn anki_tags(note_tags: &[String], deck: &[String]) -> String {
 }
 
 /// The text of a cloze note: the paragraph with every deletion as `{{cN::answer::hint}}`.
+/// Inside a deletion, `}}` is written `} }` and `::` as `:&#58;` (Anki would read them
+/// as the deletion's end and its hint).
 fn cloze_text(note: &ParsedNote, siblings: &[&Card]) -> String {
     let Some(first) = siblings.first() else {
         return String::new();
     };
-    let Some(cloze) = &first.cloze else {
-        return to_html(&note.path, &first.back);
-    };
-    let highest = cloze
-        .deletions
-        .iter()
-        .filter_map(|d| d.number)
-        .max()
-        .unwrap_or(0);
-    let mut unnumbered = 0;
-    let mut replacements: Vec<(std::ops::Range<usize>, String)> = Vec::new();
-    for d in &cloze.deletions {
-        let number = match d.number {
-            Some(n) => n,
-            None => {
-                unnumbered += 1;
-                highest + unnumbered
-            }
-        };
+    let escape = |s: &str| s.replace("}}", "} }").replace("::", ":&#58;");
+    let text = first.cloze_text(&note.text, |d, number| {
         let hint = d
             .hint
             .as_ref()
-            .map(|h| format!("::{h}"))
+            .map(|h| format!("::{}", escape(h)))
             .unwrap_or_default();
-        replacements.push((
-            d.range.clone(),
-            format!("{{{{c{number}::{}{hint}}}}}", d.answer),
-        ));
+        format!("{{{{c{number}::{}{hint}}}}}", escape(&d.answer))
+    });
+    match text {
+        Some(text) => to_html(&note.path, &text),
+        None => to_html(&note.path, &first.back),
     }
-    // The paragraph's source with the deletions replaced, without review comments and
-    // quote markers.
-    let range = first.range.clone();
-    let Some(source) = note.text.get(range.clone()) else {
-        return to_html(&note.path, &first.back);
-    };
-    let mut text = String::new();
-    let mut at = range.start;
-    for (r, with) in &replacements {
-        if r.start < at || r.end > range.end {
-            continue;
-        }
-        text.push_str(note.text.get(at..r.start).unwrap_or_default());
-        text.push_str(with);
-        at = r.end;
-    }
-    text.push_str(note.text.get(at..range.end).unwrap_or(source));
-    let text = strip_review_comments(&text);
-    let text: Vec<&str> = text
-        .lines()
-        .map(|l| {
-            let t = l.trim_start();
-            t.strip_prefix('>').map_or(l, str::trim_start)
-        })
-        .collect();
-    to_html(&note.path, text.join("\n").trim())
-}
-
-fn strip_review_comments(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    let mut rest = text;
-    while let Some(start) = rest.find("<!--SR:") {
-        out.push_str(&rest[..start]);
-        match rest[start..].find("-->") {
-            Some(end) => rest = &rest[start + end + 3..],
-            None => {
-                rest = "";
-            }
-        }
-    }
-    out.push_str(rest);
-    out
 }
 
 /// Renders card markdown to HTML for Anki: math as `\(...\)` / `\[...\]`, wikilinks as
@@ -342,7 +309,7 @@ mod tests {
             "flashcards/math".to_string(),
             "calculus/chain rule".to_string(),
         ];
-        anki(&[parsed], &[cards], &[tags])
+        anki(&[parsed], &[cards], &[tags], &["flashcards".to_string()])
     }
 
     #[test]
@@ -357,7 +324,10 @@ mod tests {
         assert_eq!(rows.len(), 2, "{out}");
         assert_eq!(rows[0][1], "Basic");
         assert_eq!(rows[0][2], "flashcards::math");
-        assert_eq!(rows[0][3], "calculus::chain_rule");
+        assert_eq!(
+            rows[0][3], "calculus::chain_rule",
+            "flashcard tags are decks, not tags"
+        );
         assert_eq!(rows[0][4], "What is \\(\\frac{d}{dx} x^2\\)?");
         assert_eq!(rows[0][5], "\\(2x\\)");
         assert_eq!(rows[0][0].len(), 16, "the card's stable id is the GUID");

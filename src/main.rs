@@ -384,8 +384,12 @@ fn build(args: BuildArgs) -> ExitCode {
         );
         let cards: usize = report.cards.iter().map(Vec::len).sum();
         if cards > 0 {
-            let mut decks: Vec<&Vec<String>> =
-                report.cards.iter().flatten().map(|c| &c.deck).collect();
+            let mut decks: Vec<String> = report
+                .cards
+                .iter()
+                .flatten()
+                .map(|c| c.deck.join("/").to_lowercase())
+                .collect();
             decks.sort();
             decks.dedup();
             eprintln!(
@@ -508,7 +512,12 @@ fn cards_command(args: CardsArgs) -> ExitCode {
         }
         CardFormat::Anki => {
             let tags: Vec<Vec<String>> = analysed.infos.iter().map(|i| i.tags.clone()).collect();
-            export::anki(&analysed.notes, &analysed.cards, &tags)
+            export::anki(
+                &analysed.notes,
+                &analysed.cards,
+                &tags,
+                &args.cards.settings().tags,
+            )
         }
     };
     let written = match &args.output {

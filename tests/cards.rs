@@ -225,7 +225,23 @@ fn cards_are_shown_in_their_note_and_on_quiz_pages() -> TestResult {
         );
     }
     let cards = common::elements(page, "<details class=\"flashcard");
-    assert_eq!(cards.len(), 2, "the :: and ::: cards: {cards:?}");
+    assert_eq!(
+        cards.len(),
+        3,
+        "the :: and ::: cards and the cloze: {cards:?}"
+    );
+    let summary =
+        |d: &str| -> String { common::text_of(&d[..d.find("</summary>").unwrap_or(d.len())]) };
+    assert_eq!(
+        summary(cards[2]),
+        "The [...] is a matrix.",
+        "a cloze's front blanks its deletions: {}",
+        cards[2]
+    );
+    assert!(
+        cards[2].contains("<mark>Jacobian</mark>"),
+        "and its back fills them in"
+    );
     assert!(cards[0].contains(
         "<summary class=\"flashcard-front\">Derivative of <span class=\"math math-inline\"><math"
     ));
@@ -305,5 +321,76 @@ fn a_vault_without_cards_has_no_quiz() -> TestResult {
     let site = common::Site::read(&out)?;
     assert!(!site.has("quiz/index.html"));
     assert!(!site.page("a.html")?.contains(">Quiz</a>"));
+    Ok(())
+}
+
+#[test]
+fn tricky_cards_on_the_note_page_and_in_the_export() -> TestResult {
+    let note = "#flashcards/Math\n\n\
+> [!note] A plain callout\n> Nothing to ask.\n\n\
+> [!question]- Capital of France\n> ?\n> Paris\n\n\
+> Quoted question::quoted answer\n\n\
+Same::card\n\nSame::card\n\n\
+The inverse is ==$\\frac{1}{x_{i}}$;;a fraction==.\n";
+    let other = "#flashcards/math\n\nLower::case deck\n";
+    let (dir, root) = vault(&[("Tricky.md", note), ("Other.md", other)])?;
+    let out = dir.path().join("site");
+    let run = common::build(dir.path(), &root, &out, &[])?;
+    run.expect_code(0)?;
+    run.expect_diagnostic("Tricky.md:14", &["repeats"])?;
+    let site = common::Site::read(&out)?;
+    let page = site.page("tricky.html")?;
+    assert!(
+        common::duplicate_ids(page).is_empty(),
+        "{:?}",
+        common::duplicate_ids(page)
+    );
+    // The plain callout is no card; the question callout (plain text) is.
+    let callouts = common::elements(page, "<details class=\"callout\"");
+    assert_eq!(callouts.len(), 1);
+    assert!(callouts[0].contains("data-flashcard") && callouts[0].contains("Paris"));
+    assert!(!page.contains("data-callout=\"note\" data-flashcard"));
+    // The quoted card and both copies of the repeated one are cards.
+    let shown = common::elements(page, "<details class=\"flashcard");
+    let fronts: Vec<String> = shown
+        .iter()
+        .map(|d| common::text_of(&d[..d.find("</summary>").unwrap_or(d.len())]))
+        .collect();
+    assert!(fronts.iter().any(|f| f == "Quoted question"), "{fronts:?}");
+    assert_eq!(
+        fronts.iter().filter(|f| *f == "Same").count(),
+        2,
+        "{fronts:?}"
+    );
+    // One deck, however it is spelled.
+    assert!(site.has("quiz/deck-flashcards-math.html"));
+    let deck = site.page("quiz/deck-flashcards-math.html")?;
+    assert_eq!(common::elements(deck, "<li class=\"quiz-card\"").len(), 6);
+    assert!(
+        common::broken_links(&site).is_empty(),
+        "{:?}",
+        common::broken_links(&site)
+    );
+
+    let anki = cards(&root, &["--format", "anki"])?;
+    let cloze = anki
+        .stdout
+        .lines()
+        .find(|l| l.contains("\tCloze\t"))
+        .ok_or("no cloze row")?;
+    assert!(
+        cloze.contains("{{c1::\\(\\frac{1}{x_{i} }\\)::a fraction}}"),
+        "`}}}}` inside a deletion is written `}} }}`: {cloze}"
+    );
+    let guids: Vec<&str> = anki
+        .stdout
+        .lines()
+        .skip(6)
+        .filter_map(|l| l.split('\t').next())
+        .collect();
+    let mut unique = guids.clone();
+    unique.sort();
+    unique.dedup();
+    assert_eq!(unique.len(), guids.len(), "every GUID once: {guids:?}");
     Ok(())
 }

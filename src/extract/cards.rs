@@ -184,6 +184,71 @@ pub enum Schedule {
     },
 }
 
+impl Card {
+    /// For a cloze card: the whole cloze text (markdown), every deletion written by
+    /// `write(deletion, number)` — numbered deletions keep their number, un-numbered ones
+    /// are numbered after the highest, as their cards are — without `>` markers, review
+    /// comments, the callout's title line or the deck tags at the card's start.
+    pub fn cloze_text(
+        &self,
+        note_text: &str,
+        write: impl Fn(&Deletion, u32) -> String,
+    ) -> Option<String> {
+        let cloze = self.cloze.as_ref()?;
+        let highest = cloze
+            .deletions
+            .iter()
+            .filter_map(|d| d.number)
+            .max()
+            .unwrap_or(0);
+        let mut unnumbered = 0;
+        let mut text = String::new();
+        let mut at = self.range.start;
+        for d in &cloze.deletions {
+            let number = d.number.unwrap_or_else(|| {
+                unnumbered += 1;
+                highest + unnumbered
+            });
+            if d.range.start < at || d.range.end > self.range.end {
+                continue;
+            }
+            text.push_str(note_text.get(at..d.range.start)?);
+            text.push_str(&write(d, number));
+            at = d.range.end;
+        }
+        text.push_str(note_text.get(at..self.range.end)?);
+        let text = REVIEW_COMMENT.replace_all(&text, "");
+        let mut lines: Vec<&str> = text
+            .lines()
+            .map(|l| {
+                let mut rest = l.trim_start();
+                let mut quoted = false;
+                while let Some(r) = rest.strip_prefix('>') {
+                    rest = r.trim_start();
+                    quoted = true;
+                }
+                if quoted { rest } else { l }
+            })
+            .collect();
+        if lines
+            .first()
+            .is_some_and(|l| l.trim_start().starts_with("[!"))
+        {
+            lines.remove(0);
+        }
+        let mut joined = lines.join("\n");
+        // The deck tag at the card's start.
+        let deck = self.deck.join("/");
+        if let Some(rest) = joined.trim_start().strip_prefix('#') {
+            let end = rest.find(char::is_whitespace).unwrap_or(rest.len());
+            if !deck.is_empty() && rest[..end].eq_ignore_ascii_case(&deck) {
+                joined = rest[end..].to_string();
+            }
+        }
+        Some(joined.trim().to_string())
+    }
+}
+
 /// The cards of a note, and the problems found in its card syntax (with byte ranges in
 /// `note.text`). A note not tagged with one of `settings.tags` holds none.
 pub fn cards(note: &ParsedNote, settings: &CardSettings) -> (Vec<Card>, Vec<Diagnostic>) {
@@ -347,6 +412,10 @@ fn flashcard_deck(tag: &str, settings: &CardSettings) -> Option<Vec<String>> {
         })
     })
 }
+
+static REVIEW_COMMENT: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"<!--SR:[^>]*-->").unwrap_or_else(|_| unreachable!("constant regex"))
+});
 
 static CALLOUT_LINE: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"^[ \t]{0,3}>[ \t>]*\[!([A-Za-z0-9_-]+)\][+-]?[ \t]*")
@@ -1261,6 +1330,9 @@ impl<'a> Ctx<'a> {
             })
             .unwrap_or_default();
         let mut cards = Vec::new();
+        // Ids given so far: a card written twice in a note gets a second id (its text
+        // and its occurrence), and a warning.
+        let mut seen: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
         for q in questions {
             let deck = q.deck.clone().unwrap_or_else(|| {
                 deck_tags
@@ -1277,10 +1349,25 @@ impl<'a> Ctx<'a> {
                 None => Vec::new(),
             };
             let line = self.base_line + q.first;
+            let mut warned = false;
             for side in q.sides {
                 let prompts_here = side.sibling == 0 && side.kind == CardKind::Basic;
+                let mut id = card_id(&self.note.path, &side.key);
+                let seen_before = seen.entry(id.clone()).or_insert(0);
+                *seen_before += 1;
+                if *seen_before > 1 {
+                    id = card_id(&self.note.path, &format!("{}\0{}", side.key, seen_before));
+                    if !warned {
+                        warned = true;
+                        self.warn(
+                            q.range.clone(),
+                            "this flashcard repeats one written earlier in the note",
+                            "both are kept, as separate cards; delete one of them if that was not meant",
+                        );
+                    }
+                }
                 cards.push(Card {
-                    id: card_id(&self.note.path, &side.key),
+                    id,
                     note: self.note.path.clone(),
                     line,
                     range: q.range.clone(),

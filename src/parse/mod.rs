@@ -333,11 +333,10 @@ fn recognise_callouts(nodes: &mut Vec<Node>) {
 /// first node of its body (the title line consumed), and whether the body starts
 /// inside the title's paragraph (which must then be reopened).
 fn callout_at(nodes: &[Node], i: usize) -> Option<(Callout, usize, bool)> {
-    // The title's paragraph, after its source marker.
-    let i = if matches!(nodes.get(i + 1), Some(Node::Source(_))) {
-        i + 1
-    } else {
-        i
+    // The title's paragraph, after its source marker (which says where `[!` is).
+    let (i, marker) = match nodes.get(i + 1) {
+        Some(Node::Source(range)) => (i + 1, Some(range.start)),
+        _ => (i, None),
     };
     if nodes.get(i + 1) != Some(&Node::Md(Event::Start(Tag::Paragraph))) {
         return None;
@@ -376,7 +375,7 @@ fn callout_at(nodes: &[Node], i: usize) -> Option<(Callout, usize, bool)> {
         }
         j += 1;
     }
-    let offset = first_offset(nodes, i).unwrap_or(0);
+    let offset = marker.or_else(|| first_offset(nodes, i)).unwrap_or(0);
     let callout = Callout {
         kind: canonical_callout(&written),
         written,

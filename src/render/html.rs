@@ -15,7 +15,7 @@ use regex::Regex;
 
 use crate::check::Status;
 use crate::diagnostics::Diagnostic;
-use crate::extract::cards::{Card, CardKind};
+use crate::extract::cards::Card;
 use crate::extract::{self, NoteInfo};
 use crate::graph::{Graph, LinkError, Resolved};
 use crate::parse::{self, Callout, Fold, Fragment, Node, ParsedNote, WikiLink};
@@ -505,19 +505,23 @@ impl Writer<'_> {
         }
         let ctx = self.ctx;
         let all = ctx.cards.get(self.from)?;
+        // The paragraph's first line, `>` markers included (a card in a quote starts
+        // at its line).
+        let text = &ctx.notes[self.from].text;
+        let line_start = text
+            .get(..range.start)
+            .and_then(|t| t.rfind('\n'))
+            .map_or(0, |k| k + 1);
         let inside = |c: &&Card| {
-            c.callout.is_none() && range.start <= c.range.start && c.range.start < range.end
+            c.callout.is_none() && line_start <= c.range.start && c.range.start < range.end
         };
         let mut cards: Vec<&Card> = all.iter().filter(inside).collect();
         if cards.is_empty() {
             return None;
         }
-        // Clozes stay highlighted text in the note, and a card running past its
-        // paragraph (a back with a list) stays text: an anchor marks their place.
-        if cards
-            .iter()
-            .any(|c| c.kind == CardKind::Cloze || c.range.end > range.end + 1)
-        {
+        // A card running past its paragraph (a back with a list) stays text: an anchor
+        // marks its place.
+        if cards.iter().any(|c| c.range.end > range.end + 1) {
             let mut html = String::new();
             for card in cards {
                 if !self.cards_shown.contains(&card.id) {
@@ -531,7 +535,6 @@ impl Writer<'_> {
             return Some(ParagraphCards::Anchors(html));
         }
         cards.dedup_by(|b, a| a.range == b.range);
-        let text = &ctx.notes[self.from].text;
         let mut html = String::new();
         let mut at = range.start;
         for card in cards {
@@ -572,8 +575,18 @@ impl Writer<'_> {
     /// A flashcard on its note's page: the front, the answer behind a click (works
     /// without JavaScript), the badges of the identities it states.
     fn card_html(&mut self, card: &Card) -> String {
-        let front = as_inline(&self.fragment_html(&card.front));
-        let back = self.fragment_html(&card.back);
+        let text = &self.ctx.notes[self.from].text;
+        // A cloze is shown with every deletion blanked, then filled in.
+        let blanked = card.cloze_text(text, |d, _| {
+            format!("==[{}]==", d.hint.as_deref().unwrap_or("..."))
+        });
+        let filled = card.cloze_text(text, |d, _| format!("=={}==", d.answer));
+        let (front, back) = match (blanked, filled) {
+            (Some(front), Some(back)) => (front, back),
+            _ => (card.front.clone(), card.back.clone()),
+        };
+        let front = as_inline(&self.fragment_html(&front));
+        let back = self.fragment_html(&back);
         let badges = badges_with_ids(self.ctx, self.from, card.range.clone(), true);
         let badges = if badges.is_empty() {
             String::new()
@@ -594,7 +607,9 @@ impl Writer<'_> {
             ));
         }
         self.cards_shown.push(card.id.clone());
-        let reversible = if siblings.is_empty() {
+        let reversible = if card.cloze.is_some() {
+            " flashcard-cloze"
+        } else if siblings.is_empty() {
             ""
         } else {
             " flashcard-reversible"

@@ -100,29 +100,36 @@ pub fn quiz_pages(
     if list.is_empty() {
         return Ok(Vec::new());
     }
-    list.sort_by(|a, b| a.1.deck.cmp(&b.1.deck));
+    list.sort_by_cached_key(|(_, c)| c.deck.join("/").to_lowercase());
     let rendered: Vec<QuizCard> = list
         .par_iter()
         .map(|&(i, card)| quiz_card(ctx, i, card, shown.contains(&card.id), page))
         .collect();
 
-    // Every deck and every ancestor of one, with the cards under it.
-    let mut decks: BTreeMap<Vec<String>, Vec<usize>> = BTreeMap::new();
+    // Every deck and every ancestor of one, with the cards under it. Decks are tags,
+    // compared case-insensitively as Obsidian does; the first spelling is shown.
+    let mut decks: BTreeMap<Vec<String>, (Vec<String>, Vec<usize>)> = BTreeMap::new();
     for (k, (_, card)) in list.iter().enumerate() {
         for n in 1..=card.deck.len() {
-            decks.entry(card.deck[..n].to_vec()).or_default().push(k);
+            let path = &card.deck[..n];
+            let key: Vec<String> = path.iter().map(|p| p.to_lowercase()).collect();
+            decks
+                .entry(key)
+                .or_insert_with(|| (path.to_vec(), Vec::new()))
+                .1
+                .push(k);
         }
     }
     let deck_links = |current: Option<&[String]>| -> Vec<DeckLink> {
         decks
             .iter()
-            .map(|(path, members)| DeckLink {
+            .map(|(key, (path, members))| DeckLink {
                 name: path.join("/"),
                 label: path.last().cloned().unwrap_or_default(),
                 url: slug::encode_path(&slug::relative_url(page, &deck_page(path))),
                 count: members.len(),
                 depth: path.len().saturating_sub(1),
-                current: current == Some(path.as_slice()),
+                current: current == Some(key.as_slice()),
             })
             .collect()
     };
@@ -154,13 +161,13 @@ pub fn quiz_pages(
         path: QUIZ_INDEX.to_string(),
         contents: render(tera, "quiz.html", &all)?,
     });
-    for (path, members) in &decks {
+    for (key, (path, members)) in &decks {
         let cards = members.iter().map(|&k| rendered[k].clone()).collect();
         let name = path.join(" › ");
         let page = make(
             format!("Flashcards: {name}"),
             path.join("/"),
-            Some(path.as_slice()),
+            Some(key.as_slice()),
             cards,
         );
         out.push(OutFile {
