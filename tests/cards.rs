@@ -331,6 +331,7 @@ fn tricky_cards_on_the_note_page_and_in_the_export() -> TestResult {
 > [!question]- Capital of France\n> ?\n> Paris\n\n\
 > Quoted question::quoted answer\n\n\
 Same::card\n\nSame::card\n\n\
+- Listed::card in a list\n- a plain item\n\n\
 The inverse is ==$\\frac{1}{x_{i}}$;;a fraction==.\n";
     let other = "#flashcards/math\n\nLower::case deck\n";
     let (dir, root) = vault(&[("Tricky.md", note), ("Other.md", other)])?;
@@ -357,6 +358,11 @@ The inverse is ==$\\frac{1}{x_{i}}$;;a fraction==.\n";
         .map(|d| common::text_of(&d[..d.find("</summary>").unwrap_or(d.len())]))
         .collect();
     assert!(fronts.iter().any(|f| f == "Quoted question"), "{fronts:?}");
+    assert!(
+        fronts.iter().any(|f| f == "Listed"),
+        "a list item's card: {fronts:?}"
+    );
+    assert!(page.contains("<li>a plain item</li>"));
     assert_eq!(
         fronts.iter().filter(|f| *f == "Same").count(),
         2,
@@ -365,7 +371,7 @@ The inverse is ==$\\frac{1}{x_{i}}$;;a fraction==.\n";
     // One deck, however it is spelled.
     assert!(site.has("quiz/deck-flashcards-math.html"));
     let deck = site.page("quiz/deck-flashcards-math.html")?;
-    assert_eq!(common::elements(deck, "<li class=\"quiz-card\"").len(), 6);
+    assert_eq!(common::elements(deck, "<li class=\"quiz-card\"").len(), 7);
     assert!(
         common::broken_links(&site).is_empty(),
         "{:?}",

@@ -51,8 +51,8 @@ pub enum Node {
     },
     CalloutStart(Callout),
     CalloutEnd,
-    /// Where the paragraph that follows comes from: its byte range in the note's text
-    /// (review comments that end it included). Writes nothing.
+    /// Where the paragraph or list item that follows comes from: its byte range in the
+    /// note's text (review comments that end it included). Writes nothing.
     Source(Range<usize>),
 }
 
@@ -192,12 +192,12 @@ fn to_nodes(scanned: &scan::Scan, base: usize) -> Vec<Node> {
             other => {
                 flush_text(&mut pending, &mut slots, &mut nodes);
                 match &other {
-                    Event::Start(Tag::Paragraph) => {
+                    Event::Start(Tag::Paragraph | Tag::Item) => {
                         let start = base + scanned.body_offset(range.start);
                         open_paragraphs.push(nodes.len());
                         nodes.push(Node::Source(start..start));
                     }
-                    Event::End(TagEnd::Paragraph) => {
+                    Event::End(TagEnd::Paragraph | TagEnd::Item) => {
                         if let Some(k) = open_paragraphs.pop()
                             && let Some(Node::Source(r)) = nodes.get_mut(k)
                         {

@@ -258,13 +258,39 @@ impl Writer<'_> {
                 continue;
             }
             if let Node::Source(range) = node {
+                // A list item is written as cards only when it holds no other block.
+                let item = nodes.get(k + 1) == Some(&Node::Md(Event::Start(Tag::Item)));
+                let end = if item {
+                    matching_end(nodes, k + 1)
+                } else {
+                    nodes[k + 1..]
+                        .iter()
+                        .position(|n| *n == Node::Md(Event::End(TagEnd::Paragraph)))
+                        .map_or(k, |p| k + 1 + p)
+                };
+                if item
+                    && nodes[k + 2..end].iter().any(|n| {
+                        matches!(
+                            n,
+                            Node::Md(Event::Start(_)) | Node::CalloutStart(_) | Node::Source(_)
+                        ) && !matches!(
+                            n,
+                            Node::Md(Event::Start(
+                                Tag::Emphasis | Tag::Strong | Tag::Strikethrough | Tag::Link { .. }
+                            ))
+                        )
+                    })
+                {
+                    continue;
+                }
                 match self.cards_in_paragraph(range.clone()) {
                     Some(ParagraphCards::Replace(html)) => {
-                        let end = nodes[k + 1..]
-                            .iter()
-                            .position(|n| *n == Node::Md(Event::End(TagEnd::Paragraph)))
-                            .map_or(k, |p| k + 1 + p);
                         skip_to = Some(end);
+                        let html = if item {
+                            format!("<li class=\"flashcard-item\">{html}</li>\n")
+                        } else {
+                            html
+                        };
                         out.push(Event::Html(CowStr::from(html)));
                     }
                     Some(ParagraphCards::Anchors(html)) => {
@@ -575,16 +601,7 @@ impl Writer<'_> {
     /// A flashcard on its note's page: the front, the answer behind a click (works
     /// without JavaScript), the badges of the identities it states.
     fn card_html(&mut self, card: &Card) -> String {
-        let text = &self.ctx.notes[self.from].text;
-        // A cloze is shown with every deletion blanked, then filled in.
-        let blanked = card.cloze_text(text, |d, _| {
-            format!("==[{}]==", d.hint.as_deref().unwrap_or("..."))
-        });
-        let filled = card.cloze_text(text, |d, _| format!("=={}==", d.answer));
-        let (front, back) = match (blanked, filled) {
-            (Some(front), Some(back)) => (front, back),
-            _ => (card.front.clone(), card.back.clone()),
-        };
+        let (front, back) = card_sides(card, &self.ctx.notes[self.from].text, true);
         let front = as_inline(&self.fragment_html(&front));
         let back = self.fragment_html(&back);
         let badges = badges_with_ids(self.ctx, self.from, card.range.clone(), true);
@@ -1082,6 +1099,31 @@ fn badges_with_ids(ctx: &Ctx, index: usize, range: std::ops::Range<usize>, ids: 
         })
         .unwrap_or_default()
 }
+
+/// The markdown of a card's two sides as shown: a list item's marker dropped (`- Q::A`);
+/// for a cloze on its note's page (`whole`), every deletion blanked in front and filled
+/// in behind, else the card's own sides (its asked deletions blanked).
+pub fn card_sides(card: &Card, note_text: &str, whole: bool) -> (String, String) {
+    if whole {
+        let blanked = card.cloze_text(note_text, |d, _| {
+            format!("==[{}]==", d.hint.as_deref().unwrap_or("..."))
+        });
+        let filled = card.cloze_text(note_text, |d, _| format!("=={}==", d.answer));
+        if let (Some(front), Some(back)) = (blanked, filled) {
+            return (front, back);
+        }
+    }
+    (
+        LIST_MARKER.replace(&card.front, "").into_owned(),
+        LIST_MARKER.replace(&card.back, "").into_owned(),
+    )
+}
+
+/// A list item's marker at the start of a card's side.
+static LIST_MARKER: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"^\s*(?:[-*+]|\d{1,9}[.)])\s+(?:\[[ xX]\]\s+)?")
+        .unwrap_or_else(|_| unreachable!("constant regex"))
+});
 
 /// How a paragraph holding flashcards is written on its note's page.
 enum ParagraphCards {

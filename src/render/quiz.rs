@@ -194,6 +194,7 @@ fn quiz_card(ctx: &Ctx, index: usize, card: &Card, anchored: bool, page: &str) -
         ),
         None => (String::new(), String::new(), String::new()),
     };
+    let (front, back) = html::card_sides(card, &ctx.notes[index].text, false);
     QuizCard {
         id: card.id.clone(),
         kind: match card.kind {
@@ -201,8 +202,8 @@ fn quiz_card(ctx: &Ctx, index: usize, card: &Card, anchored: bool, page: &str) -
             CardKind::Reversed => "reversed",
             CardKind::Cloze => "cloze",
         },
-        front_html: html::as_inline(&html::render_fragment(ctx, index, page, &card.front)),
-        back_html: html::render_fragment(ctx, index, page, &card.back),
+        front_html: html::as_inline(&html::render_fragment(ctx, index, page, &front)),
+        back_html: html::render_fragment(ctx, index, page, &back),
         prompts_html: card
             .prompts
             .iter()
