@@ -20,7 +20,7 @@ use std::fmt::Write as _;
 use pulldown_cmark::{Event, html};
 use serde::Serialize;
 
-use crate::extract::cards::{Card, CardKind, Schedule};
+use crate::extract::cards::{Card, CardKind, Cloze, Schedule};
 use crate::parse::{self, Node, ParsedNote};
 use crate::vault::SourceFile;
 
@@ -37,6 +37,9 @@ pub fn json(cards: &[&Card]) -> String {
         back: &'a str,
         #[serde(skip_serializing_if = "<[_]>::is_empty")]
         prompts: &'a [String],
+        /// For a cloze: the number asked and every deletion (answer, hint, asked).
+        #[serde(skip_serializing_if = "Option::is_none")]
+        cloze: Option<&'a Cloze>,
         schedule: Option<&'a Schedule>,
     }
     #[derive(Serialize)]
@@ -65,6 +68,7 @@ pub fn json(cards: &[&Card]) -> String {
                 front: &c.front,
                 back: &c.back,
                 prompts: &c.prompts,
+                cloze: c.cloze.as_ref(),
                 schedule: c.schedule.as_ref(),
             })
             .collect(),

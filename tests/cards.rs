@@ -71,6 +71,10 @@ fn json_lists_every_card_with_place_deck_and_schedule() -> TestResult {
     );
     assert!(list[3]["schedule"].is_null(), "a new card");
     assert_eq!(list[4]["kind"], "cloze");
+    assert_eq!(list[4]["cloze"]["number"], 1);
+    assert_eq!(list[4]["cloze"]["deletions"][0]["answer"], "Jacobian");
+    assert_eq!(list[4]["cloze"]["deletions"][1]["hint"], "shape");
+    assert_eq!(list[4]["cloze"]["deletions"][1]["asked"], false);
     assert_eq!(json["summary"]["cards"], 6);
     Ok(())
 }
