@@ -126,6 +126,17 @@ struct NoteCtx {
     toc_min_level: u8,
     backlinks: Vec<NoteLink>,
     warnings: usize,
+    /// Flashcards in the note, and the quiz pages of their decks.
+    cards: usize,
+    decks: Vec<DeckCount>,
+}
+
+#[derive(Serialize)]
+struct DeckCount {
+    name: String,
+    url: String,
+    /// Cards of the whole deck.
+    count: usize,
 }
 
 #[derive(Serialize)]
@@ -276,6 +287,8 @@ fn note_page(
             .map(|&b| note_link(ctx.graph, ctx.infos, url, b))
             .collect(),
         warnings: 0,
+        cards: ctx.cards.get(i).map_or(0, Vec::len),
+        decks: note_decks(ctx, i, url),
     };
     let page = NotePage {
         site: SiteCtx {
@@ -296,6 +309,44 @@ fn note_page(
         body.diagnostics,
         body.cards_shown,
     ))
+}
+
+/// The decks of note `i`'s cards, each with its quiz page and its number of cards.
+fn note_decks(ctx: &html::Ctx, i: usize, url: &str) -> Vec<DeckCount> {
+    let Some(cards) = ctx.cards.get(i) else {
+        return Vec::new();
+    };
+    let mut decks: Vec<&Vec<String>> = Vec::new();
+    for card in cards {
+        if !decks
+            .iter()
+            .any(|d| d.join("/").eq_ignore_ascii_case(&card.deck.join("/")))
+        {
+            decks.push(&card.deck);
+        }
+    }
+    decks
+        .into_iter()
+        .map(|deck| {
+            let key = deck.join("/").to_lowercase();
+            let count = ctx
+                .cards
+                .iter()
+                .zip(&ctx.graph.pages)
+                .filter(|(_, page)| page.published)
+                .flat_map(|(cs, _)| cs)
+                .filter(|c| {
+                    let d = c.deck.join("/").to_lowercase();
+                    d == key || d.starts_with(&format!("{key}/"))
+                })
+                .count();
+            DeckCount {
+                name: deck.join(" › "),
+                url: slug::encode_path(&slug::relative_url(url, &quiz::deck_page(deck))),
+                count,
+            }
+        })
+        .collect()
 }
 
 fn note_link(graph: &Graph, infos: &[NoteInfo], from_page: &str, i: usize) -> NoteLink {
