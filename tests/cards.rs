@@ -276,6 +276,10 @@ fn cards_are_shown_in_their_note_and_on_quiz_pages() -> TestResult {
         page.contains("quiz/index.html\">Quiz</a>"),
         "the navigation links the quiz"
     );
+    assert!(
+        page.contains("<a href=\"quiz/deck-flashcards-math.html\">flashcards › math</a> (5)"),
+        "the note links its deck's quiz"
+    );
 
     // The quiz pages: all cards, and one per deck and parent deck.
     let quiz = site.page("quiz/index.html")?;
