@@ -270,7 +270,7 @@ fn cards_are_shown_in_their_note_and_on_quiz_pages() -> TestResult {
     );
     assert!(
         page.contains("<mark>Jacobian</mark>"),
-        "a cloze stays highlighted in its note"
+        "the cloze card highlights its answer"
     );
     assert!(
         page.contains("quiz/index.html\">Quiz</a>"),
