@@ -347,12 +347,8 @@ fn build(args: BuildArgs) -> ExitCode {
         check: args.settings.settings(),
         cards: args.cards.settings(),
     };
-    if !args.vault.is_dir() {
-        eprintln!(
-            "error: the vault {} is not a folder\n  = hint: pass the folder of your notes: `notebuild build path/to/vault`",
-            args.vault.display()
-        );
-        return ExitCode::from(EXIT_ERROR);
+    if let Err(code) = vault_folder(&args.vault, "build") {
+        return code;
     }
     let bar = Bar::new(!args.quiet);
     let result = pipeline::build(&options, &bar);
@@ -417,12 +413,8 @@ fn build(args: BuildArgs) -> ExitCode {
 }
 
 fn check_command(args: CheckArgs) -> ExitCode {
-    if !args.vault.is_dir() {
-        eprintln!(
-            "error: the vault {} is not a folder\n  = hint: pass the folder of your notes: `notebuild check path/to/vault`",
-            args.vault.display()
-        );
-        return ExitCode::from(EXIT_ERROR);
+    if let Err(code) = vault_folder(&args.vault, "check") {
+        return code;
     }
     let walk = WalkOptions {
         follow_links: args.follow_links,
@@ -477,12 +469,8 @@ fn plural(n: usize, one: &str, many: &str) -> String {
 }
 
 fn cards_command(args: CardsArgs) -> ExitCode {
-    if !args.vault.is_dir() {
-        eprintln!(
-            "error: the vault {} is not a folder\n  = hint: pass the folder of your notes: `notebuild cards path/to/vault`",
-            args.vault.display()
-        );
-        return ExitCode::from(EXIT_ERROR);
+    if let Err(code) = vault_folder(&args.vault, "cards") {
+        return code;
     }
     let walk = WalkOptions {
         follow_links: args.follow_links,
@@ -548,4 +536,17 @@ fn cards_command(args: CardsArgs) -> ExitCode {
         );
     }
     ExitCode::from(EXIT_OK)
+}
+
+/// Fails (exit 2, with a hint) unless `vault` is a folder.
+fn vault_folder(vault: &std::path::Path, command: &str) -> Result<(), ExitCode> {
+    if vault.is_dir() {
+        Ok(())
+    } else {
+        eprintln!(
+            "error: the vault {} is not a folder\n  = hint: pass the folder of your notes: `notebuild {command} path/to/vault`",
+            vault.display()
+        );
+        Err(ExitCode::from(EXIT_ERROR))
+    }
 }

@@ -5,7 +5,7 @@ mod common;
 
 use std::path::Path;
 
-use common::{Error, Run, TestResult, fail, notebuild, write};
+use common::{Error, Run, TestResult, fail, notebuild, temp_vault, write};
 use serde_json::Value;
 
 fn cards(vault: &Path, args: &[&str]) -> Result<Run, Error> {
@@ -21,16 +21,6 @@ fn cards_json(vault: &Path) -> Result<Value, Error> {
     serde_json::from_str(&run.stdout).map_err(|e| fail(format!("not JSON ({e}):\n{}", run.stdout)))
 }
 
-fn vault(notes: &[(&str, &str)]) -> Result<(tempfile::TempDir, std::path::PathBuf), Error> {
-    let dir = tempfile::tempdir()?;
-    let root = dir.path().join("vault");
-    std::fs::create_dir_all(&root)?;
-    for (path, text) in notes {
-        write(&root, path, text)?;
-    }
-    Ok((dir, root))
-}
-
 const DECK: &str = "---\ntags: [flashcards/math/calculus]\n---\n# Derivatives\n\n\
 Derivative of $x^2$::$2x$ <!--SR:!2024-08-05,3,250-->\n\n\
 Sine and cosine:::$\\sin' = \\cos$\n<!--SR:!2024-08-01,1,230!2024-08-02,4,270-->\n\n\
@@ -40,7 +30,7 @@ The ==1;;Jacobian== of $\\mathbf{f}$ is ==2;;$m \\times n$;;shape==.\n\n\
 
 #[test]
 fn json_lists_every_card_with_place_deck_and_schedule() -> TestResult {
-    let (_dir, root) = vault(&[
+    let (_dir, root) = temp_vault(&[
         ("Calculus/Derivatives.md", DECK),
         ("Untagged.md", "Q::A is no card without the tag\n"),
     ])?;
@@ -81,7 +71,7 @@ fn json_lists_every_card_with_place_deck_and_schedule() -> TestResult {
 
 #[test]
 fn anki_export_is_an_importable_text_file() -> TestResult {
-    let (_dir, root) = vault(&[("Calculus/Derivatives.md", DECK)])?;
+    let (_dir, root) = temp_vault(&[("Calculus/Derivatives.md", DECK)])?;
     let run = cards(&root, &["--format", "anki"])?;
     run.expect_code(0)?;
     let lines: Vec<&str> = run.stdout.lines().collect();
@@ -135,7 +125,7 @@ fn anki_export_is_an_importable_text_file() -> TestResult {
 
 #[test]
 fn card_tags_are_configurable_and_output_can_go_to_a_file() -> TestResult {
-    let (dir, root) = vault(&[(
+    let (dir, root) = temp_vault(&[(
         "Drill.md",
         "#drill/linear-algebra\n\nTrace of $AB$::equals the trace of $BA$\n",
     )])?;
@@ -167,7 +157,7 @@ fn the_seed_notes_callout_cards_are_found() -> TestResult {
         println!("skipped: {} does not exist", seed.display());
         return Ok(());
     }
-    let (_dir, root) = vault(&[("matrix-calculus.md", &std::fs::read_to_string(&seed)?)])?;
+    let (_dir, root) = temp_vault(&[("matrix-calculus.md", &std::fs::read_to_string(&seed)?)])?;
     let json = cards_json(&root)?;
     let list = json["cards"].as_array().ok_or("no cards")?;
     assert_eq!(list.len(), 7, "{json:#}");
@@ -201,7 +191,7 @@ The ==Jacobian== is a matrix.\n";
 
 #[test]
 fn cards_are_shown_in_their_note_and_on_quiz_pages() -> TestResult {
-    let (dir, root) = vault(&[("Cards.md", SITE_DECK), ("Other.md", "No cards here.\n")])?;
+    let (dir, root) = temp_vault(&[("Cards.md", SITE_DECK), ("Other.md", "No cards here.\n")])?;
     let out = dir.path().join("site");
     let run = common::build(dir.path(), &root, &out, &[])?;
     run.expect_code(0)?;
@@ -323,7 +313,7 @@ fn cards_are_shown_in_their_note_and_on_quiz_pages() -> TestResult {
 
 #[test]
 fn a_vault_without_cards_has_no_quiz() -> TestResult {
-    let (dir, root) = vault(&[("A.md", "Q::A, in a note without the flashcard tag\n")])?;
+    let (dir, root) = temp_vault(&[("A.md", "Q::A, in a note without the flashcard tag\n")])?;
     let out = dir.path().join("site");
     common::build(dir.path(), &root, &out, &[])?.expect_code(0)?;
     let site = common::Site::read(&out)?;
@@ -342,7 +332,7 @@ Same::card\n\nSame::card\n\n\
 - Listed::card in a list\n- a plain item\n\n\
 The inverse is ==$\\frac{1}{x_{i}}$;;a fraction==.\n";
     let other = "#flashcards/math\n\nLower::case deck\n";
-    let (dir, root) = vault(&[("Tricky.md", note), ("Other.md", other)])?;
+    let (dir, root) = temp_vault(&[("Tricky.md", note), ("Other.md", other)])?;
     let out = dir.path().join("site");
     let run = common::build(dir.path(), &root, &out, &[])?;
     run.expect_code(0)?;

@@ -7,7 +7,7 @@ mod common;
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use common::{Error, Run, TestResult, fail, notebuild, write};
+use common::{Error, Run, TestResult, fail, notebuild, temp_vault};
 use serde_json::Value;
 
 /// Runs `notebuild check VAULT [args]` in VAULT's parent folder.
@@ -30,17 +30,6 @@ fn check_json(vault: &Path, args: &[&str]) -> Result<(Run, Value), Error> {
         ))
     })?;
     Ok((run, json))
-}
-
-/// A vault in a temporary folder with the given notes.
-fn vault(notes: &[(&str, &str)]) -> Result<(tempfile::TempDir, std::path::PathBuf), Error> {
-    let dir = tempfile::tempdir()?;
-    let root = dir.path().join("vault");
-    std::fs::create_dir_all(&root)?;
-    for (path, text) in notes {
-        write(&root, path, text)?;
-    }
-    Ok((dir, root))
 }
 
 /// The identities of a JSON report.
@@ -193,7 +182,7 @@ fn the_seed_notes_concrete_identities_pass_and_abstract_ones_skip() -> TestResul
         return Ok(());
     };
     let text = std::fs::read_to_string(shared.join("seed/matrix-calculus.md"))?;
-    let (_dir, root) = vault(&[("matrix-calculus.md", &text)])?;
+    let (_dir, root) = temp_vault(&[("matrix-calculus.md", &text)])?;
     let (run, json) = check_json(&root, &[])?;
     run.expect_code(0)?;
     assert_eq!(json["summary"]["fail"], 0, "{json}");
@@ -240,7 +229,7 @@ $$\\frac{\\partial}{\\partial \\mathbf{x}}(\\mathbf{x}^T A \\mathbf{x}) = \\math
 
 #[test]
 fn human_output_points_at_the_identity_like_a_compiler() -> TestResult {
-    let (_dir, root) = vault(&[("Sub folder/Mistakes.md", WRONG)])?;
+    let (_dir, root) = temp_vault(&[("Sub folder/Mistakes.md", WRONG)])?;
     let run = check(&root, &[])?;
     run.expect_code(1)?;
     let out = format!("{}{}", run.stdout, run.stderr);
@@ -277,7 +266,7 @@ fn human_output_points_at_the_identity_like_a_compiler() -> TestResult {
 
 #[test]
 fn json_report_has_the_documented_fields() -> TestResult {
-    let (_dir, root) = vault(&[("Sub folder/Mistakes.md", WRONG)])?;
+    let (_dir, root) = temp_vault(&[("Sub folder/Mistakes.md", WRONG)])?;
     let (run, json) = check_json(&root, &[])?;
     run.expect_code(1)?;
     assert_eq!(json["version"], 1);
@@ -323,7 +312,7 @@ fn json_report_has_the_documented_fields() -> TestResult {
 
 #[test]
 fn github_format_annotates_the_failure() -> TestResult {
-    let (_dir, root) = vault(&[("Mistakes.md", WRONG)])?;
+    let (_dir, root) = temp_vault(&[("Mistakes.md", WRONG)])?;
     let run = check(&root, &["--format", "github"])?;
     run.expect_code(1)?;
     let line = run
@@ -341,7 +330,7 @@ fn github_format_annotates_the_failure() -> TestResult {
 
 #[test]
 fn exit_codes_distinguish_pass_fail_and_usage_errors() -> TestResult {
-    let (_dir, root) = vault(&[(
+    let (_dir, root) = temp_vault(&[(
         "Good.md",
         "$$\\frac{d}{dx} \\sin x = \\cos x$$\n\n$\\nabla_{\\mathbf{x}} \\|\\mathbf{x}\\|_2^2 = 2\\mathbf{x}^T$\n",
     )])?;
@@ -354,7 +343,7 @@ fn exit_codes_distinguish_pass_fail_and_usage_errors() -> TestResult {
 
 #[test]
 fn the_seed_option_reproduces_a_failure() -> TestResult {
-    let (_dir, root) = vault(&[("Mistakes.md", WRONG)])?;
+    let (_dir, root) = temp_vault(&[("Mistakes.md", WRONG)])?;
     let (_, a) = check_json(&root, &["--seed", "12345"])?;
     let (_, b) = check_json(&root, &["--seed", "12345"])?;
     let (_, c) = check_json(&root, &["--seed", "999"])?;
@@ -379,7 +368,7 @@ fn layout_comes_from_front_matter_or_the_command_line() -> TestResult {
     let numerator = "$$\\frac{\\partial}{\\partial \\mathbf{x}} (\\mathbf{a}^T \\mathbf{x}) = \\mathbf{a}^T$$\n\n\
 $$\\frac{\\partial}{\\partial \\mathbf{x}} (\\mathbf{a}^T \\mathbf{x}) = \\mathbf{a}$$\n";
     let denominator = format!("---\nlayout: denominator\n---\n{numerator}");
-    let (_dir, root) = vault(&[("Num.md", numerator), ("Den.md", &denominator)])?;
+    let (_dir, root) = temp_vault(&[("Num.md", numerator), ("Den.md", &denominator)])?;
     let (_, json) = check_json(&root, &[])?;
     expect_statuses(&json, "Num.md", &[(1, "pass"), (3, "fail")])?;
     expect_statuses(&json, "Den.md", &[(4, "fail"), (6, "pass")])?;
@@ -402,7 +391,7 @@ $$\\frac{\\partial \\mathbf{s}}{\\partial \\mathbf{x}} = \\operatorname{diag}(\\
 where $z = \\mathbf{w}^T\\mathbf{x} + b$:\n\n\
 $$\\frac{\\partial z}{\\partial \\mathbf{w}} = \\mathbf{x}^T$$\n\n\
 $$\\frac{\\partial z}{\\partial \\mathbf{w}} = \\mathbf{w}^T$$\n";
-    let (_dir, root) = vault(&[("Softmax.md", note)])?;
+    let (_dir, root) = temp_vault(&[("Softmax.md", note)])?;
     let (_, json) = check_json(&root, &[])?;
     expect_statuses(
         &json,
@@ -422,7 +411,7 @@ $$\\begin{aligned}\n\
 \\end{aligned}$$\n\n\
 $$\\frac{d}{dx} |x| = \\begin{cases} 1 & x > 0 \\\\ -1 & x < 0 \\end{cases}$$\n\n\
 $$\\frac{d}{dx} \\max(0, x) = \\begin{cases} 1 & x > 0 \\\\ 1 & x < 0 \\end{cases}$$\n";
-    let (_dir, root) = vault(&[("Chains.md", note)])?;
+    let (_dir, root) = temp_vault(&[("Chains.md", note)])?;
     let (_, json) = check_json(&root, &[])?;
     let lines: Vec<(u64, String)> = identities(&json)?
         .iter()
@@ -476,7 +465,7 @@ $$\\frac{\\partial (A\\mathbf{x})}{\\partial \\mathbf{x}} = A^T$$\n\n\
 $$\\frac{d}{dx} f(g(x)) = f'(g(x))\\, g'(x)$$\n\n\
 $$\\frac{\\partial}{\\partial X} \\operatorname{tr}(AX) = A$$\n\n\
 $$\\frac{\\partial}{\\partial X} \\log \\det X = X^{-1}$$\n";
-    let (_dir, root) = vault(&[("T.md", note)])?;
+    let (_dir, root) = temp_vault(&[("T.md", note)])?;
     let (_, json) = check_json(&root, &[])?;
     expect_statuses(
         &json,
@@ -511,7 +500,7 @@ $$\\frac{\\partial}{\\partial X} \\log \\det X = X^{-1}$$\n";
 
 #[test]
 fn the_site_shows_badges_and_a_report_page() -> TestResult {
-    let (dir, root) = vault(&[
+    let (dir, root) = temp_vault(&[
         ("Sub folder/Mistakes.md", WRONG),
         (
             "Abstract.md",

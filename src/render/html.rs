@@ -85,23 +85,9 @@ pub fn render_note(ctx: &Ctx, index: usize, page: &str) -> Body {
             .collect();
         nodes = &owned;
     }
-    let mut writer = Writer {
-        ctx,
-        page,
-        from: index,
-        stack: vec![(index, None)],
-        diagnostics: Vec::new(),
-        toc: Some(Vec::new()),
-        report: true,
-        id_prefix: String::new(),
-        ids: true,
-        embeds: 0,
-        used_ids: HashSet::new(),
-        footnotes: Footnotes::plan(nodes),
-        fragment: false,
-        drop_question_mark: false,
-        cards_shown: Vec::new(),
-    };
+    let mut writer = Writer::new(ctx, page, index, false);
+    writer.toc = Some(Vec::new());
+    writer.footnotes = Footnotes::plan(nodes);
     let html = writer.blocks(nodes);
     let mut diagnostics = writer.diagnostics;
     dedup(&mut diagnostics);
@@ -219,6 +205,30 @@ impl Footnotes {
 static CLOSING_BR: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"(?i)</br\s*>").unwrap_or_else(|_| unreachable!("constant regex"))
 });
+
+impl<'a> Writer<'a> {
+    /// A writer of note `index` for `page`: its own body, or a `fragment` of it written
+    /// out of its place (no ids, no badges, no cards, no problems reported).
+    fn new(ctx: &'a Ctx<'a>, page: &'a str, index: usize, fragment: bool) -> Self {
+        Writer {
+            ctx,
+            page,
+            from: index,
+            stack: vec![(index, None)],
+            diagnostics: Vec::new(),
+            toc: None,
+            report: !fragment,
+            id_prefix: String::new(),
+            ids: !fragment,
+            embeds: 0,
+            used_ids: HashSet::new(),
+            footnotes: Footnotes::default(),
+            fragment,
+            drop_question_mark: false,
+            cards_shown: Vec::new(),
+        }
+    }
+}
 
 impl Writer<'_> {
     fn url(&self, site_path: &str) -> String {
@@ -1063,23 +1073,7 @@ static REVIEW_COMMENT_TEXT: LazyLock<Regex> = LazyLock::new(|| {
 /// A piece of note `index`'s markdown (a flashcard's side) written as on the note's
 /// page, with URLs relative to `page`.
 pub fn render_fragment(ctx: &Ctx, index: usize, page: &str, markdown: &str) -> String {
-    let mut writer = Writer {
-        ctx,
-        page,
-        from: index,
-        stack: vec![(index, None)],
-        diagnostics: Vec::new(),
-        toc: None,
-        report: false,
-        id_prefix: String::new(),
-        ids: false,
-        embeds: 0,
-        used_ids: HashSet::new(),
-        footnotes: Footnotes::default(),
-        fragment: true,
-        drop_question_mark: false,
-        cards_shown: Vec::new(),
-    };
+    let mut writer = Writer::new(ctx, page, index, true);
     writer.fragment_html(markdown)
 }
 

@@ -758,6 +758,19 @@ pub fn plain_runs(body: &str, min: usize) -> Vec<String> {
     out
 }
 
+/// A vault in a fresh temporary folder (`<tmp>/vault`) holding `notes` (path, text).
+/// The folder lives as long as the returned guard. (Not every test binary uses it.)
+#[allow(dead_code)]
+pub fn temp_vault(notes: &[(&str, &str)]) -> Result<(tempfile::TempDir, PathBuf), Error> {
+    let dir = tempfile::tempdir()?;
+    let root = dir.path().join("vault");
+    std::fs::create_dir_all(&root)?;
+    for (path, text) in notes {
+        write(&root, path, text)?;
+    }
+    Ok((dir, root))
+}
+
 /// Writes `bytes` to `root/rel`, creating folders.
 pub fn write(root: &Path, rel: &str, bytes: impl AsRef<[u8]>) -> TestResult {
     let path = root.join(rel);
