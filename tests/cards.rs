@@ -330,6 +330,7 @@ fn tricky_cards_on_the_note_page_and_in_the_export() -> TestResult {
 > Quoted question::quoted answer\n\n\
 Same::card\n\nSame::card\n\n\
 - Listed::card in a list\n- a plain item\n\n\
+Which rules?\n?\n- sum rule\n- product rule\n\n\
 The inverse is ==$\\frac{1}{x_{i}}$;;a fraction==.\n";
     let other = "#flashcards/math\n\nLower::case deck\n";
     let (dir, root) = temp_vault(&[("Tricky.md", note), ("Other.md", other)])?;
@@ -361,6 +362,18 @@ The inverse is ==$\\frac{1}{x_{i}}$;;a fraction==.\n";
         "a list item's card: {fronts:?}"
     );
     assert!(page.contains("<li>a plain item</li>"));
+    let listed = shown
+        .iter()
+        .find(|d| d.contains("Which rules?"))
+        .ok_or("the card with a list answer is a card")?;
+    assert!(
+        listed.contains("<li>sum rule</li>") && listed.contains("<li>product rule</li>"),
+        "its answer is the list: {listed}"
+    );
+    assert!(
+        !page.contains("<p>Which rules?"),
+        "and the list is not written twice"
+    );
     assert_eq!(
         fronts.iter().filter(|f| *f == "Same").count(),
         2,
@@ -369,7 +382,7 @@ The inverse is ==$\\frac{1}{x_{i}}$;;a fraction==.\n";
     // One deck, however it is spelled.
     assert!(site.has("quiz/deck-flashcards-math.html"));
     let deck = site.page("quiz/deck-flashcards-math.html")?;
-    assert_eq!(common::elements(deck, "<li class=\"quiz-card\"").len(), 7);
+    assert_eq!(common::elements(deck, "<li class=\"quiz-card\"").len(), 8);
     assert!(
         common::broken_links(&site).is_empty(),
         "{:?}",

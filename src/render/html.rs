@@ -293,7 +293,14 @@ impl Writer<'_> {
                 {
                     continue;
                 }
-                match self.cards_in_paragraph(range.clone()) {
+                // A card whose answer runs on into the lists after its paragraph
+                // (`?` then a bulleted answer) takes those lists along.
+                let (range, end) = if item {
+                    (range.clone(), end)
+                } else {
+                    self.extend_over_lists(nodes, range.clone(), end)
+                };
+                match self.cards_in_paragraph(range) {
                     Some(ParagraphCards::Replace(html)) => {
                         skip_to = Some(end);
                         let html = if item {
@@ -584,6 +591,57 @@ impl Writer<'_> {
             html.push_str(&self.source_fragment(text.get(at..range.end).unwrap_or("")));
         }
         Some(ParagraphCards::Replace(html))
+    }
+
+    /// When a card starting in the paragraph (source `range`, ending at node `end`)
+    /// runs past it, the lists right after it that the card covers: the range and the
+    /// last node of the whole, else the paragraph's own.
+    fn extend_over_lists(
+        &self,
+        nodes: &[Node],
+        range: std::ops::Range<usize>,
+        end: usize,
+    ) -> (std::ops::Range<usize>, usize) {
+        let unchanged = (range.clone(), end);
+        if !self.report || self.fragment {
+            return unchanged;
+        }
+        let Some(cards) = self.ctx.cards.get(self.from) else {
+            return unchanged;
+        };
+        let card_end = cards
+            .iter()
+            .filter(|c| {
+                c.callout.is_none() && range.start <= c.range.start && c.range.start < range.end
+            })
+            .map(|c| c.range.end)
+            .max();
+        let Some(card_end) = card_end.filter(|&e| e > range.end + 1) else {
+            return unchanged;
+        };
+        let (mut covered, mut last) = (range.end, end);
+        while let Some(Node::Md(Event::Start(Tag::List(_)))) = nodes.get(last + 1) {
+            let list_end = matching_end(nodes, last + 1);
+            let sources: Vec<&std::ops::Range<usize>> = nodes[last + 1..=list_end]
+                .iter()
+                .filter_map(|n| match n {
+                    Node::Source(r) => Some(r),
+                    _ => None,
+                })
+                .collect();
+            match (sources.first(), sources.iter().map(|r| r.end).max()) {
+                (Some(first), Some(list_covered)) if first.start < card_end => {
+                    covered = list_covered;
+                    last = list_end;
+                }
+                _ => break,
+            }
+        }
+        if covered + 1 >= card_end {
+            (range.start..covered.max(card_end), last)
+        } else {
+            unchanged
+        }
     }
 
     /// Source lines of the note written out of their place: `>` markers and review
@@ -1094,7 +1152,8 @@ fn badges_with_ids(ctx: &Ctx, index: usize, range: std::ops::Range<usize>, ids: 
         .unwrap_or_default()
 }
 
-/// The markdown of a card's two sides as shown: a list item's marker dropped (`- Q::A`);
+/// The markdown of a card's two sides as shown: the front without a list item's marker
+/// (`- Q::A`);
 /// for a cloze on its note's page (`whole`), every deletion blanked in front and filled
 /// in behind, else the card's own sides (its asked deletions blanked).
 pub fn card_sides(card: &Card, note_text: &str, whole: bool) -> (String, String) {
@@ -1109,7 +1168,7 @@ pub fn card_sides(card: &Card, note_text: &str, whole: bool) -> (String, String)
     }
     (
         LIST_MARKER.replace(&card.front, "").into_owned(),
-        LIST_MARKER.replace(&card.back, "").into_owned(),
+        card.back.clone(),
     )
 }
 
