@@ -328,6 +328,7 @@ fn tricky_cards_on_the_note_page_and_in_the_export() -> TestResult {
 > [!note] A plain callout\n> Nothing to ask.\n\n\
 > [!question]- Capital of France\n> ?\n> Paris\n\n\
 > Quoted question::quoted answer\n\n\
+> [!question]- Derivative\n> Of $x^3$?\n> ?\n> $3x^2$\n\n\
 Same::card\n\nSame::card\n\n\
 - Listed::card in a list\n- a plain item\n\n\
 Which rules?\n?\n- sum rule\n- product rule\n\n\
@@ -337,7 +338,7 @@ The inverse is ==$\\frac{1}{x_{i}}$;;a fraction==.\n";
     let out = dir.path().join("site");
     let run = common::build(dir.path(), &root, &out, &[])?;
     run.expect_code(0)?;
-    run.expect_diagnostic("Tricky.md:14", &["repeats"])?;
+    run.expect_diagnostic("Tricky.md:19", &["repeats"])?;
     let site = common::Site::read(&out)?;
     let page = site.page("tricky.html")?;
     assert!(
@@ -347,8 +348,14 @@ The inverse is ==$\\frac{1}{x_{i}}$;;a fraction==.\n";
     );
     // The plain callout is no card; the question callout (plain text) is.
     let callouts = common::elements(page, "<details class=\"callout\"");
-    assert_eq!(callouts.len(), 1);
+    assert_eq!(callouts.len(), 2);
     assert!(callouts[0].contains("data-flashcard") && callouts[0].contains("Paris"));
+    // A question going on below the title is part of the front, the summary.
+    let summary = &callouts[1][..callouts[1].find("</summary>").unwrap_or(0)];
+    assert!(common::text_of(summary).contains("Derivative") && summary.contains("x^3"));
+    let body = &callouts[1][callouts[1].find("</summary>").unwrap_or(0)..];
+    assert!(!body.contains("x^3") && body.contains("3x^2"), "{body}");
+    assert!(!common::text_of(body).contains('?'), "{body}");
     assert!(!page.contains("data-callout=\"note\" data-flashcard"));
     // The quoted card and both copies of the repeated one are cards.
     let shown = common::elements(page, "<details class=\"flashcard");
@@ -382,7 +389,7 @@ The inverse is ==$\\frac{1}{x_{i}}$;;a fraction==.\n";
     // One deck, however it is spelled.
     assert!(site.has("quiz/deck-flashcards-math.html"));
     let deck = site.page("quiz/deck-flashcards-math.html")?;
-    assert_eq!(common::elements(deck, "<li class=\"quiz-card\"").len(), 8);
+    assert_eq!(common::elements(deck, "<li class=\"quiz-card\"").len(), 9);
     assert!(
         common::broken_links(&site).is_empty(),
         "{:?}",

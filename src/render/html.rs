@@ -153,6 +153,9 @@ struct Writer<'a> {
     fragment: bool,
     /// Set after a callout that is a flashcard opens: its `?` separator line is not shown.
     drop_question_mark: bool,
+    /// Set when the flashcard callout's question goes on below its title: those lines
+    /// are shown in the title (the card's front), so the body drops them up to the `?`.
+    drop_until_question: bool,
     /// Ids of the flashcards given an anchor so far.
     cards_shown: Vec<String>,
 }
@@ -225,6 +228,7 @@ impl<'a> Writer<'a> {
             footnotes: Footnotes::default(),
             fragment,
             drop_question_mark: false,
+            drop_until_question: false,
             cards_shown: Vec::new(),
         }
     }
@@ -263,6 +267,7 @@ impl Writer<'_> {
         let mut skip_to: Option<usize> = None;
         // A flashcard callout's `?` line was dropped: so is the line break after it.
         let mut drop_break = false;
+        let mut line_start = true;
         for (k, node) in nodes.iter().enumerate() {
             if unwrap.contains(&k) || skip_to.is_some_and(|end| k <= end) {
                 continue;
@@ -317,6 +322,34 @@ impl Writer<'_> {
                 }
                 continue;
             }
+            // Whether this node starts a line (the `?` separator is a line of its own).
+            let at_line_start = std::mem::replace(
+                &mut line_start,
+                matches!(
+                    node,
+                    Node::Md(Event::Start(Tag::Paragraph) | Event::SoftBreak | Event::HardBreak)
+                        | Node::CalloutStart(_)
+                ),
+            );
+            if self.drop_until_question {
+                match node {
+                    Node::Md(Event::Text(t)) if at_line_start && t.trim() == "?" => {
+                        self.drop_until_question = false
+                    }
+                    Node::Md(Event::Start(Tag::Paragraph)) => {}
+                    Node::Md(
+                        Event::Text(_)
+                        | Event::SoftBreak
+                        | Event::HardBreak
+                        | Event::Code(_)
+                        | Event::InlineMath(_),
+                    )
+                    | Node::Math(_)
+                    | Node::Link(_)
+                    | Node::Tag(_) => continue,
+                    _ => self.drop_until_question = false,
+                }
+            }
             let display_math_before = std::mem::replace(
                 &mut after_display_math,
                 matches!(node, Node::Math(m) if m.display),
@@ -333,7 +366,9 @@ impl Writer<'_> {
                     }
                     // The `?` line of a callout written as a flashcard separates its
                     // front (the title) from its back: not shown.
-                    Event::Text(t) if self.drop_question_mark && t.trim() == "?" => {
+                    Event::Text(t)
+                        if self.drop_question_mark && at_line_start && t.trim() == "?" =>
+                    {
                         self.drop_question_mark = false;
                         drop_break = true;
                     }
@@ -501,7 +536,7 @@ impl Writer<'_> {
                 Node::CalloutStart(callout) => {
                     callouts.push(callout.fold);
                     let mut html = self.callout_open(callout);
-                    if let Some(anchor) = self.callout_card(callout) {
+                    if let Some((anchor, more)) = self.callout_card(callout) {
                         // The callout is the card: its title the front, its body the back.
                         let attr = format!("data-callout=\"{}\"", callout.kind);
                         html = html.replacen(
@@ -509,6 +544,15 @@ impl Writer<'_> {
                             &format!("{attr} data-flashcard id=\"{}\"", escape_attr(&anchor)),
                             1,
                         );
+                        if let Some(more) = more {
+                            let more = as_inline(&self.fragment_html(&more));
+                            html = html.replacen(
+                                "</span></summary>",
+                                &format!("<br>{more}</span></summary>"),
+                                1,
+                            );
+                            self.drop_until_question = true;
+                        }
                         self.drop_question_mark = true;
                     }
                     out.push(Event::Html(CowStr::from(html)));
@@ -516,6 +560,7 @@ impl Writer<'_> {
                 Node::Source(_) => {}
                 Node::CalloutEnd => {
                     self.drop_question_mark = false;
+                    self.drop_until_question = false;
                     let close = match callouts.pop() {
                         Some(Fold::None) | None => "</div></div>\n",
                         Some(_) => "</div></details>\n",
@@ -527,8 +572,9 @@ impl Writer<'_> {
         out
     }
 
-    /// The anchor of the flashcard a callout is, if any (only on the note's own body).
-    fn callout_card(&mut self, callout: &Callout) -> Option<String> {
+    /// The anchor of the flashcard a callout is, if any (only on the note's own body),
+    /// and the lines of its question below the title, if it has some.
+    fn callout_card(&mut self, callout: &Callout) -> Option<(String, Option<String>)> {
         if !self.report || self.fragment {
             return None;
         }
@@ -536,7 +582,12 @@ impl Writer<'_> {
             c.callout.is_some() && c.range.start <= callout.offset && callout.offset < c.range.end
         })?;
         self.cards_shown.push(card.id.clone());
-        Some(quiz::card_anchor(card))
+        let more = card
+            .front
+            .split_once('\n')
+            .map(|(_, rest)| rest.trim().to_string())
+            .filter(|rest| !rest.is_empty());
+        Some((quiz::card_anchor(card), more))
     }
 
     /// The paragraph whose source is `range`, written as flashcards, when it holds cards
