@@ -29,11 +29,16 @@ const EXIT_ERROR: u8 = 2;
     version,
     about = "Turn a vault of math notes into a checked, linked static site",
     long_about = "notebuild reads a vault of markdown notes (Obsidian style: wikilinks, callouts, \
-                  tags, embeds, $math$) and builds a static HTML site that works offline, \
-                  with math rendered at build time.",
-    after_help = "Usage of build:\n  notebuild build [VAULT] [--out DIR] [--strict]   VAULT defaults to ./notes, DIR to ./site\n\n\
+                  tags, embeds, $math$, flashcards) and builds a static HTML site that works \
+                  offline, with math rendered at build time, every stated derivative identity \
+                  checked numerically, and self-quizzes made from the flashcards.",
+    after_help = "Usage (VAULT defaults to ./notes, DIR to ./site):\n  \
+                  notebuild build [VAULT] [--out DIR] [--strict]  build the site\n  \
+                  notebuild check [VAULT] [--format json|github]  check the identities only\n  \
+                  notebuild cards [VAULT] [--format json|anki]    export the flashcards\n\n\
                   Run `notebuild help <COMMAND>` for all the options of a command.\n\
-                  Exit codes: 0 success, 1 problems found with --strict, 2 usage or I/O error."
+                  Exit codes: 0 success; 1 build --strict found problems, or check found a wrong identity; \
+                  2 usage or I/O error."
 )]
 struct Cli {
     #[command(subcommand)]
