@@ -271,6 +271,25 @@ pub struct CheckedIdentity {
     pub verdict: check::Verdict,
 }
 
+/// A note's formulas as the checker reads them, each with the prose before it.
+pub(crate) fn math_spans<'a>(
+    text: &'a str,
+    math: &'a [crate::parse::Math],
+) -> Vec<check::Span<'a>> {
+    let mut end = 0;
+    math.iter()
+        .map(|m| {
+            let before = text.get(end..m.range.start).unwrap_or("");
+            end = m.range.end;
+            check::Span {
+                tex: &m.tex,
+                display: m.display,
+                before,
+            }
+        })
+        .collect()
+}
+
 /// Finds every identity in the vault and checks them all, in parallel. The result has
 /// one list per note, in the notes' order, each in document order.
 pub fn check_identities(
@@ -283,16 +302,8 @@ pub fn check_identities(
         .par_iter()
         .zip(infos.par_iter())
         .map(|(note, info)| {
-            let spans = info
-                .math
-                .iter()
-                .map(|m| check::Span {
-                    tex: &m.tex,
-                    display: m.display,
-                })
-                .collect();
             let math = check::NoteMath {
-                spans,
+                spans: math_spans(&note.text, &info.math),
                 front: &note.front.fields,
             };
             check::find(&math)

@@ -782,6 +782,18 @@ fn call<T: Num>(f: Func, args: &[Expr], cx: &mut Cx<T>) -> R<T> {
             }))
         }
         Func::Sech => Ok(map(v, |x| T::one() / x.cosh())),
+        Func::Csch | Func::Coth => {
+            if entries(&v).iter().any(|x| x.re().abs() < 1e-3) {
+                return domain("a pole of csch/coth", a0);
+            }
+            Ok(map(v, |x| {
+                if f == Func::Csch {
+                    T::one() / x.sinh()
+                } else {
+                    x.cosh() / x.sinh()
+                }
+            }))
+        }
         Func::Arcsin | Func::Arccos => {
             if entries(&v).iter().any(|x| x.re().abs() >= 1.0 - 1e-6) {
                 return domain("arcsin/arccos outside (-1, 1)", a0);
@@ -894,6 +906,9 @@ pub(crate) fn derivative(
             d.wrt.show()
         )));
     };
+    if has_deriv_inside(&d.of) {
+        return nested_derivative(d, vals, poly, dimvars, idx, otimes, numerator);
+    }
     let empty = HashMap::new();
     // value (and kinks) in f64
     let mut cx = Cx::new(vals, poly, dimvars, &empty, otimes);
@@ -988,8 +1003,163 @@ pub(crate) fn derivative(
             gap = gap.max(g);
         }
     }
+    let value = arrange(d, &y0, x0, &jac, numerator)?;
+    Ok(DerivOut {
+        value,
+        fd_gap: gap,
+        kink,
+    })
+}
+
+fn has_deriv_inside(e: &Expr) -> bool {
+    let mut any = false;
+    e.walk(&mut |x| {
+        if matches!(x, Expr::Deriv(..)) {
+            any = true;
+        }
+    });
+    any
+}
+
+/// `e` evaluated at a point, its derivatives (a higher-order derivative's inner
+/// ones) computed there first; with the smallest kink distance and the largest
+/// AD/FD gap seen.
+#[allow(clippy::too_many_arguments)]
+fn eval_with_derivs(
+    e: &Expr,
+    vals: &HashMap<String, Val<f64>>,
+    poly: &HashMap<u32, usize>,
+    dimvars: &HashMap<String, usize>,
+    idx: &[(String, usize)],
+    otimes: Otimes,
+    numerator: bool,
+) -> Result<(Val<f64>, f64, f64), EvalErr> {
+    let mut ds: Vec<(u32, Deriv)> = Vec::new();
+    e.walk(&mut |x| {
+        if let Expr::Deriv(id, d) = x {
+            ds.push((*id, (**d).clone()));
+        }
+    });
+    let mut derivs = HashMap::new();
+    let (mut kink, mut gap) = (f64::INFINITY, 0f64);
+    for (id, d) in ds {
+        let o = derivative(&d, vals, poly, dimvars, idx, otimes, numerator)?;
+        kink = kink.min(o.kink);
+        gap = gap.max(o.fd_gap);
+        derivs.insert(id, o.value);
+    }
+    let mut cx = Cx::new(vals, poly, dimvars, &derivs, otimes);
+    cx.idx = idx.to_vec();
+    let v = eval(e, &mut cx)?;
+    Ok((v, kink.min(cx.kink), gap))
+}
+
+/// A derivative of an expression holding derivatives (`\frac{d^2}{dx^2}`,
+/// `\nabla^2`): the inner derivatives are exact (AD) at each point, the outer one is
+/// a central difference refined by Richardson extrapolation (error O(h⁴)); a large
+/// extrapolation correction counts as a gap, so a point where the difference
+/// quotient is unreliable is resampled.
+#[allow(clippy::too_many_arguments)]
+fn nested_derivative(
+    d: &Deriv,
+    vals: &HashMap<String, Val<f64>>,
+    poly: &HashMap<u32, usize>,
+    dimvars: &HashMap<String, usize>,
+    idx: &[(String, usize)],
+    otimes: Otimes,
+    numerator: bool,
+) -> Result<DerivOut, EvalErr> {
+    let key = d.wrt.key();
+    let Some(x0) = vals.get(&key) else {
+        return Err(EvalErr::Unsupported(format!(
+            "no value for {}",
+            d.wrt.show()
+        )));
+    };
+    let (y0, mut kink, mut gap) =
+        eval_with_derivs(&d.of, vals, poly, dimvars, idx, otimes, numerator)?;
+    if !finite(&y0) {
+        return Err(EvalErr::Domain("a non-finite value".into(), syms_of(&d.of)));
+    }
+    let (xr, xc) = x0.shape().unwrap_or((1, 1));
+    let seeds: Vec<usize> = match &d.entry {
+        Some(i) => match idx.iter().rev().find(|(n, _)| n == i) {
+            Some(&(_, p)) if p < xr * xc => vec![p],
+            _ => return Err(EvalErr::Unsupported(format!("unbound index {i}"))),
+        },
+        None => (0..xr * xc).collect(),
+    };
+    let Some((yr, yc)) = y0.shape() else {
+        return Ok(DerivOut {
+            value: Val::Zero,
+            fd_gap: gap,
+            kink,
+        });
+    };
+    let m = yr * yc;
+    let mut jac = DMatrix::<f64>::zeros(m, seeds.len());
+    let mut fvals = vals.clone();
+    for (col, &j) in seeds.iter().enumerate() {
+        let xj = get_entry(vals, &key, j);
+        let h = 1e-3 * xj.abs().max(1.0);
+        let mut quotient = |h: f64| -> Result<Vec<f64>, EvalErr> {
+            let mut side = |x: f64| -> Result<Vec<f64>, EvalErr> {
+                set_entry(&mut fvals, &key, j, x);
+                let r = eval_with_derivs(&d.of, &fvals, poly, dimvars, idx, otimes, numerator);
+                set_entry(&mut fvals, &key, j, xj);
+                let (v, k, g) = r?;
+                kink = kink.min(k);
+                gap = gap.max(g);
+                Ok(entries(&v))
+            };
+            let p = side(xj + h)?;
+            let q = side(xj - h)?;
+            if p.len() != m || q.len() != m {
+                return Err(EvalErr::Shape("the value changed shape".into()));
+            }
+            Ok(p.iter().zip(&q).map(|(a, b)| (a - b) / (2.0 * h)).collect())
+        };
+        let coarse = quotient(h)?;
+        let fine = quotient(h / 2.0)?;
+        for i in 0..m {
+            let r = (4.0 * fine[i] - coarse[i]) / 3.0;
+            jac[(i, col)] = r;
+            // a correction above 1e-4 (relative) leaves the result uncertain at the
+            // 1e-6 tolerance: scaled so that it exceeds the AD/FD gap's threshold
+            gap = gap.max((r - fine[i]).abs() / 1f64.max(r.abs()) * 10.0);
+        }
+    }
+    if jac.iter().any(|v| !v.is_finite()) {
+        return Err(EvalErr::Domain(
+            "a non-finite derivative".into(),
+            syms_of(&d.of),
+        ));
+    }
+    let value = arrange(d, &y0, x0, &jac, numerator)?;
+    Ok(DerivOut {
+        value,
+        fd_gap: gap,
+        kink,
+    })
+}
+
+/// The Jacobian (one column per entry of the variable, one row per entry of the
+/// value) arranged as the derivative in the layout.
+fn arrange(
+    d: &Deriv,
+    y0: &Val<f64>,
+    x0: &Val<f64>,
+    jac: &DMatrix<f64>,
+    numerator: bool,
+) -> Result<Val<f64>, EvalErr> {
+    let (xr, xc) = x0.shape().unwrap_or((1, 1));
+    let (yr, yc) = y0.shape().unwrap_or((1, 1));
+    let (m, k) = (jac.nrows(), jac.ncols());
+    let jac = jac.clone();
     // arrange in the layout
     let y_scalar = matches!(y0, Val::S(_));
+    // `\nabla_X f` of a matrix is the gradient (the shape of X) in either layout
+    let numerator = numerator && !(d.nabla && y_scalar && xr > 1 && xc > 1);
     let x_scalar = matches!(x0, Val::S(_)) || d.entry.is_some();
     let value = if y_scalar && x_scalar {
         Val::S(jac[(0, 0)])
@@ -1017,11 +1187,7 @@ pub(crate) fn derivative(
             "the derivative of a {yr}×{yc} matrix by a {xr}×{xc} matrix"
         )));
     };
-    Ok(DerivOut {
-        value,
-        fd_gap: gap,
-        kink,
-    })
+    Ok(value)
 }
 
 fn set_eps(vals: &mut HashMap<String, Val<Dual64>>, key: &str, j: usize, eps: f64) {

@@ -11,8 +11,8 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use super::shape::Kind;
 use super::tex::{
-    self, BOLD, Ctx, Deriv, Expr, PErr, Rel, Sym, Tk, Tok, func_by_name, is_space, plain_text,
-    skip_group,
+    self, BOLD, Ctx, Deriv, Expr, Func, PErr, PostOp, Rel, Sym, Tk, Tok, func_by_name, is_space,
+    plain_text, skip_group,
 };
 use super::{Finding, Layout, NoteMath, Otimes};
 
@@ -29,6 +29,8 @@ pub(crate) struct Ident {
     pub decls: BTreeMap<String, Kind>,
     /// Symbols declared positive (`\lambda > 0`).
     pub positive: BTreeSet<String>,
+    /// Matrices declared symmetric (`S = S^\top`, `\Sigma \in \mathbb{S}^n`).
+    pub symmetric: BTreeSet<String>,
     /// Conditions stated right after the identity (`, \quad x > 0`): its domain.
     pub conds: Vec<tex::Cond>,
     /// Free indices (`\frac{\partial}{\partial x_i} ... = 2x_i`): the identity holds
@@ -37,7 +39,13 @@ pub(crate) struct Ident {
     /// Defined symbols that are also differentiation variables: their value at a
     /// point is their definition's (in terms of the other symbols).
     pub deps: Vec<(Sym, Expr)>,
+    /// Per member: an evaluation bar `\Big|_{x=a}` after it (the symbol's key and
+    /// the value it takes there, entry-wise).
+    pub bars: Vec<Option<Bar>>,
 }
+
+/// An evaluation bar: the symbol's key and its value there.
+pub(crate) type Bar = (String, f64);
 
 /// Why an identity cannot be checked.
 #[derive(Debug, Clone)]
@@ -75,6 +83,10 @@ struct State {
     funcs: BTreeMap<String, Def>,
     decls: BTreeMap<String, Kind>,
     positive: BTreeSet<String>,
+    symmetric: BTreeSet<String>,
+    /// How many definitions were read so far, and the last one's name.
+    defs: usize,
+    last_def: String,
 }
 
 impl State {
@@ -192,21 +204,119 @@ pub(crate) fn find(note: &NoteMath) -> Vec<Finding> {
         }
     }
     let mut out = Vec::new();
+    // the identity that ended the previous span: a span holding only a condition
+    // right after it (`... = 1$ for $x > 0$`) is that identity's domain
+    let mut prev_last: Option<usize> = None;
+    // identities that a definition right after them completes (`$\frac{\partial
+    // \hat{y}}{\partial z} = \hat{y}(1 - \hat{y})$, where $\hat{y} = \sigma(z)$`):
+    // index in `out`, statement, span, span's TeX
+    let mut retry: Vec<(usize, Vec<Tok>, usize, &str)> = Vec::new();
     for (si, span) in note.spans.iter().enumerate() {
+        // a new paragraph that does not read on from the last one ends what the
+        // formulas before it can be completed by
+        if !reads_on(span.before) {
+            prev_last = None;
+            retry.clear();
+        }
         let toks = tex::lex(span.tex);
+        let stmts = statements(&toks);
+        if let Some(k) = prev_last.take()
+            && !stmts.is_empty()
+        {
+            let conds: Vec<Result<tex::Cond, String>> = stmts
+                .iter()
+                .map_while(|stmt| {
+                    domain_condition(&st, stmt, span.tex)
+                        .map(Ok)
+                        .or_else(|| symmetric_decl(&st, stmt, span.tex).map(Err))
+                })
+                .collect();
+            // a condition about symbols the identity does not have is about
+            // what follows (`$...$. For $\lambda > 0$: ...`): read as usual
+            let about_it = match out.get(k).map(|f: &Finding| &f.body) {
+                Some(Ok(id)) => conds.iter().all(|c| match c {
+                    Ok(c) => cond_mentions(id, c),
+                    Err(_) => true,
+                }),
+                _ => true,
+            };
+            if conds.len() == stmts.len() && about_it {
+                for c in conds {
+                    let found = out
+                        .get_mut(k)
+                        .and_then(|f: &mut Finding| f.body.as_mut().ok());
+                    match c {
+                        Ok(c) => {
+                            if let Some(id) = found {
+                                id.conds.push(c);
+                            }
+                        }
+                        Err(m) => {
+                            if let Some(id) = found {
+                                id.symmetric.insert(m.clone());
+                            }
+                            // a symmetric matrix stays symmetric for the rest of the note
+                            st.symmetric.insert(m);
+                        }
+                    }
+                }
+                prev_last = Some(k);
+                continue;
+            }
+        }
         let mut last: Option<usize> = None;
-        for stmt in statements(&toks) {
+        for stmt in stmts {
             // `= 1, \quad x > 0`: a condition right after an identity is its domain
+            // (for that identity only, not a fact for the rest of the note)
             if let Some(k) = last
                 && let Some(c) = domain_condition(&st, &stmt, span.tex)
-                && let Some(Finding { body: Ok(id), .. }) = out.get_mut(k)
             {
-                id.conds.push(c);
+                if let Some(Finding { body: Ok(id), .. }) = out.get_mut(k) {
+                    id.conds.push(c);
+                }
+                continue;
+            }
+            // `..., \quad A = A^\top`: a symmetric matrix, from that identity on
+            if let Some(k) = last
+                && let Some(m) = symmetric_decl(&st, &stmt, span.tex)
+            {
+                if let Some(Finding { body: Ok(id), .. }) = out.get_mut(k) {
+                    id.symmetric.insert(m.clone());
+                }
+                st.symmetric.insert(m);
+                continue;
             }
             let before = out.len();
+            let defs = st.defs;
             statement(&mut st, &stmt, span.tex, si, layout, otimes, &mut out);
             last = (out.len() > before).then(|| out.len() - 1);
+            if out.len() > before {
+                // a new identity ends the reach of the earlier spans' definitions
+                retry.retain(|r| r.2 == si);
+                retry.push((before, stmt.clone(), si, span.tex));
+            } else if st.defs != defs {
+                let name = st.last_def.clone();
+                for (k, stmt, sj, src) in &retry {
+                    let uses = match out.get(*k).map(|f: &Finding| &f.body) {
+                        Some(Ok(id)) => id.members.iter().any(|m| uses_symbol(m, &name)),
+                        Some(Err(s)) => s.kind == "abstract",
+                        None => false,
+                    };
+                    if !uses {
+                        continue;
+                    }
+                    let mut again = Vec::new();
+                    statement(&mut st, stmt, src, *sj, layout, otimes, &mut again);
+                    if let Some(f) = again.pop()
+                        && !matches!(&f.body, Err(s) if s.kind == "abstract")
+                        && let Some(slot) = out.get_mut(*k)
+                    {
+                        *slot = f;
+                    }
+                }
+            }
         }
+        prev_last = last;
     }
     out
 }
@@ -495,6 +605,81 @@ pub(crate) fn has_deriv(toks: &[Tok]) -> bool {
     false
 }
 
+/// Whether the prose between two formulas joins them into one statement: they
+/// are in one paragraph, or the new paragraph reads on from the last (it starts
+/// in lower case: `where ...`, `with ...`). A heading always separates them.
+fn reads_on(gap: &str) -> bool {
+    let mut rest = gap;
+    for line in gap.split_inclusive('\n') {
+        let body = line.trim().trim_start_matches('>').trim();
+        if body.starts_with('#') && body.trim_start_matches('#').starts_with(' ') {
+            return false;
+        }
+    }
+    // the text after the last blank line, if there is one
+    let mut blank = false;
+    let mut at = 0;
+    for line in gap.split_inclusive('\n') {
+        at += line.len();
+        let body = line.trim().trim_start_matches('>').trim();
+        if body.is_empty() && at < gap.len() {
+            blank = true;
+            rest = &gap[at..];
+        }
+    }
+    if !blank {
+        return true;
+    }
+    let first = rest
+        .trim_start_matches(|c: char| c.is_whitespace() || c == '>')
+        .chars()
+        .next();
+    first.is_none_or(|c| c.is_lowercase())
+}
+
+/// `f'(x)` for a function defined in the note (a prime after its name, then `(`).
+fn has_prime_call(toks: &[Tok], funcs: &BTreeMap<String, Def>) -> bool {
+    let sig: Vec<&Tok> = toks.iter().filter(|t| !is_space(&t.tk)).collect();
+    for (k, t) in sig.iter().enumerate() {
+        let primed = t.is_ch('\'')
+            || t.is_cmd("prime")
+            || (t.is_ch('^')
+                && (sig.get(k + 1).is_some_and(|u| u.is_cmd("prime"))
+                    || (sig.get(k + 1).is_some_and(|u| u.tk == Tk::Open)
+                        && sig.get(k + 2).is_some_and(|u| u.is_cmd("prime")))));
+        if !primed || k == 0 {
+            continue;
+        }
+        // the name before the primes: a letter run or a single letter
+        let mut j = k;
+        while j > 0 && (sig[j - 1].is_ch('\'') || sig[j - 1].is_cmd("prime")) {
+            j -= 1;
+        }
+        let mut name = String::new();
+        let mut i = j;
+        while i > 0 {
+            if let Tk::Letter(c) = sig[i - 1].tk {
+                name.insert(0, c);
+                i -= 1;
+            } else {
+                break;
+            }
+        }
+        if name.is_empty() {
+            continue;
+        }
+        // a single letter, or a glued run (`activation'`)
+        let names = [
+            name.clone(),
+            name.chars().last().map(String::from).unwrap_or_default(),
+        ];
+        if names.iter().any(|n| funcs.contains_key(n)) {
+            return true;
+        }
+    }
+    false
+}
+
 fn starts_with_d(toks: &[Tok]) -> bool {
     let sig: Vec<&Tok> = toks.iter().filter(|t| !is_space(&t.tk)).collect();
     match sig.first() {
@@ -510,7 +695,18 @@ fn starts_with_d(toks: &[Tok]) -> bool {
             }
             !(run.len() >= 2 && func_by_name(&run).is_some())
         }
-        Some(t) if t.is_cmd("mathrm") || t.is_cmd("text") || t.is_cmd("operatorname") => {
+        Some(t)
+            if [
+                "mathrm",
+                "text",
+                "operatorname",
+                "textrm",
+                "mathit",
+                "mathup",
+            ]
+            .iter()
+            .any(|c| t.is_cmd(c)) =>
+        {
             sig.get(1).is_some_and(|u| u.tk == Tk::Letter('d'))
                 || (sig.get(1).is_some_and(|u| u.tk == Tk::Open)
                     && sig.get(2).is_some_and(|u| u.tk == Tk::Letter('d'))
@@ -667,9 +863,20 @@ fn statement(
     otimes: Option<Otimes>,
     out: &mut Vec<Finding>,
 ) -> Option<()> {
-    let (mems, rels) = members(stmt);
+    let (mut mems, mut rels) = members(stmt);
     if rels.is_empty() {
         return None;
+    }
+    // `... = 2\mathbf{x}^\top \in \mathbb{R}^{1 \times n}`: the shape, said in words
+    if rels.len() >= 2
+        && rels.last() == Some(&Rel::Other)
+        && mems
+            .last()
+            .is_some_and(|m| plain_text(m).trim_start().starts_with("\\mathbb"))
+        && stmt.iter().any(|t| t.is_cmd("in"))
+    {
+        rels.pop();
+        mems.pop();
     }
     let funcs = st.func_names();
     let ids = Cell::new(0u32);
@@ -695,8 +902,15 @@ fn statement(
         }
         return None;
     }
-    let derivs: Vec<bool> = mems.iter().map(|m| has_deriv(m)).collect();
+    let derivs: Vec<bool> = mems
+        .iter()
+        .map(|m| has_deriv(m) || has_prime_call(m, &st.funcs))
+        .collect();
     let any_deriv = derivs.iter().any(|&d| d);
+    if let Some(k) = symmetric_decl(st, stmt, src) {
+        st.symmetric.insert(k);
+        return None;
+    }
     if !any_deriv {
         // a definition `y = ...` / `f(x) = ...` / `y := ...`
         if matches!(rels[0], Rel::Eq | Rel::Def) && mems.len() >= 2 && !is_blank_or_prompt(mems[1])
@@ -739,14 +953,15 @@ fn statement(
     if keep.len() < 2 {
         return None;
     }
+    let is_deriv = |m: &[Tok]| has_deriv(m) || has_prime_call(m, &st.funcs);
     // a leading label `J = \frac{...} = ...`
-    if !has_deriv(keep[0])
+    if !is_deriv(keep[0])
         && let Ok(Expr::Var(s)) = tex::parse_expr(keep[0], &cx)
         && !st.syms.contains_key(&s.key())
     {
         keep.remove(0);
     }
-    if keep.len() < 2 || !keep.iter().any(|m| has_deriv(m)) {
+    if keep.len() < 2 || !keep.iter().any(|m| is_deriv(m)) {
         return None;
     }
     let start = keep[0]
@@ -840,6 +1055,15 @@ fn declaration(st: &mut State, lhs: &[Tok], rhs: &[Tok], cx: &Ctx) {
                 }
             }
         };
+    } else if r.starts_with("\\mathbbS") || r.starts_with("\\mathbb{S}") {
+        // symmetric matrices `\mathbb{S}^n`, `\mathbb{S}^n_{++}`
+        for p in tex::split_top(lhs, |t| t.is_ch(',')) {
+            if let Ok(Expr::Var(s)) = tex::parse_expr(p, cx) {
+                st.decls.insert(s.key(), Kind::Matrix);
+                st.symmetric.insert(s.key());
+            }
+        }
+        return;
     } else if r.starts_with("\\{") || r.starts_with("\\lbrace") {
         kind = Kind::Scalar;
     } else {
@@ -879,6 +1103,7 @@ fn define(st: &mut State, head: &[Tok], body: &[Tok], cx: &Ctx) {
                 return;
             }
         }
+        st.last_def.clone_from(&name);
         st.funcs.insert(
             name,
             Def::Func {
@@ -886,6 +1111,7 @@ fn define(st: &mut State, head: &[Tok], body: &[Tok], cx: &Ctx) {
                 body: parsed,
             },
         );
+        st.defs += 1;
         return;
     }
     let Ok(Expr::Var(s)) = tex::parse_expr(head, cx) else {
@@ -915,6 +1141,8 @@ fn define(st: &mut State, head: &[Tok], body: &[Tok], cx: &Ctx) {
             body: parsed,
         },
     );
+    st.defs += 1;
+    st.last_def = s.key();
 }
 
 /// `a = 3` or `y = x` are facts more often than definitions worth substituting.
@@ -927,8 +1155,11 @@ fn is_trivial_alias(e: &Expr) -> bool {
 fn build(st: &State, mems: &[&[Tok]], cx: &Ctx, src: &str) -> Result<Ident, Skip> {
     let mut parsed = Vec::new();
     let mut texts = Vec::new();
+    let mut bars = Vec::new();
     for m in mems {
-        parsed.push(tex::parse_expr(m, cx));
+        let (body, bar) = split_eval_bar(m, cx)?;
+        bars.push(bar);
+        parsed.push(tex::parse_expr(body, cx));
         let a = m.iter().find(|t| !is_space(&t.tk)).map_or(0, |t| t.start);
         let b = m
             .iter()
@@ -937,6 +1168,7 @@ fn build(st: &State, mems: &[&[Tok]], cx: &Ctx, src: &str) -> Result<Ident, Skip
             .map_or(a, |t| t.end);
         texts.push(src.get(a..b.max(a)).unwrap_or("").trim().to_string());
     }
+    let parsed = entries_of_vectors(st, parsed);
     let mut wrts = BTreeSet::new();
     for e in parsed.iter().flatten() {
         e.walk(&mut |x| {
@@ -1036,10 +1268,328 @@ fn build(st: &State, mems: &[&[Tok]], cx: &Ctx, src: &str) -> Result<Ident, Skip
         texts,
         decls: st.decls.clone(),
         positive: st.positive.clone(),
+        symmetric: st.symmetric.clone(),
         conds: Vec::new(),
         free,
         deps,
+        bars,
     })
+}
+
+/// A member ending in an evaluation bar (`\frac{d}{dx} \sin x \Big|_{x=0}`,
+/// `\left. ... \right|_{x = 1}`): the member without it, and the symbol's key and
+/// value (a number; `\mathbf{0}` for a zero vector).
+fn split_eval_bar<'t>(m: &'t [Tok], cx: &Ctx) -> Result<(&'t [Tok], Option<Bar>), Skip> {
+    let sig: Vec<usize> = (0..m.len()).filter(|&k| !is_space(&m[k].tk)).collect();
+    // the subscript: a group (or one token) at the very end, after `|_`
+    let Some(&last) = sig.last() else {
+        return Ok((m, None));
+    };
+    let group_start = if m[last].tk == Tk::Close {
+        let mut depth = 0i32;
+        let mut open = None;
+        for k in (0..=last).rev() {
+            match m[k].tk {
+                Tk::Close => depth += 1,
+                Tk::Open => {
+                    depth -= 1;
+                    if depth == 0 {
+                        open = Some(k);
+                        break;
+                    }
+                }
+                _ => {}
+            }
+        }
+        match open {
+            Some(o) => o,
+            None => return Ok((m, None)),
+        }
+    } else {
+        last
+    };
+    let Some(pos) = sig.iter().position(|&k| k == group_start) else {
+        return Ok((m, None));
+    };
+    if pos < 2 || !m[sig[pos - 1]].is_ch('_') {
+        return Ok((m, None));
+    }
+    let bar = sig[pos - 2];
+    if !(m[bar].is_ch('|') || m[bar].is_cmd("vert") || m[bar].is_cmd("rvert")) {
+        return Ok((m, None));
+    }
+    let inner = if m[group_start].tk == Tk::Open {
+        &m[group_start + 1..last]
+    } else {
+        &m[group_start..=last]
+    };
+    let parts = tex::split_top(inner, |t| t.is_ch('='));
+    if parts.len() != 2 {
+        return Ok((m, None));
+    }
+    // a size command or `\right` right before the bar goes with it
+    let mut cut = bar;
+    if pos >= 3
+        && let Tk::Cmd(c) = &m[sig[pos - 3]].tk
+        && matches!(
+            c.as_str(),
+            "big" | "Big" | "bigg" | "Bigg" | "bigr" | "Bigr" | "biggr" | "Biggr" | "right"
+        )
+    {
+        cut = sig[pos - 3];
+    }
+    let unsupported = |what: &str| Skip {
+        kind: "unsupported".into(),
+        message: format!("an evaluation bar {what}"),
+    };
+    let Ok(Expr::Var(s)) = tex::parse_expr(parts[0], cx) else {
+        return Err(unsupported("at an expression"));
+    };
+    let value = match tex::parse_expr(parts[1], cx) {
+        Ok(Expr::Zeros(_)) => 0.0,
+        Ok(e) => const_value(&e).ok_or_else(|| unsupported("at a point that is not a number"))?,
+        Err(_) => return Err(unsupported("at a point that is not a number")),
+    };
+    Ok((&m[..cut], Some((s.key(), value))))
+}
+
+/// The value of a constant expression (numbers, `\pi`, `e`, arithmetic).
+fn const_value(e: &Expr) -> Option<f64> {
+    Some(match e {
+        Expr::Num(v) => *v,
+        Expr::Neg(a) => -const_value(a)?,
+        Expr::Bin(op, a, b) => {
+            let (a, b) = (const_value(a)?, const_value(b)?);
+            match op {
+                tex::BinOp::Add => a + b,
+                tex::BinOp::Sub => a - b,
+                tex::BinOp::Mul | tex::BinOp::Dot => a * b,
+                tex::BinOp::Div => a / b,
+                _ => return None,
+            }
+        }
+        Expr::Pow(a, b) => const_value(a)?.powf(const_value(b)?),
+        Expr::Call(tex::Func::Sqrt, args) if args.len() == 1 => const_value(&args[0])?.sqrt(),
+        Expr::Call(tex::Func::Exp, args) if args.len() == 1 => const_value(&args[0])?.exp(),
+        Expr::Call(tex::Func::Ln, args) if args.len() == 1 => const_value(&args[0])?.ln(),
+        _ => return None,
+    })
+}
+
+/// `p_k` next to a vector `\mathbf{p}` (written bold in the identity, or defined
+/// bold in the note) is the `k`-th entry of `\mathbf{p}`, the index `k` free (the
+/// identity holds for every `k`): rewritten to an entry before the definitions are
+/// substituted. Indices bound by a sum are left to `resolve`.
+fn entries_of_vectors(st: &State, parsed: Vec<Result<Expr, PErr>>) -> Vec<Result<Expr, PErr>> {
+    let mut bold_bases = BTreeSet::new();
+    let mut taken = BTreeSet::new();
+    let mut cands: BTreeSet<(String, String)> = BTreeSet::new();
+    for e in parsed.iter().flatten() {
+        e.walk(&mut |x| match x {
+            Expr::Var(s) if s.bold && !s.upper && s.sub.is_none() => {
+                bold_bases.insert(s.base.clone());
+            }
+            Expr::Var(s) if !s.bold && !s.upper => {
+                if let Some(k) = &s.sub
+                    && matches!(k.as_str(), "i" | "j" | "k" | "l")
+                {
+                    cands.insert((s.base.clone(), k.clone()));
+                }
+            }
+            Expr::Sum { idx, .. } => {
+                taken.insert(idx.clone());
+            }
+            Expr::Dots(body, _) => {
+                // `\dots x_i \dots` binds its own index
+                body.walk(&mut |y| {
+                    if let Expr::Var(s) = y
+                        && let Some(k) = &s.sub
+                    {
+                        taken.insert(k.clone());
+                    }
+                });
+            }
+            Expr::Deriv(_, d) if d.wrt.sub.is_none() && !d.wrt.upper => {
+                bold_bases.insert(d.wrt.base.clone());
+            }
+            _ => {}
+        });
+    }
+    // an index only ever inside `diag(...)` builds the diagonal entry by entry
+    // (`\operatorname{diag}(\begin{cases} 1 & x_i > 0 \\ 0 & x_i \le 0 \end{cases})`)
+    let count = |e: &Expr, k: &str| {
+        let mut n = 0;
+        e.walk(&mut |y| {
+            if let Expr::Var(s) = y
+                && s.sub.as_deref() == Some(k)
+            {
+                n += 1;
+            }
+        });
+        n
+    };
+    let mut diag_only: BTreeSet<String> = BTreeSet::new();
+    for k in cands
+        .iter()
+        .map(|(_, k)| k.clone())
+        .collect::<BTreeSet<_>>()
+    {
+        if taken.contains(&k) {
+            continue;
+        }
+        let (mut all, mut inside) = (0, 0);
+        for e in parsed.iter().flatten() {
+            all += count(e, &k);
+            e.walk(&mut |y| {
+                if let Expr::Call(Func::Diag, args) = y
+                    && let [a] = args.as_slice()
+                    && !matches!(a, Expr::Dots(..))
+                {
+                    inside += count(a, &k);
+                }
+            });
+        }
+        if all > 0 && all == inside {
+            diag_only.insert(k);
+        }
+    }
+    let parsed: Vec<Result<Expr, PErr>> = if diag_only.is_empty() {
+        parsed
+    } else {
+        parsed
+            .into_iter()
+            .map(|p| {
+                p.and_then(|e| {
+                    e.map(&mut |x| match x {
+                        Expr::Call(Func::Diag, mut args)
+                            if args.len() == 1
+                                && !matches!(args[0], Expr::Dots(..))
+                                && diag_only.iter().any(|k| count(&args[0], k) > 0) =>
+                        {
+                            let a = args.remove(0);
+                            Ok(Expr::Call(
+                                Func::Diag,
+                                vec![Expr::Dots(a.bx(), String::new())],
+                            ))
+                        }
+                        other => Ok(other),
+                    })
+                    .map_err(PErr::parse)
+                })
+            })
+            .collect()
+    };
+    taken.extend(diag_only);
+    let defined_bold = |b: &str| {
+        matches!(
+            st.syms.get(b),
+            Some(Def::Sym {
+                bold: true,
+                upper: false,
+                ..
+            })
+        )
+    };
+    let rewrite: BTreeSet<(String, String)> = cands
+        .into_iter()
+        .filter(|(b, k)| {
+            !taken.contains(k)
+                && !st.syms.contains_key(&format!("{b}_{k}"))
+                && (bold_bases.contains(b) || defined_bold(b))
+        })
+        .collect();
+    if rewrite.is_empty() {
+        return parsed;
+    }
+    parsed
+        .into_iter()
+        .map(|p| {
+            p.and_then(|e| {
+                e.map(&mut |x| match x {
+                    Expr::Var(s)
+                        if !s.bold
+                            && !s.upper
+                            && s.sub.as_ref().is_some_and(|k| {
+                                rewrite.contains(&(s.base.clone(), k.clone()))
+                            }) =>
+                    {
+                        let k = s.sub.clone().unwrap_or_default();
+                        let v = Sym {
+                            base: s.base,
+                            sub: None,
+                            bold: true,
+                            upper: false,
+                        };
+                        Ok(Expr::Index(Expr::Var(v).bx(), vec![k]))
+                    }
+                    other => Ok(other),
+                })
+                .map_err(PErr::parse)
+            })
+        })
+        .collect()
+}
+
+/// Does `e` use the symbol (or function) named `key`?
+fn uses_symbol(e: &Expr, key: &str) -> bool {
+    let mut any = false;
+    e.walk(&mut |x| match x {
+        Expr::Var(s) if s.key() == key => any = true,
+        Expr::Apply(n, _) if n == key => any = true,
+        _ => {}
+    });
+    any
+}
+
+/// Does the condition mention a symbol of the identity?
+fn cond_mentions(id: &Ident, c: &tex::Cond) -> bool {
+    let mut keys = BTreeSet::new();
+    for m in &id.members {
+        m.walk(&mut |x| match x {
+            Expr::Var(s) => {
+                keys.insert(s.key());
+            }
+            Expr::Deriv(_, d) => {
+                keys.insert(d.wrt.key());
+            }
+            _ => {}
+        });
+    }
+    let mut any = false;
+    c.walk(&mut |x| {
+        if let Expr::Var(s) = x
+            && keys.contains(&s.key())
+        {
+            any = true;
+        }
+    });
+    any
+}
+
+/// `S = S^\top`, `A^T = A`: the name of a matrix declared symmetric.
+fn symmetric_decl(st: &State, stmt: &[Tok], src: &str) -> Option<String> {
+    let (mems, rels) = members(stmt);
+    if rels != [Rel::Eq] || mems.iter().any(|m| has_deriv(m)) {
+        return None;
+    }
+    let funcs = st.func_names();
+    let ids = Cell::new(1000);
+    let cx = Ctx {
+        funcs: &funcs,
+        ids: &ids,
+        src,
+        depth: Cell::new(0),
+    };
+    let a = tex::parse_expr(mems[0], &cx).ok()?;
+    let b = tex::parse_expr(mems[1], &cx).ok()?;
+    match (&a, &b) {
+        (Expr::Var(s), Expr::Post(t, PostOp::Transpose))
+        | (Expr::Post(t, PostOp::Transpose), Expr::Var(s)) => match t.as_ref() {
+            Expr::Var(u) if u.key() == s.key() && (s.upper || !s.bold) => Some(s.key()),
+            _ => None,
+        },
+        _ => None,
+    }
 }
 
 /// A statement that is only a condition (`x > 0`, `x \neq 0`, `0 < t < 1`).
@@ -1122,12 +1672,45 @@ fn abstract_in(e: &Expr) -> Option<Skip> {
                             s.show()
                         ),
                     });
+                } else if let Some(s) = implicit_quantity(d) {
+                    // `\frac{\partial}{\partial \mu} \log \mathcal{N}`: an operand
+                    // without the variable, through a quantity that depends on it
+                    err = Some(Skip {
+                        kind: "abstract".into(),
+                        message: format!(
+                            "abstract function {}: it is not defined in this note",
+                            s.show()
+                        ),
+                    });
                 }
             }
             _ => {}
         }
     });
     err
+}
+
+/// A calligraphic or hatted symbol (`\mathcal{L}`, `\hat{y}`) in a derivative's
+/// operand that does not mention the variable at all: such a symbol names a quantity
+/// depending on the variable (a loss, a density, a prediction), not a constant.
+fn implicit_quantity(d: &tex::Deriv) -> Option<Sym> {
+    let key = d.wrt.key();
+    let mut mentions = false;
+    let mut found: Option<Sym> = None;
+    d.of.walk(&mut |y| {
+        if let Expr::Var(s) = y {
+            if s.key() == key || s.base == d.wrt.base {
+                mentions = true;
+            } else if found.is_none()
+                && ["\\mathcal{", "\\mathscr{", "\\hat{", "\\widehat{"]
+                    .iter()
+                    .any(|p| s.base.starts_with(p))
+            {
+                found = Some(s.clone());
+            }
+        }
+    });
+    if mentions { None } else { found }
 }
 
 /// Replaces defined functions (always) and defined symbols (when `syms`; `used`
@@ -1258,22 +1841,6 @@ fn resolve(members: Vec<Expr>) -> Result<(Vec<Expr>, Vec<String>), Skip> {
         *e = fix_nabla(taken)?;
         if let Some(s) = abstract_in(e) {
             return Err(s);
-        }
-        let mut nested = false;
-        e.walk(&mut |x| {
-            if let Expr::Deriv(_, d) = x {
-                d.of.walk(&mut |y| {
-                    if matches!(y, Expr::Deriv(..)) {
-                        nested = true;
-                    }
-                });
-            }
-        });
-        if nested {
-            return Err(Skip {
-                kind: "unsupported".into(),
-                message: "a derivative of a derivative".into(),
-            });
         }
     }
     // dimension variables: the upper limits of sums
@@ -1455,6 +2022,26 @@ fn free_indices(members: &[Expr]) -> Vec<String> {
             out.push(idx);
         }
     }
+    // entries `p_k` of vectors outside any sum (see `entries_of_vectors`)
+    let mut sum_idx = BTreeSet::new();
+    for e in members {
+        e.walk(&mut |x| {
+            if let Expr::Sum { idx, .. } = x {
+                sum_idx.insert(idx.clone());
+            }
+        });
+    }
+    for e in members {
+        e.walk(&mut |x| {
+            if let Expr::Index(_, idxs) = x {
+                for i in idxs {
+                    if !sum_idx.contains(i) && !out.contains(i) {
+                        out.push(i.clone());
+                    }
+                }
+            }
+        });
+    }
     out
 }
 
@@ -1593,6 +2180,10 @@ fn bind_indices(e: Expr, bound: &[String]) -> Result<Expr, Skip> {
                 && letters.len() <= 2
                 && letters.iter().all(|l| bound.contains(l))
             {
+                if s.base == "\\delta" && !s.bold && letters.len() == 2 {
+                    // the Kronecker delta `\delta_{ij}`: an entry of the identity
+                    return Ok(Expr::Index(Expr::Ident(0).bx(), letters));
+                }
                 if s.bold && !s.upper && letters.len() == 1 {
                     // `\mathbf{e}_i`: the i-th standard basis vector
                     if s.base == "e" {

@@ -20,18 +20,26 @@
 //!   d(scalar)/d(vector) is a row, d(vector)/d(scalar) a column, d(vector)/d(vector)
 //!   is m×n, d(scalar)/d(p×q matrix) is q×p (the shape of Xᵀ); a matrix by a scalar
 //!   keeps the matrix's shape in both layouts. `\nabla_{\mathbf{x}} f` is accepted as
-//!   either the row or the column (conventions for the gradient differ). The
+//!   either the row or the column (conventions for the gradient differ);
+//!   `\nabla_X f` of a matrix is the gradient, the shape of `X`, in either layout.
+//!   Higher-order derivatives (`\frac{d^2}{dx^2}`, `\frac{\partial^2}{\partial x
+//!   \partial y}`, the Hessian `\nabla^2_{\mathbf{x}}`) are checked too. The
 //!   derivative of a row vector by a vector, and anything needing a 3- or
 //!   4-dimensional array, is refused (skip).
 //! - Symbols: bold lowercase are column vectors, uppercase are matrices (a scalar
 //!   when they appear in a denominator or exponent), other letters scalars unless the
 //!   formula forces a vector (the search tries the fewest changes first) or the note
-//!   declared one (`x \in \mathbb{R}^n`). `x` and `\mathbf{x}` in one identity are
+//!   declared one (`x \in \mathbb{R}^n`). A plain letter written transposed (`x^T`)
+//!   or declared a vector is read as a vector: if that gives the sides different
+//!   shapes, that is the verdict. `x` and `\mathbf{x}` in one identity are
 //!   one symbol. Subscripted symbols (`x_1`, `\mathbf{x}_i`) are distinct symbols,
 //!   except: `x_i` inside `\sum_i` or `\dots x_i \dots` is an entry of `x`;
 //!   `\mathbf{x}_i` inside `\sum_i` is the i-th of several vectors (a column of a
 //!   matrix); `x_1, x_2, ...` next to a derivative by `\mathbf{x}` are its
-//!   components (and fix its length).
+//!   components (and fix its length); `p_k` next to a vector `\mathbf{p}` (in the
+//!   identity or defined in the note) is its k-th entry, `k` a free index (the
+//!   identity holds for every k), as are `\mathbf{e}_k` and `\delta_{ij}`; an index
+//!   only inside `diag(...)` builds the diagonal entry by entry.
 //! - `\mathbf{x}^2` and other powers of vectors are element-wise; powers of square
 //!   matrices are matrix powers. `|x|` is entry-wise, except that `|\mathbf{x}|` is
 //!   read as the norm when the entry-wise reading does not fit the shapes, and `|X|`
@@ -40,12 +48,25 @@
 //!   `exp`, `log`, `sqrt` of a (non-vector) matrix are refused as ambiguous.
 //! - A function application `f(x)`, `g_1(x)`, `\mathbf{r}(t)`, `y(x)` (a lowercase
 //!   letter glued to one symbol in parentheses) is abstract unless the note defined
-//!   it earlier; abstract identities are skipped.
-//! - Definitions made earlier in the note (or in front matter) are substituted. If
-//!   the identity fails with them but holds with those symbols read as plain
-//!   constants (a letter reused later), it passes with a note in the message.
-//! - A condition right after an identity (`= 1, \quad x > 0`, `(x \neq 0)`) is its
-//!   domain: points are sampled where it holds.
+//!   it earlier; abstract identities are skipped. So is a derivative whose operand
+//!   lacks the variable but has a calligraphic or hatted symbol (`\log\mathcal{N}`).
+//!   A defined function may be named bare (`\frac{\partial activation}{\partial
+//!   \mathbf{x}}`) or primed (`f'(x)`, `f''(x)`).
+//! - Definitions made earlier in the note (or in front matter) are substituted, and
+//!   so are those made right after an identity (`..., where $z = ...$`: later in its
+//!   span, or in the spans that follow it up to the next identity, while the prose
+//!   between stays in one paragraph or reads on from it: a paragraph starting in
+//!   lower case, `where ...`; a heading or a new sentence ends it). If the identity
+//!   has no consistent shapes with them but holds with those symbols read as plain
+//!   constants (a letter reused later), it passes with a note in the message; a
+//!   value mismatch with the definitions is a failure.
+//! - A condition right after an identity (`= 1, \quad x > 0`, `(x \neq 0)`, or the
+//!   next span `$...$ for $x > 0$` when it is about the identity's symbols) is its
+//!   domain only: points are sampled where it holds. Other conditions (`\lambda >
+//!   0` elsewhere) hold for the rest of the note. `S = S^\top` and `\Sigma \in
+//!   \mathbb{S}^n` declare symmetric matrices (sampled symmetric).
+//! - An evaluation bar `\Big|_{x=a}` / `\left. ... \right|_{x=a}` after a member
+//!   evaluates it at that number.
 //!
 //! # Tolerances
 //!
@@ -63,7 +84,7 @@
 //!   [-1, 1]; matrices that are inverted are `2I + R/√n`. A domain error (log of a
 //!   non-positive value, ...) makes the symbols involved positive for later
 //!   samples. Each trial gets up to 300 attempts; each `cases` branch gets its own
-//!   trials.
+//!   trials (a branch on a single point, `0 & x = 0`, is not sampled).
 //!
 //! # Verdict kinds
 //!
@@ -128,6 +149,10 @@ impl Default for Settings {
 pub struct Span<'a> {
     pub tex: &'a str,
     pub display: bool,
+    /// The note's text between the previous span and this one (the prose that
+    /// joins them): a definition after an identity completes it only when the two
+    /// are in one paragraph or the prose reads on (`where`, `with`).
+    pub before: &'a str,
 }
 
 /// A note's math, in order, and its front-matter scalar fields (e.g. "layout" ->

@@ -646,7 +646,17 @@ impl Infer {
                     }
                     wrt = Ty::S;
                 }
-                let t = self.deriv_ty(of, wrt)?;
+                let mut t = self.deriv_ty(of, wrt)?;
+                // `\nabla_X f` of a matrix is the gradient: the shape of X in either
+                // layout
+                if d.nabla
+                    && matches!(self.norm(of), Ty::S)
+                    && let Ty::M(r, c) = self.norm(wrt)
+                    && !self.dims.is_one(r)
+                    && !self.dims.is_one(c)
+                {
+                    t = Ty::M(r, c);
+                }
                 self.derivs.insert(*id, (of, wrt, t));
                 Ok(t)
             }

@@ -372,6 +372,8 @@ pub(crate) enum Func {
     Csc,
     Cot,
     Sech,
+    Coth,
+    Csch,
     Arcsin,
     Arccos,
     Softmax,
@@ -412,6 +414,8 @@ impl Func {
             Func::Csc => "csc",
             Func::Cot => "cot",
             Func::Sech => "sech",
+            Func::Coth => "coth",
+            Func::Csch => "csch",
             Func::Arcsin => "arcsin",
             Func::Arccos => "arccos",
         }
@@ -440,6 +444,8 @@ pub(crate) fn func_by_name(name: &str) -> Option<Func> {
         "csc" => Func::Csc,
         "cot" => Func::Cot,
         "sech" => Func::Sech,
+        "coth" => Func::Coth,
+        "csch" | "cosech" => Func::Csch,
         "arcsin" | "asin" => Func::Arcsin,
         "arccos" | "acos" => Func::Arccos,
         "softmax" | "Softmax" | "SoftMax" => Func::Softmax,
@@ -838,7 +844,7 @@ const DECOR_CMDS: &[&str] = &[
 const FUNC_CMDS: &[&str] = &[
     "exp", "log", "ln", "sin", "cos", "tan", "tanh", "sinh", "cosh", "det", "max", "min", "arctan",
     "tr", "Tr", "trace", "diag", "sgn", "softmax", "relu", "sigmoid", "sec", "csc", "cot", "sech",
-    "arcsin", "arccos",
+    "arcsin", "arccos", "coth", "csch",
 ];
 const UNSUPPORTED_CMDS: &[&str] = &[
     "int",
@@ -866,7 +872,6 @@ const UNSUPPORTED_CMDS: &[&str] = &[
     "deg",
     "gcd",
     "Pr",
-    "coth",
     "lg",
     "hom",
     "sqcup",
@@ -880,8 +885,6 @@ const UNSUPPORTED_CMDS: &[&str] = &[
     "star",
     "ast",
     "dagger",
-    "langle",
-    "rangle",
     "lfloor",
     "rfloor",
     "lceil",
@@ -1083,6 +1086,19 @@ impl<'t, 'c> Parser<'t, 'c> {
         } else {
             let k = self.pos;
             self.pos += 1;
+            // `x^\mathsf{T}`, `\nabla_\mathbf{x}`: a font command takes its group along
+            if let Tk::Cmd(c) = &t.tk
+                && (BOLD.contains(&c.as_str())
+                    || TEXT_CMDS.contains(&c.as_str())
+                    || DECOR_CMDS.contains(&c.as_str()))
+                && self.toks.get(k + 1).is_some_and(|u| u.tk == Tk::Open)
+            {
+                let close = skip_group(self.toks, k + 1);
+                if close <= self.toks.len() {
+                    self.pos = close;
+                    return Ok(&self.toks[k..close]);
+                }
+            }
             Ok(&self.toks[k..k + 1])
         }
     }
@@ -1326,6 +1342,12 @@ impl<'t, 'c> Parser<'t, 'c> {
                 let sup = self.arg_toks()?;
                 e = self.apply_sup(e, sup)?;
             } else if t.is_ch('\'') || t.is_cmd("prime") {
+                // `\mathbf{x}'`, `A'`: a transpose (econometrics); `f'` a derivative
+                if transposable(&e) && !self.single_symbol_paren_at(self.pos + 1) {
+                    self.pos += 1;
+                    e = Expr::Post(e.bx(), PostOp::Transpose);
+                    continue;
+                }
                 return Err(PErr::abstract_(
                     "a derivative written with a prime (f') of an abstract function",
                 ));
@@ -1386,6 +1408,9 @@ impl<'t, 'c> Parser<'t, 'c> {
             }
         }
         if txt == "\\prime" || txt == "'" {
+            if transposable(&base) {
+                return Ok(Expr::Post(base.bx(), PostOp::Transpose));
+            }
             return Err(PErr::abstract_("a derivative written with a prime (f')"));
         }
         if txt == "\\dagger" || txt == "+" {
@@ -1513,6 +1538,33 @@ impl<'t, 'c> Parser<'t, 'c> {
         Ok(e)
     }
 
+    /// `\langle a, b \rangle`: the inner product, `sum(a ⊙ b)` (the dot product of
+    /// vectors, `tr(AᵀB)` of matrices).
+    fn inner_product(&mut self) -> PResult<Expr> {
+        let saved = (self.in_operand, self.abs_depth, self.norm_depth);
+        self.in_operand = false;
+        self.abs_depth = 0;
+        self.norm_depth = 0;
+        let a = self.expr();
+        let r = a.and_then(|a| {
+            if !self.eat_ch(',') {
+                return Err(PErr::unsupported("`\\langle` without two arguments"));
+            }
+            let b = self.expr()?;
+            Ok((a, b))
+        });
+        (self.in_operand, self.abs_depth, self.norm_depth) = saved;
+        let (a, b) = r?;
+        self.eat_cmd("right");
+        if !self.eat_cmd("rangle") {
+            return match self.peek() {
+                Some(t) => Err(stopped_at(t)),
+                None => Err(PErr::parse("missing `\\rangle`")),
+            };
+        }
+        Ok(Expr::Call(Func::Sum, vec![Expr::bin(BinOp::Had, a, b)]))
+    }
+
     fn close_delim(&mut self) -> PResult<()> {
         let Some(t) = self.peek() else {
             return Err(PErr::parse("missing closing bracket"));
@@ -1615,7 +1667,21 @@ impl<'t, 'c> Parser<'t, 'c> {
                 return self.call(f);
             }
             if self.cx.funcs.contains(&run) {
+                let paren = self.paren_after_letters(run.len());
                 self.skip_letters(run.len());
+                if let Some(r) = self.prime_call(&run, &run) {
+                    return r;
+                }
+                if !paren {
+                    // `\frac{\partial activation}{\partial \mathbf{x}}`: a defined
+                    // function named bare stands for it applied to its parameters
+                    return Ok(Expr::Var(Sym {
+                        base: run,
+                        sub: None,
+                        bold: self.bold,
+                        upper: false,
+                    }));
+                }
                 let args = self.call_args(&run)?;
                 return Ok(Expr::Apply(run, args));
             }
@@ -1685,6 +1751,9 @@ impl<'t, 'c> Parser<'t, 'c> {
         {
             return Ok(Expr::Ident(self.cx.id()));
         }
+        if let Some(r) = self.prime_call(&sym.key(), &base) {
+            return r;
+        }
         let paren_next = self.peek().is_some_and(|t| {
             t.is_ch('(') || t.is_cmd("left") || t.is_cmd("big") || t.is_cmd("Big")
         });
@@ -1746,6 +1815,87 @@ impl<'t, 'c> Parser<'t, 'c> {
         }
         let Some(close) = close else { return false };
         let inner = &self.toks[k + 1..close];
+        let ids = Cell::new(0);
+        let cx = Ctx {
+            funcs: self.cx.funcs,
+            ids: &ids,
+            src: self.cx.src,
+            depth: Cell::new(self.cx.depth.get()),
+        };
+        matches!(parse_expr(inner, &cx), Ok(Expr::Var(_)))
+    }
+
+    /// `f'(x)`, `f''(t)`, `f^{\prime}(x)` for a function `f` defined in the note: its
+    /// derivative by the symbol it is applied to. `None` when no prime follows.
+    fn prime_call(&mut self, key: &str, base: &str) -> Option<PResult<Expr>> {
+        let name = if self.cx.funcs.contains(key) {
+            key
+        } else if self.cx.funcs.contains(base) {
+            base
+        } else {
+            return None;
+        };
+        let save = self.pos;
+        let mut order = 0;
+        loop {
+            if self.eat_ch('\'') || self.eat_cmd("prime") {
+                order += 1;
+            } else if self.peek().is_some_and(|t| t.is_ch('^'))
+                && self.toks.get(self.pos + 1).is_some_and(|t| {
+                    t.is_cmd("prime")
+                        || (t.tk == Tk::Open
+                            && self
+                                .toks
+                                .get(self.pos + 2)
+                                .is_some_and(|u| u.is_cmd("prime")))
+                })
+            {
+                self.pos += 1;
+                let Ok(sup) = self.arg_toks() else {
+                    self.pos = save;
+                    return None;
+                };
+                order += sup.iter().filter(|t| t.is_cmd("prime")).count();
+            } else {
+                break;
+            }
+        }
+        if order == 0 || !self.single_symbol_paren_at(self.pos) {
+            self.pos = save;
+            return None;
+        }
+        let name = name.to_string();
+        Some(self.call_args(&name).and_then(|args| {
+            let [Expr::Var(v)] = args.as_slice() else {
+                return Err(PErr::unsupported("a prime derivative at an expression"));
+            };
+            let v = v.clone();
+            let mut e = Expr::Apply(name, args);
+            for _ in 0..order {
+                e = Expr::Deriv(
+                    self.cx.id(),
+                    Box::new(Deriv {
+                        of: e,
+                        wrt: v.clone(),
+                        nabla: false,
+                        entry: None,
+                    }),
+                );
+            }
+            Ok(e)
+        }))
+    }
+
+    /// Is there `(v)` at `k`, holding one symbol (`\mathbf{r}'(t)`: a derivative of a
+    /// function, while `\mathbf{x}'(A + A')` is a product)?
+    fn single_symbol_paren_at(&self, k: usize) -> bool {
+        if !self.toks.get(k).is_some_and(|t| t.is_ch('(')) {
+            return false;
+        }
+        let Some(close) = self.toks[k..].iter().position(|t| t.is_ch(')')) else {
+            return false;
+        };
+        let inner = &self.toks[k + 1..k + close];
         let ids = Cell::new(0);
         let cx = Ctx {
             funcs: self.cx.funcs,
@@ -1900,10 +2050,19 @@ impl<'t, 'c> Parser<'t, 'c> {
             let sup = self.arg_toks()?;
             let s = plain_text(sup).replace(' ', "");
             if s == "-1" {
-                return Err(PErr::unsupported(format!(
-                    "the inverse function `{}^{{-1}}`",
-                    f.name()
-                )));
+                // `\sin^{-1} x`, `\tan^{-1}`: the inverse functions
+                let inv = match f {
+                    Func::Sin => Func::Arcsin,
+                    Func::Cos => Func::Arccos,
+                    Func::Tan => Func::Arctan,
+                    _ => {
+                        return Err(PErr::unsupported(format!(
+                            "the inverse function `{}^{{-1}}`",
+                            f.name()
+                        )));
+                    }
+                };
+                return self.call(inv);
             }
             let mut p = self.sub(sup);
             let e = p.expr()?;
@@ -1979,7 +2138,23 @@ impl<'t, 'c> Parser<'t, 'c> {
                 let paren = self
                     .peek()
                     .is_some_and(|t| t.is_ch('(') || t.is_cmd("left") || t.tk == Tk::Open);
-                let pow_paren = self.peek().is_some_and(|t| t.is_ch('^'));
+                // `\sigma^2(x)` is a power of the sigmoid; `\sigma^2` alone a
+                // variance
+                let pow_paren = self.peek().is_some_and(|t| t.is_ch('^')) && {
+                    let k = self.pos;
+                    let e = if self.toks.get(k + 1).is_some_and(|u| u.tk == Tk::Open) {
+                        skip_group(self.toks, k + 1)
+                    } else {
+                        k + 2
+                    };
+                    let mut j = e;
+                    while j < self.toks.len() && is_space(&self.toks[j].tk) {
+                        j += 1;
+                    }
+                    self.toks
+                        .get(j)
+                        .is_some_and(|t| t.is_ch('(') || t.is_cmd("left") || t.tk == Tk::Open)
+                };
                 if paren || pow_paren {
                     return self.call(Func::Sigmoid);
                 }
@@ -2015,6 +2190,8 @@ impl<'t, 'c> Parser<'t, 'c> {
                 };
                 if d.is_ch('(') || d.is_ch('[') || d.is_cmd("{") || d.is_cmd("lbrack") {
                     self.paren_body()
+                } else if d.is_cmd("langle") {
+                    self.inner_product()
                 } else if d.is_ch('|') || d.is_cmd("vert") || d.is_cmd("lvert") {
                     self.abs_body(true)
                 } else if d.is_cmd("|") || d.is_cmd("Vert") || d.is_cmd("lVert") {
@@ -2035,6 +2212,7 @@ impl<'t, 'c> Parser<'t, 'c> {
                     )))
                 }
             }
+            "langle" => self.inner_product(),
             "|" | "Vert" | "lVert" => self.norm_body(),
             "lvert" | "vert" => self.abs_body(false),
             "{" | "lbrack" => self.paren_body(),
@@ -2079,7 +2257,7 @@ impl<'t, 'c> Parser<'t, 'c> {
                 let name = plain_text(inner).replace(' ', "");
                 self.named(&name)
             }
-            "sec" | "csc" | "cot" | "sech" | "arcsin" | "arccos" => self.named(c),
+            "sec" | "csc" | "cot" | "sech" | "arcsin" | "arccos" | "coth" | "csch" => self.named(c),
             "exp" | "log" | "ln" | "sin" | "cos" | "tan" | "tanh" | "sinh" | "cosh" | "det"
             | "max" | "min" | "arctan" | "tr" | "Tr" | "trace" | "diag" | "sgn" | "softmax"
             | "relu" | "sigmoid" => self.named(c),
@@ -2095,6 +2273,20 @@ impl<'t, 'c> Parser<'t, 'c> {
                 }
                 if name.chars().count() == 1 {
                     let ch = name.chars().next().unwrap_or('x');
+                    if ch == 'e' && !self.bold {
+                        // an upright `\mathrm{e}` is Euler's number
+                        if self.peek().is_some_and(|t| t.is_ch('^')) {
+                            self.pos += 1;
+                            let sup = self.arg_toks()?;
+                            let mut p = self.sub(sup);
+                            let e = p.expr()?;
+                            p.expect_end()?;
+                            return Ok(Expr::Call(Func::Exp, vec![e]));
+                        }
+                        if !self.peek().is_some_and(|t| t.is_ch('_')) {
+                            return Ok(Expr::Num(std::f64::consts::E));
+                        }
+                    }
                     if ch.is_ascii_digit() {
                         return Ok(Expr::Num(f64::from(ch.to_digit(10).unwrap_or(0))));
                     }
@@ -2352,7 +2544,7 @@ impl<'t, 'c> Parser<'t, 'c> {
         } else if let Tk::Cmd(c) = &t.tk {
             if matches!(
                 c.as_str(),
-                "mathrm" | "text" | "operatorname" | "textrm" | "mathit"
+                "mathrm" | "text" | "operatorname" | "textrm" | "mathit" | "mathup"
             ) {
                 let j = k + 1;
                 let inner_end = if toks.get(j).is_some_and(|u| u.tk == Tk::Open) {
@@ -2393,10 +2585,11 @@ impl<'t, 'c> Parser<'t, 'c> {
 
     /// Builds a derivative from the fraction's numerator rest and denominator rest.
     fn derivative(&mut self, nrest: &[Tok], order: u32, drest: &[Tok]) -> PResult<Expr> {
-        if order != 1 {
-            return Err(PErr::unsupported("a higher-order derivative"));
-        }
-        let wrt = self.wrt(drest)?;
+        let wrts = if order == 1 {
+            vec![self.wrt(drest)?]
+        } else {
+            self.wrts(drest, order)?
+        };
         let of = if nrest.iter().all(|t| is_space(&t.tk)) {
             // operator form: the operand follows, up to the relation (or the next
             // derivative term)
@@ -2412,15 +2605,79 @@ impl<'t, 'c> Parser<'t, 'c> {
             p.expect_end()?;
             e
         };
-        Ok(Expr::Deriv(
-            self.cx.id(),
-            Box::new(Deriv {
-                of,
-                wrt,
-                nabla: false,
-                entry: None,
-            }),
-        ))
+        Ok(self.nest(of, wrts))
+    }
+
+    /// `of` differentiated by each variable, the last one first. Twice by one vector,
+    /// the inner derivative is a gradient (either orientation), so that the outer one
+    /// is the Hessian (symmetric, whatever the layout).
+    fn nest(&self, of: Expr, wrts: Vec<Sym>) -> Expr {
+        let n = wrts.len();
+        // (only a Hessian, twice by one vector, is symmetric)
+        let hessian = wrts.windows(2).all(|w| w[0].key() == w[1].key());
+        let mut e = of;
+        for (k, wrt) in wrts.into_iter().enumerate().rev() {
+            let nabla = n > 1 && k > 0 && hessian && wrt.bold && !wrt.upper;
+            e = Expr::Deriv(
+                self.cx.id(),
+                Box::new(Deriv {
+                    of: e,
+                    wrt,
+                    nabla,
+                    entry: None,
+                }),
+            );
+        }
+        e
+    }
+
+    /// The variables of a higher-order derivative's denominator: `x^2`,
+    /// `x \partial y`, `\mathbf{x} \partial \mathbf{x}^\top`; their orders must add
+    /// up to the numerator's.
+    fn wrts(&self, toks: &[Tok], order: u32) -> PResult<Vec<Sym>> {
+        let mut out = Vec::new();
+        for piece in split_top(toks, |t| t.is_cmd("partial")) {
+            if piece.iter().all(|t| is_space(&t.tk)) {
+                continue;
+            }
+            let mut p = self.sub(piece);
+            p.bold = false;
+            let e = p.factor()?;
+            if !p.at_end() {
+                return Err(PErr::unsupported(format!(
+                    "derivative with respect to `{}`",
+                    self.cx.text(piece)
+                )));
+            }
+            let (s, k) = match e {
+                Expr::Var(s) => (s, 1),
+                Expr::Post(v, PostOp::Transpose) if matches!(*v, Expr::Var(_)) => match *v {
+                    Expr::Var(s) => (s, 1),
+                    _ => unreachable!(),
+                },
+                Expr::Pow(v, k) => match (*v, *k) {
+                    (Expr::Var(s), Expr::Num(k)) if k >= 1.0 && k.fract() == 0.0 && k <= 4.0 => {
+                        (s, k as u32)
+                    }
+                    _ => return Err(PErr::unsupported("a higher-order derivative")),
+                },
+                _ => {
+                    return Err(PErr::unsupported(format!(
+                        "derivative with respect to the expression `{}`",
+                        self.cx.text(piece)
+                    )));
+                }
+            };
+            for _ in 0..k {
+                out.push(s.clone());
+            }
+        }
+        if out.len() != order as usize || out.is_empty() || order > 4 {
+            return Err(PErr::unsupported(
+                "a higher-order derivative whose orders do not add up",
+            ));
+        }
+        Ok(out)
     }
 
     /// The variable after `\partial` / `d` in a denominator.
@@ -2493,15 +2750,22 @@ impl<'t, 'c> Parser<'t, 'c> {
     }
 
     fn nabla(&mut self) -> PResult<Expr> {
-        if self.peek().is_some_and(|t| t.is_ch('^')) {
-            return Err(PErr::unsupported("a Hessian or Laplacian `\\nabla^2`"));
+        // `\nabla^2_{\mathbf{x}}`, `\nabla_{\mathbf{x}}^2`: the Hessian
+        let mut hessian = false;
+        let mut wrt = None;
+        for _ in 0..2 {
+            if self.peek().is_some_and(|t| t.is_ch('^')) && !hessian {
+                self.pos += 1;
+                let sup = self.arg_toks()?;
+                if plain_text(sup).replace(' ', "") != "2" {
+                    return Err(PErr::unsupported("a power of `\\nabla`"));
+                }
+                hessian = true;
+            } else if wrt.is_none() && self.eat_ch('_') {
+                let sub = self.arg_toks()?;
+                wrt = Some(self.wrt(sub)?);
+            }
         }
-        let wrt = if self.eat_ch('_') {
-            let sub = self.arg_toks()?;
-            Some(self.wrt(sub)?)
-        } else {
-            None
-        };
         let of = self.expr()?;
         let wrt = match wrt {
             Some(w) => w,
@@ -2518,12 +2782,24 @@ impl<'t, 'c> Parser<'t, 'c> {
                 },
             },
         };
-        Ok(Expr::Deriv(
+        let grad = Expr::Deriv(
             self.cx.id(),
             Box::new(Deriv {
                 of,
-                wrt,
+                wrt: wrt.clone(),
                 nabla: true,
+                entry: None,
+            }),
+        );
+        if !hessian {
+            return Ok(grad);
+        }
+        Ok(Expr::Deriv(
+            self.cx.id(),
+            Box::new(Deriv {
+                of: grad,
+                wrt,
+                nabla: false,
                 entry: None,
             }),
         ))
@@ -2834,6 +3110,16 @@ impl<'t, 'c> Parser<'t, 'c> {
         p.expect_end()?;
         exprs.push(e);
         Ok(Cond::Rel(exprs, rels))
+    }
+}
+
+/// A prime after a bold symbol or a matrix letter (`\mathbf{x}'`, `A'`) is a
+/// transpose: derivatives are written with primes on functions.
+fn transposable(e: &Expr) -> bool {
+    match e {
+        Expr::Var(s) => s.bold || s.upper,
+        Expr::Post(a, PostOp::Transpose | PostOp::Inverse) => transposable(a),
+        _ => false,
     }
 }
 

@@ -7,7 +7,7 @@ use nalgebra::DMatrix;
 use super::eval::{self, Cx, EvalErr, Val};
 use super::find::Ident;
 use super::shape::{D, Infer, Kind, Ty, TyErr};
-use super::tex::{BinOp, Expr, Func, PostOp};
+use super::tex::{BinOp, Cond, Expr, Func, PostOp, Rel};
 use super::{Finding, Layout, Otimes, Settings, Status, Verdict};
 
 /// Entries agree when `|a − b| ≤ TOL · max(1, |a|, |b|)`.
@@ -54,9 +54,15 @@ pub(crate) fn check(f: &Finding, s: &Settings) -> Verdict {
         otimes,
     }
     .run();
-    if v.status == Status::Fail
-        && let Some(alt) = &id.alt
-    {
+    // A letter defined earlier and reused later as a plain constant shows as a
+    // shape conflict; a value mismatch with the definitions in force is a wrong
+    // identity (reading them as constants would hide a missing term).
+    let conflict = match v.status {
+        Status::Fail => v.kind.as_deref() == Some("shape"),
+        Status::Skip => v.kind.as_deref() == Some("types"),
+        Status::Pass => false,
+    };
+    if conflict && let Some(alt) = &id.alt {
         let w = Checker {
             id,
             members: alt,
@@ -394,12 +400,22 @@ fn candidates(pref: &[bool]) -> Vec<Vec<bool>> {
     out
 }
 
+/// A condition that holds only on a set of measure zero (an equation).
+fn measure_zero(c: &Cond) -> bool {
+    match c {
+        Cond::Always => false,
+        Cond::Rel(_, rels) => rels.contains(&Rel::Eq),
+        Cond::And(cs) => cs.iter().any(measure_zero),
+    }
+}
+
 fn nabla_transposed(members: &[Expr]) -> Option<Vec<Expr>> {
     let mut any = false;
     for m in members {
         m.walk(&mut |x| {
             if let Expr::Deriv(_, d) = x
                 && d.nabla
+                && !d.wrt.upper
             {
                 any = true;
             }
@@ -412,7 +428,8 @@ fn nabla_transposed(members: &[Expr]) -> Option<Vec<Expr>> {
         .iter()
         .map(|m| {
             m.clone().map(&mut |x| match x {
-                Expr::Deriv(id, d) if d.nabla => {
+                // (a matrix's gradient has one orientation: the matrix's)
+                Expr::Deriv(id, d) if d.nabla && !d.wrt.upper => {
                     Ok(Expr::Post(Expr::Deriv(id, d).bx(), PostOp::Transpose))
                 }
                 other => Ok(other),
@@ -559,8 +576,13 @@ impl Checker<'_> {
         let mut first_mismatch: Option<(Typed, usize)> = None;
         let mut first_rhs_err: Option<(usize, String)> = None;
         let mut first_err: Option<TyErr> = None;
-        for assign in candidates(&info.preferred) {
+        // a plain letter written transposed (`x^T x`) or declared a vector is a
+        // vector: when that reading gives the sides different shapes, that is the
+        // verdict (reading it as a scalar would hide a layout error)
+        let vector_letters = info.preferred.iter().any(|&p| p);
+        for (n_assign, assign) in candidates(&info.preferred).into_iter().enumerate() {
             let kinds = self.kinds_for(&info, &assign);
+            let mut all_mismatch = true;
             for v in &variants {
                 match self.try_type(v, &kinds) {
                     Attempt::Ok(t) => return self.sampled(t, &info),
@@ -591,8 +613,16 @@ impl Checker<'_> {
                                 .or_else(|| errs.iter().zip(v).find(|(e, _)| e.is_some()))
                                 .and_then(|(e, _)| e.clone());
                         }
+                        all_mismatch = false;
                     }
                 }
+            }
+            if n_assign == 0
+                && vector_letters
+                && all_mismatch
+                && let Some((t, at)) = first_mismatch.take()
+            {
+                return self.shape_fail(t, at, &info);
             }
         }
         if let Some((t, at)) = first_mismatch {
@@ -894,7 +924,29 @@ impl Checker<'_> {
         let mut kink = f64::INFINITY;
         let mut gap: f64 = 0.0;
         let mut taken = Vec::new();
-        for m in &t.members {
+        for (i, m) in t.members.iter().enumerate() {
+            // a member with an evaluation bar is evaluated where its symbol has the
+            // bar's value
+            let moved;
+            let p = match self.id.bars.get(i) {
+                Some(Some((key, v))) => {
+                    let mut q = Point {
+                        vals: p.vals.clone(),
+                        idx: p.idx.clone(),
+                        poly: p.poly.clone(),
+                        dimvars: p.dimvars.clone(),
+                        free: p.free.clone(),
+                    };
+                    match q.vals.get_mut(key) {
+                        Some(Val::S(x)) => *x = *v,
+                        Some(Val::M(x)) => x.fill(*v),
+                        _ => {}
+                    }
+                    moved = q;
+                    &moved
+                }
+                _ => p,
+            };
             let mut derivs = HashMap::new();
             let mut ds = Vec::new();
             m.walk(&mut |x| {
@@ -933,6 +985,9 @@ impl Checker<'_> {
 
     /// Runs the trials; `Err` is a verdict (skip) when no valid point can be found.
     fn trials(&self, t: &Typed, symmetric: &BTreeSet<String>) -> Result<Trials, Box<Verdict>> {
+        // matrices the note declared symmetric are always sampled so
+        let declared: BTreeSet<String> = symmetric.union(&self.id.symmetric).cloned().collect();
+        let symmetric = &declared;
         let mut rng = Rng(self.s.seed);
         let mut positive = self.id.positive.clone();
         let invertible = Self::invertible(&t.members);
@@ -941,8 +996,9 @@ impl Checker<'_> {
         for m in &t.members {
             m.walk(&mut |x| {
                 if let Expr::Cases(id, brs) = x {
-                    for k in 0..brs.len() {
-                        if !targets.contains(&(*id, k)) {
+                    for (k, (_, c)) in brs.iter().enumerate() {
+                        // a branch at a single point (`0 & x = 0`) cannot be sampled
+                        if !measure_zero(c) && !targets.contains(&(*id, k)) {
                             targets.push((*id, k));
                         }
                     }
