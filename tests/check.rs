@@ -494,6 +494,27 @@ $$\\frac{\\partial}{\\partial X} \\log \\det X = X^{-1}$$\n";
     Ok(())
 }
 
+/// Broken TeX (truncated groups, stray `\end`, an evaluation bar cut short) is
+/// skipped or ignored, never a crash, and the note's good identities are still checked.
+#[test]
+fn malformed_math_never_stops_the_check() -> TestResult {
+    let note = "$$\\frac{d}{dx} x^2 = 2x \\Big|_{$$\n\n\
+$$\\frac{d}{dx} x^2 \\Big|_{x=1 = 2$$\n\n\
+$$\\frac{\\partial}{\\partial \\mathbf{x}} \\right| \\Big|_{} = \\end{cases} {$$\n\n\
+$\\frac{d}{dx} \\begin{cases} x & = \\\\ \\end{bmatrix}$\n\n\
+$$\\frac{d}{dx} x^3 = 3x^2$$\n";
+    let (_dir, root) = temp_vault(&[("Broken.md", note)])?;
+    let (run, json) = check_json(&root, &[])?;
+    assert!(
+        matches!(run.code, Some(0) | Some(1)),
+        "check must end with a verdict, not a crash: {:?}\n{}",
+        run.code,
+        run.stderr
+    );
+    assert!(!run.stderr.contains("panicked"), "{}", run.stderr);
+    expect_statuses(&json, "Broken.md", &[(9, "pass")])
+}
+
 // =======================================================================================
 // On the site
 // =======================================================================================

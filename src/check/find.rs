@@ -1319,9 +1319,9 @@ fn split_eval_bar<'t>(m: &'t [Tok], cx: &Ctx) -> Result<(&'t [Tok], Option<Bar>)
         return Ok((m, None));
     }
     let inner = if m[group_start].tk == Tk::Open {
-        &m[group_start + 1..last]
+        m.get(group_start + 1..last).unwrap_or_default()
     } else {
-        &m[group_start..=last]
+        m.get(group_start..=last).unwrap_or_default()
     };
     let parts = tex::split_top(inner, |t| t.is_ch('='));
     if parts.len() != 2 {
