@@ -209,8 +209,51 @@ pub struct Verdict {
 }
 
 /// Every identity in a note, in document order.
+///
+/// Never panics: if reading the note fails on an internal error, each formula is
+/// read again on its own (losing the note's definitions), and a formula that fails
+/// again is a skip of kind `internal` at its place.
 pub fn find(note: &NoteMath) -> Vec<Finding> {
-    find::find(note)
+    if let Ok(found) = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| find::find(note))) {
+        return found;
+    }
+    let mut out = Vec::new();
+    for (i, span) in note.spans.iter().enumerate() {
+        let alone = NoteMath {
+            spans: vec![Span {
+                tex: span.tex,
+                display: span.display,
+                before: span.before,
+            }],
+            front: note.front,
+        };
+        match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| find::find(&alone))) {
+            Ok(found) => out.extend(found.into_iter().map(|f| Finding { span: i, ..f })),
+            Err(p) => out.push(Finding {
+                span: i,
+                tex_offset: 0,
+                latex: span.tex.trim().to_string(),
+                layout: None,
+                otimes: None,
+                body: Err(find::Skip {
+                    kind: "internal".into(),
+                    message: format!(
+                        "internal error while reading this formula: {}",
+                        panic_text(&*p)
+                    ),
+                }),
+            }),
+        }
+    }
+    out
+}
+
+/// The message of a caught panic.
+fn panic_text(p: &(dyn std::any::Any + Send)) -> String {
+    p.downcast_ref::<&str>()
+        .map(|s| (*s).to_string())
+        .or_else(|| p.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "a panic".into())
 }
 
 /// Checks one identity. Pure and thread-safe; never panics (an internal error is a
@@ -222,11 +265,7 @@ pub fn check(finding: &Finding, settings: &Settings) -> Verdict {
     match r {
         Ok(v) => v,
         Err(p) => {
-            let what = p
-                .downcast_ref::<&str>()
-                .map(|s| (*s).to_string())
-                .or_else(|| p.downcast_ref::<String>().cloned())
-                .unwrap_or_else(|| "a panic".into());
+            let what = panic_text(&*p);
             Verdict {
                 status: Status::Skip,
                 kind: Some("internal".into()),
