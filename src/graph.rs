@@ -139,9 +139,19 @@ pub fn build(
                 }
                 Ok(Resolved::Attachment(_)) => {}
                 Err(LinkError::MissingNote) => {
-                    let what = match link.kind {
-                        LinkKind::Embed => "embedded file or note",
-                        _ => "linked note",
+                    let (what, hint) = match link.kind {
+                        LinkKind::Embed => (
+                            "embedded file or note",
+                            "check the spelling, or create the note; the link is shown as broken",
+                        ),
+                        LinkKind::File => (
+                            "linked file",
+                            "add the file to the vault, or fix the path (relative to this note's folder or to the vault)",
+                        ),
+                        _ => (
+                            "linked note",
+                            "check the spelling, or create the note; the link is shown as broken",
+                        ),
                     };
                     diagnostics.push(
                         Diagnostic::warning(
@@ -150,9 +160,7 @@ pub fn build(
                             link.range.clone(),
                             format!("{what} `{}` does not exist", link.target),
                         )
-                        .with_hint(
-                            "check the spelling, or create the note; the link is shown as broken",
-                        ),
+                        .with_hint(hint),
                     );
                 }
                 Err(LinkError::MissingAnchor(anchor)) => diagnostics.push(
@@ -332,12 +340,25 @@ pub fn folder_of(path: &str) -> &str {
     path.rfind('/').map_or("", |k| &path[..k])
 }
 
+/// `folder/name` with `.` and `..` segments applied (`sub` + `../a` is `a`). A path
+/// that climbs above the vault keeps its leading `..` and so names no file.
 fn join(folder: &str, name: &str) -> String {
-    if folder.is_empty() {
-        name.to_string()
-    } else {
-        format!("{folder}/{name}")
+    let mut parts: Vec<&str> = Vec::new();
+    let mut above = 0;
+    for seg in folder.split('/').chain(name.split('/')) {
+        match seg {
+            "" | "." => {}
+            ".." => {
+                if parts.pop().is_none() {
+                    above += 1;
+                }
+            }
+            _ => parts.push(seg),
+        }
     }
+    let mut out = "../".repeat(above);
+    out.push_str(&parts.join("/"));
+    out
 }
 
 #[cfg(test)]

@@ -2010,3 +2010,47 @@ fn the_checkers_find_what_they_look_for() -> TestResult {
     assert!(run.diagnostic("sub/B.md:3", &["TWO"]).is_some());
     Ok(())
 }
+
+#[test]
+fn markdown_links_are_relative_to_the_note_and_missing_files_are_reported() -> TestResult {
+    let b = build_files(&[
+        ("A.md", "# A\n\nSee [B](sub/B.md#Part%20two).\n"),
+        (
+            "sub/B.md",
+            "# B\n\n## Part two\n\nBack to [A](../A.md), the [figure](img/fig.png), \
+             ![plot](../plot.png) and ![lost](lost.png), [paper](papers/p.pdf).\n",
+        ),
+        ("sub/img/fig.png", "png"),
+        ("plot.png", "png"),
+    ])?;
+    b.run.expect_code(0)?;
+    let page = "sub/b.html";
+    let content = note_content(b.site.page(page)?)?;
+    let found = links(content, page);
+    let back = found
+        .iter()
+        .find(|l| l.text == "A")
+        .ok_or_else(|| fail(format!("no link back to A in {page}: {found:?}")))?;
+    assert_eq!(back.target.as_deref(), Some("a.html"), "{back:?}");
+    let figure = found
+        .iter()
+        .find(|l| l.text == "figure")
+        .ok_or_else(|| fail(format!("no figure link in {page}: {found:?}")))?;
+    assert_eq!(
+        figure.target.as_deref(),
+        Some("sub/img/fig.png"),
+        "{figure:?}"
+    );
+    let images = attribute_values(content, "src");
+    assert!(images.iter().any(|s| s == "../plot.png"), "{images:?}");
+    // the links that name no file of the vault are warnings at their line
+    b.run.expect_diagnostic("sub/B.md:5", &["lost.png"])?;
+    b.run.expect_diagnostic("sub/B.md:5", &["papers/p.pdf"])?;
+    let all = b.run.diagnostics();
+    assert_eq!(
+        all.len(),
+        2,
+        "only the missing files are reported: {all:#?}"
+    );
+    Ok(())
+}

@@ -43,6 +43,8 @@ pub enum LinkKind {
     Embed,
     /// `[text](Other%20note.md)`
     Markdown,
+    /// `[text](files/paper.pdf)` or `![alt](images/a.png)`: a file of the vault
+    File,
 }
 
 /// A link to another note (or an attachment), unresolved.
@@ -79,8 +81,13 @@ pub fn extract(note: &ParsedNote) -> NoteInfo {
                 id: id.as_deref().unwrap_or_default().to_string(),
                 text: parse::plain_text_until_end(&note.nodes[i + 1..]),
             }),
-            Node::Md(Event::Start(Tag::Link { dest_url, .. })) => {
-                if let Some((target, fragment)) = internal_markdown_link(dest_url) {
+            Node::Md(Event::Start(Tag::Link { dest_url, .. } | Tag::Image { dest_url, .. })) => {
+                let image = matches!(node, Node::Md(Event::Start(Tag::Image { .. })));
+                let found = match internal_markdown_link(dest_url) {
+                    Some(link) if !image => Some((LinkKind::Markdown, link)),
+                    _ => file_link(dest_url).map(|t| (LinkKind::File, (t, None))),
+                };
+                if let Some((kind, (target, fragment))) = found {
                     let needle = format!("({dest_url}");
                     let range = note.text[search_from..]
                         .find(&needle)
@@ -91,7 +98,7 @@ pub fn extract(note: &ParsedNote) -> NoteInfo {
                         })
                         .unwrap_or(0..0);
                     links.push(LinkRef {
-                        kind: LinkKind::Markdown,
+                        kind,
                         target,
                         fragment,
                         range,
@@ -197,6 +204,30 @@ pub fn internal_markdown_link(dest: &str) -> Option<(String, Option<Fragment>)> 
     let is_note =
         path.is_empty() || lower.ends_with(".md") || !lower.rsplit('/').next()?.contains('.');
     is_note.then_some((path, fragment))
+}
+
+/// A markdown link's or image's destination when it is a relative path to a file
+/// that is not a note (`images/a.png`, `../paper.pdf`): the decoded path, without
+/// its fragment or query.
+pub fn file_link(dest: &str) -> Option<String> {
+    let dest = dest.trim();
+    if dest.is_empty() || dest.starts_with("//") || dest.starts_with('#') || dest.starts_with('/') {
+        return None;
+    }
+    if let Some(k) = dest.find(':') {
+        let scheme = &dest[..k];
+        if !scheme.is_empty()
+            && scheme
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'))
+        {
+            return None;
+        }
+    }
+    let path = dest.split(['#', '?']).next().unwrap_or(dest);
+    let path = percent_decode(path);
+    let name = path.rsplit('/').next().unwrap_or(&path);
+    (name.contains('.') && !path.to_ascii_lowercase().ends_with(".md")).then_some(path)
 }
 
 /// Decodes `%XX` escapes (invalid ones are kept as written).
