@@ -2043,6 +2043,15 @@ fn markdown_links_are_relative_to_the_note_and_missing_files_are_reported() -> T
     );
     let images = attribute_values(content, "src");
     assert!(images.iter().any(|s| s == "../plot.png"), "{images:?}");
+    let paper = found
+        .iter()
+        .find(|l| l.text == "paper")
+        .ok_or_else(|| fail(format!("no paper link in {page}: {found:?}")))?;
+    assert!(paper.class.contains("is-unresolved"), "{paper:?}");
+    assert_eq!(
+        paper.href, None,
+        "a link to a missing file goes nowhere: {paper:?}"
+    );
     // the links that name no file of the vault are warnings at their line
     b.run.expect_diagnostic("sub/B.md:5", &["lost.png"])?;
     b.run.expect_diagnostic("sub/B.md:5", &["papers/p.pdf"])?;

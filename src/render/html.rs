@@ -914,6 +914,12 @@ impl Writer<'_> {
                 escape_attr(&url)
             );
         }
+        if let Some(path) = extract::file_link(dest) {
+            return format!(
+                "<a class=\"internal-link is-unresolved\" title=\"No file “{}” in the vault\">",
+                escape_attr(&path)
+            );
+        }
         format!(
             "<a class=\"external-link\" href=\"{}\" rel=\"noopener\"{title_attr}>",
             escape_attr(dest)
