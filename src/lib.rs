@@ -6,6 +6,7 @@
 //! → graph (link resolution, backlinks, tags) → render (HTML pages) → site (atomic output).
 
 pub mod check;
+pub mod config;
 pub mod diagnostics;
 pub mod export;
 pub mod extract;

@@ -9,6 +9,7 @@ use clap::{Args, Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use notebuild::check;
+use notebuild::config::{self, VaultConfig};
 use notebuild::diagnostics;
 use notebuild::export;
 use notebuild::extract::cards::CardSettings;
@@ -139,19 +140,25 @@ struct CardsArgs {
 /// Which notes hold flashcards (shared by `build` and `cards`).
 #[derive(Args)]
 struct CardTags {
-    /// A tag that marks notes holding flashcards (repeatable) [default: flashcards]
+    /// A tag that marks notes holding flashcards (repeatable) [default: `card_tags` in
+    /// notebuild.yaml, else flashcards]
     #[arg(long = "card-tag", value_name = "TAG")]
     tags: Vec<String>,
 }
 
 impl CardTags {
-    fn settings(&self) -> CardSettings {
-        if self.tags.is_empty() {
+    /// The flag's tags, else the vault's, else the default.
+    fn settings(&self, vault: &VaultConfig) -> CardSettings {
+        let tags = if self.tags.is_empty() {
+            vault.card_tags.as_deref().unwrap_or_default()
+        } else {
+            &self.tags
+        };
+        if tags.is_empty() {
             CardSettings::default()
         } else {
             CardSettings {
-                tags: self
-                    .tags
+                tags: tags
                     .iter()
                     .map(|t| t.trim_start_matches('#').to_string())
                     .collect(),
@@ -160,25 +167,28 @@ impl CardTags {
     }
 }
 
-/// How identities are checked (shared by `build` and `check`).
+/// How identities are checked (shared by `build` and `check`). Each flag wins over
+/// the same setting in the vault's notebuild.yaml.
 #[derive(Args)]
 struct CheckSettings {
     /// Seed of the random instances; printed with every failure to reproduce it
-    #[arg(long, value_name = "N", default_value_t = check::Settings::default().seed)]
-    seed: u64,
+    /// [default: 24301]
+    #[arg(long, value_name = "N")]
+    seed: Option<u64>,
 
-    /// Random trials per identity (at least 5)
-    #[arg(long, value_name = "N", default_value_t = check::Settings::default().trials as u64,
-          value_parser = clap::value_parser!(u64).range(5..=1000))]
-    trials: u64,
+    /// Random trials per identity (5 to 1000) [default: 6]
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(5..=1000))]
+    trials: Option<u64>,
 
     /// Layout of derivatives for the whole vault (a note's front matter `layout:` wins)
-    #[arg(long, value_enum, default_value_t = LayoutArg::Numerator)]
-    layout: LayoutArg,
+    /// [default: numerator]
+    #[arg(long, value_enum)]
+    layout: Option<LayoutArg>,
 
     /// Meaning of \otimes for the whole vault (a note's front matter `otimes:` wins)
-    #[arg(long, value_enum, default_value_t = OtimesArg::Elementwise)]
-    otimes: OtimesArg,
+    /// [default: elementwise]
+    #[arg(long, value_enum)]
+    otimes: Option<OtimesArg>,
 }
 
 #[derive(Clone, Copy, clap::ValueEnum)]
@@ -198,17 +208,24 @@ enum OtimesArg {
 }
 
 impl CheckSettings {
-    fn settings(&self) -> check::Settings {
+    /// The flags, else the vault's settings, else the defaults.
+    fn settings(&self, vault: &VaultConfig) -> check::Settings {
+        let default = check::Settings::default();
         check::Settings {
-            seed: self.seed,
-            trials: self.trials as usize,
+            seed: self.seed.or(vault.seed).unwrap_or(default.seed),
+            trials: self
+                .trials
+                .or(vault.trials)
+                .map_or(default.trials, |t| t as usize),
             layout: match self.layout {
-                LayoutArg::Numerator => check::Layout::Numerator,
-                LayoutArg::Denominator => check::Layout::Denominator,
+                Some(LayoutArg::Numerator) => check::Layout::Numerator,
+                Some(LayoutArg::Denominator) => check::Layout::Denominator,
+                None => vault.layout.map_or(default.layout, Into::into),
             },
             otimes: match self.otimes {
-                OtimesArg::Elementwise => check::Otimes::ElementWise,
-                OtimesArg::Kronecker => check::Otimes::Kronecker,
+                Some(OtimesArg::Elementwise) => check::Otimes::ElementWise,
+                Some(OtimesArg::Kronecker) => check::Otimes::Kronecker,
+                None => vault.otimes.map_or(default.otimes, Into::into),
             },
         }
     }
@@ -344,17 +361,18 @@ impl Progress for Bar {
 }
 
 fn build(args: BuildArgs) -> ExitCode {
+    let vault = match vault_settings(&args.vault, "build") {
+        Ok(v) => v,
+        Err(code) => return code,
+    };
     let options = BuildOptions {
         vault: args.vault.clone(),
         out: args.out.clone(),
         follow_links: args.follow_links,
-        title: args.title.clone(),
-        check: args.settings.settings(),
-        cards: args.cards.settings(),
+        title: args.title.clone().or_else(|| vault.title.clone()),
+        check: args.settings.settings(&vault),
+        cards: args.cards.settings(&vault),
     };
-    if let Err(code) = vault_folder(&args.vault, "build") {
-        return code;
-    }
     let bar = Bar::new(!args.quiet);
     let result = pipeline::build(&options, &bar);
     bar.finish();
@@ -418,9 +436,10 @@ fn build(args: BuildArgs) -> ExitCode {
 }
 
 fn check_command(args: CheckArgs) -> ExitCode {
-    if let Err(code) = vault_folder(&args.vault, "check") {
-        return code;
-    }
+    let vault = match vault_settings(&args.vault, "check") {
+        Ok(v) => v,
+        Err(code) => return code,
+    };
     let walk = WalkOptions {
         follow_links: args.follow_links,
         exclude: Vec::new(),
@@ -435,7 +454,7 @@ fn check_command(args: CheckArgs) -> ExitCode {
             return ExitCode::from(EXIT_ERROR);
         }
     };
-    let settings = args.settings.settings();
+    let settings = args.settings.settings(&vault);
     let identities = pipeline::check_identities(&analysed.notes, &analysed.infos, &settings, &bar);
     bar.finish();
     let all: Vec<&pipeline::CheckedIdentity> = identities.iter().flatten().collect();
@@ -474,21 +493,22 @@ fn plural(n: usize, one: &str, many: &str) -> String {
 }
 
 fn cards_command(args: CardsArgs) -> ExitCode {
-    if let Err(code) = vault_folder(&args.vault, "cards") {
-        return code;
-    }
+    let vault = match vault_settings(&args.vault, "cards") {
+        Ok(v) => v,
+        Err(code) => return code,
+    };
+    let card_settings = args.cards.settings(&vault);
     let walk = WalkOptions {
         follow_links: args.follow_links,
         exclude: Vec::new(),
     };
-    let analysed =
-        match pipeline::analyse(&args.vault, &walk, &args.cards.settings(), &pipeline::Quiet) {
-            Ok(a) => a,
-            Err(err) => {
-                eprintln!("error: {err}");
-                return ExitCode::from(EXIT_ERROR);
-            }
-        };
+    let analysed = match pipeline::analyse(&args.vault, &walk, &card_settings, &pipeline::Quiet) {
+        Ok(a) => a,
+        Err(err) => {
+            eprintln!("error: {err}");
+            return ExitCode::from(EXIT_ERROR);
+        }
+    };
     // Only the problems of card syntax matter here (`build` reports the others).
     let card_problems = &analysed.card_diagnostics;
     let sources = analysed
@@ -505,12 +525,7 @@ fn cards_command(args: CardsArgs) -> ExitCode {
         }
         CardFormat::Anki => {
             let tags: Vec<Vec<String>> = analysed.infos.iter().map(|i| i.tags.clone()).collect();
-            export::anki(
-                &analysed.notes,
-                &analysed.cards,
-                &tags,
-                &args.cards.settings().tags,
-            )
+            export::anki(&analysed.notes, &analysed.cards, &tags, &card_settings.tags)
         }
     };
     let written = match &args.output {
@@ -541,6 +556,18 @@ fn cards_command(args: CardsArgs) -> ExitCode {
         );
     }
     ExitCode::from(EXIT_OK)
+}
+
+/// The vault's settings file (notebuild.yaml), after checking that `vault` is a
+/// folder. A bad file is an error (exit 2) at its line.
+fn vault_settings(vault: &std::path::Path, command: &str) -> Result<VaultConfig, ExitCode> {
+    vault_folder(vault, command)?;
+    config::load(vault).map_err(|e| {
+        let config::LoadError { diagnostic, text } = *e;
+        let sources = std::collections::HashMap::from([(config::FILE.to_string(), text)]);
+        diagnostics::print(&[diagnostic], &sources);
+        ExitCode::from(EXIT_ERROR)
+    })
 }
 
 /// Fails (exit 2, with a hint) unless `vault` is a folder.

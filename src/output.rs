@@ -225,8 +225,13 @@ pub fn human(
     };
     let _ = writeln!(
         out,
-        "check {verdict}: {} identities, {} passed, {} failed, {} skipped",
+        "check {verdict}: {} {}, {} passed, {} failed, {} skipped",
         s.total(),
+        if s.total() == 1 {
+            "identity"
+        } else {
+            "identities"
+        },
         s.pass,
         s.fail,
         s.skip

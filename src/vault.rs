@@ -1,9 +1,10 @@
 //! Stage 1: walk the vault. Every `.md` file becomes a [`SourceFile`]; every other
 //! file is an [`Attachment`] to copy into the site so that embeds work.
 //!
-//! Hidden files and folders (`.obsidian`, `.git`, `.trash`) are skipped, symbolic
-//! links are not followed unless asked, and a file that cannot be read is reported
-//! and skipped — the rest of the vault is still built.
+//! Hidden files and folders (`.obsidian`, `.git`, `.trash`) and the vault's settings
+//! file (`notebuild.yaml` at its root) are skipped, symbolic links are not followed
+//! unless asked, and a file that cannot be read is reported and skipped — the rest of
+//! the vault is still built.
 
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
@@ -127,6 +128,10 @@ pub fn load(root: &Path, options: &WalkOptions) -> std::io::Result<Vault> {
             continue;
         }
         if !entry.file_type().is_file() {
+            continue;
+        }
+        // the vault's settings file is read by the command, not published
+        if entry.depth() == 1 && entry.file_name() == crate::config::FILE {
             continue;
         }
         let is_note = entry

@@ -2063,3 +2063,42 @@ fn markdown_links_are_relative_to_the_note_and_missing_files_are_reported() -> T
     );
     Ok(())
 }
+
+#[test]
+fn the_vault_settings_file_names_the_site_and_its_card_tags() -> TestResult {
+    let b = build_files(&[
+        (
+            "notebuild.yaml",
+            "title: Linear algebra notes\ncard_tags: [srs]\n",
+        ),
+        ("Cards.md", "# Cards\n\n#srs\n\nWhat is $I^{-1}$::$I$\n"),
+        (
+            "Plain.md",
+            "# Plain\n\n#flashcards\n\nNot a card here::no\n",
+        ),
+    ])?;
+    b.run.expect_code(0)?;
+    let index = b.site.page("index.html")?;
+    assert!(
+        index.contains("<title>Linear algebra notes</title>"),
+        "the file's title names the site"
+    );
+    assert!(
+        !b.site.files.iter().any(|f| f.ends_with("notebuild.yaml")),
+        "the settings file is not published: {:?}",
+        b.site.files
+    );
+    // only notes tagged #srs hold cards now
+    let cards = note_content(b.site.page("cards.html")?)?;
+    assert_eq!(
+        elements(cards, "<details class=\"flashcard").len(),
+        1,
+        "{cards}"
+    );
+    let plain = note_content(b.site.page("plain.html")?)?;
+    assert!(
+        elements(plain, "<details class=\"flashcard").is_empty(),
+        "{plain}"
+    );
+    Ok(())
+}

@@ -7,7 +7,7 @@ mod common;
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use common::{Error, Run, TestResult, fail, notebuild, temp_vault};
+use common::{Error, Run, TestResult, fail, notebuild, temp_vault, write};
 use serde_json::Value;
 
 /// Runs `notebuild check VAULT [args]` in VAULT's parent folder.
@@ -380,6 +380,39 @@ $$\\frac{\\partial}{\\partial \\mathbf{x}} (\\mathbf{a}^T \\mathbf{x}) = \\mathb
     let (_, json) = check_json(&root, &["--layout", "denominator"])?;
     expect_statuses(&json, "Num.md", &[(1, "fail"), (3, "pass")])?;
     expect_statuses(&json, "Den.md", &[(4, "fail"), (6, "pass")])?;
+    Ok(())
+}
+
+/// `notebuild.yaml` at the vault's root sets the layout (and the seed) for the whole
+/// vault; a flag wins over it, and a note's front matter over both.
+#[test]
+fn the_vault_settings_file_sets_the_layout_and_flags_win() -> TestResult {
+    let numerator = "$$\\frac{\\partial}{\\partial \\mathbf{x}} (\\mathbf{a}^T \\mathbf{x}) = \\mathbf{a}^T$$\n";
+    let pinned = format!("---\nlayout: numerator\n---\n{numerator}");
+    let (_dir, root) = temp_vault(&[
+        ("notebuild.yaml", "layout: denominator\nseed: 99\n"),
+        ("Num.md", numerator),
+        ("Pinned.md", &pinned),
+    ])?;
+    let (run, json) = check_json(&root, &[])?;
+    run.expect_code(1)?;
+    expect_statuses(&json, "Num.md", &[(1, "fail")])?;
+    expect_statuses(&json, "Pinned.md", &[(4, "pass")])?;
+    assert_eq!(
+        at(&json, "Num.md", 1)?["seed"],
+        99,
+        "the file's seed is used"
+    );
+    let (run, json) = check_json(&root, &["--layout", "numerator", "--seed", "5"])?;
+    run.expect_code(0)?;
+    expect_statuses(&json, "Num.md", &[(1, "pass")])?;
+    assert_eq!(at(&json, "Num.md", 1)?["seed"], 5, "the flag wins");
+
+    // a mistake in the file stops the command with its place and the valid keys
+    write(&root, "notebuild.yaml", "seed: 1\nlayuot: denominator\n")?;
+    let run = check(&root, &[])?;
+    run.expect_code(2)?;
+    run.expect_diagnostic("notebuild.yaml:2", &["layuot", "layout"])?;
     Ok(())
 }
 
