@@ -1,7 +1,8 @@
 //! Browser tests of the self-quiz (templates/quiz.html + templates/static/quiz.js) in
 //! headless Chromium: the page works from `file://` with no network request, shows one
 //! card at a time, reveals and grades from the keyboard, keeps its history in
-//! localStorage across a reload, and exports it as JSON.
+//! localStorage across a reload, and exports it as JSON. And of the site's search
+//! (templates/static/search.js), from `file://` too.
 //!
 //! Chromium is looked for as `$CHROME`, `/usr/bin/chromium`, then `chromium`,
 //! `chromium-browser`, `google-chrome` or `google-chrome-stable` on `PATH`. Without it
@@ -114,6 +115,91 @@ fn quiz_fixture_reviews_offline_in_chromium() -> TestResult {
     ))?;
     storage_refused(&mut browser, &blocked, &page)?;
     browser.expect_clean(&blocked)?;
+    Ok(())
+}
+
+/// The search box of the generated site, from a page in a subfolder: "/" focuses it,
+/// typing shows the best notes first with the words marked, a query that matches a
+/// heading links to it, Enter opens the chosen result; all from `file://`, with no
+/// network request.
+#[test]
+fn search_finds_notes_offline_in_chromium() -> TestResult {
+    let Some(chrome) = chromium_or_skip()? else {
+        return Ok(());
+    };
+    let dir = tempfile::tempdir()?;
+    let site = dir.path().join("site");
+    let run = common::build(dir.path(), &bundled_vault(), &site, &[])?;
+    run.expect_code(0)?;
+    let mut browser = Browser::launch(&chrome, dir.path())?;
+    let tab = browser.open_tab(None)?;
+    browser.navigate(&tab, &file_url(&site.join("rules/chain-rule.html"))?)?;
+    browser.wait_until(&tab, "!document.querySelector('form.site-search').hidden")?;
+
+    browser.press(&tab, "/")?;
+    browser.wait_until(&tab, "document.activeElement.id === 'nb-search'")?;
+    browser.insert_text(&tab, "jacobian")?;
+    browser.wait_until(
+        &tab,
+        "document.querySelectorAll('.site-search-result').length > 0",
+    )?;
+    let first = browser.eval(
+        &tab,
+        "document.querySelector('.site-search-result').getAttribute('href')",
+    )?;
+    assert_eq!(
+        first, "../foundations/jacobians.html",
+        "the note titled so comes first"
+    );
+    let marks = browser.eval(
+        &tab,
+        "Array.from(document.querySelectorAll('.site-search-result mark')).map(m => m.textContent.toLowerCase())",
+    )?;
+    assert!(
+        marks
+            .as_array()
+            .is_some_and(|m| !m.is_empty() && m.iter().all(|t| t == "jacobian")),
+        "the query's word is marked in the results: {marks}"
+    );
+
+    // two words, one in the title and one in a heading: the result goes to the heading
+    browser.eval(
+        &tab,
+        "(() => { const i = document.getElementById('nb-search'); i.value = ''; \
+         i.dispatchEvent(new Event('input')); })()",
+    )?;
+    browser.insert_text(&tab, "vector chain")?;
+    browser.wait_until(
+        &tab,
+        "!!document.querySelector('.site-search-result[href$=\"#vector-chain-rule\"]')",
+    )?;
+
+    // nothing found: said so
+    browser.insert_text(&tab, " zzzqqq")?;
+    browser.wait_until(
+        &tab,
+        "!!document.querySelector('.site-search-empty') && \
+         document.querySelectorAll('.site-search-result').length === 0",
+    )?;
+
+    // Enter opens the chosen (here the first) result
+    browser.eval(
+        &tab,
+        "(() => { const i = document.getElementById('nb-search'); i.value = ''; \
+         i.dispatchEvent(new Event('input')); })()",
+    )?;
+    browser.insert_text(&tab, "hessian")?;
+    browser.wait_until(
+        &tab,
+        "document.querySelectorAll('.site-search-result').length > 0",
+    )?;
+    let chosen = browser.eval(&tab, "document.querySelector('.site-search-result').href")?;
+    let from = browser.events.len();
+    browser.press(&tab, "Enter")?;
+    browser.wait_event(&tab, "Page.loadEventFired", from)?;
+    let at = browser.eval(&tab, "location.href")?;
+    assert_eq!(at, chosen, "Enter opened the first result");
+    browser.expect_clean(&tab)?;
     Ok(())
 }
 
@@ -1102,6 +1188,7 @@ impl Browser {
         let (code, key_code, text) = match key {
             " " => ("Space".to_string(), 32, " "),
             "Enter" => ("Enter".to_string(), 13, "\r"),
+            "/" => ("Slash".to_string(), 191, "/"),
             d if d.len() == 1 && d.as_bytes()[0].is_ascii_digit() => {
                 (format!("Digit{d}"), i64::from(d.as_bytes()[0]), d)
             }
@@ -1118,6 +1205,12 @@ impl Browser {
             json!({"type": "keyUp", "key": key, "code": code,
                    "windowsVirtualKeyCode": key_code, "nativeVirtualKeyCode": key_code}),
         )?;
+        Ok(())
+    }
+
+    /// Types `text` into the focused field, as a keyboard's input would.
+    fn insert_text(&mut self, tab: &Tab, text: &str) -> TestResult {
+        self.tab_call(tab, "Input.insertText", json!({ "text": text }))?;
         Ok(())
     }
 

@@ -2102,3 +2102,61 @@ fn the_vault_settings_file_names_the_site_and_its_card_tags() -> TestResult {
     );
     Ok(())
 }
+
+/// The search index lists every published note (title, address, headings, text with
+/// formulas as TeX) and nothing left out of the site; every page loads the search.
+#[test]
+fn the_search_index_lists_the_published_notes() -> TestResult {
+    let b = build_bundled(&[])?;
+    b.run.expect_code(0)?;
+    let script = std::fs::read_to_string(b.out.join("static/search-index.js"))?;
+    let json = script
+        .strip_prefix("window.notebuildSearchIndex = ")
+        .and_then(|t| t.trim_end().strip_suffix(';'))
+        .ok_or_else(|| {
+            fail(format!(
+                "not an index script: {}",
+                &script[..80.min(script.len())]
+            ))
+        })?;
+    let index: serde_json::Value = serde_json::from_str(json)?;
+    let entries = index.as_array().ok_or("the index is not a list")?;
+    let urls: BTreeSet<String> = entries
+        .iter()
+        .filter_map(|e| e["u"].as_str().map(str::to_string))
+        .collect();
+    let notes: BTreeSet<String> = b
+        .site
+        .pages
+        .keys()
+        .filter(|p| !p.starts_with("tags/") && !p.starts_with("quiz/"))
+        .filter(|p| !matches!(p.as_str(), "index.html" | "tags.html" | "checks.html"))
+        .cloned()
+        .collect();
+    assert_eq!(urls, notes, "one entry per note page");
+    let paths: Vec<&str> = entries.iter().filter_map(|e| e["p"].as_str()).collect();
+    assert!(
+        !paths.contains(&"Review/Draft - Hessians.md") && !paths.contains(&"Review/Scratchpad.md"),
+        "unpublished notes stay out of the index: {paths:?}"
+    );
+    assert!(paths.contains(&"Rules/Chain Rule.md"), "{paths:?}");
+    let chain = entries
+        .iter()
+        .find(|e| e["t"] == "Chain Rule")
+        .ok_or("no Chain Rule entry")?;
+    let headings = chain["h"].to_string();
+    assert!(headings.contains("vector-chain-rule"), "{headings}");
+    let text = chain["x"].as_str().unwrap_or_default();
+    assert!(
+        text.contains("$\\frac{d}{dx}"),
+        "formulas read as TeX: {text}"
+    );
+    assert!(!text.contains("<math") && !text.contains('✓'), "{text}");
+    for (path, html) in &b.site.pages {
+        assert!(
+            html.contains("static/search.js") && html.contains("class=\"site-search\""),
+            "{path} has no search box"
+        );
+    }
+    Ok(())
+}

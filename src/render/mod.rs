@@ -4,6 +4,7 @@
 pub mod html;
 pub mod math;
 pub mod quiz;
+pub mod search;
 
 use std::collections::HashSet;
 use std::time::UNIX_EPOCH;
@@ -59,6 +60,7 @@ const TEMPLATES: &[(&str, &str)] = &[
 const STYLE: &[u8] = include_bytes!("../../templates/static/style.css");
 const QUIZ_STYLE: &[u8] = include_bytes!("../../templates/static/quiz.css");
 const QUIZ_SCRIPT: &[u8] = include_bytes!("../../templates/static/quiz.js");
+const SEARCH_SCRIPT: &[u8] = include_bytes!("../../templates/static/search.js");
 
 /// An error in the templates themselves (a defect of notebuild, not of the vault).
 #[derive(Debug)]
@@ -184,11 +186,13 @@ pub fn render_site(
         .collect();
     let mut rendered = Rendered::default();
     let mut cards_shown: HashSet<String> = HashSet::new();
+    let mut entries = Vec::new();
     for r in results {
-        let (file, diagnostics, shown) = r?;
-        rendered.files.push(file);
-        rendered.diagnostics.extend(diagnostics);
-        cards_shown.extend(shown);
+        let out = r?;
+        rendered.files.push(out.file);
+        rendered.diagnostics.extend(out.diagnostics);
+        cards_shown.extend(out.cards_shown);
+        entries.push(out.search);
     }
     rendered.files.push(index_page(&tera, &ctx, settings)?);
     rendered
@@ -220,6 +224,11 @@ pub fn render_site(
         path: "static/quiz.js".into(),
         contents: QUIZ_SCRIPT.to_vec(),
     });
+    rendered.files.push(OutFile {
+        path: "static/search.js".into(),
+        contents: SEARCH_SCRIPT.to_vec(),
+    });
+    rendered.files.push(search::index_file(&entries));
     for (path, bytes) in math::assets() {
         rendered.files.push(OutFile {
             path: format!("static/{path}"),
@@ -236,8 +245,14 @@ fn render(tera: &Tera, template: &str, context: &impl Serialize) -> Result<Vec<u
         .map_err(|e| TemplateError(format!("{template}: {e:?}")))
 }
 
-/// A note's page, the problems found writing it, and the flashcards it anchors.
-type NoteOut = (OutFile, Vec<Diagnostic>, Vec<String>);
+/// A note's page, the problems found writing it, the flashcards it anchors and its
+/// entry in the search index.
+struct NoteOut {
+    file: OutFile,
+    diagnostics: Vec<Diagnostic>,
+    cards_shown: Vec<String>,
+    search: search::Entry,
+}
 
 fn note_page(
     tera: &Tera,
@@ -249,6 +264,19 @@ fn note_page(
     let url = &ctx.graph.pages[i].url;
     let body = html::render_note(ctx, i, url);
     let toc_min_level = body.toc.iter().map(|t| t.level).min().unwrap_or(1);
+    let headings: Vec<(String, String)> = body
+        .toc
+        .iter()
+        .map(|t| (search::visible_text(&t.html), t.id.clone()))
+        .collect();
+    let search = search::Entry::new(
+        &info.title,
+        url,
+        &info.path,
+        &info.tags,
+        &headings,
+        &body.html,
+    );
     let note = NoteCtx {
         title: info.title.clone(),
         path: info.path.clone(),
@@ -301,14 +329,15 @@ fn note_page(
         note,
     };
     let contents = render(tera, "note.html", &page)?;
-    Ok((
-        OutFile {
+    Ok(NoteOut {
+        file: OutFile {
             path: url.clone(),
             contents,
         },
-        body.diagnostics,
-        body.cards_shown,
-    ))
+        diagnostics: body.diagnostics,
+        cards_shown: body.cards_shown,
+        search,
+    })
 }
 
 /// The decks of note `i`'s cards, each with its quiz page and its number of cards.
