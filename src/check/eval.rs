@@ -887,6 +887,8 @@ pub(crate) struct DerivOut {
     /// max |AD - FD| / max(1, |AD|, |FD|) over the Jacobian's entries.
     pub fd_gap: f64,
     pub kink: f64,
+    /// `cases` branches the operand took at the point (it is a `cases` or has one).
+    pub taken: Vec<(u32, usize)>,
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -915,6 +917,7 @@ pub(crate) fn derivative(
     cx.idx = idx.to_vec();
     let y0 = eval(&d.of, &mut cx)?;
     let mut kink = cx.kink;
+    let taken = std::mem::take(&mut cx.taken);
     if !finite(&y0) {
         return Err(EvalErr::Domain("a non-finite value".into(), syms_of(&d.of)));
     }
@@ -935,6 +938,7 @@ pub(crate) fn derivative(
                 value: Val::Zero,
                 fd_gap: 0.0,
                 kink,
+                taken,
             });
         }
     };
@@ -1008,6 +1012,7 @@ pub(crate) fn derivative(
         value,
         fd_gap: gap,
         kink,
+        taken,
     })
 }
 
@@ -1033,7 +1038,7 @@ fn eval_with_derivs(
     idx: &[(String, usize)],
     otimes: Otimes,
     numerator: bool,
-) -> Result<(Val<f64>, f64, f64), EvalErr> {
+) -> Result<WithDerivs, EvalErr> {
     let mut ds: Vec<(u32, Deriv)> = Vec::new();
     e.walk(&mut |x| {
         if let Expr::Deriv(id, d) = x {
@@ -1042,17 +1047,23 @@ fn eval_with_derivs(
     });
     let mut derivs = HashMap::new();
     let (mut kink, mut gap) = (f64::INFINITY, 0f64);
+    let mut taken = Vec::new();
     for (id, d) in ds {
         let o = derivative(&d, vals, poly, dimvars, idx, otimes, numerator)?;
         kink = kink.min(o.kink);
         gap = gap.max(o.fd_gap);
+        taken.extend(o.taken);
         derivs.insert(id, o.value);
     }
     let mut cx = Cx::new(vals, poly, dimvars, &derivs, otimes);
     cx.idx = idx.to_vec();
     let v = eval(e, &mut cx)?;
-    Ok((v, kink.min(cx.kink), gap))
+    taken.extend(cx.taken);
+    Ok((v, kink.min(cx.kink), gap, taken))
 }
+
+/// A value with its kink distance, AD/FD gap and `cases` branches taken.
+type WithDerivs = (Val<f64>, f64, f64, Vec<(u32, usize)>);
 
 /// A derivative of an expression holding derivatives (`\frac{d^2}{dx^2}`,
 /// `\nabla^2`): the inner derivatives are exact (AD) at each point, the outer one is
@@ -1076,7 +1087,7 @@ fn nested_derivative(
             d.wrt.show()
         )));
     };
-    let (y0, mut kink, mut gap) =
+    let (y0, mut kink, mut gap, taken) =
         eval_with_derivs(&d.of, vals, poly, dimvars, idx, otimes, numerator)?;
     if !finite(&y0) {
         return Err(EvalErr::Domain("a non-finite value".into(), syms_of(&d.of)));
@@ -1094,6 +1105,7 @@ fn nested_derivative(
             value: Val::Zero,
             fd_gap: gap,
             kink,
+            taken,
         });
     };
     let m = yr * yc;
@@ -1107,7 +1119,7 @@ fn nested_derivative(
                 set_entry(&mut fvals, &key, j, x);
                 let r = eval_with_derivs(&d.of, &fvals, poly, dimvars, idx, otimes, numerator);
                 set_entry(&mut fvals, &key, j, xj);
-                let (v, k, g) = r?;
+                let (v, k, g, _) = r?;
                 kink = kink.min(k);
                 gap = gap.max(g);
                 Ok(entries(&v))
@@ -1140,6 +1152,7 @@ fn nested_derivative(
         value,
         fd_gap: gap,
         kink,
+        taken,
     })
 }
 

@@ -84,6 +84,9 @@ struct State {
     decls: BTreeMap<String, Kind>,
     positive: BTreeSet<String>,
     symmetric: BTreeSet<String>,
+    /// Conditions stated on their own (`0 < \alpha < 1`): they hold for the rest
+    /// of the note, in every identity that has all their symbols.
+    conds: Vec<tex::Cond>,
     /// How many definitions were read so far, and the last one's name.
     defs: usize,
     last_def: String,
@@ -665,6 +668,13 @@ fn has_prime_call(toks: &[Tok], funcs: &BTreeMap<String, Def>) -> bool {
                 break;
             }
         }
+        // a Greek letter (`\phi'(x)`)
+        if name.is_empty()
+            && let Some(Tk::Cmd(c)) = j.checked_sub(1).map(|i| &sig[i].tk)
+            && funcs.contains_key(&format!("\\{c}"))
+        {
+            return true;
+        }
         if name.is_empty() {
             continue;
         }
@@ -899,6 +909,21 @@ fn statement(
                     st.positive.insert(s.key());
                 }
             }
+        } else if !mems.iter().any(|m| has_deriv(m))
+            && let Some(c) = domain_condition(st, stmt, src)
+        {
+            st.conds.push(c);
+        }
+        return None;
+    }
+    // other conditions: `0 < \alpha < 1`, `x < 1`
+    if rels
+        .iter()
+        .all(|r| matches!(r, Rel::Lt | Rel::Gt | Rel::Le | Rel::Ge))
+        && !mems.iter().any(|m| has_deriv(m))
+    {
+        if let Some(c) = domain_condition(st, stmt, src) {
+            st.conds.push(c);
         }
         return None;
     }
@@ -1104,6 +1129,9 @@ fn define(st: &mut State, head: &[Tok], body: &[Tok], cx: &Ctx) {
             }
         }
         st.last_def.clone_from(&name);
+        // the latest definition of a name is the one in force
+        st.syms.remove(&name);
+        let parsed = bind_entries(st, parsed);
         st.funcs.insert(
             name,
             Def::Func {
@@ -1133,6 +1161,8 @@ fn define(st: &mut State, head: &[Tok], body: &[Tok], cx: &Ctx) {
             return;
         }
     }
+    st.funcs.remove(&s.key());
+    let parsed = bind_entries(st, parsed);
     st.syms.insert(
         s.key(),
         Def::Sym {
@@ -1143,6 +1173,14 @@ fn define(st: &mut State, head: &[Tok], body: &[Tok], cx: &Ctx) {
     );
     st.defs += 1;
     st.last_def = s.key();
+}
+
+/// A definition's body read like an identity's members: `s_k` next to a vector `s`
+/// (defined earlier or bold in the body) is its entry `k` (`\ell = -\log s_k`).
+fn bind_entries(st: &State, body: Result<Expr, PErr>) -> Result<Expr, PErr> {
+    entries_of_vectors(st, vec![body])
+        .pop()
+        .unwrap_or_else(|| Err(PErr::parse("empty definition".to_string())))
 }
 
 /// `a = 3` or `y = x` are facts more often than definitions worth substituting.
@@ -1177,12 +1215,27 @@ fn build(st: &State, mems: &[&[Tok]], cx: &Ctx, src: &str) -> Result<Ident, Skip
             }
         });
     }
+    // a defined function named bare (`\frac{\partial F}{\partial x}` for `F(x,
+    // y)`): its parameters are this identity's variables, whatever the note
+    // defined under those names
+    let mut bound = BTreeSet::new();
+    for e in parsed.iter().flatten() {
+        e.walk(&mut |x| {
+            if let Expr::Var(s) = x
+                && s.sub.is_none()
+                && !st.syms.contains_key(&s.key())
+                && let Some(Def::Func { params, .. }) = st.funcs.get(&s.key())
+            {
+                bound.extend(params.iter().map(Sym::key));
+            }
+        });
+    }
     let used = Cell::new(false);
     let mut members = Vec::new();
     let mut first_err: Option<Skip> = None;
     for p in &parsed {
         match p {
-            Ok(e) => match subst_ctx(st, e.clone(), &BTreeSet::new(), true, &used) {
+            Ok(e) => match subst_ctx(st, e.clone(), &bound, true, &used) {
                 Ok(e) => {
                     if let Some(s) = abstract_in(&e) {
                         return Err(s);
@@ -1262,6 +1315,31 @@ fn build(st: &State, mems: &[&[Tok]], cx: &Ctx, src: &str) -> Result<Ident, Skip
     } else {
         None
     };
+    // the note's standing conditions about this identity's symbols
+    let mut keys = BTreeSet::new();
+    for m in &members {
+        m.walk(&mut |x| {
+            if let Expr::Var(s) = x {
+                keys.insert(s.key());
+            }
+        });
+    }
+    let conds: Vec<tex::Cond> = st
+        .conds
+        .iter()
+        .filter(|c| {
+            let mut all = true;
+            let mut any = false;
+            c.walk(&mut |x| {
+                if let Expr::Var(s) = x {
+                    any = true;
+                    all &= keys.contains(&s.key());
+                }
+            });
+            any && all
+        })
+        .cloned()
+        .collect();
     Ok(Ident {
         members,
         alt,
@@ -1269,7 +1347,7 @@ fn build(st: &State, mems: &[&[Tok]], cx: &Ctx, src: &str) -> Result<Ident, Skip
         decls: st.decls.clone(),
         positive: st.positive.clone(),
         symmetric: st.symmetric.clone(),
-        conds: Vec::new(),
+        conds,
         free,
         deps,
         bars,
@@ -1390,8 +1468,10 @@ fn entries_of_vectors(st: &State, parsed: Vec<Result<Expr, PErr>>) -> Vec<Result
                 bold_bases.insert(s.base.clone());
             }
             Expr::Var(s) if !s.bold && !s.upper => {
+                // any one-letter index: `p_k`, and `p_c` for a class, `x_t`
                 if let Some(k) = &s.sub
-                    && matches!(k.as_str(), "i" | "j" | "k" | "l")
+                    && k.len() == 1
+                    && k.chars().all(|c| c.is_ascii_lowercase())
                 {
                     cands.insert((s.base.clone(), k.clone()));
                 }
@@ -1761,7 +1841,19 @@ fn substitute(
                 // `\frac{\partial C}{\partial w}` for a function `C(w, b)`
                 Some(Def::Func { params, .. }) if s.sub.is_none() => {
                     let args = params.iter().map(|p| Expr::Var(p.clone())).collect();
-                    match substitute(st, Expr::Apply(s.key(), args), wrts, depth + 1, syms, used) {
+                    // named bare, the function is of its own parameters: they are
+                    // its variables, not the note's symbols of the same name (`y`
+                    // defined earlier does not reach into `F(x, y)`)
+                    let mut bound = wrts.clone();
+                    bound.extend(params.iter().map(Sym::key));
+                    match substitute(
+                        st,
+                        Expr::Apply(s.key(), args),
+                        &bound,
+                        depth + 1,
+                        syms,
+                        used,
+                    ) {
                         Ok(b) => Ok(b),
                         Err(e) => {
                             err = Some(e);
@@ -2311,7 +2403,10 @@ fn subst_ctx(
             } = *d;
             let mut ex = exclude.clone();
             ex.insert(wrt.key());
-            let of = subst_ctx(st, of, &ex, syms, used)?;
+            let mut of = subst_ctx(st, of, &ex, syms, used)?;
+            if syms {
+                of = as_intermediate(st, of, &wrt, &ex, used)?;
+            }
             Ok(Expr::Deriv(
                 id,
                 Box::new(Deriv {
@@ -2350,6 +2445,86 @@ fn subst_ctx(
             })
         }
     }
+}
+
+/// A derivative by a defined symbol (an intermediate quantity, `\hat{\mathbf{y}} =
+/// X\mathbf{w}` in `\frac{\partial \mathcal{L}}{\partial \hat{\mathbf{y}}}`): the
+/// operand's occurrences of the definition are that symbol (the operand is a
+/// function of it, the rest held fixed). An operand that still does not mention it
+/// but shares its definition's symbols is written in terms the checker cannot
+/// match: refused rather than read as a constant.
+fn as_intermediate(
+    st: &State,
+    of: Expr,
+    wrt: &Sym,
+    exclude: &BTreeSet<String>,
+    used: &Cell<bool>,
+) -> Result<Expr, Skip> {
+    let Some(Def::Sym {
+        bold,
+        upper,
+        body: Ok(b),
+    }) = st.syms.get(&wrt.key())
+    else {
+        return Ok(of);
+    };
+    if !(*bold == wrt.bold || *upper) || matches!(b, Expr::Num(_)) {
+        return Ok(of);
+    }
+    if uses_symbol(&of, &wrt.key()) {
+        return Ok(of);
+    }
+    let def = subst_ctx(st, b.clone(), exclude, true, used)?;
+    if matches!(def, Expr::Var(_)) {
+        return Ok(of);
+    }
+    let pat = format!("{def:?}");
+    let mut hit = false;
+    let key = Expr::Var(wrt.clone());
+    let of = replace_pre(of, &mut |x| {
+        if format!("{x:?}") == pat {
+            hit = true;
+            Some(key.clone())
+        } else {
+            None
+        }
+    });
+    if hit {
+        return Ok(of);
+    }
+    let mut shared = false;
+    let mut names = BTreeSet::new();
+    def.walk(&mut |x| {
+        if let Expr::Var(s) = x {
+            names.insert(s.key());
+        }
+    });
+    of.walk(&mut |x| {
+        if let Expr::Var(s) = x
+            && names.contains(&s.key())
+        {
+            shared = true;
+        }
+    });
+    if shared {
+        return Err(Skip {
+            kind: "unsupported".into(),
+            message: format!(
+                "a derivative by {}, which the note defined, of an expression not written in terms of it",
+                wrt.show()
+            ),
+        });
+    }
+    Ok(of)
+}
+
+/// Replaces the outermost subexpressions that `f` maps (pre-order).
+fn replace_pre(e: Expr, f: &mut dyn FnMut(&Expr) -> Option<Expr>) -> Expr {
+    if let Some(r) = f(&e) {
+        return r;
+    }
+    let keep = e.clone();
+    map_children(e, &mut |c| Ok(replace_pre(c, f))).unwrap_or(keep)
 }
 
 fn map_cond(

@@ -37,8 +37,9 @@
 //!   `\mathbf{x}_i` inside `\sum_i` is the i-th of several vectors (a column of a
 //!   matrix); `x_1, x_2, ...` next to a derivative by `\mathbf{x}` are its
 //!   components (and fix its length); `p_k` next to a vector `\mathbf{p}` (in the
-//!   identity or defined in the note) is its k-th entry, `k` a free index (the
-//!   identity holds for every k), as are `\mathbf{e}_k` and `\delta_{ij}`; an index
+//!   identity or defined in the note) is its k-th entry, `k` (any one lowercase
+//!   letter: `p_c` for a class) a free index (the identity holds for every k), as
+//!   are `\mathbf{e}_k` and `\delta_{ij}`; an index
 //!   only inside `diag(...)` builds the diagonal entry by entry.
 //! - `\mathbf{x}^2` and other powers of vectors are element-wise; powers of square
 //!   matrices are matrix powers. `|x|` is entry-wise, except that `|\mathbf{x}|` is
@@ -51,7 +52,9 @@
 //!   it earlier; abstract identities are skipped. So is a derivative whose operand
 //!   lacks the variable but has a calligraphic or hatted symbol (`\log\mathcal{N}`).
 //!   A defined function may be named bare (`\frac{\partial activation}{\partial
-//!   \mathbf{x}}`) or primed (`f'(x)`, `f''(x)`).
+//!   \mathbf{x}}`) or primed (`f'(x)`, `f''(x)`, `\phi'(x)`); named bare, its parameters are
+//!   the identity's variables (`\frac{\partial F}{\partial x}` for `F(x, y) = ...`
+//!   does not substitute a `y = ...` defined elsewhere in the note).
 //! - Definitions made earlier in the note (or in front matter) are substituted, and
 //!   so are those made right after an identity (`..., where $z = ...$`: later in its
 //!   span, or in the spans that follow it up to the next identity, while the prose
@@ -59,11 +62,20 @@
 //!   lower case, `where ...`; a heading or a new sentence ends it). If the identity
 //!   has no consistent shapes with them but holds with those symbols read as plain
 //!   constants (a letter reused later), it passes with a note in the message; a
-//!   value mismatch with the definitions is a failure.
+//!   value mismatch with the definitions is a failure. The latest definition of a
+//!   name is in force (a function `J(\mathbf{w}) = ...` replaces a symbol `J = ...`
+//!   and vice versa). A definition's body reads entries like an identity does
+//!   (`\ell = -\log s_k` with `\mathbf{s}` a vector: its entry k).
+//! - A derivative by a defined symbol (an intermediate quantity: `\hat{\mathbf{y}} =
+//!   X\mathbf{w}`, then `\frac{\partial L}{\partial \hat{\mathbf{y}}}`) reads the
+//!   occurrences of its definition in the operand as that symbol, the rest held
+//!   fixed; if the operand is not written in terms of it but shares its
+//!   definition's symbols, it is skipped (unsupported), not read as a constant.
 //! - A condition right after an identity (`= 1, \quad x > 0`, `(x \neq 0)`, or the
 //!   next span `$...$ for $x > 0$` when it is about the identity's symbols) is its
 //!   domain only: points are sampled where it holds. Other conditions (`\lambda >
-//!   0` elsewhere) hold for the rest of the note. `S = S^\top` and `\Sigma \in
+//!   0`, `0 < \alpha < 1` elsewhere) hold for the rest of the note, in every later
+//!   identity that has all of their symbols. `S = S^\top` and `\Sigma \in
 //!   \mathbb{S}^n` declare symmetric matrices (sampled symmetric).
 //! - An evaluation bar `\Big|_{x=a}` / `\left. ... \right|_{x=a}` after a member
 //!   evaluates it at that number.
@@ -84,7 +96,8 @@
 //!   [-1, 1]; matrices that are inverted are `2I + R/√n`. A domain error (log of a
 //!   non-positive value, ...) makes the symbols involved positive for later
 //!   samples. Each trial gets up to 300 attempts; each `cases` branch gets its own
-//!   trials (a branch on a single point, `0 & x = 0`, is not sampled).
+//!   trials, also one inside a derivative's operand (a branch on a single point,
+//!   `0 & x = 0`, is not sampled).
 //!
 //! # Verdict kinds
 //!

@@ -1740,3 +1740,142 @@ fn evaluation_bars() {
     );
     skip(r"\frac{d}{dx} x^2 \Big|_{x=a+b} = 2(a+b)", "unsupported");
 }
+
+#[test]
+fn a_function_named_bare_has_its_parameters_as_variables() {
+    use Status::{Fail, Pass};
+    // `y` defined earlier does not reach into `F(x, y)`'s identities
+    assert_eq!(
+        statuses(&[
+            r"y = \ln(\cos x)",
+            r"F(x, y) = x^2 y + \sin(xy)",
+            r"\frac{\partial F}{\partial x} = 2xy + y\cos(xy)",
+            r"\frac{\partial F}{\partial x} = 2xy + x\cos(xy)",
+            r"\frac{\partial F}{\partial y} = x^2 + x\cos(xy)",
+        ]),
+        [Pass, Fail, Pass]
+    );
+}
+
+#[test]
+fn entries_of_a_vector_in_a_definition() {
+    use Status::{Fail, Pass};
+    // `s_k` in the definition of `\ell` is entry k of the defined vector `s`
+    assert_eq!(
+        statuses(&[
+            r"\mathbf{s} = \operatorname{softmax}(\mathbf{z})",
+            r"\ell = -\log s_k",
+            r"\frac{\partial \ell}{\partial \mathbf{z}} = (\mathbf{s} - \mathbf{e}_k)^\top",
+            r"\frac{\partial \ell}{\partial \mathbf{z}} = (\mathbf{e}_k - \mathbf{s})^\top",
+        ]),
+        [Pass, Fail]
+    );
+}
+
+#[test]
+fn the_latest_definition_of_a_name_is_in_force() {
+    use Status::{Fail, Pass};
+    assert_eq!(
+        statuses(&[
+            r"J = x^2",
+            r"J(x) = x^3",
+            r"\frac{dJ}{dx} = 3x^2",
+            r"\frac{dJ}{dx} = 2x",
+        ]),
+        [Pass, Fail]
+    );
+    assert_eq!(
+        statuses(&[
+            r"g(x) = x^3",
+            r"g = x^2",
+            r"\frac{dg}{dx} = 2x",
+            r"\frac{dg}{dx} = 3x^2",
+        ]),
+        [Pass, Fail]
+    );
+}
+
+#[test]
+fn a_standing_condition_holds_for_the_rest_of_the_note() {
+    use Status::{Fail, Pass};
+    // `0 < \alpha < 1` restricts the later identities in `\alpha` (without it, a
+    // slope above 1 breaks the first)
+    assert_eq!(
+        statuses(&[
+            r"0 < \alpha < 1",
+            r"\frac{d}{dx}\max(\alpha x, x) = \begin{cases} 1 & x > 0 \\ \alpha & x < 0\end{cases}",
+            r"\frac{d}{dx}\max(\alpha x, x) = \begin{cases} \alpha & x > 0 \\ 1 & x < 0\end{cases}",
+        ]),
+        [Pass, Fail]
+    );
+    // one about other symbols does not touch an identity
+    assert_eq!(
+        statuses(&[r"t < -5", r"\frac{d}{dx} x^2 = 2x", r"\frac{d}{dx} x^2 = x"]),
+        [Pass, Fail]
+    );
+}
+
+#[test]
+fn cases_inside_a_derivative_are_sampled_per_branch() {
+    pass(r"\frac{d}{dx}\begin{cases} x^2 & x \ge 0 \\ -x^2 & x < 0\end{cases} = 2|x|");
+    fail(
+        r"\frac{d}{dx}\begin{cases} x^2 & x \ge 0 \\ -x^2 & x < 0\end{cases} = 2x",
+        "value",
+        None,
+    );
+    assert_eq!(
+        statuses(&[
+            r"h(r) = \begin{cases} \frac12 r^2 & |r| \le 1 \\ |r| - \frac12 & \text{otherwise}\end{cases}",
+            r"h'(r) = \begin{cases} r & |r| \le 1 \\ \operatorname{sign}(r) & \text{otherwise}\end{cases}",
+            r"h'(r) = \begin{cases} r & |r| \le 1 \\ 1 & \text{otherwise}\end{cases}",
+        ]),
+        [Status::Pass, Status::Fail]
+    );
+}
+
+#[test]
+fn a_derivative_by_an_intermediate_quantity() {
+    use Status::{Fail, Pass, Skip};
+    // `L` is written in `X\mathbf{w}`, which the note named `\hat{\mathbf{y}}`
+    assert_eq!(
+        statuses(&[
+            r"\hat{\mathbf{y}} = X\mathbf{w}",
+            r"L = \frac12\|X\mathbf{w} - \mathbf{y}\|^2",
+            r"\frac{\partial L}{\partial \hat{\mathbf{y}}} = (\hat{\mathbf{y}} - \mathbf{y})^\top",
+            r"\frac{\partial L}{\partial \hat{\mathbf{y}}} = (\mathbf{y} - \hat{\mathbf{y}})^\top",
+            r"\frac{\partial L}{\partial \mathbf{w}} = \frac{\partial L}{\partial \hat{\mathbf{y}}}\frac{\partial \hat{\mathbf{y}}}{\partial \mathbf{w}} = (\hat{\mathbf{y}} - \mathbf{y})^\top X",
+            r"M = \mathbf{w}^\top X^\top X\mathbf{w}",
+            r"\frac{\partial M}{\partial \hat{\mathbf{y}}} = 2\hat{\mathbf{y}}^\top",
+        ]),
+        [Pass, Fail, Pass, Skip]
+    );
+}
+
+#[test]
+fn any_one_letter_index_of_a_vector() {
+    use Status::{Fail, Pass};
+    // `p_c` (a class index) next to the vector `\mathbf{p}`: its entry c, for every c
+    assert_eq!(
+        statuses(&[
+            r"\mathbf{p} = \operatorname{softmax}(\mathbf{z})",
+            r"L = -\log p_c",
+            r"\nabla_{\mathbf{z}} L = \mathbf{p} - \mathbf{e}_c",
+            r"\nabla_{\mathbf{z}} L = \mathbf{e}_c - \mathbf{p}",
+        ]),
+        [Pass, Fail]
+    );
+}
+
+#[test]
+fn a_greek_function_primed() {
+    use Status::{Fail, Pass};
+    assert_eq!(
+        statuses(&[
+            r"\phi(x) = \frac{1}{\sqrt{2\pi}}e^{-x^2/2}",
+            r"\phi'(x) = -x\,\phi(x)",
+            r"\phi'(x) = x\,\phi(x)",
+            r"\phi''(x) = (x^2 - 1)\,\phi(x)",
+        ]),
+        [Pass, Fail, Pass]
+    );
+}

@@ -966,6 +966,7 @@ impl Checker<'_> {
                 )?;
                 kink = kink.min(o.kink);
                 gap = gap.max(o.fd_gap);
+                taken.extend(o.taken);
                 derivs.insert(id, o.value);
             }
             let mut cx = Cx::new(&p.vals, &p.poly, &p.dimvars, &derivs, self.otimes);
