@@ -65,6 +65,20 @@ enum Command {
     )]
     Build(BuildArgs),
 
+    /// Serve the site on this machine, rebuilt whenever the vault changes
+    #[command(
+        long_about = "Build the site, serve it at http://127.0.0.1:PORT/ and rebuild it whenever \
+        a note or an attachment of the vault changes (or notebuild.yaml); open pages reload \
+        by themselves after each rebuild. The site written to OUT is the one `build` writes: \
+        the server only adds the reload script to the pages it sends. Problems are printed \
+        after each build, as `build` prints them.",
+        after_help = "Examples:\n  notebuild serve                  serve ./notes at http://127.0.0.1:8000/\n  \
+                      notebuild serve ~/vault --port 0 any free port\n\n\
+                      Settings: a notebuild.yaml at the vault's root may set title, layout, otimes, card_tags, seed and trials for every command; a flag wins over it.\n\n\
+                      Exit codes: 2 usage or I/O error (the port is taken, the first build failed)."
+    )]
+    Serve(ServeArgs),
+
     /// Check every derivative identity in the vault numerically
     #[command(
         long_about = "Check every derivative identity in the vault numerically.\n\n\
@@ -266,8 +280,9 @@ struct CheckArgs {
     settings: CheckSettings,
 }
 
+/// What a site is built from and where it goes (shared by `build` and `serve`).
 #[derive(Args)]
-struct BuildArgs {
+struct SiteArgs {
     /// The vault: a folder of markdown notes
     #[arg(value_name = "VAULT", default_value = "notes")]
     vault: PathBuf,
@@ -276,15 +291,11 @@ struct BuildArgs {
     #[arg(short, long, value_name = "DIR", default_value = "site")]
     out: PathBuf,
 
-    /// Exit with code 1 when there are warnings (broken links, formulas that do not render...)
-    #[arg(long)]
-    strict: bool,
-
     /// Follow symbolic links inside the vault (loops are detected and reported)
     #[arg(long)]
     follow_links: bool,
 
-    /// The site's title [default: the vault folder's name]
+    /// The site's title [default: `title` in notebuild.yaml, else the vault folder's name]
     #[arg(long, value_name = "TEXT")]
     title: Option<String>,
 
@@ -299,10 +310,31 @@ struct BuildArgs {
     cards: CardTags,
 }
 
+#[derive(Args)]
+struct BuildArgs {
+    #[command(flatten)]
+    site: SiteArgs,
+
+    /// Exit with code 1 when there are warnings (broken links, formulas that do not render...)
+    #[arg(long)]
+    strict: bool,
+}
+
+#[derive(Args)]
+struct ServeArgs {
+    #[command(flatten)]
+    site: SiteArgs,
+
+    /// The port on 127.0.0.1 to serve on (0: any free port)
+    #[arg(short, long, value_name = "PORT", default_value_t = 8000)]
+    port: u16,
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Command::Build(args) => build(args),
+        Command::Serve(args) => serve(args),
         Command::Check(args) => check_command(args),
         Command::Cards(args) => cards_command(args),
     }
@@ -363,79 +395,142 @@ impl Progress for Bar {
     }
 }
 
-fn build(args: BuildArgs) -> ExitCode {
-    let vault = match vault_settings(&args.vault, "build") {
-        Ok(v) => v,
-        Err(code) => return code,
-    };
-    let options = BuildOptions {
+/// The build's options: the flags, the vault's notebuild.yaml, the defaults.
+fn build_options(args: &SiteArgs, command: &str) -> Result<BuildOptions, ExitCode> {
+    let vault = vault_settings(&args.vault, command)?;
+    Ok(BuildOptions {
         vault: args.vault.clone(),
         out: args.out.clone(),
         follow_links: args.follow_links,
         title: args.title.clone().or_else(|| vault.title.clone()),
         check: args.settings.settings(&vault),
         cards: args.cards.settings(&vault),
-    };
+    })
+}
+
+/// Builds the site and prints its problems and (unless quiet) its summary. `None`
+/// when the build failed outright (the error is printed).
+fn build_and_report(options: &BuildOptions, args: &SiteArgs) -> Option<pipeline::BuildReport> {
     let bar = Bar::new(!args.quiet);
-    let result = pipeline::build(&options, &bar);
+    let result = pipeline::build(options, &bar);
     bar.finish();
     let report = match result {
         Ok(report) => report,
         Err(err) => {
             eprintln!("error: {err}");
-            return ExitCode::from(EXIT_ERROR);
+            return None;
         }
     };
     diagnostics::print(&report.diagnostics, &report.sources);
-    let warnings = report.warnings();
     if !args.quiet {
-        let unpublished = if report.unpublished > 0 {
-            format!(" ({} unpublished)", report.unpublished)
-        } else {
-            String::new()
-        };
-        let checks = output::Summary::of(report.identities.iter().flatten());
-        eprintln!(
-            "Built {} into {}: {}, {}, {} in {:.2}s",
-            plural(report.notes, "note", "notes") + &unpublished,
-            args.out.display(),
-            plural(report.pages, "page", "pages"),
-            plural(report.attachments, "attachment", "attachments"),
-            plural(warnings, "warning", "warnings"),
-            report.elapsed.as_secs_f64()
-        );
-        let cards: usize = report.cards.iter().map(Vec::len).sum();
-        if cards > 0 {
-            let mut decks: Vec<String> = report
-                .cards
-                .iter()
-                .flatten()
-                .map(|c| c.deck.join("/").to_lowercase())
-                .collect();
-            decks.sort();
-            decks.dedup();
-            eprintln!(
-                "Flashcards: {} in {}",
-                plural(cards, "card", "cards"),
-                plural(decks.len(), "deck", "decks")
-            );
-        }
-        if checks.total() > 0 {
-            eprintln!(
-                "Identities: {} passed, {} failed, {} skipped (report: {}; details: notebuild check {})",
-                checks.pass,
-                checks.fail,
-                checks.skip,
-                args.out.join(notebuild::render::CHECKS_PAGE).display(),
-                args.vault.display()
-            );
-        }
+        print_summary(&report, args);
     }
-    if args.strict && warnings > 0 {
+    Some(report)
+}
+
+fn print_summary(report: &pipeline::BuildReport, args: &SiteArgs) {
+    let unpublished = if report.unpublished > 0 {
+        format!(" ({} unpublished)", report.unpublished)
+    } else {
+        String::new()
+    };
+    let checks = output::Summary::of(report.identities.iter().flatten());
+    eprintln!(
+        "Built {} into {}: {}, {}, {} in {:.2}s",
+        plural(report.notes, "note", "notes") + &unpublished,
+        args.out.display(),
+        plural(report.pages, "page", "pages"),
+        plural(report.attachments, "attachment", "attachments"),
+        plural(report.warnings(), "warning", "warnings"),
+        report.elapsed.as_secs_f64()
+    );
+    let cards: usize = report.cards.iter().map(Vec::len).sum();
+    if cards > 0 {
+        let mut decks: Vec<String> = report
+            .cards
+            .iter()
+            .flatten()
+            .map(|c| c.deck.join("/").to_lowercase())
+            .collect();
+        decks.sort();
+        decks.dedup();
+        eprintln!(
+            "Flashcards: {} in {}",
+            plural(cards, "card", "cards"),
+            plural(decks.len(), "deck", "decks")
+        );
+    }
+    if checks.total() > 0 {
+        eprintln!(
+            "Identities: {} passed, {} failed, {} skipped (report: {}; details: notebuild check {})",
+            checks.pass,
+            checks.fail,
+            checks.skip,
+            args.out.join(notebuild::render::CHECKS_PAGE).display(),
+            args.vault.display()
+        );
+    }
+}
+
+fn build(args: BuildArgs) -> ExitCode {
+    let options = match build_options(&args.site, "build") {
+        Ok(o) => o,
+        Err(code) => return code,
+    };
+    let Some(report) = build_and_report(&options, &args.site) else {
+        return ExitCode::from(EXIT_ERROR);
+    };
+    if args.strict && report.warnings() > 0 {
         ExitCode::from(EXIT_PROBLEMS)
     } else {
         ExitCode::from(EXIT_OK)
     }
+}
+
+fn serve(args: ServeArgs) -> ExitCode {
+    let site = &args.site;
+    let mut options = match build_options(site, "serve") {
+        Ok(o) => o,
+        Err(code) => return code,
+    };
+    if build_and_report(&options, site).is_none() {
+        return ExitCode::from(EXIT_ERROR);
+    }
+    let server = match notebuild::serve::Server::start(&site.out, args.port) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!(
+                "error: {e}\n  = hint: pass another port with --port N (--port 0 picks a free one)"
+            );
+            return ExitCode::from(EXIT_ERROR);
+        }
+    };
+    let (_watcher, changes) =
+        match notebuild::serve::watch(&site.vault, std::slice::from_ref(&site.out)) {
+            Ok(w) => w,
+            Err(e) => {
+                eprintln!("error: {e}");
+                return ExitCode::from(EXIT_ERROR);
+            }
+        };
+    eprintln!(
+        "Serving {} at http://127.0.0.1:{}/ (rebuilt when the vault changes; Ctrl-C stops)",
+        site.out.display(),
+        server.port
+    );
+    while notebuild::serve::next_change(&changes) {
+        // the vault's settings may have changed too
+        match build_options(site, "serve") {
+            Ok(o) => options = o,
+            Err(_) => {
+                eprintln!("notebuild.yaml has a problem (above); the last good settings are kept");
+            }
+        }
+        if build_and_report(&options, site).is_some() {
+            server.rebuilt();
+        }
+    }
+    ExitCode::from(EXIT_OK)
 }
 
 fn check_command(args: CheckArgs) -> ExitCode {

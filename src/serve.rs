@@ -1,0 +1,284 @@
+//! `notebuild serve`: the built site on a local web server, rebuilt when the vault
+//! changes, with open pages reloaded after each rebuild.
+//!
+//! The site on disk stays exactly what `notebuild build` writes: the server adds the
+//! reload script to the HTML pages it sends, and answers `/__notebuild/version` (a
+//! number that goes up with every rebuild) for that script to poll. Only files inside
+//! the output folder are served, to this machine only (127.0.0.1).
+
+use std::path::{Component, Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::mpsc::{Receiver, RecvTimeoutError, channel};
+use std::time::Duration;
+
+use notify::{EventKind, RecursiveMode, Watcher};
+
+/// The path the reload script polls.
+pub const VERSION_PATH: &str = "/__notebuild/version";
+
+/// How often open pages ask whether the site was rebuilt.
+const POLL_MS: u32 = 700;
+
+/// Changes closer together than this are one rebuild (an editor's save writes
+/// several times).
+const SETTLE: Duration = Duration::from_millis(250);
+
+/// The running server: its port, and the version to bump after a rebuild.
+pub struct Server {
+    pub port: u16,
+    version: Arc<AtomicU64>,
+}
+
+impl Server {
+    /// Starts serving `site` on 127.0.0.1:`port` (0: any free port), on its own
+    /// thread.
+    pub fn start(site: &Path, port: u16) -> Result<Server, String> {
+        let http = tiny_http::Server::http(("127.0.0.1", port)).map_err(|e| {
+            if port == 0 {
+                format!("cannot start a web server on 127.0.0.1: {e}")
+            } else {
+                format!("cannot serve on port {port}: {e}")
+            }
+        })?;
+        let port = http
+            .server_addr()
+            .to_ip()
+            .map(|a| a.port())
+            .ok_or("the web server has no IP address")?;
+        let version = Arc::new(AtomicU64::new(1));
+        let site = site.to_path_buf();
+        let shared = Arc::clone(&version);
+        std::thread::spawn(move || {
+            for request in http.incoming_requests() {
+                respond(request, &site, &shared);
+            }
+        });
+        Ok(Server { port, version })
+    }
+
+    /// Tells open pages to reload.
+    pub fn rebuilt(&self) {
+        self.version.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+/// Watches `vault` (recursively) and sends a message for each change to a note or an
+/// attachment; changes in hidden folders (`.obsidian`, `.git`) and in `ignore` (the
+/// output folder, when it sits inside the vault) are left out.
+pub fn watch(
+    vault: &Path,
+    ignore: &[PathBuf],
+) -> Result<(notify::RecommendedWatcher, Receiver<()>), String> {
+    let (tx, rx) = channel();
+    let root = vault.canonicalize().unwrap_or_else(|_| vault.to_path_buf());
+    let ignore: Vec<PathBuf> = ignore
+        .iter()
+        .map(|p| p.canonicalize().unwrap_or_else(|_| p.clone()))
+        .collect();
+    let mut watcher = notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
+        let Ok(event) = event else {
+            return;
+        };
+        if matches!(event.kind, EventKind::Access(_) | EventKind::Other) {
+            return;
+        }
+        let relevant = event.paths.iter().any(|p| {
+            let Ok(rel) = p.strip_prefix(&root) else {
+                return false;
+            };
+            let hidden = rel.components().any(|c| match c {
+                Component::Normal(name) => name.to_string_lossy().starts_with('.'),
+                _ => false,
+            });
+            !hidden && !ignore.iter().any(|i| p.starts_with(i))
+        });
+        if relevant {
+            let _ = tx.send(());
+        }
+    })
+    .map_err(|e| format!("cannot watch the vault: {e}"))?;
+    watcher
+        .watch(vault, RecursiveMode::Recursive)
+        .map_err(|e| format!("cannot watch {}: {e}", vault.display()))?;
+    Ok((watcher, rx))
+}
+
+/// Waits for a change, then for the changes to settle. `false` when the watcher is
+/// gone.
+pub fn next_change(changes: &Receiver<()>) -> bool {
+    if changes.recv().is_err() {
+        return false;
+    }
+    loop {
+        match changes.recv_timeout(SETTLE) {
+            Ok(()) => continue,
+            Err(RecvTimeoutError::Timeout) => return true,
+            Err(RecvTimeoutError::Disconnected) => return false,
+        }
+    }
+}
+
+fn respond(request: tiny_http::Request, site: &Path, version: &AtomicU64) {
+    use tiny_http::{Method, Response};
+    if !matches!(request.method(), Method::Get | Method::Head) {
+        let _ = request.respond(Response::from_string("only GET and HEAD").with_status_code(405));
+        return;
+    }
+    let url = request.url().to_string();
+    let path = url.split(['?', '#']).next().unwrap_or("/");
+    if path == VERSION_PATH {
+        let body = version.load(Ordering::SeqCst).to_string();
+        let response = Response::from_string(body)
+            .with_header(header("Content-Type", "text/plain; charset=utf-8"))
+            .with_header(header("Cache-Control", "no-store"));
+        let _ = request.respond(response);
+        return;
+    }
+    let Some(file) = file_for(site, path) else {
+        let _ = request.respond(not_found(path));
+        return;
+    };
+    let Ok(bytes) = std::fs::read(&file) else {
+        let _ = request.respond(not_found(path));
+        return;
+    };
+    let kind = content_type(&file);
+    let bytes = if kind.starts_with("text/html") {
+        with_reload_script(bytes)
+    } else {
+        bytes
+    };
+    let response = Response::from_data(bytes)
+        .with_header(header("Content-Type", kind))
+        .with_header(header("Cache-Control", "no-cache"));
+    let _ = request.respond(response);
+}
+
+/// The file under `site` that a URL path names (a folder: its `index.html`), or
+/// `None` when the path leaves the site or names nothing.
+pub fn file_for(site: &Path, url_path: &str) -> Option<PathBuf> {
+    let decoded = crate::extract::percent_decode(url_path);
+    let mut file = site.to_path_buf();
+    for segment in decoded.split('/') {
+        match segment {
+            "" | "." => {}
+            ".." => return None,
+            s if s.contains('\\') || s.contains('\0') => return None,
+            s => file.push(s),
+        }
+    }
+    if file.is_dir() {
+        file.push("index.html");
+    }
+    file.is_file().then_some(file)
+}
+
+/// A response header from constants (which `tiny_http` always accepts).
+fn header(name: &'static str, value: &'static str) -> tiny_http::Header {
+    tiny_http::Header::from_bytes(name.as_bytes(), value.as_bytes())
+        .expect("a header made of ASCII constants is valid")
+}
+
+fn content_type(file: &Path) -> &'static str {
+    let ext = file
+        .extension()
+        .map(|e| e.to_string_lossy().to_ascii_lowercase())
+        .unwrap_or_default();
+    match ext.as_str() {
+        "html" | "htm" => "text/html; charset=utf-8",
+        "css" => "text/css; charset=utf-8",
+        "js" => "text/javascript; charset=utf-8",
+        "json" => "application/json",
+        "svg" => "image/svg+xml",
+        "png" => "image/png",
+        "jpg" | "jpeg" => "image/jpeg",
+        "gif" => "image/gif",
+        "webp" => "image/webp",
+        "avif" => "image/avif",
+        "ico" => "image/x-icon",
+        "pdf" => "application/pdf",
+        "woff2" => "font/woff2",
+        "woff" => "font/woff",
+        "ttf" => "font/ttf",
+        "otf" => "font/otf",
+        "txt" | "md" => "text/plain; charset=utf-8",
+        "mp4" => "video/mp4",
+        "webm" => "video/webm",
+        "mp3" => "audio/mpeg",
+        "wav" => "audio/wav",
+        _ => "application/octet-stream",
+    }
+}
+
+/// The script that reloads the page when the version changes.
+fn reload_script() -> String {
+    format!(
+        "<script>(function(){{var seen=null;function poll(){{fetch(\"{VERSION_PATH}\",{{cache:\"no-store\"}})\
+         .then(function(r){{return r.text();}}).then(function(v){{if(seen===null){{seen=v;}}\
+         else if(v!==seen){{location.reload();return;}}setTimeout(poll,{POLL_MS});}})\
+         .catch(function(){{setTimeout(poll,{POLL_MS}*3);}});}}poll();}})();</script>\n"
+    )
+}
+
+fn with_reload_script(html: Vec<u8>) -> Vec<u8> {
+    let script = reload_script();
+    let at = html
+        .windows(7)
+        .rposition(|w| w.eq_ignore_ascii_case(b"</body>"))
+        .unwrap_or(html.len());
+    let mut out = Vec::with_capacity(html.len() + script.len());
+    out.extend_from_slice(&html[..at]);
+    out.extend_from_slice(script.as_bytes());
+    out.extend_from_slice(&html[at..]);
+    out
+}
+
+fn not_found(path: &str) -> tiny_http::Response<std::io::Cursor<Vec<u8>>> {
+    let escaped = path
+        .replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;");
+    let page = format!(
+        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Not found</title></head>\
+         <body><h1>Not found</h1><p>The site has no <code>{escaped}</code>. \
+         <a href=\"/\">Go to the index</a>.</p></body></html>"
+    );
+    tiny_http::Response::from_data(with_reload_script(page.into_bytes()))
+        .with_status_code(404)
+        .with_header(header("Content-Type", "text/html; charset=utf-8"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paths_stay_inside_the_site() -> std::io::Result<()> {
+        let dir = tempfile::tempdir()?;
+        let site = dir.path().join("site");
+        std::fs::create_dir_all(site.join("rules"))?;
+        std::fs::write(site.join("index.html"), "i")?;
+        std::fs::write(site.join("rules/chain rule.html"), "c")?;
+        std::fs::write(dir.path().join("secret.txt"), "s")?;
+        assert_eq!(file_for(&site, "/"), Some(site.join("index.html")));
+        assert_eq!(
+            file_for(&site, "/rules/chain%20rule.html"),
+            Some(site.join("rules/chain rule.html"))
+        );
+        assert_eq!(file_for(&site, "/../secret.txt"), None);
+        assert_eq!(file_for(&site, "/rules/%2e%2e/../secret.txt"), None);
+        assert_eq!(file_for(&site, "/nothing.html"), None);
+        assert_eq!(file_for(&site, "/%zz"), None);
+        Ok(())
+    }
+
+    #[test]
+    fn the_reload_script_goes_before_the_end_of_the_body() {
+        let out = with_reload_script(b"<html><body><p>x</p></body></html>".to_vec());
+        let text = String::from_utf8(out).unwrap_or_default();
+        let script = text.find(VERSION_PATH).unwrap_or(usize::MAX);
+        let end = text.find("</body>").unwrap_or(0);
+        assert!(script < end, "{text}");
+    }
+}

@@ -1,0 +1,153 @@
+//! `notebuild serve`: the site served on 127.0.0.1, pages sent with the reload script
+//! (the files on disk without it), nothing outside the site served, and a change to a
+//! note rebuilt and announced by a new version.
+
+#[allow(dead_code)]
+mod common;
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc::{Receiver, channel};
+use std::time::{Duration, Instant};
+
+use common::{Error, TestResult, fail, temp_vault, write};
+
+/// How long the server may take to start or to rebuild before the test gives up.
+const WAIT: Duration = Duration::from_secs(60);
+
+/// The server process, killed when the test ends.
+struct Serving {
+    child: Child,
+    port: u16,
+    /// Standard error, line by line.
+    lines: Receiver<String>,
+}
+
+impl Drop for Serving {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn serve(vault: &Path, out: &Path) -> Result<Serving, Error> {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_notebuild"))
+        .arg("serve")
+        .arg(vault)
+        .arg("--out")
+        .arg(out)
+        .args(["--port", "0"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()?;
+    let stderr = child.stderr.take().ok_or("no stderr pipe")?;
+    let (tx, lines) = channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let mut serving = Serving {
+        child,
+        port: 0,
+        lines,
+    };
+    let start = Instant::now();
+    let mut seen = Vec::new();
+    while start.elapsed() < WAIT {
+        let Ok(line) = serving.lines.recv_timeout(Duration::from_millis(200)) else {
+            if let Some(status) = serving.child.try_wait()? {
+                return Err(fail(format!("serve exited ({status}): {seen:#?}")));
+            }
+            continue;
+        };
+        if let Some(at) = line.find("http://127.0.0.1:") {
+            let port: String = line[at + 17..]
+                .chars()
+                .take_while(char::is_ascii_digit)
+                .collect();
+            serving.port = port.parse()?;
+            return Ok(serving);
+        }
+        seen.push(line);
+    }
+    Err(fail(format!("serve printed no address: {seen:#?}")))
+}
+
+/// `GET path`: the status code, the headers (lower-case names) and the body.
+fn get(port: u16, path: &str) -> Result<(u16, String, String), Error> {
+    let mut stream = TcpStream::connect(("127.0.0.1", port))?;
+    stream.set_read_timeout(Some(WAIT))?;
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
+    )?;
+    let mut response = Vec::new();
+    stream.read_to_end(&mut response)?;
+    let text = String::from_utf8_lossy(&response).into_owned();
+    let (head, body) = text
+        .split_once("\r\n\r\n")
+        .ok_or_else(|| fail(format!("not an HTTP response: {text}")))?;
+    let status = head
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .ok_or_else(|| fail(format!("no status in {head}")))?;
+    Ok((status, head.to_lowercase(), body.to_string()))
+}
+
+#[test]
+fn serve_sends_the_site_and_rebuilds_when_a_note_changes() -> TestResult {
+    let (dir, vault) = temp_vault(&[("Alpha.md", "# Alpha\n\nFirst version.\n")])?;
+    write(dir.path(), "secret.txt", "not part of the site")?;
+    let out = dir.path().join("site");
+    let server = serve(&vault, &out)?;
+
+    let (status, head, body) = get(server.port, "/alpha.html")?;
+    assert_eq!(status, 200, "{head}");
+    assert!(head.contains("content-type: text/html"), "{head}");
+    assert!(body.contains("First version."), "{body}");
+    assert!(
+        body.contains("/__notebuild/version"),
+        "the page reloads itself"
+    );
+    let on_disk = std::fs::read_to_string(out.join("alpha.html"))?;
+    assert!(
+        !on_disk.contains("__notebuild"),
+        "the site on disk is the one `build` writes"
+    );
+
+    let (status, head, _) = get(server.port, "/static/style.css")?;
+    assert_eq!(status, 200);
+    assert!(head.contains("content-type: text/css"), "{head}");
+    let (status, _, body) = get(server.port, "/")?;
+    assert_eq!(status, 200);
+    assert!(body.contains("Alpha"), "/ is the index page");
+    for outside in ["/../secret.txt", "/%2e%2e/secret.txt", "/nothing.html"] {
+        let (status, _, body) = get(server.port, outside)?;
+        assert_eq!(status, 404, "{outside}: {body}");
+        assert!(!body.contains("not part of the site"));
+    }
+
+    let (_, _, before) = get(server.port, "/__notebuild/version")?;
+    write(&vault, "Alpha.md", "# Alpha\n\nSecond version.\n")?;
+    let start = Instant::now();
+    loop {
+        let (_, _, now) = get(server.port, "/__notebuild/version")?;
+        if now != before {
+            break;
+        }
+        if start.elapsed() > WAIT {
+            return Err(fail("the site was not rebuilt after the note changed"));
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let (_, _, body) = get(server.port, "/alpha.html")?;
+    assert!(body.contains("Second version."), "{body}");
+    Ok(())
+}
