@@ -35,6 +35,7 @@ const EXIT_ERROR: u8 = 2;
                   checked numerically, and self-quizzes made from the flashcards.",
     after_help = "Usage (VAULT defaults to ./notes, DIR to ./site):\n  \
                   notebuild build [VAULT] [--out DIR] [--strict]  build the site\n  \
+                  notebuild serve [VAULT] [--port PORT]           serve it, rebuilt on every change\n  \
                   notebuild check [VAULT] [--format json|github]  check the identities only\n  \
                   notebuild cards [VAULT] [--format json|anki]    export the flashcards\n\n\
                   Run `notebuild help <COMMAND>` for all the options of a command.\n\
