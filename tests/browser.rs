@@ -60,10 +60,7 @@ fn generated_quiz_page_reviews_offline_in_chromium() -> TestResult {
     let Some(chrome) = chromium_or_skip()? else {
         return Ok(());
     };
-    let dir = tempfile::tempdir()?;
-    let site = dir.path().join("site");
-    let run = common::build(dir.path(), &bundled_vault(), &site, &[])?;
-    run.expect_code(0)?;
+    let (dir, site) = bundled_site()?;
     let page = site.join(QUIZ_PAGE);
     if !page.is_file() {
         return Err(fail(format!(
@@ -127,10 +124,7 @@ fn search_finds_notes_offline_in_chromium() -> TestResult {
     let Some(chrome) = chromium_or_skip()? else {
         return Ok(());
     };
-    let dir = tempfile::tempdir()?;
-    let site = dir.path().join("site");
-    let run = common::build(dir.path(), &bundled_vault(), &site, &[])?;
-    run.expect_code(0)?;
+    let (dir, site) = bundled_site()?;
     let mut browser = Browser::launch(&chrome, dir.path())?;
     let tab = browser.open_tab(None)?;
     browser.navigate(&tab, &file_url(&site.join("rules/chain-rule.html"))?)?;
@@ -1295,6 +1289,15 @@ impl Browser {
 // ---------------------------------------------------------------------------------------
 // Small helpers
 // ---------------------------------------------------------------------------------------
+
+/// The bundled vault built into a fresh temporary folder's `site/`.
+fn bundled_site() -> Result<(TempDir, PathBuf), Error> {
+    let dir = tempfile::tempdir()?;
+    let site = dir.path().join("site");
+    let run = common::build(dir.path(), &bundled_vault(), &site, &[])?;
+    run.expect_code(0)?;
+    Ok((dir, site))
+}
 
 /// Days since 1970-01-01 of a `YYYY-MM-DD` date.
 fn day_number(date: &str) -> Option<i64> {

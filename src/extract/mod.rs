@@ -169,22 +169,26 @@ pub fn extract(note: &ParsedNote) -> NoteInfo {
     }
 }
 
-/// A markdown link's destination when it points into the vault: the decoded target
-/// and its fragment. External URLs (`https:`, `mailto:`...) give `None`.
-pub fn internal_markdown_link(dest: &str) -> Option<(String, Option<Fragment>)> {
-    if dest.is_empty() || dest.starts_with("//") {
-        return None;
+/// Whether a link's destination leaves the vault: it has a scheme (`https:`,
+/// `mailto:`) or is protocol-relative (`//host/...`).
+fn is_url(dest: &str) -> bool {
+    if dest.starts_with("//") {
+        return true;
     }
-    let scheme_end = dest.find(':');
-    if let Some(k) = scheme_end {
+    dest.find(':').is_some_and(|k| {
         let scheme = &dest[..k];
-        if !scheme.is_empty()
+        !scheme.is_empty()
             && scheme
                 .chars()
                 .all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'))
-        {
-            return None;
-        }
+    })
+}
+
+/// A markdown link's destination when it points into the vault: the decoded target
+/// and its fragment. External URLs (`https:`, `mailto:`...) give `None`.
+pub fn internal_markdown_link(dest: &str) -> Option<(String, Option<Fragment>)> {
+    if dest.is_empty() || is_url(dest) {
+        return None;
     }
     let (path, fragment) = match dest.split_once('#') {
         Some((p, f)) => (p, Some(f)),
@@ -211,18 +215,8 @@ pub fn internal_markdown_link(dest: &str) -> Option<(String, Option<Fragment>)> 
 /// its fragment or query.
 pub fn file_link(dest: &str) -> Option<String> {
     let dest = dest.trim();
-    if dest.is_empty() || dest.starts_with("//") || dest.starts_with('#') || dest.starts_with('/') {
+    if dest.is_empty() || is_url(dest) || dest.starts_with('#') || dest.starts_with('/') {
         return None;
-    }
-    if let Some(k) = dest.find(':') {
-        let scheme = &dest[..k];
-        if !scheme.is_empty()
-            && scheme
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'))
-        {
-            return None;
-        }
     }
     let path = dest.split(['#', '?']).next().unwrap_or(dest);
     let path = percent_decode(path);
