@@ -25,6 +25,33 @@ pub(crate) trait Num: RealField + Copy {
     fn re(&self) -> f64;
     /// A constant.
     fn c(x: f64) -> Self;
+    /// The error function.
+    fn erf(&self) -> Self;
+}
+
+/// The error function of a real number, to about 1e-15: `2/√π e^{-x²} Σ 2ⁿ
+/// x^{2n+1} / (1·3···(2n+1))` (positive terms, no cancellation); ±1 beyond |x| = 6.
+fn erf_f64(x: f64) -> f64 {
+    if !x.is_finite() {
+        return if x.is_nan() { x } else { x.signum() };
+    }
+    let a = x.abs();
+    if a > 6.0 {
+        return x.signum();
+    }
+    let mut term = a;
+    let mut sum = a;
+    let mut n = 0.0;
+    while n < 400.0 {
+        n += 1.0;
+        term *= 2.0 * a * a / (2.0 * n + 1.0);
+        sum += term;
+        if term < sum * 1e-17 {
+            break;
+        }
+    }
+    let v = 2.0 / std::f64::consts::PI.sqrt() * (-a * a).exp() * sum;
+    v.min(1.0) * x.signum()
 }
 
 impl Num for f64 {
@@ -34,6 +61,9 @@ impl Num for f64 {
     fn c(x: f64) -> f64 {
         x
     }
+    fn erf(&self) -> f64 {
+        erf_f64(*self)
+    }
 }
 
 impl Num for Dual64 {
@@ -42,6 +72,10 @@ impl Num for Dual64 {
     }
     fn c(x: f64) -> Self {
         Dual64::from_re(x)
+    }
+    fn erf(&self) -> Self {
+        let d = 2.0 / std::f64::consts::PI.sqrt() * (-self.re * self.re).exp();
+        Dual64::new(erf_f64(self.re), self.eps * d)
     }
 }
 
@@ -260,6 +294,10 @@ fn is_int(x: f64) -> bool {
 pub(crate) fn eval<T: Num>(e: &Expr, cx: &mut Cx<T>) -> R<T> {
     match e {
         Expr::Num(x) => Ok(Val::S(T::c(*x))),
+        Expr::IdxVal(i, lo) => match cx.idx.iter().rev().find(|(n, _)| n == i) {
+            Some(&(_, p)) => Ok(Val::S(T::c((p as i64 + lo) as f64))),
+            None => Err(EvalErr::Unsupported(format!("unbound index {i}"))),
+        },
         Expr::DimVar(n) => match cx.dimvars.get(n) {
             Some(&k) => Ok(Val::S(T::c(k as f64))),
             None => Err(EvalErr::Unsupported(format!("no size for {n}"))),
@@ -440,7 +478,13 @@ pub(crate) fn eval<T: Num>(e: &Expr, cx: &mut Cx<T>) -> R<T> {
                 }
             }
         }
-        Expr::Sum { idx, lo, hi, body } => {
+        Expr::Sum {
+            idx,
+            lo,
+            hi,
+            body,
+            prod,
+        } => {
             let n = match hi {
                 Some(h) => {
                     let Val::S(v) = eval(h, cx)? else {
@@ -459,10 +503,12 @@ pub(crate) fn eval<T: Num>(e: &Expr, cx: &mut Cx<T>) -> R<T> {
                 let v = v?;
                 acc = Some(match acc {
                     None => v,
+                    Some(a) if *prod => zip(a, v, "a product", |x, y| x * y)?,
                     Some(a) => zip(a, v, "a sum", |x, y| x + y)?,
                 });
             }
-            Ok(acc.unwrap_or(Val::S(T::zero())))
+            let empty = if *prod { T::c(1.0) } else { T::zero() };
+            Ok(acc.unwrap_or(Val::S(empty)))
         }
         Expr::Index(a, idxs) => {
             let v = eval(a, cx)?;
@@ -734,6 +780,14 @@ fn call<T: Num>(f: Func, args: &[Expr], cx: &mut Cx<T>) -> R<T> {
         Func::Sinh => Ok(map(v, |x| x.sinh())),
         Func::Cosh => Ok(map(v, |x| x.cosh())),
         Func::Arctan => Ok(map(v, |x| x.atan())),
+        Func::Erf => Ok(map(v, |x| x.erf())),
+        Func::Vec => Ok(match v {
+            Val::M(m) => {
+                let n = m.len();
+                Val::M(DMatrix::from_iterator(n, 1, m.iter().copied()))
+            }
+            other => other,
+        }),
         Func::Sigmoid => Ok(map(v, |x| T::one() / (T::one() + (-x).exp()))),
         Func::Relu => {
             for x in entries(&v) {
@@ -909,6 +963,11 @@ pub(crate) fn derivative(
         )));
     };
     if has_deriv_inside(&d.of) {
+        if d.vec {
+            return Err(EvalErr::Unsupported(
+                "a derivative by vec(X) of a derivative".into(),
+            ));
+        }
         return nested_derivative(d, vals, poly, dimvars, idx, otimes, numerator);
     }
     let empty = HashMap::new();
@@ -1174,7 +1233,10 @@ fn arrange(
     // `\nabla_X f` of a matrix is the gradient (the shape of X) in either layout
     let numerator = numerator && !(d.nabla && y_scalar && xr > 1 && xc > 1);
     let x_scalar = matches!(x0, Val::S(_)) || d.entry.is_some();
-    let value = if y_scalar && x_scalar {
+    let value = if d.vec && yc == 1 {
+        // by vec(X): the Jacobian of the entries, X's in column order
+        norm(if numerator { jac } else { jac.transpose() })
+    } else if y_scalar && x_scalar {
         Val::S(jac[(0, 0)])
     } else if y_scalar {
         // scalar by matrix (p×q): numerator q×p

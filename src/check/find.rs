@@ -42,6 +42,9 @@ pub(crate) struct Ident {
     /// Per member: an evaluation bar `\Big|_{x=a}` after it (the symbol's key and
     /// the value it takes there, entry-wise).
     pub bars: Vec<Option<Bar>>,
+    /// The branch conditions of a `cases` identity with the same left side just
+    /// before this one (which has no `cases`): this one may restate one branch.
+    pub branch_conds: Vec<tex::Cond>,
 }
 
 /// An evaluation bar: the symbol's key and its value there.
@@ -321,7 +324,46 @@ pub(crate) fn find(note: &NoteMath) -> Vec<Finding> {
         }
         prev_last = last;
     }
+    restated_branches(&mut out);
     out
+}
+
+/// An identity right after a `cases` identity with the same left side (the same
+/// derivative, written the same), without a `cases` of its own, may restate one
+/// branch (`\implies \frac{\partial C}{\partial \mathbf{w}} = ...`): it gets that
+/// identity's branch conditions (see [`Ident::branch_conds`]).
+fn restated_branches(out: &mut [Finding]) {
+    let norm = |s: &str| s.chars().filter(|c| !c.is_whitespace()).collect::<String>();
+    let mut last: Option<(String, Vec<tex::Cond>)> = None;
+    for f in out.iter_mut() {
+        let Ok(id) = &mut f.body else {
+            last = None;
+            continue;
+        };
+        let (Some(lhs), Some(first)) = (id.texts.first(), id.members.first()) else {
+            last = None;
+            continue;
+        };
+        let lhs = norm(lhs);
+        let cases: Vec<tex::Cond> = id.members[1..]
+            .iter()
+            .filter_map(|m| match m {
+                Expr::Cases(_, brs) => Some(brs),
+                _ => None,
+            })
+            .flatten()
+            .filter(|(_, c)| !matches!(c, tex::Cond::Always))
+            .map(|(_, c)| c.clone())
+            .collect();
+        if !cases.is_empty() && matches!(first, Expr::Deriv(..)) {
+            last = Some((lhs, cases));
+            continue;
+        }
+        match &last {
+            Some((l, cs)) if *l == lhs => id.branch_conds = cs.clone(),
+            _ => last = None,
+        }
+    }
 }
 
 fn looks_like_symbol(k: &str) -> bool {
@@ -640,6 +682,133 @@ fn reads_on(gap: &str) -> bool {
     first.is_none_or(|c| c.is_lowercase())
 }
 
+/// The subscript of `f_x`, `f_{xy}` for a function `f(x, y)` defined in the note
+/// (every subscript letter one of its parameters): the parameters to differentiate
+/// by, in order.
+fn sub_partials(s: &Sym, st: &State) -> Option<Vec<Sym>> {
+    let sub = s.sub.as_ref()?;
+    if s.bold || st.syms.contains_key(&s.key()) {
+        return None;
+    }
+    let Some(Def::Func { params, .. }) = st.funcs.get(&s.base) else {
+        return None;
+    };
+    let mut out = Vec::new();
+    for c in sub.chars() {
+        let p = params
+            .iter()
+            .find(|p| p.sub.is_none() && p.base == c.to_string())?;
+        out.push(p.clone());
+    }
+    (!out.is_empty() && out.len() <= 3).then_some(out)
+}
+
+/// `f_x`, `f_{xy}` (not followed by `(`) for a function `f(x, y)` defined in the
+/// note: a partial derivative.
+fn has_sub_partial(toks: &[Tok], st: &State) -> bool {
+    let sig: Vec<&Tok> = toks.iter().filter(|t| !is_space(&t.tk)).collect();
+    for k in 1..sig.len() {
+        if !sig[k].is_ch('_') {
+            continue;
+        }
+        let name = match &sig[k - 1].tk {
+            Tk::Letter(c) => c.to_string(),
+            Tk::Cmd(c) => format!("\\{c}"),
+            _ => continue,
+        };
+        let (sub, next) = match sig.get(k + 1).map(|t| &t.tk) {
+            Some(Tk::Letter(c)) => (c.to_string(), k + 2),
+            Some(Tk::Open) => {
+                let mut s = String::new();
+                let mut j = k + 2;
+                while let Some(Tk::Letter(c)) = sig.get(j).map(|t| &t.tk) {
+                    s.push(*c);
+                    j += 1;
+                }
+                if sig.get(j).map(|t| &t.tk) != Some(&Tk::Close) {
+                    continue;
+                }
+                (s, j + 1)
+            }
+            _ => continue,
+        };
+        if sig.get(next).is_some_and(|t| t.is_ch('(')) {
+            continue;
+        }
+        let s = Sym {
+            base: name,
+            sub: Some(sub),
+            bold: false,
+            upper: false,
+        };
+        if sub_partials(&s, st).is_some() {
+            return true;
+        }
+    }
+    false
+}
+
+/// A zero written as a literal: `0`, `\mathbf{0}`, `\vec{0}^T`.
+fn zero_literal(e: &Expr) -> bool {
+    match e {
+        Expr::Num(x) => *x == 0.0,
+        Expr::ZeroAny | Expr::Zeros(_) => true,
+        Expr::Post(a, _) => zero_literal(a),
+        _ => false,
+    }
+}
+
+/// The constant rule `\frac{\partial a}{\partial x} = 0`: one member is the derivative
+/// of a bare symbol that the note never defined nor used as a function (no argument
+/// list), and every other member is a literal zero. The symbol is then a constant:
+/// its operand is marked as an expression (`1 a`) so it is not read as abstract, and
+/// an untransposed zero (`0`, `\mathbf{0}`) is the zero of the derivative's shape.
+/// Only letters that conventionally name constants count: `a`, `b`, `c`, `k` (plain
+/// or bold) and lowercase Greek letters other than the function letters `\phi`,
+/// `\varphi`, `\psi`, `\ell`, `\sigma`; the others (`y`, `\mathbf{x}`, uppercase, calligraphic
+/// or hatted ones) usually name quantities that depend on the variable, and stay
+/// abstract (`\frac{dy}{dx} = 0` is a condition, not an identity).
+fn constant_rule(st: &State, parsed: Vec<Result<Expr, PErr>>) -> Vec<Result<Expr, PErr>> {
+    let derivs: Vec<usize> = (0..parsed.len())
+        .filter(|&i| !matches!(&parsed[i], Ok(e) if zero_literal(e)))
+        .collect();
+    let [k] = derivs.as_slice() else {
+        return parsed;
+    };
+    let Some(Ok(Expr::Deriv(_, d))) = parsed.get(*k) else {
+        return parsed;
+    };
+    let Expr::Var(s) = &d.of else {
+        return parsed;
+    };
+    let greek = s.base.starts_with('\\') && s.base[1..].chars().all(|c| c.is_ascii_lowercase());
+    let constant = !s.upper
+        && (matches!(s.base.as_str(), "a" | "b" | "c" | "k") || greek)
+        && !tex::FUNC_LETTERS.contains(&s.base.as_str())
+        && s.base != "\\sigma"
+        && s.base != d.wrt.base
+        && !d.wrt.base.is_empty()
+        && !st.syms.contains_key(&s.key())
+        && !st.funcs.contains_key(&s.key())
+        && !st.funcs.contains_key(&s.base);
+    if !constant {
+        return parsed;
+    }
+    parsed
+        .into_iter()
+        .map(|p| match p {
+            Ok(Expr::Deriv(id, mut d)) => {
+                let of = std::mem::replace(&mut d.of, Expr::ZeroAny);
+                d.of = Expr::bin(tex::BinOp::Mul, Expr::Num(1.0), of);
+                Ok(Expr::Deriv(id, d))
+            }
+            // `0`, `\mathbf{0}` untransposed: the zero of the derivative's shape
+            Ok(Expr::Num(_) | Expr::Zeros(_)) => Ok(Expr::ZeroAny),
+            other => other,
+        })
+        .collect()
+}
+
 /// `f'(x)` for a function defined in the note (a prime after its name, then `(`).
 fn has_prime_call(toks: &[Tok], funcs: &BTreeMap<String, Def>) -> bool {
     let sig: Vec<&Tok> = toks.iter().filter(|t| !is_space(&t.tk)).collect();
@@ -929,7 +1098,7 @@ fn statement(
     }
     let derivs: Vec<bool> = mems
         .iter()
-        .map(|m| has_deriv(m) || has_prime_call(m, &st.funcs))
+        .map(|m| has_deriv(m) || has_prime_call(m, &st.funcs) || has_sub_partial(m, st))
         .collect();
     let any_deriv = derivs.iter().any(|&d| d);
     if let Some(k) = symmetric_decl(st, stmt, src) {
@@ -978,7 +1147,8 @@ fn statement(
     if keep.len() < 2 {
         return None;
     }
-    let is_deriv = |m: &[Tok]| has_deriv(m) || has_prime_call(m, &st.funcs);
+    let is_deriv =
+        |m: &[Tok]| has_deriv(m) || has_prime_call(m, &st.funcs) || has_sub_partial(m, st);
     // a leading label `J = \frac{...} = ...`
     if !is_deriv(keep[0])
         && let Ok(Expr::Var(s)) = tex::parse_expr(keep[0], &cx)
@@ -1207,6 +1377,41 @@ fn build(st: &State, mems: &[&[Tok]], cx: &Ctx, src: &str) -> Result<Ident, Skip
         texts.push(src.get(a..b.max(a)).unwrap_or("").trim().to_string());
     }
     let parsed = entries_of_vectors(st, parsed);
+    // `f_x`, `f_{xy}` for a defined `f(x, y)`: its partial derivatives
+    let parsed: Vec<Result<Expr, PErr>> = parsed
+        .into_iter()
+        .map(|p| {
+            p.and_then(|e| {
+                e.map(&mut |x| match x {
+                    Expr::Var(s) => match sub_partials(&s, st) {
+                        Some(ws) => {
+                            let mut e = Expr::Var(Sym {
+                                sub: None,
+                                ..s.clone()
+                            });
+                            for w in ws {
+                                e = Expr::Deriv(
+                                    0,
+                                    Box::new(Deriv {
+                                        of: e,
+                                        wrt: w,
+                                        nabla: false,
+                                        entry: None,
+                                        vec: false,
+                                    }),
+                                );
+                            }
+                            Ok(e)
+                        }
+                        None => Ok(Expr::Var(s)),
+                    },
+                    other => Ok(other),
+                })
+                .map_err(PErr::parse)
+            })
+        })
+        .collect();
+    let parsed = constant_rule(st, parsed);
     let mut wrts = BTreeSet::new();
     for e in parsed.iter().flatten() {
         e.walk(&mut |x| {
@@ -1351,6 +1556,7 @@ fn build(st: &State, mems: &[&[Tok]], cx: &Ctx, src: &str) -> Result<Ident, Skip
         free,
         deps,
         bars,
+        branch_conds: Vec::new(),
     })
 }
 
@@ -2031,15 +2237,42 @@ fn resolve(members: Vec<Expr>) -> Result<(Vec<Expr>, Vec<String>), Skip> {
             _ => {}
         });
     }
-    if let Some(b) = cols.intersection(&entries).next() {
-        let b = b.trim_start_matches('\\');
-        return Err(Skip {
-            kind: "unsupported".into(),
-            message: format!(
-                "{b}_i is used both as the i-th entry of a vector and as the i-th of several vectors"
-            ),
-        });
-    }
+    // `x` and `\mathbf{x}` in one identity are one symbol: `x_i` next to
+    // `\mathbf{x}_i` is the i-th vector too
+    let both: BTreeSet<String> = cols.intersection(&entries).cloned().collect();
+    let out = if both.is_empty() {
+        out
+    } else {
+        let mut out2 = Vec::new();
+        for e in out {
+            let e = e
+                .map(&mut |x| match x {
+                    Expr::Index(b, idx) => match (*b, idx.as_slice()) {
+                        (Expr::Var(s), [i]) if both.contains(&s.base) && !s.upper => {
+                            let family = Sym {
+                                base: s.base.clone(),
+                                sub: Some("*".into()),
+                                bold: true,
+                                upper: false,
+                            };
+                            Ok(Expr::Col(Expr::Var(family).bx(), i.clone()))
+                        }
+                        (Expr::Var(s), _) if both.contains(&s.base) => Err(format!(
+                            "{}_ij is used as the entry of a matrix and {0}_i as one of several vectors",
+                            s.base.trim_start_matches('\\')
+                        )),
+                        (b, _) => Ok(Expr::Index(b.bx(), idx)),
+                    },
+                    other => Ok(other),
+                })
+                .map_err(|m| Skip {
+                    kind: "unsupported".into(),
+                    message: m,
+                })?;
+            out2.push(e);
+        }
+        out2
+    };
     // unique ids
     let ids = Cell::new(0u32);
     let next = || {
@@ -2189,7 +2422,11 @@ fn fix_nabla(e: Expr) -> Result<Expr, Skip> {
             });
             if syms.len() == 1 {
                 let Deriv {
-                    of, nabla, entry, ..
+                    of,
+                    nabla,
+                    entry,
+                    vec,
+                    ..
                 } = *d;
                 Ok(Expr::Deriv(
                     id,
@@ -2198,6 +2435,7 @@ fn fix_nabla(e: Expr) -> Result<Expr, Skip> {
                         wrt: syms.remove(0),
                         nabla,
                         entry,
+                        vec,
                     }),
                 ))
             } else {
@@ -2222,10 +2460,28 @@ fn fix_nabla(e: Expr) -> Result<Expr, Skip> {
 /// Turns `x_i` inside `\sum_i` (or `\dots x_i \dots`) into entry `i` of `x`.
 fn bind_indices(e: Expr, bound: &[String]) -> Result<Expr, Skip> {
     match e {
-        Expr::Sum { idx, lo, hi, body } => {
+        Expr::Sum {
+            idx,
+            lo,
+            hi,
+            body,
+            prod,
+        } => {
             let mut b = bound.to_vec();
             b.push(idx.clone());
-            let body = bind_indices(*body, &b)?;
+            // the index written bare in the body is its value
+            let body = body
+                .map(&mut |x| match x {
+                    Expr::Var(s) if s.sub.is_none() && !s.bold && !s.upper && s.base == idx => {
+                        Ok(Expr::IdxVal(idx.clone(), lo))
+                    }
+                    other => Ok(other),
+                })
+                .map_err(|m| Skip {
+                    kind: "parse".into(),
+                    message: m,
+                })?;
+            let body = bind_indices(body, &b)?;
             let hi = match hi {
                 Some(h) => Some(bind_indices(*h, bound)?.bx()),
                 None => None,
@@ -2235,6 +2491,7 @@ fn bind_indices(e: Expr, bound: &[String]) -> Result<Expr, Skip> {
                 lo,
                 hi,
                 body: body.bx(),
+                prod,
             })
         }
         Expr::Dots(body, _) => {
@@ -2300,12 +2557,40 @@ fn bind_indices(e: Expr, bound: &[String]) -> Result<Expr, Skip> {
             }
             Ok(Expr::Var(s))
         }
+        Expr::Cases(id, brs) => {
+            // an index that a branch's condition shares with a sum in the branches'
+            // values (`\sum_i ... & \mathbf{w} \cdot \mathbf{x}_i + b > 0`): the
+            // condition holds for every value of it
+            let mut sum_idx: Vec<String> = Vec::new();
+            for (v, _) in &brs {
+                v.walk(&mut |x| {
+                    if let Expr::Sum { idx, .. } = x
+                        && !bound.contains(idx)
+                        && !sum_idx.contains(idx)
+                    {
+                        sum_idx.push(idx.clone());
+                    }
+                });
+            }
+            let mut out = Vec::new();
+            for (v, c) in brs {
+                let v = bind_indices(v, bound)?;
+                let c = if sum_idx.is_empty() {
+                    bind_cond(c, bound)?
+                } else {
+                    bind_cond_all(c, bound, &sum_idx)?
+                };
+                out.push((v, c));
+            }
+            Ok(Expr::Cases(id, out))
+        }
         Expr::Deriv(id, d) => {
             let Deriv {
                 of,
                 wrt,
                 nabla,
                 entry,
+                vec,
             } = *d;
             Ok(Expr::Deriv(
                 id,
@@ -2314,6 +2599,7 @@ fn bind_indices(e: Expr, bound: &[String]) -> Result<Expr, Skip> {
                     wrt,
                     nabla,
                     entry,
+                    vec,
                 }),
             ))
         }
@@ -2336,6 +2622,81 @@ fn bind_indices(e: Expr, bound: &[String]) -> Result<Expr, Skip> {
             }
         }
     }
+}
+
+/// `bind_indices` in each expression of a condition.
+fn bind_cond(c: tex::Cond, bound: &[String]) -> Result<tex::Cond, Skip> {
+    Ok(match c {
+        tex::Cond::Always => tex::Cond::Always,
+        tex::Cond::Rel(es, rs) => tex::Cond::Rel(
+            es.into_iter()
+                .map(|e| bind_indices(e, bound))
+                .collect::<Result<_, _>>()?,
+            rs,
+        ),
+        tex::Cond::And(cs) => tex::Cond::And(
+            cs.into_iter()
+                .map(|c| bind_cond(c, bound))
+                .collect::<Result<_, _>>()?,
+        ),
+    })
+}
+
+/// The index letters among `idxs` that `e` uses as a subscript (`x_i`, `A_{ij}`).
+fn subscript_indices(e: &Expr, idxs: &[String]) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    e.walk(&mut |x| {
+        if let Expr::Var(s) = x
+            && let Some(sub) = &s.sub
+            && sub.chars().count() <= 2
+        {
+            for c in sub.chars() {
+                let c = c.to_string();
+                if idxs.contains(&c) && !out.contains(&c) {
+                    out.push(c);
+                }
+            }
+        }
+    });
+    out
+}
+
+/// A condition whose expressions use an index of a sum (`idxs`) that is not bound
+/// around it: each such expression becomes the vector of its values over the index
+/// (`\dots`), and the comparison holds entry by entry, so for every value.
+fn bind_cond_all(c: tex::Cond, bound: &[String], idxs: &[String]) -> Result<tex::Cond, Skip> {
+    Ok(match c {
+        tex::Cond::Always => tex::Cond::Always,
+        tex::Cond::Rel(es, rs) => {
+            let mut out = Vec::new();
+            for e in es {
+                let used = subscript_indices(&e, idxs);
+                match used.as_slice() {
+                    [] => out.push(bind_indices(e, bound)?),
+                    [i] => {
+                        let mut b = bound.to_vec();
+                        b.push(i.clone());
+                        out.push(Expr::Dots(bind_indices(e, &b)?.bx(), i.clone()));
+                    }
+                    _ => {
+                        return Err(Skip {
+                            kind: "unsupported".into(),
+                            message: format!(
+                                "a condition over several sum indices ({})",
+                                used.join(", ")
+                            ),
+                        });
+                    }
+                }
+            }
+            tex::Cond::Rel(out, rs)
+        }
+        tex::Cond::And(cs) => tex::Cond::And(
+            cs.into_iter()
+                .map(|c| bind_cond_all(c, bound, idxs))
+                .collect::<Result<_, _>>()?,
+        ),
+    })
 }
 
 /// Applies `f` to the direct children of `e`.
@@ -2370,9 +2731,16 @@ fn map_children(e: Expr, f: &mut dyn FnMut(Expr) -> Result<Expr, String>) -> Res
             }
             Expr::Cases(id, out)
         }
-        Expr::Sum { idx, lo, hi, body } => Expr::Sum {
+        Expr::Sum {
             idx,
             lo,
+            hi,
+            body,
+            prod,
+        } => Expr::Sum {
+            idx,
+            lo,
+            prod,
             hi: match hi {
                 Some(h) => Some(f(*h)?.bx()),
                 None => None,
@@ -2400,6 +2768,7 @@ fn subst_ctx(
                 wrt,
                 nabla,
                 entry,
+                vec,
             } = *d;
             let mut ex = exclude.clone();
             ex.insert(wrt.key());
@@ -2414,6 +2783,7 @@ fn subst_ctx(
                     wrt,
                     nabla,
                     entry,
+                    vec,
                 }),
             ))
         }

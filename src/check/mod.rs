@@ -35,7 +35,9 @@
 //!   one symbol. Subscripted symbols (`x_1`, `\mathbf{x}_i`) are distinct symbols,
 //!   except: `x_i` inside `\sum_i` or `\dots x_i \dots` is an entry of `x`;
 //!   `\mathbf{x}_i` inside `\sum_i` is the i-th of several vectors (a column of a
-//!   matrix); `x_1, x_2, ...` next to a derivative by `\mathbf{x}` are its
+//!   matrix), and so is a plain `x_i` in an identity that also writes `\mathbf{x}_i`;
+//!   a bare `i` in the body of `\sum_{i=lo}` / `\prod_{i=lo}` is the index's value
+//!   (`\sum_{k=1}^{3} k x^k`); `x_1, x_2, ...` next to a derivative by `\mathbf{x}` are its
 //!   components (and fix its length); `p_k` next to a vector `\mathbf{p}` (in the
 //!   identity or defined in the note) is its k-th entry, `k` (any one lowercase
 //!   letter: `p_c` for a class) a free index (the identity holds for every k), as
@@ -47,9 +49,30 @@
 //!   of a square matrix is its determinant. `\|X\|` of a matrix is the Frobenius
 //!   norm. `diag` of a vector is a diagonal matrix, of a square matrix its diagonal.
 //!   `exp`, `log`, `sqrt` of a (non-vector) matrix are refused as ambiguous.
+//!   `\prod_{i=1}^{n}` multiplies scalars like `\sum` adds; `\operatorname{erf}` /
+//!   `\mathrm{erf}` is the error function (derivative `2/√π e^{-x²}`).
+//! - `\operatorname{vec}(X)` stacks the columns of X into one column. A derivative
+//!   by `\operatorname{vec}(X)` (of a scalar or a column, e.g. `\frac{\partial
+//!   \operatorname{vec}(AXB)}{\partial \operatorname{vec}(X)} = B^T \otimes A` with
+//!   front matter `otimes: kronecker`) is the Jacobian by X's entries in column
+//!   order, in the layout; a vec of an r×c matrix has length c·r with the column
+//!   index outer, as in a Kronecker product, so vec and `\otimes` dimensions compare
+//!   factor by factor.
+//! - Partial derivatives: `\partial_x f`, `\partial_{xy} f` (by x, then by y; not
+//!   with index letters i–n: `\partial_{ij}` is index notation), and
+//!   for a function defined in the note (`f(x, y) = ...`) the subscripts `f_x`,
+//!   `f_{xy}` when every subscript letter is one of its parameters (and `f_x` is not
+//!   itself defined).
 //! - A function application `f(x)`, `g_1(x)`, `\mathbf{r}(t)`, `y(x)` (a lowercase
 //!   letter glued to one symbol in parentheses) is abstract unless the note defined
-//!   it earlier; abstract identities are skipped. So is a derivative whose operand
+//!   it earlier; abstract identities are skipped. The derivative of a bare symbol
+//!   the note never defined is abstract too (`\frac{dy}{du}`), except the constant
+//!   rule: `\frac{\partial a}{\partial x} = 0` (every other member a literal zero;
+//!   `a` one of the letters that conventionally name constants, `a`, `b`, `c`, `k`,
+//!   plain or bold, or a lowercase Greek letter other than `\phi`, `\varphi`,
+//!   `\psi`, `\ell`, `\sigma`; never defined, with no argument list) reads `a` as a constant
+//!   (`\frac{dy}{dx} = 0` stays abstract: a condition, not an identity; an untransposed
+//!   `0` / `\mathbf{0}` there is the zero of the derivative's shape). So is a derivative whose operand
 //!   lacks the variable but has a calligraphic or hatted symbol (`\log\mathcal{N}`).
 //!   A defined function may be named bare (`\frac{\partial activation}{\partial
 //!   \mathbf{x}}`) or primed (`f'(x)`, `f''(x)`, `\phi'(x)`); named bare, its parameters are
@@ -75,7 +98,17 @@
 //!   next span `$...$ for $x > 0$` when it is about the identity's symbols) is its
 //!   domain only: points are sampled where it holds. Other conditions (`\lambda >
 //!   0`, `0 < \alpha < 1` elsewhere) hold for the rest of the note, in every later
-//!   identity that has all of their symbols. `S = S^\top` and `\Sigma \in
+//!   identity that has all of their symbols. A `cases` condition that uses the
+//!   index of a `\sum` in the branches (an index not bound around the `cases`, as in
+//!   `\frac{2}{N}\sum_{i=1}^{N} ... & \mathbf{w} \cdot \mathbf{x}_i + b > 0`) holds
+//!   for every value of that index (points are sampled where it holds for all i). A
+//!   condition written inside one bold group (`\mathbf{w \cdot x_i + b \le 0}`)
+//!   reads its letters as the identity's symbols, in their fonts there. An
+//!   identity right after a `cases` identity with the same left side (written the
+//!   same), with no `cases` of its own, may restate one branch (`e_i = ... \implies
+//!   \frac{\partial C}{\partial \mathbf{w}} = ...`): if it is false as stated but
+//!   holds under one of those branch conditions, it is skipped (the condition it
+//!   leaves out is named), never passed. `S = S^\top` and `\Sigma \in
 //!   \mathbb{S}^n` declare symmetric matrices (sampled symmetric).
 //! - An evaluation bar `\Big|_{x=a}` / `\left. ... \right|_{x=a}` after a member
 //!   evaluates it at that number.
@@ -102,7 +135,9 @@
 //! # Verdict kinds
 //!
 //! - fail: `shape` (the sides cannot have the same shape, or a side is not
-//!   well-formed), `value`.
+//!   well-formed, including a product of two concrete derivatives, of expressions
+//!   or defined symbols, whose shapes cannot be multiplied: a chain rule in the
+//!   wrong order for the layout), `value`.
 //! - skip: `abstract` (undefined functions), `unsupported` (a construct the checker
 //!   does not handle; the message names it), `parse` (malformed TeX), `types` (no
 //!   consistent shapes for the symbols), `domain` (no valid sample point found),

@@ -322,7 +322,7 @@ impl Infer {
         })
     }
 
-    fn matmul(&mut self, a: Ty, b: Ty) -> TResult {
+    pub(crate) fn matmul(&mut self, a: Ty, b: Ty) -> TResult {
         let (a, b) = (self.norm(a), self.norm(b));
         Ok(match (a, b) {
             (Ty::Any, _) | (_, Ty::Any) => Ty::Any,
@@ -397,7 +397,7 @@ impl Infer {
 
     fn infer_inner(&mut self, e: &Expr) -> TResult {
         match e {
-            Expr::Num(_) => Ok(Ty::S),
+            Expr::Num(_) | Expr::IdxVal(..) => Ok(Ty::S),
             Expr::DimVar(n) => {
                 if !self.dimvars.contains_key(n) {
                     let d = self.dims.fresh(false);
@@ -543,12 +543,25 @@ impl Infer {
                     },
                 }
             }
-            Expr::Sum { idx, lo, hi, body } => {
+            Expr::Sum {
+                idx,
+                lo,
+                hi,
+                body,
+                prod,
+            } => {
                 let r = self.range_of(hi, *lo)?;
                 self.scope.push((idx.clone(), r));
                 let t = self.infer(body);
                 self.scope.pop();
-                t
+                let t = t?;
+                if *prod && !matches!(self.norm(t), Ty::S | Ty::Any) {
+                    return Err(TyErr::Unsupported(format!(
+                        "a product `\\prod` of a {} (only scalars are multiplied)",
+                        self.show(t)
+                    )));
+                }
+                Ok(t)
             }
             Expr::Index(a, idxs) => {
                 let ta = self.infer(a)?;
@@ -646,6 +659,22 @@ impl Infer {
                     }
                     wrt = Ty::S;
                 }
+                if d.vec {
+                    // by vec(X): a column of X's entries (column-major: the
+                    // column index is the outer one, as in a Kronecker product)
+                    if let Ty::M(r, c) = self.norm(wrt) {
+                        wrt = Ty::M(self.dims.product(c, r), ONE);
+                    }
+                    if let Ty::M(r, c) = self.norm(of)
+                        && !self.dims.is_one(c)
+                    {
+                        return Err(TyErr::Unsupported(format!(
+                            "the derivative of a {} by vec({}) (write vec of it)",
+                            self.show(Ty::M(r, c)),
+                            d.wrt.show()
+                        )));
+                    }
+                }
                 let mut t = self.deriv_ty(of, wrt)?;
                 // `\nabla_X f` of a matrix is the gradient: the shape of X in either
                 // layout
@@ -739,6 +768,11 @@ impl Infer {
                 self.same(t, b, "max")
             }
             Func::Sum => Ok(Ty::S),
+            // column-major: the column index is the outer one, as in `B^T \otimes A`
+            Func::Vec => match self.norm(t) {
+                Ty::M(r, c) => Ok(Ty::M(self.dims.product(c, r), ONE)),
+                other => Ok(other),
+            },
             Func::Softmax => match t {
                 Ty::M(..) if self.is_vec(t).is_some() => Ok(t),
                 _ => Err(TyErr::Dim(format!("softmax of a {}", self.show(t)))),

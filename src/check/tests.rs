@@ -1879,3 +1879,200 @@ fn a_greek_function_primed() {
         [Pass, Fail, Pass]
     );
 }
+
+#[test]
+fn a_cases_condition_over_a_sum_index_holds_for_every_index() {
+    use Status::{Fail, Pass};
+    // the ReLU neuron's loss: a branch condition on `w . x_i + b` with i bound only
+    // by the sum in the branches holds for every i; `x_i` next to `\mathbf{x}_i`
+    // is the i-th vector
+    let c = r"C(\mathbf{w}, b, X, \mathbf{y}) =\frac{1}{N}\sum_{i=1}^N(y_{i} - max(0, \mathbf{w \cdot \mathbf{x}_{i}+b}))^2";
+    assert_eq!(
+        statuses(&[
+            c,
+            r"\frac{ \partial C }{ \partial \mathbf{w} } = \begin{cases} \vec{0}^T & \mathbf{w \cdot x_{i} +b \le 0} \\ \frac{2}{N}\sum_{i=1}^{N} (\mathbf{w}\cdot x_{i}+b-y_{i})\mathbf{x}_{i}^T & \mathbf{w} \cdot x_{i} + b > 0 \end{cases}",
+            r"\frac{ \partial C }{ \partial \mathbf{w} } = \begin{cases} \vec{0}^T & \mathbf{w \cdot x_{i} +b \le 0} \\ \frac{1}{N}\sum_{i=1}^{N} (\mathbf{w}\cdot x_{i}+b-y_{i})\mathbf{x}_{i}^T & \mathbf{w} \cdot x_{i} + b > 0 \end{cases}",
+            r"\frac{ \partial C }{ \partial \mathbf{w} } = \begin{cases} \vec{1}^T & \mathbf{w \cdot x_{i} +b \le 0} \\ \frac{2}{N}\sum_{i=1}^{N} (\mathbf{w}\cdot x_{i}+b-y_{i})\mathbf{x}_{i}^T & \mathbf{w} \cdot x_{i} + b > 0 \end{cases}",
+            r"\frac{ \partial C }{ \partial b } = \begin{cases} 0 & \mathbf{w} \cdot \mathbf{x}_{i} +b \le 0 \\ \frac{2}{N}\sum_{i=1}^{N} (\mathbf{w}\cdot \mathbf{x}_{i}+b-y_{i}) & \mathbf{w} \cdot \mathbf{x}_{i} + b > 0 \end{cases}",
+            // `otherwise` is "not every i": the sum formula is wrong where signs mix
+            r"\frac{ \partial C }{ \partial b } = \begin{cases} 0 & \mathbf{w} \cdot \mathbf{x}_{i} +b < 0 \\ \frac{2}{N}\sum_{i=1}^{N} (\mathbf{w}\cdot \mathbf{x}_{i}+b-y_{i}) & \text{otherwise} \end{cases}",
+            // without the condition the active-branch formula is false
+            r"\frac{ \partial C }{ \partial \mathbf{w} } = \frac{2}{N}\sum_{i=1}^{N} (\mathbf{w}\cdot x_{i}+b-y_{i})\mathbf{x}_{i}^T",
+        ]),
+        [Pass, Fail, Fail, Pass, Fail, Fail]
+    );
+}
+
+#[test]
+fn products_and_erf() {
+    pass(
+        r"\frac{\partial}{\partial \mathbf{x}}\prod_{i=1}^n x_i = \left(\prod_{i=1}^n x_i\right)(\mathbf{1}\oslash\mathbf{x})^{\mathsf{T}}",
+    );
+    fail(
+        r"\frac{\partial}{\partial \mathbf{x}}\prod_{i=1}^n x_i = \left(\prod_{i=1}^n x_i\right)\mathbf{x}^{\mathsf{T}}",
+        "value",
+        None,
+    );
+    // a bare index in the body is its value
+    pass(r"\frac{d}{dx} \prod_{k=1}^{3} (x + k) = 3x^2 + 12x + 11");
+    fail(
+        r"\frac{d}{dx} \prod_{k=1}^{3} (x + k) = 3x^2 + 12x + 12",
+        "value",
+        None,
+    );
+    pass(r"\frac{d}{dx}\sum_{k=0}^{2} k x^k = 1 + 4x");
+    fail(r"\frac{d}{dx}\sum_{k=0}^{2} k x^k = 4x", "value", None);
+    pass(r"\frac{d}{dx}\operatorname{erf}(x) = \frac{2}{\sqrt{\pi}} e^{-x^2}");
+    fail(
+        r"\frac{d}{dx}\operatorname{erf}(x) = \frac{1}{\sqrt{\pi}} e^{-x^2}",
+        "value",
+        None,
+    );
+    pass(r"\frac{d}{dx} x\,\mathrm{erf}(x) = \mathrm{erf}(x) + \frac{2x}{\sqrt{\pi}} e^{-x^2}");
+    fail(
+        r"\frac{d}{dx} x\,\mathrm{erf}(x) = \frac{2x}{\sqrt{\pi}} e^{-x^2}",
+        "value",
+        None,
+    );
+}
+
+#[test]
+fn chain_rule_in_the_wrong_order_is_a_shape_failure() {
+    use Status::{Fail, Pass, Skip};
+    let r = run_notes(
+        &[
+            r"\mathbf{u} = A\mathbf{x}",
+            r"q = \mathbf{u}^{\mathsf{T}}\mathbf{u}",
+            r"\frac{\partial q}{\partial \mathbf{x}} = \frac{\partial \mathbf{u}}{\partial \mathbf{x}}\frac{\partial q}{\partial \mathbf{u}}",
+            r"\frac{\partial q}{\partial \mathbf{x}} = \frac{\partial q}{\partial \mathbf{u}}\frac{\partial \mathbf{u}}{\partial \mathbf{x}}",
+            // abstract factors are not judged
+            r"\frac{\partial p}{\partial \mathbf{x}} = \frac{\partial \mathbf{v}}{\partial \mathbf{x}}\frac{\partial p}{\partial \mathbf{v}}",
+        ],
+        &[],
+    );
+    let st: Vec<Status> = r.iter().map(|(_, v)| v.status).collect();
+    assert_eq!(st, [Fail, Pass, Skip], "{r:#?}");
+    assert_eq!(r[0].1.kind.as_deref(), Some("shape"));
+    assert!(r[0].1.hint.as_deref().is_some_and(|h| h.contains("order")));
+}
+
+#[test]
+fn subscript_partials_of_a_defined_function() {
+    use Status::{Fail, Pass};
+    assert_eq!(
+        statuses(&[
+            r"f(x, y) = x^2 y + \sin(y)",
+            r"f_x = 2xy",
+            r"f_x = 2x",
+            r"f_{xy} = 2x",
+            r"f_{xy} = 2y",
+            r"\partial_{xy} f = 2x",
+            r"\partial_{xy} f = 2xy",
+            r"f_{yy} = -\sin(y)",
+        ]),
+        [Pass, Fail, Pass, Fail, Pass, Fail, Pass]
+    );
+    // index letters are index notation, not variables
+    skip(r"\partial_{ij} f = H_{ij}", "unsupported");
+}
+
+#[test]
+fn the_derivative_of_a_constant_is_zero() {
+    pass(r"\frac{\partial a}{\partial x} = 0");
+    pass(r"\frac{\partial}{\partial \mathbf{x}}\,\mathbf{a} = \mathbf{0}");
+    // not a zero: still an abstract quantity
+    skip(r"\frac{\partial a}{\partial x} = 1", "abstract");
+    // letters that name functions or dependent quantities stay abstract
+    skip(r"\frac{\partial g}{\partial x} = 0", "abstract");
+    skip(r"\frac{dy}{dx} = 0", "abstract");
+    skip(r"\frac{d\mathbf{x}}{dt} = \mathbf{0}", "abstract");
+    pass(r"\frac{\partial \lambda}{\partial \mathbf{w}} = \mathbf{0}^T");
+    // a defined symbol is substituted as before
+    assert_eq!(
+        statuses(&[r"a = x^2", r"\frac{\partial a}{\partial x} = 0"]),
+        [Status::Fail]
+    );
+}
+
+#[test]
+fn derivatives_by_vec_with_kronecker_products() {
+    use Status::{Fail, Pass, Skip};
+    let k = [("otimes", "kronecker")];
+    let st = |spans: &[&str], front: &[(&str, &str)]| -> Vec<Status> {
+        run_notes(spans, front)
+            .into_iter()
+            .map(|(_, v)| v.status)
+            .collect()
+    };
+    assert_eq!(
+        st(
+            &[
+                r"\frac{\partial\,\operatorname{vec}(AXB)}{\partial\,\operatorname{vec}(X)} = B^\top \otimes A",
+                r"\frac{\partial\,\operatorname{vec}(AXB)}{\partial\,\operatorname{vec}(X)} = A \otimes B^\top",
+                r"\frac{\partial \operatorname{vec}(XB)}{\partial \operatorname{vec}(X)} = B^T \otimes I",
+                r"\frac{\partial \operatorname{vec}(XB)}{\partial \operatorname{vec}(X)} = B \otimes I",
+                r"\frac{\partial \operatorname{vec}(X^2)}{\partial \operatorname{vec}(X)} = I \otimes X + X^T \otimes I",
+                r"\frac{\partial \operatorname{vec}(X^2)}{\partial \operatorname{vec}(X)} = 2 I \otimes X",
+                r"\frac{\partial \operatorname{tr}(AX)}{\partial \operatorname{vec}(X)} = \operatorname{vec}(A^T)^T",
+                r"\frac{\partial \operatorname{tr}(AX)}{\partial \operatorname{vec}(X)} = \operatorname{vec}(A)^T",
+                // a matrix by vec(X), or a vector by X itself: not a matrix
+                r"\frac{\partial \operatorname{vec}(AX)}{\partial X} = I \otimes A",
+            ],
+            &k,
+        ),
+        [Pass, Fail, Pass, Fail, Pass, Fail, Pass, Fail, Skip]
+    );
+    // denominator layout: the transpose
+    assert_eq!(
+        st(
+            &[
+                r"\frac{\partial \operatorname{vec}(AX)}{\partial \operatorname{vec}(X)} = I \otimes A^T",
+                r"\frac{\partial \operatorname{vec}(AX)}{\partial \operatorname{vec}(X)} = I \otimes A",
+            ],
+            &[("otimes", "kronecker"), ("layout", "denominator")],
+        ),
+        [Pass, Fail]
+    );
+}
+
+#[test]
+fn a_restated_branch_is_skipped_only_when_its_condition_makes_it_true() {
+    use Status::{Fail, Pass, Skip};
+    let c = r"C(\mathbf{w}, b, X, \mathbf{y}) =\frac{1}{N}\sum_{i=1}^N(y_{i} - max(0, \mathbf{w \cdot \mathbf{x}_{i}+b}))^2";
+    let cases = r"\frac{ \partial C }{ \partial \mathbf{w} } = \begin{cases} \vec{0}^T & \mathbf{w \cdot x_{i} +b \le 0} \\ \frac{2}{N}\sum_{i=1}^{N} (\mathbf{w}\cdot x_{i}+b-y_{i})\mathbf{x}_{i}^T & \mathbf{w} \cdot x_{i} + b > 0 \end{cases}";
+    // `e_i = ... \implies` the active branch again, without its condition
+    assert_eq!(
+        statuses(&[
+            c,
+            cases,
+            r"e_{i} = \mathbf{w} \cdot x_{i} +b -y_{i} \implies \frac{ \partial C }{ \partial \mathbf{w} } = \frac{2}{N}\sum_{i=1}^{N}e_{i}\mathbf{x}_{i}^T",
+        ]),
+        [Pass, Skip]
+    );
+    // wrong under every branch: a failure
+    assert_eq!(
+        statuses(&[
+            c,
+            cases,
+            r"e_{i} = \mathbf{w} \cdot x_{i} +b -y_{i} \implies \frac{ \partial C }{ \partial \mathbf{w} } = \frac{1}{N}\sum_{i=1}^{N}e_{i}\mathbf{x}_{i}^T",
+        ]),
+        [Pass, Fail]
+    );
+    // not right after a `cases` with that left side: a failure
+    assert_eq!(
+        statuses(&[
+            c,
+            r"\frac{ \partial C }{ \partial \mathbf{w} } = \frac{2}{N}\sum_{i=1}^{N} (\mathbf{w}\cdot x_{i}+b-y_{i})\mathbf{x}_{i}^T",
+        ]),
+        [Fail]
+    );
+    // the scalar ReLU: `= 1` right after its `cases`
+    assert_eq!(
+        statuses(&[
+            r"\frac{d}{dx}\max(0, x) = \begin{cases} 0 & x < 0 \\ 1 & x > 0 \end{cases}",
+            r"\frac{d}{dx}\max(0, x) = 1",
+            r"\frac{d}{dx}\max(0, x) = 2",
+        ]),
+        [Pass, Skip, Fail]
+    );
+}

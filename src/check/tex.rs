@@ -376,6 +376,9 @@ pub(crate) enum Func {
     Csch,
     Arcsin,
     Arccos,
+    Erf,
+    /// `\operatorname{vec}(X)`: the columns of X stacked into one column.
+    Vec,
     Softmax,
     Sum,
     Diag,
@@ -418,6 +421,8 @@ impl Func {
             Func::Csch => "csch",
             Func::Arcsin => "arcsin",
             Func::Arccos => "arccos",
+            Func::Erf => "erf",
+            Func::Vec => "vec",
         }
     }
 }
@@ -448,6 +453,8 @@ pub(crate) fn func_by_name(name: &str) -> Option<Func> {
         "csch" | "cosech" => Func::Csch,
         "arcsin" | "asin" => Func::Arcsin,
         "arccos" | "acos" => Func::Arccos,
+        "erf" | "Erf" => Func::Erf,
+        "vec" | "Vec" => Func::Vec,
         "softmax" | "Softmax" | "SoftMax" => Func::Softmax,
         "sum" | "Sum" => Func::Sum,
         "diag" | "Diag" | "diagm" => Func::Diag,
@@ -516,6 +523,9 @@ pub(crate) struct Deriv {
     pub nabla: bool,
     /// `\partial x_i` with `x` a vector: the derivative by entry `i` of `wrt`.
     pub entry: Option<String>,
+    /// By `\operatorname{vec}(X)`: the variable's entries in column order, a column
+    /// vector (`\frac{\partial \operatorname{vec}(F)}{\partial \operatorname{vec}(X)}`).
+    pub vec: bool,
 }
 
 /// An expression.
@@ -540,12 +550,14 @@ pub(crate) enum Expr {
     /// abstract (`f(x)`).
     Apply(String, Vec<Expr>),
     Norm(Box<Expr>, NormKind),
-    /// `\sum_{i=lo}^{hi} body` over entries.
+    /// `\sum_{i=lo}^{hi} body` over entries (`\prod` when `prod`: a product of
+    /// scalars).
     Sum {
         idx: String,
         lo: i64,
         hi: Option<Box<Expr>>,
         body: Box<Expr>,
+        prod: bool,
     },
     /// Entry of a vector/matrix at bound indices (`x_i` inside a sum).
     Index(Box<Expr>, Vec<String>),
@@ -564,6 +576,9 @@ pub(crate) enum Expr {
     At(Box<Expr>, usize, usize),
     /// An indicator `\mathbb{1}[a > b]`, entry-wise: 1 where the relation holds, else 0.
     Ind(Box<Expr>, Rel, Box<Expr>),
+    /// The value of a sum's index written bare in its body (the `k` in `\sum_{k=1}^3
+    /// k x^k`): the index's position plus its lower limit.
+    IdxVal(String, i64),
 }
 
 impl Expr {
@@ -630,9 +645,16 @@ impl Expr {
                     .map(|a| a.map(f))
                     .collect::<Result<_, _>>()?,
             ),
-            Expr::Sum { idx, lo, hi, body } => Expr::Sum {
+            Expr::Sum {
                 idx,
                 lo,
+                hi,
+                body,
+                prod,
+            } => Expr::Sum {
+                idx,
+                lo,
+                prod,
                 hi: match hi {
                     Some(h) => Some(h.map(f)?.bx()),
                     None => None,
@@ -660,6 +682,7 @@ impl Expr {
                     wrt,
                     nabla,
                     entry,
+                    vec,
                 } = *d;
                 Expr::Deriv(
                     id,
@@ -668,6 +691,7 @@ impl Expr {
                         wrt,
                         nabla,
                         entry,
+                        vec,
                     }),
                 )
             }
@@ -797,7 +821,7 @@ const GREEK_UPPER: &[&str] = &[
 const MAX_DEPTH: u32 = 60;
 
 /// Single letters that, followed by `(`, are (abstract) functions.
-const FUNC_LETTERS: &[&str] = &["f", "g", "h", "\\phi", "\\varphi", "\\psi", "\\ell"];
+pub(crate) const FUNC_LETTERS: &[&str] = &["f", "g", "h", "\\phi", "\\varphi", "\\psi", "\\ell"];
 pub(crate) const BOLD: &[&str] = &[
     "mathbf",
     "boldsymbol",
@@ -851,7 +875,6 @@ const UNSUPPORTED_CMDS: &[&str] = &[
     "iint",
     "oint",
     "lim",
-    "prod",
     "liminf",
     "limsup",
     "sup",
@@ -1236,6 +1259,7 @@ impl<'t, 'c> Parser<'t, 'c> {
                             | "dfrac"
                             | "tfrac"
                             | "sum"
+                            | "prod"
                             | "partial"
                             | "nabla"
                             | "left"
@@ -1879,6 +1903,7 @@ impl<'t, 'c> Parser<'t, 'c> {
                         wrt: v.clone(),
                         nabla: false,
                         entry: None,
+                        vec: false,
                     }),
                 );
             }
@@ -2217,7 +2242,8 @@ impl<'t, 'c> Parser<'t, 'c> {
             "lvert" | "vert" => self.abs_body(false),
             "{" | "lbrack" => self.paren_body(),
             "lbrace" => self.paren_body(),
-            "sum" => self.sum(),
+            "sum" => self.sum(false),
+            "prod" => self.sum(true),
             "partial" => self.inline_partial(),
             "nabla" => self.nabla(),
             "begin" => self.env(),
@@ -2585,7 +2611,23 @@ impl<'t, 'c> Parser<'t, 'c> {
 
     /// Builds a derivative from the fraction's numerator rest and denominator rest.
     fn derivative(&mut self, nrest: &[Tok], order: u32, drest: &[Tok]) -> PResult<Expr> {
-        let wrts = if order == 1 {
+        // by `\operatorname{vec}(X)`: X's entries in column order
+        let by_vec = if order == 1 {
+            let mut p = self.sub(drest);
+            p.bold = false;
+            match p.factor() {
+                Ok(Expr::Call(Func::Vec, args)) if p.at_end() => match args.as_slice() {
+                    [Expr::Var(s)] => Some(s.clone()),
+                    _ => None,
+                },
+                _ => None,
+            }
+        } else {
+            None
+        };
+        let wrts = if let Some(s) = &by_vec {
+            vec![s.clone()]
+        } else if order == 1 {
             vec![self.wrt(drest)?]
         } else {
             self.wrts(drest, order)?
@@ -2605,6 +2647,18 @@ impl<'t, 'c> Parser<'t, 'c> {
             p.expect_end()?;
             e
         };
+        if let Some(wrt) = by_vec {
+            return Ok(Expr::Deriv(
+                self.cx.id(),
+                Box::new(Deriv {
+                    of,
+                    wrt,
+                    nabla: false,
+                    entry: None,
+                    vec: true,
+                }),
+            ));
+        }
         Ok(self.nest(of, wrts))
     }
 
@@ -2625,6 +2679,7 @@ impl<'t, 'c> Parser<'t, 'c> {
                     wrt,
                     nabla,
                     entry: None,
+                    vec: false,
                 }),
             );
         }
@@ -2714,6 +2769,41 @@ impl<'t, 'c> Parser<'t, 'c> {
     fn inline_partial(&mut self) -> PResult<Expr> {
         if self.eat_ch('_') {
             let sub = self.arg_toks()?;
+            // `\partial_{xy} f`: by x, then by y (not index letters: `\partial_{ij}`
+            // is index notation)
+            let letters: Vec<char> = sub
+                .iter()
+                .filter(|t| !is_space(&t.tk))
+                .map(|t| match t.tk {
+                    Tk::Letter(c) => c,
+                    _ => '\0',
+                })
+                .collect();
+            if (2..=3).contains(&letters.len())
+                && letters
+                    .iter()
+                    .all(|c| c.is_ascii_lowercase() && !"ijklmn".contains(*c))
+            {
+                let mut e = self.expr()?;
+                for c in letters {
+                    e = Expr::Deriv(
+                        self.cx.id(),
+                        Box::new(Deriv {
+                            of: e,
+                            wrt: Sym {
+                                base: c.to_string(),
+                                sub: None,
+                                bold: false,
+                                upper: false,
+                            },
+                            nabla: false,
+                            entry: None,
+                            vec: false,
+                        }),
+                    );
+                }
+                return Ok(e);
+            }
             let wrt = self.wrt(sub)?;
             let of = self.expr()?;
             return Ok(Expr::Deriv(
@@ -2723,6 +2813,7 @@ impl<'t, 'c> Parser<'t, 'c> {
                     wrt,
                     nabla: false,
                     entry: None,
+                    vec: false,
                 }),
             ));
         }
@@ -2745,6 +2836,7 @@ impl<'t, 'c> Parser<'t, 'c> {
                 wrt,
                 nabla: false,
                 entry: None,
+                vec: false,
             }),
         ))
     }
@@ -2789,6 +2881,7 @@ impl<'t, 'c> Parser<'t, 'c> {
                 wrt: wrt.clone(),
                 nabla: true,
                 entry: None,
+                vec: false,
             }),
         );
         if !hessian {
@@ -2801,12 +2894,14 @@ impl<'t, 'c> Parser<'t, 'c> {
                 wrt,
                 nabla: false,
                 entry: None,
+                vec: false,
             }),
         ))
     }
 
-    /// `\sum_{i=1}^{n} body`
-    fn sum(&mut self) -> PResult<Expr> {
+    /// `\sum_{i=1}^{n} body` (`\prod_{i=1}^{n} body` when `prod`)
+    fn sum(&mut self, prod: bool) -> PResult<Expr> {
+        let what = if prod { "product" } else { "sum" };
         let mut idxs = Vec::new();
         let mut lo = 1i64;
         let mut hi: Option<Expr> = None;
@@ -2830,13 +2925,13 @@ impl<'t, 'c> Parser<'t, 'c> {
                     {
                         idxs.extend(n.chars().map(|c| c.to_string()));
                     } else {
-                        return Err(PErr::unsupported(format!("a sum over `{s}`")));
+                        return Err(PErr::unsupported(format!("a {what} over `{s}`")));
                     }
                 }
                 if let Some(l) = low {
                     lo = l
                         .parse::<i64>()
-                        .map_err(|_| PErr::unsupported(format!("a sum starting at `{l}`")))?;
+                        .map_err(|_| PErr::unsupported(format!("a {what} starting at `{l}`")))?;
                 }
             } else if self.peek().is_some_and(|t| t.is_ch('^')) && hi.is_none() {
                 self.pos += 1;
@@ -2849,10 +2944,10 @@ impl<'t, 'c> Parser<'t, 'c> {
             }
         }
         if idxs.is_empty() {
-            return Err(PErr::unsupported("a sum without an index"));
+            return Err(PErr::unsupported(format!("a {what} without an index")));
         }
         if idxs.len() > 1 && hi.is_some() {
-            return Err(PErr::unsupported("a multiple sum with bounds"));
+            return Err(PErr::unsupported(format!("a multiple {what} with bounds")));
         }
         let body = self.term()?;
         let mut e = body;
@@ -2867,6 +2962,7 @@ impl<'t, 'c> Parser<'t, 'c> {
                     None
                 },
                 body: e.bx(),
+                prod,
             };
         }
         Ok(e)
@@ -3057,6 +3153,23 @@ impl<'t, 'c> Parser<'t, 'c> {
         let toks = &toks[k.min(toks.len())..];
         if toks.iter().all(|t| is_space(&t.tk)) {
             return Err(PErr::parse("a `cases` branch without a condition"));
+        }
+        // a whole condition in one bold group, `\mathbf{w \cdot x_i + b \le 0}`: its
+        // letters are the identity's symbols, in whatever font they have there
+        let sig: Vec<usize> = (0..toks.len())
+            .filter(|&k| !is_space(&toks[k].tk))
+            .collect();
+        if let (Some(&a), Some(&b)) = (sig.first(), sig.last())
+            && let Tk::Cmd(c) = &toks[a].tk
+            && BOLD.contains(&c.as_str())
+            && sig.get(1).is_some_and(|&o| toks[o].tk == Tk::Open)
+            && toks[b].tk == Tk::Close
+            && skip_group(toks, sig[1]) == b + 1
+            && toks[sig[1] + 1..b]
+                .iter()
+                .any(|t| relation(&t.tk).is_some())
+        {
+            return self.condition(&toks[sig[1] + 1..b]);
         }
         // conjunctions: `,` `\text{and}` `\land` `\wedge`
         let parts = split_top(toks, |t| {

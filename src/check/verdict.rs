@@ -54,6 +54,38 @@ pub(crate) fn check(f: &Finding, s: &Settings) -> Verdict {
         otimes,
     }
     .run();
+    // a restatement of one branch of the `cases` identity just before (same left
+    // side): false as stated, but it holds under that branch's condition
+    if v.status == Status::Fail && v.kind.as_deref() == Some("value") {
+        for (k, c) in id.branch_conds.iter().enumerate() {
+            let mut id2 = id.clone();
+            id2.conds.push(c.clone());
+            id2.branch_conds.clear();
+            let w = Checker {
+                id: &id2,
+                members: &id2.members,
+                s,
+                layout,
+                otimes,
+            }
+            .run();
+            if w.status == Status::Pass {
+                let mut out = skip(
+                    "unsupported",
+                    &format!(
+                        "holds only under the condition of branch {} of the `cases` identity \
+                         with the same left side just before, which this one does not state \
+                         (false without it: {})",
+                        k + 1,
+                        v.message
+                    ),
+                    s,
+                );
+                out.hint = Some("state the condition (or write the `cases`)".into());
+                return out;
+            }
+        }
+    }
     // A letter defined earlier and reused later as a plain constant shows as a
     // shape conflict; a value mismatch with the definitions in force is a wrong
     // identity (reading them as constants would hide a missing term).
@@ -576,6 +608,7 @@ impl Checker<'_> {
         let mut first_mismatch: Option<(Typed, usize)> = None;
         let mut first_rhs_err: Option<(usize, String)> = None;
         let mut first_err: Option<TyErr> = None;
+        let mut jacobians: Option<(usize, String, bool)> = None;
         // a plain letter written transposed (`x^T x`) or declared a vector is a
         // vector: when that reading gives the sides different shapes, that is the
         // verdict (reading it as a scalar would hide a layout error)
@@ -604,6 +637,17 @@ impl Checker<'_> {
                                 .find(|(_, e)| matches!(e, Some(TyErr::Dim(_))))
                         {
                             first_rhs_err = Some((i, m.clone()));
+                        }
+                        if jacobians.is_none() {
+                            jacobians = errs
+                                .iter()
+                                .zip(v)
+                                .enumerate()
+                                .filter(|(_, (e, _))| matches!(e, Some(TyErr::Dim(_))))
+                                .find_map(|(i, (_, m))| {
+                                    self.jacobian_product_err(m, &kinds)
+                                        .map(|(msg, swap)| (i, msg, swap))
+                                });
                         }
                         if first_err.is_none() {
                             first_err = errs
@@ -639,6 +683,26 @@ impl Checker<'_> {
             v.trials = 0;
             return v;
         }
+        if let Some((i, m, swap)) = jacobians {
+            let text = self.id.texts.get(i).cloned().unwrap_or_default();
+            let mut v = verdict(
+                Status::Fail,
+                Some("shape"),
+                format!("`{text}` is not well-formed: {m}"),
+                self.s,
+            );
+            if swap {
+                let lay = match self.layout {
+                    Layout::Numerator => "numerator",
+                    Layout::Denominator => "denominator",
+                };
+                v.hint = Some(format!(
+                    "chain rule order: the factors multiply in the other order ({lay} layout)"
+                ));
+            }
+            v.trials = 0;
+            return v;
+        }
         match first_err {
             Some(TyErr::Unsupported(m)) => skip("unsupported", &m, self.s),
             Some(TyErr::Dim(m)) => skip(
@@ -648,6 +712,81 @@ impl Checker<'_> {
             ),
             None => skip("internal", "no typing found", self.s),
         }
+    }
+
+    /// A product of two derivatives (Jacobians) in `m` whose shapes, with these
+    /// kinds and the definitions' shapes, cannot be multiplied: the message, and
+    /// whether the other order multiplies. Only derivatives of expressions or of
+    /// defined symbols count (concrete Jacobians).
+    fn jacobian_product_err(
+        &self,
+        m: &Expr,
+        kinds: &HashMap<String, Kind>,
+    ) -> Option<(String, bool)> {
+        // (a gradient `\nabla` has either orientation: not a concrete shape)
+        fn jacobian(e: &Expr) -> Option<&super::tex::Deriv> {
+            match e {
+                Expr::Deriv(_, d) if !d.nabla => Some(d),
+                Expr::Post(a, PostOp::Transpose) => match a.as_ref() {
+                    Expr::Deriv(_, d) if !d.nabla => Some(d),
+                    _ => None,
+                },
+                _ => None,
+            }
+        }
+        fn factors<'e>(e: &'e Expr, out: &mut Vec<&'e Expr>) {
+            match e {
+                Expr::Bin(BinOp::Mul | BinOp::Dot, a, b) => {
+                    factors(a, out);
+                    factors(b, out);
+                }
+                other => out.push(other),
+            }
+        }
+        let defined: BTreeSet<String> = self.id.deps.iter().map(|(s, _)| s.key()).collect();
+        let concrete = |d: &super::tex::Deriv| match &d.of {
+            Expr::Var(s) => defined.contains(&s.key()),
+            other => !matches!(other, Expr::Num(_)),
+        };
+        let mut found = None;
+        m.walk(&mut |x| {
+            if found.is_some() || !matches!(x, Expr::Bin(BinOp::Mul | BinOp::Dot, ..)) {
+                return;
+            }
+            let mut fs = Vec::new();
+            factors(x, &mut fs);
+            for w in fs.windows(2) {
+                let (Some(da), Some(db)) = (jacobian(w[0]), jacobian(w[1])) else {
+                    continue;
+                };
+                if !concrete(da) || !concrete(db) {
+                    continue;
+                }
+                let mut inf = Infer::new(kinds.clone(), self.layout, self.otimes);
+                inf.bind_free(&self.id.free);
+                let deps_ok = self.id.deps.iter().all(|(s, e)| {
+                    let ts = inf.sym_ty(s);
+                    inf.infer(e).is_ok_and(|te| inf.same_shape(ts, te))
+                });
+                if !deps_ok {
+                    return;
+                }
+                let (Ok(ta), Ok(tb)) = (inf.infer(w[0]), inf.infer(w[1])) else {
+                    continue;
+                };
+                let (na, nb) = (inf.norm(ta), inf.norm(tb));
+                if !matches!((na, nb), (Ty::M(..), Ty::M(..))) {
+                    continue;
+                }
+                let mut inf2 = inf.clone();
+                if let Err(TyErr::Dim(msg)) = inf.matmul(na, nb) {
+                    let swap = inf2.matmul(nb, na).is_ok();
+                    found = Some((msg, swap));
+                    return;
+                }
+            }
+        });
+        found
     }
 
     fn sizes_for(&self, inf: &Infer, rng: &mut Rng) -> HashMap<D, usize> {
@@ -734,6 +873,14 @@ impl Checker<'_> {
                 self.id.texts.get(at).cloned().unwrap_or_default(),
                 self.id.texts.get(at + 1).cloned().unwrap_or_default()
             )
+        };
+        let message = if ta == tb {
+            format!(
+                "{message}: the same sizes here, but not the same dimensions in general \
+                 (e.g. the factors of a Kronecker product or vec in another order)"
+            )
+        } else {
+            message
         };
         let mut v = verdict(Status::Fail, Some("shape"), message, self.s);
         // the transpose of the other side?
