@@ -260,6 +260,10 @@ fn is_int(x: f64) -> bool {
 pub(crate) fn eval<T: Num>(e: &Expr, cx: &mut Cx<T>) -> R<T> {
     match e {
         Expr::Num(x) => Ok(Val::S(T::c(*x))),
+        Expr::IdxVal(i, lo) => match cx.idx.iter().rev().find(|(n, _)| n == i) {
+            Some(&(_, p)) => Ok(Val::S(T::c((p as i64 + lo) as f64))),
+            None => Err(EvalErr::Unsupported(format!("unbound index {i}"))),
+        },
         Expr::DimVar(n) => match cx.dimvars.get(n) {
             Some(&k) => Ok(Val::S(T::c(k as f64))),
             None => Err(EvalErr::Unsupported(format!("no size for {n}"))),

@@ -2225,7 +2225,19 @@ fn bind_indices(e: Expr, bound: &[String]) -> Result<Expr, Skip> {
         Expr::Sum { idx, lo, hi, body } => {
             let mut b = bound.to_vec();
             b.push(idx.clone());
-            let body = bind_indices(*body, &b)?;
+            // the index written as a number (`\sum_{t=1}^n t\,c`): its value
+            let body = body
+                .map(&mut |x| match x {
+                    Expr::Var(s) if !s.bold && s.sub.is_none() && s.base == idx => {
+                        Ok(Expr::IdxVal(idx.clone(), lo))
+                    }
+                    other => Ok(other),
+                })
+                .map_err(|m| Skip {
+                    kind: "parse".into(),
+                    message: m,
+                })?;
+            let body = bind_indices(body, &b)?;
             let hi = match hi {
                 Some(h) => Some(bind_indices(*h, bound)?.bx()),
                 None => None,

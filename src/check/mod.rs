@@ -40,7 +40,10 @@
 //!   identity or defined in the note) is its k-th entry, `k` (any one lowercase
 //!   letter: `p_c` for a class) a free index (the identity holds for every k), as
 //!   are `\mathbf{e}_k` and `\delta_{ij}`; an index
-//!   only inside `diag(...)` builds the diagonal entry by entry.
+//!   only inside `diag(...)` builds the diagonal entry by entry. A sum's index
+//!   written as a number (`\sum_{t=1}^{n} t\,c\,(1+r)^{-t}`) takes the values of
+//!   the sum's range (`^t` there is a power, not a transpose), and its upper limit
+//!   `n` is a whole number (the size of the range).
 //! - `\mathbf{x}^2` and other powers of vectors are element-wise; powers of square
 //!   matrices are matrix powers. `|x|` is entry-wise, except that `|\mathbf{x}|` is
 //!   read as the norm when the entry-wise reading does not fit the shapes, and `|X|`

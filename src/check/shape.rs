@@ -397,7 +397,7 @@ impl Infer {
 
     fn infer_inner(&mut self, e: &Expr) -> TResult {
         match e {
-            Expr::Num(_) => Ok(Ty::S),
+            Expr::Num(_) | Expr::IdxVal(..) => Ok(Ty::S),
             Expr::DimVar(n) => {
                 if !self.dimvars.contains_key(n) {
                     let d = self.dims.fresh(false);

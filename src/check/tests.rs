@@ -1879,3 +1879,28 @@ fn a_greek_function_primed() {
         [Pass, Fail, Pass]
     );
 }
+
+#[test]
+fn sum_index_as_a_number() {
+    // the index written outside a subscript takes the values of the sum's range
+    pass(
+        r"\frac{d}{dr}\sum_{t=1}^{n}\frac{c}{(1+r)^t} = -\sum_{t=1}^{n}\frac{t\,c}{(1+r)^{t+1}}, \quad r > 0",
+    );
+    fail(
+        r"\frac{d}{dr}\sum_{t=1}^{n}\frac{c}{(1+r)^t} = -\sum_{t=1}^{n}\frac{c}{(1+r)^{t+1}}, \quad r > 0",
+        "value",
+        None,
+    );
+    pass(r"\frac{d}{dr}\sum_{t=1}^{3} r^t = 1 + 2r + 3r^2");
+    fail(
+        r"\frac{d}{dr}\sum_{t=1}^{3} r^t = 1 + r + r^2",
+        "value",
+        None,
+    );
+    pass(r"\frac{d}{dr}\sum_{t=1}^{n} t\,r = \frac{n(n+1)}{2}");
+    fail(
+        r"\frac{d}{dr}\sum_{t=1}^{n} t\,r = \frac{n(n-1)}{2}",
+        "value",
+        None,
+    );
+}

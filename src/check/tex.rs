@@ -556,6 +556,9 @@ pub(crate) enum Expr {
     Deriv(u32, Box<Deriv>),
     /// A scalar that is the size of a dimension (the `n` in `\sum_{i=1}^n`), bound later.
     DimVar(String),
+    /// The value of a sum's index used as a number (`t` in `\sum_{t=1}^n t\,c`):
+    /// the index's position plus the sum's lower limit.
+    IdxVal(String, i64),
     /// `\mathbf{x}_i` inside a sum over `i`: column `i` of the matrix whose columns
     /// are the vectors `\mathbf{x}_1, \mathbf{x}_2, ...`.
     Col(Box<Expr>, String),
@@ -936,6 +939,8 @@ pub(crate) struct Parser<'t, 'c> {
     /// The bare argument read so far has no bold vector: a bold vector after it
     /// starts a new factor (`\cos t \mathbf{u}` is `\cos(t)\,\mathbf{u}`).
     bare_scalar: bool,
+    /// The indices of the sums being parsed (`^t` inside `\sum_t` is a power).
+    bound: Vec<String>,
 }
 
 /// Parses a condition like `x > 0` or `0 < x \le 1` (also inside parentheses).
@@ -981,6 +986,7 @@ impl<'t, 'c> Parser<'t, 'c> {
             in_bare_arg: false,
             in_operand: false,
             bare_scalar: false,
+            bound: Vec::new(),
         }
     }
 
@@ -995,6 +1001,7 @@ impl<'t, 'c> Parser<'t, 'c> {
             in_bare_arg: false,
             in_operand: false,
             bare_scalar: false,
+            bound: self.bound.clone(),
         }
     }
 
@@ -1396,7 +1403,7 @@ impl<'t, 'c> Parser<'t, 'c> {
                     | "\\mathsf{T}"
             )
         };
-        if is_t(&txt) {
+        if is_t(&txt) && !self.bound.contains(&txt) {
             return Ok(Expr::Post(base.bx(), PostOp::Transpose));
         }
         if let Some(rest) = txt.strip_prefix('-') {
@@ -2854,8 +2861,11 @@ impl<'t, 'c> Parser<'t, 'c> {
         if idxs.len() > 1 && hi.is_some() {
             return Err(PErr::unsupported("a multiple sum with bounds"));
         }
-        let body = self.term()?;
-        let mut e = body;
+        let depth = self.bound.len();
+        self.bound.extend(idxs.iter().cloned());
+        let body = self.term();
+        self.bound.truncate(depth);
+        let mut e = body?;
         let n = idxs.len();
         for (k, idx) in idxs.into_iter().enumerate().rev() {
             e = Expr::Sum {

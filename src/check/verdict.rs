@@ -316,7 +316,7 @@ fn analyse(members: &[Expr], id: &Ident) -> SymInfo {
 /// A denominator that is a symbol, a number times symbols, or a root of one.
 fn direct_scalar(e: &Expr) -> bool {
     match e {
-        Expr::Var(_) | Expr::Num(_) | Expr::DimVar(_) => true,
+        Expr::Var(_) | Expr::Num(_) | Expr::DimVar(_) | Expr::IdxVal(..) => true,
         Expr::Bin(BinOp::Mul, a, b) => direct_scalar(a) && direct_scalar(b),
         Expr::Call(Func::Sqrt, a) => a.iter().all(direct_scalar),
         Expr::Pow(a, _) => direct_scalar(a),
