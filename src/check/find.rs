@@ -27,6 +27,10 @@ pub(crate) struct Ident {
     pub texts: Vec<String>,
     /// Kinds declared in the note (`x \in \mathbb{R}^n`).
     pub decls: BTreeMap<String, Kind>,
+    /// Declared symbols whose dimensions are named by a letter the identity uses as
+    /// a value (`\mathbf{v} \in \mathbb{R}^n`, then `\frac{1}{n}`): the symbol's key
+    /// and, per dimension (rows, columns), that letter.
+    pub dimnames: Vec<(String, Vec<Option<String>>)>,
     /// Symbols declared positive (`\lambda > 0`).
     pub positive: BTreeSet<String>,
     /// Matrices declared symmetric (`S = S^\top`, `\Sigma \in \mathbb{S}^n`).
@@ -82,6 +86,8 @@ struct State {
     syms: BTreeMap<String, Def>,
     funcs: BTreeMap<String, Def>,
     decls: BTreeMap<String, Kind>,
+    /// The dimensions' names of declared symbols (`\mathbb{R}^{m \times n}`: m, n).
+    dimnames: BTreeMap<String, Vec<String>>,
     positive: BTreeSet<String>,
     symmetric: BTreeSet<String>,
     /// Conditions stated on their own (`0 < \alpha < 1`): they hold for the rest
@@ -1046,6 +1052,7 @@ fn declaration(st: &mut State, lhs: &[Tok], rhs: &[Tok], cx: &Ctx) {
     let r = plain_text(rhs).replace(' ', "");
     let kind;
     let mut positive = false;
+    let mut names: Vec<String> = Vec::new();
     if let Some(rest) = r
         .strip_prefix("\\mathbbR")
         .or_else(|| r.strip_prefix("\\mathbb{R}"))
@@ -1070,6 +1077,11 @@ fn declaration(st: &mut State, lhs: &[Tok], rhs: &[Tok], cx: &Ctx) {
                     .flat_map(|p| p.split("\\times"))
                     .filter(|p| !p.is_empty())
                     .collect();
+                names = dims
+                    .iter()
+                    .filter(|d| **d != "1")
+                    .map(|d| d.to_string())
+                    .collect();
                 match dims.as_slice() {
                     [one] if *one == "1" => Kind::Scalar,
                     [_] => Kind::Vector,
@@ -1086,6 +1098,12 @@ fn declaration(st: &mut State, lhs: &[Tok], rhs: &[Tok], cx: &Ctx) {
             if let Ok(Expr::Var(s)) = tex::parse_expr(p, cx) {
                 st.decls.insert(s.key(), Kind::Matrix);
                 st.symmetric.insert(s.key());
+                let n = r
+                    .split_once('^')
+                    .map(|(_, n)| n.replace(['{', '}'], ""))
+                    .unwrap_or_default();
+                let n = n.split('_').next().unwrap_or("").to_string();
+                st.dimnames.insert(s.key(), vec![n.clone(), n]);
             }
         }
         return;
@@ -1097,6 +1115,7 @@ fn declaration(st: &mut State, lhs: &[Tok], rhs: &[Tok], cx: &Ctx) {
     for p in tex::split_top(lhs, |t| t.is_ch(',')) {
         if let Ok(Expr::Var(s)) = tex::parse_expr(p, cx) {
             st.decls.insert(s.key(), kind);
+            st.dimnames.insert(s.key(), names.clone());
             if positive {
                 st.positive.insert(s.key());
             }
@@ -1292,6 +1311,7 @@ fn build(st: &State, mems: &[&[Tok]], cx: &Ctx, src: &str) -> Result<Ident, Skip
     let mut all = members;
     all.extend(deps.iter().map(|(_, e)| e.clone()));
     let (mut all, free) = resolve(all)?;
+    let dimnames = dim_values(st, &mut all);
     let dep_exprs = all.split_off(n_members);
     let members = all;
     let deps: Vec<(Sym, Expr)> = deps.into_iter().map(|(s, _)| s).zip(dep_exprs).collect();
@@ -1311,7 +1331,10 @@ fn build(st: &State, mems: &[&[Tok]], cx: &Ctx, src: &str) -> Result<Ident, Skip
                     .all(|m| abstract_in(m).is_none() && operands_vary(m))
             })
             .and_then(|ms| resolve(ms).ok())
-            .map(|(ms, _)| ms)
+            .map(|(mut ms, _)| {
+                dim_values(st, &mut ms);
+                ms
+            })
     } else {
         None
     };
@@ -1345,6 +1368,7 @@ fn build(st: &State, mems: &[&[Tok]], cx: &Ctx, src: &str) -> Result<Ident, Skip
         alt,
         texts,
         decls: st.decls.clone(),
+        dimnames,
         positive: st.positive.clone(),
         symmetric: st.symmetric.clone(),
         conds,
@@ -1923,6 +1947,71 @@ fn substitute(
 
 fn show_name(n: &str) -> String {
     n.trim_start_matches('\\').to_string()
+}
+
+/// A letter naming a dimension of a declared symbol in the identity (`\mathbf{v} \in
+/// \mathbb{R}^n`) and used as a value (`\frac{1}{n}`) is that dimension's size: it
+/// becomes a dimension variable, tied to the symbol's dimension. Not a letter that
+/// is a variable of a derivative, declared itself, or also a bold symbol.
+fn dim_values(st: &State, members: &mut [Expr]) -> Vec<(String, Vec<Option<String>>)> {
+    if st.dimnames.is_empty() {
+        return Vec::new();
+    }
+    let mut keys = BTreeSet::new();
+    let mut plain = BTreeSet::new();
+    let mut blocked = BTreeSet::new();
+    for e in members.iter() {
+        e.walk(&mut |x| match x {
+            Expr::Var(s) => {
+                keys.insert(s.key());
+                if s.bold || s.sub.is_some() {
+                    blocked.insert(s.base.clone());
+                } else {
+                    plain.insert(s.key());
+                }
+            }
+            Expr::Deriv(_, d) => {
+                blocked.insert(d.wrt.base.clone());
+            }
+            _ => {}
+        });
+    }
+    let is_name = |n: &str| {
+        n.len() == 1
+            && n.chars().all(|c| c.is_ascii_alphabetic())
+            && plain.contains(n)
+            && !blocked.contains(n)
+            && !st.decls.contains_key(n)
+    };
+    let mut out = Vec::new();
+    let mut used = BTreeSet::new();
+    for (k, names) in &st.dimnames {
+        if !keys.contains(k) || names.iter().any(|n| n == k) {
+            continue;
+        }
+        let per: Vec<Option<String>> = names
+            .iter()
+            .map(|n| is_name(n).then(|| n.clone()))
+            .collect();
+        if per.iter().any(Option::is_some) {
+            used.extend(per.iter().flatten().cloned());
+            out.push((k.clone(), per));
+        }
+    }
+    if used.is_empty() {
+        return out;
+    }
+    for e in members.iter_mut() {
+        let taken = std::mem::replace(e, Expr::ZeroAny);
+        let mapped = taken.clone().map(&mut |x| match x {
+            Expr::Var(s) if !s.bold && s.sub.is_none() && used.contains(&s.key()) => {
+                Ok(Expr::DimVar(s.key()))
+            }
+            other => Ok(other),
+        });
+        *e = mapped.unwrap_or(taken);
+    }
+    out
 }
 
 /// Abstract functions, indices, dimension variables, ids.

@@ -29,7 +29,10 @@
 //! - Symbols: bold lowercase are column vectors, uppercase are matrices (a scalar
 //!   when they appear in a denominator or exponent), other letters scalars unless the
 //!   formula forces a vector (the search tries the fewest changes first) or the note
-//!   declared one (`x \in \mathbb{R}^n`). A plain letter written transposed (`x^T`)
+//!   declared one (`x \in \mathbb{R}^n`). A letter naming a declared symbol's
+//!   dimension (`\mathbf{v} \in \mathbb{R}^n`, `X \in \mathbb{R}^{m \times n}`) and
+//!   used as a value in an identity with that symbol (`\frac{1}{n}`) is the size of
+//!   that dimension (unless it is a derivative's variable or declared itself). A plain letter written transposed (`x^T`)
 //!   or declared a vector is read as a vector: if that gives the sides different
 //!   shapes, that is the verdict. `x` and `\mathbf{x}` in one identity are
 //!   one symbol. Subscripted symbols (`x_1`, `\mathbf{x}_i`) are distinct symbols,

@@ -1904,3 +1904,28 @@ fn sum_index_as_a_number() {
         None,
     );
 }
+
+#[test]
+fn declared_dimension_as_a_value() {
+    // `n` names the length of the declared vector: its value is that length
+    let st = |r: &[(Finding, Verdict)]| r.iter().map(|x| x.1.status).collect::<Vec<_>>();
+    let r = run_notes(
+        &[
+            r"\mathbf{v} \in \mathbb{R}^n",
+            r"\bar{v} = \frac{1}{n}\mathbf{1}^\top\mathbf{v}",
+            r"\frac{\partial}{\partial \mathbf{v}}\,\frac{1}{n}\left\|\mathbf{v} - \bar{v}\,\mathbf{1}\right\|^2 = \frac{2}{n}\left(\mathbf{v} - \bar{v}\,\mathbf{1}\right)^\top",
+            r"\frac{\partial}{\partial \mathbf{v}}\,\frac{1}{n}\left\|\mathbf{v} - \bar{v}\,\mathbf{1}\right\|^2 = \frac{1}{n}\left(\mathbf{v} - \bar{v}\,\mathbf{1}\right)^\top",
+        ],
+        &[],
+    );
+    assert_eq!(st(&r), [Status::Pass, Status::Fail], "{r:#?}");
+    let r = run_notes(
+        &[
+            r"X \in \mathbb{R}^{n \times n}",
+            r"\frac{\partial}{\partial X}\det(2X) = 2^n\det(X)X^{-1}",
+            r"\frac{\partial}{\partial X}\det(2X) = 2^{n-1}\det(X)X^{-1}",
+        ],
+        &[],
+    );
+    assert_eq!(st(&r), [Status::Pass, Status::Fail], "{r:#?}");
+}

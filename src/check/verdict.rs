@@ -488,6 +488,7 @@ fn unify_strict(inf: &mut Infer, a: Ty, b: Ty) -> bool {
 impl Checker<'_> {
     fn try_type(&self, members: &[Expr], kinds: &HashMap<String, Kind>) -> Attempt {
         let mut inf = Infer::new(kinds.clone(), self.layout, self.otimes);
+        inf.dimnames = self.id.dimnames.clone();
         inf.bind_free(&self.id.free);
         let mut tys = Vec::new();
         let mut errs = Vec::new();
