@@ -53,6 +53,10 @@
 //!   of a square matrix is its determinant. `\|X\|` of a matrix is the Frobenius
 //!   norm. `diag` of a vector is a diagonal matrix, of a square matrix its diagonal.
 //!   `exp`, `log`, `sqrt` of a (non-vector) matrix are refused as ambiguous.
+//! - A prime after a bold or uppercase symbol (`\mathbf{b}'`, `X'`) or after a
+//!   parenthesised expression with one (`(\mathbf{y} - X\mathbf{b})'`) is a
+//!   transpose (econometrics); after a function or a scalar expression it is a
+//!   derivative.
 //! - A function application `f(x)`, `g_1(x)`, `\mathbf{r}(t)`, `y(x)` (a lowercase
 //!   letter glued to one symbol in parentheses) is abstract unless the note defined
 //!   it earlier; abstract identities are skipped. So is a derivative whose operand

@@ -1929,3 +1929,18 @@ fn declared_dimension_as_a_value() {
     );
     assert_eq!(st(&r), [Status::Pass, Status::Fail], "{r:#?}");
 }
+
+#[test]
+fn prime_after_parenthesis_is_a_transpose() {
+    pass(
+        r"\frac{\partial}{\partial \mathbf{b}}\left[(\mathbf{y} - X\mathbf{b})'(\mathbf{y} - X\mathbf{b})\right] = -2(\mathbf{y} - X\mathbf{b})'X",
+    );
+    fail(
+        r"\frac{\partial}{\partial \mathbf{b}}\left[(\mathbf{y} - X\mathbf{b})'(\mathbf{y} - X\mathbf{b})\right] = -(\mathbf{y} - X\mathbf{b})'X",
+        "value",
+        None,
+    );
+    // a prime after a parenthesised scalar expression is still a derivative
+    let v = one(r"\frac{d}{dx}(u v) = (u v)'");
+    assert_eq!(v.status, Status::Skip, "{v:#?}");
+}

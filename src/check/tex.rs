@@ -1350,7 +1350,16 @@ impl<'t, 'c> Parser<'t, 'c> {
                 e = self.apply_sup(e, sup)?;
             } else if t.is_ch('\'') || t.is_cmd("prime") {
                 // `\mathbf{x}'`, `A'`: a transpose (econometrics); `f'` a derivative
-                if transposable(&e) && !self.single_symbol_paren_at(self.pos + 1) {
+                // `(\mathbf{y} - X\mathbf{b})'`: a parenthesised vector/matrix expression
+                let after_paren = self.pos > 0
+                    && self.toks[..self.pos]
+                        .iter()
+                        .rev()
+                        .find(|t| !is_space(&t.tk))
+                        .is_some_and(|t| t.is_ch(')') || t.is_ch(']'))
+                    && !matches!(e, Expr::Apply(..) | Expr::Call(..))
+                    && has_array_symbol(&e);
+                if (transposable(&e) || after_paren) && !self.single_symbol_paren_at(self.pos + 1) {
                     self.pos += 1;
                     e = Expr::Post(e.bx(), PostOp::Transpose);
                     continue;
@@ -3131,6 +3140,17 @@ fn transposable(e: &Expr) -> bool {
         Expr::Post(a, PostOp::Transpose | PostOp::Inverse) => transposable(a),
         _ => false,
     }
+}
+
+/// A bold or uppercase symbol in the expression (a vector or matrix by default).
+fn has_array_symbol(e: &Expr) -> bool {
+    let mut any = false;
+    e.walk(&mut |x| {
+        if matches!(x, Expr::Var(s) if s.bold || s.upper) {
+            any = true;
+        }
+    });
+    any
 }
 
 fn has_bold(e: &Expr) -> bool {
