@@ -2017,6 +2017,24 @@ fn dim_values(st: &State, members: &mut [Expr]) -> Vec<(String, Vec<Option<Strin
 /// Abstract functions, indices, dimension variables, ids.
 fn resolve(members: Vec<Expr>) -> Result<(Vec<Expr>, Vec<String>), Skip> {
     let mut members = members;
+    // `\dot{q}` is a variable of its own (a Lagrangian's velocity), except next to a
+    // derivative by the time `t`, where it is q's time derivative
+    let (mut dotted, mut by_t) = (false, false);
+    for e in &members {
+        e.walk(&mut |x| match x {
+            Expr::Var(s) if s.base.starts_with("\\dot{") || s.base.starts_with("\\ddot{") => {
+                dotted = true
+            }
+            Expr::Deriv(_, d) if d.wrt.base == "t" => by_t = true,
+            _ => {}
+        });
+    }
+    if dotted && by_t {
+        return Err(Skip {
+            kind: "unsupported".into(),
+            message: "a time derivative `\\dot{}` next to a derivative by t".into(),
+        });
+    }
     for e in members.iter_mut() {
         let taken = std::mem::replace(e, Expr::ZeroAny);
         *e = fix_nabla(taken)?;

@@ -42,7 +42,9 @@
 //!   components (and fix its length); `p_k` next to a vector `\mathbf{p}` (in the
 //!   identity or defined in the note) is its k-th entry, `k` (any one lowercase
 //!   letter: `p_c` for a class) a free index (the identity holds for every k), as
-//!   are `\mathbf{e}_k` and `\delta_{ij}`; an index
+//!   are `\mathbf{e}_k` and `\delta_{ij}`; accented letters (`\hat{y}`, `\bar{x}`,
+//!   `\dot{q}`, `\ddot\theta`) are symbols of their own (a dotted letter next to a
+//!   derivative by `t` is a time derivative: skipped); an index
 //!   only inside `diag(...)` builds the diagonal entry by entry. A sum's index
 //!   written as a number (`\sum_{t=1}^{n} t\,c\,(1+r)^{-t}`) takes the values of
 //!   the sum's range (`^t` there is a power, not a transpose), and its upper limit

@@ -1944,3 +1944,26 @@ fn prime_after_parenthesis_is_a_transpose() {
     let v = one(r"\frac{d}{dx}(u v) = (u v)'");
     assert_eq!(v.status, Status::Skip, "{v:#?}");
 }
+
+#[test]
+fn dotted_symbol_is_a_variable() {
+    let st = |r: &[(Finding, Verdict)]| r.iter().map(|x| x.1.status).collect::<Vec<_>>();
+    let r = run_notes(
+        &[
+            r"L = \frac{1}{2}m\dot{q}^2 - \frac{1}{2}kq^2",
+            r"\frac{\partial L}{\partial \dot{q}} = m\dot{q}",
+            r"\frac{\partial L}{\partial \dot{q}} = \frac{1}{2}m\dot{q}",
+            r"\frac{\partial L}{\partial q} = -kq",
+            r"\frac{\partial L}{\partial q} = -kq + m\dot q",
+        ],
+        &[],
+    );
+    assert_eq!(
+        st(&r),
+        [Status::Pass, Status::Fail, Status::Pass, Status::Fail],
+        "{r:#?}"
+    );
+    // next to a derivative by the time, the dot is q's time derivative: not checked
+    let v = one(r"\frac{d}{dt}(q^2) = 2q\dot{q}");
+    assert_eq!(v.status, Status::Skip, "{v:#?}");
+}

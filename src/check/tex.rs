@@ -2325,7 +2325,7 @@ impl<'t, 'c> Parser<'t, 'c> {
                 let inner = self.arg_toks()?;
                 self.bold_arg(inner)
             }
-            _ if DECOR_CMDS.contains(&c) => {
+            _ if DECOR_CMDS.contains(&c) || c == "dot" || c == "ddot" => {
                 let inner = self.arg_toks()?;
                 let mut p = self.sub(inner);
                 let e = p.factor()?;
@@ -2338,7 +2338,6 @@ impl<'t, 'c> Parser<'t, 'c> {
                     _ => Err(PErr::unsupported(format!("`\\{c}` over an expression"))),
                 }
             }
-            "dot" | "ddot" => Err(PErr::unsupported("a time derivative `\\dot{}`")),
             "mathbf{}" => Err(PErr::parse("empty bold")),
             "infty" => Err(PErr::unsupported("`\\infty`")),
             "?" => Err(PErr::parse("a `?` (fill-in prompt)")),
