@@ -1967,3 +1967,35 @@ fn dotted_symbol_is_a_variable() {
     let v = one(r"\frac{d}{dt}(q^2) = 2q\dot{q}");
     assert_eq!(v.status, Status::Skip, "{v:#?}");
 }
+
+#[test]
+fn uppercase_scalar_when_no_matrix_reading() {
+    let st = |r: &[(Finding, Verdict)]| r.iter().map(|x| x.1.status).collect::<Vec<_>>();
+    let r = run_notes(
+        &[
+            r"P = \frac{nRT}{V}",
+            r"\frac{\partial P}{\partial T} = \frac{nR}{V}",
+            r"\frac{\partial P}{\partial T} = \frac{nRT}{V}",
+            r"\frac{\partial}{\partial T}\left(C\ln T\right) = \frac{C}{T}",
+            r"\frac{\partial}{\partial T}\left(C\ln T\right) = C\ln T",
+        ],
+        &[],
+    );
+    assert_eq!(
+        st(&r),
+        [Status::Pass, Status::Fail, Status::Pass, Status::Fail],
+        "{r:#?}"
+    );
+    let r = run_notes(
+        &[
+            r"G = \frac{1}{\sqrt{4\pi D t}}\,e^{-x^2/(4Dt)}",
+            r"D > 0",
+            r"t > 0",
+            r"\frac{\partial G}{\partial t} = D\,\frac{\partial^2 G}{\partial x^2}",
+            r"\frac{\partial G}{\partial x} = -\frac{x}{2Dt}\,G",
+            r"\frac{\partial G}{\partial x} = -\frac{x}{Dt}\,G",
+        ],
+        &[],
+    );
+    assert_eq!(st(&r), [Status::Pass, Status::Pass, Status::Fail], "{r:#?}");
+}

@@ -174,6 +174,9 @@ struct SymInfo {
     preferred: Vec<bool>,
     /// Display names.
     names: BTreeMap<String, String>,
+    /// Uppercase letters read as matrices only by default (not declared, indexed,
+    /// transposed or inverted): scalars when no matrix reading works.
+    upper_default: Vec<String>,
 }
 
 #[derive(Default)]
@@ -270,6 +273,7 @@ fn analyse(members: &[Expr], id: &Ident) -> SymInfo {
     let mut fixed = HashMap::new();
     let mut flexible = Vec::new();
     let mut preferred = Vec::new();
+    let mut upper_default = Vec::new();
     for (key, s) in &seen {
         let decl = id.decls.get(key).copied();
         if s.index == 2 || s.col {
@@ -282,6 +286,14 @@ fn analyse(members: &[Expr], id: &Ident) -> SymInfo {
             } else {
                 decl.unwrap_or(Kind::Matrix)
             };
+            if k == Kind::Matrix
+                && decl.is_none()
+                && !s.transposed
+                && !s.bold_lower
+                && !id.symmetric.contains(key)
+            {
+                upper_default.push(key.clone());
+            }
             fixed.insert(key.clone(), k);
         } else if s.bold_lower {
             let k = match decl {
@@ -310,6 +322,7 @@ fn analyse(members: &[Expr], id: &Ident) -> SymInfo {
         flexible,
         preferred,
         names,
+        upper_default,
     }
 }
 
@@ -624,6 +637,25 @@ impl Checker<'_> {
                 && let Some((t, at)) = first_mismatch.take()
             {
                 return self.shape_fail(t, at, &info);
+            }
+        }
+        // no matrix reading works (a 3-/4-d array, the root of a matrix): uppercase
+        // letters that are matrices only by default may be scalars
+        if first_mismatch.is_none()
+            && first_rhs_err.is_none()
+            && first_err.is_some()
+            && !info.upper_default.is_empty()
+        {
+            for assign in candidates(&info.preferred) {
+                let mut kinds = self.kinds_for(&info, &assign);
+                for k in &info.upper_default {
+                    kinds.insert(k.clone(), Kind::Scalar);
+                }
+                for v in &variants {
+                    if let Attempt::Ok(t) = self.try_type(v, &kinds) {
+                        return self.sampled(t, &info);
+                    }
+                }
             }
         }
         if let Some((t, at)) = first_mismatch {
