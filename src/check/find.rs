@@ -2029,6 +2029,35 @@ fn resolve(members: Vec<Expr>) -> Result<(Vec<Expr>, Vec<String>), Skip> {
             _ => {}
         });
     }
+    // a partial derivative holding symbols fixed is the plain partial when they are
+    // among the operand's symbols (the other variables are then fixed too)
+    let mut bad_held = None;
+    for e in &members {
+        e.walk(&mut |x| {
+            if let Expr::Deriv(_, d) = x
+                && !d.held.is_empty()
+            {
+                let mut keys = BTreeSet::new();
+                d.of.walk(&mut |y| {
+                    if let Expr::Var(s) = y {
+                        keys.insert(s.key());
+                    }
+                });
+                if let Some(h) = d.held.iter().find(|h| !keys.contains(&h.key())) {
+                    bad_held.get_or_insert_with(|| h.show());
+                }
+            }
+        });
+    }
+    if let Some(h) = bad_held {
+        return Err(Skip {
+            kind: "unsupported".into(),
+            message: format!(
+                "a partial derivative holding {h} fixed, which is not among the variables of \
+                 what is differentiated"
+            ),
+        });
+    }
     if dotted && by_t {
         return Err(Skip {
             kind: "unsupported".into(),
@@ -2294,9 +2323,21 @@ fn fix_nabla(e: Expr) -> Result<Expr, Skip> {
                     syms.push(s.clone());
                 }
             });
+            // else the only vector among them (`\nabla(\tfrac12 k r^2)`, `r = \|\mathbf{x}\|`)
+            if syms.len() > 1 {
+                let vectors: Vec<&Sym> = syms.iter().filter(|s| s.bold && !s.upper).collect();
+                if let [v] = vectors.as_slice() {
+                    let v = (*v).clone();
+                    syms = vec![v];
+                }
+            }
             if syms.len() == 1 {
                 let Deriv {
-                    of, nabla, entry, ..
+                    of,
+                    nabla,
+                    entry,
+                    held,
+                    ..
                 } = *d;
                 Ok(Expr::Deriv(
                     id,
@@ -2305,6 +2346,7 @@ fn fix_nabla(e: Expr) -> Result<Expr, Skip> {
                         wrt: syms.remove(0),
                         nabla,
                         entry,
+                        held,
                     }),
                 ))
             } else {
@@ -2425,6 +2467,7 @@ fn bind_indices(e: Expr, bound: &[String]) -> Result<Expr, Skip> {
                 wrt,
                 nabla,
                 entry,
+                held,
             } = *d;
             Ok(Expr::Deriv(
                 id,
@@ -2433,6 +2476,7 @@ fn bind_indices(e: Expr, bound: &[String]) -> Result<Expr, Skip> {
                     wrt,
                     nabla,
                     entry,
+                    held,
                 }),
             ))
         }
@@ -2519,6 +2563,7 @@ fn subst_ctx(
                 wrt,
                 nabla,
                 entry,
+                held,
             } = *d;
             let mut ex = exclude.clone();
             ex.insert(wrt.key());
@@ -2533,6 +2578,7 @@ fn subst_ctx(
                     wrt,
                     nabla,
                     entry,
+                    held,
                 }),
             ))
         }

@@ -80,6 +80,14 @@
 //!   name is in force (a function `J(\mathbf{w}) = ...` replaces a symbol `J = ...`
 //!   and vice versa). A definition's body reads entries like an identity does
 //!   (`\ell = -\log s_k` with `\mathbf{s}` a vector: its entry k).
+//! - `\nabla f` without a subscript is by the only symbol of `f` (with definitions
+//!   in), else by its only bold vector. `\left(\frac{\partial P}{\partial
+//!   T}\right)_V` (thermodynamics: V held fixed) is the plain partial when V is
+//!   among the symbols of P (with definitions in); else it is skipped.
+//! - Functions: `exp`, `log`/`ln` (also `\ln\left|x\right|`), trigonometric and
+//!   hyperbolic functions and their inverses (`arcsin`, `\sinh^{-1}`, `arsinh`,
+//!   `arcosh`, `artanh`), `sigma`, `relu`, `softmax`, ...; `\langle a, b\rangle` is
+//!   the inner product (also raised to a power).
 //! - A derivative by a defined symbol (an intermediate quantity: `\hat{\mathbf{y}} =
 //!   X\mathbf{w}`, then `\frac{\partial L}{\partial \hat{\mathbf{y}}}`) reads the
 //!   occurrences of its definition in the operand as that symbol, the rest held

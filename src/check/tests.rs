@@ -1999,3 +1999,74 @@ fn uppercase_scalar_when_no_matrix_reading() {
     );
     assert_eq!(st(&r), [Status::Pass, Status::Pass, Status::Fail], "{r:#?}");
 }
+
+#[test]
+fn inverse_hyperbolic_functions() {
+    pass(r"\frac{d}{dx}\operatorname{arsinh} x = \frac{1}{\sqrt{x^2 + 1}}");
+    fail(
+        r"\frac{d}{dx}\operatorname{arsinh} x = \frac{1}{\sqrt{x^2 - 1}}",
+        "value",
+        None,
+    );
+    pass(r"\frac{d}{dx}\operatorname{arcosh} x = \frac{1}{\sqrt{x^2 - 1}}, \quad x > 1");
+    pass(r"\frac{d}{dx}\operatorname{artanh} x = \frac{1}{1 - x^2}, \quad |x| < 1");
+    fail(
+        r"\frac{d}{dx}\operatorname{artanh} x = \frac{1}{1 + x^2}, \quad |x| < 1",
+        "value",
+        None,
+    );
+    pass(r"\frac{d}{dx}\sinh^{-1} x = \frac{1}{\sqrt{x^2 + 1}}");
+}
+
+#[test]
+fn log_of_left_abs() {
+    pass(r"\frac{d}{dx}\ln\left|x\right| = \frac{1}{x}, \quad x \neq 0");
+    fail(
+        r"\frac{d}{dx}\ln\left|x\right| = \frac{1}{|x|}, \quad x \neq 0",
+        "value",
+        None,
+    );
+    pass(r"\frac{d}{dx}\ln\left(x^2\right) = \frac{2}{x}");
+}
+
+#[test]
+fn inner_product_power() {
+    pass(
+        r"\frac{\partial}{\partial \mathbf{x}} \langle \mathbf{a}, \mathbf{x}\rangle^2 = 2\langle\mathbf{a},\mathbf{x}\rangle\,\mathbf{a}^T",
+    );
+    fail(
+        r"\frac{\partial}{\partial \mathbf{x}} \langle \mathbf{a}, \mathbf{x}\rangle^2 = 2\langle\mathbf{a},\mathbf{x}\rangle\,\mathbf{x}^T",
+        "value",
+        None,
+    );
+}
+
+#[test]
+fn nabla_of_the_only_vector() {
+    let st = |r: &[(Finding, Verdict)]| r.iter().map(|x| x.1.status).collect::<Vec<_>>();
+    let r = run_notes(
+        &[
+            r"r = \|\mathbf{x}\|",
+            r"\nabla \left(\tfrac{1}{2}k r^2\right) = k\mathbf{x}",
+            r"\nabla \left(\tfrac{1}{2}k r^2\right) = \tfrac12 k\mathbf{x}",
+            r"\nabla \left(k\,\mathbf{a}^T\mathbf{x}\right) = k\mathbf{a}",
+        ],
+        &[],
+    );
+    assert_eq!(st(&r), [Status::Pass, Status::Fail, Status::Skip], "{r:#?}");
+}
+
+#[test]
+fn held_fixed_subscript() {
+    let st = |r: &[(Finding, Verdict)]| r.iter().map(|x| x.1.status).collect::<Vec<_>>();
+    let r = run_notes(
+        &[
+            r"P = \frac{nRT}{V}",
+            r"\left(\frac{\partial P}{\partial T}\right)_V = \frac{nR}{V}",
+            r"\left(\frac{\partial P}{\partial T}\right)_V = \frac{nRT}{V}",
+            r"\left(\frac{\partial P}{\partial T}\right)_S = \frac{nR}{V}",
+        ],
+        &[],
+    );
+    assert_eq!(st(&r), [Status::Pass, Status::Fail, Status::Skip], "{r:#?}");
+}

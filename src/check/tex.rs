@@ -376,6 +376,9 @@ pub(crate) enum Func {
     Csch,
     Arcsin,
     Arccos,
+    Arsinh,
+    Arcosh,
+    Artanh,
     Softmax,
     Sum,
     Diag,
@@ -418,6 +421,9 @@ impl Func {
             Func::Csch => "csch",
             Func::Arcsin => "arcsin",
             Func::Arccos => "arccos",
+            Func::Arsinh => "arsinh",
+            Func::Arcosh => "arcosh",
+            Func::Artanh => "artanh",
         }
     }
 }
@@ -448,6 +454,9 @@ pub(crate) fn func_by_name(name: &str) -> Option<Func> {
         "csch" | "cosech" => Func::Csch,
         "arcsin" | "asin" => Func::Arcsin,
         "arccos" | "acos" => Func::Arccos,
+        "arsinh" | "arcsinh" | "asinh" => Func::Arsinh,
+        "arcosh" | "arccosh" | "acosh" => Func::Arcosh,
+        "artanh" | "arctanh" | "atanh" => Func::Artanh,
         "softmax" | "Softmax" | "SoftMax" => Func::Softmax,
         "sum" | "Sum" => Func::Sum,
         "diag" | "Diag" | "diagm" => Func::Diag,
@@ -516,6 +525,9 @@ pub(crate) struct Deriv {
     pub nabla: bool,
     /// `\partial x_i` with `x` a vector: the derivative by entry `i` of `wrt`.
     pub entry: Option<String>,
+    /// `\left(\frac{\partial P}{\partial T}\right)_V`: symbols held fixed
+    /// (thermodynamics), checked against the operand once definitions are in.
+    pub held: Vec<Sym>,
 }
 
 /// An expression.
@@ -663,6 +675,7 @@ impl Expr {
                     wrt,
                     nabla,
                     entry,
+                    held,
                 } = *d;
                 Expr::Deriv(
                     id,
@@ -671,6 +684,7 @@ impl Expr {
                         wrt,
                         nabla,
                         entry,
+                        held,
                     }),
                 )
             }
@@ -1369,8 +1383,34 @@ impl<'t, 'c> Parser<'t, 'c> {
                 ));
             } else if t.is_ch('_') {
                 // (A x)_i: an entry of an expression
+                let closed = self.toks[..self.pos]
+                    .iter()
+                    .rev()
+                    .find(|t| !is_space(&t.tk))
+                    .is_some_and(|t| t.is_ch(')'));
                 self.pos += 1;
                 let sub = self.arg_toks()?;
+                // `\left(\frac{\partial P}{\partial T}\right)_V`: V held fixed
+                if closed && let Expr::Deriv(_, d) = &mut e {
+                    let ids = Cell::new(0);
+                    let cx = Ctx {
+                        funcs: self.cx.funcs,
+                        ids: &ids,
+                        src: self.cx.src,
+                        depth: Cell::new(self.cx.depth.get()),
+                    };
+                    let held: Vec<Sym> = split_top(sub, |t| t.is_ch(','))
+                        .into_iter()
+                        .filter_map(|p| match parse_expr(p, &cx) {
+                            Ok(Expr::Var(v)) if v.key() != d.wrt.key() => Some(v),
+                            _ => None,
+                        })
+                        .collect();
+                    if !held.is_empty() && held.len() == split_top(sub, |t| t.is_ch(',')).len() {
+                        d.held.extend(held);
+                        continue;
+                    }
+                }
                 let idx = sub_indices(sub);
                 if idx.is_empty() {
                     return Err(PErr::unsupported(format!(
@@ -1895,6 +1935,7 @@ impl<'t, 'c> Parser<'t, 'c> {
                         wrt: v.clone(),
                         nabla: false,
                         entry: None,
+                        held: Vec::new(),
                     }),
                 );
             }
@@ -2071,6 +2112,9 @@ impl<'t, 'c> Parser<'t, 'c> {
                     Func::Sin => Func::Arcsin,
                     Func::Cos => Func::Arccos,
                     Func::Tan => Func::Arctan,
+                    Func::Sinh => Func::Arsinh,
+                    Func::Cosh => Func::Arcosh,
+                    Func::Tanh => Func::Artanh,
                     _ => {
                         return Err(PErr::unsupported(format!(
                             "the inverse function `{}^{{-1}}`",
@@ -2087,7 +2131,16 @@ impl<'t, 'c> Parser<'t, 'c> {
         }
         let paren = {
             let t = self.peek();
-            t.is_some_and(|t| t.is_ch('(') || t.is_ch('[') || t.is_cmd("left") || t.is_cmd("{"))
+            let opens = |t: &Tok| t.is_ch('(') || t.is_ch('[') || t.is_cmd("{");
+            // `\ln\left|x\right|` is a bare argument, `\ln\left(x\right)` a call
+            let after_left = || {
+                self.toks[self.pos..]
+                    .iter()
+                    .filter(|t| !is_space(&t.tk))
+                    .nth(1)
+                    .is_some_and(opens)
+            };
+            t.is_some_and(|t| opens(t) || (t.is_cmd("left") && after_left()))
         };
         let args = if paren {
             self.call_args(f.name())?
@@ -2640,6 +2693,7 @@ impl<'t, 'c> Parser<'t, 'c> {
                     wrt,
                     nabla,
                     entry: None,
+                    held: Vec::new(),
                 }),
             );
         }
@@ -2738,6 +2792,7 @@ impl<'t, 'c> Parser<'t, 'c> {
                     wrt,
                     nabla: false,
                     entry: None,
+                    held: Vec::new(),
                 }),
             ));
         }
@@ -2760,6 +2815,7 @@ impl<'t, 'c> Parser<'t, 'c> {
                 wrt,
                 nabla: false,
                 entry: None,
+                held: Vec::new(),
             }),
         ))
     }
@@ -2804,6 +2860,7 @@ impl<'t, 'c> Parser<'t, 'c> {
                 wrt: wrt.clone(),
                 nabla: true,
                 entry: None,
+                held: Vec::new(),
             }),
         );
         if !hessian {
@@ -2816,6 +2873,7 @@ impl<'t, 'c> Parser<'t, 'c> {
                 wrt,
                 nabla: false,
                 entry: None,
+                held: Vec::new(),
             }),
         ))
     }
@@ -3229,8 +3287,8 @@ pub(crate) fn split_top(toks: &[Tok], sep: impl Fn(&Tok) -> bool) -> Vec<&[Tok]>
         match &t.tk {
             Tk::Open | Tk::Ch('(') | Tk::Ch('[') => depth += 1,
             Tk::Close | Tk::Ch(')') | Tk::Ch(']') => depth -= 1,
-            Tk::Cmd(c) if c == "begin" || c == "left" => depth += 1,
-            Tk::Cmd(c) if c == "end" || c == "right" => depth -= 1,
+            Tk::Cmd(c) if c == "begin" || c == "left" || c == "langle" => depth += 1,
+            Tk::Cmd(c) if c == "end" || c == "right" || c == "rangle" => depth -= 1,
             _ => {}
         }
         if depth == 0 && sep(t) && !t.is_cmd("begin") && !t.is_cmd("left") {
