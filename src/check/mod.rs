@@ -119,7 +119,8 @@
 //!   non-positive value, ...) makes the symbols involved positive for later
 //!   samples. Each trial gets up to 300 attempts; each `cases` branch gets its own
 //!   trials, also one inside a derivative's operand (a branch on a single point,
-//!   `0 & x = 0`, is not sampled).
+//!   `0 & x = 0`, is not sampled; nor are the branches of a `cases` inside a branch
+//!   of another, such as a defined piecewise function used in a branch).
 //!
 //! # Verdict kinds
 //!

@@ -2070,3 +2070,17 @@ fn held_fixed_subscript() {
     );
     assert_eq!(st(&r), [Status::Pass, Status::Fail, Status::Skip], "{r:#?}");
 }
+
+#[test]
+fn defined_piecewise_inside_a_branch() {
+    let st = |r: &[(Finding, Verdict)]| r.iter().map(|x| x.1.status).collect::<Vec<_>>();
+    let r = run_notes(
+        &[
+            r"\operatorname{elu}(u) = \begin{cases} u & u > 0 \\ \alpha(e^{u} - 1) & u \le 0 \end{cases}",
+            r"\frac{d}{du}\operatorname{elu}(u) = \begin{cases} 1 & u > 0 \\ \operatorname{elu}(u) + \alpha & u \le 0 \end{cases}",
+            r"\frac{d}{du}\operatorname{elu}(u) = \begin{cases} 1 & u > 0 \\ \operatorname{elu}(u) - \alpha & u \le 0 \end{cases}",
+        ],
+        &[],
+    );
+    assert_eq!(st(&r), [Status::Pass, Status::Fail], "{r:#?}");
+}

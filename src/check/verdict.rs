@@ -1025,11 +1025,29 @@ impl Checker<'_> {
         let mut rng = Rng(self.s.seed);
         let mut positive = self.id.positive.clone();
         let invertible = Self::invertible(&t.members);
-        // cases branches to cover: (id, branch)
+        // cases branches to cover: (id, branch); not those of a `cases` inside a
+        // branch of another (`\operatorname{elu}(u) + \alpha & u \le 0`): they hold
+        // only where that branch does
+        let mut nested: BTreeSet<u32> = BTreeSet::new();
+        for m in &t.members {
+            m.walk(&mut |x| {
+                if let Expr::Cases(_, brs) = x {
+                    for (v, _) in brs {
+                        v.walk(&mut |y| {
+                            if let Expr::Cases(inner, _) = y {
+                                nested.insert(*inner);
+                            }
+                        });
+                    }
+                }
+            });
+        }
         let mut targets: Vec<(u32, usize)> = Vec::new();
         for m in &t.members {
             m.walk(&mut |x| {
-                if let Expr::Cases(id, brs) = x {
+                if let Expr::Cases(id, brs) = x
+                    && !nested.contains(id)
+                {
                     for (k, (_, c)) in brs.iter().enumerate() {
                         // a branch at a single point (`0 & x = 0`) cannot be sampled
                         if !measure_zero(c) && !targets.contains(&(*id, k)) {
