@@ -1226,6 +1226,19 @@ fn build(st: &State, mems: &[&[Tok]], cx: &Ctx, src: &str) -> Result<Ident, Skip
         texts.push(src.get(a..b.max(a)).unwrap_or("").trim().to_string());
     }
     let parsed = entries_of_vectors(st, parsed);
+    // `f'(g(x))` with f defined: the derivative by a fresh variable, whose value at
+    // a point is the argument's
+    let mut prime_at: Vec<(Sym, Expr)> = Vec::new();
+    let parsed: Vec<Result<Expr, PErr>> = parsed
+        .into_iter()
+        .map(|p| match p {
+            Ok(e) => bind_prime_at(e, &mut prime_at).map_err(|m| PErr {
+                kind: "unsupported",
+                msg: m,
+            }),
+            Err(e) => Err(e),
+        })
+        .collect();
     let mut wrts = BTreeSet::new();
     for e in parsed.iter().flatten() {
         e.walk(&mut |x| {
@@ -1306,6 +1319,13 @@ fn build(st: &State, mems: &[&[Tok]], cx: &Ctx, src: &str) -> Result<Ident, Skip
                 deps.push((sym, body));
             }
         }
+    }
+    for (z, u) in prime_at {
+        let u = subst_ctx(st, u, &BTreeSet::new(), true, &used)?;
+        if let Some(s) = abstract_in(&u) {
+            return Err(s);
+        }
+        deps.push((z, u));
     }
     let n_members = members.len();
     let mut all = members;
@@ -2012,6 +2032,49 @@ fn dim_values(st: &State, members: &mut [Expr]) -> Vec<(String, Vec<Option<Strin
         *e = mapped.unwrap_or(taken);
     }
     out
+}
+
+/// Replaces each `f'(u)` node (`tex::PRIME_AT`) by its derivative and records the
+/// fresh variable with `u`. Refused inside a derivative's operand or a sum (the
+/// variable takes one value per point).
+fn bind_prime_at(e: Expr, out: &mut Vec<(Sym, Expr)>) -> Result<Expr, String> {
+    let mut inner = false;
+    e.walk(&mut |x| match x {
+        Expr::Deriv(_, d) => d.of.walk(&mut |y| {
+            if matches!(y, Expr::Apply(n, _) if n == tex::PRIME_AT) {
+                inner = true;
+            }
+        }),
+        Expr::Sum { body, .. } | Expr::Dots(body, _) => body.walk(&mut |y| {
+            if matches!(y, Expr::Apply(n, _) if n == tex::PRIME_AT) {
+                inner = true;
+            }
+        }),
+        _ => {}
+    });
+    if inner {
+        return Err("a primed function at an expression inside a derivative or a sum".into());
+    }
+    e.map(&mut |x| match x {
+        Expr::Apply(n, mut args) if n == tex::PRIME_AT && args.len() == 2 => {
+            let u = args.pop().unwrap_or(Expr::ZeroAny);
+            let d = args.pop().unwrap_or(Expr::ZeroAny);
+            let mut z = None;
+            d.walk(&mut |y| {
+                if let Expr::Deriv(_, dd) = y {
+                    z = Some(dd.wrt.clone());
+                }
+            });
+            match z {
+                Some(z) => {
+                    out.push((z, u));
+                    Ok(d)
+                }
+                None => Err("a primed function at an expression".into()),
+            }
+        }
+        other => Ok(other),
+    })
 }
 
 /// Abstract functions, indices, dimension variables, ids.

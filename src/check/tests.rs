@@ -2084,3 +2084,33 @@ fn defined_piecewise_inside_a_branch() {
     );
     assert_eq!(st(&r), [Status::Pass, Status::Fail], "{r:#?}");
 }
+
+#[test]
+fn defined_function_primed_at_an_expression() {
+    let st = |r: &[(Finding, Verdict)]| r.iter().map(|x| x.1.status).collect::<Vec<_>>();
+    let r = run_notes(
+        &[
+            r"f(x) = x^3\sin x",
+            r"g(t) = \frac{t}{t^2 + 4}",
+            r"\frac{d}{dx}f(g(x)) = f'(g(x))\,g'(x)",
+            r"\frac{d}{dx}f(g(x)) = f'(x)\,g'(x)",
+            r"\frac{d}{dx}f(2x) = 2f'(2x)",
+            r"\frac{d}{dx}f(2x) = f'(2x)",
+            r"\frac{d^2}{dx^2}f(2x) = 4f''(2x)",
+            r"\frac{d}{dx}\left(f'(2x)\right) = 2f''(2x)",
+        ],
+        &[],
+    );
+    assert_eq!(
+        st(&r),
+        [
+            Status::Pass,
+            Status::Fail,
+            Status::Pass,
+            Status::Fail,
+            Status::Pass,
+            Status::Skip
+        ],
+        "{r:#?}"
+    );
+}

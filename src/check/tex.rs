@@ -428,6 +428,11 @@ impl Func {
     }
 }
 
+/// `Apply(PRIME_AT, [d, u])`: the derivative `d` (by a fresh variable) taken where
+/// that variable equals `u` (`f'(g(x))`); `find` turns it into `d` and binds the
+/// variable.
+pub(crate) const PRIME_AT: &str = "\\prime-at";
+
 /// A function name written as letters or in `\operatorname{}` / `\mathrm{}` / `\text{}`.
 pub(crate) fn func_by_name(name: &str) -> Option<Func> {
     Some(match name {
@@ -1916,14 +1921,46 @@ impl<'t, 'c> Parser<'t, 'c> {
                 break;
             }
         }
-        if order == 0 || !self.single_symbol_paren_at(self.pos) {
+        let paren_at = |k: usize| {
+            let mut k = k;
+            if self.toks.get(k).is_some_and(|t| t.is_cmd("left")) {
+                k += 1;
+            }
+            self.toks.get(k).is_some_and(|t| t.is_ch('('))
+        };
+        if order == 0 || !(self.single_symbol_paren_at(self.pos) || paren_at(self.pos)) {
             self.pos = save;
             return None;
         }
         let name = name.to_string();
         Some(self.call_args(&name).and_then(|args| {
-            let [Expr::Var(v)] = args.as_slice() else {
-                return Err(PErr::unsupported("a prime derivative at an expression"));
+            let [arg] = args.as_slice() else {
+                return Err(PErr::unsupported("a prime derivative of several arguments"));
+            };
+            let Expr::Var(v) = arg else {
+                // `f'(g(x))`: the derivative by a fresh variable, taken where it
+                // equals the argument (`find` binds it: a `PRIME_AT` node)
+                let id = self.cx.id();
+                let z = Sym {
+                    base: format!("{}'(…)#{id}", name.trim_start_matches('\\')),
+                    sub: None,
+                    bold: false,
+                    upper: false,
+                };
+                let mut e = Expr::Apply(name, vec![Expr::Var(z.clone())]);
+                for _ in 0..order {
+                    e = Expr::Deriv(
+                        self.cx.id(),
+                        Box::new(Deriv {
+                            of: e,
+                            wrt: z.clone(),
+                            nabla: false,
+                            entry: None,
+                            held: Vec::new(),
+                        }),
+                    );
+                }
+                return Ok(Expr::Apply(PRIME_AT.into(), vec![e, arg.clone()]));
             };
             let v = v.clone();
             let mut e = Expr::Apply(name, args);
