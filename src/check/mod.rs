@@ -49,7 +49,8 @@
 //!   derivative by `t` is a time derivative: skipped); an index
 //!   only inside `diag(...)` builds the diagonal entry by entry. A sum's index
 //!   written as a number (`\sum_{t=1}^{n} t\,c\,(1+r)^{-t}`) takes the values of
-//!   the sum's range (`^t` there is a power, not a transpose), and its upper limit
+//!   the sum's range (`^t` there is a power, not a transpose, as it is on a number,
+//!   `2^t`, and on a scalar expression when `t` is a variable of the formula), and its upper limit
 //!   `n` is a whole number (the size of the range).
 //! - `\mathbf{x}^2` and other powers of vectors are element-wise; powers of square
 //!   matrices are matrix powers. `|x|` is entry-wise, except that `|\mathbf{x}|` is

@@ -2114,3 +2114,17 @@ fn defined_function_primed_at_an_expression() {
         "{r:#?}"
     );
 }
+
+#[test]
+fn superscript_t_as_a_power() {
+    pass(r"\frac{d}{dt} 2^t = 2^t \ln 2");
+    fail(r"\frac{d}{dt} 2^t = 2^t", "value", None);
+    pass(r"\frac{d}{dt} (1 + r)^t = (1 + r)^t \ln(1 + r), \quad r > 0");
+    fail(
+        r"\frac{d}{dt} (1 + r)^t = t(1 + r)^{t-1}, \quad r > 0",
+        "value",
+        None,
+    );
+    // on a vector it stays a transpose
+    pass(r"\frac{\partial}{\partial \mathbf{x}} \mathbf{x}^t A \mathbf{x} = \mathbf{x}^t(A + A^t)");
+}

@@ -1457,7 +1457,13 @@ impl<'t, 'c> Parser<'t, 'c> {
                     | "\\mathsf{T}"
             )
         };
-        if is_t(&txt) && !self.bound.contains(&txt) {
+        // `^t` is a power inside a sum over t, on a number (`2^t`), and on a scalar
+        // expression when `t` is a variable of the formula (`(1+r)^t`, `\frac{d}{dt}`)
+        let t_power = txt == "t"
+            && (self.bound.contains(&txt)
+                || matches!(base, Expr::Num(_))
+                || (!has_array_symbol(&base) && letter_used(self.cx.src, 't')));
+        if is_t(&txt) && !t_power {
             return Ok(Expr::Post(base.bx(), PostOp::Transpose));
         }
         if let Some(rest) = txt.strip_prefix('-') {
@@ -3234,6 +3240,46 @@ fn transposable(e: &Expr) -> bool {
         Expr::Post(a, PostOp::Transpose | PostOp::Inverse) => transposable(a),
         _ => false,
     }
+}
+
+/// Is the letter `c` used as a symbol in the TeX (not only as a superscript `^c`,
+/// nor inside `\text{}`-like commands)?
+fn letter_used(src: &str, c: char) -> bool {
+    let toks = lex(src);
+    let sig: Vec<&Tok> = toks.iter().filter(|t| !is_space(&t.tk)).collect();
+    let mut text_depth: Option<i32> = None;
+    let mut depth = 0i32;
+    for (k, t) in sig.iter().enumerate() {
+        match &t.tk {
+            Tk::Open => depth += 1,
+            Tk::Close => {
+                depth -= 1;
+                if text_depth.is_some_and(|d| depth < d) {
+                    text_depth = None;
+                }
+            }
+            Tk::Cmd(name)
+                if text_depth.is_none()
+                    && TEXT_CMDS.contains(&name.as_str())
+                    && sig.get(k + 1).is_some_and(|u| u.tk == Tk::Open) =>
+            {
+                text_depth = Some(depth + 1);
+            }
+            Tk::Letter(l) if *l == c && text_depth.is_none() => {
+                let prev = k.checked_sub(1).and_then(|j| sig.get(j));
+                let sup = prev.is_some_and(|p| p.is_ch('^'))
+                    || (prev.is_some_and(|p| p.tk == Tk::Open)
+                        && k >= 2
+                        && sig[k - 2].is_ch('^')
+                        && sig.get(k + 1).is_some_and(|u| u.tk == Tk::Close));
+                if !sup {
+                    return true;
+                }
+            }
+            _ => {}
+        }
+    }
+    false
 }
 
 /// A bold or uppercase symbol in the expression (a vector or matrix by default).
