@@ -860,6 +860,19 @@ fn call<T: Num>(f: Func, args: &[Expr], cx: &mut Cx<T>) -> R<T> {
                 }
             }))
         }
+        Func::Arsinh => Ok(map(v, |x| x.asinh())),
+        Func::Arcosh => {
+            if entries(&v).iter().any(|x| x.re() <= 1.0 + 1e-6) {
+                return domain("arcosh at or below 1", a0);
+            }
+            Ok(map(v, |x| x.acosh()))
+        }
+        Func::Artanh => {
+            if entries(&v).iter().any(|x| x.re().abs() >= 1.0 - 1e-6) {
+                return domain("artanh outside (-1, 1)", a0);
+            }
+            Ok(map(v, |x| x.atanh()))
+        }
         Func::Sign => {
             for x in entries(&v) {
                 cx.near(x.re(), 0.0);

@@ -27,6 +27,10 @@ pub(crate) struct Ident {
     pub texts: Vec<String>,
     /// Kinds declared in the note (`x \in \mathbb{R}^n`).
     pub decls: BTreeMap<String, Kind>,
+    /// Declared symbols whose dimensions are named by a letter the identity uses as
+    /// a value (`\mathbf{v} \in \mathbb{R}^n`, then `\frac{1}{n}`): the symbol's key
+    /// and, per dimension (rows, columns), that letter.
+    pub dimnames: Vec<(String, Vec<Option<String>>)>,
     /// Symbols declared positive (`\lambda > 0`).
     pub positive: BTreeSet<String>,
     /// Matrices declared symmetric (`S = S^\top`, `\Sigma \in \mathbb{S}^n`).
@@ -85,6 +89,8 @@ struct State {
     syms: BTreeMap<String, Def>,
     funcs: BTreeMap<String, Def>,
     decls: BTreeMap<String, Kind>,
+    /// The dimensions' names of declared symbols (`\mathbb{R}^{m \times n}`: m, n).
+    dimnames: BTreeMap<String, Vec<String>>,
     positive: BTreeSet<String>,
     symmetric: BTreeSet<String>,
     /// Conditions stated on their own (`0 < \alpha < 1`): they hold for the rest
@@ -1216,6 +1222,7 @@ fn declaration(st: &mut State, lhs: &[Tok], rhs: &[Tok], cx: &Ctx) {
     let r = plain_text(rhs).replace(' ', "");
     let kind;
     let mut positive = false;
+    let mut names: Vec<String> = Vec::new();
     if let Some(rest) = r
         .strip_prefix("\\mathbbR")
         .or_else(|| r.strip_prefix("\\mathbb{R}"))
@@ -1240,6 +1247,11 @@ fn declaration(st: &mut State, lhs: &[Tok], rhs: &[Tok], cx: &Ctx) {
                     .flat_map(|p| p.split("\\times"))
                     .filter(|p| !p.is_empty())
                     .collect();
+                names = dims
+                    .iter()
+                    .filter(|d| **d != "1")
+                    .map(|d| d.to_string())
+                    .collect();
                 match dims.as_slice() {
                     [one] if *one == "1" => Kind::Scalar,
                     [_] => Kind::Vector,
@@ -1256,6 +1268,12 @@ fn declaration(st: &mut State, lhs: &[Tok], rhs: &[Tok], cx: &Ctx) {
             if let Ok(Expr::Var(s)) = tex::parse_expr(p, cx) {
                 st.decls.insert(s.key(), Kind::Matrix);
                 st.symmetric.insert(s.key());
+                let n = r
+                    .split_once('^')
+                    .map(|(_, n)| n.replace(['{', '}'], ""))
+                    .unwrap_or_default();
+                let n = n.split('_').next().unwrap_or("").to_string();
+                st.dimnames.insert(s.key(), vec![n.clone(), n]);
             }
         }
         return;
@@ -1267,6 +1285,7 @@ fn declaration(st: &mut State, lhs: &[Tok], rhs: &[Tok], cx: &Ctx) {
     for p in tex::split_top(lhs, |t| t.is_ch(',')) {
         if let Ok(Expr::Var(s)) = tex::parse_expr(p, cx) {
             st.decls.insert(s.key(), kind);
+            st.dimnames.insert(s.key(), names.clone());
             if positive {
                 st.positive.insert(s.key());
             }
@@ -1398,6 +1417,7 @@ fn build(st: &State, mems: &[&[Tok]], cx: &Ctx, src: &str) -> Result<Ident, Skip
                                         nabla: false,
                                         entry: None,
                                         vec: false,
+                                        held: Vec::new(),
                                     }),
                                 );
                             }
@@ -1412,6 +1432,19 @@ fn build(st: &State, mems: &[&[Tok]], cx: &Ctx, src: &str) -> Result<Ident, Skip
         })
         .collect();
     let parsed = constant_rule(st, parsed);
+    // `f'(g(x))` with f defined: the derivative by a fresh variable, whose value at
+    // a point is the argument's
+    let mut prime_at: Vec<(Sym, Expr)> = Vec::new();
+    let parsed: Vec<Result<Expr, PErr>> = parsed
+        .into_iter()
+        .map(|p| match p {
+            Ok(e) => bind_prime_at(e, &mut prime_at).map_err(|m| PErr {
+                kind: "unsupported",
+                msg: m,
+            }),
+            Err(e) => Err(e),
+        })
+        .collect();
     let mut wrts = BTreeSet::new();
     for e in parsed.iter().flatten() {
         e.walk(&mut |x| {
@@ -1493,10 +1526,18 @@ fn build(st: &State, mems: &[&[Tok]], cx: &Ctx, src: &str) -> Result<Ident, Skip
             }
         }
     }
+    for (z, u) in prime_at {
+        let u = subst_ctx(st, u, &BTreeSet::new(), true, &used)?;
+        if let Some(s) = abstract_in(&u) {
+            return Err(s);
+        }
+        deps.push((z, u));
+    }
     let n_members = members.len();
     let mut all = members;
     all.extend(deps.iter().map(|(_, e)| e.clone()));
     let (mut all, free) = resolve(all)?;
+    let dimnames = dim_values(st, &mut all);
     let dep_exprs = all.split_off(n_members);
     let members = all;
     let deps: Vec<(Sym, Expr)> = deps.into_iter().map(|(s, _)| s).zip(dep_exprs).collect();
@@ -1516,7 +1557,10 @@ fn build(st: &State, mems: &[&[Tok]], cx: &Ctx, src: &str) -> Result<Ident, Skip
                     .all(|m| abstract_in(m).is_none() && operands_vary(m))
             })
             .and_then(|ms| resolve(ms).ok())
-            .map(|(ms, _)| ms)
+            .map(|(mut ms, _)| {
+                dim_values(st, &mut ms);
+                ms
+            })
     } else {
         None
     };
@@ -1550,6 +1594,7 @@ fn build(st: &State, mems: &[&[Tok]], cx: &Ctx, src: &str) -> Result<Ident, Skip
         alt,
         texts,
         decls: st.decls.clone(),
+        dimnames,
         positive: st.positive.clone(),
         symmetric: st.symmetric.clone(),
         conds,
@@ -2131,9 +2176,164 @@ fn show_name(n: &str) -> String {
     n.trim_start_matches('\\').to_string()
 }
 
+/// A letter naming a dimension of a declared symbol in the identity (`\mathbf{v} \in
+/// \mathbb{R}^n`) and used as a value (`\frac{1}{n}`) is that dimension's size: it
+/// becomes a dimension variable, tied to the symbol's dimension. Not a letter that
+/// is a variable of a derivative, declared itself, or also a bold symbol.
+fn dim_values(st: &State, members: &mut [Expr]) -> Vec<(String, Vec<Option<String>>)> {
+    if st.dimnames.is_empty() {
+        return Vec::new();
+    }
+    let mut keys = BTreeSet::new();
+    let mut plain = BTreeSet::new();
+    let mut blocked = BTreeSet::new();
+    for e in members.iter() {
+        e.walk(&mut |x| match x {
+            Expr::Var(s) => {
+                keys.insert(s.key());
+                if s.bold || s.sub.is_some() {
+                    blocked.insert(s.base.clone());
+                } else {
+                    plain.insert(s.key());
+                }
+            }
+            Expr::Deriv(_, d) => {
+                blocked.insert(d.wrt.base.clone());
+            }
+            _ => {}
+        });
+    }
+    let is_name = |n: &str| {
+        n.len() == 1
+            && n.chars().all(|c| c.is_ascii_alphabetic())
+            && plain.contains(n)
+            && !blocked.contains(n)
+            && !st.decls.contains_key(n)
+    };
+    let mut out = Vec::new();
+    let mut used = BTreeSet::new();
+    for (k, names) in &st.dimnames {
+        if !keys.contains(k) || names.iter().any(|n| n == k) {
+            continue;
+        }
+        let per: Vec<Option<String>> = names
+            .iter()
+            .map(|n| is_name(n).then(|| n.clone()))
+            .collect();
+        if per.iter().any(Option::is_some) {
+            used.extend(per.iter().flatten().cloned());
+            out.push((k.clone(), per));
+        }
+    }
+    if used.is_empty() {
+        return out;
+    }
+    for e in members.iter_mut() {
+        let taken = std::mem::replace(e, Expr::ZeroAny);
+        let mapped = taken.clone().map(&mut |x| match x {
+            Expr::Var(s) if !s.bold && s.sub.is_none() && used.contains(&s.key()) => {
+                Ok(Expr::DimVar(s.key()))
+            }
+            other => Ok(other),
+        });
+        *e = mapped.unwrap_or(taken);
+    }
+    out
+}
+
+/// Replaces each `f'(u)` node (`tex::PRIME_AT`) by its derivative and records the
+/// fresh variable with `u`. Refused inside a derivative's operand or a sum (the
+/// variable takes one value per point).
+fn bind_prime_at(e: Expr, out: &mut Vec<(Sym, Expr)>) -> Result<Expr, String> {
+    let mut inner = false;
+    e.walk(&mut |x| match x {
+        Expr::Deriv(_, d) => d.of.walk(&mut |y| {
+            if matches!(y, Expr::Apply(n, _) if n == tex::PRIME_AT) {
+                inner = true;
+            }
+        }),
+        Expr::Sum { body, .. } | Expr::Dots(body, _) => body.walk(&mut |y| {
+            if matches!(y, Expr::Apply(n, _) if n == tex::PRIME_AT) {
+                inner = true;
+            }
+        }),
+        _ => {}
+    });
+    if inner {
+        return Err("a primed function at an expression inside a derivative or a sum".into());
+    }
+    e.map(&mut |x| match x {
+        Expr::Apply(n, mut args) if n == tex::PRIME_AT && args.len() == 2 => {
+            let u = args.pop().unwrap_or(Expr::ZeroAny);
+            let d = args.pop().unwrap_or(Expr::ZeroAny);
+            let mut z = None;
+            d.walk(&mut |y| {
+                if let Expr::Deriv(_, dd) = y {
+                    z = Some(dd.wrt.clone());
+                }
+            });
+            match z {
+                Some(z) => {
+                    out.push((z, u));
+                    Ok(d)
+                }
+                None => Err("a primed function at an expression".into()),
+            }
+        }
+        other => Ok(other),
+    })
+}
+
 /// Abstract functions, indices, dimension variables, ids.
 fn resolve(members: Vec<Expr>) -> Result<(Vec<Expr>, Vec<String>), Skip> {
     let mut members = members;
+    // `\dot{q}` is a variable of its own (a Lagrangian's velocity), except next to a
+    // derivative by the time `t`, where it is q's time derivative
+    let (mut dotted, mut by_t) = (false, false);
+    for e in &members {
+        e.walk(&mut |x| match x {
+            Expr::Var(s) if s.base.starts_with("\\dot{") || s.base.starts_with("\\ddot{") => {
+                dotted = true
+            }
+            Expr::Deriv(_, d) if d.wrt.base == "t" => by_t = true,
+            _ => {}
+        });
+    }
+    // a partial derivative holding symbols fixed is the plain partial when they are
+    // among the operand's symbols (the other variables are then fixed too)
+    let mut bad_held = None;
+    for e in &members {
+        e.walk(&mut |x| {
+            if let Expr::Deriv(_, d) = x
+                && !d.held.is_empty()
+            {
+                let mut keys = BTreeSet::new();
+                d.of.walk(&mut |y| {
+                    if let Expr::Var(s) = y {
+                        keys.insert(s.key());
+                    }
+                });
+                if let Some(h) = d.held.iter().find(|h| !keys.contains(&h.key())) {
+                    bad_held.get_or_insert_with(|| h.show());
+                }
+            }
+        });
+    }
+    if let Some(h) = bad_held {
+        return Err(Skip {
+            kind: "unsupported".into(),
+            message: format!(
+                "a partial derivative holding {h} fixed, which is not among the variables of \
+                 what is differentiated"
+            ),
+        });
+    }
+    if dotted && by_t {
+        return Err(Skip {
+            kind: "unsupported".into(),
+            message: "a time derivative `\\dot{}` next to a derivative by t".into(),
+        });
+    }
     for e in members.iter_mut() {
         let taken = std::mem::replace(e, Expr::ZeroAny);
         *e = fix_nabla(taken)?;
@@ -2420,12 +2620,21 @@ fn fix_nabla(e: Expr) -> Result<Expr, Skip> {
                     syms.push(s.clone());
                 }
             });
+            // else the only vector among them (`\nabla(\tfrac12 k r^2)`, `r = \|\mathbf{x}\|`)
+            if syms.len() > 1 {
+                let vectors: Vec<&Sym> = syms.iter().filter(|s| s.bold && !s.upper).collect();
+                if let [v] = vectors.as_slice() {
+                    let v = (*v).clone();
+                    syms = vec![v];
+                }
+            }
             if syms.len() == 1 {
                 let Deriv {
                     of,
                     nabla,
                     entry,
                     vec,
+                    held,
                     ..
                 } = *d;
                 Ok(Expr::Deriv(
@@ -2436,6 +2645,7 @@ fn fix_nabla(e: Expr) -> Result<Expr, Skip> {
                         nabla,
                         entry,
                         vec,
+                        held,
                     }),
                 ))
             } else {
@@ -2469,10 +2679,10 @@ fn bind_indices(e: Expr, bound: &[String]) -> Result<Expr, Skip> {
         } => {
             let mut b = bound.to_vec();
             b.push(idx.clone());
-            // the index written bare in the body is its value
+            // the index written as a number (`\sum_{t=1}^n t\,c`): its value
             let body = body
                 .map(&mut |x| match x {
-                    Expr::Var(s) if s.sub.is_none() && !s.bold && !s.upper && s.base == idx => {
+                    Expr::Var(s) if !s.bold && s.sub.is_none() && s.base == idx => {
                         Ok(Expr::IdxVal(idx.clone(), lo))
                     }
                     other => Ok(other),
@@ -2591,6 +2801,7 @@ fn bind_indices(e: Expr, bound: &[String]) -> Result<Expr, Skip> {
                 nabla,
                 entry,
                 vec,
+                held,
             } = *d;
             Ok(Expr::Deriv(
                 id,
@@ -2600,6 +2811,7 @@ fn bind_indices(e: Expr, bound: &[String]) -> Result<Expr, Skip> {
                     nabla,
                     entry,
                     vec,
+                    held,
                 }),
             ))
         }
@@ -2769,6 +2981,7 @@ fn subst_ctx(
                 nabla,
                 entry,
                 vec,
+                held,
             } = *d;
             let mut ex = exclude.clone();
             ex.insert(wrt.key());
@@ -2784,6 +2997,7 @@ fn subst_ctx(
                     nabla,
                     entry,
                     vec,
+                    held,
                 }),
             ))
         }

@@ -27,9 +27,14 @@
 //!   derivative of a row vector by a vector, and anything needing a 3- or
 //!   4-dimensional array, is refused (skip).
 //! - Symbols: bold lowercase are column vectors, uppercase are matrices (a scalar
-//!   when they appear in a denominator or exponent), other letters scalars unless the
+//!   when they appear in a denominator or exponent, or when no matrix reading of the
+//!   identity works: a 3- or 4-dimensional derivative, the root or logarithm of a
+//!   matrix; not when declared, transposed or inverted), other letters scalars unless the
 //!   formula forces a vector (the search tries the fewest changes first) or the note
-//!   declared one (`x \in \mathbb{R}^n`). A plain letter written transposed (`x^T`)
+//!   declared one (`x \in \mathbb{R}^n`). A letter naming a declared symbol's
+//!   dimension (`\mathbf{v} \in \mathbb{R}^n`, `X \in \mathbb{R}^{m \times n}`) and
+//!   used as a value in an identity with that symbol (`\frac{1}{n}`) is the size of
+//!   that dimension (unless it is a derivative's variable or declared itself). A plain letter written transposed (`x^T`)
 //!   or declared a vector is read as a vector: if that gives the sides different
 //!   shapes, that is the verdict. `x` and `\mathbf{x}` in one identity are
 //!   one symbol. Subscripted symbols (`x_1`, `\mathbf{x}_i`) are distinct symbols,
@@ -41,8 +46,14 @@
 //!   components (and fix its length); `p_k` next to a vector `\mathbf{p}` (in the
 //!   identity or defined in the note) is its k-th entry, `k` (any one lowercase
 //!   letter: `p_c` for a class) a free index (the identity holds for every k), as
-//!   are `\mathbf{e}_k` and `\delta_{ij}`; an index
-//!   only inside `diag(...)` builds the diagonal entry by entry.
+//!   are `\mathbf{e}_k` and `\delta_{ij}`; accented letters (`\hat{y}`, `\bar{x}`,
+//!   `\dot{q}`, `\ddot\theta`) are symbols of their own (a dotted letter next to a
+//!   derivative by `t` is a time derivative: skipped); an index
+//!   only inside `diag(...)` builds the diagonal entry by entry. A sum's index
+//!   written as a number (`\sum_{t=1}^{n} t\,c\,(1+r)^{-t}`) takes the values of
+//!   the sum's range (`^t` there is a power, not a transpose, as it is on a number,
+//!   `2^t`, and on a scalar expression when `t` is a variable of the formula), and its upper limit
+//!   `n` is a whole number (the size of the range).
 //! - `\mathbf{x}^2` and other powers of vectors are element-wise; powers of square
 //!   matrices are matrix powers. `|x|` is entry-wise, except that `|\mathbf{x}|` is
 //!   read as the norm when the entry-wise reading does not fit the shapes, and `|X|`
@@ -63,6 +74,10 @@
 //!   for a function defined in the note (`f(x, y) = ...`) the subscripts `f_x`,
 //!   `f_{xy}` when every subscript letter is one of its parameters (and `f_x` is not
 //!   itself defined).
+//! - A prime after a bold or uppercase symbol (`\mathbf{b}'`, `X'`) or after a
+//!   parenthesised expression with one (`(\mathbf{y} - X\mathbf{b})'`) is a
+//!   transpose (econometrics); after a function or a scalar expression it is a
+//!   derivative.
 //! - A function application `f(x)`, `g_1(x)`, `\mathbf{r}(t)`, `y(x)` (a lowercase
 //!   letter glued to one symbol in parentheses) is abstract unless the note defined
 //!   it earlier; abstract identities are skipped. The derivative of a bare symbol
@@ -75,7 +90,8 @@
 //!   `0` / `\mathbf{0}` there is the zero of the derivative's shape). So is a derivative whose operand
 //!   lacks the variable but has a calligraphic or hatted symbol (`\log\mathcal{N}`).
 //!   A defined function may be named bare (`\frac{\partial activation}{\partial
-//!   \mathbf{x}}`) or primed (`f'(x)`, `f''(x)`, `\phi'(x)`); named bare, its parameters are
+//!   \mathbf{x}}`) or primed (`f'(x)`, `f''(x)`, `\phi'(x)`, also at an expression:
+//!   `f'(g(x))`, not inside a derivative's operand or a sum); named bare, its parameters are
 //!   the identity's variables (`\frac{\partial F}{\partial x}` for `F(x, y) = ...`
 //!   does not substitute a `y = ...` defined elsewhere in the note).
 //! - Definitions made earlier in the note (or in front matter) are substituted, and
@@ -89,6 +105,14 @@
 //!   name is in force (a function `J(\mathbf{w}) = ...` replaces a symbol `J = ...`
 //!   and vice versa). A definition's body reads entries like an identity does
 //!   (`\ell = -\log s_k` with `\mathbf{s}` a vector: its entry k).
+//! - `\nabla f` without a subscript is by the only symbol of `f` (with definitions
+//!   in), else by its only bold vector. `\left(\frac{\partial P}{\partial
+//!   T}\right)_V` (thermodynamics: V held fixed) is the plain partial when V is
+//!   among the symbols of P (with definitions in); else it is skipped.
+//! - Functions: `exp`, `log`/`ln` (also `\ln\left|x\right|`), trigonometric and
+//!   hyperbolic functions and their inverses (`arcsin`, `\sinh^{-1}`, `arsinh`,
+//!   `arcosh`, `artanh`), `sigma`, `relu`, `softmax`, ...; `\langle a, b\rangle` is
+//!   the inner product (also raised to a power).
 //! - A derivative by a defined symbol (an intermediate quantity: `\hat{\mathbf{y}} =
 //!   X\mathbf{w}`, then `\frac{\partial L}{\partial \hat{\mathbf{y}}}`) reads the
 //!   occurrences of its definition in the operand as that symbol, the rest held
@@ -130,7 +154,8 @@
 //!   non-positive value, ...) makes the symbols involved positive for later
 //!   samples. Each trial gets up to 300 attempts; each `cases` branch gets its own
 //!   trials, also one inside a derivative's operand (a branch on a single point,
-//!   `0 & x = 0`, is not sampled).
+//!   `0 & x = 0`, is not sampled; nor are the branches of a `cases` inside a branch
+//!   of another, such as a defined piecewise function used in a branch).
 //!
 //! # Verdict kinds
 //!

@@ -173,6 +173,9 @@ pub(crate) struct Infer {
     /// Sizes of `I`, `\vec 1`, `\vec 0` by node id.
     pub poly: HashMap<u32, D>,
     pub dimvars: HashMap<String, D>,
+    /// Declared symbols' dimensions named by a dimension variable (see
+    /// `Ident::dimnames`).
+    pub dimnames: Vec<(String, Vec<Option<String>>)>,
     pub derivs: HashMap<u32, (Ty, Ty, Ty)>,
     pub layout: Layout,
     pub otimes: Otimes,
@@ -191,6 +194,7 @@ impl Infer {
             kinds,
             poly: HashMap::new(),
             dimvars: HashMap::new(),
+            dimnames: Vec::new(),
             derivs: HashMap::new(),
             layout,
             otimes,
@@ -243,6 +247,28 @@ impl Infer {
                 Ty::M(r, c)
             }
         };
+        // dimensions named by a letter used as a value: that letter's size
+        if let Some((_, names)) = self.dimnames.iter().find(|(k, _)| *k == key) {
+            let dims = match t {
+                Ty::M(r, c) if c == ONE && names.len() == 1 => vec![r],
+                Ty::M(r, c) if c != ONE && names.len() == 2 => vec![r, c],
+                _ => Vec::new(),
+            };
+            let names = names.clone();
+            for (d, n) in dims.into_iter().zip(names) {
+                if let Some(n) = n {
+                    let v = match self.dimvars.get(&n) {
+                        Some(&v) => v,
+                        None => {
+                            let v = self.dims.fresh(false);
+                            self.dimvars.insert(n, v);
+                            v
+                        }
+                    };
+                    self.dims.unify(d, v, false);
+                }
+            }
+        }
         self.syms.insert(key, t);
         t
     }

@@ -2076,3 +2076,252 @@ fn a_restated_branch_is_skipped_only_when_its_condition_makes_it_true() {
         [Pass, Skip, Fail]
     );
 }
+
+#[test]
+fn sum_index_as_a_number() {
+    // the index written outside a subscript takes the values of the sum's range
+    pass(
+        r"\frac{d}{dr}\sum_{t=1}^{n}\frac{c}{(1+r)^t} = -\sum_{t=1}^{n}\frac{t\,c}{(1+r)^{t+1}}, \quad r > 0",
+    );
+    fail(
+        r"\frac{d}{dr}\sum_{t=1}^{n}\frac{c}{(1+r)^t} = -\sum_{t=1}^{n}\frac{c}{(1+r)^{t+1}}, \quad r > 0",
+        "value",
+        None,
+    );
+    pass(r"\frac{d}{dr}\sum_{t=1}^{3} r^t = 1 + 2r + 3r^2");
+    fail(
+        r"\frac{d}{dr}\sum_{t=1}^{3} r^t = 1 + r + r^2",
+        "value",
+        None,
+    );
+    pass(r"\frac{d}{dr}\sum_{t=1}^{n} t\,r = \frac{n(n+1)}{2}");
+    fail(
+        r"\frac{d}{dr}\sum_{t=1}^{n} t\,r = \frac{n(n-1)}{2}",
+        "value",
+        None,
+    );
+}
+
+#[test]
+fn declared_dimension_as_a_value() {
+    // `n` names the length of the declared vector: its value is that length
+    let st = |r: &[(Finding, Verdict)]| r.iter().map(|x| x.1.status).collect::<Vec<_>>();
+    let r = run_notes(
+        &[
+            r"\mathbf{v} \in \mathbb{R}^n",
+            r"\bar{v} = \frac{1}{n}\mathbf{1}^\top\mathbf{v}",
+            r"\frac{\partial}{\partial \mathbf{v}}\,\frac{1}{n}\left\|\mathbf{v} - \bar{v}\,\mathbf{1}\right\|^2 = \frac{2}{n}\left(\mathbf{v} - \bar{v}\,\mathbf{1}\right)^\top",
+            r"\frac{\partial}{\partial \mathbf{v}}\,\frac{1}{n}\left\|\mathbf{v} - \bar{v}\,\mathbf{1}\right\|^2 = \frac{1}{n}\left(\mathbf{v} - \bar{v}\,\mathbf{1}\right)^\top",
+        ],
+        &[],
+    );
+    assert_eq!(st(&r), [Status::Pass, Status::Fail], "{r:#?}");
+    let r = run_notes(
+        &[
+            r"X \in \mathbb{R}^{n \times n}",
+            r"\frac{\partial}{\partial X}\det(2X) = 2^n\det(X)X^{-1}",
+            r"\frac{\partial}{\partial X}\det(2X) = 2^{n-1}\det(X)X^{-1}",
+        ],
+        &[],
+    );
+    assert_eq!(st(&r), [Status::Pass, Status::Fail], "{r:#?}");
+}
+
+#[test]
+fn prime_after_parenthesis_is_a_transpose() {
+    pass(
+        r"\frac{\partial}{\partial \mathbf{b}}\left[(\mathbf{y} - X\mathbf{b})'(\mathbf{y} - X\mathbf{b})\right] = -2(\mathbf{y} - X\mathbf{b})'X",
+    );
+    fail(
+        r"\frac{\partial}{\partial \mathbf{b}}\left[(\mathbf{y} - X\mathbf{b})'(\mathbf{y} - X\mathbf{b})\right] = -(\mathbf{y} - X\mathbf{b})'X",
+        "value",
+        None,
+    );
+    // a prime after a parenthesised scalar expression is still a derivative
+    let v = one(r"\frac{d}{dx}(u v) = (u v)'");
+    assert_eq!(v.status, Status::Skip, "{v:#?}");
+}
+
+#[test]
+fn dotted_symbol_is_a_variable() {
+    let st = |r: &[(Finding, Verdict)]| r.iter().map(|x| x.1.status).collect::<Vec<_>>();
+    let r = run_notes(
+        &[
+            r"L = \frac{1}{2}m\dot{q}^2 - \frac{1}{2}kq^2",
+            r"\frac{\partial L}{\partial \dot{q}} = m\dot{q}",
+            r"\frac{\partial L}{\partial \dot{q}} = \frac{1}{2}m\dot{q}",
+            r"\frac{\partial L}{\partial q} = -kq",
+            r"\frac{\partial L}{\partial q} = -kq + m\dot q",
+        ],
+        &[],
+    );
+    assert_eq!(
+        st(&r),
+        [Status::Pass, Status::Fail, Status::Pass, Status::Fail],
+        "{r:#?}"
+    );
+    // next to a derivative by the time, the dot is q's time derivative: not checked
+    let v = one(r"\frac{d}{dt}(q^2) = 2q\dot{q}");
+    assert_eq!(v.status, Status::Skip, "{v:#?}");
+}
+
+#[test]
+fn uppercase_scalar_when_no_matrix_reading() {
+    let st = |r: &[(Finding, Verdict)]| r.iter().map(|x| x.1.status).collect::<Vec<_>>();
+    let r = run_notes(
+        &[
+            r"P = \frac{nRT}{V}",
+            r"\frac{\partial P}{\partial T} = \frac{nR}{V}",
+            r"\frac{\partial P}{\partial T} = \frac{nRT}{V}",
+            r"\frac{\partial}{\partial T}\left(C\ln T\right) = \frac{C}{T}",
+            r"\frac{\partial}{\partial T}\left(C\ln T\right) = C\ln T",
+        ],
+        &[],
+    );
+    assert_eq!(
+        st(&r),
+        [Status::Pass, Status::Fail, Status::Pass, Status::Fail],
+        "{r:#?}"
+    );
+    let r = run_notes(
+        &[
+            r"G = \frac{1}{\sqrt{4\pi D t}}\,e^{-x^2/(4Dt)}",
+            r"D > 0",
+            r"t > 0",
+            r"\frac{\partial G}{\partial t} = D\,\frac{\partial^2 G}{\partial x^2}",
+            r"\frac{\partial G}{\partial x} = -\frac{x}{2Dt}\,G",
+            r"\frac{\partial G}{\partial x} = -\frac{x}{Dt}\,G",
+        ],
+        &[],
+    );
+    assert_eq!(st(&r), [Status::Pass, Status::Pass, Status::Fail], "{r:#?}");
+}
+
+#[test]
+fn inverse_hyperbolic_functions() {
+    pass(r"\frac{d}{dx}\operatorname{arsinh} x = \frac{1}{\sqrt{x^2 + 1}}");
+    fail(
+        r"\frac{d}{dx}\operatorname{arsinh} x = \frac{1}{\sqrt{x^2 - 1}}",
+        "value",
+        None,
+    );
+    pass(r"\frac{d}{dx}\operatorname{arcosh} x = \frac{1}{\sqrt{x^2 - 1}}, \quad x > 1");
+    pass(r"\frac{d}{dx}\operatorname{artanh} x = \frac{1}{1 - x^2}, \quad |x| < 1");
+    fail(
+        r"\frac{d}{dx}\operatorname{artanh} x = \frac{1}{1 + x^2}, \quad |x| < 1",
+        "value",
+        None,
+    );
+    pass(r"\frac{d}{dx}\sinh^{-1} x = \frac{1}{\sqrt{x^2 + 1}}");
+}
+
+#[test]
+fn log_of_left_abs() {
+    pass(r"\frac{d}{dx}\ln\left|x\right| = \frac{1}{x}, \quad x \neq 0");
+    fail(
+        r"\frac{d}{dx}\ln\left|x\right| = \frac{1}{|x|}, \quad x \neq 0",
+        "value",
+        None,
+    );
+    pass(r"\frac{d}{dx}\ln\left(x^2\right) = \frac{2}{x}");
+}
+
+#[test]
+fn inner_product_power() {
+    pass(
+        r"\frac{\partial}{\partial \mathbf{x}} \langle \mathbf{a}, \mathbf{x}\rangle^2 = 2\langle\mathbf{a},\mathbf{x}\rangle\,\mathbf{a}^T",
+    );
+    fail(
+        r"\frac{\partial}{\partial \mathbf{x}} \langle \mathbf{a}, \mathbf{x}\rangle^2 = 2\langle\mathbf{a},\mathbf{x}\rangle\,\mathbf{x}^T",
+        "value",
+        None,
+    );
+}
+
+#[test]
+fn nabla_of_the_only_vector() {
+    let st = |r: &[(Finding, Verdict)]| r.iter().map(|x| x.1.status).collect::<Vec<_>>();
+    let r = run_notes(
+        &[
+            r"r = \|\mathbf{x}\|",
+            r"\nabla \left(\tfrac{1}{2}k r^2\right) = k\mathbf{x}",
+            r"\nabla \left(\tfrac{1}{2}k r^2\right) = \tfrac12 k\mathbf{x}",
+            r"\nabla \left(k\,\mathbf{a}^T\mathbf{x}\right) = k\mathbf{a}",
+        ],
+        &[],
+    );
+    assert_eq!(st(&r), [Status::Pass, Status::Fail, Status::Skip], "{r:#?}");
+}
+
+#[test]
+fn held_fixed_subscript() {
+    let st = |r: &[(Finding, Verdict)]| r.iter().map(|x| x.1.status).collect::<Vec<_>>();
+    let r = run_notes(
+        &[
+            r"P = \frac{nRT}{V}",
+            r"\left(\frac{\partial P}{\partial T}\right)_V = \frac{nR}{V}",
+            r"\left(\frac{\partial P}{\partial T}\right)_V = \frac{nRT}{V}",
+            r"\left(\frac{\partial P}{\partial T}\right)_S = \frac{nR}{V}",
+        ],
+        &[],
+    );
+    assert_eq!(st(&r), [Status::Pass, Status::Fail, Status::Skip], "{r:#?}");
+}
+
+#[test]
+fn defined_piecewise_inside_a_branch() {
+    let st = |r: &[(Finding, Verdict)]| r.iter().map(|x| x.1.status).collect::<Vec<_>>();
+    let r = run_notes(
+        &[
+            r"\operatorname{elu}(u) = \begin{cases} u & u > 0 \\ \alpha(e^{u} - 1) & u \le 0 \end{cases}",
+            r"\frac{d}{du}\operatorname{elu}(u) = \begin{cases} 1 & u > 0 \\ \operatorname{elu}(u) + \alpha & u \le 0 \end{cases}",
+            r"\frac{d}{du}\operatorname{elu}(u) = \begin{cases} 1 & u > 0 \\ \operatorname{elu}(u) - \alpha & u \le 0 \end{cases}",
+        ],
+        &[],
+    );
+    assert_eq!(st(&r), [Status::Pass, Status::Fail], "{r:#?}");
+}
+
+#[test]
+fn defined_function_primed_at_an_expression() {
+    let st = |r: &[(Finding, Verdict)]| r.iter().map(|x| x.1.status).collect::<Vec<_>>();
+    let r = run_notes(
+        &[
+            r"f(x) = x^3\sin x",
+            r"g(t) = \frac{t}{t^2 + 4}",
+            r"\frac{d}{dx}f(g(x)) = f'(g(x))\,g'(x)",
+            r"\frac{d}{dx}f(g(x)) = f'(x)\,g'(x)",
+            r"\frac{d}{dx}f(2x) = 2f'(2x)",
+            r"\frac{d}{dx}f(2x) = f'(2x)",
+            r"\frac{d^2}{dx^2}f(2x) = 4f''(2x)",
+            r"\frac{d}{dx}\left(f'(2x)\right) = 2f''(2x)",
+        ],
+        &[],
+    );
+    assert_eq!(
+        st(&r),
+        [
+            Status::Pass,
+            Status::Fail,
+            Status::Pass,
+            Status::Fail,
+            Status::Pass,
+            Status::Skip
+        ],
+        "{r:#?}"
+    );
+}
+
+#[test]
+fn superscript_t_as_a_power() {
+    pass(r"\frac{d}{dt} 2^t = 2^t \ln 2");
+    fail(r"\frac{d}{dt} 2^t = 2^t", "value", None);
+    pass(r"\frac{d}{dt} (1 + r)^t = (1 + r)^t \ln(1 + r), \quad r > 0");
+    fail(
+        r"\frac{d}{dt} (1 + r)^t = t(1 + r)^{t-1}, \quad r > 0",
+        "value",
+        None,
+    );
+    // on a vector it stays a transpose
+    pass(r"\frac{\partial}{\partial \mathbf{x}} \mathbf{x}^t A \mathbf{x} = \mathbf{x}^t(A + A^t)");
+}

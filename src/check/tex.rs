@@ -379,6 +379,9 @@ pub(crate) enum Func {
     Erf,
     /// `\operatorname{vec}(X)`: the columns of X stacked into one column.
     Vec,
+    Arsinh,
+    Arcosh,
+    Artanh,
     Softmax,
     Sum,
     Diag,
@@ -423,9 +426,17 @@ impl Func {
             Func::Arccos => "arccos",
             Func::Erf => "erf",
             Func::Vec => "vec",
+            Func::Arsinh => "arsinh",
+            Func::Arcosh => "arcosh",
+            Func::Artanh => "artanh",
         }
     }
 }
+
+/// `Apply(PRIME_AT, [d, u])`: the derivative `d` (by a fresh variable) taken where
+/// that variable equals `u` (`f'(g(x))`); `find` turns it into `d` and binds the
+/// variable.
+pub(crate) const PRIME_AT: &str = "\\prime-at";
 
 /// A function name written as letters or in `\operatorname{}` / `\mathrm{}` / `\text{}`.
 pub(crate) fn func_by_name(name: &str) -> Option<Func> {
@@ -455,6 +466,9 @@ pub(crate) fn func_by_name(name: &str) -> Option<Func> {
         "arccos" | "acos" => Func::Arccos,
         "erf" | "Erf" => Func::Erf,
         "vec" | "Vec" => Func::Vec,
+        "arsinh" | "arcsinh" | "asinh" => Func::Arsinh,
+        "arcosh" | "arccosh" | "acosh" => Func::Arcosh,
+        "artanh" | "arctanh" | "atanh" => Func::Artanh,
         "softmax" | "Softmax" | "SoftMax" => Func::Softmax,
         "sum" | "Sum" => Func::Sum,
         "diag" | "Diag" | "diagm" => Func::Diag,
@@ -526,6 +540,9 @@ pub(crate) struct Deriv {
     /// By `\operatorname{vec}(X)`: the variable's entries in column order, a column
     /// vector (`\frac{\partial \operatorname{vec}(F)}{\partial \operatorname{vec}(X)}`).
     pub vec: bool,
+    /// `\left(\frac{\partial P}{\partial T}\right)_V`: symbols held fixed
+    /// (thermodynamics), checked against the operand once definitions are in.
+    pub held: Vec<Sym>,
 }
 
 /// An expression.
@@ -568,6 +585,9 @@ pub(crate) enum Expr {
     Deriv(u32, Box<Deriv>),
     /// A scalar that is the size of a dimension (the `n` in `\sum_{i=1}^n`), bound later.
     DimVar(String),
+    /// The value of a sum's index used as a number (`t` in `\sum_{t=1}^n t\,c`):
+    /// the index's position plus the sum's lower limit.
+    IdxVal(String, i64),
     /// `\mathbf{x}_i` inside a sum over `i`: column `i` of the matrix whose columns
     /// are the vectors `\mathbf{x}_1, \mathbf{x}_2, ...`.
     Col(Box<Expr>, String),
@@ -576,9 +596,6 @@ pub(crate) enum Expr {
     At(Box<Expr>, usize, usize),
     /// An indicator `\mathbb{1}[a > b]`, entry-wise: 1 where the relation holds, else 0.
     Ind(Box<Expr>, Rel, Box<Expr>),
-    /// The value of a sum's index written bare in its body (the `k` in `\sum_{k=1}^3
-    /// k x^k`): the index's position plus its lower limit.
-    IdxVal(String, i64),
 }
 
 impl Expr {
@@ -683,6 +700,7 @@ impl Expr {
                     nabla,
                     entry,
                     vec,
+                    held,
                 } = *d;
                 Expr::Deriv(
                     id,
@@ -692,6 +710,7 @@ impl Expr {
                         nabla,
                         entry,
                         vec,
+                        held,
                     }),
                 )
             }
@@ -959,6 +978,8 @@ pub(crate) struct Parser<'t, 'c> {
     /// The bare argument read so far has no bold vector: a bold vector after it
     /// starts a new factor (`\cos t \mathbf{u}` is `\cos(t)\,\mathbf{u}`).
     bare_scalar: bool,
+    /// The indices of the sums being parsed (`^t` inside `\sum_t` is a power).
+    bound: Vec<String>,
 }
 
 /// Parses a condition like `x > 0` or `0 < x \le 1` (also inside parentheses).
@@ -1004,6 +1025,7 @@ impl<'t, 'c> Parser<'t, 'c> {
             in_bare_arg: false,
             in_operand: false,
             bare_scalar: false,
+            bound: Vec::new(),
         }
     }
 
@@ -1018,6 +1040,7 @@ impl<'t, 'c> Parser<'t, 'c> {
             in_bare_arg: false,
             in_operand: false,
             bare_scalar: false,
+            bound: self.bound.clone(),
         }
     }
 
@@ -1367,7 +1390,16 @@ impl<'t, 'c> Parser<'t, 'c> {
                 e = self.apply_sup(e, sup)?;
             } else if t.is_ch('\'') || t.is_cmd("prime") {
                 // `\mathbf{x}'`, `A'`: a transpose (econometrics); `f'` a derivative
-                if transposable(&e) && !self.single_symbol_paren_at(self.pos + 1) {
+                // `(\mathbf{y} - X\mathbf{b})'`: a parenthesised vector/matrix expression
+                let after_paren = self.pos > 0
+                    && self.toks[..self.pos]
+                        .iter()
+                        .rev()
+                        .find(|t| !is_space(&t.tk))
+                        .is_some_and(|t| t.is_ch(')') || t.is_ch(']'))
+                    && !matches!(e, Expr::Apply(..) | Expr::Call(..))
+                    && has_array_symbol(&e);
+                if (transposable(&e) || after_paren) && !self.single_symbol_paren_at(self.pos + 1) {
                     self.pos += 1;
                     e = Expr::Post(e.bx(), PostOp::Transpose);
                     continue;
@@ -1377,8 +1409,34 @@ impl<'t, 'c> Parser<'t, 'c> {
                 ));
             } else if t.is_ch('_') {
                 // (A x)_i: an entry of an expression
+                let closed = self.toks[..self.pos]
+                    .iter()
+                    .rev()
+                    .find(|t| !is_space(&t.tk))
+                    .is_some_and(|t| t.is_ch(')'));
                 self.pos += 1;
                 let sub = self.arg_toks()?;
+                // `\left(\frac{\partial P}{\partial T}\right)_V`: V held fixed
+                if closed && let Expr::Deriv(_, d) = &mut e {
+                    let ids = Cell::new(0);
+                    let cx = Ctx {
+                        funcs: self.cx.funcs,
+                        ids: &ids,
+                        src: self.cx.src,
+                        depth: Cell::new(self.cx.depth.get()),
+                    };
+                    let held: Vec<Sym> = split_top(sub, |t| t.is_ch(','))
+                        .into_iter()
+                        .filter_map(|p| match parse_expr(p, &cx) {
+                            Ok(Expr::Var(v)) if v.key() != d.wrt.key() => Some(v),
+                            _ => None,
+                        })
+                        .collect();
+                    if !held.is_empty() && held.len() == split_top(sub, |t| t.is_ch(',')).len() {
+                        d.held.extend(held);
+                        continue;
+                    }
+                }
                 let idx = sub_indices(sub);
                 if idx.is_empty() {
                     return Err(PErr::unsupported(format!(
@@ -1420,7 +1478,13 @@ impl<'t, 'c> Parser<'t, 'c> {
                     | "\\mathsf{T}"
             )
         };
-        if is_t(&txt) {
+        // `^t` is a power inside a sum over t, on a number (`2^t`), and on a scalar
+        // expression when `t` is a variable of the formula (`(1+r)^t`, `\frac{d}{dt}`)
+        let t_power = txt == "t"
+            && (self.bound.contains(&txt)
+                || matches!(base, Expr::Num(_))
+                || (!has_array_symbol(&base) && letter_used(self.cx.src, 't')));
+        if is_t(&txt) && !t_power {
             return Ok(Expr::Post(base.bx(), PostOp::Transpose));
         }
         if let Some(rest) = txt.strip_prefix('-') {
@@ -1884,14 +1948,47 @@ impl<'t, 'c> Parser<'t, 'c> {
                 break;
             }
         }
-        if order == 0 || !self.single_symbol_paren_at(self.pos) {
+        let paren_at = |k: usize| {
+            let mut k = k;
+            if self.toks.get(k).is_some_and(|t| t.is_cmd("left")) {
+                k += 1;
+            }
+            self.toks.get(k).is_some_and(|t| t.is_ch('('))
+        };
+        if order == 0 || !(self.single_symbol_paren_at(self.pos) || paren_at(self.pos)) {
             self.pos = save;
             return None;
         }
         let name = name.to_string();
         Some(self.call_args(&name).and_then(|args| {
-            let [Expr::Var(v)] = args.as_slice() else {
-                return Err(PErr::unsupported("a prime derivative at an expression"));
+            let [arg] = args.as_slice() else {
+                return Err(PErr::unsupported("a prime derivative of several arguments"));
+            };
+            let Expr::Var(v) = arg else {
+                // `f'(g(x))`: the derivative by a fresh variable, taken where it
+                // equals the argument (`find` binds it: a `PRIME_AT` node)
+                let id = self.cx.id();
+                let z = Sym {
+                    base: format!("{}'(…)#{id}", name.trim_start_matches('\\')),
+                    sub: None,
+                    bold: false,
+                    upper: false,
+                };
+                let mut e = Expr::Apply(name, vec![Expr::Var(z.clone())]);
+                for _ in 0..order {
+                    e = Expr::Deriv(
+                        self.cx.id(),
+                        Box::new(Deriv {
+                            of: e,
+                            wrt: z.clone(),
+                            nabla: false,
+                            entry: None,
+                            vec: false,
+                            held: Vec::new(),
+                        }),
+                    );
+                }
+                return Ok(Expr::Apply(PRIME_AT.into(), vec![e, arg.clone()]));
             };
             let v = v.clone();
             let mut e = Expr::Apply(name, args);
@@ -1904,6 +2001,7 @@ impl<'t, 'c> Parser<'t, 'c> {
                         nabla: false,
                         entry: None,
                         vec: false,
+                        held: Vec::new(),
                     }),
                 );
             }
@@ -2080,6 +2178,9 @@ impl<'t, 'c> Parser<'t, 'c> {
                     Func::Sin => Func::Arcsin,
                     Func::Cos => Func::Arccos,
                     Func::Tan => Func::Arctan,
+                    Func::Sinh => Func::Arsinh,
+                    Func::Cosh => Func::Arcosh,
+                    Func::Tanh => Func::Artanh,
                     _ => {
                         return Err(PErr::unsupported(format!(
                             "the inverse function `{}^{{-1}}`",
@@ -2096,7 +2197,16 @@ impl<'t, 'c> Parser<'t, 'c> {
         }
         let paren = {
             let t = self.peek();
-            t.is_some_and(|t| t.is_ch('(') || t.is_ch('[') || t.is_cmd("left") || t.is_cmd("{"))
+            let opens = |t: &Tok| t.is_ch('(') || t.is_ch('[') || t.is_cmd("{");
+            // `\ln\left|x\right|` is a bare argument, `\ln\left(x\right)` a call
+            let after_left = || {
+                self.toks[self.pos..]
+                    .iter()
+                    .filter(|t| !is_space(&t.tk))
+                    .nth(1)
+                    .is_some_and(opens)
+            };
+            t.is_some_and(|t| opens(t) || (t.is_cmd("left") && after_left()))
         };
         let args = if paren {
             self.call_args(f.name())?
@@ -2335,7 +2445,7 @@ impl<'t, 'c> Parser<'t, 'c> {
                 let inner = self.arg_toks()?;
                 self.bold_arg(inner)
             }
-            _ if DECOR_CMDS.contains(&c) => {
+            _ if DECOR_CMDS.contains(&c) || c == "dot" || c == "ddot" => {
                 let inner = self.arg_toks()?;
                 let mut p = self.sub(inner);
                 let e = p.factor()?;
@@ -2348,7 +2458,6 @@ impl<'t, 'c> Parser<'t, 'c> {
                     _ => Err(PErr::unsupported(format!("`\\{c}` over an expression"))),
                 }
             }
-            "dot" | "ddot" => Err(PErr::unsupported("a time derivative `\\dot{}`")),
             "mathbf{}" => Err(PErr::parse("empty bold")),
             "infty" => Err(PErr::unsupported("`\\infty`")),
             "?" => Err(PErr::parse("a `?` (fill-in prompt)")),
@@ -2656,6 +2765,7 @@ impl<'t, 'c> Parser<'t, 'c> {
                     nabla: false,
                     entry: None,
                     vec: true,
+                    held: Vec::new(),
                 }),
             ));
         }
@@ -2680,6 +2790,7 @@ impl<'t, 'c> Parser<'t, 'c> {
                     nabla,
                     entry: None,
                     vec: false,
+                    held: Vec::new(),
                 }),
             );
         }
@@ -2799,6 +2910,7 @@ impl<'t, 'c> Parser<'t, 'c> {
                             nabla: false,
                             entry: None,
                             vec: false,
+                            held: Vec::new(),
                         }),
                     );
                 }
@@ -2814,6 +2926,7 @@ impl<'t, 'c> Parser<'t, 'c> {
                     nabla: false,
                     entry: None,
                     vec: false,
+                    held: Vec::new(),
                 }),
             ));
         }
@@ -2837,6 +2950,7 @@ impl<'t, 'c> Parser<'t, 'c> {
                 nabla: false,
                 entry: None,
                 vec: false,
+                held: Vec::new(),
             }),
         ))
     }
@@ -2882,6 +2996,7 @@ impl<'t, 'c> Parser<'t, 'c> {
                 nabla: true,
                 entry: None,
                 vec: false,
+                held: Vec::new(),
             }),
         );
         if !hessian {
@@ -2895,6 +3010,7 @@ impl<'t, 'c> Parser<'t, 'c> {
                 nabla: false,
                 entry: None,
                 vec: false,
+                held: Vec::new(),
             }),
         ))
     }
@@ -2949,8 +3065,11 @@ impl<'t, 'c> Parser<'t, 'c> {
         if idxs.len() > 1 && hi.is_some() {
             return Err(PErr::unsupported(format!("a multiple {what} with bounds")));
         }
-        let body = self.term()?;
-        let mut e = body;
+        let depth = self.bound.len();
+        self.bound.extend(idxs.iter().cloned());
+        let body = self.term();
+        self.bound.truncate(depth);
+        let mut e = body?;
         let n = idxs.len();
         for (k, idx) in idxs.into_iter().enumerate().rev() {
             e = Expr::Sum {
@@ -3236,6 +3355,57 @@ fn transposable(e: &Expr) -> bool {
     }
 }
 
+/// Is the letter `c` used as a symbol in the TeX (not only as a superscript `^c`,
+/// nor inside `\text{}`-like commands)?
+fn letter_used(src: &str, c: char) -> bool {
+    let toks = lex(src);
+    let sig: Vec<&Tok> = toks.iter().filter(|t| !is_space(&t.tk)).collect();
+    let mut text_depth: Option<i32> = None;
+    let mut depth = 0i32;
+    for (k, t) in sig.iter().enumerate() {
+        match &t.tk {
+            Tk::Open => depth += 1,
+            Tk::Close => {
+                depth -= 1;
+                if text_depth.is_some_and(|d| depth < d) {
+                    text_depth = None;
+                }
+            }
+            Tk::Cmd(name)
+                if text_depth.is_none()
+                    && TEXT_CMDS.contains(&name.as_str())
+                    && sig.get(k + 1).is_some_and(|u| u.tk == Tk::Open) =>
+            {
+                text_depth = Some(depth + 1);
+            }
+            Tk::Letter(l) if *l == c && text_depth.is_none() => {
+                let prev = k.checked_sub(1).and_then(|j| sig.get(j));
+                let sup = prev.is_some_and(|p| p.is_ch('^'))
+                    || (prev.is_some_and(|p| p.tk == Tk::Open)
+                        && k >= 2
+                        && sig[k - 2].is_ch('^')
+                        && sig.get(k + 1).is_some_and(|u| u.tk == Tk::Close));
+                if !sup {
+                    return true;
+                }
+            }
+            _ => {}
+        }
+    }
+    false
+}
+
+/// A bold or uppercase symbol in the expression (a vector or matrix by default).
+fn has_array_symbol(e: &Expr) -> bool {
+    let mut any = false;
+    e.walk(&mut |x| {
+        if matches!(x, Expr::Var(s) if s.bold || s.upper) {
+            any = true;
+        }
+    });
+    any
+}
+
 fn has_bold(e: &Expr) -> bool {
     let mut any = false;
     e.walk(&mut |x| {
@@ -3313,8 +3483,8 @@ pub(crate) fn split_top(toks: &[Tok], sep: impl Fn(&Tok) -> bool) -> Vec<&[Tok]>
         match &t.tk {
             Tk::Open | Tk::Ch('(') | Tk::Ch('[') => depth += 1,
             Tk::Close | Tk::Ch(')') | Tk::Ch(']') => depth -= 1,
-            Tk::Cmd(c) if c == "begin" || c == "left" => depth += 1,
-            Tk::Cmd(c) if c == "end" || c == "right" => depth -= 1,
+            Tk::Cmd(c) if c == "begin" || c == "left" || c == "langle" => depth += 1,
+            Tk::Cmd(c) if c == "end" || c == "right" || c == "rangle" => depth -= 1,
             _ => {}
         }
         if depth == 0 && sep(t) && !t.is_cmd("begin") && !t.is_cmd("left") {

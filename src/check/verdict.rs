@@ -206,6 +206,9 @@ struct SymInfo {
     preferred: Vec<bool>,
     /// Display names.
     names: BTreeMap<String, String>,
+    /// Uppercase letters read as matrices only by default (not declared, indexed,
+    /// transposed or inverted): scalars when no matrix reading works.
+    upper_default: Vec<String>,
 }
 
 #[derive(Default)]
@@ -302,6 +305,7 @@ fn analyse(members: &[Expr], id: &Ident) -> SymInfo {
     let mut fixed = HashMap::new();
     let mut flexible = Vec::new();
     let mut preferred = Vec::new();
+    let mut upper_default = Vec::new();
     for (key, s) in &seen {
         let decl = id.decls.get(key).copied();
         if s.index == 2 || s.col {
@@ -314,6 +318,14 @@ fn analyse(members: &[Expr], id: &Ident) -> SymInfo {
             } else {
                 decl.unwrap_or(Kind::Matrix)
             };
+            if k == Kind::Matrix
+                && decl.is_none()
+                && !s.transposed
+                && !s.bold_lower
+                && !id.symmetric.contains(key)
+            {
+                upper_default.push(key.clone());
+            }
             fixed.insert(key.clone(), k);
         } else if s.bold_lower {
             let k = match decl {
@@ -342,13 +354,14 @@ fn analyse(members: &[Expr], id: &Ident) -> SymInfo {
         flexible,
         preferred,
         names,
+        upper_default,
     }
 }
 
 /// A denominator that is a symbol, a number times symbols, or a root of one.
 fn direct_scalar(e: &Expr) -> bool {
     match e {
-        Expr::Var(_) | Expr::Num(_) | Expr::DimVar(_) => true,
+        Expr::Var(_) | Expr::Num(_) | Expr::DimVar(_) | Expr::IdxVal(..) => true,
         Expr::Bin(BinOp::Mul, a, b) => direct_scalar(a) && direct_scalar(b),
         Expr::Call(Func::Sqrt, a) => a.iter().all(direct_scalar),
         Expr::Pow(a, _) => direct_scalar(a),
@@ -520,6 +533,7 @@ fn unify_strict(inf: &mut Infer, a: Ty, b: Ty) -> bool {
 impl Checker<'_> {
     fn try_type(&self, members: &[Expr], kinds: &HashMap<String, Kind>) -> Attempt {
         let mut inf = Infer::new(kinds.clone(), self.layout, self.otimes);
+        inf.dimnames = self.id.dimnames.clone();
         inf.bind_free(&self.id.free);
         let mut tys = Vec::new();
         let mut errs = Vec::new();
@@ -667,6 +681,25 @@ impl Checker<'_> {
                 && let Some((t, at)) = first_mismatch.take()
             {
                 return self.shape_fail(t, at, &info);
+            }
+        }
+        // no matrix reading works (a 3-/4-d array, the root of a matrix): uppercase
+        // letters that are matrices only by default may be scalars
+        if first_mismatch.is_none()
+            && first_rhs_err.is_none()
+            && first_err.is_some()
+            && !info.upper_default.is_empty()
+        {
+            for assign in candidates(&info.preferred) {
+                let mut kinds = self.kinds_for(&info, &assign);
+                for k in &info.upper_default {
+                    kinds.insert(k.clone(), Kind::Scalar);
+                }
+                for v in &variants {
+                    if let Attempt::Ok(t) = self.try_type(v, &kinds) {
+                        return self.sampled(t, &info);
+                    }
+                }
             }
         }
         if let Some((t, at)) = first_mismatch {
@@ -1139,11 +1172,29 @@ impl Checker<'_> {
         let mut rng = Rng(self.s.seed);
         let mut positive = self.id.positive.clone();
         let invertible = Self::invertible(&t.members);
-        // cases branches to cover: (id, branch)
+        // cases branches to cover: (id, branch); not those of a `cases` inside a
+        // branch of another (`\operatorname{elu}(u) + \alpha & u \le 0`): they hold
+        // only where that branch does
+        let mut nested: BTreeSet<u32> = BTreeSet::new();
+        for m in &t.members {
+            m.walk(&mut |x| {
+                if let Expr::Cases(_, brs) = x {
+                    for (v, _) in brs {
+                        v.walk(&mut |y| {
+                            if let Expr::Cases(inner, _) = y {
+                                nested.insert(*inner);
+                            }
+                        });
+                    }
+                }
+            });
+        }
         let mut targets: Vec<(u32, usize)> = Vec::new();
         for m in &t.members {
             m.walk(&mut |x| {
-                if let Expr::Cases(id, brs) = x {
+                if let Expr::Cases(id, brs) = x
+                    && !nested.contains(id)
+                {
                     for (k, (_, c)) in brs.iter().enumerate() {
                         // a branch at a single point (`0 & x = 0`) cannot be sampled
                         if !measure_zero(c) && !targets.contains(&(*id, k)) {
