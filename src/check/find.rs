@@ -232,6 +232,43 @@ pub(crate) fn find(note: &NoteMath) -> Vec<Finding> {
         }
         let toks = tex::lex(span.tex);
         let stmts = statements(&toks);
+        // `$...$ for symmetric $A$`, `$...$ ($C$ symmetric)`: that identity's matrix
+        // is symmetric
+        if let Some(k) = prev_last {
+            let before = span.before.trim().to_ascii_lowercase();
+            let after = note
+                .spans
+                .get(si + 1)
+                .map_or(String::new(), |s| s.before.trim().to_ascii_lowercase());
+            // only these exact phrasings: an assumption, not a caveat ("true only
+            // for symmetric $X$" says the identity is false in general)
+            let before = before.split_whitespace().collect::<Vec<_>>().join(" ");
+            let said = matches!(
+                before.as_str(),
+                "for symmetric"
+                    | "with symmetric"
+                    | "for a symmetric"
+                    | "with a symmetric"
+                    | "(for symmetric"
+                    | "(symmetric"
+                    | "(with symmetric"
+            ) || (matches!(before.as_str(), "(" | "for" | "with" | "where")
+                && (after.starts_with("symmetric") || after.starts_with("is symmetric")));
+            let cx = Ctx {
+                funcs: &BTreeSet::new(),
+                ids: &Cell::new(0),
+                src: span.tex,
+                depth: Cell::new(0),
+            };
+            if said
+                && let Ok(Expr::Var(m)) = tex::parse_expr(&toks, &cx)
+                && let Some(Finding { body: Ok(id), .. }) = out.get_mut(k)
+                && id.members.iter().any(|e| uses_symbol(e, &m.key()))
+            {
+                id.symmetric.insert(m.key());
+                continue;
+            }
+        }
         if let Some(k) = prev_last.take()
             && !stmts.is_empty()
         {

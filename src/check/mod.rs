@@ -133,7 +133,10 @@
 //!   \frac{\partial C}{\partial \mathbf{w}} = ...`): if it is false as stated but
 //!   holds under one of those branch conditions, it is skipped (the condition it
 //!   leaves out is named), never passed. `S = S^\top` and `\Sigma \in
-//!   \mathbb{S}^n` declare symmetric matrices (sampled symmetric).
+//!   \mathbb{S}^n` declare symmetric matrices (sampled symmetric); so does prose
+//!   right after an identity, for that identity only, in the exact phrasings `$...$
+//!   for symmetric $A$` (`with`, `for a`) and `$...$ ($C$ symmetric)` (not a caveat
+//!   like `true only for symmetric $X$`).
 //! - An evaluation bar `\Big|_{x=a}` / `\left. ... \right|_{x=a}` after a member
 //!   evaluates it at that number.
 //!

@@ -2325,3 +2325,27 @@ fn superscript_t_as_a_power() {
     // on a vector it stays a transpose
     pass(r"\frac{\partial}{\partial \mathbf{x}} \mathbf{x}^t A \mathbf{x} = \mathbf{x}^t(A + A^t)");
 }
+
+#[test]
+fn symmetric_said_in_prose_after_an_identity() {
+    let text = "- $\\frac{\\partial}{\\partial \\mathbf{x}}\\mathbf{x}^\\top A\\mathbf{x} = 2\\mathbf{x}^\\top A$ for symmetric $A$\n\
+- $\\frac{\\partial}{\\partial \\mathbf{x}}\\mathbf{x}^\\top A\\mathbf{x} = 2\\mathbf{x}^\\top A$\n\
+- $\\frac{\\partial}{\\partial \\mathbf{x}}\\mathbf{x}^\\top A\\mathbf{x} = \\mathbf{x}^\\top A$ for symmetric $A$\n\
+- $\\frac{\\partial}{\\partial X}\\operatorname{tr}(X^\\top C X) = 2X^\\top C$ ($C$ symmetric)\n\
+- $\\frac{\\partial}{\\partial X}\\operatorname{tr}(X^\\top C X) = X^\\top C$ ($C$ symmetric)\n\
+- $\\frac{\\partial}{\\partial X}\\operatorname{tr}(X^\\top C X) = 2X^\\top C$ (true only for symmetric $C$)\n";
+    let r = run_note(text, &Settings::default());
+    let st: Vec<Status> = r.iter().map(|x| x.2.status).collect();
+    assert_eq!(
+        st,
+        [
+            Status::Pass,
+            Status::Fail,
+            Status::Fail,
+            Status::Pass,
+            Status::Fail,
+            Status::Fail
+        ],
+        "{r:#?}"
+    );
+}
