@@ -2309,6 +2309,16 @@ fn bind_prime_at(e: Expr, out: &mut Vec<(Sym, Expr)>) -> Result<Expr, String> {
                     z = Some(dd.wrt.clone());
                 }
             });
+            // at a vector the prime would be a Jacobian, often meant entry-wise
+            let mut array = false;
+            u.walk(&mut |y| {
+                if matches!(y, Expr::Var(s) if s.bold || s.upper) {
+                    array = true;
+                }
+            });
+            if array {
+                return Err("a primed function at a vector or matrix expression".into());
+            }
             match z {
                 Some(z) => {
                     out.push((z, u));

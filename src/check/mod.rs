@@ -91,7 +91,8 @@
 //!   lacks the variable but has a calligraphic or hatted symbol (`\log\mathcal{N}`).
 //!   A defined function may be named bare (`\frac{\partial activation}{\partial
 //!   \mathbf{x}}`) or primed (`f'(x)`, `f''(x)`, `\phi'(x)`, also at an expression:
-//!   `f'(g(x))`, not inside a derivative's operand or a sum); named bare, its parameters are
+//!   `f'(g(x))`, not at a vector or matrix expression, inside a derivative's operand
+//!   or a sum); named bare, its parameters are
 //!   the identity's variables (`\frac{\partial F}{\partial x}` for `F(x, y) = ...`
 //!   does not substitute a `y = ...` defined elsewhere in the note).
 //! - Definitions made earlier in the note (or in front matter) are substituted, and
