@@ -28,8 +28,10 @@
 //!   4-dimensional array, is refused (skip).
 //! - Symbols: bold lowercase are column vectors, uppercase are matrices (a scalar
 //!   when they appear in a denominator or exponent, or when no matrix reading of the
-//!   identity works: a 3- or 4-dimensional derivative, the root or logarithm of a
-//!   matrix; not when declared, transposed or inverted), other letters scalars unless the
+//!   identity works (a 3- or 4-dimensional derivative, the root or logarithm of a
+//!   matrix) and the letter is a derivative's variable or in a condition (`D > 0`),
+//!   in a formula with nothing of matrices: no bold symbol, trace, determinant,
+//!   transpose, inverse or norm; `e^{tA}e^{tB}` stays about matrices), other letters scalars unless the
 //!   formula forces a vector (the search tries the fewest changes first) or the note
 //!   declared one (`x \in \mathbb{R}^n`). A letter naming a declared symbol's
 //!   dimension (`\mathbf{v} \in \mathbb{R}^n`, `X \in \mathbb{R}^{m \times n}`) and

@@ -2351,3 +2351,12 @@ fn symmetric_said_in_prose_after_an_identity() {
         "{r:#?}"
     );
 }
+
+#[test]
+fn uppercase_scalar_fallback_not_for_matrix_formulas() {
+    // as matrices these are false (A and B need not commute): never read as scalars
+    let v = one(r"\frac{d}{dt} e^{tA}e^{tB} = (A + B)e^{tA}e^{tB}");
+    assert_ne!(v.status, Status::Pass, "{v:#?}");
+    let v = one(r"\frac{\partial}{\partial A}\operatorname{tr}(e^{A}B) = e^{A}B");
+    assert_ne!(v.status, Status::Pass, "{v:#?}");
+}

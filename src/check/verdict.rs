@@ -683,17 +683,54 @@ impl Checker<'_> {
                 return self.shape_fail(t, at, &info);
             }
         }
-        // no matrix reading works (a 3-/4-d array, the root of a matrix): uppercase
-        // letters that are matrices only by default may be scalars
+        // no matrix reading works (a 3-/4-d array, the root of a matrix): in a
+        // formula with nothing of matrices (no bold symbol, trace, determinant,
+        // transpose, inverse, norm), an uppercase letter that is a matrix only by
+        // default is a scalar if it is a derivative's variable or in a condition
+        // (`D > 0`); not otherwise (`e^{tA}e^{tB}` is about matrices)
+        let scalar_formula = || {
+            let mut ok = true;
+            for m in &scan {
+                m.walk(&mut |x| match x {
+                    Expr::Var(s) if s.bold && !s.upper => ok = false,
+                    Expr::Call(Func::Tr | Func::Det | Func::Diag, _)
+                    | Expr::Post(..)
+                    | Expr::Norm(..) => ok = false,
+                    _ => {}
+                });
+            }
+            ok
+        };
+        let mut said_scalar: BTreeSet<String> = self.id.positive.clone();
+        for c in &self.id.conds {
+            c.walk(&mut |x| {
+                if let Expr::Var(s) = x {
+                    said_scalar.insert(s.key());
+                }
+            });
+        }
+        for m in &scan {
+            m.walk(&mut |x| {
+                if let Expr::Deriv(_, d) = x {
+                    said_scalar.insert(d.wrt.key());
+                }
+            });
+        }
+        let to_scalar: Vec<&String> = info
+            .upper_default
+            .iter()
+            .filter(|k| said_scalar.contains(*k))
+            .collect();
         if first_mismatch.is_none()
             && first_rhs_err.is_none()
             && first_err.is_some()
-            && !info.upper_default.is_empty()
+            && !to_scalar.is_empty()
+            && scalar_formula()
         {
             for assign in candidates(&info.preferred) {
                 let mut kinds = self.kinds_for(&info, &assign);
-                for k in &info.upper_default {
-                    kinds.insert(k.clone(), Kind::Scalar);
+                for k in &to_scalar {
+                    kinds.insert((*k).clone(), Kind::Scalar);
                 }
                 for v in &variants {
                     if let Attempt::Ok(t) = self.try_type(v, &kinds) {
