@@ -108,7 +108,12 @@ pub fn load(vault: &Path) -> Result<VaultConfig, Box<LoadError>> {
 
 /// Parses the file's text.
 pub fn parse(text: &str) -> Result<VaultConfig, Diagnostic> {
-    if text.trim().is_empty() {
+    // an empty file, or one holding only comments or `~`, sets nothing
+    if matches!(
+        serde_yaml_ng::from_str::<serde_yaml_ng::Value>(text),
+        Ok(serde_yaml_ng::Value::Null)
+    ) || text.trim().is_empty()
+    {
         return Ok(VaultConfig::default());
     }
     let config: VaultConfig = serde_yaml_ng::from_str(text).map_err(|e| {
@@ -135,7 +140,12 @@ pub fn parse(text: &str) -> Result<VaultConfig, Diagnostic> {
     if let Some(t) = config.trials
         && !(5..=1000).contains(&t)
     {
-        let at = text.find("trials").unwrap_or(0);
+        // the key at the start of its line
+        let at = text
+            .match_indices("trials")
+            .map(|(k, _)| k)
+            .find(|&k| k == 0 || text[..k].ends_with('\n'))
+            .unwrap_or(0);
         let mut d = Diagnostic::warning(
             FILE,
             text,
@@ -189,7 +199,8 @@ mod tests {
                 .is_some_and(|d| d.line == 1 && d.message.contains("sideways")),
             "{e:?}"
         );
-        let e = parse("seed: 1\ntrials: 2\n").err();
+        let e = parse("title: trials and errors\ntrials: 2\n").err();
         assert_eq!(e.as_ref().map(|d| d.line), Some(2), "{e:?}");
+        assert_eq!(parse("~\n"), Ok(VaultConfig::default()));
     }
 }

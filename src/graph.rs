@@ -281,11 +281,11 @@ impl Graph {
 
     fn find_note(&self, from: usize, target: &str) -> Option<usize> {
         let key = strip_md(target).to_lowercase();
-        if let Some(&i) = self.note_paths.get(&key) {
+        if let Some(&i) = self.note_paths.get(&join("", &key)) {
             return Some(i);
         }
         let folder = self.folders.get(from).map(|f| f.to_lowercase());
-        if let Some(folder) = folder.filter(|f| !f.is_empty())
+        if let Some(folder) = folder
             && let Some(&i) = self.note_paths.get(&join(&folder, &key))
         {
             return Some(i);
@@ -308,10 +308,10 @@ impl Graph {
 
     fn find_file(&self, from: usize, target: &str) -> Option<usize> {
         let key = target.to_lowercase();
-        if let Some(&i) = self.file_paths.get(&key) {
+        if let Some(&i) = self.file_paths.get(&join("", &key)) {
             return Some(i);
         }
-        if let Some(folder) = self.folders.get(from).filter(|f| !f.is_empty())
+        if let Some(folder) = self.folders.get(from)
             && let Some(&i) = self.file_paths.get(&join(&folder.to_lowercase(), &key))
         {
             return Some(i);

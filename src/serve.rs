@@ -71,11 +71,15 @@ pub fn watch(
     ignore: &[PathBuf],
 ) -> Result<(notify::RecommendedWatcher, Receiver<()>), String> {
     let (tx, rx) = channel();
-    let root = vault.canonicalize().unwrap_or_else(|_| vault.to_path_buf());
-    let ignore: Vec<PathBuf> = ignore
-        .iter()
-        .map(|p| p.canonicalize().unwrap_or_else(|_| p.clone()))
-        .collect();
+    // events name paths as the vault was given or as they really are (through a
+    // symbolic link, say): both forms are compared
+    let both = |p: &Path| -> Vec<PathBuf> {
+        let given = std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf());
+        let real = p.canonicalize().unwrap_or_else(|_| given.clone());
+        vec![given, real]
+    };
+    let roots = both(vault);
+    let ignore: Vec<PathBuf> = ignore.iter().flat_map(|p| both(p)).collect();
     let mut watcher = notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
         let Ok(event) = event else {
             return;
@@ -84,7 +88,7 @@ pub fn watch(
             return;
         }
         let relevant = event.paths.iter().any(|p| {
-            let Ok(rel) = p.strip_prefix(&root) else {
+            let Some(rel) = roots.iter().find_map(|r| p.strip_prefix(r).ok()) else {
                 return false;
             };
             let hidden = rel.components().any(|c| match c {
@@ -125,6 +129,21 @@ fn respond(request: tiny_http::Request, site: &Path, version: &AtomicU64) {
         let _ = request.respond(Response::from_string("only GET and HEAD").with_status_code(405));
         return;
     }
+    // only pages of this machine may ask (a web page elsewhere that points its own
+    // name at 127.0.0.1 sends its own name as the host)
+    let local = request
+        .headers()
+        .iter()
+        .find(|h| h.field.equiv("Host"))
+        .is_none_or(|h| {
+            let host = h.value.as_str();
+            let name = host.rsplit_once(':').map_or(host, |(n, _)| n);
+            matches!(name, "127.0.0.1" | "localhost" | "[::1]")
+        });
+    if !local {
+        let _ = request.respond(Response::from_string("forbidden host").with_status_code(403));
+        return;
+    }
     let url = request.url().to_string();
     let path = url.split(['?', '#']).next().unwrap_or("/");
     if path == VERSION_PATH {
@@ -136,16 +155,16 @@ fn respond(request: tiny_http::Request, site: &Path, version: &AtomicU64) {
         return;
     }
     let Some(file) = file_for(site, path) else {
-        let _ = request.respond(not_found(path));
+        let _ = request.respond(not_found(path, version.load(Ordering::SeqCst)));
         return;
     };
     let Ok(bytes) = std::fs::read(&file) else {
-        let _ = request.respond(not_found(path));
+        let _ = request.respond(not_found(path, version.load(Ordering::SeqCst)));
         return;
     };
     let kind = content_type(&file);
     let bytes = if kind.starts_with("text/html") {
-        with_reload_script(bytes)
+        with_reload_script(bytes, version.load(Ordering::SeqCst))
     } else {
         bytes
     };
@@ -164,7 +183,8 @@ pub fn file_for(site: &Path, url_path: &str) -> Option<PathBuf> {
         match segment {
             "" | "." => {}
             ".." => return None,
-            s if s.contains('\\') || s.contains('\0') => return None,
+            // a drive (`C:`) or a stream name would leave the site on Windows
+            s if s.contains(['\\', '\0', ':']) => return None,
             s => file.push(s),
         }
     }
@@ -211,18 +231,19 @@ fn content_type(file: &Path) -> &'static str {
     }
 }
 
-/// The script that reloads the page when the version changes.
-fn reload_script() -> String {
+/// The script that reloads the page when the version differs from the one the page
+/// was sent with.
+fn reload_script(version: u64) -> String {
     format!(
-        "<script>(function(){{var seen=null;function poll(){{fetch(\"{VERSION_PATH}\",{{cache:\"no-store\"}})\
-         .then(function(r){{return r.text();}}).then(function(v){{if(seen===null){{seen=v;}}\
-         else if(v!==seen){{location.reload();return;}}setTimeout(poll,{POLL_MS});}})\
+        "<script>(function(){{var seen=\"{version}\";function poll(){{fetch(\"{VERSION_PATH}\",{{cache:\"no-store\"}})\
+         .then(function(r){{return r.text();}}).then(function(v){{\
+         if(v!==seen){{location.reload();return;}}setTimeout(poll,{POLL_MS});}})\
          .catch(function(){{setTimeout(poll,{POLL_MS}*3);}});}}poll();}})();</script>\n"
     )
 }
 
-fn with_reload_script(html: Vec<u8>) -> Vec<u8> {
-    let script = reload_script();
+fn with_reload_script(html: Vec<u8>, version: u64) -> Vec<u8> {
+    let script = reload_script(version);
     let at = html
         .windows(7)
         .rposition(|w| w.eq_ignore_ascii_case(b"</body>"))
@@ -234,7 +255,7 @@ fn with_reload_script(html: Vec<u8>) -> Vec<u8> {
     out
 }
 
-fn not_found(path: &str) -> tiny_http::Response<std::io::Cursor<Vec<u8>>> {
+fn not_found(path: &str, version: u64) -> tiny_http::Response<std::io::Cursor<Vec<u8>>> {
     let escaped = path
         .replace('&', "&amp;")
         .replace('<', "&lt;")
@@ -244,7 +265,7 @@ fn not_found(path: &str) -> tiny_http::Response<std::io::Cursor<Vec<u8>>> {
          <body><h1>Not found</h1><p>The site has no <code>{escaped}</code>. \
          <a href=\"/\">Go to the index</a>.</p></body></html>"
     );
-    tiny_http::Response::from_data(with_reload_script(page.into_bytes()))
+    tiny_http::Response::from_data(with_reload_script(page.into_bytes(), version))
         .with_status_code(404)
         .with_header(header("Content-Type", "text/html; charset=utf-8"))
 }
@@ -270,12 +291,13 @@ mod tests {
         assert_eq!(file_for(&site, "/rules/%2e%2e/../secret.txt"), None);
         assert_eq!(file_for(&site, "/nothing.html"), None);
         assert_eq!(file_for(&site, "/%zz"), None);
+        assert_eq!(file_for(&site, "/C:/index.html"), None);
         Ok(())
     }
 
     #[test]
     fn the_reload_script_goes_before_the_end_of_the_body() {
-        let out = with_reload_script(b"<html><body><p>x</p></body></html>".to_vec());
+        let out = with_reload_script(b"<html><body><p>x</p></body></html>".to_vec(), 3);
         let text = String::from_utf8(out).unwrap_or_default();
         let script = text.find(VERSION_PATH).unwrap_or(usize::MAX);
         let end = text.find("</body>").unwrap_or(0);

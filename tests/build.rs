@@ -2022,6 +2022,10 @@ fn markdown_links_are_relative_to_the_note_and_missing_files_are_reported() -> T
         ),
         ("sub/img/fig.png", "png"),
         ("plot.png", "png"),
+        (
+            "Root.md",
+            "# Root\n\nTo [B again](./sub/../sub/B.md), the [plot, page 2](plot.png?v=2#p2).\n",
+        ),
     ])?;
     b.run.expect_code(0)?;
     let page = "sub/b.html";
@@ -2043,6 +2047,18 @@ fn markdown_links_are_relative_to_the_note_and_missing_files_are_reported() -> T
     );
     let images = attribute_values(content, "src");
     assert!(images.iter().any(|s| s == "../plot.png"), "{images:?}");
+    // from the vault's root: `.` and `..` segments, and a query and fragment kept
+    let root = links(note_content(b.site.page("root.html")?)?, "root.html");
+    let again = root
+        .iter()
+        .find(|l| l.text == "B again")
+        .ok_or_else(|| fail(format!("no link to B in root.html: {root:?}")))?;
+    assert_eq!(again.target.as_deref(), Some("sub/b.html"), "{again:?}");
+    let plot = root
+        .iter()
+        .find(|l| l.text == "plot, page 2")
+        .ok_or_else(|| fail(format!("no plot link in root.html: {root:?}")))?;
+    assert_eq!(plot.href.as_deref(), Some("plot.png?v=2#p2"), "{plot:?}");
     let paper = found
         .iter()
         .find(|l| l.text == "paper")

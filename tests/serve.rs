@@ -81,11 +81,16 @@ fn serve(vault: &Path, out: &Path) -> Result<Serving, Error> {
 
 /// `GET path`: the status code, the headers (lower-case names) and the body.
 fn get(port: u16, path: &str) -> Result<(u16, String, String), Error> {
+    get_as(port, path, "127.0.0.1")
+}
+
+/// `GET path` with a `Host` header.
+fn get_as(port: u16, path: &str, host: &str) -> Result<(u16, String, String), Error> {
     let mut stream = TcpStream::connect(("127.0.0.1", port))?;
     stream.set_read_timeout(Some(WAIT))?;
     write!(
         stream,
-        "GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
+        "GET {path} HTTP/1.1\r\nHost: {host}:{port}\r\nConnection: close\r\n\r\n"
     )?;
     let mut response = Vec::new();
     stream.read_to_end(&mut response)?;
@@ -133,6 +138,12 @@ fn serve_sends_the_site_and_rebuilds_when_a_note_changes() -> TestResult {
         assert_eq!(status, 404, "{outside}: {body}");
         assert!(!body.contains("not part of the site"));
     }
+
+    // a page elsewhere that points its own name at 127.0.0.1 gets nothing
+    let (status, _, body) = get_as(server.port, "/alpha.html", "notes.example.com")?;
+    assert_eq!(status, 403, "{body}");
+    let (status, _, _) = get_as(server.port, "/alpha.html", "localhost")?;
+    assert_eq!(status, 200);
 
     let (_, _, before) = get(server.port, "/__notebuild/version")?;
     write(&vault, "Alpha.md", "# Alpha\n\nSecond version.\n")?;

@@ -932,9 +932,12 @@ impl Writer<'_> {
         if dest.contains("://") || dest.starts_with("data:") || dest.starts_with('#') {
             return None;
         }
-        let path = extract::percent_decode(dest.split('#').next().unwrap_or(dest));
+        // the path, and what follows it (`?v=2`, `#page=3`), kept on the URL
+        let cut = dest.find(['#', '?']).unwrap_or(dest.len());
+        let (raw, rest) = dest.split_at(cut);
+        let path = extract::percent_decode(raw);
         match self.ctx.graph.resolve(self.from, &path, None) {
-            Ok(Resolved::Attachment(i)) => Some(self.url(&self.ctx.graph.attachments[i])),
+            Ok(Resolved::Attachment(i)) => Some(self.url(&self.ctx.graph.attachments[i]) + rest),
             _ => None,
         }
     }

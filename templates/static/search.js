@@ -46,7 +46,8 @@
   function fold(text) {
     var s = String(text || "").toLowerCase();
     if (s.normalize) {
-      s = s.normalize("NFD").replace(/[\u0300-\u036f]/g, "");
+      // accents off, then composed again, so that Hangul and kana keep their length
+      s = s.normalize("NFD").replace(/[\u0300-\u036f]/g, "").normalize("NFC");
     }
     return s;
   }
@@ -356,6 +357,10 @@
         return;
       }
       event.preventDefault();
+      if (list.hidden) {
+        open(true);
+        return;
+      }
       var step = event.key === "ArrowDown" ? 1 : -1;
       selected = (selected + step + results.length) % results.length;
       highlight();
@@ -365,6 +370,10 @@
         open(false);
       } else {
         input.value = "";
+        results = [];
+        selected = -1;
+        list.textContent = "";
+        highlight();
         input.blur();
       }
     }
@@ -372,6 +381,9 @@
 
   form.addEventListener("submit", function (event) {
     event.preventDefault();
+    if (list.hidden || !input.value.trim()) {
+      return;
+    }
     var links = list.querySelectorAll(".site-search-result");
     var target = links[selected >= 0 ? selected : 0];
     if (target) {
