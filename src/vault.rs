@@ -116,7 +116,8 @@ pub fn load(root: &Path, options: &WalkOptions) -> std::io::Result<Vault> {
             }
         };
         let rel = relative(&root_canon, root, entry.path());
-        if entry.file_type().is_symlink() {
+        // the vault itself may be given through a link: only links inside it count
+        if entry.depth() > 0 && entry.file_type().is_symlink() {
             diagnostics.push(
                 Diagnostic::whole_file(
                     Severity::Warning,

@@ -1183,6 +1183,18 @@ fn symlinks_are_not_followed_by_default() -> TestResult {
         "a symlinked folder was followed: {:?}",
         site.files
     );
+
+    // the vault itself given through a link is built, with no warning about it
+    let link = dir.path().join("vault-link");
+    std::os::unix::fs::symlink(&vault, &link)?;
+    let out = dir.path().join("site-2");
+    let run = build(dir.path(), &link, &out, &["--strict"])?;
+    assert!(
+        run.diagnostics().iter().all(|d| !d.contains("<vault>")),
+        "{}",
+        run.stderr
+    );
+    assert!(Site::read(&out)?.has("real.html"));
     Ok(())
 }
 
