@@ -981,7 +981,7 @@ pub(crate) fn derivative(
                 "a derivative by vec(X) of a derivative".into(),
             ));
         }
-        return nested_derivative(d, vals, poly, dimvars, idx, otimes, numerator);
+        return nested_derivative(d, &key, x0, vals, poly, dimvars, idx, otimes, numerator);
     }
     let empty = HashMap::new();
     // value (and kinks) in f64
@@ -1145,6 +1145,8 @@ type WithDerivs = (Val<f64>, f64, f64, Vec<(u32, usize)>);
 #[allow(clippy::too_many_arguments)]
 fn nested_derivative(
     d: &Deriv,
+    key: &str,
+    x0: &Val<f64>,
     vals: &HashMap<String, Val<f64>>,
     poly: &HashMap<u32, usize>,
     dimvars: &HashMap<String, usize>,
@@ -1152,13 +1154,6 @@ fn nested_derivative(
     otimes: Otimes,
     numerator: bool,
 ) -> Result<DerivOut, EvalErr> {
-    let key = d.wrt.key();
-    let Some(x0) = vals.get(&key) else {
-        return Err(EvalErr::Unsupported(format!(
-            "no value for {}",
-            d.wrt.show()
-        )));
-    };
     let (y0, mut kink, mut gap, taken) =
         eval_with_derivs(&d.of, vals, poly, dimvars, idx, otimes, numerator)?;
     if !finite(&y0) {
@@ -1184,13 +1179,13 @@ fn nested_derivative(
     let mut jac = DMatrix::<f64>::zeros(m, seeds.len());
     let mut fvals = vals.clone();
     for (col, &j) in seeds.iter().enumerate() {
-        let xj = get_entry(vals, &key, j);
+        let xj = get_entry(vals, key, j);
         let h = 1e-3 * xj.abs().max(1.0);
         let mut quotient = |h: f64| -> Result<Vec<f64>, EvalErr> {
             let mut side = |x: f64| -> Result<Vec<f64>, EvalErr> {
-                set_entry(&mut fvals, &key, j, x);
+                set_entry(&mut fvals, key, j, x);
                 let r = eval_with_derivs(&d.of, &fvals, poly, dimvars, idx, otimes, numerator);
-                set_entry(&mut fvals, &key, j, xj);
+                set_entry(&mut fvals, key, j, xj);
                 let (v, k, g, _) = r?;
                 kink = kink.min(k);
                 gap = gap.max(g);

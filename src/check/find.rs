@@ -1446,17 +1446,7 @@ fn build(st: &State, mems: &[&[Tok]], cx: &Ctx, src: &str) -> Result<Ident, Skip
                                 ..s.clone()
                             });
                             for w in ws {
-                                e = Expr::Deriv(
-                                    0,
-                                    Box::new(Deriv {
-                                        of: e,
-                                        wrt: w,
-                                        nabla: false,
-                                        entry: None,
-                                        vec: false,
-                                        held: Vec::new(),
-                                    }),
-                                );
+                                e = Expr::Deriv(0, Box::new(Deriv::by(e, w)));
                             }
                             Ok(e)
                         }
@@ -2676,23 +2666,11 @@ fn fix_nabla(e: Expr) -> Result<Expr, Skip> {
                 }
             }
             if syms.len() == 1 {
-                let Deriv {
-                    of,
-                    nabla,
-                    entry,
-                    vec,
-                    held,
-                    ..
-                } = *d;
                 Ok(Expr::Deriv(
                     id,
                     Box::new(Deriv {
-                        of,
                         wrt: syms.remove(0),
-                        nabla,
-                        entry,
-                        vec,
-                        held,
+                        ..*d
                     }),
                 ))
             } else {
@@ -2842,23 +2820,12 @@ fn bind_indices(e: Expr, bound: &[String]) -> Result<Expr, Skip> {
             Ok(Expr::Cases(id, out))
         }
         Expr::Deriv(id, d) => {
-            let Deriv {
-                of,
-                wrt,
-                nabla,
-                entry,
-                vec,
-                held,
-            } = *d;
+            let d = *d;
             Ok(Expr::Deriv(
                 id,
                 Box::new(Deriv {
-                    of: bind_indices(of, bound)?,
-                    wrt,
-                    nabla,
-                    entry,
-                    vec,
-                    held,
+                    of: bind_indices(d.of, bound)?,
+                    ..d
                 }),
             ))
         }
@@ -3022,31 +2989,14 @@ fn subst_ctx(
 ) -> Result<Expr, Skip> {
     match e {
         Expr::Deriv(id, d) => {
-            let Deriv {
-                of,
-                wrt,
-                nabla,
-                entry,
-                vec,
-                held,
-            } = *d;
+            let d = *d;
             let mut ex = exclude.clone();
-            ex.insert(wrt.key());
-            let mut of = subst_ctx(st, of, &ex, syms, used)?;
+            ex.insert(d.wrt.key());
+            let mut of = subst_ctx(st, d.of, &ex, syms, used)?;
             if syms {
-                of = as_intermediate(st, of, &wrt, &ex, used)?;
+                of = as_intermediate(st, of, &d.wrt, &ex, used)?;
             }
-            Ok(Expr::Deriv(
-                id,
-                Box::new(Deriv {
-                    of,
-                    wrt,
-                    nabla,
-                    entry,
-                    vec,
-                    held,
-                }),
-            ))
+            Ok(Expr::Deriv(id, Box::new(Deriv { of, ..d })))
         }
         Expr::Var(_) => substitute(st, e, exclude, 0, syms, used),
         Expr::Apply(name, args) => {

@@ -545,6 +545,21 @@ pub(crate) struct Deriv {
     pub held: Vec<Sym>,
 }
 
+impl Deriv {
+    /// The plain derivative of `of` by `wrt` (not a gradient, not by an entry or by
+    /// `vec`, nothing held fixed).
+    pub(crate) fn by(of: Expr, wrt: Sym) -> Deriv {
+        Deriv {
+            of,
+            wrt,
+            nabla: false,
+            entry: None,
+            vec: false,
+            held: Vec::new(),
+        }
+    }
+}
+
 /// An expression.
 #[derive(Debug, Clone)]
 pub(crate) enum Expr {
@@ -694,23 +709,12 @@ impl Expr {
                     .collect::<Result<_, String>>()?,
             ),
             Expr::Deriv(id, d) => {
-                let Deriv {
-                    of,
-                    wrt,
-                    nabla,
-                    entry,
-                    vec,
-                    held,
-                } = *d;
+                let d = *d;
                 Expr::Deriv(
                     id,
                     Box::new(Deriv {
-                        of: of.map(f)?,
-                        wrt,
-                        nabla,
-                        entry,
-                        vec,
-                        held,
+                        of: d.of.map(f)?,
+                        ..d
                     }),
                 )
             }
@@ -1976,34 +1980,14 @@ impl<'t, 'c> Parser<'t, 'c> {
                 };
                 let mut e = Expr::Apply(name, vec![Expr::Var(z.clone())]);
                 for _ in 0..order {
-                    e = Expr::Deriv(
-                        self.cx.id(),
-                        Box::new(Deriv {
-                            of: e,
-                            wrt: z.clone(),
-                            nabla: false,
-                            entry: None,
-                            vec: false,
-                            held: Vec::new(),
-                        }),
-                    );
+                    e = Expr::Deriv(self.cx.id(), Box::new(Deriv::by(e, z.clone())));
                 }
                 return Ok(Expr::Apply(PRIME_AT.into(), vec![e, arg.clone()]));
             };
             let v = v.clone();
             let mut e = Expr::Apply(name, args);
             for _ in 0..order {
-                e = Expr::Deriv(
-                    self.cx.id(),
-                    Box::new(Deriv {
-                        of: e,
-                        wrt: v.clone(),
-                        nabla: false,
-                        entry: None,
-                        vec: false,
-                        held: Vec::new(),
-                    }),
-                );
+                e = Expr::Deriv(self.cx.id(), Box::new(Deriv::by(e, v.clone())));
             }
             Ok(e)
         }))
@@ -2760,12 +2744,8 @@ impl<'t, 'c> Parser<'t, 'c> {
             return Ok(Expr::Deriv(
                 self.cx.id(),
                 Box::new(Deriv {
-                    of,
-                    wrt,
-                    nabla: false,
-                    entry: None,
                     vec: true,
-                    held: Vec::new(),
+                    ..Deriv::by(of, wrt)
                 }),
             ));
         }
@@ -2785,12 +2765,8 @@ impl<'t, 'c> Parser<'t, 'c> {
             e = Expr::Deriv(
                 self.cx.id(),
                 Box::new(Deriv {
-                    of: e,
-                    wrt,
                     nabla,
-                    entry: None,
-                    vec: false,
-                    held: Vec::new(),
+                    ..Deriv::by(e, wrt)
                 }),
             );
         }
@@ -2899,36 +2875,22 @@ impl<'t, 'c> Parser<'t, 'c> {
                 for c in letters {
                     e = Expr::Deriv(
                         self.cx.id(),
-                        Box::new(Deriv {
-                            of: e,
-                            wrt: Sym {
+                        Box::new(Deriv::by(
+                            e,
+                            Sym {
                                 base: c.to_string(),
                                 sub: None,
                                 bold: false,
                                 upper: false,
                             },
-                            nabla: false,
-                            entry: None,
-                            vec: false,
-                            held: Vec::new(),
-                        }),
+                        )),
                     );
                 }
                 return Ok(e);
             }
             let wrt = self.wrt(sub)?;
             let of = self.expr()?;
-            return Ok(Expr::Deriv(
-                self.cx.id(),
-                Box::new(Deriv {
-                    of,
-                    wrt,
-                    nabla: false,
-                    entry: None,
-                    vec: false,
-                    held: Vec::new(),
-                }),
-            ));
+            return Ok(Expr::Deriv(self.cx.id(), Box::new(Deriv::by(of, wrt))));
         }
         let of = self.factor()?;
         if !self.eat_ch('/') {
@@ -2942,17 +2904,7 @@ impl<'t, 'c> Parser<'t, 'c> {
         let start = self.pos;
         let _ = self.factor()?;
         let wrt = self.wrt(&self.toks[start..self.pos])?;
-        Ok(Expr::Deriv(
-            self.cx.id(),
-            Box::new(Deriv {
-                of,
-                wrt,
-                nabla: false,
-                entry: None,
-                vec: false,
-                held: Vec::new(),
-            }),
-        ))
+        Ok(Expr::Deriv(self.cx.id(), Box::new(Deriv::by(of, wrt))))
     }
 
     fn nabla(&mut self) -> PResult<Expr> {
@@ -2991,28 +2943,14 @@ impl<'t, 'c> Parser<'t, 'c> {
         let grad = Expr::Deriv(
             self.cx.id(),
             Box::new(Deriv {
-                of,
-                wrt: wrt.clone(),
                 nabla: true,
-                entry: None,
-                vec: false,
-                held: Vec::new(),
+                ..Deriv::by(of, wrt.clone())
             }),
         );
         if !hessian {
             return Ok(grad);
         }
-        Ok(Expr::Deriv(
-            self.cx.id(),
-            Box::new(Deriv {
-                of: grad,
-                wrt,
-                nabla: false,
-                entry: None,
-                vec: false,
-                held: Vec::new(),
-            }),
-        ))
+        Ok(Expr::Deriv(self.cx.id(), Box::new(Deriv::by(grad, wrt))))
     }
 
     /// `\sum_{i=1}^{n} body` (`\prod_{i=1}^{n} body` when `prod`)
