@@ -256,10 +256,7 @@ fn with_reload_script(html: Vec<u8>, version: u64) -> Vec<u8> {
 }
 
 fn not_found(path: &str, version: u64) -> tiny_http::Response<std::io::Cursor<Vec<u8>>> {
-    let escaped = path
-        .replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;");
+    let escaped = crate::render::html::escape_text(path);
     let page = format!(
         "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Not found</title></head>\
          <body><h1>Not found</h1><p>The site has no <code>{escaped}</code>. \
