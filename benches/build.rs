@@ -236,6 +236,7 @@ fn measure_builds(
         title: Some("Benchmark".to_string()),
         check: Default::default(),
         cards: Default::default(),
+        macros: Default::default(),
     };
     let warm_out = scratch.join(format!("out-{label}-warm-up"));
     let warm = pipeline::build(&options(warm_out.clone()), &Quiet)?;

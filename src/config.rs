@@ -8,7 +8,13 @@
 //! card_tags: [flashcards, srs]
 //! seed: 7
 //! trials: 10
+//! macros:                  # TeX macros for every formula (KaTeX-style; #1… are arguments)
+//!   "\\R": "\\mathbb{R}"
+//!   "\\norm": "\\left\\|#1\\right\\|"
 //! ```
+//!
+//! Macros can also be defined in a `preamble.sty` at the vault's root (`\newcommand`,
+//! `\DeclareMathOperator`, `\def`), which this file's `macros:` override.
 //!
 //! A flag on the command line wins over the file; a note's front matter (`layout:`,
 //! `otimes:`) wins over both for that note. The file itself is not copied into the
@@ -40,6 +46,8 @@ pub struct VaultConfig {
     pub seed: Option<u64>,
     /// Random trials per identity (5 to 1000).
     pub trials: Option<u64>,
+    /// TeX macros, name (`\\R` or `R`) → replacement (`\\mathbb{R}`), in file order.
+    pub macros: Option<std::collections::BTreeMap<String, String>>,
 }
 
 /// `layout:` in the file.
@@ -132,7 +140,7 @@ pub fn parse(text: &str) -> Result<VaultConfig, Diagnostic> {
         )
         .with_hint(
             "the keys are title, layout (numerator|denominator), otimes (elementwise|kronecker), \
-             card_tags (a list), seed and trials (5 to 1000)",
+             card_tags (a list), seed, trials (5 to 1000) and macros (a map of TeX macros)",
         );
         d.severity = Severity::Error;
         d
@@ -177,6 +185,7 @@ mod tests {
                 card_tags: Some(vec!["srs".into(), "cards/math".into()]),
                 seed: Some(7),
                 trials: Some(12),
+                macros: None,
             })
         );
         assert_eq!(
@@ -202,5 +211,13 @@ mod tests {
         let e = parse("title: trials and errors\ntrials: 2\n").err();
         assert_eq!(e.as_ref().map(|d| d.line), Some(2), "{e:?}");
         assert_eq!(parse("~\n"), Ok(VaultConfig::default()));
+    }
+
+    #[test]
+    fn reads_macros() {
+        let c = parse("macros:\n  \"\\\\R\": \"\\\\mathbb{R}\"\n  vb: '\\mathbf{#1}'\n");
+        let macros = c.ok().and_then(|c| c.macros).unwrap_or_default();
+        assert_eq!(macros.get("\\R").map(String::as_str), Some("\\mathbb{R}"));
+        assert_eq!(macros.get("vb").map(String::as_str), Some("\\mathbf{#1}"));
     }
 }

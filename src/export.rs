@@ -144,10 +144,10 @@ fn anki_notes(note: &ParsedNote, cards: &[Card], note_tags: &[String]) -> Vec<An
             _ => {
                 let reversed = siblings.iter().any(|c| c.kind == CardKind::Reversed);
                 // The fill-in prompts are part of the question.
-                let mut front = to_html(&note.path, &card.front);
+                let mut front = to_html(note, &card.front);
                 if !card.prompts.is_empty() {
                     front.push_str("<br>");
-                    front.push_str(&to_html(&note.path, &card.prompts.join("\n")));
+                    front.push_str(&to_html(note, &card.prompts.join("\n")));
                 }
                 (
                     if reversed {
@@ -155,7 +155,7 @@ fn anki_notes(note: &ParsedNote, cards: &[Card], note_tags: &[String]) -> Vec<An
                     } else {
                         "Basic"
                     },
-                    vec![front, to_html(&note.path, &card.back)],
+                    vec![front, to_html(note, &card.back)],
                 )
             }
         };
@@ -210,19 +210,22 @@ fn cloze_text(note: &ParsedNote, siblings: &[&Card]) -> String {
         format!("{{{{c{number}::{}{hint}}}}}", escape(&d.answer))
     });
     match text {
-        Some(text) => to_html(&note.path, &text),
-        None => to_html(&note.path, &first.back),
+        Some(text) => to_html(note, &text),
+        None => to_html(note, &first.back),
     }
 }
 
 /// Renders card markdown to HTML for Anki: math as `\(...\)` / `\[...\]`, wikilinks as
 /// their text, each line break kept.
-pub fn to_html(note_path: &str, markdown: &str) -> String {
-    let parsed = parse::parse(&SourceFile {
-        path: note_path.to_string(),
+/// `note` is the note the markdown comes from: its macros are expanded (Anki knows none
+/// of the vault's macros).
+pub fn to_html(note: &ParsedNote, markdown: &str) -> String {
+    let mut parsed = parse::parse(&SourceFile {
+        path: note.path.clone(),
         text: markdown.to_string(),
         modified: None,
     });
+    parse::macros::expand(&mut parsed, &note.macros);
     let mut events: Vec<Event<'static>> = Vec::new();
     for node in parsed.nodes {
         match node {
@@ -234,7 +237,8 @@ pub fn to_html(note_path: &str, markdown: &str) -> String {
                 } else {
                     ("\\(", "\\)")
                 };
-                events.push(Event::Text(format!("{open}{}{close}", m.tex.trim()).into()));
+                let tex = m.tex_to_read().trim();
+                events.push(Event::Text(format!("{open}{tex}{close}").into()));
             }
             Node::Link(link) => {
                 let shown = link

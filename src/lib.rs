@@ -18,4 +18,5 @@ pub mod render;
 pub mod serve;
 pub mod site;
 pub mod slug;
+pub mod tex;
 pub mod vault;

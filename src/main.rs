@@ -406,6 +406,7 @@ fn build_options(args: &SiteArgs, command: &str) -> Result<BuildOptions, ExitCod
         title: args.title.clone().or_else(|| vault.title.clone()),
         check: args.settings.settings(&vault),
         cards: args.cards.settings(&vault),
+        macros: vault.macros.clone().unwrap_or_default(),
     })
 }
 
@@ -545,14 +546,16 @@ fn check_command(args: CheckArgs) -> ExitCode {
     };
     let interactive = matches!(args.format, Format::Human);
     let bar = Bar::new(interactive);
-    let analysed = match pipeline::analyse(&args.vault, &walk, &CardSettings::default(), &bar) {
-        Ok(a) => a,
-        Err(err) => {
-            bar.finish();
-            eprintln!("error: {err}");
-            return ExitCode::from(EXIT_ERROR);
-        }
-    };
+    let macros = vault.macros.clone().unwrap_or_default();
+    let analysed =
+        match pipeline::analyse(&args.vault, &walk, &CardSettings::default(), &macros, &bar) {
+            Ok(a) => a,
+            Err(err) => {
+                bar.finish();
+                eprintln!("error: {err}");
+                return ExitCode::from(EXIT_ERROR);
+            }
+        };
     let settings = args.settings.settings(&vault);
     let identities = pipeline::check_identities(&analysed.notes, &analysed.infos, &settings, &bar);
     bar.finish();
@@ -601,7 +604,14 @@ fn cards_command(args: CardsArgs) -> ExitCode {
         follow_links: args.follow_links,
         exclude: Vec::new(),
     };
-    let analysed = match pipeline::analyse(&args.vault, &walk, &card_settings, &pipeline::Quiet) {
+    let macros = vault.macros.clone().unwrap_or_default();
+    let analysed = match pipeline::analyse(
+        &args.vault,
+        &walk,
+        &card_settings,
+        &macros,
+        &pipeline::Quiet,
+    ) {
         Ok(a) => a,
         Err(err) => {
             eprintln!("error: {err}");

@@ -1,6 +1,6 @@
 //! The build, stage by stage: vault → parse → extract → graph → render → site.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -14,6 +14,7 @@ use crate::graph;
 use crate::parse::{self, ParsedNote};
 use crate::render::{self, SiteSettings};
 use crate::site;
+use crate::tex::macros::Macros;
 use crate::vault::{self, WalkOptions};
 
 /// What to build.
@@ -28,6 +29,8 @@ pub struct BuildOptions {
     pub check: check::Settings,
     /// Which notes hold flashcards.
     pub cards: CardSettings,
+    /// TeX macros of `notebuild.yaml` (name → replacement).
+    pub macros: BTreeMap<String, String>,
 }
 
 /// What a build did.
@@ -116,18 +119,21 @@ pub fn analyse(
     root: &Path,
     walk: &WalkOptions,
     card_settings: &CardSettings,
+    macros: &BTreeMap<String, String>,
     progress: &dyn Progress,
 ) -> Result<Analysed, BuildError> {
     let vault = vault::load(root, walk).map_err(|error| BuildError::Vault {
         path: root.to_path_buf(),
         error,
     })?;
+    let (macros, macro_diagnostics) = vault_macros(vault.preamble.as_ref(), macros);
     progress.stage("parsing", vault.notes.len());
     let notes: Vec<ParsedNote> = vault
         .notes
         .par_iter()
         .map(|file| {
-            let note = parse::parse(file);
+            let mut note = parse::parse(file);
+            parse::macros::expand(&mut note, &macros);
             progress.step();
             note
         })
@@ -138,6 +144,7 @@ pub fn analyse(
         .map(|note| cards::cards(note, card_settings))
         .unzip();
     let mut diagnostics = vault.diagnostics.clone();
+    diagnostics.extend(macro_diagnostics);
     for note in &notes {
         diagnostics.extend(note.diagnostics.iter().cloned());
     }
@@ -149,6 +156,41 @@ pub fn analyse(
         diagnostics,
         card_diagnostics: card_diagnostics.into_iter().flatten().collect(),
     })
+}
+
+/// The macros every note starts from: the built-in ones, then the vault's `preamble.sty`,
+/// then the `macros:` of `notebuild.yaml`; and the problems found reading them.
+pub fn vault_macros(
+    preamble: Option<&vault::SourceFile>,
+    config: &BTreeMap<String, String>,
+) -> (Macros, Vec<Diagnostic>) {
+    let mut macros = Macros::builtin();
+    let mut diagnostics = Vec::new();
+    if let Some(file) = preamble {
+        for error in macros.read_preamble(&file.text, &file.path) {
+            let at = error.offset.min(file.text.len());
+            let end = file.text[at..]
+                .find('\n')
+                .map_or(file.text.len(), |k| at + k)
+                .max(at + 1)
+                .min(file.text.len());
+            diagnostics.push(
+                Diagnostic::warning(&file.path, &file.text, at..end, error.message).with_hint(
+                    "this macro is left undefined; formulas using it show it as written",
+                ),
+            );
+        }
+    }
+    for (name, body) in config {
+        if let Err(message) = macros.define(name, body, crate::config::FILE) {
+            diagnostics.push(Diagnostic::whole_file(
+                crate::diagnostics::Severity::Warning,
+                crate::config::FILE,
+                format!("macros: {message}"),
+            ));
+        }
+    }
+    (macros, diagnostics)
 }
 
 /// Builds the site.
@@ -168,7 +210,13 @@ pub fn build(options: &BuildOptions, progress: &dyn Progress) -> Result<BuildRep
         cards,
         mut diagnostics,
         card_diagnostics,
-    } = analyse(&options.vault, &walk, &options.cards, progress)?;
+    } = analyse(
+        &options.vault,
+        &walk,
+        &options.cards,
+        &options.macros,
+        progress,
+    )?;
     diagnostics.extend(card_diagnostics);
 
     let identities = check_identities(&notes, &infos, &options.check, progress);
@@ -229,10 +277,13 @@ pub fn build(options: &BuildOptions, progress: &dyn Progress) -> Result<BuildRep
             b.severity,
         ))
     });
-    let sources = notes
+    let mut sources: HashMap<String, String> = notes
         .iter()
         .map(|n| (n.path.clone(), n.text.clone()))
         .collect();
+    if let Some(preamble) = &vault.preamble {
+        sources.insert(preamble.path.clone(), preamble.text.clone());
+    }
     Ok(BuildReport {
         notes: notes.len(),
         unpublished: notes.len() - published,
@@ -282,7 +333,7 @@ pub(crate) fn math_spans<'a>(
             let before = text.get(end..m.range.start).unwrap_or("");
             end = m.range.end;
             check::Span {
-                tex: &m.tex,
+                tex: m.tex_to_read(),
                 display: m.display,
                 before,
             }
@@ -337,7 +388,8 @@ pub fn check_identities(
         let Some(math) = info.math.get(finding.span) else {
             continue;
         };
-        let range = place(&note.text, math, finding.tex_offset, &finding.latex);
+        let tex_offset = math.source_offset(finding.tex_offset);
+        let range = place(&note.text, math, tex_offset, &finding.latex);
         let (line, column) = diagnostics::line_col(&note.text, range.start);
         out[n].push(CheckedIdentity {
             file: note.path.clone(),

@@ -49,8 +49,14 @@ pub struct Vault {
     pub root: PathBuf,
     pub notes: Vec<SourceFile>,
     pub attachments: Vec<Attachment>,
+    /// `preamble.sty` at the vault's root: the vault's own TeX macros.
+    pub preamble: Option<SourceFile>,
     pub diagnostics: Vec<Diagnostic>,
 }
+
+/// The name of the vault's macro file, at its root (the convention of Obsidian's Extended
+/// MathJax plugin).
+pub const PREAMBLE: &str = "preamble.sty";
 
 /// Walks `root` and reads every note, in parallel.
 ///
@@ -74,6 +80,7 @@ pub fn load(root: &Path, options: &WalkOptions) -> std::io::Result<Vault> {
     let mut diagnostics = Vec::new();
     let mut note_paths = Vec::new();
     let mut attachments = Vec::new();
+    let mut preamble_path = None;
 
     let walker = WalkDir::new(root)
         .follow_links(options.follow_links)
@@ -135,6 +142,11 @@ pub fn load(root: &Path, options: &WalkOptions) -> std::io::Result<Vault> {
         if entry.depth() == 1 && entry.file_name() == crate::config::FILE {
             continue;
         }
+        // the vault's macros are read into every formula, not published
+        if entry.depth() == 1 && entry.file_name() == PREAMBLE {
+            preamble_path = Some((rel, entry.path().to_path_buf()));
+            continue;
+        }
         let is_note = entry
             .path()
             .extension()
@@ -164,10 +176,23 @@ pub fn load(root: &Path, options: &WalkOptions) -> std::io::Result<Vault> {
         }
     }
 
+    let preamble = match preamble_path.map(|(rel, abs)| read_note(rel, &abs)) {
+        Some(Ok((file, warning))) => {
+            diagnostics.extend(warning);
+            Some(file)
+        }
+        Some(Err(d)) => {
+            diagnostics.push(d);
+            None
+        }
+        None => None,
+    };
+
     Ok(Vault {
         root: root.to_path_buf(),
         notes,
         attachments,
+        preamble,
         diagnostics,
     })
 }
@@ -186,6 +211,7 @@ pub fn from_memory(root: &Path, files: &[(&str, &str)]) -> Vault {
         root: root.to_path_buf(),
         notes,
         attachments: Vec::new(),
+        preamble: None,
         diagnostics: Vec::new(),
     }
 }

@@ -6,6 +6,7 @@
 //! parsed blockquotes, and every heading gets a stable id.
 
 pub mod frontmatter;
+pub mod macros;
 pub mod scan;
 
 use std::collections::HashSet;
@@ -33,6 +34,9 @@ pub struct ParsedNote {
     pub nodes: Vec<Node>,
     pub modified: Option<std::time::SystemTime>,
     pub diagnostics: Vec<Diagnostic>,
+    /// The TeX macros in force at the end of the note (the vault's and the note's own):
+    /// for markdown rendered later in its context (flashcards).
+    pub macros: crate::tex::macros::Macros,
 }
 
 /// One element of a parsed note, in document order.
@@ -63,6 +67,21 @@ pub struct Math {
     pub display: bool,
     /// Byte range of the whole span (delimiters included) in the note's text.
     pub range: Range<usize>,
+    /// The TeX with the vault's and the note's macros expanded, when it uses any
+    /// ([`macros::expand`]).
+    pub expanded: Option<crate::tex::macros::Expanded>,
+}
+
+impl Math {
+    /// The TeX to render and check: with macros expanded.
+    pub fn tex_to_read(&self) -> &str {
+        self.expanded.as_ref().map_or(&self.tex, |e| &e.tex)
+    }
+
+    /// The byte offset in [`Math::tex`] that produced byte `at` of [`Math::tex_to_read`].
+    pub fn source_offset(&self, at: usize) -> usize {
+        self.expanded.as_ref().map_or(at, |e| e.to_source(at))
+    }
 }
 
 /// `[[target#fragment|label]]` or the embed `![[target|options]]`.
@@ -139,6 +158,7 @@ pub fn parse(file: &SourceFile) -> ParsedNote {
         nodes,
         modified: file.modified,
         diagnostics,
+        macros: crate::tex::macros::Macros::default(),
     }
 }
 
@@ -249,6 +269,7 @@ fn node_of(located: scan::Located) -> Node {
             tex,
             display,
             range,
+            expanded: None,
         }),
         scan::Item::WikiLink {
             target,

@@ -462,7 +462,8 @@ impl Writer<'_> {
                     } else {
                         MathMode::Inline
                     };
-                    let (mathml, error) = math::render_or_fallback(&m.tex, mode);
+                    let (mathml, error) =
+                        math::render_or_fallback_expanded(m.tex_to_read(), &m.tex, mode);
                     if let Some(error) = error
                         && self.report
                     {
@@ -759,11 +760,13 @@ impl Writer<'_> {
     /// Markdown written in the context of the current note (links resolve from it), as a
     /// fragment: no cards, no badges, each line break kept.
     fn fragment_html(&mut self, markdown: &str) -> String {
-        let parsed = parse::parse(&SourceFile {
-            path: self.ctx.notes[self.from].path.clone(),
+        let note = &self.ctx.notes[self.from];
+        let mut parsed = parse::parse(&SourceFile {
+            path: note.path.clone(),
             text: markdown.to_string(),
             modified: None,
         });
+        parse::macros::expand(&mut parsed, &note.macros);
         let saved_fragment = std::mem::replace(&mut self.fragment, true);
         let saved_report = std::mem::replace(&mut self.report, false);
         let saved_toc = self.toc.take();

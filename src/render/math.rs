@@ -47,6 +47,9 @@ use std::fmt;
 use std::ops::Range;
 
 use pulldown_latex::config::DisplayMode;
+
+use crate::tex::lex::{Tok, Token, lex, push_tex};
+use crate::tex::vocab::{self, text_command};
 use pulldown_latex::{Parser, RenderConfig, Storage, mathml::push_mathml};
 
 /// Whether the span was written `$...$` (inline) or `$$...$$` (display).
@@ -83,8 +86,14 @@ impl std::error::Error for MathError {}
 /// The output carries the original TeX as an `application/x-tex` annotation, so copying the
 /// formula from a page gives its source.
 pub fn render(tex: &str, mode: MathMode) -> Result<String, MathError> {
+    render_expanded(tex, tex, mode)
+}
+
+/// Renders `tex`, the expansion of `source` (the formula as the note writes it, with the
+/// vault's macros): the annotation carries the source.
+pub fn render_expanded(tex: &str, source: &str, mode: MathMode) -> Result<String, MathError> {
     let normalized = normalize(tex, mode)?;
-    let annotation = escape_html(tex.trim());
+    let annotation = escape_html(source.trim());
     render_normalized(&normalized, &annotation, mode)
 }
 
@@ -92,9 +101,19 @@ pub fn render(tex: &str, mode: MathMode) -> Result<String, MathError> {
 /// `<code class="math-error" title="...reason...">` with a visible marker (e.g. a leading "⚠"),
 /// display mode wrapped in a block-level element, plus the error for a warning.
 pub fn render_or_fallback(tex: &str, mode: MathMode) -> (String, Option<MathError>) {
-    match render(tex, mode) {
+    render_or_fallback_expanded(tex, tex, mode)
+}
+
+/// [`render_or_fallback`] of `tex`, the expansion of `source`: the fallback shows the
+/// source, as the note writes it.
+pub fn render_or_fallback_expanded(
+    tex: &str,
+    source: &str,
+    mode: MathMode,
+) -> (String, Option<MathError>) {
+    match render_expanded(tex, source, mode) {
         Ok(html) => (html, None),
-        Err(error) => (fallback_html(tex, mode, &error), Some(error)),
+        Err(error) => (fallback_html(source, mode, &error), Some(error)),
     }
 }
 
@@ -350,74 +369,6 @@ fn escape_html(text: &str) -> String {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Tokens
-// ---------------------------------------------------------------------------------------------
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Tok<'a> {
-    /// `\name`, the name made of ASCII letters.
-    Word(&'a str),
-    /// `\c` for a single character that is not an ASCII letter (`\\`, `\,`, `\ `, `\{`…).
-    Symbol(char),
-    /// A `\` ending the input.
-    LoneBackslash,
-    /// A run of white space.
-    Space,
-    /// `%` up to the end of the line (the line break excluded).
-    Comment,
-    /// Any other character.
-    Char(char),
-}
-
-#[derive(Debug, Clone)]
-struct Token<'a> {
-    tok: Tok<'a>,
-    span: Range<usize>,
-}
-
-fn lex(src: &str) -> Vec<Token<'_>> {
-    let mut tokens = Vec::with_capacity(src.len() / 2 + 1);
-    let mut i = 0;
-    while let Some(c) = src[i..].chars().next() {
-        let start = i;
-        let tok = if c == '\\' {
-            i += 1;
-            match src[i..].chars().next() {
-                None => Tok::LoneBackslash,
-                Some(d) if d.is_ascii_alphabetic() => {
-                    let len = src[i..]
-                        .find(|ch: char| !ch.is_ascii_alphabetic())
-                        .unwrap_or(src.len() - i);
-                    let name = &src[i..i + len];
-                    i += len;
-                    Tok::Word(name)
-                }
-                Some(d) => {
-                    i += d.len_utf8();
-                    Tok::Symbol(d)
-                }
-            }
-        } else if c.is_whitespace() {
-            i += src[i..]
-                .find(|ch: char| !ch.is_whitespace())
-                .unwrap_or(src.len() - i);
-            Tok::Space
-        } else if c == '%' {
-            i += src[i..].find('\n').unwrap_or(src.len() - i);
-            Tok::Comment
-        } else {
-            i += c.len_utf8();
-            Tok::Char(c)
-        };
-        tokens.push(Token {
-            tok,
-            span: start..i,
-        });
-    }
-    tokens
-}
-
-// ---------------------------------------------------------------------------------------------
 // Tree of groups and environments
 // ---------------------------------------------------------------------------------------------
 
@@ -645,20 +596,6 @@ fn build_tree<'a>(src: &'a str, tokens: &[Token<'a>]) -> Result<Vec<Node<'a>>, M
 /// Braced so that it stays a single argument (`x^\ `).
 const CONTROL_SPACE: &str = "{\\hspace{0.3333em}}";
 
-/// Font size switches: unknown to pulldown-latex; LaTeX ignores them in math mode.
-const SIZE_COMMANDS: &[&str] = &[
-    "tiny",
-    "scriptsize",
-    "footnotesize",
-    "small",
-    "normalsize",
-    "large",
-    "Large",
-    "LARGE",
-    "huge",
-    "Huge",
-];
-
 /// Environments whose wrapper is removed (they only add an equation number).
 const EQUATION_LIKE: &[&str] = &[
     "equation",
@@ -668,26 +605,13 @@ const EQUATION_LIKE: &[&str] = &[
     "math",
 ];
 
-/// Commands whose argument is text, and the pulldown-latex command rendering it.
-fn text_command(name: &str) -> Option<&'static str> {
-    Some(match name {
-        "text" | "textnormal" | "textup" | "textmd" | "mbox" | "hbox" => "text",
-        "textrm" => "textrm",
-        "textbf" => "textbf",
-        "textit" | "emph" | "textsl" => "textit",
-        "textsf" => "textsf",
-        "texttt" => "texttt",
-        _ => return None,
-    })
-}
-
-/// Commands simply renamed.
+/// Commands the renderer writes under another name: fonts (from [`vocab::FONTS`]) and
+/// cancellations.
 fn renamed(name: &str) -> Option<&'static str> {
+    if let Some(font) = vocab::font_command(name) {
+        return (font.render_as != font.name).then_some(font.render_as);
+    }
     Some(match name {
-        "bm" | "pmb" => "boldsymbol",
-        "bold" => "mathbf",
-        "Bbb" => "mathbb",
-        "mathscr" => "mathcal",
         "bcancel" | "xcancel" => "cancel",
         _ => return None,
     })
@@ -737,16 +661,6 @@ fn is_blank(node: &Node<'_>) -> bool {
     matches!(node, Node::Tok(Tok::Space | Tok::Comment, _))
 }
 
-/// Whether `s` ends with a control word, so that a letter written next would extend it.
-fn ends_with_control_word(s: &str) -> bool {
-    let before = s.trim_end_matches(|c: char| c.is_ascii_alphabetic());
-    if before.len() == s.len() {
-        return false;
-    }
-    let backslashes = before.len() - before.trim_end_matches('\\').len();
-    backslashes % 2 == 1
-}
-
 struct Emitter<'s> {
     src: &'s str,
     mode: MathMode,
@@ -760,10 +674,7 @@ enum Segment {
 
 impl<'s> Emitter<'s> {
     fn push(&mut self, s: &str) {
-        if s.starts_with(|c: char| c.is_ascii_alphabetic()) && ends_with_control_word(&self.out) {
-            self.out.push(' ');
-        }
-        self.out.push_str(s);
+        push_tex(&mut self.out, s);
     }
 
     fn raw(&mut self, span: Range<usize>) {
@@ -992,7 +903,7 @@ impl<'s> Emitter<'s> {
         nodes: &[&Node<'s>],
         i: &mut usize,
     ) -> Result<(), MathError> {
-        if SIZE_COMMANDS.contains(&name) {
+        if vocab::SIZE_COMMANDS.contains(&name) {
             return Ok(());
         }
         if let Some(new_name) = renamed(name) {
@@ -1386,7 +1297,7 @@ fn text_segments(
                         continue;
                     }
                     let text = match name {
-                        _ if SIZE_COMMANDS.contains(&name) => "",
+                        _ if vocab::SIZE_COMMANDS.contains(&name) => "",
                         "ldots" | "dots" | "textellipsis" => "…",
                         "quad" => "\u{2003}",
                         "qquad" => "\u{2003}\u{2003}",
@@ -1547,7 +1458,7 @@ mod tests {
     #[test]
     fn size_commands_are_dropped() {
         assert_eq!(norm(r"\Huge{0}"), "{0}");
-        for size in SIZE_COMMANDS {
+        for size in vocab::SIZE_COMMANDS {
             let tex = format!("a \\{size} b");
             assert_clean(&tex, &display(&tex));
         }
