@@ -1,6 +1,7 @@
 //! The vault's own TeX macros: `preamble.sty`, `macros:` in `notebuild.yaml`, and
 //! `\newcommand` in a note's math, expanded before rendering and before checking.
 
+#[allow(dead_code)] // each test binary uses a part of the helpers
 mod common;
 
 use common::{TestResult, fail, notebuild, temp_vault, write};

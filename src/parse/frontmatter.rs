@@ -54,11 +54,62 @@ pub fn split(file: &str, text: &str) -> Split {
             FrontMatter::default()
         }
     };
+    diagnostics.extend(check_settings(file, text, yaml_range.start, yaml, &front));
     Split {
         front,
         body_start,
         diagnostics,
     }
+}
+
+/// Warnings for the checker's settings (`layout:`, `otimes:`) whose value names nothing:
+/// the vault's setting is used instead, and the note should say so.
+fn check_settings(
+    file: &str,
+    text: &str,
+    yaml_start: usize,
+    yaml: &str,
+    front: &FrontMatter,
+) -> Vec<Diagnostic> {
+    let mut out = Vec::new();
+    for (key, value) in &front.fields {
+        let (valid, expected) = match key.to_ascii_lowercase().as_str() {
+            "layout" => (
+                crate::config::layout_named(value).is_some(),
+                "numerator or denominator",
+            ),
+            "otimes" => (
+                crate::config::otimes_named(value).is_some(),
+                "elementwise or kronecker",
+            ),
+            _ => continue,
+        };
+        if valid {
+            continue;
+        }
+        let mut at = yaml_start;
+        let mut len = 1;
+        let mut line_start = 0;
+        for line in yaml.split_inclusive('\n') {
+            if line.starts_with(key.as_str()) && line[key.len()..].trim_start().starts_with(':') {
+                let column = line.find(value.as_str()).unwrap_or(0);
+                at = yaml_start + line_start + column;
+                len = if column == 0 { key.len() } else { value.len() };
+                break;
+            }
+            line_start += line.len();
+        }
+        out.push(
+            Diagnostic::warning(
+                file,
+                text,
+                at..at + len.max(1),
+                format!("`{key}: {value}` is not a setting the checker knows: it was ignored"),
+            )
+            .with_hint(format!("write {key}: {expected}")),
+        );
+    }
+    out
 }
 
 /// The byte range of the YAML and where the body starts, when `text` opens with `---`.
@@ -181,6 +232,19 @@ mod tests {
             Some("denominator")
         );
         assert_eq!(&text[s.body_start..], "# Body\n");
+    }
+
+    #[test]
+    fn a_checker_setting_that_names_nothing_is_a_warning_at_its_line() {
+        let text = "---\ntitle: x\nlayout: denominatr\notimes: kronecker\n---\nbody\n";
+        let s = split("a.md", text);
+        assert_eq!(s.diagnostics.len(), 1, "{:?}", s.diagnostics);
+        let d = &s.diagnostics[0];
+        assert_eq!((d.line, d.column), (3, 9));
+        assert!(d.message.contains("denominatr"), "{}", d.message);
+        let s = split("a.md", "---\notimes: outer\nlayout: numerator\n---\n");
+        assert_eq!(s.diagnostics.len(), 1, "{:?}", s.diagnostics);
+        assert_eq!(s.diagnostics[0].line, 2);
     }
 
     #[test]

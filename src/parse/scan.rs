@@ -465,7 +465,8 @@ fn find_unescaped(hay: &str, needle: &str) -> Option<usize> {
         if backslashes % 2 == 0 {
             return Some(at);
         }
-        from = at + needle.len();
+        // The backslash escapes one character only: `\$$$` closes after the `\$`.
+        from = at + 1;
     }
     None
 }
@@ -544,6 +545,10 @@ mod tests {
         assert!(items("it costs $5 and $6 today").is_empty());
         assert!(items("a $ b $ c").is_empty());
         assert!(items("\\$x\\$").is_empty());
+        assert_eq!(
+            items("price $$p = 5\\$$$ and $$q = \\$$$"),
+            [math("p = 5\\$", true), math("q = \\$", true)]
+        );
     }
 
     #[test]
