@@ -18,10 +18,12 @@
 //! identities as it names: a missing or an extra one fails with its `file:line`.
 //!
 //! A verdict is `pass`, or `fail KIND` or `skip KIND` optionally followed by
-//! `hint: TEXT` and `message: TEXT`: the status and the kind (`value`, `shape`,
-//! `abstract`, `unsupported`, ...) must be the reported ones, and the hint and the
-//! message, when given, parts of the reported ones. Every mismatch of every file is
-//! listed before the test fails.
+//! `hint: TEXT` and `message: TEXT`; any may end with `latex: TEXT`. The status and
+//! the kind (`value`, `shape`, `abstract`, `unsupported`, ...) must be the reported
+//! ones, the hint and the message, when given, parts of the reported ones, and the
+//! identity's TeX must start with the `latex:` text. Every identity must also be
+//! reported where its TeX is (at its `line:column`, the TeX's first line starts).
+//! Every mismatch of every file is listed before the test fails.
 
 #[allow(dead_code)]
 mod common;
@@ -39,6 +41,8 @@ struct Verdict {
     kind: Option<String>,
     hint: Option<String>,
     message: Option<String>,
+    /// How the identity's TeX starts.
+    latex: Option<String>,
 }
 
 /// An `<!-- expect: ... -->` comment: where it starts (1-based line, column in
@@ -92,16 +96,17 @@ fn line_col(text: &str, at: usize) -> (usize, usize) {
     (line, before[start..].chars().count() + 1)
 }
 
-/// Reads one verdict: `pass`, `fail KIND`, `skip KIND`, the last two optionally
-/// followed by `hint: TEXT` and/or `message: TEXT` (parts of the reported hint and
-/// message).
+/// Reads one verdict: `pass`, `fail KIND`, `skip KIND`, followed by clauses: for a
+/// failure or a skip `hint: TEXT` and `message: TEXT` (parts of the reported hint and
+/// message), for any `latex: TEXT` (how the identity's TeX starts).
 fn parse_verdict(text: &str) -> Result<Verdict, String> {
     let mut head = text;
     let mut hint = None;
     let mut message = None;
+    let mut latex = None;
     // the clauses, last first
     loop {
-        let at = ["hint:", "message:"]
+        let at = ["hint:", "message:", "latex:"]
             .iter()
             .filter_map(|key| head.rfind(key).map(|k| (k, *key)))
             .max();
@@ -110,10 +115,10 @@ fn parse_verdict(text: &str) -> Result<Verdict, String> {
         if value.is_empty() {
             return Err(format!("`{key}` with no text"));
         }
-        let slot = if key == "hint:" {
-            &mut hint
-        } else {
-            &mut message
+        let slot = match key {
+            "hint:" => &mut hint,
+            "message:" => &mut message,
+            _ => &mut latex,
         };
         if slot.replace(value.to_string()).is_some() {
             return Err(format!("`{key}` given twice"));
@@ -127,19 +132,21 @@ fn parse_verdict(text: &str) -> Result<Verdict, String> {
             kind: None,
             hint: None,
             message: None,
+            latex,
         }),
         [status @ ("fail" | "skip"), kind] => Ok(Verdict {
             status: status.to_string(),
             kind: Some(kind.to_string()),
             hint,
             message,
+            latex,
         }),
         [status @ ("fail" | "skip")] => Err(format!(
             "`{status}` needs its kind (`{status} value`, `{status} abstract`, ...)"
         )),
         _ => Err(format!(
-            "cannot read `{}`: write `pass`, `fail KIND [hint: TEXT] [message: TEXT]`, \
-             `skip KIND [...]` or `none`",
+            "cannot read `{}`: write `pass [latex: TEXT]`, \
+             `fail KIND [hint: TEXT] [message: TEXT] [latex: TEXT]`, `skip KIND [...]` or `none`",
             text.trim()
         )),
     }
@@ -246,6 +253,32 @@ fn check_note(name: &str, text: &str) -> Result<Vec<Found>, Error> {
     Ok(found)
 }
 
+/// The identities whose reported place is not where their TeX is: at `line:column` of
+/// the note, the first line of the identity's TeX must start.
+fn misplaced(path: &str, text: &str, found: &[Found]) -> Vec<String> {
+    let mut problems = Vec::new();
+    for f in found {
+        let first = f.latex.lines().next().unwrap_or_default();
+        let at = text
+            .lines()
+            .nth(f.line.saturating_sub(1))
+            .and_then(|line| line.char_indices().nth(f.column.saturating_sub(1)))
+            .map(|(k, _)| k);
+        let source = text
+            .lines()
+            .nth(f.line.saturating_sub(1))
+            .unwrap_or_default();
+        let ok = at.is_some_and(|k| source[k..].starts_with(first));
+        if !ok {
+            problems.push(format!(
+                "{path}:{}:{}: the identity `{first}` is reported here, but the line is `{source}`",
+                f.line, f.column
+            ));
+        }
+    }
+    problems
+}
+
 /// How many verdicts of each kind the files expect.
 #[derive(Default)]
 struct Tally {
@@ -298,7 +331,8 @@ fn compare(path: &str, expected: &[Expectation], found: &[Found]) -> Vec<String>
                 .message
                 .as_deref()
                 .is_none_or(|m| f.message.contains(m));
-            if !(status_ok && kind_ok && hint_ok && message_ok) {
+            let latex_ok = want.latex.as_deref().is_none_or(|l| f.latex.starts_with(l));
+            if !(status_ok && kind_ok && hint_ok && message_ok && latex_ok) {
                 let mut want_text = want.status.clone();
                 if let Some(kind) = &want.kind {
                     let _ = write!(want_text, " {kind}");
@@ -308,6 +342,9 @@ fn compare(path: &str, expected: &[Expectation], found: &[Found]) -> Vec<String>
                 }
                 if let Some(message) = &want.message {
                     let _ = write!(want_text, " message: {message}");
+                }
+                if let Some(latex) = &want.latex {
+                    let _ = write!(want_text, " latex: {latex}");
                 }
                 problems.push(format!(
                     "{at}: expected {want_text}, got {f} (identity at {path}:{}:{})",
@@ -364,6 +401,7 @@ fn every_identity_in_the_case_files_gets_its_expected_verdict() -> TestResult {
             }
         }
         let found = check_note(name, &text).map_err(|e| fail(format!("{path}: {e}")))?;
+        problems.extend(misplaced(&path, &text, &found));
         problems.extend(compare(&path, &expected, &found));
     }
     let total = tally.pass + tally.fail + tally.skip + tally.none;
@@ -415,6 +453,7 @@ $b$ <!-- expect: fail value hint: factor 1/2; skip abstract message: step 2 hint
             kind: Some("value".into()),
             hint: Some("factor 1/2".into()),
             message: None,
+            latex: None,
         }
     );
     assert_eq!(
@@ -424,6 +463,7 @@ $b$ <!-- expect: fail value hint: factor 1/2; skip abstract message: step 2 hint
             kind: Some("abstract".into()),
             hint: Some("f".into()),
             message: Some("step 2".into()),
+            latex: None,
         }
     );
 }
@@ -437,6 +477,7 @@ fn malformed_expectations_are_errors_with_their_line() {
         ("\n$a$ <!-- expect: pass hint: x -->", "cannot read"),
         ("$a$ <!-- expect: skip abstract hint: -->", "no text"),
         ("$a$ <!-- expect: fail value hint: a hint: b -->", "twice"),
+        ("$a$ <!-- expect: pass message: m -->", "cannot read"),
         ("$a$ <!-- expect: pass", "never closed"),
     ] {
         let problems = expectations(text).err().unwrap_or_default();
@@ -485,4 +526,22 @@ fn a_missing_or_an_extra_identity_is_reported_at_its_place() {
         problems.len() == 1 && problems[0].starts_with("f.md:1: expected pass, got fail"),
         "{problems:?}"
     );
+}
+
+#[test]
+fn an_identity_reported_away_from_its_tex_is_a_mismatch() {
+    let text = "# T\n\nSo $\\frac{d}{dx} x = 1$ <!-- expect: pass -->\n";
+    let at = |line, column| Found {
+        line,
+        column,
+        latex: "\\frac{d}{dx} x = 1".into(),
+        status: "pass".into(),
+        kind: None,
+        hint: None,
+        message: String::new(),
+    };
+    assert!(misplaced("f.md", text, &[at(3, 5)]).is_empty());
+    let problems = misplaced("f.md", text, &[at(3, 4), at(9, 1)]);
+    assert_eq!(problems.len(), 2, "{problems:?}");
+    assert!(problems[0].starts_with("f.md:3:4: the identity"));
 }
