@@ -1469,11 +1469,9 @@ fn title_and_quiet_options() -> TestResult {
 
 #[test]
 fn the_seed_note_renders_every_formula() -> TestResult {
-    let seed = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/seed/matrix-calculus.md");
-    if !seed.is_file() {
-        println!("skipped: {} does not exist", seed.display());
+    let Some(seed) = common::shared("seed/matrix-calculus.md")? else {
         return Ok(());
-    }
+    };
     let text = std::fs::read_to_string(&seed)?;
     let dir = tempfile::tempdir()?;
     let vault = dir.path().join("vault");

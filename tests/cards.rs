@@ -152,11 +152,9 @@ fn card_tags_are_configurable_and_output_can_go_to_a_file() -> TestResult {
 
 #[test]
 fn the_seed_notes_callout_cards_are_found() -> TestResult {
-    let seed = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/seed/matrix-calculus.md");
-    if !seed.is_file() {
-        println!("skipped: {} does not exist", seed.display());
+    let Some(seed) = common::shared("seed/matrix-calculus.md")? else {
         return Ok(());
-    }
+    };
     let (_dir, root) = temp_vault(&[("matrix-calculus.md", &std::fs::read_to_string(&seed)?)])?;
     let json = cards_json(&root)?;
     let list = json["cards"].as_array().ok_or("no cards")?;

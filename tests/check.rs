@@ -84,13 +84,8 @@ fn expect_statuses(json: &Value, file: &str, expected: &[(u64, &str)]) -> TestRe
 }
 
 // =======================================================================================
-// The public corpus and the seed note (when ../shared exists)
+// The public corpus and the seed note (in ../shared: skipped without it, failing in CI)
 // =======================================================================================
-
-fn shared() -> Option<std::path::PathBuf> {
-    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared");
-    p.is_dir().then_some(p)
-}
 
 /// Every true identity of the corpus verified, every false one caught, none skipped.
 /// Scored in Rust with the scorer's rules (report entries matched by file and line;
@@ -98,11 +93,9 @@ fn shared() -> Option<std::path::PathBuf> {
 /// corpus's own `score.py` when Python is there.
 #[test]
 fn the_public_corpus_scores_without_a_wrong_verdict() -> TestResult {
-    let Some(shared) = shared() else {
-        println!("skipped: ../shared/corpus does not exist");
+    let Some(corpus) = common::shared("corpus")? else {
         return Ok(());
     };
-    let corpus = shared.join("corpus");
     let (run, json) = check_json(&corpus.join("vault"), &[])?;
     // The corpus holds false identities, so the check fails.
     run.expect_code(1)?;
@@ -177,11 +170,10 @@ fn the_public_corpus_scores_without_a_wrong_verdict() -> TestResult {
 /// chain rules with abstract `f`, `g` skipped with that reason, nothing fails.
 #[test]
 fn the_seed_notes_concrete_identities_pass_and_abstract_ones_skip() -> TestResult {
-    let Some(shared) = shared() else {
-        println!("skipped: ../shared/seed does not exist");
+    let Some(seed) = common::shared("seed/matrix-calculus.md")? else {
         return Ok(());
     };
-    let text = std::fs::read_to_string(shared.join("seed/matrix-calculus.md"))?;
+    let text = std::fs::read_to_string(seed)?;
     let (_dir, root) = temp_vault(&[("matrix-calculus.md", &text)])?;
     let (run, json) = check_json(&root, &[])?;
     run.expect_code(0)?;

@@ -185,6 +185,39 @@ pub fn bundled_vault() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("notes")
 }
 
+/// `rel` inside `../shared`, the folder laid beside the checkout that holds the public
+/// corpus and the seed note. When the whole folder is missing (a plain clone), the test
+/// that needs it prints a note and is skipped (`Ok(None)`), except when the environment
+/// variable `CI` is set (to any value): CI must run these tests, so there it is a
+/// failure. A folder that is there but lacks `rel` is always a failure: the test never
+/// passes on nothing.
+pub fn shared(rel: &str) -> Result<Option<PathBuf>, Error> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared");
+    let path = root.join(rel);
+    if path.exists() {
+        return Ok(Some(path));
+    }
+    if root.is_dir() {
+        return Err(fail(format!(
+            "{} does not exist, though {} does",
+            path.display(),
+            root.display()
+        )));
+    }
+    if std::env::var_os("CI").is_some() {
+        return Err(fail(format!(
+            "{} does not exist, and CI is set: this test must run in CI, so lay the shared \
+             folder beside the checkout (or unset CI to skip it)",
+            root.display()
+        )));
+    }
+    println!(
+        "skipped: {} does not exist (with CI set, this is a failure)",
+        path.display()
+    );
+    Ok(None)
+}
+
 // ---------------------------------------------------------------------------------------
 // The site
 // ---------------------------------------------------------------------------------------

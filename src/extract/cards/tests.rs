@@ -36,8 +36,38 @@ fn sm2(due: &str, interval: u32, ease: u32) -> Option<Schedule> {
     })
 }
 
-fn read(path: &str) -> Option<String> {
-    std::fs::read_to_string(path).ok()
+/// A note of the bundled vault (`notes/`), which ships with the crate: a missing one
+/// is a failure, never a skip.
+fn bundled(rel: &str) -> String {
+    let path = format!("{}/notes/{rel}", env!("CARGO_MANIFEST_DIR"));
+    match std::fs::read_to_string(&path) {
+        Ok(text) if !text.trim().is_empty() => text,
+        Ok(_) => panic!("{path} is empty"),
+        Err(e) => panic!("{path}: {e}"),
+    }
+}
+
+/// A file of `../shared` (the public corpus and the seed note, laid beside the
+/// checkout). When the whole folder is missing the test prints a note and is skipped
+/// (`None`), except when the environment variable `CI` is set (to any value): CI must
+/// run these tests, so there it fails. A file missing from a folder that is there, or
+/// an empty one, always fails.
+fn shared(rel: &str) -> Option<String> {
+    let root = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared");
+    let path = format!("{root}/{rel}");
+    match std::fs::read_to_string(&path) {
+        Ok(text) if !text.trim().is_empty() => Some(text),
+        Ok(_) => panic!("{path} is empty"),
+        Err(e) if std::path::Path::new(root).is_dir() => panic!("{path}: {e}"),
+        Err(e) if std::env::var_os("CI").is_some() => panic!(
+            "{path}: {e}; CI is set, so this test must run: lay the shared folder beside \
+             the checkout (or unset CI to skip it)"
+        ),
+        Err(_) => {
+            println!("skipped: {path} does not exist (with CI set, this is a failure)");
+            None
+        }
+    }
 }
 
 // ---------------------------------------------------------------------------------------
@@ -45,12 +75,7 @@ fn read(path: &str) -> Option<String> {
 
 #[test]
 fn every_card_of_the_seed_note() {
-    let path = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../shared/seed/matrix-calculus.md"
-    );
-    let Some(text) = read(path) else {
-        println!("skipped: {path} is missing");
+    let Some(text) = shared("seed/matrix-calculus.md") else {
         return;
     };
     let note = parsed("matrix-calculus.md", &text);
@@ -131,9 +156,9 @@ fn every_card_of_the_seed_note() {
 #[test]
 fn cards_of_the_bundled_vault() {
     let root = std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/notes"));
-    let Ok(vault) = crate::vault::load(root, &Default::default()) else {
-        println!("skipped: the bundled vault is missing");
-        return;
+    let vault = match crate::vault::load(root, &Default::default()) {
+        Ok(vault) => vault,
+        Err(e) => panic!("the bundled vault {}: {e}", root.display()),
     };
     let mut counts = Vec::new();
     let mut total = 0;
@@ -159,14 +184,7 @@ fn cards_of_the_bundled_vault() {
 
 #[test]
 fn the_applications_note_in_detail() {
-    let path = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/notes/Review/Flashcards - applications.md"
-    );
-    let Some(text) = read(path) else {
-        println!("skipped: {path} is missing");
-        return;
-    };
+    let text = bundled("Review/Flashcards - applications.md");
     let (cards, diagnostics) = cards(
         &parsed("Review/Flashcards - applications.md", &text),
         &CardSettings::default(),
@@ -216,14 +234,7 @@ fn the_applications_note_in_detail() {
 
 #[test]
 fn the_foundations_note_takes_its_deck_from_the_front_matter() {
-    let path = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/notes/Review/Flashcards - foundations.md"
-    );
-    let Some(text) = read(path) else {
-        println!("skipped: {path} is missing");
-        return;
-    };
+    let text = bundled("Review/Flashcards - foundations.md");
     let (cards, diagnostics) = cards(
         &parsed("Review/Flashcards - foundations.md", &text),
         &CardSettings::default(),
@@ -278,12 +289,7 @@ fn the_foundations_note_takes_its_deck_from_the_front_matter() {
 
 #[test]
 fn a_callout_card_with_a_question_line_of_its_own() {
-    let path = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../shared/corpus/vault/Cards/Review deck.md"
-    );
-    let Some(text) = read(path) else {
-        println!("skipped: {path} is missing");
+    let Some(text) = shared("corpus/vault/Cards/Review deck.md") else {
         return;
     };
     let (cards, diagnostics) = cards(
