@@ -596,6 +596,12 @@ fn build_tree<'a>(src: &'a str, tokens: &[Token<'a>]) -> Result<Vec<Node<'a>>, M
 /// Braced so that it stays a single argument (`x^\ `).
 const CONTROL_SPACE: &str = "{\\hspace{0.3333em}}";
 
+/// Commands followed by a delimiter.
+const DELIMITER_COMMANDS: &[&str] = &[
+    "left", "right", "middle", "big", "Big", "bigg", "Bigg", "bigl", "bigr", "Bigl", "Bigr",
+    "biggl", "biggr", "Biggl", "Biggr", "bigm", "Bigm", "biggm", "Biggm",
+];
+
 /// Environments whose wrapper is removed (they only add an equation number).
 const EQUATION_LIKE: &[&str] = &[
     "equation",
@@ -869,11 +875,27 @@ impl<'s> Emitter<'s> {
     /// An array whose rows may hold more cells than its column spec has columns (MathJax
     /// accepts them; pulldown-latex refuses): the spec is widened with centred columns.
     fn array(&mut self, name: &str, children: &[&Node<'s>]) -> Result<(), MathError> {
-        let first = Self::next_significant(children, 0);
+        let mut first = Self::next_significant(children, 0);
+        // A vertical position (`\begin{array}[t]{cc}`) changes nothing on a page.
+        if matches!(children.get(first), Some(Node::Tok(Tok::Char('['), _)))
+            && let Some(close) = (first..children.len())
+                .find(|&k| matches!(children[k], Node::Tok(Tok::Char(']'), _)))
+        {
+            first = Self::next_significant(children, close + 1);
+        }
         let (spec, rest) = match children.get(first) {
             Some(node @ Node::Group { .. }) => (self.arg_content(node), &children[first + 1..]),
-            _ => ("", children),
+            _ => ("", &children[first.min(children.len())..]),
         };
+        // MathJax reads `{c c c}` and `{C}` as `{ccc}` and `{c}`.
+        let spec: String = spec
+            .chars()
+            .filter(|c| !c.is_whitespace())
+            .map(|c| match c {
+                'C' | 'L' | 'R' => c.to_ascii_lowercase(),
+                c => c,
+            })
+            .collect();
         let mut cells = 1;
         let mut widest = 1;
         for node in rest {
@@ -884,7 +906,7 @@ impl<'s> Emitter<'s> {
                 cells = 1;
             }
         }
-        let mut spec = spec.to_owned();
+        let mut spec = spec;
         let columns = spec_columns(&spec);
         if widest > columns {
             spec.push_str(&"c".repeat(widest - columns));
@@ -980,6 +1002,23 @@ impl<'s> Emitter<'s> {
             }
             let tex = self.sub_normalize(&tex)?;
             self.push(&tex);
+            return Ok(());
+        }
+        if DELIMITER_COMMANDS.contains(&name) {
+            // `\left<` and `\right>` (MathJax reads them as angle brackets).
+            self.push(&format!("\\{name}"));
+            let j = Self::next_significant(nodes, *i);
+            match nodes.get(j) {
+                Some(Node::Tok(Tok::Char('<'), _)) => {
+                    self.push("\\langle");
+                    *i = j + 1;
+                }
+                Some(Node::Tok(Tok::Char('>'), _)) => {
+                    self.push("\\rangle");
+                    *i = j + 1;
+                }
+                _ => {}
+            }
             return Ok(());
         }
         match name {
@@ -1688,6 +1727,11 @@ mod tests {
         ] {
             assert_clean(tex, &display(tex));
         }
+        assert_eq!(
+            norm(r"\begin{array}[t]{c c} a & b \end{array}"),
+            r"\begin{array}{cc} a & b \end{array}"
+        );
+        assert_clean("C", &display(r"\begin{array}{C} a \end{array}"));
         // A spec with room to spare is left alone.
         assert_eq!(
             norm(r"\begin{array}{lcr} a & b \end{array}"),
@@ -1730,6 +1774,17 @@ mod tests {
                 .unwrap_or_else(|| tex.to_owned());
             assert_clean(tex, &display(&expanded));
         }
+    }
+
+    #[test]
+    fn angle_brackets_written_as_less_and_greater_than() {
+        assert_eq!(
+            norm(r"\left< u, v \right>"),
+            r"\left\langle u, v \right\rangle"
+        );
+        assert_eq!(norm(r"\bigl< x \bigr>"), r"\bigl\langle x \bigr\rangle");
+        assert_clean("<", &display(r"\left< u, v \right> < 1"));
+        assert_eq!(norm(r"\left( a < b \right)"), r"\left( a < b \right)");
     }
 
     #[test]

@@ -19,6 +19,7 @@ use std::ops::Range;
 use std::sync::Arc;
 
 use super::lex::{Tok, lex, push_tex};
+use super::packages::{self, Native};
 use super::vocab;
 
 /// Macro calls one formula may make.
@@ -29,9 +30,11 @@ pub fn max_output(len: usize) -> usize {
     64 * 1024 + 32 * len
 }
 
-/// One macro: its parameters and its body (TeX with `#1`…`#9`).
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// One macro: its parameters and its body (TeX with `#1`…`#9`), or a function that reads
+/// its own arguments (a package's macros with optional arguments, [`super::packages`]).
+#[derive(Debug, Clone)]
 pub struct Macro {
+    pub native: Option<Native>,
     /// Number of parameters (0–9), the optional one included.
     pub params: usize,
     /// The default of an optional first parameter (`\newcommand{\x}[2][d]{…}`).
@@ -121,6 +124,7 @@ impl Macros {
         self.insert(
             name,
             Macro {
+                native: None,
                 params,
                 optional: None,
                 body: body.to_owned(),
@@ -132,6 +136,25 @@ impl Macros {
 
     fn insert(&mut self, name: &str, m: Macro) {
         Arc::make_mut(&mut self.map).insert(name.to_owned(), Arc::new(m));
+    }
+
+    /// Adds a package's macros (over any of the same name).
+    pub fn load(&mut self, package: &packages::Package) {
+        let _ = self.read_preamble(package.definitions, package.name);
+        for (names, native) in package.native {
+            for name in *names {
+                self.insert(
+                    name,
+                    Macro {
+                        native: Some(*native),
+                        params: 0,
+                        optional: None,
+                        body: String::new(),
+                        origin: format!("the {} package", package.name),
+                    },
+                );
+            }
+        }
     }
 
     /// Reads the definitions of a preamble (`\newcommand`, `\renewcommand`,
@@ -289,6 +312,7 @@ impl Macros {
                 self.insert(
                     &name,
                     Macro {
+                        native: None,
                         params,
                         optional,
                         body,
@@ -309,6 +333,7 @@ impl Macros {
                 self.insert(
                     &name,
                     Macro {
+                        native: None,
                         params: 0,
                         optional: None,
                         body: format!("\\operatorname{star}{{{text}}}"),
@@ -352,12 +377,25 @@ impl Macros {
                 self.insert(
                     &name,
                     Macro {
+                        native: None,
                         params,
                         optional: None,
                         body,
                         origin: origin.to_owned(),
                     },
                 );
+                Ok(())
+            }
+            "require" | "usepackage" => {
+                input.bracket();
+                let names = input
+                    .group_text()
+                    .ok_or_else(|| format!("`\\{command}` must be followed by `{{package}}`"))?;
+                for name in names.split(',') {
+                    if let Some(package) = packages::package(name) {
+                        self.load(package);
+                    }
+                }
                 Ok(())
             }
             "let" => {
@@ -376,6 +414,7 @@ impl Macros {
                     T::Word(other) => match self.map.get(other.as_str()) {
                         Some(m) => (**m).clone(),
                         None => Macro {
+                            native: None,
                             params: 0,
                             optional: None,
                             body: format!("\\{other}"),
@@ -383,6 +422,7 @@ impl Macros {
                         },
                     },
                     _ => Macro {
+                        native: None,
                         params: 0,
                         optional: None,
                         body: target.text(),
@@ -399,6 +439,11 @@ impl Macros {
 
 /// The tokens of a macro's body with its arguments in place, read from `input`.
 fn instantiate(m: &Macro, call: &OwnedToken, input: &mut Input) -> Result<Vec<OwnedToken>, String> {
+    if let Some(native) = m.native {
+        let tex = native(&mut Args { input })
+            .ok_or_else(|| "its arguments are missing or malformed".to_owned())?;
+        return Ok(owned_tokens(&tex, call.origin.clone(), false));
+    }
     let mut args: Vec<Vec<OwnedToken>> = Vec::with_capacity(m.params);
     let mut first = 0;
     if let Some(default) = &m.optional {
@@ -441,6 +486,85 @@ fn instantiate(m: &Macro, call: &OwnedToken, input: &mut Input) -> Result<Vec<Ow
         k += 1;
     }
     Ok(out)
+}
+
+/// The arguments after a macro written as a function ([`Native`]): each method reads one
+/// kind of argument (spaces before it skipped) or, when it is not there, reads nothing.
+pub struct Args<'a> {
+    input: &'a mut Input,
+}
+
+impl Args<'_> {
+    /// A `*` right after the command.
+    pub fn star(&mut self) -> bool {
+        self.input.skip_star()
+    }
+
+    /// `[…]`.
+    pub fn optional(&mut self) -> Option<String> {
+        self.input.bracket()
+    }
+
+    /// `{…}`, without its braces.
+    pub fn group(&mut self) -> Option<String> {
+        self.input.skip_spaces();
+        if !matches!(self.input.peek_kind(), Some(T::Char('{'))) {
+            return None;
+        }
+        self.input.group_text()
+    }
+
+    /// A TeX argument: `{…}` or one token.
+    pub fn argument(&mut self) -> Option<String> {
+        self.input.skip_spaces();
+        self.input
+            .argument()
+            .map(|tokens| tokens.iter().map(OwnedToken::text).collect())
+    }
+
+    /// `(…)`, `[…]`, `|…|` or `{…}`: the opening delimiter and the content.
+    pub fn delimited(&mut self) -> Option<(char, String)> {
+        self.input.skip_spaces();
+        let open = match self.input.peek_kind()? {
+            T::Char(c @ ('(' | '[' | '|' | '{')) => *c,
+            _ => return None,
+        };
+        if open == '{' {
+            return self.input.group_text().map(|text| ('{', text));
+        }
+        let close = match open {
+            '(' => ')',
+            '[' => ']',
+            _ => '|',
+        };
+        let mut taken: Vec<OwnedToken> = self.input.next().into_iter().collect();
+        let mut depth = 0usize;
+        let mut braces = 0usize;
+        let mut out = String::new();
+        while let Some(t) = self.input.next() {
+            taken.push(t.clone());
+            match t.kind {
+                T::Char('{') => braces += 1,
+                T::Char('}') => braces = braces.saturating_sub(1),
+                T::Char(c) if c == close && depth == 0 && braces == 0 => return Some((open, out)),
+                T::Char(c) if c == close && braces == 0 => depth -= 1,
+                T::Char(c) if c == open && braces == 0 && open != '|' => depth += 1,
+                _ => {}
+            }
+            push_tex(&mut out, &t.text());
+        }
+        // Never closed: read nothing.
+        self.input.stack.extend(taken.into_iter().rev());
+        None
+    }
+
+    /// Skips one `c` if it comes next.
+    pub fn skip_char(&mut self, c: char) {
+        self.input.skip_spaces();
+        if self.input.peek_kind() == Some(&T::Char(c)) {
+            self.input.next();
+        }
+    }
 }
 
 /// A token that owns its text, with the source range it came from.
@@ -753,6 +877,55 @@ mod tests {
             "\\mathbf{x} \\in \\mathbb{R}"
         );
         assert!(m.define("\\1x", "y", "n").is_err());
+    }
+
+    #[test]
+    fn the_physics_package_when_the_vault_loads_it() {
+        let mut m = table("\\require{physics}");
+        for (tex, expanded) in [
+            (r"\qty(\frac{a}{b})", r"\left(\frac{a}{b}\right)"),
+            (r"\qty[x]", r"\left[x\right]"),
+            (r"\qty{x}", r"\left\{x\right\}"),
+            (r"\qty|x|", r"\left|x\right|"),
+            (r"\abs{x}", r"\left|x\right|"),
+            (r"\abs*{x}", r"|x|"),
+            (r"\pdv{f}{x}", r"\frac{\partial f}{\partial x}"),
+            (r"\pdv{x}", r"\frac{\partial}{\partial x}"),
+            (r"\pdv[2]{f}{x}", r"\frac{\partial^{2} f}{\partial x^{2}}"),
+            (
+                r"\pdv{f}{x}{y}",
+                r"\frac{\partial^{2} f}{\partial x \partial y}",
+            ),
+            (r"\dv{f}{t}", r"\frac{\mathrm{d} f}{\mathrm{d} t}"),
+            (r"\dd{x}", r"\mathrm{d}x"),
+            (r"\dd x", r"\mathrm{d}x"),
+            (
+                r"\vb{x} \vdot \vb*{\sigma}",
+                r"\mathbf{x} \cdot \boldsymbol{\sigma}",
+            ),
+            (r"\comm{A}{B}", r"\left[A,B\right]"),
+            (
+                r"\ev{H}{\psi}",
+                r"\left\langle{\psi}\middle|{H}\middle|{\psi}\right\rangle",
+            ),
+            (
+                r"\mqty(a & b \\ c & d)",
+                r"\begin{pmatrix}a & b \\ c & d\end{pmatrix}",
+            ),
+            (
+                r"\grad \phi + \div \vb{E}",
+                r"\nabla \phi + \nabla\cdot \mathbf{E}",
+            ),
+            (r"\qty(a (b) c)", r"\left(a (b) c\right)"),
+        ] {
+            assert_eq!(expand(&mut m, tex), expanded, "{tex}");
+        }
+        // Without the package, `\div` is division and `\qty` unknown.
+        let mut m = Macros::builtin();
+        assert_eq!(m.expand(r"a \div b").map(|e| e.is_none()), Ok(true));
+        // An unclosed delimiter reads nothing: the formula is left as written.
+        let mut m = table("\\usepackage{amsmath,physics}");
+        assert!(m.expand(r"\qty(x").is_err());
     }
 
     #[test]

@@ -181,6 +181,8 @@ pub const DEFINING_COMMANDS: &[&str] = &[
     "def",
     "gdef",
     "let",
+    "require",
+    "usepackage",
 ];
 
 /// Lowercase Greek letters (and `\ell`), as control words.
@@ -304,4 +306,9 @@ pub const BUILTIN_MACROS: &str = r"
 \newcommand{\Var}{\operatorname{Var}}
 \newcommand{\Cov}{\operatorname{Cov}}
 \newcommand{\E}{\mathbb{E}}
+\newcommand{\R}{\mathbb{R}}
+\newcommand{\N}{\mathbb{N}}
+\newcommand{\Z}{\mathbb{Z}}
+\newcommand{\Q}{\mathbb{Q}}
+\newcommand{\C}{\mathbb{C}}
 ";
