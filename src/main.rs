@@ -332,6 +332,7 @@ struct ServeArgs {
 }
 
 fn main() -> ExitCode {
+    quiet_renderer_panics();
     let cli = Cli::parse();
     match cli.command {
         Command::Build(args) => build(args),
@@ -339,6 +340,22 @@ fn main() -> ExitCode {
         Command::Check(args) => check_command(args),
         Command::Cards(args) => cards_command(args),
     }
+}
+
+/// The math renderer's panics are caught and reported as a formula that cannot be
+/// rendered, at its file and line: the panic's own message and backtrace would only
+/// repeat it in a form the user cannot act on.
+fn quiet_renderer_panics() {
+    let default = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let in_renderer = info.location().is_some_and(|l| {
+            let file = l.file();
+            file.contains("pulldown-latex") || file.contains("pulldown_latex")
+        });
+        if !in_renderer {
+            default(info);
+        }
+    }));
 }
 
 /// A progress bar on standard error, only on a terminal.

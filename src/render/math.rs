@@ -227,7 +227,10 @@ fn run_pulldown(tex: &str, annotation: &str, mode: MathMode) -> Result<String, M
     }
     // pulldown-latex writes spaces at the edges of `\text{…}` as the HTML entity `&nbsp;`, which
     // is not XML: use the character itself.
-    Ok(mathml.replace("&nbsp;", "\u{a0}"))
+    // `\middle` writes `stretchy="true"minsize=…`, with no space between the attributes.
+    Ok(mathml
+        .replace("&nbsp;", "\u{a0}")
+        .replace("\"minsize=", "\" minsize="))
 }
 
 /// The parser's message (without its multi-line context drawing) and where it happened.
@@ -1785,6 +1788,13 @@ mod tests {
         assert_eq!(norm(r"\bigl< x \bigr>"), r"\bigl\langle x \bigr\rangle");
         assert_clean("<", &display(r"\left< u, v \right> < 1"));
         assert_eq!(norm(r"\left( a < b \right)"), r"\left( a < b \right)");
+    }
+
+    #[test]
+    fn middle_delimiters_are_well_formed() {
+        let mathml = display(r"\left\langle a \middle| b \right\rangle");
+        assert!(!mathml.contains("\"minsize"), "{mathml}");
+        assert!(mathml.contains("\" minsize="), "{mathml}");
     }
 
     #[test]
