@@ -196,6 +196,28 @@ const PHYSICS: Package = Package {
             let n = a.argument()?.trim().parse::<usize>().ok()?;
             Some(filled_matrix(n, n, |i, j| if i == j { "1" } else { "0" }))
         }),
+        (&["xmat", "xmatrix"], |a| {
+            a.star();
+            let x = a.argument()?;
+            let rows = a.argument()?.trim().parse::<usize>().ok()?.clamp(1, 20);
+            let columns = a.argument()?.trim().parse::<usize>().ok()?.clamp(1, 20);
+            let cell = |i: usize, j: usize| match (rows, columns) {
+                (1, _) => format!("{x}_{{{}}}", j + 1),
+                (_, 1) => format!("{x}_{{{}}}", i + 1),
+                _ => format!("{x}_{{{}{}}}", i + 1, j + 1),
+            };
+            Some(
+                (0..rows)
+                    .map(|i| {
+                        (0..columns)
+                            .map(|j| cell(i, j))
+                            .collect::<Vec<_>>()
+                            .join(" & ")
+                    })
+                    .collect::<Vec<_>>()
+                    .join(" \\\\ "),
+            )
+        }),
         (&["zmat", "zeromatrix"], |a| {
             let rows = a.argument()?.trim().parse::<usize>().ok()?;
             let columns = a.argument()?.trim().parse::<usize>().ok()?;
