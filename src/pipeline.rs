@@ -318,7 +318,10 @@ pub struct CheckedIdentity {
     pub range: std::ops::Range<usize>,
     /// Byte offset of the math span (its opening `$`) holding the identity.
     pub math_start: usize,
+    /// The identity as the note writes it.
     pub latex: String,
+    /// The identity as the checker read it: the vault's macros expanded.
+    pub read_as: String,
     pub verdict: check::Verdict,
 }
 
@@ -397,11 +400,33 @@ pub fn check_identities(
             column,
             range,
             math_start,
-            latex: finding.latex.clone(),
+            latex: source_latex(math, finding.tex_offset, &finding.latex),
+            read_as: finding.latex.clone(),
             verdict,
         });
     }
     out
+}
+
+/// The identity's text as the note writes it, when the checker read it with macros
+/// expanded (`latex` starts `tex_offset` bytes into the expansion).
+fn source_latex(math: &parse::Math, tex_offset: usize, latex: &str) -> String {
+    let Some(expanded) = &math.expanded else {
+        return latex.to_owned();
+    };
+    let Some(start) = expanded
+        .tex
+        .get(tex_offset..)
+        .and_then(|rest| rest.find(latex))
+        .map(|k| tex_offset + k)
+    else {
+        return latex.to_owned();
+    };
+    let range = expanded.source_range(start..start + latex.len());
+    match math.tex.get(range) {
+        Some(source) if !source.trim().is_empty() => source.trim().to_owned(),
+        _ => latex.to_owned(),
+    }
 }
 
 /// The byte range in the note's text of an identity that starts `tex_offset` bytes into

@@ -68,6 +68,11 @@ fn macros_are_expanded_before_checking() -> TestResult {
         "{}",
         run.stdout
     );
+    // The report quotes the identity as the note writes it.
+    assert_eq!(
+        identities[0]["latex"].as_str(),
+        Some(r"\pd{}{\vx} (\vx\T A \vx) = \vx\T (A + A\T)")
+    );
     let hint = identities[1]["hint"].as_str().unwrap_or("");
     assert!(hint.contains("symmetric"), "{hint}");
     run.expect_code(1)
@@ -93,6 +98,14 @@ fn macros_are_expanded_before_rendering() -> TestResult {
         page.contains("<mi>span</mi>") || page.contains(">span<"),
         "{page}"
     );
+    // The report page renders the identities with the macros expanded.
+    let report = std::fs::read_to_string(out.join("checks.html"))?;
+    assert_eq!(
+        report.matches("class=\"math-error\"").count(),
+        0,
+        "{report}"
+    );
+    assert!(report.contains(r"\pd{}{\vx}"), "{report}");
     // The macro file is read, not published.
     assert!(!out.join("preamble.sty").exists());
 

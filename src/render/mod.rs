@@ -773,7 +773,12 @@ fn checks_page(
                 }),
                 note_title: ctx.infos[i].title.clone(),
                 latex: identity.latex.clone(),
-                math: math::render_or_fallback(&identity.latex, math::MathMode::Display).0,
+                math: math::render_or_fallback_expanded(
+                    &identity.read_as,
+                    &identity.latex,
+                    math::MathMode::Display,
+                )
+                .0,
                 kind: v.kind.clone(),
                 message: v.message.clone(),
                 hint: v.hint.clone(),

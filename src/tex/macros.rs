@@ -67,6 +67,23 @@ pub struct Expanded {
 }
 
 impl Expanded {
+    /// The source range that produced `range` of the expanded TeX: from the source of its
+    /// first byte to the end of the source of its last (a whole macro call when the edge
+    /// is inside a macro's text).
+    pub fn source_range(&self, range: Range<usize>) -> Range<usize> {
+        let start = self.to_source(range.start);
+        let Some(last) = range.end.checked_sub(1).filter(|&l| l >= range.start) else {
+            return start..start;
+        };
+        let k = self.pieces.partition_point(|(s, _, _)| *s <= last);
+        let end = match k.checked_sub(1).and_then(|k| self.pieces.get(k)) {
+            Some((s, source, true)) => (source.start + (last - s) + 1).min(source.end),
+            Some((_, source, false)) => source.end,
+            None => start,
+        };
+        start..end.max(start)
+    }
+
     /// The source offset that produced byte `at` of the expanded TeX: the same character
     /// for text copied from the source, the macro call for text a macro produced.
     pub fn to_source(&self, at: usize) -> usize {
@@ -852,6 +869,8 @@ mod tests {
         let inside = e.tex.find("mathbb").expect("mathbb");
         assert_eq!(e.to_source(inside), src.find("\\R").expect("R"));
         assert_eq!(e.to_source(0), 0);
+        assert_eq!(e.source_range(4..14), 4..6);
+        assert_eq!(e.source_range(0..e.tex.len()), 0..src.len());
     }
 
     #[test]
