@@ -456,10 +456,12 @@ impl Macros {
 
 /// The tokens of a macro's body with its arguments in place, read from `input`.
 fn instantiate(m: &Macro, call: &OwnedToken, input: &mut Input) -> Result<Vec<OwnedToken>, String> {
+    // The expansion stands for the whole call: the command and its arguments.
+    let whole = |input: &Input| call.origin.start..input.last_end.max(call.origin.end);
     if let Some(native) = m.native {
         let tex = native(&mut Args { input })
             .ok_or_else(|| "its arguments are missing or malformed".to_owned())?;
-        return Ok(owned_tokens(&tex, call.origin.clone(), false));
+        return Ok(owned_tokens(&tex, whole(input), false));
     }
     let mut args: Vec<Vec<OwnedToken>> = Vec::with_capacity(m.params);
     let mut first = 0;
@@ -477,7 +479,7 @@ fn instantiate(m: &Macro, call: &OwnedToken, input: &mut Input) -> Result<Vec<Ow
             None => return Err(format!("it takes {} arguments", m.params)),
         }
     }
-    let body = owned_tokens(&m.body, call.origin.clone(), false);
+    let body = owned_tokens(&m.body, whole(input), false);
     let mut out = Vec::with_capacity(body.len());
     let mut k = 0;
     while k < body.len() {
@@ -641,16 +643,25 @@ fn owned_tokens(tex: &str, origin: Range<usize>, verbatim: bool) -> Vec<OwnedTok
 /// The tokens still to read, the next one last.
 struct Input {
     stack: Vec<OwnedToken>,
+    /// Where the last token read ends in the source (a macro call's arguments end there).
+    last_end: usize,
 }
 
 impl Input {
     fn new(mut tokens: Vec<OwnedToken>) -> Input {
         tokens.reverse();
-        Input { stack: tokens }
+        Input {
+            stack: tokens,
+            last_end: 0,
+        }
     }
 
     fn next(&mut self) -> Option<OwnedToken> {
-        self.stack.pop()
+        let token = self.stack.pop();
+        if let Some(t) = &token {
+            self.last_end = t.origin.end;
+        }
+        token
     }
 
     fn pending(&self) -> usize {
@@ -667,14 +678,14 @@ impl Input {
 
     fn skip_spaces(&mut self) {
         while matches!(self.peek_kind(), Some(T::Blank(_))) {
-            self.stack.pop();
+            self.next();
         }
     }
 
     fn skip_star(&mut self) -> bool {
         self.skip_spaces();
         if matches!(self.peek_kind(), Some(T::Char('*'))) {
-            self.stack.pop();
+            self.next();
             true
         } else {
             false
@@ -714,7 +725,7 @@ impl Input {
         if !matches!(self.peek_kind(), Some(T::Char('{'))) {
             return None;
         }
-        self.stack.pop();
+        self.next();
         let mut depth = 0usize;
         let mut out = Vec::new();
         while let Some(t) = self.next() {
@@ -740,14 +751,14 @@ impl Input {
         let saved = self.stack.len();
         let mut skipped = Vec::new();
         while matches!(self.peek_kind(), Some(T::Blank(_))) {
-            skipped.extend(self.stack.pop());
+            skipped.extend(self.next());
         }
         if !matches!(self.peek_kind(), Some(T::Char('['))) {
             self.stack.extend(skipped.into_iter().rev());
             debug_assert_eq!(saved, self.stack.len());
             return None;
         }
-        self.stack.pop();
+        self.next();
         let mut depth = 0usize;
         let mut out = Vec::new();
         while let Some(t) = self.next() {
@@ -871,6 +882,12 @@ mod tests {
         assert_eq!(e.to_source(0), 0);
         assert_eq!(e.source_range(4..14), 4..6);
         assert_eq!(e.source_range(0..e.tex.len()), 0..src.len());
+        // A call's expansion stands for the command and its arguments.
+        let mut m = table("\\newcommand{\\q}[1]{(#1)}");
+        let src = "a = \\q{b}";
+        let e = m.expand(src).expect("expands").expect("changed");
+        assert_eq!(e.tex, "a = (b)");
+        assert_eq!(e.source_range(4..e.tex.len()), 4..src.len());
     }
 
     #[test]
