@@ -578,7 +578,9 @@ fn check_command(args: CheckArgs) -> ExitCode {
             print!("{}", output::human(&all, &sources, args.show_skips, color));
         }
     }
-    let failed = all.iter().any(|i| i.verdict.status == check::Status::Fail);
+    let failed = all
+        .iter()
+        .any(|i| i.verdict.status() == check::Status::Fail);
     if failed {
         ExitCode::from(EXIT_PROBLEMS)
     } else {

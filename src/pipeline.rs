@@ -173,7 +173,7 @@ pub fn build(options: &BuildOptions, progress: &dyn Progress) -> Result<BuildRep
 
     let identities = check_identities(&notes, &infos, &options.check, progress);
     for identity in identities.iter().flatten() {
-        if identity.verdict.status == check::Status::Fail {
+        if identity.verdict.status() == check::Status::Fail {
             let note = notes.iter().find(|n| n.path == identity.file);
             let text = note.map_or("", |n| n.text.as_str());
             let mut d = Diagnostic::warning(

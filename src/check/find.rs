@@ -14,7 +14,7 @@ use super::tex::{
     self, BOLD, Ctx, Deriv, Expr, Func, PErr, PostOp, Rel, Sym, Tk, Tok, func_by_name, is_space,
     plain_text, skip_group,
 };
-use super::{Finding, Layout, NoteMath, Otimes};
+use super::{Finding, Layout, NoteMath, Otimes, SkipReason};
 
 /// An identity ready to check: the members of its `=` chain, parsed and resolved.
 #[derive(Debug, Clone)]
@@ -57,14 +57,14 @@ pub(crate) type Bar = (String, f64);
 /// Why an identity cannot be checked.
 #[derive(Debug, Clone)]
 pub(crate) struct Skip {
-    pub kind: String,
+    pub kind: SkipReason,
     pub message: String,
 }
 
 impl From<PErr> for Skip {
     fn from(e: PErr) -> Skip {
         Skip {
-            kind: e.kind.to_string(),
+            kind: e.kind,
             message: e.msg,
         }
     }
@@ -348,7 +348,7 @@ pub(crate) fn find(note: &NoteMath) -> Vec<Finding> {
                 for (k, stmt, sj, src) in &retry {
                     let uses = match out.get(*k).map(|f: &Finding| &f.body) {
                         Some(Ok(id)) => id.members.iter().any(|m| uses_symbol(m, &name)),
-                        Some(Err(s)) => s.kind == "abstract",
+                        Some(Err(s)) => s.kind == SkipReason::Abstract,
                         None => false,
                     };
                     if !uses {
@@ -357,7 +357,7 @@ pub(crate) fn find(note: &NoteMath) -> Vec<Finding> {
                     let mut again = Vec::new();
                     statement(&mut st, stmt, src, *sj, layout, otimes, &mut again);
                     if let Some(f) = again.pop()
-                        && !matches!(&f.body, Err(s) if s.kind == "abstract")
+                        && !matches!(&f.body, Err(s) if s.kind == SkipReason::Abstract)
                         && let Some(slot) = out.get_mut(*k)
                     {
                         *slot = f;
@@ -1175,7 +1175,7 @@ fn statement(
             layout,
             otimes,
             Skip {
-                kind: "unsupported".into(),
+                kind: SkipReason::Unsupported,
                 message: "a chain that mixes `=` with other relations".into(),
             },
         ));
@@ -1466,7 +1466,7 @@ fn build(st: &State, mems: &[&[Tok]], cx: &Ctx, src: &str) -> Result<Ident, Skip
         .into_iter()
         .map(|p| match p {
             Ok(e) => bind_prime_at(e, &mut prime_at).map_err(|m| PErr {
-                kind: "unsupported",
+                kind: SkipReason::Unsupported,
                 msg: m,
             }),
             Err(e) => Err(e),
@@ -1508,14 +1508,14 @@ fn build(st: &State, mems: &[&[Tok]], cx: &Ctx, src: &str) -> Result<Ident, Skip
                     members.push(e);
                 }
                 Err(s) => {
-                    if s.kind == "abstract" {
+                    if s.kind == SkipReason::Abstract {
                         return Err(s);
                     }
                     first_err.get_or_insert(s);
                 }
             },
             Err(pe) => {
-                if pe.kind == "abstract" {
+                if pe.kind == SkipReason::Abstract {
                     return Err(pe.clone().into());
                 }
                 first_err.get_or_insert(pe.clone().into());
@@ -1695,7 +1695,7 @@ fn split_eval_bar<'t>(m: &'t [Tok], cx: &Ctx) -> Result<(&'t [Tok], Option<Bar>)
         cut = sig[pos - 3];
     }
     let unsupported = |what: &str| Skip {
-        kind: "unsupported".into(),
+        kind: SkipReason::Unsupported,
         message: format!("an evaluation bar {what}"),
     };
     let Ok(Expr::Var(s)) = tex::parse_expr(parts[0], cx) else {
@@ -2013,7 +2013,7 @@ fn abstract_in(e: &Expr) -> Option<Skip> {
         match x {
             Expr::Apply(name, _) => {
                 err = Some(Skip {
-                    kind: "abstract".into(),
+                    kind: SkipReason::Abstract,
                     message: format!("abstract function {}", show_name(name)),
                 });
             }
@@ -2024,7 +2024,7 @@ fn abstract_in(e: &Expr) -> Option<Skip> {
                     && !d.wrt.base.is_empty()
                 {
                     err = Some(Skip {
-                        kind: "abstract".into(),
+                        kind: SkipReason::Abstract,
                         message: format!(
                             "abstract function {}: it is not defined in this note",
                             s.show()
@@ -2034,7 +2034,7 @@ fn abstract_in(e: &Expr) -> Option<Skip> {
                     // `\frac{\partial}{\partial \mu} \log \mathcal{N}`: an operand
                     // without the variable, through a quantity that depends on it
                     err = Some(Skip {
-                        kind: "abstract".into(),
+                        kind: SkipReason::Abstract,
                         message: format!(
                             "abstract function {}: it is not defined in this note",
                             s.show()
@@ -2083,7 +2083,7 @@ fn substitute(
 ) -> Result<Expr, Skip> {
     if depth > 8 {
         return Err(Skip {
-            kind: "unsupported".into(),
+            kind: SkipReason::Unsupported,
             message: "definitions nested too deeply".into(),
         });
     }
@@ -2104,7 +2104,7 @@ fn substitute(
                     },
                     Err(pe) => {
                         err = Some(Skip {
-                            kind: pe.kind.to_string(),
+                            kind: pe.kind,
                             message: format!(
                                 "uses {}, whose definition could not be read: {}",
                                 s.show(),
@@ -2147,7 +2147,7 @@ fn substitute(
                 Ok(b) => {
                     if params.len() != args.len() {
                         err = Some(Skip {
-                            kind: "parse".into(),
+                            kind: SkipReason::Parse,
                             message: format!(
                                 "{name} is defined with {} argument(s) but used with {}",
                                 params.len(),
@@ -2177,7 +2177,7 @@ fn substitute(
                 }
                 Err(pe) => {
                     err = Some(Skip {
-                        kind: pe.kind.to_string(),
+                        kind: pe.kind,
                         message: format!(
                             "uses {name}, whose definition could not be read: {}",
                             pe.msg
@@ -2193,7 +2193,7 @@ fn substitute(
     match r {
         Ok(e) => Ok(e),
         Err(m) => Err(err.unwrap_or(Skip {
-            kind: "parse".into(),
+            kind: SkipReason::Parse,
             message: m,
         })),
     }
@@ -2358,7 +2358,7 @@ fn resolve(members: Vec<Expr>) -> Result<(Vec<Expr>, Vec<String>), Skip> {
     }
     if let Some(h) = bad_held {
         return Err(Skip {
-            kind: "unsupported".into(),
+            kind: SkipReason::Unsupported,
             message: format!(
                 "a partial derivative holding {h} fixed, which is not among the variables of \
                  what is differentiated"
@@ -2367,7 +2367,7 @@ fn resolve(members: Vec<Expr>) -> Result<(Vec<Expr>, Vec<String>), Skip> {
     }
     if dotted && by_t {
         return Err(Skip {
-            kind: "unsupported".into(),
+            kind: SkipReason::Unsupported,
             message: "a time derivative `\\dot{}` next to a derivative by t".into(),
         });
     }
@@ -2413,7 +2413,7 @@ fn resolve(members: Vec<Expr>) -> Result<(Vec<Expr>, Vec<String>), Skip> {
             })
             .collect::<Result<_, _>>()
             .map_err(|m| Skip {
-                kind: "parse".into(),
+                kind: SkipReason::Parse,
                 message: m,
             })?
     };
@@ -2434,7 +2434,7 @@ fn resolve(members: Vec<Expr>) -> Result<(Vec<Expr>, Vec<String>), Skip> {
                 other => Ok(other),
             })
             .map_err(|m| Skip {
-                kind: "parse".into(),
+                kind: SkipReason::Parse,
                 message: m,
             })?
         };
@@ -2446,7 +2446,7 @@ fn resolve(members: Vec<Expr>) -> Result<(Vec<Expr>, Vec<String>), Skip> {
                 other => Ok(other),
             })
             .map_err(|m| Skip {
-                kind: "parse".into(),
+                kind: SkipReason::Parse,
                 message: m,
             })?
         };
@@ -2503,7 +2503,7 @@ fn resolve(members: Vec<Expr>) -> Result<(Vec<Expr>, Vec<String>), Skip> {
                     other => Ok(other),
                 })
                 .map_err(|m| Skip {
-                    kind: "unsupported".into(),
+                    kind: SkipReason::Unsupported,
                     message: m,
                 })?;
             out2.push(e);
@@ -2531,7 +2531,7 @@ fn resolve(members: Vec<Expr>) -> Result<(Vec<Expr>, Vec<String>), Skip> {
                 })
             })
             .map_err(|m| Skip {
-                kind: "parse".into(),
+                kind: SkipReason::Parse,
                 message: m,
             })?;
         res.push(e);
@@ -2675,7 +2675,7 @@ fn fix_nabla(e: Expr) -> Result<Expr, Skip> {
                 ))
             } else {
                 err = Some(Skip {
-                    kind: "unsupported".into(),
+                    kind: SkipReason::Unsupported,
                     message: "`\\nabla` without a subscript (with respect to which variable?)"
                         .into(),
                 });
@@ -2686,7 +2686,7 @@ fn fix_nabla(e: Expr) -> Result<Expr, Skip> {
     });
     r.map_err(|m| {
         err.unwrap_or(Skip {
-            kind: "parse".into(),
+            kind: SkipReason::Parse,
             message: m,
         })
     })
@@ -2713,7 +2713,7 @@ fn bind_indices(e: Expr, bound: &[String]) -> Result<Expr, Skip> {
                     other => Ok(other),
                 })
                 .map_err(|m| Skip {
-                    kind: "parse".into(),
+                    kind: SkipReason::Parse,
                     message: m,
                 })?;
             let body = bind_indices(body, &b)?;
@@ -2746,7 +2746,7 @@ fn bind_indices(e: Expr, bound: &[String]) -> Result<Expr, Skip> {
             });
             let Some(idx) = idx else {
                 return Err(Skip {
-                    kind: "unsupported".into(),
+                    kind: SkipReason::Unsupported,
                     message: "an ellipsis `\\dots` without an indexed entry like x_i".into(),
                 });
             };
@@ -2842,7 +2842,7 @@ fn bind_indices(e: Expr, bound: &[String]) -> Result<Expr, Skip> {
             match r {
                 Ok(e) => Ok(e),
                 Err(m) => Err(err.unwrap_or(Skip {
-                    kind: "parse".into(),
+                    kind: SkipReason::Parse,
                     message: m,
                 })),
             }
@@ -2906,7 +2906,7 @@ fn bind_cond_all(c: tex::Cond, bound: &[String], idxs: &[String]) -> Result<tex:
                     }
                     _ => {
                         return Err(Skip {
-                            kind: "unsupported".into(),
+                            kind: SkipReason::Unsupported,
                             message: format!(
                                 "a condition over several sum indices ({})",
                                 used.join(", ")
@@ -3020,7 +3020,7 @@ fn subst_ctx(
             );
             r.map_err(|m| {
                 err.unwrap_or(Skip {
-                    kind: "parse".into(),
+                    kind: SkipReason::Parse,
                     message: m,
                 })
             })
@@ -3089,7 +3089,7 @@ fn as_intermediate(
     });
     if shared {
         return Err(Skip {
-            kind: "unsupported".into(),
+            kind: SkipReason::Unsupported,
             message: format!(
                 "a derivative by {}, which the note defined, of an expression not written in terms of it",
                 wrt.show()

@@ -258,7 +258,7 @@ pub struct Finding {
     pub(crate) body: Result<find::Ident, find::Skip>,
 }
 
-/// The outcome of a check.
+/// The outcome of a check, without its kind.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Status {
@@ -267,13 +267,99 @@ pub enum Status {
     Skip,
 }
 
+/// Why an identity is wrong.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FailKind {
+    /// The sides cannot have the same shape, or a side is not well-formed.
+    Shape,
+    /// The sides differ in value.
+    Value,
+}
+
+/// Why an identity was not checked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SkipReason {
+    /// Undefined (abstract) functions.
+    Abstract,
+    /// A construct the checker does not handle (the message names it).
+    Unsupported,
+    /// Malformed TeX.
+    Parse,
+    /// No consistent shapes for the symbols.
+    Types,
+    /// No valid sample point found.
+    Domain,
+    /// A bug, caught.
+    Internal,
+}
+
+impl FailKind {
+    /// The kind as the JSON report spells it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FailKind::Shape => "shape",
+            FailKind::Value => "value",
+        }
+    }
+}
+
+impl SkipReason {
+    /// The reason as the JSON report spells it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SkipReason::Abstract => "abstract",
+            SkipReason::Unsupported => "unsupported",
+            SkipReason::Parse => "parse",
+            SkipReason::Types => "types",
+            SkipReason::Domain => "domain",
+            SkipReason::Internal => "internal",
+        }
+    }
+}
+
+/// The outcome of a check, with its kind.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    Pass,
+    Fail(FailKind),
+    Skip(SkipReason),
+}
+
+impl Outcome {
+    pub fn status(self) -> Status {
+        match self {
+            Outcome::Pass => Status::Pass,
+            Outcome::Fail(_) => Status::Fail,
+            Outcome::Skip(_) => Status::Skip,
+        }
+    }
+    /// fail: "shape" | "value"; skip: "abstract", "unsupported", "parse", "types",
+    /// "domain", "internal"; pass: None.
+    pub fn kind(self) -> Option<&'static str> {
+        match self {
+            Outcome::Pass => None,
+            Outcome::Fail(k) => Some(k.as_str()),
+            Outcome::Skip(r) => Some(r.as_str()),
+        }
+    }
+}
+
+/// Serialised as two fields, `status` and `kind` (a string or null).
+impl serde::Serialize for Outcome {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut m = s.serialize_map(Some(2))?;
+        m.serialize_entry("status", &self.status())?;
+        m.serialize_entry("kind", &self.kind())?;
+        m.end()
+    }
+}
+
 /// The verdict on one identity.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct Verdict {
-    pub status: Status,
-    /// fail: "shape" | "value"; skip: a short category like "abstract",
-    /// "unsupported", "parse"; pass: None
-    pub kind: Option<String>,
+    #[serde(flatten)]
+    pub outcome: Outcome,
     /// Human message: for fail what differs (shapes, or largest error and where), for
     /// skip the precise reason (the construct it stopped at).
     pub message: String,
@@ -285,6 +371,16 @@ pub struct Verdict {
     pub seed: u64,
     /// A small counterexample for failures: sizes and the values/entries that differ.
     pub counterexample: Option<String>,
+}
+
+impl Verdict {
+    pub fn status(&self) -> Status {
+        self.outcome.status()
+    }
+    /// See [`Outcome::kind`].
+    pub fn kind(&self) -> Option<&'static str> {
+        self.outcome.kind()
+    }
 }
 
 /// Every identity in a note, in document order.
@@ -315,7 +411,7 @@ pub fn find(note: &NoteMath) -> Vec<Finding> {
                 layout: None,
                 otimes: None,
                 body: Err(find::Skip {
-                    kind: "internal".into(),
+                    kind: SkipReason::Internal,
                     message: format!(
                         "internal error while reading this formula: {}",
                         panic_text(&*p)
@@ -346,8 +442,7 @@ pub fn check(finding: &Finding, settings: &Settings) -> Verdict {
         Err(p) => {
             let what = panic_text(&*p);
             Verdict {
-                status: Status::Skip,
-                kind: Some("internal".into()),
+                outcome: Outcome::Skip(SkipReason::Internal),
                 message: format!("internal error: {what}"),
                 hint: None,
                 max_error: None,

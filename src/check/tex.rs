@@ -8,6 +8,8 @@
 use std::cell::Cell;
 use std::collections::BTreeSet;
 
+use super::SkipReason;
+
 /// A token's kind.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) enum Tk {
@@ -750,27 +752,27 @@ impl Cond {
 /// Why parsing stopped.
 #[derive(Debug, Clone)]
 pub(crate) struct PErr {
-    /// "parse", "unsupported" or "abstract".
-    pub kind: &'static str,
+    /// `Parse`, `Unsupported` or `Abstract`.
+    pub kind: SkipReason,
     pub msg: String,
 }
 
 impl PErr {
     pub(crate) fn parse(msg: impl Into<String>) -> PErr {
         PErr {
-            kind: "parse",
+            kind: SkipReason::Parse,
             msg: msg.into(),
         }
     }
     pub(crate) fn unsupported(msg: impl Into<String>) -> PErr {
         PErr {
-            kind: "unsupported",
+            kind: SkipReason::Unsupported,
             msg: msg.into(),
         }
     }
     pub(crate) fn abstract_(msg: impl Into<String>) -> PErr {
         PErr {
-            kind: "abstract",
+            kind: SkipReason::Abstract,
             msg: msg.into(),
         }
     }

@@ -8,7 +8,7 @@ use super::eval::{self, Cx, EvalErr, Val};
 use super::find::Ident;
 use super::shape::{D, Infer, Kind, Ty, TyErr};
 use super::tex::{BinOp, Cond, Expr, Func, PostOp, Rel};
-use super::{Finding, Layout, Otimes, Settings, Status, Verdict};
+use super::{FailKind, Finding, Layout, Otimes, Outcome, Settings, SkipReason, Verdict};
 
 /// Entries agree when `|a − b| ≤ TOL · max(1, |a|, |b|)`.
 const TOL: f64 = 1e-6;
@@ -22,10 +22,9 @@ const ATTEMPTS: usize = 300;
 /// Condition number above which a sampled matrix that gets inverted is resampled.
 const MAX_COND: f64 = 1e3;
 
-fn verdict(status: Status, kind: Option<&str>, message: String, s: &Settings) -> Verdict {
+fn verdict(outcome: Outcome, message: String, s: &Settings) -> Verdict {
     Verdict {
-        status,
-        kind: kind.map(str::to_string),
+        outcome,
         message,
         hint: None,
         max_error: None,
@@ -35,14 +34,14 @@ fn verdict(status: Status, kind: Option<&str>, message: String, s: &Settings) ->
     }
 }
 
-fn skip(kind: &str, message: &str, s: &Settings) -> Verdict {
-    verdict(Status::Skip, Some(kind), message.to_string(), s)
+fn skip(why: SkipReason, message: &str, s: &Settings) -> Verdict {
+    verdict(Outcome::Skip(why), message.to_string(), s)
 }
 
 pub(crate) fn check(f: &Finding, s: &Settings) -> Verdict {
     let id = match &f.body {
         Ok(i) => i,
-        Err(sk) => return skip(&sk.kind, &sk.message, s),
+        Err(sk) => return skip(sk.kind, &sk.message, s),
     };
     let layout = f.layout.unwrap_or(s.layout);
     let otimes = f.otimes.unwrap_or(s.otimes);
@@ -56,7 +55,7 @@ pub(crate) fn check(f: &Finding, s: &Settings) -> Verdict {
     .run();
     // a restatement of one branch of the `cases` identity just before (same left
     // side): false as stated, but it holds under that branch's condition
-    if v.status == Status::Fail && v.kind.as_deref() == Some("value") {
+    if v.outcome == Outcome::Fail(FailKind::Value) {
         for (k, c) in id.branch_conds.iter().enumerate() {
             let mut id2 = id.clone();
             id2.conds.push(c.clone());
@@ -69,9 +68,9 @@ pub(crate) fn check(f: &Finding, s: &Settings) -> Verdict {
                 otimes,
             }
             .run();
-            if w.status == Status::Pass {
+            if w.outcome == Outcome::Pass {
                 let mut out = skip(
-                    "unsupported",
+                    SkipReason::Unsupported,
                     &format!(
                         "holds only under the condition of branch {} of the `cases` identity \
                          with the same left side just before, which this one does not state \
@@ -89,11 +88,10 @@ pub(crate) fn check(f: &Finding, s: &Settings) -> Verdict {
     // A letter defined earlier and reused later as a plain constant shows as a
     // shape conflict; a value mismatch with the definitions in force is a wrong
     // identity (reading them as constants would hide a missing term).
-    let conflict = match v.status {
-        Status::Fail => v.kind.as_deref() == Some("shape"),
-        Status::Skip => v.kind.as_deref() == Some("types"),
-        Status::Pass => false,
-    };
+    let conflict = matches!(
+        v.outcome,
+        Outcome::Fail(FailKind::Shape) | Outcome::Skip(SkipReason::Types)
+    );
     if conflict && let Some(alt) = &id.alt {
         let w = Checker {
             id,
@@ -103,7 +101,7 @@ pub(crate) fn check(f: &Finding, s: &Settings) -> Verdict {
             otimes,
         }
         .run();
-        if w.status == Status::Pass {
+        if w.outcome == Outcome::Pass {
             return Verdict {
                 message: format!(
                     "{} (reading the symbols defined earlier in the note as constants; \
@@ -745,8 +743,7 @@ impl Checker<'_> {
         if let Some((i, m)) = first_rhs_err {
             let text = self.id.texts.get(i).cloned().unwrap_or_default();
             let mut v = verdict(
-                Status::Fail,
-                Some("shape"),
+                Outcome::Fail(FailKind::Shape),
                 format!("`{text}` is not well-formed: {m}"),
                 self.s,
             );
@@ -756,8 +753,7 @@ impl Checker<'_> {
         if let Some((i, m, swap)) = jacobians {
             let text = self.id.texts.get(i).cloned().unwrap_or_default();
             let mut v = verdict(
-                Status::Fail,
-                Some("shape"),
+                Outcome::Fail(FailKind::Shape),
                 format!("`{text}` is not well-formed: {m}"),
                 self.s,
             );
@@ -774,13 +770,13 @@ impl Checker<'_> {
             return v;
         }
         match first_err {
-            Some(TyErr::Unsupported(m)) => skip("unsupported", &m, self.s),
+            Some(TyErr::Unsupported(m)) => skip(SkipReason::Unsupported, &m, self.s),
             Some(TyErr::Dim(m)) => skip(
-                "types",
+                SkipReason::Types,
                 &format!("cannot give the symbols consistent shapes: {m}"),
                 self.s,
             ),
-            None => skip("internal", "no typing found", self.s),
+            None => skip(SkipReason::Internal, "no typing found", self.s),
         }
     }
 
@@ -952,7 +948,7 @@ impl Checker<'_> {
         } else {
             message
         };
-        let mut v = verdict(Status::Fail, Some("shape"), message, self.s);
+        let mut v = verdict(Outcome::Fail(FailKind::Shape), message, self.s);
         // the transpose of the other side?
         let mut inf2 = t.inf.clone();
         let transposed = match (inf2.norm(a), inf2.norm(b)) {
@@ -1295,7 +1291,7 @@ impl Checker<'_> {
                         });
                     }
                     Err(EvalErr::Unsupported(m)) => {
-                        return Err(Box::new(skip("unsupported", &m, self.s)));
+                        return Err(Box::new(skip(SkipReason::Unsupported, &m, self.s)));
                     }
                     Ok(ev) => {
                         if ev.kink < KINK {
@@ -1327,7 +1323,7 @@ impl Checker<'_> {
             let Some((p, ev)) = got else {
                 let _ = suspects;
                 let mut v = skip(
-                    "domain",
+                    SkipReason::Domain,
                     &format!("could not sample {last_reason} (after {ATTEMPTS} attempts)"),
                     self.s,
                 );
@@ -1410,15 +1406,14 @@ impl Checker<'_> {
             } else {
                 format!("step {}: left side is {a}, right side is {b}", i + 1)
             };
-            let mut v = verdict(Status::Fail, Some("shape"), msg, self.s);
+            let mut v = verdict(Outcome::Fail(FailKind::Shape), msg, self.s);
             v.trials = tr.trials;
             return v;
         }
         let failing = tr.steps.iter().position(|s| s.err > TOL);
         let Some(i) = failing else {
             let mut v = verdict(
-                Status::Pass,
-                None,
+                Outcome::Pass,
                 format!(
                     "holds at {} random points (largest error {:.1e})",
                     tr.trials, max_err
@@ -1463,7 +1458,7 @@ impl Checker<'_> {
             }
             None => (format!("{prefix}the sides differ"), String::new()),
         };
-        let mut v = verdict(Status::Fail, Some("value"), msg, self.s);
+        let mut v = verdict(Outcome::Fail(FailKind::Value), msg, self.s);
         v.max_error = Some(max_err);
         v.trials = tr.trials;
         v.counterexample = Some(cex);

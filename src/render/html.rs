@@ -1254,13 +1254,13 @@ pub fn badge_id(identity: &CheckedIdentity) -> String {
 /// A verdict badge: ✓, ✗ or ?, with the details in a tooltip shown on hover and focus.
 fn badge(identity: &CheckedIdentity, with_id: bool) -> String {
     let v = &identity.verdict;
-    let (class, glyph, label) = match v.status {
+    let (class, glyph, label) = match v.status() {
         Status::Pass => ("badge-pass", "✓", "Identity verified"),
         Status::Fail => ("badge-fail", "✗", "Wrong identity"),
         Status::Skip => ("badge-skip", "?", "Identity not checked"),
     };
     let mut detail = format!("<strong>{label}</strong>");
-    let body = match (v.status, &v.hint) {
+    let body = match (v.status(), &v.hint) {
         (Status::Pass, _) => format!("{} random trials agree (seed {}).", v.trials, v.seed),
         (_, Some(hint)) => format!("{} Hint: {hint}", v.message),
         _ => v.message.clone(),

@@ -759,7 +759,7 @@ fn checks_page(
             let v = &identity.verdict;
             counts.total += 1;
             seed.get_or_insert(v.seed);
-            if v.status == Status::Pass {
+            if v.status() == Status::Pass {
                 trials.get_or_insert(v.trials);
             }
             let entry = CheckEntry {
@@ -774,12 +774,12 @@ fn checks_page(
                 note_title: ctx.infos[i].title.clone(),
                 latex: identity.latex.clone(),
                 math: math::render_or_fallback(&identity.latex, math::MathMode::Display).0,
-                kind: v.kind.clone(),
+                kind: v.kind().map(str::to_string),
                 message: v.message.clone(),
                 hint: v.hint.clone(),
                 counterexample: v.counterexample.clone(),
             };
-            match v.status {
+            match v.status() {
                 Status::Pass => {
                     counts.pass += 1;
                     passes.push(entry);
@@ -790,7 +790,7 @@ fn checks_page(
                 }
                 Status::Skip => {
                     counts.skip += 1;
-                    let reason = skip_reason(v.kind.as_deref());
+                    let reason = skip_reason(v.kind());
                     match skips.iter_mut().find(|g| g.heading == reason) {
                         Some(group) => group.entries.push(entry),
                         None => skips.push(CheckGroup {
