@@ -12,6 +12,7 @@ use nalgebra::{DMatrix, RealField};
 use num_dual::Dual64;
 
 use super::Otimes;
+use super::notation::{Domain, ShapeRule, elementwise};
 use super::tex::{BinOp, Cond, Deriv, Expr, Func, NormKind, PostOp, Rel};
 
 /// Inverting a matrix whose condition number exceeds this is a domain problem (the
@@ -754,48 +755,10 @@ fn call<T: Num>(f: Func, args: &[Expr], cx: &mut Cx<T>) -> R<T> {
         return Err(EvalErr::Unsupported("a function without arguments".into()));
     };
     let v = eval(a0, cx)?;
-    match f {
-        Func::Exp => Ok(map(v, |x| x.exp())),
-        Func::Ln => {
-            if entries(&v).iter().any(|x| x.re() <= 1e-12) || matches!(v, Val::Zero) {
-                return domain("the logarithm of a non-positive value", a0);
-            }
-            Ok(map(v, |x| x.ln()))
-        }
-        Func::Sqrt => {
-            if entries(&v).iter().any(|x| x.re() <= 1e-12) || matches!(v, Val::Zero) {
-                return domain("the square root of a non-positive value", a0);
-            }
-            Ok(map(v, |x| x.sqrt()))
-        }
-        Func::Sin => Ok(map(v, |x| x.sin())),
-        Func::Cos => Ok(map(v, |x| x.cos())),
-        Func::Tan => {
-            if entries(&v).iter().any(|x| x.re().cos().abs() < 1e-3) {
-                return domain("tan near a pole", a0);
-            }
-            Ok(map(v, |x| x.tan()))
-        }
-        Func::Tanh => Ok(map(v, |x| x.tanh())),
-        Func::Sinh => Ok(map(v, |x| x.sinh())),
-        Func::Cosh => Ok(map(v, |x| x.cosh())),
-        Func::Arctan => Ok(map(v, |x| x.atan())),
-        Func::Erf => Ok(map(v, |x| x.erf())),
-        Func::Vec => Ok(match v {
-            Val::M(m) => {
-                let n = m.len();
-                Val::M(DMatrix::from_iterator(n, 1, m.iter().copied()))
-            }
-            other => other,
-        }),
-        Func::Sigmoid => Ok(map(v, |x| T::one() / (T::one() + (-x).exp()))),
-        Func::Relu => {
-            for x in entries(&v) {
-                cx.near(x.re(), 0.0);
-            }
-            Ok(map(v, |x| if x.re() > 0.0 { x } else { T::zero() }))
-        }
-        Func::Abs => {
+    let info = f.info();
+    match info.shape {
+        ShapeRule::ElementWise | ShapeRule::ElementWiseNoMatrix => elementwise_call(f, v, a0, cx),
+        ShapeRule::EntriesOrDeterminant => {
             // |X| of a square matrix is its determinant
             if let Val::M(m) = &v
                 && m.nrows() > 1
@@ -807,78 +770,40 @@ fn call<T: Num>(f: Func, args: &[Expr], cx: &mut Cx<T>) -> R<T> {
                 let d = m.clone().determinant();
                 return Ok(Val::S(d));
             }
-            for x in entries(&v) {
-                cx.near(x.re(), 0.0);
-            }
-            Ok(map(v, |x| if x.re() >= 0.0 { x } else { -x }))
+            elementwise_call(f, v, a0, cx)
         }
-        Func::Step => {
-            for x in entries(&v) {
-                cx.near(x.re(), 0.0);
-            }
-            Ok(map(v, |x| if x.re() > 0.0 { T::one() } else { T::zero() }))
+        _ => structural_call(f, v, args, cx),
+    }
+}
+
+/// An element-wise function: its domain and kinks from the notation table, then its
+/// value entry by entry.
+fn elementwise_call<T: Num>(f: Func, v: Val<T>, a0: &Expr, cx: &mut Cx<T>) -> R<T> {
+    let info = f.info();
+    if info.domain != Domain::All
+        && (entries(&v).iter().any(|x| info.domain.excludes(x.re()))
+            || (info.domain == Domain::Positive && matches!(v, Val::Zero)))
+    {
+        return domain(info.outside, a0);
+    }
+    if info.kink_at_zero {
+        for x in entries(&v) {
+            cx.near(x.re(), 0.0);
         }
-        Func::Sec | Func::Csc | Func::Cot => {
-            let pole = entries(&v).iter().any(|x| {
-                let r = x.re();
-                match f {
-                    Func::Sec => r.cos().abs() < 1e-3,
-                    _ => r.sin().abs() < 1e-3,
-                }
-            });
-            if pole {
-                return domain("a pole of sec/csc/cot", a0);
+    }
+    Ok(map(v, |x| elementwise(f, x).unwrap_or(x)))
+}
+
+/// A function that is not entry by entry (softmax, sum, diag, trace, det, max, vec).
+fn structural_call<T: Num>(f: Func, v: Val<T>, args: &[Expr], cx: &mut Cx<T>) -> R<T> {
+    match f {
+        Func::Vec => Ok(match v {
+            Val::M(m) => {
+                let n = m.len();
+                Val::M(DMatrix::from_iterator(n, 1, m.iter().copied()))
             }
-            Ok(map(v, |x| match f {
-                Func::Sec => T::one() / x.cos(),
-                Func::Csc => T::one() / x.sin(),
-                _ => x.cos() / x.sin(),
-            }))
-        }
-        Func::Sech => Ok(map(v, |x| T::one() / x.cosh())),
-        Func::Csch | Func::Coth => {
-            if entries(&v).iter().any(|x| x.re().abs() < 1e-3) {
-                return domain("a pole of csch/coth", a0);
-            }
-            Ok(map(v, |x| {
-                if f == Func::Csch {
-                    T::one() / x.sinh()
-                } else {
-                    x.cosh() / x.sinh()
-                }
-            }))
-        }
-        Func::Arcsin | Func::Arccos => {
-            if entries(&v).iter().any(|x| x.re().abs() >= 1.0 - 1e-6) {
-                return domain("arcsin/arccos outside (-1, 1)", a0);
-            }
-            Ok(map(v, |x| {
-                if f == Func::Arcsin {
-                    x.asin()
-                } else {
-                    x.acos()
-                }
-            }))
-        }
-        Func::Arsinh => Ok(map(v, |x| x.asinh())),
-        Func::Arcosh => {
-            if entries(&v).iter().any(|x| x.re() <= 1.0 + 1e-6) {
-                return domain("arcosh at or below 1", a0);
-            }
-            Ok(map(v, |x| x.acosh()))
-        }
-        Func::Artanh => {
-            if entries(&v).iter().any(|x| x.re().abs() >= 1.0 - 1e-6) {
-                return domain("artanh outside (-1, 1)", a0);
-            }
-            Ok(map(v, |x| x.atanh()))
-        }
-        Func::Sign => {
-            for x in entries(&v) {
-                cx.near(x.re(), 0.0);
-            }
-            Ok(map(v, |x| T::c(x.re().signum())))
-        }
+            other => other,
+        }),
         Func::Softmax => match v {
             Val::M(m) => {
                 let mx = m.iter().map(|x| x.re()).fold(f64::NEG_INFINITY, f64::max);
@@ -943,6 +868,7 @@ fn call<T: Num>(f: Func, args: &[Expr], cx: &mut Cx<T>) -> R<T> {
                 if (x.re() >= y.re()) == is_max { x } else { y }
             })
         }
+        _ => Err(EvalErr::Unsupported(format!("the function `{}`", f.name()))),
     }
 }
 

@@ -9,6 +9,7 @@
 use std::cell::Cell;
 use std::collections::{BTreeMap, BTreeSet};
 
+use super::notation::{DERIV_CMDS, is_constant_letter, is_frac, is_index_letter};
 use super::shape::Kind;
 use super::tex::{
     self, BOLD, Ctx, Deriv, Expr, Func, PErr, PostOp, Rel, Sym, Tk, Tok, func_by_name, is_space,
@@ -673,12 +674,13 @@ fn env_end(toks: &[Tok], k: usize) -> usize {
 /// Does this token list contain a derivative?
 pub(crate) fn has_deriv(toks: &[Tok]) -> bool {
     for (k, t) in toks.iter().enumerate() {
-        if t.is_cmd("partial") || t.is_cmd("nabla") {
+        let Tk::Cmd(c) = &t.tk else {
+            continue;
+        };
+        if DERIV_CMDS.contains(&c.as_str()) {
             return true;
         }
-        if (t.is_cmd("frac") || t.is_cmd("dfrac") || t.is_cmd("tfrac"))
-            && toks.get(k + 1).is_some_and(|u| u.tk == Tk::Open)
-        {
+        if is_frac(c) && toks.get(k + 1).is_some_and(|u| u.tk == Tk::Open) {
             let e1 = skip_group(toks, k + 1);
             if toks.get(e1).is_some_and(|u| u.tk == Tk::Open) {
                 let e2 = skip_group(toks, e1);
@@ -824,11 +826,8 @@ fn constant_rule(st: &State, parsed: Vec<Result<Expr, PErr>>) -> Vec<Result<Expr
     let Expr::Var(s) = &d.of else {
         return parsed;
     };
-    let greek = s.base.starts_with('\\') && s.base[1..].chars().all(|c| c.is_ascii_lowercase());
     let constant = !s.upper
-        && (matches!(s.base.as_str(), "a" | "b" | "c" | "k") || greek)
-        && !tex::FUNC_LETTERS.contains(&s.base.as_str())
-        && s.base != "\\sigma"
+        && is_constant_letter(&s.base)
         && s.base != d.wrt.base
         && !d.wrt.base.is_empty()
         && !st.syms.contains_key(&s.key())
@@ -2549,7 +2548,7 @@ fn free_indices(members: &[Expr]) -> Vec<String> {
                 && let Some(s) = &d.wrt.sub
                 && !d.wrt.bold
                 && !d.wrt.upper
-                && matches!(s.as_str(), "i" | "j" | "k" | "l")
+                && is_index_letter(s)
                 && !cand.iter().any(|(_, i)| i == s)
             {
                 cand.push((d.wrt.base.clone(), s.clone()));
@@ -2739,7 +2738,7 @@ fn bind_indices(e: Expr, bound: &[String]) -> Result<Expr, Skip> {
                 if let Expr::Var(s) = x
                     && let Some(sub) = &s.sub
                     && sub.len() == 1
-                    && matches!(sub.as_str(), "i" | "j" | "k" | "l")
+                    && is_index_letter(sub)
                 {
                     idx = Some(sub.clone());
                 }

@@ -6,6 +6,7 @@
 //!
 //! Architecture (one module per step):
 //!
+//! - `notation`: the function table, the letters' roles, the derivative commands.
 //! - `tex`: TeX → tokens (with byte offsets) → expression trees.
 //! - `find`: statements, definitions (`y = \text{sum}(\mathbf{x})`,
 //!   `activation(\mathbf{x}) = ...`), declarations (`x \in \mathbb{R}^n`), identities.
@@ -15,6 +16,10 @@
 //! - `verdict`: the kind search, sampling, comparison, hints and the verdict.
 //!
 //! # Conventions
+//!
+//! The notation itself (the functions, their spellings and shape rules, the
+//! letters' default roles, the commands that write a derivative, fonts) is data in
+//! `notation.rs`, documented there. How identities are read:
 //!
 //! - Numerator layout by default (front matter `layout: denominator` switches it):
 //!   d(scalar)/d(vector) is a row, d(vector)/d(scalar) a column, d(vector)/d(vector)
@@ -56,21 +61,6 @@
 //!   the sum's range (`^t` there is a power, not a transpose, as it is on a number,
 //!   `2^t`, and on a scalar expression when `t` is a variable of the formula), and its upper limit
 //!   `n` is a whole number (the size of the range).
-//! - `\mathbf{x}^2` and other powers of vectors are element-wise; powers of square
-//!   matrices are matrix powers. `|x|` is entry-wise, except that `|\mathbf{x}|` is
-//!   read as the norm when the entry-wise reading does not fit the shapes, and `|X|`
-//!   of a square matrix is its determinant. `\|X\|` of a matrix is the Frobenius
-//!   norm. `diag` of a vector is a diagonal matrix, of a square matrix its diagonal.
-//!   `exp`, `log`, `sqrt` of a (non-vector) matrix are refused as ambiguous.
-//!   `\prod_{i=1}^{n}` multiplies scalars like `\sum` adds; `\operatorname{erf}` /
-//!   `\mathrm{erf}` is the error function (derivative `2/√π e^{-x²}`).
-//! - `\operatorname{vec}(X)` stacks the columns of X into one column. A derivative
-//!   by `\operatorname{vec}(X)` (of a scalar or a column, e.g. `\frac{\partial
-//!   \operatorname{vec}(AXB)}{\partial \operatorname{vec}(X)} = B^T \otimes A` with
-//!   front matter `otimes: kronecker`) is the Jacobian by X's entries in column
-//!   order, in the layout; a vec of an r×c matrix has length c·r with the column
-//!   index outer, as in a Kronecker product, so vec and `\otimes` dimensions compare
-//!   factor by factor.
 //! - Partial derivatives: `\partial_x f`, `\partial_{xy} f` (by x, then by y; not
 //!   with index letters i–n: `\partial_{ij}` is index notation), and
 //!   for a function defined in the note (`f(x, y) = ...`) the subscripts `f_x`,
@@ -112,10 +102,6 @@
 //!   in), else by its only bold vector. `\left(\frac{\partial P}{\partial
 //!   T}\right)_V` (thermodynamics: V held fixed) is the plain partial when V is
 //!   among the symbols of P (with definitions in); else it is skipped.
-//! - Functions: `exp`, `log`/`ln` (also `\ln\left|x\right|`), trigonometric and
-//!   hyperbolic functions and their inverses (`arcsin`, `\sinh^{-1}`, `arsinh`,
-//!   `arcosh`, `artanh`), `sigma`, `relu`, `softmax`, ...; `\langle a, b\rangle` is
-//!   the inner product (also raised to a power).
 //! - A derivative by a defined symbol (an intermediate quantity: `\hat{\mathbf{y}} =
 //!   X\mathbf{w}`, then `\frac{\partial L}{\partial \hat{\mathbf{y}}}`) reads the
 //!   occurrences of its definition in the operand as that symbol, the rest held
@@ -176,6 +162,7 @@
 
 mod eval;
 mod find;
+mod notation;
 mod shape;
 mod tex;
 mod verdict;

@@ -9,6 +9,7 @@
 
 use std::collections::HashMap;
 
+use super::notation::{DIM_LETTERS, ShapeRule};
 use super::tex::{BinOp, Expr, Func, NormKind, PostOp, Sym};
 use super::{Layout, Otimes};
 
@@ -286,7 +287,7 @@ impl Infer {
         if let Some(v) = self.dims.val[r] {
             return v.to_string();
         }
-        let letters = ["n", "m", "p", "q", "k", "r", "s", "t", "u", "v"];
+        let letters = DIM_LETTERS;
         let mut roots: Vec<D> = (0..self.dims.len())
             .filter(|&k| self.dims.find(k) == k && self.dims.val[k].is_none())
             .collect();
@@ -788,22 +789,22 @@ impl Infer {
             ts.push(self.infer(a)?);
         }
         let t = ts.first().copied().unwrap_or(Ty::S);
-        match f {
-            Func::Max | Func::Min => {
+        match f.info().shape {
+            ShapeRule::ElementWisePair => {
                 let b = ts.get(1).copied().unwrap_or(Ty::S);
                 self.same(t, b, "max")
             }
-            Func::Sum => Ok(Ty::S),
+            ShapeRule::SumToScalar => Ok(Ty::S),
             // column-major: the column index is the outer one, as in `B^T \otimes A`
-            Func::Vec => match self.norm(t) {
+            ShapeRule::StackColumns => match self.norm(t) {
                 Ty::M(r, c) => Ok(Ty::M(self.dims.product(c, r), ONE)),
                 other => Ok(other),
             },
-            Func::Softmax => match t {
+            ShapeRule::VectorToVector => match t {
                 Ty::M(..) if self.is_vec(t).is_some() => Ok(t),
-                _ => Err(TyErr::Dim(format!("softmax of a {}", self.show(t)))),
+                _ => Err(TyErr::Dim(format!("{} of a {}", f.name(), self.show(t)))),
             },
-            Func::Diag => match t {
+            ShapeRule::Diagonal => match t {
                 Ty::M(..) => match self.is_vec(t) {
                     Some(n) => Ok(Ty::M(n, n)),
                     // diag of a square matrix: its diagonal as a vector
@@ -818,7 +819,7 @@ impl Infer {
                 Ty::S => Err(TyErr::Dim("diag of a scalar".into())),
                 Ty::Any => Err(TyErr::Unsupported("diag of zero".into())),
             },
-            Func::Tr | Func::Det => match t {
+            ShapeRule::SquareToScalar => match t {
                 Ty::S | Ty::Any => Ok(Ty::S),
                 Ty::M(r, c) => {
                     if !self.dims.unify(r, c, false) {
@@ -831,7 +832,7 @@ impl Infer {
                     Ok(Ty::S)
                 }
             },
-            Func::Abs => match t {
+            ShapeRule::EntriesOrDeterminant => match t {
                 // |X| of a matrix: its determinant
                 Ty::M(r, c) if self.is_vec(t).is_none() => {
                     if !self.dims.unify(r, c, false) {
@@ -844,14 +845,14 @@ impl Infer {
                 }
                 _ => Ok(t),
             },
-            Func::Exp | Func::Ln | Func::Sqrt => match t {
+            ShapeRule::ElementWiseNoMatrix => match t {
                 Ty::M(..) if self.is_vec(t).is_none() => Err(TyErr::Unsupported(format!(
                     "`{}` of a matrix (element-wise or the matrix function?)",
                     f.name()
                 ))),
                 _ => Ok(t),
             },
-            _ => Ok(t),
+            ShapeRule::ElementWise => Ok(t),
         }
     }
 }

@@ -2360,3 +2360,36 @@ fn uppercase_scalar_fallback_not_for_matrix_formulas() {
     let v = one(r"\frac{\partial}{\partial A}\operatorname{tr}(e^{A}B) = e^{A}B");
     assert_ne!(v.status(), Status::Pass, "{v:#?}");
 }
+
+// The notation table: spellings added with it.
+
+#[test]
+fn cfrac_is_a_derivative() {
+    fail(r"\cfrac{d}{dx} x^3 = 2x^2", "value", None);
+    pass(r"\cfrac{d}{dx} x^3 = 3x^2");
+    pass(r"\cfrac{\partial}{\partial x} \sin x = \cos x");
+}
+
+#[test]
+fn bold_is_bold() {
+    pass(r"\frac{\partial}{\partial \bold{x}} (\bold{a}^T \bold{x}) = \bold{a}^T");
+    fail(
+        r"\frac{\partial}{\partial \bold{x}} (\bold{x}^T \bold{x}) = \bold{x}^T",
+        "value",
+        None,
+    );
+}
+
+#[test]
+fn size_switches_are_ignored() {
+    pass(r"\frac{d}{dx}{\tiny x^3} = 3x^2");
+    pass(r"\frac{d}{dx}{\scriptsize x^3} = {\footnotesize 3x^2}");
+    fail(r"\frac{d}{dx}{\tiny x^3} = 2x^2", "value", None);
+}
+
+#[test]
+fn hbox_textup_emph_are_text() {
+    pass(r"\frac{d}{dx} \hbox{exp}(x) = \textup{exp}(x)");
+    pass(r"\frac{d}{dx} \emph{sin}(x) = \cos x");
+    pass(r"\frac{d}{d\textup{x}} \textup{x}^2 = 2\emph{x}");
+}

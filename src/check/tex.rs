@@ -9,6 +9,11 @@ use std::cell::Cell;
 use std::collections::BTreeSet;
 
 use super::SkipReason;
+pub(crate) use super::notation::{BOLD, FUNC_LETTERS, Func, func_by_name};
+use super::notation::{
+    DECOR_CMDS, DERIV_CMDS, PARTIAL_INDEX_LETTERS, TEXT_CMDS, TEXT_MODE_CMDS, UNSUPPORTED_CMDS,
+    UPRIGHT_D_CMDS, func_command, greek, is_frac,
+};
 
 /// A token's kind.
 #[derive(Debug, Clone, PartialEq)]
@@ -243,6 +248,9 @@ pub(crate) fn is_space(tk: &Tk) -> bool {
                 | "Large"
                 | "large"
                 | "small"
+                | "footnotesize"
+                | "scriptsize"
+                | "tiny"
                 | "normalsize"
                 | "thinspace"
                 | "medspace"
@@ -352,135 +360,10 @@ impl Sym {
     }
 }
 
-/// Built-in functions.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Func {
-    Exp,
-    Ln,
-    Sin,
-    Cos,
-    Tan,
-    Tanh,
-    Sinh,
-    Cosh,
-    Arctan,
-    Sigmoid,
-    Relu,
-    Sqrt,
-    Abs,
-    Sign,
-    Step,
-    Sec,
-    Csc,
-    Cot,
-    Sech,
-    Coth,
-    Csch,
-    Arcsin,
-    Arccos,
-    Erf,
-    /// `\operatorname{vec}(X)`: the columns of X stacked into one column.
-    Vec,
-    Arsinh,
-    Arcosh,
-    Artanh,
-    Softmax,
-    Sum,
-    Diag,
-    Tr,
-    Det,
-    Max,
-    Min,
-}
-
-impl Func {
-    pub(crate) fn name(self) -> &'static str {
-        match self {
-            Func::Exp => "exp",
-            Func::Ln => "log",
-            Func::Sin => "sin",
-            Func::Cos => "cos",
-            Func::Tan => "tan",
-            Func::Tanh => "tanh",
-            Func::Sinh => "sinh",
-            Func::Cosh => "cosh",
-            Func::Arctan => "arctan",
-            Func::Sigmoid => "sigma",
-            Func::Relu => "relu",
-            Func::Sqrt => "sqrt",
-            Func::Abs => "abs",
-            Func::Sign => "sign",
-            Func::Softmax => "softmax",
-            Func::Sum => "sum",
-            Func::Diag => "diag",
-            Func::Tr => "tr",
-            Func::Det => "det",
-            Func::Max => "max",
-            Func::Min => "min",
-            Func::Step => "step",
-            Func::Sec => "sec",
-            Func::Csc => "csc",
-            Func::Cot => "cot",
-            Func::Sech => "sech",
-            Func::Coth => "coth",
-            Func::Csch => "csch",
-            Func::Arcsin => "arcsin",
-            Func::Arccos => "arccos",
-            Func::Erf => "erf",
-            Func::Vec => "vec",
-            Func::Arsinh => "arsinh",
-            Func::Arcosh => "arcosh",
-            Func::Artanh => "artanh",
-        }
-    }
-}
-
 /// `Apply(PRIME_AT, [d, u])`: the derivative `d` (by a fresh variable) taken where
 /// that variable equals `u` (`f'(g(x))`); `find` turns it into `d` and binds the
 /// variable.
 pub(crate) const PRIME_AT: &str = "\\prime-at";
-
-/// A function name written as letters or in `\operatorname{}` / `\mathrm{}` / `\text{}`.
-pub(crate) fn func_by_name(name: &str) -> Option<Func> {
-    Some(match name {
-        "exp" | "Exp" => Func::Exp,
-        "log" | "ln" | "Log" | "Ln" => Func::Ln,
-        "sin" => Func::Sin,
-        "cos" => Func::Cos,
-        "tan" => Func::Tan,
-        "tanh" => Func::Tanh,
-        "sinh" => Func::Sinh,
-        "cosh" => Func::Cosh,
-        "arctan" | "atan" => Func::Arctan,
-        "sigmoid" | "logistic" | "sigm" => Func::Sigmoid,
-        "relu" | "ReLU" | "Relu" | "RELU" | "ReLu" => Func::Relu,
-        "sqrt" => Func::Sqrt,
-        "abs" => Func::Abs,
-        "sgn" | "sign" => Func::Sign,
-        "step" | "H" | "heaviside" | "Heaviside" => Func::Step,
-        "sec" => Func::Sec,
-        "csc" => Func::Csc,
-        "cot" => Func::Cot,
-        "sech" => Func::Sech,
-        "coth" => Func::Coth,
-        "csch" | "cosech" => Func::Csch,
-        "arcsin" | "asin" => Func::Arcsin,
-        "arccos" | "acos" => Func::Arccos,
-        "erf" | "Erf" => Func::Erf,
-        "vec" | "Vec" => Func::Vec,
-        "arsinh" | "arcsinh" | "asinh" => Func::Arsinh,
-        "arcosh" | "arccosh" | "acosh" => Func::Arcosh,
-        "artanh" | "arctanh" | "atanh" => Func::Artanh,
-        "softmax" | "Softmax" | "SoftMax" => Func::Softmax,
-        "sum" | "Sum" => Func::Sum,
-        "diag" | "Diag" | "diagm" => Func::Diag,
-        "tr" | "Tr" | "trace" | "Trace" | "TR" => Func::Tr,
-        "det" | "Det" => Func::Det,
-        "max" | "Max" => Func::Max,
-        "min" | "Min" => Func::Min,
-        _ => return None,
-    })
-}
 
 /// Binary operators.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -810,146 +693,8 @@ impl Ctx<'_> {
     }
 }
 
-const GREEK_LOWER: &[&str] = &[
-    "alpha",
-    "beta",
-    "gamma",
-    "delta",
-    "epsilon",
-    "varepsilon",
-    "zeta",
-    "eta",
-    "theta",
-    "vartheta",
-    "iota",
-    "kappa",
-    "lambda",
-    "mu",
-    "nu",
-    "xi",
-    "rho",
-    "varrho",
-    "sigma",
-    "tau",
-    "upsilon",
-    "phi",
-    "varphi",
-    "chi",
-    "psi",
-    "omega",
-    "ell",
-];
-const GREEK_UPPER: &[&str] = &[
-    "Gamma", "Delta", "Theta", "Lambda", "Xi", "Pi", "Sigma", "Upsilon", "Phi", "Psi", "Omega",
-];
 /// The deepest nesting of atoms the parser accepts.
 const MAX_DEPTH: u32 = 60;
-
-/// Single letters that, followed by `(`, are (abstract) functions.
-pub(crate) const FUNC_LETTERS: &[&str] = &["f", "g", "h", "\\phi", "\\varphi", "\\psi", "\\ell"];
-pub(crate) const BOLD: &[&str] = &[
-    "mathbf",
-    "boldsymbol",
-    "bm",
-    "vec",
-    "mathbfit",
-    "pmb",
-    "textbf",
-    "overrightarrow",
-    "vb",
-    "symbf",
-    "bf",
-];
-const TEXT_CMDS: &[&str] = &[
-    "mathrm",
-    "text",
-    "textrm",
-    "operatorname",
-    "operatorname*",
-    "mathit",
-    "mathsf",
-    "mathtt",
-    "textit",
-    "mbox",
-    "textsf",
-    "texttt",
-    "textnormal",
-    "rm",
-    "mathnormal",
-    "symrm",
-    "mathup",
-];
-const DECOR_CMDS: &[&str] = &[
-    "hat",
-    "bar",
-    "tilde",
-    "widehat",
-    "widetilde",
-    "overline",
-    "check",
-    "breve",
-    "underline",
-];
-const FUNC_CMDS: &[&str] = &[
-    "exp", "log", "ln", "sin", "cos", "tan", "tanh", "sinh", "cosh", "det", "max", "min", "arctan",
-    "tr", "Tr", "trace", "diag", "sgn", "softmax", "relu", "sigmoid", "sec", "csc", "cot", "sech",
-    "arcsin", "arccos", "coth", "csch",
-];
-const UNSUPPORTED_CMDS: &[&str] = &[
-    "int",
-    "iint",
-    "oint",
-    "lim",
-    "liminf",
-    "limsup",
-    "sup",
-    "inf",
-    "arg",
-    "argmax",
-    "argmin",
-    "infty",
-    "pm",
-    "mp",
-    "binom",
-    "choose",
-    "mod",
-    "bmod",
-    "pmod",
-    "ker",
-    "dim",
-    "deg",
-    "gcd",
-    "Pr",
-    "lg",
-    "hom",
-    "sqcup",
-    "cup",
-    "cap",
-    "wedge",
-    "vee",
-    "land",
-    "lor",
-    "setminus",
-    "star",
-    "ast",
-    "dagger",
-    "lfloor",
-    "rfloor",
-    "lceil",
-    "rceil",
-    "circledast",
-    "boxtimes",
-];
-
-fn greek(name: &str) -> Option<bool> {
-    if GREEK_LOWER.contains(&name) {
-        Some(false)
-    } else if GREEK_UPPER.contains(&name) {
-        Some(true)
-    } else {
-        None
-    }
-}
 
 /// The text inside a `{...}` group (or a single token) as plain letters/digits, for
 /// `\text{sum}`, `\operatorname{diag}`, subscripts.
@@ -1280,21 +1025,11 @@ impl<'t, 'c> Parser<'t, 'c> {
         let Some(t) = self.peek() else { return true };
         match &t.tk {
             Tk::Cmd(c) => {
-                FUNC_CMDS.contains(&c.as_str())
+                func_command(c).is_some()
                     || TEXT_CMDS.contains(&c.as_str())
-                    || matches!(
-                        c.as_str(),
-                        "frac"
-                            | "dfrac"
-                            | "tfrac"
-                            | "sum"
-                            | "prod"
-                            | "partial"
-                            | "nabla"
-                            | "left"
-                            | "sqrt"
-                            | "sigma"
-                    )
+                    || is_frac(c)
+                    || DERIV_CMDS.contains(&c.as_str())
+                    || matches!(c.as_str(), "sum" | "prod" | "left" | "sqrt" | "sigma")
             }
             Tk::Ch('(') | Tk::Ch('[') => true,
             Tk::Letter(_) => self.letter_run_is_function(),
@@ -1307,10 +1042,13 @@ impl<'t, 'c> Parser<'t, 'c> {
         let Some(t) = self.peek_at(n) else {
             return false;
         };
-        if t.is_cmd("partial") || t.is_cmd("nabla") {
+        let Tk::Cmd(c) = &t.tk else {
+            return false;
+        };
+        if DERIV_CMDS.contains(&c.as_str()) {
             return true;
         }
-        if t.is_cmd("frac") || t.is_cmd("dfrac") || t.is_cmd("tfrac") {
+        if is_frac(c) {
             let k = self
                 .toks
                 .iter()
@@ -2160,19 +1898,11 @@ impl<'t, 'c> Parser<'t, 'c> {
             let s = plain_text(sup).replace(' ', "");
             if s == "-1" {
                 // `\sin^{-1} x`, `\tan^{-1}`: the inverse functions
-                let inv = match f {
-                    Func::Sin => Func::Arcsin,
-                    Func::Cos => Func::Arccos,
-                    Func::Tan => Func::Arctan,
-                    Func::Sinh => Func::Arsinh,
-                    Func::Cosh => Func::Arcosh,
-                    Func::Tanh => Func::Artanh,
-                    _ => {
-                        return Err(PErr::unsupported(format!(
-                            "the inverse function `{}^{{-1}}`",
-                            f.name()
-                        )));
-                    }
+                let Some(inv) = f.info().inverse else {
+                    return Err(PErr::unsupported(format!(
+                        "the inverse function `{}^{{-1}}`",
+                        f.name()
+                    )));
                 };
                 return self.call(inv);
             }
@@ -2227,10 +1957,7 @@ impl<'t, 'c> Parser<'t, 'c> {
             (self.in_bare_arg, self.bare_scalar) = saved;
             vec![e]
         };
-        let want = match f {
-            Func::Max | Func::Min => 2,
-            _ => 1,
-        };
+        let want = f.info().arity;
         if args.len() != want {
             if matches!(f, Func::Max | Func::Min) && args.len() == 1 {
                 return Err(PErr::unsupported(format!(
@@ -2284,7 +2011,7 @@ impl<'t, 'c> Parser<'t, 'c> {
         }
         match c {
             "pi" => Ok(Expr::Num(std::f64::consts::PI)),
-            "frac" | "dfrac" | "tfrac" | "cfrac" => self.frac(),
+            _ if is_frac(c) => self.frac(),
             "sqrt" => {
                 let mut root = None;
                 if self.eat_ch('[') {
@@ -2379,15 +2106,11 @@ impl<'t, 'c> Parser<'t, 'c> {
                 let name = plain_text(inner).replace(' ', "");
                 self.named(&name)
             }
-            "sec" | "csc" | "cot" | "sech" | "arcsin" | "arccos" | "coth" | "csch" => self.named(c),
-            "exp" | "log" | "ln" | "sin" | "cos" | "tan" | "tanh" | "sinh" | "cosh" | "det"
-            | "max" | "min" | "arctan" | "tr" | "Tr" | "trace" | "diag" | "sgn" | "softmax"
-            | "relu" | "sigmoid" => self.named(c),
-            "text" | "textrm" | "mathrm" | "mathit" | "mathsf" | "mathtt" | "textit" | "mbox"
-            | "textsf" | "texttt" | "textnormal" | "rm" | "mathnormal" | "symrm" | "mathup" => {
+            _ if func_command(c).is_some() => self.named(c),
+            _ if TEXT_CMDS.contains(&c) => {
                 let inner = self.arg_toks()?;
                 let name = plain_text(inner).replace(' ', "");
-                if inner.iter().any(|t| matches!(t.tk, Tk::Cmd(_))) && !matches!(c, "text" | "mbox")
+                if inner.iter().any(|t| matches!(t.tk, Tk::Cmd(_))) && !TEXT_MODE_CMDS.contains(&c)
                 {
                     // \mathrm{\mathbf{x}} and the like: parse the inside
                     let e = self.group(inner)?;
@@ -2663,10 +2386,7 @@ impl<'t, 'c> Parser<'t, 'c> {
             partial = false;
             rest_at = k + 1;
         } else if let Tk::Cmd(c) = &t.tk {
-            if matches!(
-                c.as_str(),
-                "mathrm" | "text" | "operatorname" | "textrm" | "mathit" | "mathup"
-            ) {
+            if UPRIGHT_D_CMDS.contains(&c.as_str()) {
                 let j = k + 1;
                 let inner_end = if toks.get(j).is_some_and(|u| u.tk == Tk::Open) {
                     skip_group(toks, j)
@@ -2871,7 +2591,7 @@ impl<'t, 'c> Parser<'t, 'c> {
             if (2..=3).contains(&letters.len())
                 && letters
                     .iter()
-                    .all(|c| c.is_ascii_lowercase() && !"ijklmn".contains(*c))
+                    .all(|c| c.is_ascii_lowercase() && !PARTIAL_INDEX_LETTERS.contains(*c))
             {
                 let mut e = self.expr()?;
                 for c in letters {
