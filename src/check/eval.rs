@@ -12,8 +12,8 @@ use nalgebra::{DMatrix, RealField};
 use num_dual::Dual64;
 
 use super::Otimes;
-use super::notation::{Domain, ShapeRule, elementwise};
-use super::tex::{BinOp, Cond, Deriv, Expr, Func, NormKind, PostOp, Rel};
+use super::notation::{Domain, Func, ShapeRule, elementwise};
+use super::syntax::{BinOp, Cond, Deriv, Expr, NormKind, PostOp, Rel};
 
 /// Inverting a matrix whose condition number exceeds this is a domain problem (the
 /// point is resampled): the result would carry too much rounding error for the

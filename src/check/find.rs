@@ -9,11 +9,12 @@
 use std::cell::Cell;
 use std::collections::{BTreeMap, BTreeSet};
 
-use super::notation::{DERIV_CMDS, is_constant_letter, is_frac, is_index_letter};
+use super::notation::{
+    BOLD, DERIV_CMDS, Func, func_by_name, is_constant_letter, is_frac, is_index_letter,
+};
 use super::shape::Kind;
-use super::tex::{
-    self, BOLD, Ctx, Deriv, Expr, Func, PErr, PostOp, Rel, Sym, Tk, Tok, func_by_name, is_space,
-    plain_text, skip_group,
+use super::syntax::{
+    self, Ctx, Deriv, Expr, PErr, PostOp, Rel, Sym, Tk, Tok, is_space, plain_text, skip_group,
 };
 use super::{Finding, Layout, NoteMath, Otimes, SkipReason};
 
@@ -37,7 +38,7 @@ pub(crate) struct Ident {
     /// Matrices declared symmetric (`S = S^\top`, `\Sigma \in \mathbb{S}^n`).
     pub symmetric: BTreeSet<String>,
     /// Conditions stated right after the identity (`, \quad x > 0`): its domain.
-    pub conds: Vec<tex::Cond>,
+    pub conds: Vec<syntax::Cond>,
     /// Free indices (`\frac{\partial}{\partial x_i} ... = 2x_i`): the identity holds
     /// for every entry `i` of the vector; each trial picks one.
     pub free: Vec<String>,
@@ -49,7 +50,7 @@ pub(crate) struct Ident {
     pub bars: Vec<Option<Bar>>,
     /// The branch conditions of a `cases` identity with the same left side just
     /// before this one (which has no `cases`): this one may restate one branch.
-    pub branch_conds: Vec<tex::Cond>,
+    pub branch_conds: Vec<syntax::Cond>,
 }
 
 /// An evaluation bar: the symbol's key and its value there.
@@ -96,7 +97,7 @@ struct State {
     symmetric: BTreeSet<String>,
     /// Conditions stated on their own (`0 < \alpha < 1`): they hold for the rest
     /// of the note, in every identity that has all their symbols.
-    conds: Vec<tex::Cond>,
+    conds: Vec<syntax::Cond>,
     /// How many definitions were read so far, and the last one's name.
     defs: usize,
     last_def: String,
@@ -203,7 +204,7 @@ pub(crate) fn find(note: &NoteMath) -> Vec<Finding> {
         } else {
             continue;
         };
-        let toks = tex::lex(&text);
+        let toks = syntax::lex(&text);
         for stmt in statements(&toks) {
             let _ = statement(
                 &mut st,
@@ -231,7 +232,7 @@ pub(crate) fn find(note: &NoteMath) -> Vec<Finding> {
             prev_last = None;
             retry.clear();
         }
-        let toks = tex::lex(span.tex);
+        let toks = syntax::lex(span.tex);
         let stmts = statements(&toks);
         // `$...$ for symmetric $A$`, `$...$ ($C$ symmetric)`: that identity's matrix
         // is symmetric
@@ -262,7 +263,7 @@ pub(crate) fn find(note: &NoteMath) -> Vec<Finding> {
                 depth: Cell::new(0),
             };
             if said
-                && let Ok(Expr::Var(m)) = tex::parse_expr(&toks, &cx)
+                && let Ok(Expr::Var(m)) = syntax::parse_expr(&toks, &cx)
                 && let Some(Finding { body: Ok(id), .. }) = out.get_mut(k)
                 && id.members.iter().any(|e| uses_symbol(e, &m.key()))
             {
@@ -273,7 +274,7 @@ pub(crate) fn find(note: &NoteMath) -> Vec<Finding> {
         if let Some(k) = prev_last.take()
             && !stmts.is_empty()
         {
-            let conds: Vec<Result<tex::Cond, String>> = stmts
+            let conds: Vec<Result<syntax::Cond, String>> = stmts
                 .iter()
                 .map_while(|stmt| {
                     domain_condition(&st, stmt, span.tex)
@@ -378,7 +379,7 @@ pub(crate) fn find(note: &NoteMath) -> Vec<Finding> {
 /// identity's branch conditions (see [`Ident::branch_conds`]).
 fn restated_branches(out: &mut [Finding]) {
     let norm = |s: &str| s.chars().filter(|c| !c.is_whitespace()).collect::<String>();
-    let mut last: Option<(String, Vec<tex::Cond>)> = None;
+    let mut last: Option<(String, Vec<syntax::Cond>)> = None;
     for f in out.iter_mut() {
         let Ok(id) = &mut f.body else {
             last = None;
@@ -389,14 +390,14 @@ fn restated_branches(out: &mut [Finding]) {
             continue;
         };
         let lhs = norm(lhs);
-        let cases: Vec<tex::Cond> = id.members[1..]
+        let cases: Vec<syntax::Cond> = id.members[1..]
             .iter()
             .filter_map(|m| match m {
                 Expr::Cases(_, brs) => Some(brs),
                 _ => None,
             })
             .flatten()
-            .filter(|(_, c)| !matches!(c, tex::Cond::Always))
+            .filter(|(_, c)| !matches!(c, syntax::Cond::Always))
             .map(|(_, c)| c.clone())
             .collect();
         if !cases.is_empty() && matches!(first, Expr::Deriv(..)) {
@@ -411,7 +412,7 @@ fn restated_branches(out: &mut [Finding]) {
 }
 
 fn looks_like_symbol(k: &str) -> bool {
-    let toks = tex::lex(k);
+    let toks = syntax::lex(k);
     let ids = Cell::new(0);
     let funcs = BTreeSet::new();
     let cx = Ctx {
@@ -420,7 +421,7 @@ fn looks_like_symbol(k: &str) -> bool {
         src: k,
         depth: Cell::new(0),
     };
-    matches!(tex::parse_expr(&toks, &cx), Ok(Expr::Var(_))) || def_head(&toks, &cx).is_some()
+    matches!(syntax::parse_expr(&toks, &cx), Ok(Expr::Var(_))) || def_head(&toks, &cx).is_some()
 }
 
 /// Splits a span into statements (owned token lists keeping their offsets).
@@ -442,7 +443,7 @@ pub(crate) fn statements(toks: &[Tok]) -> Vec<Vec<Tok>> {
         // a new row: continue the previous chain only when it starts with a relation
         if row_break && !is_space(&t.tk) && !t.is_ch('&') {
             row_break = false;
-            if tex::relation(&t.tk).is_none() {
+            if syntax::relation(&t.tk).is_none() {
                 flush(&mut cur, &mut out);
             }
         }
@@ -489,7 +490,7 @@ pub(crate) fn statements(toks: &[Tok]) -> Vec<Vec<Tok>> {
                 let end = skip_group(toks, k + 1);
                 let inner = &toks[(k + 2).min(end)..end.saturating_sub(1).max(k + 2)];
                 // `\mathbf{f(g(x)) = ...}`: lift the relation out of the bold group
-                let parts = tex::split_top(inner, |u| tex::relation(&u.tk) == Some(Rel::Eq));
+                let parts = syntax::split_top(inner, |u| syntax::relation(&u.tk) == Some(Rel::Eq));
                 if parts.len() > 1 {
                     let mut at = 0;
                     for (n, p) in parts.iter().enumerate() {
@@ -606,7 +607,7 @@ pub(crate) fn statements(toks: &[Tok]) -> Vec<Vec<Tok>> {
     // commas between relations separate statements
     let mut res = Vec::new();
     for s in out {
-        let pieces = tex::split_top(&s, |t| t.is_ch(','));
+        let pieces = syntax::split_top(&s, |t| t.is_ch(','));
         if pieces.len() == 1 {
             res.push(trim_punct(s));
             continue;
@@ -645,7 +646,7 @@ fn trim_punct(mut s: Vec<Tok>) -> Vec<Tok> {
 }
 
 fn has_relation(toks: &[Tok]) -> bool {
-    tex::split_top(toks, |t| tex::relation(&t.tk).is_some()).len() > 1
+    syntax::split_top(toks, |t| syntax::relation(&t.tk).is_some()).len() > 1
 }
 
 /// Index after the `\end{..}` matching the `\begin` at `k`.
@@ -841,7 +842,7 @@ fn constant_rule(st: &State, parsed: Vec<Result<Expr, PErr>>) -> Vec<Result<Expr
         .map(|p| match p {
             Ok(Expr::Deriv(id, mut d)) => {
                 let of = std::mem::replace(&mut d.of, Expr::ZeroAny);
-                d.of = Expr::bin(tex::BinOp::Mul, Expr::Num(1.0), of);
+                d.of = Expr::bin(syntax::BinOp::Mul, Expr::Num(1.0), of);
                 Ok(Expr::Deriv(id, d))
             }
             // `0`, `\mathbf{0}` untransposed: the zero of the derivative's shape
@@ -968,7 +969,7 @@ fn members(stmt: &[Tok]) -> (Vec<&[Tok]>, Vec<Rel>) {
                 continue;
             }
             // `=:`
-            if let Some(r) = tex::relation(&t.tk) {
+            if let Some(r) = syntax::relation(&t.tk) {
                 // `\stackrel{def}{=}` is handled as a plain `=` (the group was copied)
                 mems.push(&stmt[start..k]);
                 rels.push(r);
@@ -1041,7 +1042,7 @@ fn def_head(toks: &[Tok], cx: &Ctx) -> Option<(String, Vec<Sym>)> {
     {
         name_txt.clone()
     } else {
-        match tex::parse_expr(name_toks, cx) {
+        match syntax::parse_expr(name_toks, cx) {
             Ok(Expr::Var(s)) => s.key(),
             _ => {
                 let s = name_txt
@@ -1061,8 +1062,8 @@ fn def_head(toks: &[Tok], cx: &Ctx) -> Option<(String, Vec<Sym>)> {
         return None;
     }
     let mut params = Vec::new();
-    for p in tex::split_top(inner, |t| t.is_ch(',')) {
-        match tex::parse_expr(p, cx) {
+    for p in syntax::split_top(inner, |t| t.is_ch(',')) {
+        match syntax::parse_expr(p, cx) {
             Ok(Expr::Var(s)) => params.push(s),
             _ => return None,
         }
@@ -1115,8 +1116,8 @@ fn statement(
     // positivity: `\lambda > 0`
     if rels.len() == 1 && matches!(rels[0], Rel::Gt | Rel::Ge) {
         if plain_text(mems[1]).trim() == "0" {
-            for p in tex::split_top(mems[0], |t| t.is_ch(',')) {
-                if let Ok(Expr::Var(s)) = tex::parse_expr(p, &cx) {
+            for p in syntax::split_top(mems[0], |t| t.is_ch(',')) {
+                if let Ok(Expr::Var(s)) = syntax::parse_expr(p, &cx) {
                     st.positive.insert(s.key());
                 }
             }
@@ -1193,7 +1194,7 @@ fn statement(
         |m: &[Tok]| has_deriv(m) || has_prime_call(m, &st.funcs) || has_sub_partial(m, st);
     // a leading label `J = \frac{...} = ...`
     if !is_deriv(keep[0])
-        && let Ok(Expr::Var(s)) = tex::parse_expr(keep[0], &cx)
+        && let Ok(Expr::Var(s)) = syntax::parse_expr(keep[0], &cx)
         && !st.syms.contains_key(&s.key())
     {
         keep.remove(0);
@@ -1300,8 +1301,8 @@ fn declaration(st: &mut State, lhs: &[Tok], rhs: &[Tok], cx: &Ctx) {
         };
     } else if r.starts_with("\\mathbbS") || r.starts_with("\\mathbb{S}") {
         // symmetric matrices `\mathbb{S}^n`, `\mathbb{S}^n_{++}`
-        for p in tex::split_top(lhs, |t| t.is_ch(',')) {
-            if let Ok(Expr::Var(s)) = tex::parse_expr(p, cx) {
+        for p in syntax::split_top(lhs, |t| t.is_ch(',')) {
+            if let Ok(Expr::Var(s)) = syntax::parse_expr(p, cx) {
                 st.decls.insert(s.key(), Kind::Matrix);
                 st.symmetric.insert(s.key());
                 let n = r
@@ -1318,8 +1319,8 @@ fn declaration(st: &mut State, lhs: &[Tok], rhs: &[Tok], cx: &Ctx) {
     } else {
         return;
     }
-    for p in tex::split_top(lhs, |t| t.is_ch(',')) {
-        if let Ok(Expr::Var(s)) = tex::parse_expr(p, cx) {
+    for p in syntax::split_top(lhs, |t| t.is_ch(',')) {
+        if let Ok(Expr::Var(s)) = syntax::parse_expr(p, cx) {
             st.decls.insert(s.key(), kind);
             st.dimnames.insert(s.key(), names.clone());
             if positive {
@@ -1341,7 +1342,7 @@ fn define(st: &mut State, head: &[Tok], body: &[Tok], cx: &Ctx) {
             src: cx.src,
             depth: Cell::new(0),
         };
-        let parsed = tex::parse_expr(body, &bcx);
+        let parsed = syntax::parse_expr(body, &bcx);
         if let Ok(e) = &parsed {
             let mut rec = false;
             e.walk(&mut |x| {
@@ -1367,10 +1368,10 @@ fn define(st: &mut State, head: &[Tok], body: &[Tok], cx: &Ctx) {
         st.defs += 1;
         return;
     }
-    let Ok(Expr::Var(s)) = tex::parse_expr(head, cx) else {
+    let Ok(Expr::Var(s)) = syntax::parse_expr(head, cx) else {
         return;
     };
-    let parsed = tex::parse_expr(body, cx);
+    let parsed = syntax::parse_expr(body, cx);
     if let Ok(e) = &parsed {
         let mut rec = false;
         let key = s.key();
@@ -1422,7 +1423,7 @@ fn build(st: &State, mems: &[&[Tok]], cx: &Ctx, src: &str) -> Result<Ident, Skip
     for m in mems {
         let (body, bar) = split_eval_bar(m, cx)?;
         bars.push(bar);
-        parsed.push(tex::parse_expr(body, cx));
+        parsed.push(syntax::parse_expr(body, cx));
         let a = m.iter().find(|t| !is_space(&t.tk)).map_or(0, |t| t.start);
         let b = m
             .iter()
@@ -1599,7 +1600,7 @@ fn build(st: &State, mems: &[&[Tok]], cx: &Ctx, src: &str) -> Result<Ident, Skip
             }
         });
     }
-    let conds: Vec<tex::Cond> = st
+    let conds: Vec<syntax::Cond> = st
         .conds
         .iter()
         .filter(|c| {
@@ -1678,7 +1679,7 @@ fn split_eval_bar<'t>(m: &'t [Tok], cx: &Ctx) -> Result<(&'t [Tok], Option<Bar>)
     } else {
         m.get(group_start..=last).unwrap_or_default()
     };
-    let parts = tex::split_top(inner, |t| t.is_ch('='));
+    let parts = syntax::split_top(inner, |t| t.is_ch('='));
     if parts.len() != 2 {
         return Ok((m, None));
     }
@@ -1697,10 +1698,10 @@ fn split_eval_bar<'t>(m: &'t [Tok], cx: &Ctx) -> Result<(&'t [Tok], Option<Bar>)
         kind: SkipReason::Unsupported,
         message: format!("an evaluation bar {what}"),
     };
-    let Ok(Expr::Var(s)) = tex::parse_expr(parts[0], cx) else {
+    let Ok(Expr::Var(s)) = syntax::parse_expr(parts[0], cx) else {
         return Err(unsupported("at an expression"));
     };
-    let value = match tex::parse_expr(parts[1], cx) {
+    let value = match syntax::parse_expr(parts[1], cx) {
         Ok(Expr::Zeros(_)) => 0.0,
         Ok(e) => const_value(&e).ok_or_else(|| unsupported("at a point that is not a number"))?,
         Err(_) => return Err(unsupported("at a point that is not a number")),
@@ -1716,17 +1717,17 @@ fn const_value(e: &Expr) -> Option<f64> {
         Expr::Bin(op, a, b) => {
             let (a, b) = (const_value(a)?, const_value(b)?);
             match op {
-                tex::BinOp::Add => a + b,
-                tex::BinOp::Sub => a - b,
-                tex::BinOp::Mul | tex::BinOp::Dot => a * b,
-                tex::BinOp::Div => a / b,
+                syntax::BinOp::Add => a + b,
+                syntax::BinOp::Sub => a - b,
+                syntax::BinOp::Mul | syntax::BinOp::Dot => a * b,
+                syntax::BinOp::Div => a / b,
                 _ => return None,
             }
         }
         Expr::Pow(a, b) => const_value(a)?.powf(const_value(b)?),
-        Expr::Call(tex::Func::Sqrt, args) if args.len() == 1 => const_value(&args[0])?.sqrt(),
-        Expr::Call(tex::Func::Exp, args) if args.len() == 1 => const_value(&args[0])?.exp(),
-        Expr::Call(tex::Func::Ln, args) if args.len() == 1 => const_value(&args[0])?.ln(),
+        Expr::Call(Func::Sqrt, args) if args.len() == 1 => const_value(&args[0])?.sqrt(),
+        Expr::Call(Func::Exp, args) if args.len() == 1 => const_value(&args[0])?.exp(),
+        Expr::Call(Func::Ln, args) if args.len() == 1 => const_value(&args[0])?.ln(),
         _ => return None,
     })
 }
@@ -1899,7 +1900,7 @@ fn uses_symbol(e: &Expr, key: &str) -> bool {
 }
 
 /// Does the condition mention a symbol of the identity?
-fn cond_mentions(id: &Ident, c: &tex::Cond) -> bool {
+fn cond_mentions(id: &Ident, c: &syntax::Cond) -> bool {
     let mut keys = BTreeSet::new();
     for m in &id.members {
         m.walk(&mut |x| match x {
@@ -1937,8 +1938,8 @@ fn symmetric_decl(st: &State, stmt: &[Tok], src: &str) -> Option<String> {
         src,
         depth: Cell::new(0),
     };
-    let a = tex::parse_expr(mems[0], &cx).ok()?;
-    let b = tex::parse_expr(mems[1], &cx).ok()?;
+    let a = syntax::parse_expr(mems[0], &cx).ok()?;
+    let b = syntax::parse_expr(mems[1], &cx).ok()?;
     match (&a, &b) {
         (Expr::Var(s), Expr::Post(t, PostOp::Transpose))
         | (Expr::Post(t, PostOp::Transpose), Expr::Var(s)) => match t.as_ref() {
@@ -1950,7 +1951,7 @@ fn symmetric_decl(st: &State, stmt: &[Tok], src: &str) -> Option<String> {
 }
 
 /// A statement that is only a condition (`x > 0`, `x \neq 0`, `0 < t < 1`).
-fn domain_condition(st: &State, stmt: &[Tok], src: &str) -> Option<tex::Cond> {
+fn domain_condition(st: &State, stmt: &[Tok], src: &str) -> Option<syntax::Cond> {
     let (_, rels) = members(stmt);
     if rels.is_empty()
         || !rels
@@ -1980,7 +1981,7 @@ fn domain_condition(st: &State, stmt: &[Tok], src: &str) -> Option<tex::Cond> {
         src,
         depth: Cell::new(0),
     };
-    tex::parse_condition(stmt, &cx).ok()
+    syntax::parse_condition(stmt, &cx).ok()
 }
 
 /// Does every derivative's operand mention its variable? (Otherwise reading the
@@ -2050,7 +2051,7 @@ fn abstract_in(e: &Expr) -> Option<Skip> {
 /// A calligraphic or hatted symbol (`\mathcal{L}`, `\hat{y}`) in a derivative's
 /// operand that does not mention the variable at all: such a symbol names a quantity
 /// depending on the variable (a loss, a density, a prediction), not a constant.
-fn implicit_quantity(d: &tex::Deriv) -> Option<Sym> {
+fn implicit_quantity(d: &syntax::Deriv) -> Option<Sym> {
     let key = d.wrt.key();
     let mut mentions = false;
     let mut found: Option<Sym> = None;
@@ -2267,19 +2268,19 @@ fn dim_values(st: &State, members: &mut [Expr]) -> Vec<(String, Vec<Option<Strin
     out
 }
 
-/// Replaces each `f'(u)` node (`tex::PRIME_AT`) by its derivative and records the
+/// Replaces each `f'(u)` node (`syntax::PRIME_AT`) by its derivative and records the
 /// fresh variable with `u`. Refused inside a derivative's operand or a sum (the
 /// variable takes one value per point).
 fn bind_prime_at(e: Expr, out: &mut Vec<(Sym, Expr)>) -> Result<Expr, String> {
     let mut inner = false;
     e.walk(&mut |x| match x {
         Expr::Deriv(_, d) => d.of.walk(&mut |y| {
-            if matches!(y, Expr::Apply(n, _) if n == tex::PRIME_AT) {
+            if matches!(y, Expr::Apply(n, _) if n == syntax::PRIME_AT) {
                 inner = true;
             }
         }),
         Expr::Sum { body, .. } | Expr::Dots(body, _) => body.walk(&mut |y| {
-            if matches!(y, Expr::Apply(n, _) if n == tex::PRIME_AT) {
+            if matches!(y, Expr::Apply(n, _) if n == syntax::PRIME_AT) {
                 inner = true;
             }
         }),
@@ -2289,7 +2290,7 @@ fn bind_prime_at(e: Expr, out: &mut Vec<(Sym, Expr)>) -> Result<Expr, String> {
         return Err("a primed function at an expression inside a derivative or a sum".into());
     }
     e.map(&mut |x| match x {
-        Expr::Apply(n, mut args) if n == tex::PRIME_AT && args.len() == 2 => {
+        Expr::Apply(n, mut args) if n == syntax::PRIME_AT && args.len() == 2 => {
             let u = args.pop().unwrap_or(Expr::ZeroAny);
             let d = args.pop().unwrap_or(Expr::ZeroAny);
             let mut z = None;
@@ -2850,16 +2851,16 @@ fn bind_indices(e: Expr, bound: &[String]) -> Result<Expr, Skip> {
 }
 
 /// `bind_indices` in each expression of a condition.
-fn bind_cond(c: tex::Cond, bound: &[String]) -> Result<tex::Cond, Skip> {
+fn bind_cond(c: syntax::Cond, bound: &[String]) -> Result<syntax::Cond, Skip> {
     Ok(match c {
-        tex::Cond::Always => tex::Cond::Always,
-        tex::Cond::Rel(es, rs) => tex::Cond::Rel(
+        syntax::Cond::Always => syntax::Cond::Always,
+        syntax::Cond::Rel(es, rs) => syntax::Cond::Rel(
             es.into_iter()
                 .map(|e| bind_indices(e, bound))
                 .collect::<Result<_, _>>()?,
             rs,
         ),
-        tex::Cond::And(cs) => tex::Cond::And(
+        syntax::Cond::And(cs) => syntax::Cond::And(
             cs.into_iter()
                 .map(|c| bind_cond(c, bound))
                 .collect::<Result<_, _>>()?,
@@ -2889,10 +2890,10 @@ fn subscript_indices(e: &Expr, idxs: &[String]) -> Vec<String> {
 /// A condition whose expressions use an index of a sum (`idxs`) that is not bound
 /// around it: each such expression becomes the vector of its values over the index
 /// (`\dots`), and the comparison holds entry by entry, so for every value.
-fn bind_cond_all(c: tex::Cond, bound: &[String], idxs: &[String]) -> Result<tex::Cond, Skip> {
+fn bind_cond_all(c: syntax::Cond, bound: &[String], idxs: &[String]) -> Result<syntax::Cond, Skip> {
     Ok(match c {
-        tex::Cond::Always => tex::Cond::Always,
-        tex::Cond::Rel(es, rs) => {
+        syntax::Cond::Always => syntax::Cond::Always,
+        syntax::Cond::Rel(es, rs) => {
             let mut out = Vec::new();
             for e in es {
                 let used = subscript_indices(&e, idxs);
@@ -2914,9 +2915,9 @@ fn bind_cond_all(c: tex::Cond, bound: &[String], idxs: &[String]) -> Result<tex:
                     }
                 }
             }
-            tex::Cond::Rel(out, rs)
+            syntax::Cond::Rel(out, rs)
         }
-        tex::Cond::And(cs) => tex::Cond::And(
+        syntax::Cond::And(cs) => syntax::Cond::And(
             cs.into_iter()
                 .map(|c| bind_cond_all(c, bound, idxs))
                 .collect::<Result<_, _>>()?,
@@ -3108,15 +3109,15 @@ fn replace_pre(e: Expr, f: &mut dyn FnMut(&Expr) -> Option<Expr>) -> Expr {
 }
 
 fn map_cond(
-    c: tex::Cond,
+    c: syntax::Cond,
     f: &mut dyn FnMut(Expr) -> Result<Expr, String>,
-) -> Result<tex::Cond, String> {
+) -> Result<syntax::Cond, String> {
     Ok(match c {
-        tex::Cond::Always => tex::Cond::Always,
-        tex::Cond::Rel(es, rs) => {
-            tex::Cond::Rel(es.into_iter().map(&mut *f).collect::<Result<_, _>>()?, rs)
+        syntax::Cond::Always => syntax::Cond::Always,
+        syntax::Cond::Rel(es, rs) => {
+            syntax::Cond::Rel(es.into_iter().map(&mut *f).collect::<Result<_, _>>()?, rs)
         }
-        tex::Cond::And(cs) => tex::Cond::And(
+        syntax::Cond::And(cs) => syntax::Cond::And(
             cs.into_iter()
                 .map(|c| map_cond(c, f))
                 .collect::<Result<_, _>>()?,

@@ -7,7 +7,7 @@
 //! Architecture (one module per step):
 //!
 //! - `notation`: the function table, the letters' roles, the derivative commands.
-//! - `tex`: TeX → tokens (with byte offsets) → expression trees.
+//! - `syntax`: TeX → tokens (`lex`, with byte offsets) → expression trees (`parse`, `ast`).
 //! - `find`: statements, definitions (`y = \text{sum}(\mathbf{x})`,
 //!   `activation(\mathbf{x}) = ...`), declarations (`x \in \mathbb{R}^n`), identities.
 //! - `shape`: kinds and shapes with symbolic dimensions, unified across the sides.
@@ -164,7 +164,7 @@ mod eval;
 mod find;
 mod notation;
 mod shape;
-mod tex;
+mod syntax;
 mod verdict;
 
 #[cfg(test)]

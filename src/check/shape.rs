@@ -9,8 +9,8 @@
 
 use std::collections::HashMap;
 
-use super::notation::{DIM_LETTERS, ShapeRule};
-use super::tex::{BinOp, Expr, Func, NormKind, PostOp, Sym};
+use super::notation::{DIM_LETTERS, Func, ShapeRule};
+use super::syntax::{BinOp, Expr, NormKind, PostOp, Sym};
 use super::{Layout, Otimes};
 
 /// What a symbol stands for.
@@ -719,10 +719,10 @@ impl Infer {
         }
     }
 
-    fn cond(&mut self, c: &super::tex::Cond, _err: &mut Option<TyErr>) -> Result<(), TyErr> {
+    fn cond(&mut self, c: &super::syntax::Cond, _err: &mut Option<TyErr>) -> Result<(), TyErr> {
         match c {
-            super::tex::Cond::Always => Ok(()),
-            super::tex::Cond::Rel(es, _) => {
+            super::syntax::Cond::Always => Ok(()),
+            super::syntax::Cond::Rel(es, _) => {
                 let mut ts = Vec::new();
                 for e in es {
                     ts.push(self.infer(e)?);
@@ -734,7 +734,7 @@ impl Infer {
                 }
                 Ok(())
             }
-            super::tex::Cond::And(cs) => {
+            super::syntax::Cond::And(cs) => {
                 for c in cs {
                     self.cond(c, _err)?;
                 }

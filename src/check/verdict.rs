@@ -6,8 +6,9 @@ use nalgebra::DMatrix;
 
 use super::eval::{self, Cx, EvalErr, Val};
 use super::find::Ident;
+use super::notation::Func;
 use super::shape::{D, Infer, Kind, Ty, TyErr};
-use super::tex::{BinOp, Cond, Expr, Func, PostOp, Rel};
+use super::syntax::{BinOp, Cond, Expr, PostOp, Rel};
 use super::{FailKind, Finding, Layout, Otimes, Outcome, Settings, SkipReason, Verdict};
 
 /// Entries agree when `|a − b| ≤ TOL · max(1, |a|, |b|)`.
@@ -225,7 +226,7 @@ fn analyse(members: &[Expr], id: &Ident) -> SymInfo {
     fn note(
         seen: &mut BTreeMap<String, Seen>,
         names: &mut BTreeMap<String, String>,
-        s: &super::tex::Sym,
+        s: &super::syntax::Sym,
     ) {
         let e = seen.entry(s.key()).or_default();
         e.bold_lower |= s.bold && !s.upper;
@@ -400,11 +401,11 @@ fn collect_children<'e>(e: &'e Expr, out: &mut Vec<&'e Expr>) {
     }
 }
 
-fn collect_cond<'e>(c: &'e super::tex::Cond, out: &mut Vec<&'e Expr>) {
+fn collect_cond<'e>(c: &'e super::syntax::Cond, out: &mut Vec<&'e Expr>) {
     match c {
-        super::tex::Cond::Always => {}
-        super::tex::Cond::Rel(es, _) => out.extend(es.iter()),
-        super::tex::Cond::And(cs) => cs.iter().for_each(|c| collect_cond(c, out)),
+        super::syntax::Cond::Always => {}
+        super::syntax::Cond::Rel(es, _) => out.extend(es.iter()),
+        super::syntax::Cond::And(cs) => cs.iter().for_each(|c| collect_cond(c, out)),
     }
 }
 
@@ -494,7 +495,10 @@ fn abs_as_norm(members: &[Expr]) -> Option<Vec<Expr>> {
                     if args.len() == 1 && bold_vector_inside(&args[0]) =>
                 {
                     any = true;
-                    Ok(Expr::Norm(args.remove(0).bx(), super::tex::NormKind::Plain))
+                    Ok(Expr::Norm(
+                        args.remove(0).bx(),
+                        super::syntax::NormKind::Plain,
+                    ))
                 }
                 other => Ok(other),
             })
@@ -790,7 +794,7 @@ impl Checker<'_> {
         kinds: &HashMap<String, Kind>,
     ) -> Option<(String, bool)> {
         // (a gradient `\nabla` has either orientation: not a concrete shape)
-        fn jacobian(e: &Expr) -> Option<&super::tex::Deriv> {
+        fn jacobian(e: &Expr) -> Option<&super::syntax::Deriv> {
             match e {
                 Expr::Deriv(_, d) if !d.nabla => Some(d),
                 Expr::Post(a, PostOp::Transpose) => match a.as_ref() {
@@ -810,7 +814,7 @@ impl Checker<'_> {
             }
         }
         let defined: BTreeSet<String> = self.id.deps.iter().map(|(s, _)| s.key()).collect();
-        let concrete = |d: &super::tex::Deriv| match &d.of {
+        let concrete = |d: &super::syntax::Deriv| match &d.of {
             Expr::Var(s) => defined.contains(&s.key()),
             other => !matches!(other, Expr::Num(_)),
         };
