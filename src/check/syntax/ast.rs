@@ -1,6 +1,6 @@
 //! The expression tree the parser builds and every later pass reads.
 
-use super::super::notation::Func;
+use crate::check::notation::Func;
 
 /// A relation between two expressions.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
