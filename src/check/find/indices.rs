@@ -511,24 +511,8 @@ pub(super) fn bind_indices(e: Expr, bound: &[String]) -> Result<Expr, Skip> {
                 }),
             ))
         }
-        other => {
-            // recurse into children with the same bound set
-            let mut err = None;
-            let r = map_children(other, &mut |c| match bind_indices(c, bound) {
-                Ok(c) => Ok(c),
-                Err(s) => {
-                    err = Some(s);
-                    Err(String::new())
-                }
-            });
-            match r {
-                Ok(e) => Ok(e),
-                Err(m) => Err(err.unwrap_or(Skip {
-                    kind: SkipReason::Parse,
-                    message: m,
-                })),
-            }
-        }
+        // recurse into children with the same bound set
+        other => other.map_children(&mut |c| bind_indices(c, bound)),
     }
 }
 

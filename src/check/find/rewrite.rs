@@ -253,62 +253,6 @@ pub(super) fn bind_prime_at(e: Expr, out: &mut Vec<(Sym, Expr)>) -> Result<Expr,
     })
 }
 
-/// Applies `f` to the direct children of `e`.
-pub(super) fn map_children(
-    e: Expr,
-    f: &mut dyn FnMut(Expr) -> Result<Expr, String>,
-) -> Result<Expr, String> {
-    Ok(match e {
-        Expr::Neg(a) => Expr::Neg(f(*a)?.bx()),
-        Expr::Post(a, p) => Expr::Post(f(*a)?.bx(), p),
-        Expr::Norm(a, k) => Expr::Norm(f(*a)?.bx(), k),
-        Expr::Index(a, i) => Expr::Index(f(*a)?.bx(), i),
-        Expr::Col(a, i) => Expr::Col(f(*a)?.bx(), i),
-        Expr::At(a, k, n) => Expr::At(f(*a)?.bx(), k, n),
-        Expr::Bin(op, a, b) => Expr::Bin(op, f(*a)?.bx(), f(*b)?.bx()),
-        Expr::Pow(a, b) => Expr::Pow(f(*a)?.bx(), f(*b)?.bx()),
-        Expr::Ind(a, r, b) => Expr::Ind(f(*a)?.bx(), r, f(*b)?.bx()),
-        Expr::Call(g, args) => {
-            Expr::Call(g, args.into_iter().map(&mut *f).collect::<Result<_, _>>()?)
-        }
-        Expr::Apply(g, args) => {
-            Expr::Apply(g, args.into_iter().map(&mut *f).collect::<Result<_, _>>()?)
-        }
-        Expr::Matrix(rows) => Expr::Matrix(
-            rows.into_iter()
-                .map(|r| r.into_iter().map(&mut *f).collect::<Result<Vec<_>, _>>())
-                .collect::<Result<_, _>>()?,
-        ),
-        Expr::Cases(id, brs) => {
-            let mut out = Vec::new();
-            for (v, c) in brs {
-                let v = f(v)?;
-                let c = map_cond(c, f)?;
-                out.push((v, c));
-            }
-            Expr::Cases(id, out)
-        }
-        Expr::Sum {
-            idx,
-            lo,
-            hi,
-            body,
-            prod,
-        } => Expr::Sum {
-            idx,
-            lo,
-            prod,
-            hi: match hi {
-                Some(h) => Some(f(*h)?.bx()),
-                None => None,
-            },
-            body: f(*body)?.bx(),
-        },
-        Expr::Dots(a, i) => Expr::Dots(f(*a)?.bx(), i),
-        other => other,
-    })
-}
-
 /// Substitutes definitions in context: inside a derivative by `v`, every defined
 /// symbol but `v` (a variable there); elsewhere every one.
 pub(super) fn subst_ctx(
@@ -337,25 +281,7 @@ pub(super) fn subst_ctx(
                 .collect::<Result<Vec<_>, _>>()?;
             substitute(st, Expr::Apply(name, args), exclude, 0, syms, used)
         }
-        other => {
-            let mut err = None;
-            let r = map_children(
-                other,
-                &mut |c| match subst_ctx(st, c, exclude, syms, used) {
-                    Ok(c) => Ok(c),
-                    Err(s) => {
-                        err = Some(s);
-                        Err(String::new())
-                    }
-                },
-            );
-            r.map_err(|m| {
-                err.unwrap_or(Skip {
-                    kind: SkipReason::Parse,
-                    message: m,
-                })
-            })
-        }
+        other => other.map_children(&mut |c| subst_ctx(st, c, exclude, syms, used)),
     }
 }
 
@@ -390,11 +316,10 @@ pub(super) fn as_intermediate(
     if matches!(def, Expr::Var(_)) {
         return Ok(of);
     }
-    let pat = format!("{def:?}");
     let mut hit = false;
     let key = Expr::Var(wrt.clone());
     let of = replace_pre(of, &mut |x| {
-        if format!("{x:?}") == pat {
+        if *x == def {
             hit = true;
             Some(key.clone())
         } else {
@@ -430,28 +355,15 @@ pub(super) fn as_intermediate(
     Ok(of)
 }
 
-/// Replaces the outermost subexpressions that `f` maps (pre-order).
+/// Replaces, top-down, the first sub-expressions for which `f` gives a
+/// replacement. Not inside a nested derivative: its operand is left as written.
 pub(super) fn replace_pre(e: Expr, f: &mut dyn FnMut(&Expr) -> Option<Expr>) -> Expr {
     if let Some(r) = f(&e) {
         return r;
     }
-    let keep = e.clone();
-    map_children(e, &mut |c| Ok(replace_pre(c, f))).unwrap_or(keep)
-}
-
-pub(super) fn map_cond(
-    c: syntax::Cond,
-    f: &mut dyn FnMut(Expr) -> Result<Expr, String>,
-) -> Result<syntax::Cond, String> {
-    Ok(match c {
-        syntax::Cond::Always => syntax::Cond::Always,
-        syntax::Cond::Rel(es, rs) => {
-            syntax::Cond::Rel(es.into_iter().map(&mut *f).collect::<Result<_, _>>()?, rs)
-        }
-        syntax::Cond::And(cs) => syntax::Cond::And(
-            cs.into_iter()
-                .map(|c| map_cond(c, f))
-                .collect::<Result<_, _>>()?,
-        ),
-    })
+    if matches!(e, Expr::Deriv(..)) {
+        return e;
+    }
+    e.map_children(&mut |c| Ok::<_, std::convert::Infallible>(replace_pre(c, f)))
+        .unwrap_or_else(|never| match never {})
 }

@@ -98,7 +98,7 @@ pub(crate) enum NormKind {
 }
 
 /// A branch condition of `cases`.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub(crate) enum Cond {
     /// `\text{otherwise}`, `\text{else}`.
     Always,
@@ -108,7 +108,7 @@ pub(crate) enum Cond {
 }
 
 /// A derivative.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub(crate) struct Deriv {
     pub of: Expr,
     pub wrt: Sym,
@@ -140,7 +140,7 @@ impl Deriv {
 }
 
 /// An expression.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub(crate) enum Expr {
     Num(f64),
     Var(Sym),
@@ -199,63 +199,74 @@ impl Expr {
     pub(crate) fn bin(op: BinOp, a: Expr, b: Expr) -> Expr {
         Expr::Bin(op, a.bx(), b.bx())
     }
-    /// Visits every sub-expression (pre-order).
-    pub(crate) fn walk(&self, f: &mut dyn FnMut(&Expr)) {
-        f(self);
+    /// The direct sub-expressions, in order: a `cases` branch's value and then its
+    /// condition's expressions; a derivative's operand. Every traversal of the tree
+    /// goes through this (and [`Expr::map_children`], which rebuilds in the same
+    /// order).
+    pub(crate) fn children(&self) -> Vec<&Expr> {
+        let mut out: Vec<&Expr> = Vec::new();
         match self {
-            Expr::Neg(a) | Expr::Post(a, _) | Expr::Norm(a, _) | Expr::Index(a, _) => a.walk(f),
-            Expr::At(a, _, _) | Expr::Col(a, _) => a.walk(f),
-            Expr::Dots(a, _) => a.walk(f),
+            Expr::Neg(a)
+            | Expr::Post(a, _)
+            | Expr::Norm(a, _)
+            | Expr::Index(a, _)
+            | Expr::Dots(a, _)
+            | Expr::Col(a, _)
+            | Expr::At(a, _, _) => out.push(a),
             Expr::Bin(_, a, b) | Expr::Pow(a, b) | Expr::Ind(a, _, b) => {
-                a.walk(f);
-                b.walk(f);
+                out.push(a);
+                out.push(b);
             }
-            Expr::Call(_, args) | Expr::Apply(_, args) => args.iter().for_each(|a| a.walk(f)),
+            Expr::Call(_, args) | Expr::Apply(_, args) => out.extend(args.iter()),
             Expr::Sum { hi, body, .. } => {
                 if let Some(h) = hi {
-                    h.walk(f);
+                    out.push(h);
                 }
-                body.walk(f);
+                out.push(body);
             }
-            Expr::Matrix(rows) => rows.iter().flatten().for_each(|a| a.walk(f)),
+            Expr::Matrix(rows) => out.extend(rows.iter().flatten()),
             Expr::Cases(_, brs) => {
                 for (v, c) in brs {
-                    v.walk(f);
-                    c.walk(f);
+                    out.push(v);
+                    c.exprs(&mut out);
                 }
             }
-            Expr::Deriv(_, d) => d.of.walk(f),
-            _ => {}
+            Expr::Deriv(_, d) => out.push(&d.of),
+            Expr::Num(_)
+            | Expr::Var(_)
+            | Expr::Ones(_)
+            | Expr::Zeros(_)
+            | Expr::Ident(_)
+            | Expr::ZeroAny
+            | Expr::DimVar(_)
+            | Expr::IdxVal(..) => {}
         }
+        out
     }
-    /// Rebuilds the tree bottom-up through `f` (post-order); `f` may replace nodes.
-    pub(crate) fn map(
+
+    /// Rebuilds the node with each direct sub-expression (those of
+    /// [`Expr::children`], in that order) replaced by what `f` makes of it.
+    pub(crate) fn map_children<E>(
         self,
-        f: &mut dyn FnMut(Expr) -> Result<Expr, String>,
-    ) -> Result<Expr, String> {
-        let e = match self {
-            Expr::Neg(a) => Expr::Neg(a.map(f)?.bx()),
-            Expr::Post(a, p) => Expr::Post(a.map(f)?.bx(), p),
-            Expr::Norm(a, k) => Expr::Norm(a.map(f)?.bx(), k),
-            Expr::Index(a, i) => Expr::Index(a.map(f)?.bx(), i),
-            Expr::At(a, k, n) => Expr::At(a.map(f)?.bx(), k, n),
-            Expr::Col(a, i) => Expr::Col(a.map(f)?.bx(), i),
-            Expr::Dots(a, i) => Expr::Dots(a.map(f)?.bx(), i),
-            Expr::Bin(op, a, b) => Expr::Bin(op, a.map(f)?.bx(), b.map(f)?.bx()),
-            Expr::Pow(a, b) => Expr::Pow(a.map(f)?.bx(), b.map(f)?.bx()),
-            Expr::Ind(a, r, b) => Expr::Ind(a.map(f)?.bx(), r, b.map(f)?.bx()),
-            Expr::Call(g, args) => Expr::Call(
-                g,
-                args.into_iter()
-                    .map(|a| a.map(f))
-                    .collect::<Result<_, _>>()?,
-            ),
-            Expr::Apply(g, args) => Expr::Apply(
-                g,
-                args.into_iter()
-                    .map(|a| a.map(f))
-                    .collect::<Result<_, _>>()?,
-            ),
+        f: &mut dyn FnMut(Expr) -> Result<Expr, E>,
+    ) -> Result<Expr, E> {
+        Ok(match self {
+            Expr::Neg(a) => Expr::Neg(f(*a)?.bx()),
+            Expr::Post(a, p) => Expr::Post(f(*a)?.bx(), p),
+            Expr::Norm(a, k) => Expr::Norm(f(*a)?.bx(), k),
+            Expr::Index(a, i) => Expr::Index(f(*a)?.bx(), i),
+            Expr::Dots(a, i) => Expr::Dots(f(*a)?.bx(), i),
+            Expr::Col(a, i) => Expr::Col(f(*a)?.bx(), i),
+            Expr::At(a, k, n) => Expr::At(f(*a)?.bx(), k, n),
+            Expr::Bin(op, a, b) => Expr::Bin(op, f(*a)?.bx(), f(*b)?.bx()),
+            Expr::Pow(a, b) => Expr::Pow(f(*a)?.bx(), f(*b)?.bx()),
+            Expr::Ind(a, r, b) => Expr::Ind(f(*a)?.bx(), r, f(*b)?.bx()),
+            Expr::Call(g, args) => {
+                Expr::Call(g, args.into_iter().map(&mut *f).collect::<Result<_, _>>()?)
+            }
+            Expr::Apply(g, args) => {
+                Expr::Apply(g, args.into_iter().map(&mut *f).collect::<Result<_, _>>()?)
+            }
             Expr::Sum {
                 idx,
                 lo,
@@ -267,61 +278,92 @@ impl Expr {
                 lo,
                 prod,
                 hi: match hi {
-                    Some(h) => Some(h.map(f)?.bx()),
+                    Some(h) => Some(f(*h)?.bx()),
                     None => None,
                 },
-                body: body.map(f)?.bx(),
+                body: f(*body)?.bx(),
             },
             Expr::Matrix(rows) => Expr::Matrix(
                 rows.into_iter()
-                    .map(|r| {
-                        r.into_iter()
-                            .map(|a| a.map(f))
-                            .collect::<Result<Vec<_>, _>>()
-                    })
+                    .map(|r| r.into_iter().map(&mut *f).collect::<Result<Vec<_>, _>>())
                     .collect::<Result<_, _>>()?,
             ),
-            Expr::Cases(id, brs) => Expr::Cases(
-                id,
-                brs.into_iter()
-                    .map(|(v, c)| Ok((v.map(f)?, c.map(f)?)))
-                    .collect::<Result<_, String>>()?,
-            ),
+            Expr::Cases(id, brs) => {
+                let mut out = Vec::with_capacity(brs.len());
+                for (v, c) in brs {
+                    let v = f(v)?;
+                    out.push((v, c.map_exprs(f)?));
+                }
+                Expr::Cases(id, out)
+            }
             Expr::Deriv(id, d) => {
                 let d = *d;
-                Expr::Deriv(
-                    id,
-                    Box::new(Deriv {
-                        of: d.of.map(f)?,
-                        ..d
-                    }),
-                )
+                Expr::Deriv(id, Box::new(Deriv { of: f(d.of)?, ..d }))
             }
-            other => other,
-        };
+            leaf @ (Expr::Num(_)
+            | Expr::Var(_)
+            | Expr::Ones(_)
+            | Expr::Zeros(_)
+            | Expr::Ident(_)
+            | Expr::ZeroAny
+            | Expr::DimVar(_)
+            | Expr::IdxVal(..)) => leaf,
+        })
+    }
+
+    /// Visits every sub-expression (pre-order).
+    pub(crate) fn walk(&self, f: &mut dyn FnMut(&Expr)) {
+        f(self);
+        for c in self.children() {
+            c.walk(f);
+        }
+    }
+
+    /// Rebuilds the tree bottom-up through `f` (post-order); `f` may replace nodes.
+    pub(crate) fn map(
+        self,
+        f: &mut dyn FnMut(Expr) -> Result<Expr, String>,
+    ) -> Result<Expr, String> {
+        let e = self.map_children(&mut |c| c.map(f))?;
         f(e)
     }
 }
 
 impl Cond {
-    pub(crate) fn walk(&self, f: &mut dyn FnMut(&Expr)) {
+    /// The condition's expressions, in order (pushed onto `out`).
+    pub(crate) fn exprs<'e>(&'e self, out: &mut Vec<&'e Expr>) {
         match self {
             Cond::Always => {}
-            Cond::Rel(es, _) => es.iter().for_each(|e| e.walk(f)),
-            Cond::And(cs) => cs.iter().for_each(|c| c.walk(f)),
+            Cond::Rel(es, _) => out.extend(es.iter()),
+            Cond::And(cs) => cs.iter().for_each(|c| c.exprs(out)),
         }
     }
-    pub(crate) fn map(
+
+    /// Rebuilds the condition with each of its expressions replaced by what `f`
+    /// makes of it.
+    pub(crate) fn map_exprs<E>(
         self,
-        f: &mut dyn FnMut(Expr) -> Result<Expr, String>,
-    ) -> Result<Cond, String> {
+        f: &mut dyn FnMut(Expr) -> Result<Expr, E>,
+    ) -> Result<Cond, E> {
         Ok(match self {
             Cond::Always => Cond::Always,
-            Cond::Rel(es, rs) => Cond::Rel(
-                es.into_iter().map(|e| e.map(f)).collect::<Result<_, _>>()?,
-                rs,
+            Cond::Rel(es, rs) => {
+                Cond::Rel(es.into_iter().map(&mut *f).collect::<Result<_, _>>()?, rs)
+            }
+            Cond::And(cs) => Cond::And(
+                cs.into_iter()
+                    .map(|c| c.map_exprs(f))
+                    .collect::<Result<_, _>>()?,
             ),
-            Cond::And(cs) => Cond::And(cs.into_iter().map(|c| c.map(f)).collect::<Result<_, _>>()?),
         })
+    }
+
+    /// Visits every sub-expression of every expression (pre-order).
+    pub(crate) fn walk(&self, f: &mut dyn FnMut(&Expr)) {
+        let mut es = Vec::new();
+        self.exprs(&mut es);
+        for e in es {
+            e.walk(f);
+        }
     }
 }

@@ -94,9 +94,7 @@ pub(super) fn analyse(members: &[Expr], id: &Ident) -> SymInfo {
                 rec(&d.of, false, seen, names);
             }
             other => {
-                let mut kids: Vec<&Expr> = Vec::new();
-                collect_children(other, &mut kids);
-                for k in kids {
+                for k in other.children() {
                     rec(k, false, seen, names);
                 }
             }
@@ -169,47 +167,6 @@ pub(super) fn direct_scalar(e: &Expr) -> bool {
         Expr::Call(Func::Sqrt, a) => a.iter().all(direct_scalar),
         Expr::Pow(a, _) => direct_scalar(a),
         _ => false,
-    }
-}
-
-pub(super) fn collect_children<'e>(e: &'e Expr, out: &mut Vec<&'e Expr>) {
-    match e {
-        Expr::Neg(a)
-        | Expr::Post(a, _)
-        | Expr::Norm(a, _)
-        | Expr::Index(a, _)
-        | Expr::Dots(a, _)
-        | Expr::Col(a, _)
-        | Expr::At(a, _, _) => out.push(a),
-        Expr::Bin(_, a, b) | Expr::Pow(a, b) | Expr::Ind(a, _, b) => {
-            out.push(a);
-            out.push(b);
-        }
-        Expr::Call(_, args) | Expr::Apply(_, args) => out.extend(args.iter()),
-        Expr::Sum { hi, body, .. } => {
-            if let Some(h) = hi {
-                out.push(h);
-            }
-            out.push(body);
-        }
-        Expr::Matrix(rows) => out.extend(rows.iter().flatten()),
-        Expr::Cases(_, brs) => {
-            for (v, c) in brs {
-                out.push(v);
-                c.walk(&mut |_| {});
-                collect_cond(c, out);
-            }
-        }
-        Expr::Deriv(_, d) => out.push(&d.of),
-        _ => {}
-    }
-}
-
-pub(super) fn collect_cond<'e>(c: &'e Cond, out: &mut Vec<&'e Expr>) {
-    match c {
-        Cond::Always => {}
-        Cond::Rel(es, _) => out.extend(es.iter()),
-        Cond::And(cs) => cs.iter().for_each(|c| collect_cond(c, out)),
     }
 }
 
