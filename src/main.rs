@@ -556,7 +556,7 @@ fn check_command(args: CheckArgs) -> ExitCode {
     let settings = args.settings.settings(&vault);
     let identities = pipeline::check_identities(&analysed.notes, &analysed.infos, &settings, &bar);
     bar.finish();
-    let all: Vec<&pipeline::CheckedIdentity> = identities.iter().flatten().collect();
+    let all: Vec<&check::Located> = identities.iter().flatten().collect();
     match args.format {
         Format::Json => println!("{}", output::json(&all)),
         Format::Github => {

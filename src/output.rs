@@ -6,8 +6,8 @@ use std::fmt::Write as _;
 
 use serde::Serialize;
 
+use crate::check::Located;
 use crate::check::Status;
-use crate::pipeline::CheckedIdentity;
 
 /// Counts of verdicts.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
@@ -18,7 +18,7 @@ pub struct Summary {
 }
 
 impl Summary {
-    pub fn of<'a>(identities: impl IntoIterator<Item = &'a CheckedIdentity>) -> Summary {
+    pub fn of<'a>(identities: impl IntoIterator<Item = &'a Located>) -> Summary {
         let mut s = Summary::default();
         for i in identities {
             match i.verdict.status() {
@@ -59,7 +59,7 @@ struct JsonReport<'a> {
 }
 
 /// The JSON report: `{"version":1, "identities":[...], "summary":{...}}`.
-pub fn json(identities: &[&CheckedIdentity]) -> String {
+pub fn json(identities: &[&Located]) -> String {
     let report = JsonReport {
         version: 1,
         identities: identities
@@ -85,7 +85,7 @@ pub fn json(identities: &[&CheckedIdentity]) -> String {
 }
 
 /// GitHub Actions workflow commands: an `::error` per failure, a `::notice` per skip.
-pub fn github(identities: &[&CheckedIdentity], vault_prefix: &str) -> String {
+pub fn github(identities: &[&Located], vault_prefix: &str) -> String {
     let mut out = String::new();
     for i in identities {
         let (level, title) = match i.verdict.status() {
@@ -126,7 +126,7 @@ fn escape_property(s: &str) -> String {
 /// Human output, in the style of rustc: a block per failure (and per skip when
 /// `show_skips`), with the source line and a caret, then a summary line.
 pub fn human(
-    identities: &[&CheckedIdentity],
+    identities: &[&Located],
     sources: &HashMap<String, String>,
     show_skips: bool,
     color: bool,

@@ -41,7 +41,7 @@ pub struct BuildReport {
     pub pages: usize,
     pub attachments: usize,
     /// Verdicts on the identities found, per note.
-    pub identities: Vec<Vec<CheckedIdentity>>,
+    pub identities: Vec<Vec<check::Located>>,
     /// The flashcards found, per note.
     pub cards: Vec<Vec<Card>>,
     /// Every problem, sorted by file and line.
@@ -255,22 +255,6 @@ fn site_title(vault: &Path) -> String {
         .unwrap_or_else(|| "Notes".to_string())
 }
 
-/// An identity found in a note, with its verdict and its place.
-#[derive(Debug, Clone)]
-pub struct CheckedIdentity {
-    /// Vault-relative path of the note.
-    pub file: String,
-    /// 1-based line and column where the left-hand side starts.
-    pub line: usize,
-    pub column: usize,
-    /// Byte range in the note's text to underline.
-    pub range: std::ops::Range<usize>,
-    /// Byte offset of the math span (its opening `$`) holding the identity.
-    pub math_start: usize,
-    pub latex: String,
-    pub verdict: check::Verdict,
-}
-
 /// A note's formulas as the checker reads them, each with the prose before it.
 pub(crate) fn math_spans<'a>(
     text: &'a str,
@@ -297,7 +281,7 @@ pub fn check_identities(
     infos: &[NoteInfo],
     settings: &check::Settings,
     progress: &dyn Progress,
-) -> Vec<Vec<CheckedIdentity>> {
+) -> Vec<Vec<check::Located>> {
     let found: Vec<Vec<(check::Finding, usize)>> = notes
         .par_iter()
         .zip(infos.par_iter())
@@ -330,7 +314,7 @@ pub fn check_identities(
             verdict
         })
         .collect();
-    let mut out: Vec<Vec<CheckedIdentity>> = vec![Vec::new(); notes.len()];
+    let mut out: Vec<Vec<check::Located>> = vec![Vec::new(); notes.len()];
     for ((n, finding, math_start), verdict) in jobs.into_iter().zip(verdicts) {
         let note = &notes[n];
         let info = &infos[n];
@@ -339,7 +323,7 @@ pub fn check_identities(
         };
         let range = place(&note.text, math, finding.tex_offset, &finding.latex);
         let (line, column) = diagnostics::line_col(&note.text, range.start);
-        out[n].push(CheckedIdentity {
+        out[n].push(check::Located {
             file: note.path.clone(),
             line,
             column,

@@ -370,6 +370,22 @@ impl Verdict {
     }
 }
 
+/// An identity found in a note, with its verdict and its place in the vault.
+#[derive(Debug, Clone)]
+pub struct Located {
+    /// Vault-relative path of the note.
+    pub file: String,
+    /// 1-based line and column where the left-hand side starts.
+    pub line: usize,
+    pub column: usize,
+    /// Byte range in the note's text to underline.
+    pub range: std::ops::Range<usize>,
+    /// Byte offset of the math span (its opening `$`) holding the identity.
+    pub math_start: usize,
+    pub latex: String,
+    pub verdict: Verdict,
+}
+
 /// Every identity in a note, in document order.
 ///
 /// Never panics: if reading the note fails on an internal error, each formula is

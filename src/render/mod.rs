@@ -13,12 +13,12 @@ use rayon::prelude::*;
 use serde::Serialize;
 use tera::{Context, Tera};
 
+use crate::check::Located;
 use crate::diagnostics::Diagnostic;
 use crate::extract::NoteInfo;
 use crate::extract::cards::Card;
 use crate::graph::{self, Graph};
 use crate::parse::ParsedNote;
-use crate::pipeline::CheckedIdentity;
 use crate::slug;
 
 /// A file of the finished site.
@@ -155,7 +155,7 @@ pub fn render_site(
     notes: &[ParsedNote],
     infos: &[NoteInfo],
     graph: &Graph,
-    identities: &[Vec<CheckedIdentity>],
+    identities: &[Vec<Located>],
     cards: &[Vec<Card>],
     settings: &SiteSettings,
     progress: &(dyn Fn() + Sync),
