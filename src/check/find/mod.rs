@@ -150,61 +150,10 @@ const META_KEYS: &[&str] = &[
 ];
 
 pub(crate) fn find(note: &NoteMath) -> Vec<Finding> {
-    let layout = note.front.iter().find_map(|(k, v)| {
-        if k.eq_ignore_ascii_case("layout") {
-            let v = v.to_ascii_lowercase();
-            if v.contains("denominator") {
-                Some(Layout::Denominator)
-            } else if v.contains("numerator") {
-                Some(Layout::Numerator)
-            } else {
-                None
-            }
-        } else {
-            None
-        }
-    });
-    let otimes = note.front.iter().find_map(|(k, v)| {
-        if k.eq_ignore_ascii_case("otimes") {
-            let v = v.to_ascii_lowercase();
-            if v.contains("kron") {
-                Some(Otimes::Kronecker)
-            } else if v.contains("element") || v.contains("hadamard") || v.contains("wise") {
-                Some(Otimes::ElementWise)
-            } else {
-                None
-            }
-        } else {
-            None
-        }
-    });
+    let layout = front_layout(note.front);
+    let otimes = front_otimes(note.front);
     let mut st = State::default();
-    // front matter definitions
-    for (k, v) in note.front {
-        if META_KEYS.contains(&k.to_ascii_lowercase().as_str()) {
-            continue;
-        }
-        let v = v.trim().trim_matches('$').trim();
-        let text = if v.contains('=') {
-            v.to_string()
-        } else if k.len() <= 24 && !k.contains(' ') && looks_like_symbol(k) {
-            format!("{k} = {v}")
-        } else {
-            continue;
-        };
-        let toks = syntax::lex(&text);
-        for stmt in statements(&toks) {
-            let _ = statement(
-                &mut st,
-                &stmt,
-                &text,
-                usize::MAX,
-                layout,
-                otimes,
-                &mut Vec::new(),
-            );
-        }
-    }
+    front_definitions(&mut st, note.front, layout, otimes);
     let mut out = Vec::new();
     // the identity that ended the previous span: a span holding only a condition
     // right after it (`... = 1$ for $x > 0$`) is that identity's domain
@@ -230,20 +179,7 @@ pub(crate) fn find(note: &NoteMath) -> Vec<Finding> {
                 .spans
                 .get(si + 1)
                 .map_or(String::new(), |s| s.before.trim().to_ascii_lowercase());
-            // only these exact phrasings: an assumption, not a caveat ("true only
-            // for symmetric $X$" says the identity is false in general)
-            let before = before.split_whitespace().collect::<Vec<_>>().join(" ");
-            let said = matches!(
-                before.as_str(),
-                "for symmetric"
-                    | "with symmetric"
-                    | "for a symmetric"
-                    | "with a symmetric"
-                    | "(for symmetric"
-                    | "(symmetric"
-                    | "(with symmetric"
-            ) || (matches!(before.as_str(), "(" | "for" | "with" | "where")
-                && (after.starts_with("symmetric") || after.starts_with("is symmetric")));
+            let said = says_symmetric(&before, &after);
             let cx = Ctx {
                 funcs: &BTreeSet::new(),
                 ids: &Cell::new(0),
@@ -359,6 +295,95 @@ pub(crate) fn find(note: &NoteMath) -> Vec<Finding> {
     }
     restated_branches(&mut out);
     out
+}
+
+/// The note's layout (front matter `layout:`), if it says.
+fn front_layout(front: &BTreeMap<String, String>) -> Option<Layout> {
+    front.iter().find_map(|(k, v)| {
+        if k.eq_ignore_ascii_case("layout") {
+            let v = v.to_ascii_lowercase();
+            if v.contains("denominator") {
+                Some(Layout::Denominator)
+            } else if v.contains("numerator") {
+                Some(Layout::Numerator)
+            } else {
+                None
+            }
+        } else {
+            None
+        }
+    })
+}
+
+/// The note's meaning of `\otimes` (front matter `otimes:`), if it says.
+fn front_otimes(front: &BTreeMap<String, String>) -> Option<Otimes> {
+    front.iter().find_map(|(k, v)| {
+        if k.eq_ignore_ascii_case("otimes") {
+            let v = v.to_ascii_lowercase();
+            if v.contains("kron") {
+                Some(Otimes::Kronecker)
+            } else if v.contains("element") || v.contains("hadamard") || v.contains("wise") {
+                Some(Otimes::ElementWise)
+            } else {
+                None
+            }
+        } else {
+            None
+        }
+    })
+}
+
+/// Definitions in the front matter (`y: x^2`, `f: f(x) = ...`).
+fn front_definitions(
+    st: &mut State,
+    front: &BTreeMap<String, String>,
+    layout: Option<Layout>,
+    otimes: Option<Otimes>,
+) {
+    for (k, v) in front {
+        if META_KEYS.contains(&k.to_ascii_lowercase().as_str()) {
+            continue;
+        }
+        let v = v.trim().trim_matches('$').trim();
+        let text = if v.contains('=') {
+            v.to_string()
+        } else if k.len() <= 24 && !k.contains(' ') && looks_like_symbol(k) {
+            format!("{k} = {v}")
+        } else {
+            continue;
+        };
+        let toks = syntax::lex(&text);
+        for stmt in statements(&toks) {
+            let _ = statement(
+                st,
+                &stmt,
+                &text,
+                usize::MAX,
+                layout,
+                otimes,
+                &mut Vec::new(),
+            );
+        }
+    }
+}
+
+/// Whether the prose around a formula holding only a matrix says it is symmetric:
+/// `for symmetric $A$`, `($C$ symmetric)`. Only these exact phrasings: an
+/// assumption, not a caveat ("true only for symmetric $X$" says the identity is
+/// false in general).
+fn says_symmetric(before: &str, after: &str) -> bool {
+    let before = before.split_whitespace().collect::<Vec<_>>().join(" ");
+    matches!(
+        before.as_str(),
+        "for symmetric"
+            | "with symmetric"
+            | "for a symmetric"
+            | "with a symmetric"
+            | "(for symmetric"
+            | "(symmetric"
+            | "(with symmetric"
+    ) || (matches!(before.as_str(), "(" | "for" | "with" | "where")
+        && (after.starts_with("symmetric") || after.starts_with("is symmetric")))
 }
 
 /// An identity right after a `cases` identity with the same left side (the same

@@ -8,85 +8,13 @@ impl Parser<'_, '_> {
         let start = self.pos;
         self.pos += 1; // the command itself
         if let Some(upper) = greek(c) {
-            let name = format!("\\{c}");
-            if c == "sigma" && !self.bold {
-                let paren = self
-                    .peek()
-                    .is_some_and(|t| t.is_ch('(') || t.is_cmd("left") || t.tk == Tk::Open);
-                // `\sigma^2(x)` is a power of the sigmoid; `\sigma^2` alone a
-                // variance
-                let pow_paren = self.peek().is_some_and(|t| t.is_ch('^')) && {
-                    let k = self.pos;
-                    let e = if self.toks.get(k + 1).is_some_and(|u| u.tk == Tk::Open) {
-                        skip_group(self.toks, k + 1)
-                    } else {
-                        k + 2
-                    };
-                    let mut j = e;
-                    while j < self.toks.len() && is_space(&self.toks[j].tk) {
-                        j += 1;
-                    }
-                    self.toks
-                        .get(j)
-                        .is_some_and(|t| t.is_ch('(') || t.is_cmd("left") || t.tk == Tk::Open)
-                };
-                if paren || pow_paren {
-                    return self.call(Func::Sigmoid);
-                }
-            }
-            return self.symbol_tail(name, upper, self.bold);
+            return self.greek_letter(c, upper);
         }
         match c {
             "pi" => Ok(Expr::Num(std::f64::consts::PI)),
             _ if is_frac(c) => self.frac(),
-            "sqrt" => {
-                let mut root = None;
-                if self.eat_ch('[') {
-                    let mut k = self.pos;
-                    while k < self.toks.len() && !self.toks[k].is_ch(']') {
-                        k += 1;
-                    }
-                    let inner = &self.toks[self.pos..k.min(self.toks.len())];
-                    let mut p = self.sub(inner);
-                    root = Some(p.expr()?);
-                    p.expect_end()?;
-                    self.pos = (k + 1).min(self.toks.len());
-                }
-                let inner = self.arg_toks()?;
-                let e = self.group(inner)?;
-                Ok(match root {
-                    None => Expr::Call(Func::Sqrt, vec![e]),
-                    Some(r) => Expr::Pow(e.bx(), Expr::bin(BinOp::Div, Expr::Num(1.0), r).bx()),
-                })
-            }
-            "left" => {
-                let Some(d) = self.bump() else {
-                    return Err(PErr::parse("`\\left` at the end"));
-                };
-                if d.is_ch('(') || d.is_ch('[') || d.is_cmd("{") || d.is_cmd("lbrack") {
-                    self.paren_body()
-                } else if d.is_cmd("langle") {
-                    self.inner_product()
-                } else if d.is_ch('|') || d.is_cmd("vert") || d.is_cmd("lvert") {
-                    self.abs_body(true)
-                } else if d.is_cmd("|") || d.is_cmd("Vert") || d.is_cmd("lVert") {
-                    self.norm_body()
-                } else if d.is_ch('.') {
-                    let e = self.expr()?;
-                    if self.eat_cmd("right") {
-                        if self.peek().is_some_and(|t| t.is_ch('|')) {
-                            return Err(PErr::unsupported("evaluation bar `\\right|`"));
-                        }
-                        self.bump();
-                    }
-                    Ok(e)
-                } else {
-                    Err(PErr::unsupported(format!(
-                        "`\\left` with delimiter `{}`",
-                        plain_text(std::slice::from_ref(d))
-                    )))
-                }
-            }
+            "sqrt" => self.sqrt(),
+            "left" => self.left(),
             "langle" => self.inner_product(),
             "|" | "Vert" | "lVert" => self.norm_body(),
             "lvert" | "vert" => self.abs_body(false),
@@ -97,28 +25,7 @@ impl Parser<'_, '_> {
             "partial" => self.inline_partial(),
             "nabla" => self.nabla(),
             "begin" => self.env(),
-            "mathbb" => {
-                let inner = self.arg_toks()?;
-                let s = plain_text(inner).replace(' ', "");
-                match s.as_str() {
-                    "1" => {
-                        let e = Expr::Ones(self.cx.id());
-                        self.after_ones(e)
-                    }
-                    "0" => {
-                        let e = Expr::Zeros(self.cx.id());
-                        self.after_ones(e)
-                    }
-                    "I" => {
-                        let e = Expr::Ident(self.cx.id());
-                        self.after_ones(e)
-                    }
-                    "E" => Err(PErr::unsupported("an expectation `\\mathbb{E}`")),
-                    _ => Err(PErr::unsupported(format!(
-                        "`\\mathbb{{{s}}}` in an expression"
-                    ))),
-                }
-            }
+            "mathbb" => self.mathbb(),
             "mathcal" | "mathscr" | "mathfrak" => {
                 let inner = self.arg_toks()?;
                 let s = plain_text(inner).replace(' ', "");
@@ -134,49 +41,7 @@ impl Parser<'_, '_> {
                 self.named(&name)
             }
             _ if func_command(c).is_some() => self.named(c),
-            _ if TEXT_CMDS.contains(&c) => {
-                let inner = self.arg_toks()?;
-                let name = plain_text(inner).replace(' ', "");
-                if inner.iter().any(|t| matches!(t.tk, Tk::Cmd(_))) && !TEXT_MODE_CMDS.contains(&c)
-                {
-                    // \mathrm{\mathbf{x}} and the like: parse the inside
-                    let e = self.group(inner)?;
-                    return self.postfix_sym_sub(e);
-                }
-                if name.chars().count() == 1 {
-                    let ch = name.chars().next().unwrap_or('x');
-                    if ch == 'e' && !self.bold {
-                        // an upright `\mathrm{e}` is Euler's number
-                        if self.peek().is_some_and(|t| t.is_ch('^')) {
-                            self.pos += 1;
-                            let sup = self.arg_toks()?;
-                            let mut p = self.sub(sup);
-                            let e = p.expr()?;
-                            p.expect_end()?;
-                            return Ok(Expr::Call(Func::Exp, vec![e]));
-                        }
-                        if !self.peek().is_some_and(|t| t.is_ch('_')) {
-                            return Ok(Expr::Num(std::f64::consts::E));
-                        }
-                    }
-                    if ch.is_ascii_digit() {
-                        return Ok(Expr::Num(f64::from(ch.to_digit(10).unwrap_or(0))));
-                    }
-                    if ch.is_ascii_alphabetic() {
-                        return self.symbol_tail(name, ch.is_ascii_uppercase(), self.bold);
-                    }
-                }
-                if name.is_empty() {
-                    return Err(PErr::parse(format!("empty `\\{c}{{}}`")));
-                }
-                if name.chars().all(|c| c.is_ascii_digit() || c == '.') {
-                    return name
-                        .parse::<f64>()
-                        .map(Expr::Num)
-                        .map_err(|_| PErr::parse(format!("bad number `{name}`")));
-                }
-                self.named(&name)
-            }
+            _ if TEXT_CMDS.contains(&c) => self.text(c),
             _ if BOLD.contains(&c) => {
                 let inner = self.arg_toks()?;
                 self.bold_arg(inner)
@@ -210,6 +75,157 @@ impl Parser<'_, '_> {
                 )))
             }
         }
+    }
+
+    /// A Greek letter: a symbol, except `\sigma(x)` and `\sigma^2(x)` (the sigmoid).
+    fn greek_letter(&mut self, c: &str, upper: bool) -> PResult<Expr> {
+        let name = format!("\\{c}");
+        if c == "sigma" && !self.bold {
+            let paren = self
+                .peek()
+                .is_some_and(|t| t.is_ch('(') || t.is_cmd("left") || t.tk == Tk::Open);
+            // `\sigma^2(x)` is a power of the sigmoid; `\sigma^2` alone a
+            // variance
+            let pow_paren = self.peek().is_some_and(|t| t.is_ch('^')) && {
+                let k = self.pos;
+                let e = if self.toks.get(k + 1).is_some_and(|u| u.tk == Tk::Open) {
+                    skip_group(self.toks, k + 1)
+                } else {
+                    k + 2
+                };
+                let mut j = e;
+                while j < self.toks.len() && is_space(&self.toks[j].tk) {
+                    j += 1;
+                }
+                self.toks
+                    .get(j)
+                    .is_some_and(|t| t.is_ch('(') || t.is_cmd("left") || t.tk == Tk::Open)
+            };
+            if paren || pow_paren {
+                return self.call(Func::Sigmoid);
+            }
+        }
+        self.symbol_tail(name, upper, self.bold)
+    }
+
+    /// `\sqrt{x}`, `\sqrt[n]{x}`.
+    fn sqrt(&mut self) -> PResult<Expr> {
+        let mut root = None;
+        if self.eat_ch('[') {
+            let mut k = self.pos;
+            while k < self.toks.len() && !self.toks[k].is_ch(']') {
+                k += 1;
+            }
+            let inner = &self.toks[self.pos..k.min(self.toks.len())];
+            let mut p = self.sub(inner);
+            root = Some(p.expr()?);
+            p.expect_end()?;
+            self.pos = (k + 1).min(self.toks.len());
+        }
+        let inner = self.arg_toks()?;
+        let e = self.group(inner)?;
+        Ok(match root {
+            None => Expr::Call(Func::Sqrt, vec![e]),
+            Some(r) => Expr::Pow(e.bx(), Expr::bin(BinOp::Div, Expr::Num(1.0), r).bx()),
+        })
+    }
+
+    /// `\left` and its delimiter: parentheses, `\langle`, `|.|`, `\|.\|`, `\left.`.
+    fn left(&mut self) -> PResult<Expr> {
+        let Some(d) = self.bump() else {
+            return Err(PErr::parse("`\\left` at the end"));
+        };
+        if d.is_ch('(') || d.is_ch('[') || d.is_cmd("{") || d.is_cmd("lbrack") {
+            self.paren_body()
+        } else if d.is_cmd("langle") {
+            self.inner_product()
+        } else if d.is_ch('|') || d.is_cmd("vert") || d.is_cmd("lvert") {
+            self.abs_body(true)
+        } else if d.is_cmd("|") || d.is_cmd("Vert") || d.is_cmd("lVert") {
+            self.norm_body()
+        } else if d.is_ch('.') {
+            let e = self.expr()?;
+            if self.eat_cmd("right") {
+                if self.peek().is_some_and(|t| t.is_ch('|')) {
+                    return Err(PErr::unsupported("evaluation bar `\\right|`"));
+                }
+                self.bump();
+            }
+            Ok(e)
+        } else {
+            Err(PErr::unsupported(format!(
+                "`\\left` with delimiter `{}`",
+                plain_text(std::slice::from_ref(d))
+            )))
+        }
+    }
+
+    /// `\mathbb{1}`, `\mathbb{0}`, `\mathbb{I}`; other sets are refused.
+    fn mathbb(&mut self) -> PResult<Expr> {
+        let inner = self.arg_toks()?;
+        let s = plain_text(inner).replace(' ', "");
+        match s.as_str() {
+            "1" => {
+                let e = Expr::Ones(self.cx.id());
+                self.after_ones(e)
+            }
+            "0" => {
+                let e = Expr::Zeros(self.cx.id());
+                self.after_ones(e)
+            }
+            "I" => {
+                let e = Expr::Ident(self.cx.id());
+                self.after_ones(e)
+            }
+            "E" => Err(PErr::unsupported("an expectation `\\mathbb{E}`")),
+            _ => Err(PErr::unsupported(format!(
+                "`\\mathbb{{{s}}}` in an expression"
+            ))),
+        }
+    }
+
+    /// An upright or text command: a letter, a digit, a number, Euler's `e`, or a name.
+    fn text(&mut self, c: &str) -> PResult<Expr> {
+        let inner = self.arg_toks()?;
+        let name = plain_text(inner).replace(' ', "");
+        if inner.iter().any(|t| matches!(t.tk, Tk::Cmd(_))) && !TEXT_MODE_CMDS.contains(&c) {
+            // \mathrm{\mathbf{x}} and the like: parse the inside
+            let e = self.group(inner)?;
+            return self.postfix_sym_sub(e);
+        }
+        if name.chars().count() == 1 {
+            let ch = name.chars().next().unwrap_or('x');
+            if ch == 'e' && !self.bold {
+                // an upright `\mathrm{e}` is Euler's number
+                if self.peek().is_some_and(|t| t.is_ch('^')) {
+                    self.pos += 1;
+                    let sup = self.arg_toks()?;
+                    let mut p = self.sub(sup);
+                    let e = p.expr()?;
+                    p.expect_end()?;
+                    return Ok(Expr::Call(Func::Exp, vec![e]));
+                }
+                if !self.peek().is_some_and(|t| t.is_ch('_')) {
+                    return Ok(Expr::Num(std::f64::consts::E));
+                }
+            }
+            if ch.is_ascii_digit() {
+                return Ok(Expr::Num(f64::from(ch.to_digit(10).unwrap_or(0))));
+            }
+            if ch.is_ascii_alphabetic() {
+                return self.symbol_tail(name, ch.is_ascii_uppercase(), self.bold);
+            }
+        }
+        if name.is_empty() {
+            return Err(PErr::parse(format!("empty `\\{c}{{}}`")));
+        }
+        if name.chars().all(|c| c.is_ascii_digit() || c == '.') {
+            return name
+                .parse::<f64>()
+                .map(Expr::Num)
+                .map_err(|_| PErr::parse(format!("bad number `{name}`")));
+        }
+        self.named(&name)
     }
 
     /// `\mathrm{x}_i` etc.: a subscript after a font group whose content was a symbol.
