@@ -6,10 +6,46 @@ use super::*;
 /// Abstract functions, indices, dimension variables, ids.
 pub(super) fn resolve(members: Vec<Expr>) -> Result<(Vec<Expr>, Vec<String>), Skip> {
     let mut members = members;
+    refused_derivatives(&members)?;
+    for e in members.iter_mut() {
+        let taken = std::mem::replace(e, Expr::ZeroAny);
+        *e = fix_nabla(taken)?;
+        if let Some(s) = abstract_in(e) {
+            return Err(s);
+        }
+    }
+    // dimension variables: the upper limits of sums
+    let mut dimvars = BTreeSet::new();
+    for e in &members {
+        e.walk(&mut |x| {
+            if let Expr::Sum { hi: Some(h), .. } = x
+                && let Expr::Var(s) = h.as_ref()
+                && !s.bold
+            {
+                dimvars.insert(s.key());
+            }
+        });
+    }
+    let comps = components(&members);
+    let free = free_indices(&members);
+    let members = by_entries(members, &free)?;
+    let mut out = Vec::new();
+    for e in members {
+        let e = bind_indices(e, &free)?;
+        out.push(components_and_sizes(e, &comps, &dimvars)?);
+    }
+    let out = vector_families(out)?;
+    let res = fresh_ids(out)?;
+    Ok((res, free))
+}
+
+/// Derivatives the checker refuses: holding fixed a symbol the operand does not
+/// have; a time derivative `\dot{q}` next to a derivative by `t`.
+fn refused_derivatives(members: &[Expr]) -> Result<(), Skip> {
     // `\dot{q}` is a variable of its own (a Lagrangian's velocity), except next to a
     // derivative by the time `t`, where it is q's time derivative
     let (mut dotted, mut by_t) = (false, false);
-    for e in &members {
+    for e in members {
         e.walk(&mut |x| match x {
             Expr::Var(s) if s.base.starts_with("\\dot{") || s.base.starts_with("\\ddot{") => {
                 dotted = true
@@ -21,7 +57,7 @@ pub(super) fn resolve(members: Vec<Expr>) -> Result<(Vec<Expr>, Vec<String>), Sk
     // a partial derivative holding symbols fixed is the plain partial when they are
     // among the operand's symbols (the other variables are then fixed too)
     let mut bad_held = None;
-    for e in &members {
+    for e in members {
         e.walk(&mut |x| {
             if let Expr::Deriv(_, d) = x
                 && !d.held.is_empty()
@@ -53,28 +89,12 @@ pub(super) fn resolve(members: Vec<Expr>) -> Result<(Vec<Expr>, Vec<String>), Sk
             message: "a time derivative `\\dot{}` next to a derivative by t".into(),
         });
     }
-    for e in members.iter_mut() {
-        let taken = std::mem::replace(e, Expr::ZeroAny);
-        *e = fix_nabla(taken)?;
-        if let Some(s) = abstract_in(e) {
-            return Err(s);
-        }
-    }
-    // dimension variables: the upper limits of sums
-    let mut dimvars = BTreeSet::new();
-    for e in &members {
-        e.walk(&mut |x| {
-            if let Expr::Sum { hi: Some(h), .. } = x
-                && let Expr::Var(s) = h.as_ref()
-                && !s.bold
-            {
-                dimvars.insert(s.key());
-            }
-        });
-    }
-    let comps = components(&members);
-    let free = free_indices(&members);
-    let members: Vec<Expr> = if free.is_empty() {
+    Ok(())
+}
+
+/// Derivatives by a component `x_i` with `i` a free index: by entry `i` of `x`.
+fn by_entries(members: Vec<Expr>, free: &[String]) -> Result<Vec<Expr>, Skip> {
+    Ok(if free.is_empty() {
         members
     } else {
         members
@@ -98,47 +118,55 @@ pub(super) fn resolve(members: Vec<Expr>) -> Result<(Vec<Expr>, Vec<String>), Sk
                 kind: SkipReason::Parse,
                 message: m,
             })?
-    };
-    let mut out = Vec::new();
-    for e in members {
-        let e = bind_indices(e, &free)?;
-        let e = if comps.is_empty() {
-            e
-        } else {
-            e.map(&mut |x| match x {
-                Expr::Var(s) if !s.bold => match (&s.sub, comps.get(&s.base)) {
-                    (Some(k), Some((base, n))) => match k.parse::<usize>() {
-                        Ok(k) if k >= 1 => Ok(Expr::At(Expr::Var(base.clone()).bx(), k, *n)),
-                        _ => Ok(Expr::Var(s)),
-                    },
+    })
+}
+
+/// `x_2` next to a derivative by `\mathbf{x}` is a component; the upper limits of
+/// sums are dimension variables; a plain `0` is a zero of any shape.
+fn components_and_sizes(
+    e: Expr,
+    comps: &BTreeMap<String, (Sym, usize)>,
+    dimvars: &BTreeSet<String>,
+) -> Result<Expr, Skip> {
+    let e = if comps.is_empty() {
+        e
+    } else {
+        e.map(&mut |x| match x {
+            Expr::Var(s) if !s.bold => match (&s.sub, comps.get(&s.base)) {
+                (Some(k), Some((base, n))) => match k.parse::<usize>() {
+                    Ok(k) if k >= 1 => Ok(Expr::At(Expr::Var(base.clone()).bx(), k, *n)),
                     _ => Ok(Expr::Var(s)),
                 },
-                other => Ok(other),
-            })
-            .map_err(|m| Skip {
-                kind: SkipReason::Parse,
-                message: m,
-            })?
-        };
-        let e = if dimvars.is_empty() {
-            e
-        } else {
-            e.map(&mut |x| match x {
-                Expr::Var(s) if dimvars.contains(&s.key()) => Ok(Expr::DimVar(s.key())),
-                other => Ok(other),
-            })
-            .map_err(|m| Skip {
-                kind: SkipReason::Parse,
-                message: m,
-            })?
-        };
-        let e = match e {
-            Expr::Num(0.0) => Expr::ZeroAny,
-            e => e,
-        };
-        out.push(e);
-    }
-    // `x_i` both as an entry of a vector and as one of several vectors `\mathbf{x}_i`
+                _ => Ok(Expr::Var(s)),
+            },
+            other => Ok(other),
+        })
+        .map_err(|m| Skip {
+            kind: SkipReason::Parse,
+            message: m,
+        })?
+    };
+    let e = if dimvars.is_empty() {
+        e
+    } else {
+        e.map(&mut |x| match x {
+            Expr::Var(s) if dimvars.contains(&s.key()) => Ok(Expr::DimVar(s.key())),
+            other => Ok(other),
+        })
+        .map_err(|m| Skip {
+            kind: SkipReason::Parse,
+            message: m,
+        })?
+    };
+    Ok(match e {
+        Expr::Num(0.0) => Expr::ZeroAny,
+        e => e,
+    })
+}
+
+/// `x_i` both as an entry of a vector and as one of several vectors `\mathbf{x}_i`:
+/// the i-th vector.
+fn vector_families(out: Vec<Expr>) -> Result<Vec<Expr>, Skip> {
     let mut cols = BTreeSet::new();
     let mut entries = BTreeSet::new();
     for e in &out {
@@ -159,7 +187,7 @@ pub(super) fn resolve(members: Vec<Expr>) -> Result<(Vec<Expr>, Vec<String>), Sk
     // `x` and `\mathbf{x}` in one identity are one symbol: `x_i` next to
     // `\mathbf{x}_i` is the i-th vector too
     let both: BTreeSet<String> = cols.intersection(&entries).cloned().collect();
-    let out = if both.is_empty() {
+    Ok(if both.is_empty() {
         out
     } else {
         let mut out2 = Vec::new();
@@ -191,8 +219,12 @@ pub(super) fn resolve(members: Vec<Expr>) -> Result<(Vec<Expr>, Vec<String>), Sk
             out2.push(e);
         }
         out2
-    };
-    // unique ids
+    })
+}
+
+/// Unique ids for the nodes that carry one (ones, zeros, identities, cases,
+/// derivatives).
+fn fresh_ids(out: Vec<Expr>) -> Result<Vec<Expr>, Skip> {
     let ids = Cell::new(0u32);
     let next = || {
         let v = ids.get();
@@ -218,7 +250,7 @@ pub(super) fn resolve(members: Vec<Expr>) -> Result<(Vec<Expr>, Vec<String>), Sk
             })?;
         res.push(e);
     }
-    Ok((res, free))
+    Ok(res)
 }
 
 /// Index letters of derivatives by a component `\partial x_i` of a vector `x`
