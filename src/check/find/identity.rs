@@ -265,31 +265,7 @@ pub(super) fn build(st: &State, mems: &[&[Tok]], cx: &Ctx, src: &str) -> Result<
         texts.push(src.get(a..b.max(a)).unwrap_or("").trim().to_string());
     }
     let parsed = entries_of_vectors(st, parsed);
-    // `f_x`, `f_{xy}` for a defined `f(x, y)`: its partial derivatives
-    let parsed: Vec<Result<Expr, PErr>> = parsed
-        .into_iter()
-        .map(|p| {
-            p.and_then(|e| {
-                e.map(&mut |x| match x {
-                    Expr::Var(s) => match sub_partials(&s, st) {
-                        Some(ws) => {
-                            let mut e = Expr::Var(Sym {
-                                sub: None,
-                                ..s.clone()
-                            });
-                            for w in ws {
-                                e = Expr::Deriv(0, Box::new(Deriv::by(e, w)));
-                            }
-                            Ok(e)
-                        }
-                        None => Ok(Expr::Var(s)),
-                    },
-                    other => Ok(other),
-                })
-                .map_err(PErr::parse)
-            })
-        })
-        .collect();
+    let parsed = subscript_partials(st, parsed);
     let parsed = constant_rule(st, parsed);
     // `f'(g(x))` with f defined: the derivative by a fresh variable, whose value at
     // a point is the argument's
@@ -312,9 +288,80 @@ pub(super) fn build(st: &State, mems: &[&[Tok]], cx: &Ctx, src: &str) -> Result<
             }
         });
     }
-    // a defined function named bare (`\frac{\partial F}{\partial x}` for `F(x,
-    // y)`): its parameters are this identity's variables, whatever the note
-    // defined under those names
+    let bound = bare_function_params(st, &parsed);
+    let used = Cell::new(false);
+    let members = substituted(st, &parsed, &bound, &used)?;
+    let mut deps = defined_variables(st, &wrts, &members, &used)?;
+    for (z, u) in prime_at {
+        let u = subst_ctx(st, u, &BTreeSet::new(), true, &used)?;
+        if let Some(s) = abstract_in(&u) {
+            return Err(s);
+        }
+        deps.push((z, u));
+    }
+    let n_members = members.len();
+    let mut all = members;
+    all.extend(deps.iter().map(|(_, e)| e.clone()));
+    let (mut all, free) = resolve(all)?;
+    let dimnames = dim_values(st, &mut all);
+    let dep_exprs = all.split_off(n_members);
+    let members = all;
+    let deps: Vec<(Sym, Expr)> = deps.into_iter().map(|(s, _)| s).zip(dep_exprs).collect();
+    // the same identity with the defined symbols as plain constants
+    let alt = if used.get() {
+        as_constants(st, parsed)
+    } else {
+        None
+    };
+    let conds = standing_conditions(st, &members);
+    Ok(Ident {
+        members,
+        alt,
+        texts,
+        decls: st.decls.clone(),
+        dimnames,
+        positive: st.positive.clone(),
+        symmetric: st.symmetric.clone(),
+        conds,
+        free,
+        deps,
+        bars,
+        branch_conds: Vec::new(),
+    })
+}
+
+/// `f_x`, `f_{xy}` for a defined `f(x, y)`: its partial derivatives.
+fn subscript_partials(st: &State, parsed: Vec<Result<Expr, PErr>>) -> Vec<Result<Expr, PErr>> {
+    parsed
+        .into_iter()
+        .map(|p| {
+            p.and_then(|e| {
+                e.map(&mut |x| match x {
+                    Expr::Var(s) => match sub_partials(&s, st) {
+                        Some(ws) => {
+                            let mut e = Expr::Var(Sym {
+                                sub: None,
+                                ..s.clone()
+                            });
+                            for w in ws {
+                                e = Expr::Deriv(0, Box::new(Deriv::by(e, w)));
+                            }
+                            Ok(e)
+                        }
+                        None => Ok(Expr::Var(s)),
+                    },
+                    other => Ok(other),
+                })
+                .map_err(PErr::parse)
+            })
+        })
+        .collect()
+}
+
+/// A defined function named bare (`\frac{\partial F}{\partial x}` for `F(x,
+/// y)`): its parameters are this identity's variables, whatever the note defined
+/// under those names.
+fn bare_function_params(st: &State, parsed: &[Result<Expr, PErr>]) -> BTreeSet<String> {
     let mut bound = BTreeSet::new();
     for e in parsed.iter().flatten() {
         e.walk(&mut |x| {
@@ -327,12 +374,22 @@ pub(super) fn build(st: &State, mems: &[&[Tok]], cx: &Ctx, src: &str) -> Result<
             }
         });
     }
-    let used = Cell::new(false);
+    bound
+}
+
+/// The members with the definitions in force substituted. An abstract function
+/// anywhere is reported before a member that does not parse.
+fn substituted(
+    st: &State,
+    parsed: &[Result<Expr, PErr>],
+    bound: &BTreeSet<String>,
+    used: &Cell<bool>,
+) -> Result<Vec<Expr>, Skip> {
     let mut members = Vec::new();
     let mut first_err: Option<Skip> = None;
-    for p in &parsed {
+    for p in parsed {
         match p {
-            Ok(e) => match subst_ctx(st, e.clone(), &bound, true, &used) {
+            Ok(e) => match subst_ctx(st, e.clone(), bound, true, used) {
                 Ok(e) => {
                     if let Some(s) = abstract_in(&e) {
                         return Err(s);
@@ -357,10 +414,19 @@ pub(super) fn build(st: &State, mems: &[&[Tok]], cx: &Ctx, src: &str) -> Result<
     if let Some(s) = first_err {
         return Err(s);
     }
-    // variables of derivatives that the note defined (`u = x^2`, then `dy/du`):
-    // their value at a point is their definition's
+    Ok(members)
+}
+
+/// Variables of derivatives that the note defined (`u = x^2`, then `dy/du`): their
+/// value at a point is their definition's.
+fn defined_variables(
+    st: &State,
+    wrts: &BTreeSet<String>,
+    members: &[Expr],
+    used: &Cell<bool>,
+) -> Result<Vec<(Sym, Expr)>, Skip> {
     let mut deps: Vec<(Sym, Expr)> = Vec::new();
-    for k in &wrts {
+    for k in wrts {
         if let Some(Def::Sym {
             body: Ok(b),
             bold,
@@ -369,7 +435,7 @@ pub(super) fn build(st: &State, mems: &[&[Tok]], cx: &Ctx, src: &str) -> Result<
             && !matches!(b, Expr::Num(_))
         {
             let mut sym = None;
-            for e in &members {
+            for e in members {
                 e.walk(&mut |x| {
                     if let Expr::Deriv(_, d) = x
                         && d.wrt.key() == *k
@@ -380,60 +446,48 @@ pub(super) fn build(st: &State, mems: &[&[Tok]], cx: &Ctx, src: &str) -> Result<
                 });
             }
             if let Some(sym) = sym {
-                let body = subst_ctx(st, b.clone(), &BTreeSet::new(), true, &used)?;
+                let body = subst_ctx(st, b.clone(), &BTreeSet::new(), true, used)?;
                 deps.push((sym, body));
             }
         }
     }
-    for (z, u) in prime_at {
-        let u = subst_ctx(st, u, &BTreeSet::new(), true, &used)?;
-        if let Some(s) = abstract_in(&u) {
-            return Err(s);
-        }
-        deps.push((z, u));
-    }
-    let n_members = members.len();
-    let mut all = members;
-    all.extend(deps.iter().map(|(_, e)| e.clone()));
-    let (mut all, free) = resolve(all)?;
-    let dimnames = dim_values(st, &mut all);
-    let dep_exprs = all.split_off(n_members);
-    let members = all;
-    let deps: Vec<(Sym, Expr)> = deps.into_iter().map(|(s, _)| s).zip(dep_exprs).collect();
-    // the same identity with the defined symbols as plain constants
-    let alt = if used.get() {
-        let unused = Cell::new(false);
-        parsed
-            .into_iter()
-            .map(|p| {
-                p.map_err(Skip::from)
-                    .and_then(|e| subst_ctx(st, e, &BTreeSet::new(), false, &unused))
-            })
-            .collect::<Result<Vec<_>, _>>()
-            .ok()
-            .filter(|ms| {
-                ms.iter()
-                    .all(|m| abstract_in(m).is_none() && operands_vary(m))
-            })
-            .and_then(|ms| resolve(ms).ok())
-            .map(|(mut ms, _)| {
-                dim_values(st, &mut ms);
-                ms
-            })
-    } else {
-        None
-    };
-    // the note's standing conditions about this identity's symbols
+    Ok(deps)
+}
+
+/// The identity with the symbols defined in the note read as plain constants (for
+/// a letter reused later), if that reads.
+fn as_constants(st: &State, parsed: Vec<Result<Expr, PErr>>) -> Option<Vec<Expr>> {
+    let unused = Cell::new(false);
+    parsed
+        .into_iter()
+        .map(|p| {
+            p.map_err(Skip::from)
+                .and_then(|e| subst_ctx(st, e, &BTreeSet::new(), false, &unused))
+        })
+        .collect::<Result<Vec<_>, _>>()
+        .ok()
+        .filter(|ms| {
+            ms.iter()
+                .all(|m| abstract_in(m).is_none() && operands_vary(m))
+        })
+        .and_then(|ms| resolve(ms).ok())
+        .map(|(mut ms, _)| {
+            dim_values(st, &mut ms);
+            ms
+        })
+}
+
+/// The note's standing conditions about this identity's symbols (all of them).
+fn standing_conditions(st: &State, members: &[Expr]) -> Vec<syntax::Cond> {
     let mut keys = BTreeSet::new();
-    for m in &members {
+    for m in members {
         m.walk(&mut |x| {
             if let Expr::Var(s) = x {
                 keys.insert(s.key());
             }
         });
     }
-    let conds: Vec<syntax::Cond> = st
-        .conds
+    st.conds
         .iter()
         .filter(|c| {
             let mut all = true;
@@ -447,21 +501,7 @@ pub(super) fn build(st: &State, mems: &[&[Tok]], cx: &Ctx, src: &str) -> Result<
             any && all
         })
         .cloned()
-        .collect();
-    Ok(Ident {
-        members,
-        alt,
-        texts,
-        decls: st.decls.clone(),
-        dimnames,
-        positive: st.positive.clone(),
-        symmetric: st.symmetric.clone(),
-        conds,
-        free,
-        deps,
-        bars,
-        branch_conds: Vec::new(),
-    })
+        .collect()
 }
 
 /// A member ending in an evaluation bar (`\frac{d}{dx} \sin x \Big|_{x=0}`,
