@@ -610,6 +610,26 @@ pub(crate) const TEXT_CMDS: &[&str] = &[
     "emph",
 ];
 
+/// Text commands whose words are prose between statements (`\text{for all}`).
+pub(crate) const PROSE_CMDS: &[&str] = &[
+    "text", "textrm", "mbox", "textit", "textbf", "hbox", "textup", "emph",
+];
+
+/// Commands that end a statement: implications and wide spaces.
+pub(crate) const STATEMENT_BREAK_CMDS: &[&str] = &[
+    "implies",
+    "Rightarrow",
+    "Longrightarrow",
+    "iff",
+    "Leftrightarrow",
+    "Longleftrightarrow",
+    "impliedby",
+    "therefore",
+    "because",
+    "quad",
+    "qquad",
+];
+
 /// Text commands in text mode proper: commands inside are not parsed as math.
 pub(crate) const TEXT_MODE_CMDS: &[&str] = &["text", "mbox", "hbox"];
 

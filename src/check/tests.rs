@@ -2393,3 +2393,19 @@ fn hbox_textup_emph_are_text() {
     pass(r"\frac{d}{dx} \emph{sin}(x) = \cos x");
     pass(r"\frac{d}{d\textup{x}} \textup{x}^2 = 2\emph{x}");
 }
+
+#[test]
+fn emph_and_textup_words_separate_statements() {
+    for tex in [
+        r"\frac{d}{dx} x^2 = 2x \emph{and} \frac{d}{dx} x^3 = 3x^2",
+        r"\frac{d}{dx} x^2 = 2x \textup{and} \frac{d}{dx} x^3 = 3x^2",
+        r"\frac{d}{dx} x^2 = 2x \hbox{and} \frac{d}{dx} x^3 = 3x^2",
+    ] {
+        let r = run(tex);
+        assert_eq!(r.len(), 2, "{tex}: {r:#?}");
+        assert!(
+            r.iter().all(|x| x.1.status() == Status::Pass),
+            "{tex}: {r:#?}"
+        );
+    }
+}

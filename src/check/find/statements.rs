@@ -5,6 +5,7 @@
 //! function) says so.
 
 use super::*;
+use crate::check::notation::{PROSE_CMDS, STATEMENT_BREAK_CMDS, UPRIGHT_D_CMDS};
 
 pub(super) const ALIGN_ENVS: &[&str] = &[
     "align",
@@ -36,13 +37,6 @@ pub(crate) fn statements(toks: &[Tok]) -> Vec<Vec<Tok>> {
     let mut row_break = false;
     let mut env_stack: Vec<String> = Vec::new();
     let mut k = 0;
-    let flush = |cur: &mut Vec<Tok>, out: &mut Vec<Vec<Tok>>| {
-        if cur.iter().any(|t| !is_space(&t.tk)) {
-            out.push(std::mem::take(cur));
-        } else {
-            cur.clear();
-        }
-    };
     while k < toks.len() {
         let t = &toks[k];
         // a new row: continue the previous chain only when it starts with a relation
@@ -54,28 +48,7 @@ pub(crate) fn statements(toks: &[Tok]) -> Vec<Vec<Tok>> {
         }
         match &t.tk {
             Tk::Cmd(c) if c == "begin" => {
-                let name_end = if toks.get(k + 1).is_some_and(|u| u.tk == Tk::Open) {
-                    skip_group(toks, k + 1)
-                } else {
-                    k + 2
-                };
-                let name = plain_text(&toks[(k + 1).min(toks.len())..name_end.min(toks.len())])
-                    .replace(' ', "");
-                if ALIGN_ENVS.contains(&name.as_str()) {
-                    env_stack.push(name);
-                    k = name_end;
-                    // alignat{n}
-                    if toks.get(k).is_some_and(|u| u.tk == Tk::Open)
-                        && env_stack.last().is_some_and(|n| n.starts_with("alignat"))
-                    {
-                        k = skip_group(toks, k);
-                    }
-                    continue;
-                }
-                // another environment: copy it whole
-                let end = env_end(toks, k);
-                cur.extend_from_slice(&toks[k..end]);
-                k = end;
+                k = begin_env(toks, k, &mut env_stack, &mut cur);
                 continue;
             }
             Tk::Cmd(c) if c == "end" => {
@@ -92,40 +65,7 @@ pub(crate) fn statements(toks: &[Tok]) -> Vec<Vec<Tok>> {
                 if BOLD.contains(&c.as_str())
                     && toks.get(k + 1).is_some_and(|u| u.tk == Tk::Open) =>
             {
-                let end = skip_group(toks, k + 1);
-                let inner = &toks[(k + 2).min(end)..end.saturating_sub(1).max(k + 2)];
-                // `\mathbf{f(g(x)) = ...}`: lift the relation out of the bold group
-                let parts = syntax::split_top(inner, |u| syntax::relation(&u.tk) == Some(Rel::Eq));
-                if parts.len() > 1 {
-                    let mut at = 0;
-                    for (n, p) in parts.iter().enumerate() {
-                        if n > 0 {
-                            let eq = &inner[at - 1];
-                            cur.push(eq.clone());
-                        }
-                        let mark = p.first().map_or(t.start, |u| u.start);
-                        cur.push(Tok {
-                            tk: t.tk.clone(),
-                            start: mark,
-                            end: mark,
-                        });
-                        cur.push(Tok {
-                            tk: Tk::Open,
-                            start: mark,
-                            end: mark,
-                        });
-                        cur.extend_from_slice(p);
-                        cur.push(Tok {
-                            tk: Tk::Close,
-                            start: mark,
-                            end: mark,
-                        });
-                        at += p.len() + 1;
-                    }
-                } else {
-                    cur.extend_from_slice(&toks[k..end]);
-                }
-                k = end;
+                k = bold_group(toks, k, &mut cur);
                 continue;
             }
             Tk::Open => {
@@ -144,54 +84,11 @@ pub(crate) fn statements(toks: &[Tok]) -> Vec<Vec<Tok>> {
                 continue;
             }
             Tk::Cmd(c)
-                if matches!(
-                    c.as_str(),
-                    "implies"
-                        | "Rightarrow"
-                        | "Longrightarrow"
-                        | "iff"
-                        | "Leftrightarrow"
-                        | "Longleftrightarrow"
-                        | "impliedby"
-                        | "therefore"
-                        | "because"
-                        | "quad"
-                        | "qquad"
-                        | "text"
-                        | "textrm"
-                        | "mbox"
-                        | "textit"
-                        | "textbf"
-                        | "hbox"
-                ) =>
+                if STATEMENT_BREAK_CMDS.contains(&c.as_str())
+                    || PROSE_CMDS.contains(&c.as_str()) =>
             {
-                let is_text = matches!(
-                    c.as_str(),
-                    "text" | "textrm" | "mbox" | "textit" | "textbf" | "hbox"
-                );
-                if is_text {
-                    let end = if toks.get(k + 1).is_some_and(|u| u.tk == Tk::Open) {
-                        skip_group(toks, k + 1)
-                    } else {
-                        k + 2
-                    };
-                    let w = plain_text(&toks[(k + 1).min(toks.len())..end.min(toks.len())]);
-                    let w = w.trim();
-                    let is_word = w.chars().count() >= 2
-                        && w.chars()
-                            .all(|c| c.is_alphabetic() || c == ' ' || c == ',' || c == '.')
-                        && func_by_name(w).is_none()
-                        && w.len() <= 40;
-                    let followed_by_paren = toks
-                        .get(end)
-                        .is_some_and(|u| u.is_ch('(') || u.is_cmd("left"));
-                    if is_word && !followed_by_paren {
-                        flush(&mut cur, &mut out);
-                        k = end;
-                        continue;
-                    }
-                    cur.extend_from_slice(&toks[k..end.min(toks.len())]);
-                    k = end;
+                if PROSE_CMDS.contains(&c.as_str()) {
+                    k = text_group(toks, k, &mut cur, &mut out);
                     continue;
                 }
                 flush(&mut cur, &mut out);
@@ -209,7 +106,114 @@ pub(crate) fn statements(toks: &[Tok]) -> Vec<Vec<Tok>> {
         k += 1;
     }
     flush(&mut cur, &mut out);
-    // commas between relations separate statements
+    split_at_commas(out)
+}
+
+/// At `\begin{name}` (`toks[k]`): an `align`-like environment is entered (its rows
+/// are statements); another is copied whole into the statement. The index after.
+fn begin_env(toks: &[Tok], k: usize, env_stack: &mut Vec<String>, cur: &mut Vec<Tok>) -> usize {
+    let name_end = if toks.get(k + 1).is_some_and(|u| u.tk == Tk::Open) {
+        skip_group(toks, k + 1)
+    } else {
+        k + 2
+    };
+    let name =
+        plain_text(&toks[(k + 1).min(toks.len())..name_end.min(toks.len())]).replace(' ', "");
+    if ALIGN_ENVS.contains(&name.as_str()) {
+        env_stack.push(name);
+        let mut k = name_end;
+        // alignat{n}
+        if toks.get(k).is_some_and(|u| u.tk == Tk::Open)
+            && env_stack.last().is_some_and(|n| n.starts_with("alignat"))
+        {
+            k = skip_group(toks, k);
+        }
+        return k;
+    }
+    // another environment: copy it whole
+    let end = env_end(toks, k);
+    cur.extend_from_slice(&toks[k..end]);
+    end
+}
+
+/// At a bold command with a group (`toks[k]`): copied into the statement, with a
+/// relation inside lifted out (`\mathbf{f(g(x)) = ...}`). The index after.
+fn bold_group(toks: &[Tok], k: usize, cur: &mut Vec<Tok>) -> usize {
+    let t = &toks[k];
+    let end = skip_group(toks, k + 1);
+    let inner = &toks[(k + 2).min(end)..end.saturating_sub(1).max(k + 2)];
+    // `\mathbf{f(g(x)) = ...}`: lift the relation out of the bold group
+    let parts = syntax::split_top(inner, |u| syntax::relation(&u.tk) == Some(Rel::Eq));
+    if parts.len() > 1 {
+        let mut at = 0;
+        for (n, p) in parts.iter().enumerate() {
+            if n > 0 {
+                let eq = &inner[at - 1];
+                cur.push(eq.clone());
+            }
+            let mark = p.first().map_or(t.start, |u| u.start);
+            cur.push(Tok {
+                tk: t.tk.clone(),
+                start: mark,
+                end: mark,
+            });
+            cur.push(Tok {
+                tk: Tk::Open,
+                start: mark,
+                end: mark,
+            });
+            cur.extend_from_slice(p);
+            cur.push(Tok {
+                tk: Tk::Close,
+                start: mark,
+                end: mark,
+            });
+            at += p.len() + 1;
+        }
+    } else {
+        cur.extend_from_slice(&toks[k..end]);
+    }
+    end
+}
+
+/// At a text command (`toks[k]`): a word (`\text{for all}`) ends the statement;
+/// anything else (`\text{sum}(x)`) is copied into it. The index after.
+fn text_group(toks: &[Tok], k: usize, cur: &mut Vec<Tok>, out: &mut Vec<Vec<Tok>>) -> usize {
+    let end = if toks.get(k + 1).is_some_and(|u| u.tk == Tk::Open) {
+        skip_group(toks, k + 1)
+    } else {
+        k + 2
+    };
+    let w = plain_text(&toks[(k + 1).min(toks.len())..end.min(toks.len())]);
+    let w = w.trim();
+    let is_word = w.chars().count() >= 2
+        && w.chars()
+            .all(|c| c.is_alphabetic() || c == ' ' || c == ',' || c == '.')
+        && func_by_name(w).is_none()
+        && w.len() <= 40;
+    let followed_by_paren = toks
+        .get(end)
+        .is_some_and(|u| u.is_ch('(') || u.is_cmd("left"));
+    if is_word && !followed_by_paren {
+        flush(cur, out);
+        return end;
+    }
+    cur.extend_from_slice(&toks[k..end.min(toks.len())]);
+    end
+}
+
+/// Ends the statement being gathered (dropped if blank).
+fn flush(cur: &mut Vec<Tok>, out: &mut Vec<Vec<Tok>>) {
+    if cur.iter().any(|t| !is_space(&t.tk)) {
+        out.push(std::mem::take(cur));
+    } else {
+        cur.clear();
+    }
+}
+
+/// Commas between relations separate statements (`x > 0, y = ...`); a piece
+/// without a relation stays with the one before.
+fn split_at_commas(out: Vec<Vec<Tok>>) -> Vec<Vec<Tok>> {
     let mut res = Vec::new();
     for s in out {
         let pieces = syntax::split_top(&s, |t| t.is_ch(','));
@@ -432,18 +436,7 @@ pub(super) fn starts_with_d(toks: &[Tok]) -> bool {
             }
             !(run.len() >= 2 && func_by_name(&run).is_some())
         }
-        Some(t)
-            if [
-                "mathrm",
-                "text",
-                "operatorname",
-                "textrm",
-                "mathit",
-                "mathup",
-            ]
-            .iter()
-            .any(|c| t.is_cmd(c)) =>
-        {
+        Some(t) if UPRIGHT_D_CMDS.iter().any(|c| t.is_cmd(c)) => {
             sig.get(1).is_some_and(|u| u.tk == Tk::Letter('d'))
                 || (sig.get(1).is_some_and(|u| u.tk == Tk::Open)
                     && sig.get(2).is_some_and(|u| u.tk == Tk::Letter('d'))
