@@ -184,6 +184,20 @@ fn has_deriv(e: &Expr) -> bool {
     any
 }
 
+/// What the typings tried so far got wrong: the first of each kind.
+#[derive(Default)]
+struct Failures {
+    /// The sides have different shapes (and at which step).
+    mismatch: Option<(Typed, usize)>,
+    /// A member that is not a derivative is not well-formed.
+    rhs_err: Option<(usize, String)>,
+    /// The first error, preferring a member with a derivative.
+    err: Option<TyErr>,
+    /// A product of Jacobians whose shapes cannot be multiplied (and whether the
+    /// other order multiplies).
+    jacobians: Option<(usize, String, bool)>,
+}
+
 impl Checker<'_> {
     fn run(&self) -> Verdict {
         let members = self.members;
@@ -202,10 +216,7 @@ impl Checker<'_> {
         // `|\mathbf{x}|` may be the norm rather than entry-wise absolute values
         let extra: Vec<Vec<Expr>> = variants.iter().filter_map(|v| abs_as_norm(v)).collect();
         variants.extend(extra);
-        let mut first_mismatch: Option<(Typed, usize)> = None;
-        let mut first_rhs_err: Option<(usize, String)> = None;
-        let mut first_err: Option<TyErr> = None;
-        let mut jacobians: Option<(usize, String, bool)> = None;
+        let mut fails = Failures::default();
         // a plain letter written transposed (`x^T x`) or declared a vector is a
         // vector: when that reading gives the sides different shapes, that is the
         // verdict (reading it as a scalar would hide a layout error)
@@ -217,43 +228,12 @@ impl Checker<'_> {
                 match self.try_type(v, &kinds) {
                     Attempt::Ok(t) => return self.sampled(t, &info),
                     Attempt::Mismatch(t, at) => {
-                        if first_mismatch.is_none() {
-                            first_mismatch = Some((t, at));
+                        if fails.mismatch.is_none() {
+                            fails.mismatch = Some((t, at));
                         }
                     }
                     Attempt::MemberErr(errs) => {
-                        let deriv_ok = errs
-                            .iter()
-                            .zip(v)
-                            .all(|(e, m)| e.is_none() || !has_deriv(m));
-                        if deriv_ok
-                            && first_rhs_err.is_none()
-                            && let Some((i, Some(TyErr::Dim(m)))) = errs
-                                .iter()
-                                .enumerate()
-                                .find(|(_, e)| matches!(e, Some(TyErr::Dim(_))))
-                        {
-                            first_rhs_err = Some((i, m.clone()));
-                        }
-                        if jacobians.is_none() {
-                            jacobians = errs
-                                .iter()
-                                .zip(v)
-                                .enumerate()
-                                .filter(|(_, (e, _))| matches!(e, Some(TyErr::Dim(_))))
-                                .find_map(|(i, (_, m))| {
-                                    self.jacobian_product_err(m, &kinds)
-                                        .map(|(msg, swap)| (i, msg, swap))
-                                });
-                        }
-                        if first_err.is_none() {
-                            first_err = errs
-                                .iter()
-                                .zip(v)
-                                .find(|(e, m)| e.is_some() && has_deriv(m))
-                                .or_else(|| errs.iter().zip(v).find(|(e, _)| e.is_some()))
-                                .and_then(|(e, _)| e.clone());
-                        }
+                        self.note_member_errs(&mut fails, &errs, v, &kinds);
                         all_mismatch = false;
                     }
                 }
@@ -261,59 +241,21 @@ impl Checker<'_> {
             if n_assign == 0
                 && vector_letters
                 && all_mismatch
-                && let Some((t, at)) = first_mismatch.take()
+                && let Some((t, at)) = fails.mismatch.take()
             {
                 return self.shape_fail(t, at, &info);
             }
         }
-        // no matrix reading works (a 3-/4-d array, the root of a matrix): in a
-        // formula with nothing of matrices (no bold symbol, trace, determinant,
-        // transpose, inverse, norm), an uppercase letter that is a matrix only by
-        // default is a scalar if it is a derivative's variable or in a condition
-        // (`D > 0`); not otherwise (`e^{tA}e^{tB}` is about matrices)
-        let scalar_formula = || {
-            let mut ok = true;
-            for m in &scan {
-                m.walk(&mut |x| match x {
-                    Expr::Var(s) if s.bold && !s.upper => ok = false,
-                    Expr::Call(Func::Tr | Func::Det | Func::Diag, _)
-                    | Expr::Post(..)
-                    | Expr::Norm(..) => ok = false,
-                    _ => {}
-                });
-            }
-            ok
-        };
-        let mut said_scalar: BTreeSet<String> = self.id.positive.clone();
-        for c in &self.id.conds {
-            c.walk(&mut |x| {
-                if let Expr::Var(s) = x {
-                    said_scalar.insert(s.key());
-                }
-            });
-        }
-        for m in &scan {
-            m.walk(&mut |x| {
-                if let Expr::Deriv(_, d) = x {
-                    said_scalar.insert(d.wrt.key());
-                }
-            });
-        }
-        let to_scalar: Vec<&String> = info
-            .upper_default
-            .iter()
-            .filter(|k| said_scalar.contains(*k))
-            .collect();
-        if first_mismatch.is_none()
-            && first_rhs_err.is_none()
-            && first_err.is_some()
+        let to_scalar = self.default_matrices_said_scalar(&scan, &info);
+        if fails.mismatch.is_none()
+            && fails.rhs_err.is_none()
+            && fails.err.is_some()
             && !to_scalar.is_empty()
-            && scalar_formula()
         {
             for assign in candidates(&info.preferred) {
                 let mut kinds = self.kinds_for(&info, &assign);
                 for k in &to_scalar {
-                    kinds.insert((*k).clone(), Kind::Scalar);
+                    kinds.insert(k.clone(), Kind::Scalar);
                 }
                 for v in &variants {
                     if let Attempt::Ok(t) = self.try_type(v, &kinds) {
@@ -322,10 +264,99 @@ impl Checker<'_> {
                 }
             }
         }
-        if let Some((t, at)) = first_mismatch {
-            return self.shape_fail(t, at, &info);
+        self.untyped(fails, &info)
+    }
+
+    /// Notes the member errors of one typing attempt of `v`.
+    fn note_member_errs(
+        &self,
+        fails: &mut Failures,
+        errs: &[Option<TyErr>],
+        v: &[Expr],
+        kinds: &HashMap<String, Kind>,
+    ) {
+        let deriv_ok = errs
+            .iter()
+            .zip(v)
+            .all(|(e, m)| e.is_none() || !has_deriv(m));
+        if deriv_ok
+            && fails.rhs_err.is_none()
+            && let Some((i, Some(TyErr::Dim(m)))) = errs
+                .iter()
+                .enumerate()
+                .find(|(_, e)| matches!(e, Some(TyErr::Dim(_))))
+        {
+            fails.rhs_err = Some((i, m.clone()));
         }
-        if let Some((i, m)) = first_rhs_err {
+        if fails.jacobians.is_none() {
+            fails.jacobians = errs
+                .iter()
+                .zip(v)
+                .enumerate()
+                .filter(|(_, (e, _))| matches!(e, Some(TyErr::Dim(_))))
+                .find_map(|(i, (_, m))| {
+                    self.jacobian_product_err(m, kinds)
+                        .map(|(msg, swap)| (i, msg, swap))
+                });
+        }
+        if fails.err.is_none() {
+            fails.err = errs
+                .iter()
+                .zip(v)
+                .find(|(e, m)| e.is_some() && has_deriv(m))
+                .or_else(|| errs.iter().zip(v).find(|(e, _)| e.is_some()))
+                .and_then(|(e, _)| e.clone());
+        }
+    }
+
+    /// No matrix reading works (a 3-/4-d array, the root of a matrix): in a formula
+    /// with nothing of matrices (no bold symbol, trace, determinant, transpose,
+    /// inverse, norm), the uppercase letters that are matrices only by default and
+    /// are a derivative's variable or in a condition (`D > 0`) may be scalars; not
+    /// otherwise (`e^{tA}e^{tB}` is about matrices).
+    fn default_matrices_said_scalar(&self, scan: &[Expr], info: &SymInfo) -> Vec<String> {
+        let mut scalar_formula = true;
+        for m in scan {
+            m.walk(&mut |x| match x {
+                Expr::Var(s) if s.bold && !s.upper => scalar_formula = false,
+                Expr::Call(Func::Tr | Func::Det | Func::Diag, _)
+                | Expr::Post(..)
+                | Expr::Norm(..) => scalar_formula = false,
+                _ => {}
+            });
+        }
+        if !scalar_formula {
+            return Vec::new();
+        }
+        let mut said_scalar: BTreeSet<String> = self.id.positive.clone();
+        for c in &self.id.conds {
+            c.walk(&mut |x| {
+                if let Expr::Var(s) = x {
+                    said_scalar.insert(s.key());
+                }
+            });
+        }
+        for m in scan {
+            m.walk(&mut |x| {
+                if let Expr::Deriv(_, d) = x {
+                    said_scalar.insert(d.wrt.key());
+                }
+            });
+        }
+        info.upper_default
+            .iter()
+            .filter(|k| said_scalar.contains(*k))
+            .cloned()
+            .collect()
+    }
+
+    /// The verdict when no typing works: the first shape mismatch, a member that
+    /// is not well-formed, a chain rule in the wrong order, or the first error.
+    fn untyped(&self, fails: Failures, info: &SymInfo) -> Verdict {
+        if let Some((t, at)) = fails.mismatch {
+            return self.shape_fail(t, at, info);
+        }
+        if let Some((i, m)) = fails.rhs_err {
             let text = self.id.texts.get(i).cloned().unwrap_or_default();
             let mut v = verdict(
                 Outcome::Fail(FailKind::Shape),
@@ -335,7 +366,7 @@ impl Checker<'_> {
             v.trials = 0;
             return v;
         }
-        if let Some((i, m, swap)) = jacobians {
+        if let Some((i, m, swap)) = fails.jacobians {
             let text = self.id.texts.get(i).cloned().unwrap_or_default();
             let mut v = verdict(
                 Outcome::Fail(FailKind::Shape),
@@ -354,7 +385,7 @@ impl Checker<'_> {
             v.trials = 0;
             return v;
         }
-        match first_err {
+        match fails.err {
             Some(TyErr::Unsupported(m)) => skip(SkipReason::Unsupported, &m, self.s),
             Some(TyErr::Dim(m)) => skip(
                 SkipReason::Types,
