@@ -266,38 +266,7 @@ impl Checker<'_> {
         let mut rng = Rng(self.s.seed);
         let mut positive = self.id.positive.clone();
         let invertible = Self::invertible(&t.members);
-        // cases branches to cover: (id, branch); not those of a `cases` inside a
-        // branch of another (`\operatorname{elu}(u) + \alpha & u \le 0`): they hold
-        // only where that branch does
-        let mut nested: BTreeSet<u32> = BTreeSet::new();
-        for m in &t.members {
-            m.walk(&mut |x| {
-                if let Expr::Cases(_, brs) = x {
-                    for (v, _) in brs {
-                        v.walk(&mut |y| {
-                            if let Expr::Cases(inner, _) = y {
-                                nested.insert(*inner);
-                            }
-                        });
-                    }
-                }
-            });
-        }
-        let mut targets: Vec<(u32, usize)> = Vec::new();
-        for m in &t.members {
-            m.walk(&mut |x| {
-                if let Expr::Cases(id, brs) = x
-                    && !nested.contains(id)
-                {
-                    for (k, (_, c)) in brs.iter().enumerate() {
-                        // a branch at a single point (`0 & x = 0`) cannot be sampled
-                        if !measure_zero(c) && !targets.contains(&(*id, k)) {
-                            targets.push((*id, k));
-                        }
-                    }
-                }
-            });
-        }
+        let targets = branch_targets(&t.members);
         let n = self.s.trials.max(1).max(targets.len());
         let nsteps = t.members.len().saturating_sub(1);
         let mut steps: Vec<Step> = vec![
@@ -391,29 +360,35 @@ impl Checker<'_> {
                 v.trials = trial;
                 return Err(Box::new(v));
             };
-            for (i, st) in steps.iter_mut().enumerate() {
-                let (a, b) = (&ev.vals[i], &ev.vals[i + 1]);
-                match compare(a, b) {
-                    Err((sa, sb)) => {
-                        st.shape.get_or_insert((sa, sb));
-                    }
-                    Ok((err, entry, va, vb)) => {
-                        if err > st.err || st.worst.is_none() {
-                            st.err = st.err.max(err);
-                            st.worst = Some(Worst {
-                                trial,
-                                entry,
-                                a: va,
-                                b: vb,
-                                sizes: self.point_text(t, &p),
-                            });
-                        }
-                    }
-                }
-                st.pairs.push((a.clone(), b.clone()));
-            }
+            self.record(&mut steps, trial, t, &p, &ev);
         }
         Ok(Trials { steps, trials: n })
+    }
+
+    /// Compares the sides at one trial's point: each step's largest error so far,
+    /// where it was, and the values (for hints).
+    fn record(&self, steps: &mut [Step], trial: usize, t: &Typed, p: &Point, ev: &Evaluated) {
+        for (i, st) in steps.iter_mut().enumerate() {
+            let (a, b) = (&ev.vals[i], &ev.vals[i + 1]);
+            match compare(a, b) {
+                Err((sa, sb)) => {
+                    st.shape.get_or_insert((sa, sb));
+                }
+                Ok((err, entry, va, vb)) => {
+                    if err > st.err || st.worst.is_none() {
+                        st.err = st.err.max(err);
+                        st.worst = Some(Worst {
+                            trial,
+                            entry,
+                            a: va,
+                            b: vb,
+                            sizes: self.point_text(t, p),
+                        });
+                    }
+                }
+            }
+            st.pairs.push((a.clone(), b.clone()));
+        }
     }
 
     /// Do the identity's stated conditions hold at the point (away from their
@@ -452,4 +427,40 @@ impl Checker<'_> {
         let _ = &p.free;
         parts.join(", ")
     }
+}
+
+/// The `cases` branches to cover: (id, branch); not those of a `cases` inside a
+/// branch of another (`\operatorname{elu}(u) + \alpha & u \le 0`): they hold only
+/// where that branch does; nor a branch at a single point (`0 & x = 0`).
+fn branch_targets(members: &[Expr]) -> Vec<(u32, usize)> {
+    let mut nested: BTreeSet<u32> = BTreeSet::new();
+    for m in members {
+        m.walk(&mut |x| {
+            if let Expr::Cases(_, brs) = x {
+                for (v, _) in brs {
+                    v.walk(&mut |y| {
+                        if let Expr::Cases(inner, _) = y {
+                            nested.insert(*inner);
+                        }
+                    });
+                }
+            }
+        });
+    }
+    let mut targets: Vec<(u32, usize)> = Vec::new();
+    for m in members {
+        m.walk(&mut |x| {
+            if let Expr::Cases(id, brs) = x
+                && !nested.contains(id)
+            {
+                for (k, (_, c)) in brs.iter().enumerate() {
+                    // a branch at a single point (`0 & x = 0`) cannot be sampled
+                    if !measure_zero(c) && !targets.contains(&(*id, k)) {
+                        targets.push((*id, k));
+                    }
+                }
+            }
+        });
+    }
+    targets
 }
