@@ -648,70 +648,7 @@ pub(super) fn entries_of_vectors(
             _ => {}
         });
     }
-    // an index only ever inside `diag(...)` builds the diagonal entry by entry
-    // (`\operatorname{diag}(\begin{cases} 1 & x_i > 0 \\ 0 & x_i \le 0 \end{cases})`)
-    let count = |e: &Expr, k: &str| {
-        let mut n = 0;
-        e.walk(&mut |y| {
-            if let Expr::Var(s) = y
-                && s.sub.as_deref() == Some(k)
-            {
-                n += 1;
-            }
-        });
-        n
-    };
-    let mut diag_only: BTreeSet<String> = BTreeSet::new();
-    for k in cands
-        .iter()
-        .map(|(_, k)| k.clone())
-        .collect::<BTreeSet<_>>()
-    {
-        if taken.contains(&k) {
-            continue;
-        }
-        let (mut all, mut inside) = (0, 0);
-        for e in parsed.iter().flatten() {
-            all += count(e, &k);
-            e.walk(&mut |y| {
-                if let Expr::Call(Func::Diag, args) = y
-                    && let [a] = args.as_slice()
-                    && !matches!(a, Expr::Dots(..))
-                {
-                    inside += count(a, &k);
-                }
-            });
-        }
-        if all > 0 && all == inside {
-            diag_only.insert(k);
-        }
-    }
-    let parsed: Vec<Result<Expr, PErr>> = if diag_only.is_empty() {
-        parsed
-    } else {
-        parsed
-            .into_iter()
-            .map(|p| {
-                p.and_then(|e| {
-                    e.map(&mut |x| match x {
-                        Expr::Call(Func::Diag, mut args)
-                            if args.len() == 1
-                                && !matches!(args[0], Expr::Dots(..))
-                                && diag_only.iter().any(|k| count(&args[0], k) > 0) =>
-                        {
-                            let a = args.remove(0);
-                            Ok(Expr::Call(
-                                Func::Diag,
-                                vec![Expr::Dots(a.bx(), String::new())],
-                            ))
-                        }
-                        other => Ok(other),
-                    })
-                    .map_err(PErr::parse)
-                })
-            })
-            .collect()
-    };
+    let (parsed, diag_only) = diag_by_entries(parsed, &cands, &taken);
     taken.extend(diag_only);
     let defined_bold = |b: &str| {
         matches!(
@@ -761,6 +698,81 @@ pub(super) fn entries_of_vectors(
             })
         })
         .collect()
+}
+
+/// An index only ever inside `diag(...)` builds the diagonal entry by entry
+/// (`\operatorname{diag}(\begin{cases} 1 & x_i > 0 \\ 0 & x_i \le 0 \end{cases})`):
+/// the members with those `diag`s read over `\dots`, and the indices.
+fn diag_by_entries(
+    parsed: Vec<Result<Expr, PErr>>,
+    cands: &BTreeSet<(String, String)>,
+    taken: &BTreeSet<String>,
+) -> (Vec<Result<Expr, PErr>>, BTreeSet<String>) {
+    let mut diag_only: BTreeSet<String> = BTreeSet::new();
+    for k in cands
+        .iter()
+        .map(|(_, k)| k.clone())
+        .collect::<BTreeSet<_>>()
+    {
+        if taken.contains(&k) {
+            continue;
+        }
+        let (mut all, mut inside) = (0, 0);
+        for e in parsed.iter().flatten() {
+            all += count_sub(e, &k);
+            e.walk(&mut |y| {
+                if let Expr::Call(Func::Diag, args) = y
+                    && let [a] = args.as_slice()
+                    && !matches!(a, Expr::Dots(..))
+                {
+                    inside += count_sub(a, &k);
+                }
+            });
+        }
+        if all > 0 && all == inside {
+            diag_only.insert(k);
+        }
+    }
+    let parsed: Vec<Result<Expr, PErr>> = if diag_only.is_empty() {
+        parsed
+    } else {
+        parsed
+            .into_iter()
+            .map(|p| {
+                p.and_then(|e| {
+                    e.map(&mut |x| match x {
+                        Expr::Call(Func::Diag, mut args)
+                            if args.len() == 1
+                                && !matches!(args[0], Expr::Dots(..))
+                                && diag_only.iter().any(|k| count_sub(&args[0], k) > 0) =>
+                        {
+                            let a = args.remove(0);
+                            Ok(Expr::Call(
+                                Func::Diag,
+                                vec![Expr::Dots(a.bx(), String::new())],
+                            ))
+                        }
+                        other => Ok(other),
+                    })
+                    .map_err(PErr::parse)
+                })
+            })
+            .collect()
+    };
+    (parsed, diag_only)
+}
+
+/// How many times a symbol subscripted `k` occurs in `e`.
+fn count_sub(e: &Expr, k: &str) -> usize {
+    let mut n = 0;
+    e.walk(&mut |y| {
+        if let Expr::Var(s) = y
+            && s.sub.as_deref() == Some(k)
+        {
+            n += 1;
+        }
+    });
+    n
 }
 
 /// Does every derivative's operand mention its variable? (Otherwise reading the
