@@ -544,6 +544,50 @@ pub(crate) fn greek(name: &str) -> Option<bool> {
 }
 
 // ---------------------------------------------------------------------------
+// Superscripts and subscripts
+
+/// Superscripts that transpose (`^T`, `^\top`, `^\intercal`, `^*`, `^H`; `^t`
+/// unless `t` is a power there); with a leading `-` the inverse transpose.
+const TRANSPOSE_SUPS: &[&str] = &[
+    "T",
+    "\\top",
+    "\\intercal",
+    "\\mathsfT",
+    "\\mathrmT",
+    "\\textT",
+    "\\mathitT",
+    "\\textsfT",
+    "t",
+    "\\mathbfT",
+    "\\rmT",
+    "\\sfT",
+    "\\mathtt T",
+    "*",
+    "\\ast",
+    "H",
+    "\\mathsf{T}",
+];
+
+/// Is this superscript's text (spaces removed) a transpose?
+pub(crate) fn is_transpose_sup(s: &str) -> bool {
+    TRANSPOSE_SUPS.contains(&s)
+}
+
+/// Norm subscripts for the Frobenius norm (`\|X\|_F`).
+pub(crate) const FROBENIUS_SUBS: &[&str] = &[
+    "F",
+    "\\mathrmF",
+    "\\textF",
+    "\\mathrm{F}",
+    "Fro",
+    "\\text{F}",
+    "f",
+];
+
+/// Norm subscripts for the max norm (`\|x\|_\infty`).
+pub(crate) const MAX_NORM_SUBS: &[&str] = &["\\infty", "\\inf", "max"];
+
+// ---------------------------------------------------------------------------
 // Derivatives
 
 /// Fractions: a derivative when both parts start with a differential.

@@ -2,6 +2,7 @@
 //! groups and delimiters (parentheses, `\langle`, `|.|`, `\|.\|`).
 
 use super::*;
+use crate::check::notation::{FROBENIUS_SUBS, MAX_NORM_SUBS, is_transpose_sup};
 
 impl Parser<'_, '_> {
     // expr := ['-'|'+'] term (('+'|'-') term)*
@@ -305,27 +306,7 @@ impl Parser<'_, '_> {
     pub(super) fn apply_sup(&mut self, base: Expr, sup: &[Tok]) -> PResult<Expr> {
         let sig: Vec<&Tok> = sup.iter().filter(|t| !is_space(&t.tk)).collect();
         let txt = plain_text(sup).replace(' ', "");
-        let is_t = |s: &str| {
-            matches!(
-                s,
-                "T" | "\\top"
-                    | "\\intercal"
-                    | "\\mathsfT"
-                    | "\\mathrmT"
-                    | "\\textT"
-                    | "\\mathitT"
-                    | "\\textsfT"
-                    | "t"
-                    | "\\mathbfT"
-                    | "\\rmT"
-                    | "\\sfT"
-                    | "\\mathtt T"
-                    | "*"
-                    | "\\ast"
-                    | "H"
-                    | "\\mathsf{T}"
-            )
-        };
+        let is_t = is_transpose_sup;
         // `^t` is a power inside a sum over t, on a number (`2^t`), and on a scalar
         // expression when `t` is a variable of the formula (`(1+r)^t`, `\frac{d}{dt}`)
         let t_power = txt == "t"
@@ -580,11 +561,9 @@ impl Parser<'_, '_> {
             let s = plain_text(sub).replace(' ', "");
             kind = match s.as_str() {
                 "2" => NormKind::Two,
-                "F" | "\\mathrmF" | "\\textF" | "\\mathrm{F}" | "Fro" | "\\text{F}" | "f" => {
-                    NormKind::Fro
-                }
+                _ if FROBENIUS_SUBS.contains(&s.as_str()) => NormKind::Fro,
                 "1" => NormKind::One,
-                "\\infty" | "\\inf" | "max" => NormKind::Inf,
+                _ if MAX_NORM_SUBS.contains(&s.as_str()) => NormKind::Inf,
                 _ => {
                     return Err(PErr::unsupported(format!(
                         "the norm `\\|\\cdot\\|_{{{s}}}`"
