@@ -17,9 +17,16 @@
 //!
 //! # Conventions
 //!
-//! The notation itself (the functions, their spellings and shape rules, the
-//! letters' default roles, the commands that write a derivative, fonts) is data in
-//! `notation.rs`, documented there. How identities are read:
+//! Each convention is written next to the code that applies it:
+//!
+//! - `notation.rs`: the functions (spellings, shape rules, domains), the letters'
+//!   default roles (symbols, subscripts, constants, abstract functions), the
+//!   commands that write a derivative (partials, primes), fonts.
+//! - `find/mod.rs`: definitions, conditions, symmetric matrices, evaluation bars,
+//!   derivatives by defined symbols.
+//! - `verdict/mod.rs`: tolerances and sampling.
+//!
+//! The layout:
 //!
 //! - Numerator layout by default (front matter `layout: denominator` switches it):
 //!   d(scalar)/d(vector) is a row, d(vector)/d(scalar) a column, d(vector)/d(vector)
@@ -31,123 +38,6 @@
 //!   \partial y}`, the Hessian `\nabla^2_{\mathbf{x}}`) are checked too. The
 //!   derivative of a row vector by a vector, and anything needing a 3- or
 //!   4-dimensional array, is refused (skip).
-//! - Symbols: bold lowercase are column vectors, uppercase are matrices (a scalar
-//!   when they appear in a denominator or exponent, or when no matrix reading of the
-//!   identity works (a 3- or 4-dimensional derivative, the root or logarithm of a
-//!   matrix) and the letter is a derivative's variable or in a condition (`D > 0`),
-//!   in a formula with nothing of matrices: no bold symbol, trace, determinant,
-//!   transpose, inverse or norm; `e^{tA}e^{tB}` stays about matrices), other letters scalars unless the
-//!   formula forces a vector (the search tries the fewest changes first) or the note
-//!   declared one (`x \in \mathbb{R}^n`). A letter naming a declared symbol's
-//!   dimension (`\mathbf{v} \in \mathbb{R}^n`, `X \in \mathbb{R}^{m \times n}`) and
-//!   used as a value in an identity with that symbol (`\frac{1}{n}`) is the size of
-//!   that dimension (unless it is a derivative's variable or declared itself). A plain letter written transposed (`x^T`)
-//!   or declared a vector is read as a vector: if that gives the sides different
-//!   shapes, that is the verdict. `x` and `\mathbf{x}` in one identity are
-//!   one symbol. Subscripted symbols (`x_1`, `\mathbf{x}_i`) are distinct symbols,
-//!   except: `x_i` inside `\sum_i` or `\dots x_i \dots` is an entry of `x`;
-//!   `\mathbf{x}_i` inside `\sum_i` is the i-th of several vectors (a column of a
-//!   matrix), and so is a plain `x_i` in an identity that also writes `\mathbf{x}_i`;
-//!   a bare `i` in the body of `\sum_{i=lo}` / `\prod_{i=lo}` is the index's value
-//!   (`\sum_{k=1}^{3} k x^k`); `x_1, x_2, ...` next to a derivative by `\mathbf{x}` are its
-//!   components (and fix its length); `p_k` next to a vector `\mathbf{p}` (in the
-//!   identity or defined in the note) is its k-th entry, `k` (any one lowercase
-//!   letter: `p_c` for a class) a free index (the identity holds for every k), as
-//!   are `\mathbf{e}_k` and `\delta_{ij}`; accented letters (`\hat{y}`, `\bar{x}`,
-//!   `\dot{q}`, `\ddot\theta`) are symbols of their own (a dotted letter next to a
-//!   derivative by `t` is a time derivative: skipped); an index
-//!   only inside `diag(...)` builds the diagonal entry by entry. A sum's index
-//!   written as a number (`\sum_{t=1}^{n} t\,c\,(1+r)^{-t}`) takes the values of
-//!   the sum's range (`^t` there is a power, not a transpose, as it is on a number,
-//!   `2^t`, and on a scalar expression when `t` is a variable of the formula), and its upper limit
-//!   `n` is a whole number (the size of the range).
-//! - Partial derivatives: `\partial_x f`, `\partial_{xy} f` (by x, then by y; not
-//!   with index letters i–n: `\partial_{ij}` is index notation), and
-//!   for a function defined in the note (`f(x, y) = ...`) the subscripts `f_x`,
-//!   `f_{xy}` when every subscript letter is one of its parameters (and `f_x` is not
-//!   itself defined).
-//! - A prime after a bold or uppercase symbol (`\mathbf{b}'`, `X'`) or after a
-//!   parenthesised expression with one (`(\mathbf{y} - X\mathbf{b})'`) is a
-//!   transpose (econometrics); after a function or a scalar expression it is a
-//!   derivative.
-//! - A function application `f(x)`, `g_1(x)`, `\mathbf{r}(t)`, `y(x)` (a lowercase
-//!   letter glued to one symbol in parentheses) is abstract unless the note defined
-//!   it earlier; abstract identities are skipped. The derivative of a bare symbol
-//!   the note never defined is abstract too (`\frac{dy}{du}`), except the constant
-//!   rule: `\frac{\partial a}{\partial x} = 0` (every other member a literal zero;
-//!   `a` one of the letters that conventionally name constants, `a`, `b`, `c`, `k`,
-//!   plain or bold, or a lowercase Greek letter other than `\phi`, `\varphi`,
-//!   `\psi`, `\ell`, `\sigma`; never defined, with no argument list) reads `a` as a constant
-//!   (`\frac{dy}{dx} = 0` stays abstract: a condition, not an identity; an untransposed
-//!   `0` / `\mathbf{0}` there is the zero of the derivative's shape). So is a derivative whose operand
-//!   lacks the variable but has a calligraphic or hatted symbol (`\log\mathcal{N}`).
-//!   A defined function may be named bare (`\frac{\partial activation}{\partial
-//!   \mathbf{x}}`) or primed (`f'(x)`, `f''(x)`, `\phi'(x)`, also at an expression:
-//!   `f'(g(x))`, not at a vector or matrix expression, inside a derivative's operand
-//!   or a sum); named bare, its parameters are
-//!   the identity's variables (`\frac{\partial F}{\partial x}` for `F(x, y) = ...`
-//!   does not substitute a `y = ...` defined elsewhere in the note).
-//! - Definitions made earlier in the note (or in front matter) are substituted, and
-//!   so are those made right after an identity (`..., where $z = ...$`: later in its
-//!   span, or in the spans that follow it up to the next identity, while the prose
-//!   between stays in one paragraph or reads on from it: a paragraph starting in
-//!   lower case, `where ...`; a heading or a new sentence ends it). If the identity
-//!   has no consistent shapes with them but holds with those symbols read as plain
-//!   constants (a letter reused later), it passes with a note in the message; a
-//!   value mismatch with the definitions is a failure. The latest definition of a
-//!   name is in force (a function `J(\mathbf{w}) = ...` replaces a symbol `J = ...`
-//!   and vice versa). A definition's body reads entries like an identity does
-//!   (`\ell = -\log s_k` with `\mathbf{s}` a vector: its entry k).
-//! - `\nabla f` without a subscript is by the only symbol of `f` (with definitions
-//!   in), else by its only bold vector. `\left(\frac{\partial P}{\partial
-//!   T}\right)_V` (thermodynamics: V held fixed) is the plain partial when V is
-//!   among the symbols of P (with definitions in); else it is skipped.
-//! - A derivative by a defined symbol (an intermediate quantity: `\hat{\mathbf{y}} =
-//!   X\mathbf{w}`, then `\frac{\partial L}{\partial \hat{\mathbf{y}}}`) reads the
-//!   occurrences of its definition in the operand as that symbol, the rest held
-//!   fixed; if the operand is not written in terms of it but shares its
-//!   definition's symbols, it is skipped (unsupported), not read as a constant.
-//! - A condition right after an identity (`= 1, \quad x > 0`, `(x \neq 0)`, or the
-//!   next span `$...$ for $x > 0$` when it is about the identity's symbols) is its
-//!   domain only: points are sampled where it holds. Other conditions (`\lambda >
-//!   0`, `0 < \alpha < 1` elsewhere) hold for the rest of the note, in every later
-//!   identity that has all of their symbols. A `cases` condition that uses the
-//!   index of a `\sum` in the branches (an index not bound around the `cases`, as in
-//!   `\frac{2}{N}\sum_{i=1}^{N} ... & \mathbf{w} \cdot \mathbf{x}_i + b > 0`) holds
-//!   for every value of that index (points are sampled where it holds for all i). A
-//!   condition written inside one bold group (`\mathbf{w \cdot x_i + b \le 0}`)
-//!   reads its letters as the identity's symbols, in their fonts there. An
-//!   identity right after a `cases` identity with the same left side (written the
-//!   same), with no `cases` of its own, may restate one branch (`e_i = ... \implies
-//!   \frac{\partial C}{\partial \mathbf{w}} = ...`): if it is false as stated but
-//!   holds under one of those branch conditions, it is skipped (the condition it
-//!   leaves out is named), never passed. `S = S^\top` and `\Sigma \in
-//!   \mathbb{S}^n` declare symmetric matrices (sampled symmetric); so does prose
-//!   right after an identity, for that identity only, in the exact phrasings `$...$
-//!   for symmetric $A$` (`with`, `for a`) and `$...$ ($C$ symmetric)` (not a caveat
-//!   like `true only for symmetric $X$`).
-//! - An evaluation bar `\Big|_{x=a}` / `\left. ... \right|_{x=a}` after a member
-//!   evaluates it at that number.
-//!
-//! # Tolerances
-//!
-//! - Identity check: entries agree when `|a − b| ≤ 1e-6 · max(1, |a|, |b|)`. The
-//!   derivative side is exact (forward-mode AD), so this only absorbs rounding in
-//!   both sides' evaluation (sampled matrices that get inverted have condition
-//!   number ≤ 1e3; inverses of worse-conditioned expressions (> 1e6) resample).
-//! - AD vs central differences (`h = 1e-6 · max(1, |x|)`): a disagreement above
-//!   `1e-3` (relative, floor 1) marks the point suspect (near a kink or badly
-//!   conditioned) and it is resampled; it never decides a verdict by itself.
-//! - Kinks: a point whose `max`/`relu`/`|.|`/`cases`-condition argument is within
-//!   `1e-3` (relative, floor 1) of the kink is resampled.
-//! - Sampling: free dimensions get distinct sizes from 2..=5 (more if needed) per
-//!   trial; scalars are ±[0.5, 2], vector entries ±[0.2, 1.5], matrix entries
-//!   [-1, 1]; matrices that are inverted are `2I + R/√n`. A domain error (log of a
-//!   non-positive value, ...) makes the symbols involved positive for later
-//!   samples. Each trial gets up to 300 attempts; each `cases` branch gets its own
-//!   trials, also one inside a derivative's operand (a branch on a single point,
-//!   `0 & x = 0`, is not sampled; nor are the branches of a `cases` inside a branch
-//!   of another, such as a defined piecewise function used in a branch).
 //!
 //! # Verdict kinds
 //!

@@ -33,8 +33,7 @@
 //! # Letters
 //!
 //! - Bold lowercase letters are column vectors, uppercase letters matrices, other
-//!   letters scalars (see the conventions in `check/mod.rs` for when the search
-//!   reads them otherwise). `I` is the identity, `e` (also `\mathrm{e}`) Euler's
+//!   letters scalars (see below for when the search reads them otherwise). `I` is the identity, `e` (also `\mathrm{e}`) Euler's
 //!   number, `^T` / `^\top` a transpose.
 //! - [`FUNC_LETTERS`]: single letters that, followed by `(`, are (abstract)
 //!   functions.
@@ -44,12 +43,71 @@
 //!   x_j`); `\partial_{ij}` with letters of [`PARTIAL_INDEX_LETTERS`] is index
 //!   notation, not a mixed partial.
 //!
+//! How the kind search and finding identities read letters:
+//!
+//! - Symbols: bold lowercase are column vectors, uppercase are matrices (a scalar
+//!   when they appear in a denominator or exponent, or when no matrix reading of the
+//!   identity works (a 3- or 4-dimensional derivative, the root or logarithm of a
+//!   matrix) and the letter is a derivative's variable or in a condition (`D > 0`),
+//!   in a formula with nothing of matrices: no bold symbol, trace, determinant,
+//!   transpose, inverse or norm; `e^{tA}e^{tB}` stays about matrices), other letters scalars unless the
+//!   formula forces a vector (the search tries the fewest changes first) or the note
+//!   declared one (`x \in \mathbb{R}^n`). A letter naming a declared symbol's
+//!   dimension (`\mathbf{v} \in \mathbb{R}^n`, `X \in \mathbb{R}^{m \times n}`) and
+//!   used as a value in an identity with that symbol (`\frac{1}{n}`) is the size of
+//!   that dimension (unless it is a derivative's variable or declared itself). A plain letter written transposed (`x^T`)
+//!   or declared a vector is read as a vector: if that gives the sides different
+//!   shapes, that is the verdict. `x` and `\mathbf{x}` in one identity are
+//!   one symbol. Subscripted symbols (`x_1`, `\mathbf{x}_i`) are distinct symbols,
+//!   except: `x_i` inside `\sum_i` or `\dots x_i \dots` is an entry of `x`;
+//!   `\mathbf{x}_i` inside `\sum_i` is the i-th of several vectors (a column of a
+//!   matrix), and so is a plain `x_i` in an identity that also writes `\mathbf{x}_i`;
+//!   a bare `i` in the body of `\sum_{i=lo}` / `\prod_{i=lo}` is the index's value
+//!   (`\sum_{k=1}^{3} k x^k`); `x_1, x_2, ...` next to a derivative by `\mathbf{x}` are its
+//!   components (and fix its length); `p_k` next to a vector `\mathbf{p}` (in the
+//!   identity or defined in the note) is its k-th entry, `k` (any one lowercase
+//!   letter: `p_c` for a class) a free index (the identity holds for every k), as
+//!   are `\mathbf{e}_k` and `\delta_{ij}`; accented letters (`\hat{y}`, `\bar{x}`,
+//!   `\dot{q}`, `\ddot\theta`) are symbols of their own (a dotted letter next to a
+//!   derivative by `t` is a time derivative: skipped); an index
+//!   only inside `diag(...)` builds the diagonal entry by entry. A sum's index
+//!   written as a number (`\sum_{t=1}^{n} t\,c\,(1+r)^{-t}`) takes the values of
+//!   the sum's range (`^t` there is a power, not a transpose, as it is on a number,
+//!   `2^t`, and on a scalar expression when `t` is a variable of the formula), and its upper limit
+//!   `n` is a whole number (the size of the range).
+//! - A function application `f(x)`, `g_1(x)`, `\mathbf{r}(t)`, `y(x)` (a lowercase
+//!   letter glued to one symbol in parentheses) is abstract unless the note defined
+//!   it earlier; abstract identities are skipped. The derivative of a bare symbol
+//!   the note never defined is abstract too (`\frac{dy}{du}`), except the constant
+//!   rule: `\frac{\partial a}{\partial x} = 0` (every other member a literal zero;
+//!   `a` one of the letters that conventionally name constants, `a`, `b`, `c`, `k`,
+//!   plain or bold, or a lowercase Greek letter other than `\phi`, `\varphi`,
+//!   `\psi`, `\ell`, `\sigma`; never defined, with no argument list) reads `a` as a constant
+//!   (`\frac{dy}{dx} = 0` stays abstract: a condition, not an identity; an untransposed
+//!   `0` / `\mathbf{0}` there is the zero of the derivative's shape). So is a derivative whose operand
+//!   lacks the variable but has a calligraphic or hatted symbol (`\log\mathcal{N}`).
+//!   A defined function may be named bare (`\frac{\partial activation}{\partial
+//!   \mathbf{x}}`) or primed (`f'(x)`, `f''(x)`, `\phi'(x)`, also at an expression:
+//!   `f'(g(x))`, not at a vector or matrix expression, inside a derivative's operand
+//!   or a sum); named bare, its parameters are
+//!   the identity's variables (`\frac{\partial F}{\partial x}` for `F(x, y) = ...`
+//!   does not substitute a `y = ...` defined elsewhere in the note).
+//!
 //! # Derivatives
 //!
 //! - [`FRAC_CMDS`]: a fraction whose numerator and denominator both start with a
 //!   differential (`d`, `\partial`, `\mathrm{d}`: [`UPRIGHT_D_CMDS`]) is a
 //!   derivative (`\frac{d}{dx}`, `\frac{d^2}{dx^2}`, `\frac{\partial^2}{\partial x
 //!   \partial y}`, `\dfrac`, `\tfrac`, `\cfrac`).
+//! - Partial derivatives: `\partial_x f`, `\partial_{xy} f` (by x, then by y; not
+//!   with index letters i–n: `\partial_{ij}` is index notation), and
+//!   for a function defined in the note (`f(x, y) = ...`) the subscripts `f_x`,
+//!   `f_{xy}` when every subscript letter is one of its parameters (and `f_x` is not
+//!   itself defined).
+//! - A prime after a bold or uppercase symbol (`\mathbf{b}'`, `X'`) or after a
+//!   parenthesised expression with one (`(\mathbf{y} - X\mathbf{b})'`) is a
+//!   transpose (econometrics); after a function or a scalar expression it is a
+//!   derivative.
 //! - [`DERIV_CMDS`]: `\partial` (`\partial_x f`, `\partial f / \partial x`) and
 //!   `\nabla` (`\nabla_{\mathbf{x}} f`, the Hessian `\nabla^2_{\mathbf{x}}`) always
 //!   start one.

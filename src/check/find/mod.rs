@@ -5,6 +5,50 @@
 //! relations); each statement into members at its top-level relations. A chain of
 //! `=` with a derivative in some member is an identity; `name = expr` without a
 //! derivative is a definition; `x \in \mathbb{R}^n` is a declaration of kind.
+//!
+//! # Conventions
+//!
+//! - Definitions made earlier in the note (or in front matter) are substituted, and
+//!   so are those made right after an identity (`..., where $z = ...$`: later in its
+//!   span, or in the spans that follow it up to the next identity, while the prose
+//!   between stays in one paragraph or reads on from it: a paragraph starting in
+//!   lower case, `where ...`; a heading or a new sentence ends it). If the identity
+//!   has no consistent shapes with them but holds with those symbols read as plain
+//!   constants (a letter reused later), it passes with a note in the message; a
+//!   value mismatch with the definitions is a failure. The latest definition of a
+//!   name is in force (a function `J(\mathbf{w}) = ...` replaces a symbol `J = ...`
+//!   and vice versa). A definition's body reads entries like an identity does
+//!   (`\ell = -\log s_k` with `\mathbf{s}` a vector: its entry k).
+//! - `\nabla f` without a subscript is by the only symbol of `f` (with definitions
+//!   in), else by its only bold vector. `\left(\frac{\partial P}{\partial
+//!   T}\right)_V` (thermodynamics: V held fixed) is the plain partial when V is
+//!   among the symbols of P (with definitions in); else it is skipped.
+//! - A derivative by a defined symbol (an intermediate quantity: `\hat{\mathbf{y}} =
+//!   X\mathbf{w}`, then `\frac{\partial L}{\partial \hat{\mathbf{y}}}`) reads the
+//!   occurrences of its definition in the operand as that symbol, the rest held
+//!   fixed; if the operand is not written in terms of it but shares its
+//!   definition's symbols, it is skipped (unsupported), not read as a constant.
+//! - A condition right after an identity (`= 1, \quad x > 0`, `(x \neq 0)`, or the
+//!   next span `$...$ for $x > 0$` when it is about the identity's symbols) is its
+//!   domain only: points are sampled where it holds. Other conditions (`\lambda >
+//!   0`, `0 < \alpha < 1` elsewhere) hold for the rest of the note, in every later
+//!   identity that has all of their symbols. A `cases` condition that uses the
+//!   index of a `\sum` in the branches (an index not bound around the `cases`, as in
+//!   `\frac{2}{N}\sum_{i=1}^{N} ... & \mathbf{w} \cdot \mathbf{x}_i + b > 0`) holds
+//!   for every value of that index (points are sampled where it holds for all i). A
+//!   condition written inside one bold group (`\mathbf{w \cdot x_i + b \le 0}`)
+//!   reads its letters as the identity's symbols, in their fonts there. An
+//!   identity right after a `cases` identity with the same left side (written the
+//!   same), with no `cases` of its own, may restate one branch (`e_i = ... \implies
+//!   \frac{\partial C}{\partial \mathbf{w}} = ...`): if it is false as stated but
+//!   holds under one of those branch conditions, it is skipped (the condition it
+//!   leaves out is named), never passed. `S = S^\top` and `\Sigma \in
+//!   \mathbb{S}^n` declare symmetric matrices (sampled symmetric); so does prose
+//!   right after an identity, for that identity only, in the exact phrasings `$...$
+//!   for symmetric $A$` (`with`, `for a`) and `$...$ ($C$ symmetric)` (not a caveat
+//!   like `true only for symmetric $X$`).
+//! - An evaluation bar `\Big|_{x=a}` / `\left. ... \right|_{x=a}` after a member
+//!   evaluates it at that number.
 
 mod identity;
 mod indices;

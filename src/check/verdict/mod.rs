@@ -1,4 +1,24 @@
 //! Checking one identity: kinds, shapes, sampling, comparison, hints.
+//!
+//! # Tolerances
+//!
+//! - Identity check: entries agree when `|a − b| ≤ 1e-6 · max(1, |a|, |b|)`. The
+//!   derivative side is exact (forward-mode AD), so this only absorbs rounding in
+//!   both sides' evaluation (sampled matrices that get inverted have condition
+//!   number ≤ 1e3; inverses of worse-conditioned expressions (> 1e6) resample).
+//! - AD vs central differences (`h = 1e-6 · max(1, |x|)`): a disagreement above
+//!   `1e-3` (relative, floor 1) marks the point suspect (near a kink or badly
+//!   conditioned) and it is resampled; it never decides a verdict by itself.
+//! - Kinks: a point whose `max`/`relu`/`|.|`/`cases`-condition argument is within
+//!   `1e-3` (relative, floor 1) of the kink is resampled.
+//! - Sampling: free dimensions get distinct sizes from 2..=5 (more if needed) per
+//!   trial; scalars are ±[0.5, 2], vector entries ±[0.2, 1.5], matrix entries
+//!   [-1, 1]; matrices that are inverted are `2I + R/√n`. A domain error (log of a
+//!   non-positive value, ...) makes the symbols involved positive for later
+//!   samples. Each trial gets up to 300 attempts; each `cases` branch gets its own
+//!   trials, also one inside a derivative's operand (a branch on a single point,
+//!   `0 & x = 0`, is not sampled; nor are the branches of a `cases` inside a branch
+//!   of another, such as a defined piecewise function used in a branch).
 
 mod compare;
 mod kinds;
