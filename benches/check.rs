@@ -130,7 +130,7 @@ fn run() -> BenchResult<()> {
             let by_line: std::collections::HashMap<(String, usize), Status> = last
                 .iter()
                 .flatten()
-                .map(|i| ((i.file.clone(), i.line), i.verdict.status))
+                .map(|i| ((i.file.clone(), i.line), i.verdict.status()))
                 .collect();
             let (mut pass, mut fail, mut skip, mut wrong) = (0, 0, 0, Vec::new());
             for (file, line, truth, tex) in expected.iter().map(|e| (&e.0.0, e.0.1, e.1, &e.2)) {

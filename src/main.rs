@@ -576,7 +576,7 @@ fn check_command(args: CheckArgs) -> ExitCode {
     let settings = args.settings.settings(&vault);
     let identities = pipeline::check_identities(&analysed.notes, &analysed.infos, &settings, &bar);
     bar.finish();
-    let all: Vec<&pipeline::CheckedIdentity> = identities.iter().flatten().collect();
+    let all: Vec<&check::Located> = identities.iter().flatten().collect();
     match args.format {
         Format::Json => println!("{}", output::json(&all)),
         Format::Github => {
@@ -598,7 +598,9 @@ fn check_command(args: CheckArgs) -> ExitCode {
             print!("{}", output::human(&all, &sources, args.show_skips, color));
         }
     }
-    let failed = all.iter().any(|i| i.verdict.status == check::Status::Fail);
+    let failed = all
+        .iter()
+        .any(|i| i.verdict.status() == check::Status::Fail);
     if failed {
         ExitCode::from(EXIT_PROBLEMS)
     } else {

@@ -6,8 +6,8 @@ use std::fmt::Write as _;
 
 use serde::Serialize;
 
+use crate::check::Located;
 use crate::check::Status;
-use crate::pipeline::CheckedIdentity;
 
 /// Counts of verdicts.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
@@ -18,10 +18,10 @@ pub struct Summary {
 }
 
 impl Summary {
-    pub fn of<'a>(identities: impl IntoIterator<Item = &'a CheckedIdentity>) -> Summary {
+    pub fn of<'a>(identities: impl IntoIterator<Item = &'a Located>) -> Summary {
         let mut s = Summary::default();
         for i in identities {
-            match i.verdict.status {
+            match i.verdict.status() {
                 Status::Pass => s.pass += 1,
                 Status::Fail => s.fail += 1,
                 Status::Skip => s.skip += 1,
@@ -59,7 +59,7 @@ struct JsonReport<'a> {
 }
 
 /// The JSON report: `{"version":1, "identities":[...], "summary":{...}}`.
-pub fn json(identities: &[&CheckedIdentity]) -> String {
+pub fn json(identities: &[&Located]) -> String {
     let report = JsonReport {
         version: 1,
         identities: identities
@@ -69,8 +69,8 @@ pub fn json(identities: &[&CheckedIdentity]) -> String {
                 line: i.line,
                 column: i.column,
                 latex: &i.latex,
-                status: i.verdict.status,
-                kind: i.verdict.kind.as_deref(),
+                status: i.verdict.status(),
+                kind: i.verdict.kind(),
                 message: &i.verdict.message,
                 hint: i.verdict.hint.as_deref(),
                 max_error: i.verdict.max_error.filter(|e| e.is_finite()),
@@ -85,10 +85,10 @@ pub fn json(identities: &[&CheckedIdentity]) -> String {
 }
 
 /// GitHub Actions workflow commands: an `::error` per failure, a `::notice` per skip.
-pub fn github(identities: &[&CheckedIdentity], vault_prefix: &str) -> String {
+pub fn github(identities: &[&Located], vault_prefix: &str) -> String {
     let mut out = String::new();
     for i in identities {
-        let (level, title) = match i.verdict.status {
+        let (level, title) = match i.verdict.status() {
             Status::Pass => continue,
             Status::Fail => ("error", "wrong identity"),
             Status::Skip => ("notice", "identity not checked"),
@@ -97,7 +97,7 @@ pub fn github(identities: &[&CheckedIdentity], vault_prefix: &str) -> String {
         if let Some(hint) = &i.verdict.hint {
             let _ = write!(message, " (hint: {hint})");
         }
-        if i.verdict.status == Status::Fail {
+        if i.verdict.status() == Status::Fail {
             let _ = write!(message, " [seed {}]", i.verdict.seed);
         }
         let _ = writeln!(
@@ -126,7 +126,7 @@ fn escape_property(s: &str) -> String {
 /// Human output, in the style of rustc: a block per failure (and per skip when
 /// `show_skips`), with the source line and a caret, then a summary line.
 pub fn human(
-    identities: &[&CheckedIdentity],
+    identities: &[&Located],
     sources: &HashMap<String, String>,
     show_skips: bool,
     color: bool,
@@ -141,18 +141,14 @@ pub fn human(
     let mut out = String::new();
     for i in identities {
         let v = &i.verdict;
-        let head = match v.status {
+        let head = match v.status() {
             Status::Pass => continue,
             Status::Fail => paint("1;31", "error"),
             Status::Skip if show_skips => paint("1;33", "skipped"),
             Status::Skip => continue,
         };
-        let kind = v
-            .kind
-            .as_deref()
-            .map(|k| format!("[{k}]"))
-            .unwrap_or_default();
-        let what = match v.status {
+        let kind = v.kind().map(|k| format!("[{k}]")).unwrap_or_default();
+        let what = match v.status() {
             Status::Fail => "wrong derivative identity",
             _ => "identity not checked",
         };
@@ -182,7 +178,7 @@ pub fn human(
                 paint("1;34", "|")
             );
             let caret = format!("{}{}", " ".repeat(col), "^".repeat(width));
-            let colour = if v.status == Status::Fail {
+            let colour = if v.status() == Status::Fail {
                 "1;31"
             } else {
                 "1;33"
@@ -201,7 +197,7 @@ pub fn human(
             if let Some(example) = &v.counterexample {
                 let _ = writeln!(out, "{pad} = counterexample: {example}");
             }
-            if v.status == Status::Fail {
+            if v.status() == Status::Fail {
                 let error = v
                     .max_error
                     .map(|e| format!(", largest error {e:.3e}"))

@@ -44,7 +44,7 @@ pub struct BuildReport {
     pub pages: usize,
     pub attachments: usize,
     /// Verdicts on the identities found, per note.
-    pub identities: Vec<Vec<CheckedIdentity>>,
+    pub identities: Vec<Vec<check::Located>>,
     /// The flashcards found, per note.
     pub cards: Vec<Vec<Card>>,
     /// Every problem, sorted by file and line.
@@ -221,7 +221,7 @@ pub fn build(options: &BuildOptions, progress: &dyn Progress) -> Result<BuildRep
 
     let identities = check_identities(&notes, &infos, &options.check, progress);
     for identity in identities.iter().flatten() {
-        if identity.verdict.status == check::Status::Fail {
+        if identity.verdict.status() == check::Status::Fail {
             let note = notes.iter().find(|n| n.path == identity.file);
             let text = note.map_or("", |n| n.text.as_str());
             let mut d = Diagnostic::warning(
@@ -306,25 +306,6 @@ fn site_title(vault: &Path) -> String {
         .unwrap_or_else(|| "Notes".to_string())
 }
 
-/// An identity found in a note, with its verdict and its place.
-#[derive(Debug, Clone)]
-pub struct CheckedIdentity {
-    /// Vault-relative path of the note.
-    pub file: String,
-    /// 1-based line and column where the left-hand side starts.
-    pub line: usize,
-    pub column: usize,
-    /// Byte range in the note's text to underline.
-    pub range: std::ops::Range<usize>,
-    /// Byte offset of the math span (its opening `$`) holding the identity.
-    pub math_start: usize,
-    /// The identity as the note writes it.
-    pub latex: String,
-    /// The identity as the checker read it: the vault's macros expanded.
-    pub read_as: String,
-    pub verdict: check::Verdict,
-}
-
 /// A note's formulas as the checker reads them, each with the prose before it.
 pub(crate) fn math_spans<'a>(
     text: &'a str,
@@ -351,7 +332,7 @@ pub fn check_identities(
     infos: &[NoteInfo],
     settings: &check::Settings,
     progress: &dyn Progress,
-) -> Vec<Vec<CheckedIdentity>> {
+) -> Vec<Vec<check::Located>> {
     let found: Vec<Vec<(check::Finding, usize)>> = notes
         .par_iter()
         .zip(infos.par_iter())
@@ -384,7 +365,7 @@ pub fn check_identities(
             verdict
         })
         .collect();
-    let mut out: Vec<Vec<CheckedIdentity>> = vec![Vec::new(); notes.len()];
+    let mut out: Vec<Vec<check::Located>> = vec![Vec::new(); notes.len()];
     for ((n, finding, math_start), verdict) in jobs.into_iter().zip(verdicts) {
         let note = &notes[n];
         let info = &infos[n];
@@ -394,7 +375,7 @@ pub fn check_identities(
         let tex_offset = math.source_offset(finding.tex_offset);
         let range = place(&note.text, math, tex_offset, &finding.latex);
         let (line, column) = diagnostics::line_col(&note.text, range.start);
-        out[n].push(CheckedIdentity {
+        out[n].push(check::Located {
             file: note.path.clone(),
             line,
             column,

@@ -12,7 +12,8 @@ use nalgebra::{DMatrix, RealField};
 use num_dual::Dual64;
 
 use super::Otimes;
-use super::tex::{BinOp, Cond, Deriv, Expr, Func, NormKind, PostOp, Rel};
+use super::notation::{Domain, Func, ShapeRule, elementwise};
+use super::syntax::{BinOp, Cond, Deriv, Expr, NormKind, PostOp, Rel};
 
 /// Inverting a matrix whose condition number exceeds this is a domain problem (the
 /// point is resampled): the result would carry too much rounding error for the
@@ -327,259 +328,29 @@ pub(crate) fn eval<T: Num>(e: &Expr, cx: &mut Cx<T>) -> R<T> {
             },
             _ => Err(EvalErr::Shape("a component of a scalar".into())),
         },
-        Expr::Ind(a, r, b) => {
-            let va = eval(a, cx)?.re();
-            let vb = eval(b, cx)?.re();
-            let shape = va.shape().filter(|s| *s != (1, 1)).or(vb.shape());
-            let (xa, xb) = pair_entries(&va, &vb)?;
-            let mut out = Vec::with_capacity(xa.len());
-            for (x, y) in xa.iter().zip(xb.iter()) {
-                cx.near(*x, *y);
-                let holds = match r {
-                    Rel::Lt => x < y,
-                    Rel::Gt => x > y,
-                    Rel::Le => x <= y,
-                    Rel::Ge => x >= y,
-                    Rel::Ne => (x - y).abs() >= 1e-12,
-                    _ => (x - y).abs() < 1e-12,
-                };
-                out.push(if holds { T::one() } else { T::zero() });
-            }
-            match shape {
-                Some((nr, nc)) if nr * nc == out.len() && out.len() > 1 => {
-                    Ok(Val::M(DMatrix::from_vec(nr, nc, out)))
-                }
-                _ => Ok(Val::S(out.first().copied().unwrap_or_else(T::zero))),
-            }
-        }
+        Expr::Ind(a, r, b) => indicator(a, *r, b, cx),
         Expr::Neg(a) => Ok(map(eval(a, cx)?, |x| -x)),
         Expr::Bin(op, a, b) => {
             let va = eval(a, cx)?;
             let vb = eval(b, cx)?;
             bin(*op, va, vb, b, cx)
         }
-        Expr::Pow(a, b) => {
-            let va = eval(a, cx)?;
-            let vb = eval(b, cx)?;
-            let Val::S(p) = vb else {
-                return Err(EvalErr::Shape("a non-scalar exponent".into()));
-            };
-            let const_exp = !depends_on_vars(b);
-            let pr = p.re();
-            match va {
-                Val::Zero => Ok(Val::Zero),
-                Val::M(m) if m.nrows() != 1 && m.ncols() != 1 => {
-                    if !is_int(pr) {
-                        return Err(EvalErr::Unsupported(
-                            "a matrix to a non-integer power".into(),
-                        ));
-                    }
-                    let k = pr as i64;
-                    let n = m.nrows();
-                    if m.ncols() != n {
-                        return Err(EvalErr::Shape("a power of a non-square matrix".into()));
-                    }
-                    let base = if k < 0 { inverse(m, a)? } else { m };
-                    let mut out = DMatrix::<T>::identity(n, n);
-                    for _ in 0..k.unsigned_abs() {
-                        out = &out * &base;
-                    }
-                    Ok(Val::M(out))
-                }
-                v => {
-                    let mut bad = None;
-                    let r = map(v, |x| {
-                        if const_exp && is_int(pr) {
-                            if pr < 0.0 && x.re().abs() < 1e-9 {
-                                bad = Some(());
-                            }
-                            x.powi(pr as i32)
-                        } else {
-                            if x.re() <= 1e-12 {
-                                bad = Some(());
-                            }
-                            x.powf(p)
-                        }
-                    });
-                    let _ = &r;
-                    if bad.is_some() || !finite(&r) {
-                        return domain("a power of a non-positive value", a);
-                    }
-                    Ok(r)
-                }
-            }
-        }
-        Expr::Post(a, op) => {
-            let va = eval(a, cx)?;
-            match (va, op) {
-                (Val::Zero, _) => Ok(Val::Zero),
-                (Val::S(x), PostOp::Transpose) => Ok(Val::S(x)),
-                (Val::S(x), _) => {
-                    if x.re().abs() < 1e-9 {
-                        return domain("division by zero", a);
-                    }
-                    Ok(Val::S(T::one() / x))
-                }
-                (Val::M(m), PostOp::Transpose) => Ok(Val::M(m.transpose())),
-                (Val::M(m), PostOp::Inverse) => Ok(Val::M(inverse(m, a)?)),
-                (Val::M(m), PostOp::InvTranspose) => Ok(Val::M(inverse(m, a)?.transpose())),
-            }
-        }
+        Expr::Pow(a, b) => power(a, b, cx),
+        Expr::Post(a, op) => postfix(a, *op, cx),
         Expr::Call(f, args) => call(*f, args, cx),
         Expr::Apply(name, _) => Err(EvalErr::Unsupported(format!("abstract function {name}"))),
-        Expr::Norm(a, k) => {
-            let v = eval(a, cx)?;
-            let xs = entries(&v);
-            let is_vec = matches!(&v, Val::M(m) if m.nrows() == 1 || m.ncols() == 1);
-            match (k, &v) {
-                (_, Val::Zero) => Ok(Val::S(T::zero())),
-                (_, Val::S(x)) => {
-                    cx.near(x.re(), 0.0);
-                    Ok(Val::S(x.abs()))
-                }
-                (NormKind::One, _) if is_vec => {
-                    let mut s = T::zero();
-                    for x in xs {
-                        cx.near(x.re(), 0.0);
-                        s += x.abs();
-                    }
-                    Ok(Val::S(s))
-                }
-                (NormKind::Inf, _) if is_vec => {
-                    let mut best = T::zero();
-                    let mut res: Vec<f64> = xs.iter().map(|x| x.re().abs()).collect();
-                    res.sort_by(|a, b| b.total_cmp(a));
-                    if res.len() > 1 {
-                        cx.near(res[0], res[1]);
-                    }
-                    for x in xs {
-                        cx.near(x.re(), 0.0);
-                        if x.re().abs() >= best.re() {
-                            best = x.abs();
-                        }
-                    }
-                    Ok(Val::S(best))
-                }
-                (NormKind::One | NormKind::Inf, _) => {
-                    Err(EvalErr::Unsupported("an induced matrix norm".into()))
-                }
-                (NormKind::Two, _) if !is_vec => {
-                    Err(EvalErr::Unsupported("the spectral norm".into()))
-                }
-                _ => {
-                    let mut s = T::zero();
-                    for x in xs {
-                        s += x * x;
-                    }
-                    if s.re() < 1e-12 {
-                        return domain("the norm of a zero vector", a);
-                    }
-                    Ok(Val::S(s.sqrt()))
-                }
-            }
-        }
+        Expr::Norm(a, k) => norm_of(a, *k, cx),
         Expr::Sum {
             idx,
             lo,
             hi,
             body,
             prod,
-        } => {
-            let n = match hi {
-                Some(h) => {
-                    let Val::S(v) = eval(h, cx)? else {
-                        return Err(EvalErr::Shape("a sum's limit is not a scalar".into()));
-                    };
-                    let top = v.re().round() as i64;
-                    (top - lo + 1).max(0) as usize
-                }
-                None => range_of(body, idx, cx)?,
-            };
-            let mut acc: Option<Val<T>> = None;
-            for i in 0..n {
-                cx.idx.push((idx.clone(), i));
-                let v = eval(body, cx);
-                cx.idx.pop();
-                let v = v?;
-                acc = Some(match acc {
-                    None => v,
-                    Some(a) if *prod => zip(a, v, "a product", |x, y| x * y)?,
-                    Some(a) => zip(a, v, "a sum", |x, y| x + y)?,
-                });
-            }
-            let empty = if *prod { T::c(1.0) } else { T::zero() };
-            Ok(acc.unwrap_or(Val::S(empty)))
-        }
-        Expr::Index(a, idxs) => {
-            let v = eval(a, cx)?;
-            let mut pos = Vec::new();
-            for i in idxs {
-                match cx.idx.iter().rev().find(|(n, _)| n == i) {
-                    Some((_, p)) => pos.push(*p),
-                    None => return Err(EvalErr::Unsupported(format!("unbound index {i}"))),
-                }
-            }
-            let Val::M(m) = v else {
-                return Err(EvalErr::Shape("an entry of a scalar".into()));
-            };
-            let (r, c) = match pos.as_slice() {
-                [p] if m.ncols() == 1 => (*p, 0),
-                [p] if m.nrows() == 1 => (0, *p),
-                [p, q] => (*p, *q),
-                _ => return Err(EvalErr::Shape("an index into a matrix".into())),
-            };
-            match m.get((r, c)) {
-                Some(x) => Ok(Val::S(*x)),
-                None => Err(EvalErr::Shape("an index out of range".into())),
-            }
-        }
-        Expr::Col(a, i) => {
-            let v = eval(a, cx)?;
-            let Some(&(_, p)) = cx.idx.iter().rev().find(|(n, _)| n == i) else {
-                return Err(EvalErr::Unsupported(format!("unbound index {i}")));
-            };
-            match v {
-                Val::M(m) if p < m.ncols() => Ok(norm(DMatrix::from_column_slice(
-                    m.nrows(),
-                    1,
-                    m.column(p).as_slice(),
-                ))),
-                _ => Err(EvalErr::Shape("a column out of range".into())),
-            }
-        }
-        Expr::Dots(body, idx) => {
-            let n = range_of(body, idx, cx)?;
-            let mut out = Vec::with_capacity(n);
-            for i in 0..n {
-                cx.idx.push((idx.clone(), i));
-                let v = eval(body, cx);
-                cx.idx.pop();
-                match v? {
-                    Val::S(x) => out.push(x),
-                    Val::Zero => out.push(T::zero()),
-                    Val::M(_) => return Err(EvalErr::Shape("a vector entry in `\\dots`".into())),
-                }
-            }
-            Ok(Val::M(DMatrix::from_vec(n, 1, out)))
-        }
-        Expr::Matrix(rows) => {
-            let r = rows.len();
-            let c = rows.first().map_or(0, Vec::len);
-            let mut m = DMatrix::<T>::zeros(r, c);
-            for (i, row) in rows.iter().enumerate() {
-                for (j, x) in row.iter().enumerate() {
-                    let v = match eval(x, cx)? {
-                        Val::S(v) => v,
-                        Val::Zero => T::zero(),
-                        Val::M(_) => return Err(EvalErr::Unsupported("a block matrix".into())),
-                    };
-                    if let Some(slot) = m.get_mut((i, j)) {
-                        *slot = v;
-                    }
-                }
-            }
-            Ok(norm(m))
-        }
+        } => sum(idx, *lo, hi.as_deref(), body, *prod, cx),
+        Expr::Index(a, idxs) => index(a, idxs, cx),
+        Expr::Col(a, i) => column(a, i, cx),
+        Expr::Dots(body, idx) => dots(body, idx, cx),
+        Expr::Matrix(rows) => matrix(rows, cx),
         Expr::Cases(id, brs) => {
             for (k, (v, c)) in brs.iter().enumerate() {
                 if cond(c, cx)? {
@@ -596,6 +367,268 @@ pub(crate) fn eval<T: Num>(e: &Expr, cx: &mut Cx<T>) -> R<T> {
             )),
         },
     }
+}
+
+/// An indicator `\mathbb{1}[a > b]`, entry by entry.
+fn indicator<T: Num>(a: &Expr, r: Rel, b: &Expr, cx: &mut Cx<T>) -> R<T> {
+    let va = eval(a, cx)?.re();
+    let vb = eval(b, cx)?.re();
+    let shape = va.shape().filter(|s| *s != (1, 1)).or(vb.shape());
+    let (xa, xb) = pair_entries(&va, &vb)?;
+    let mut out = Vec::with_capacity(xa.len());
+    for (x, y) in xa.iter().zip(xb.iter()) {
+        cx.near(*x, *y);
+        let holds = match r {
+            Rel::Lt => x < y,
+            Rel::Gt => x > y,
+            Rel::Le => x <= y,
+            Rel::Ge => x >= y,
+            Rel::Ne => (x - y).abs() >= 1e-12,
+            _ => (x - y).abs() < 1e-12,
+        };
+        out.push(if holds { T::one() } else { T::zero() });
+    }
+    match shape {
+        Some((nr, nc)) if nr * nc == out.len() && out.len() > 1 => {
+            Ok(Val::M(DMatrix::from_vec(nr, nc, out)))
+        }
+        _ => Ok(Val::S(out.first().copied().unwrap_or_else(T::zero))),
+    }
+}
+
+/// `a^b`: a matrix power of a square matrix, else entry by entry.
+fn power<T: Num>(a: &Expr, b: &Expr, cx: &mut Cx<T>) -> R<T> {
+    let va = eval(a, cx)?;
+    let vb = eval(b, cx)?;
+    let Val::S(p) = vb else {
+        return Err(EvalErr::Shape("a non-scalar exponent".into()));
+    };
+    let const_exp = !depends_on_vars(b);
+    let pr = p.re();
+    match va {
+        Val::Zero => Ok(Val::Zero),
+        Val::M(m) if m.nrows() != 1 && m.ncols() != 1 => {
+            if !is_int(pr) {
+                return Err(EvalErr::Unsupported(
+                    "a matrix to a non-integer power".into(),
+                ));
+            }
+            let k = pr as i64;
+            let n = m.nrows();
+            if m.ncols() != n {
+                return Err(EvalErr::Shape("a power of a non-square matrix".into()));
+            }
+            let base = if k < 0 { inverse(m, a)? } else { m };
+            let mut out = DMatrix::<T>::identity(n, n);
+            for _ in 0..k.unsigned_abs() {
+                out = &out * &base;
+            }
+            Ok(Val::M(out))
+        }
+        v => {
+            let mut bad = None;
+            let r = map(v, |x| {
+                if const_exp && is_int(pr) {
+                    if pr < 0.0 && x.re().abs() < 1e-9 {
+                        bad = Some(());
+                    }
+                    x.powi(pr as i32)
+                } else {
+                    if x.re() <= 1e-12 {
+                        bad = Some(());
+                    }
+                    x.powf(p)
+                }
+            });
+            let _ = &r;
+            if bad.is_some() || !finite(&r) {
+                return domain("a power of a non-positive value", a);
+            }
+            Ok(r)
+        }
+    }
+}
+
+/// A transpose or an inverse.
+fn postfix<T: Num>(a: &Expr, op: PostOp, cx: &mut Cx<T>) -> R<T> {
+    let va = eval(a, cx)?;
+    match (va, op) {
+        (Val::Zero, _) => Ok(Val::Zero),
+        (Val::S(x), PostOp::Transpose) => Ok(Val::S(x)),
+        (Val::S(x), _) => {
+            if x.re().abs() < 1e-9 {
+                return domain("division by zero", a);
+            }
+            Ok(Val::S(T::one() / x))
+        }
+        (Val::M(m), PostOp::Transpose) => Ok(Val::M(m.transpose())),
+        (Val::M(m), PostOp::Inverse) => Ok(Val::M(inverse(m, a)?)),
+        (Val::M(m), PostOp::InvTranspose) => Ok(Val::M(inverse(m, a)?.transpose())),
+    }
+}
+
+/// A norm (of a scalar its absolute value).
+fn norm_of<T: Num>(a: &Expr, k: NormKind, cx: &mut Cx<T>) -> R<T> {
+    let v = eval(a, cx)?;
+    let xs = entries(&v);
+    let is_vec = matches!(&v, Val::M(m) if m.nrows() == 1 || m.ncols() == 1);
+    match (k, &v) {
+        (_, Val::Zero) => Ok(Val::S(T::zero())),
+        (_, Val::S(x)) => {
+            cx.near(x.re(), 0.0);
+            Ok(Val::S(x.abs()))
+        }
+        (NormKind::One, _) if is_vec => {
+            let mut s = T::zero();
+            for x in xs {
+                cx.near(x.re(), 0.0);
+                s += x.abs();
+            }
+            Ok(Val::S(s))
+        }
+        (NormKind::Inf, _) if is_vec => {
+            let mut best = T::zero();
+            let mut res: Vec<f64> = xs.iter().map(|x| x.re().abs()).collect();
+            res.sort_by(|a, b| b.total_cmp(a));
+            if res.len() > 1 {
+                cx.near(res[0], res[1]);
+            }
+            for x in xs {
+                cx.near(x.re(), 0.0);
+                if x.re().abs() >= best.re() {
+                    best = x.abs();
+                }
+            }
+            Ok(Val::S(best))
+        }
+        (NormKind::One | NormKind::Inf, _) => {
+            Err(EvalErr::Unsupported("an induced matrix norm".into()))
+        }
+        (NormKind::Two, _) if !is_vec => Err(EvalErr::Unsupported("the spectral norm".into())),
+        _ => {
+            let mut s = T::zero();
+            for x in xs {
+                s += x * x;
+            }
+            if s.re() < 1e-12 {
+                return domain("the norm of a zero vector", a);
+            }
+            Ok(Val::S(s.sqrt()))
+        }
+    }
+}
+
+/// `\sum_{idx=lo}^{hi} body` (`\prod` when `prod`).
+fn sum<T: Num>(
+    idx: &str,
+    lo: i64,
+    hi: Option<&Expr>,
+    body: &Expr,
+    prod: bool,
+    cx: &mut Cx<T>,
+) -> R<T> {
+    let n = match hi {
+        Some(h) => {
+            let Val::S(v) = eval(h, cx)? else {
+                return Err(EvalErr::Shape("a sum's limit is not a scalar".into()));
+            };
+            let top = v.re().round() as i64;
+            (top - lo + 1).max(0) as usize
+        }
+        None => range_of(body, idx, cx)?,
+    };
+    let mut acc: Option<Val<T>> = None;
+    for i in 0..n {
+        cx.idx.push((idx.to_string(), i));
+        let v = eval(body, cx);
+        cx.idx.pop();
+        let v = v?;
+        acc = Some(match acc {
+            None => v,
+            Some(a) if prod => zip(a, v, "a product", |x, y| x * y)?,
+            Some(a) => zip(a, v, "a sum", |x, y| x + y)?,
+        });
+    }
+    let empty = if prod { T::c(1.0) } else { T::zero() };
+    Ok(acc.unwrap_or(Val::S(empty)))
+}
+
+/// An entry at bound indices.
+fn index<T: Num>(a: &Expr, idxs: &[String], cx: &mut Cx<T>) -> R<T> {
+    let v = eval(a, cx)?;
+    let mut pos = Vec::new();
+    for i in idxs {
+        match cx.idx.iter().rev().find(|(n, _)| n == i) {
+            Some((_, p)) => pos.push(*p),
+            None => return Err(EvalErr::Unsupported(format!("unbound index {i}"))),
+        }
+    }
+    let Val::M(m) = v else {
+        return Err(EvalErr::Shape("an entry of a scalar".into()));
+    };
+    let (r, c) = match pos.as_slice() {
+        [p] if m.ncols() == 1 => (*p, 0),
+        [p] if m.nrows() == 1 => (0, *p),
+        [p, q] => (*p, *q),
+        _ => return Err(EvalErr::Shape("an index into a matrix".into())),
+    };
+    match m.get((r, c)) {
+        Some(x) => Ok(Val::S(*x)),
+        None => Err(EvalErr::Shape("an index out of range".into())),
+    }
+}
+
+/// Column `i` (a bound index) of a matrix.
+fn column<T: Num>(a: &Expr, i: &str, cx: &mut Cx<T>) -> R<T> {
+    let v = eval(a, cx)?;
+    let Some(&(_, p)) = cx.idx.iter().rev().find(|(n, _)| n == i) else {
+        return Err(EvalErr::Unsupported(format!("unbound index {i}")));
+    };
+    match v {
+        Val::M(m) if p < m.ncols() => Ok(norm(DMatrix::from_column_slice(
+            m.nrows(),
+            1,
+            m.column(p).as_slice(),
+        ))),
+        _ => Err(EvalErr::Shape("a column out of range".into())),
+    }
+}
+
+/// `\dots e_i \dots`: the vector of the entries over the index.
+fn dots<T: Num>(body: &Expr, idx: &str, cx: &mut Cx<T>) -> R<T> {
+    let n = range_of(body, idx, cx)?;
+    let mut out = Vec::with_capacity(n);
+    for i in 0..n {
+        cx.idx.push((idx.to_string(), i));
+        let v = eval(body, cx);
+        cx.idx.pop();
+        match v? {
+            Val::S(x) => out.push(x),
+            Val::Zero => out.push(T::zero()),
+            Val::M(_) => return Err(EvalErr::Shape("a vector entry in `\\dots`".into())),
+        }
+    }
+    Ok(Val::M(DMatrix::from_vec(n, 1, out)))
+}
+
+/// A matrix literal of scalar entries.
+fn matrix<T: Num>(rows: &[Vec<Expr>], cx: &mut Cx<T>) -> R<T> {
+    let r = rows.len();
+    let c = rows.first().map_or(0, Vec::len);
+    let mut m = DMatrix::<T>::zeros(r, c);
+    for (i, row) in rows.iter().enumerate() {
+        for (j, x) in row.iter().enumerate() {
+            let v = match eval(x, cx)? {
+                Val::S(v) => v,
+                Val::Zero => T::zero(),
+                Val::M(_) => return Err(EvalErr::Unsupported("a block matrix".into())),
+            };
+            if let Some(slot) = m.get_mut((i, j)) {
+                *slot = v;
+            }
+        }
+    }
+    Ok(norm(m))
 }
 
 fn depends_on_vars(e: &Expr) -> bool {
@@ -754,48 +787,10 @@ fn call<T: Num>(f: Func, args: &[Expr], cx: &mut Cx<T>) -> R<T> {
         return Err(EvalErr::Unsupported("a function without arguments".into()));
     };
     let v = eval(a0, cx)?;
-    match f {
-        Func::Exp => Ok(map(v, |x| x.exp())),
-        Func::Ln => {
-            if entries(&v).iter().any(|x| x.re() <= 1e-12) || matches!(v, Val::Zero) {
-                return domain("the logarithm of a non-positive value", a0);
-            }
-            Ok(map(v, |x| x.ln()))
-        }
-        Func::Sqrt => {
-            if entries(&v).iter().any(|x| x.re() <= 1e-12) || matches!(v, Val::Zero) {
-                return domain("the square root of a non-positive value", a0);
-            }
-            Ok(map(v, |x| x.sqrt()))
-        }
-        Func::Sin => Ok(map(v, |x| x.sin())),
-        Func::Cos => Ok(map(v, |x| x.cos())),
-        Func::Tan => {
-            if entries(&v).iter().any(|x| x.re().cos().abs() < 1e-3) {
-                return domain("tan near a pole", a0);
-            }
-            Ok(map(v, |x| x.tan()))
-        }
-        Func::Tanh => Ok(map(v, |x| x.tanh())),
-        Func::Sinh => Ok(map(v, |x| x.sinh())),
-        Func::Cosh => Ok(map(v, |x| x.cosh())),
-        Func::Arctan => Ok(map(v, |x| x.atan())),
-        Func::Erf => Ok(map(v, |x| x.erf())),
-        Func::Vec => Ok(match v {
-            Val::M(m) => {
-                let n = m.len();
-                Val::M(DMatrix::from_iterator(n, 1, m.iter().copied()))
-            }
-            other => other,
-        }),
-        Func::Sigmoid => Ok(map(v, |x| T::one() / (T::one() + (-x).exp()))),
-        Func::Relu => {
-            for x in entries(&v) {
-                cx.near(x.re(), 0.0);
-            }
-            Ok(map(v, |x| if x.re() > 0.0 { x } else { T::zero() }))
-        }
-        Func::Abs => {
+    let info = f.info();
+    match info.shape {
+        ShapeRule::ElementWise | ShapeRule::ElementWiseNoMatrix => elementwise_call(f, v, a0, cx),
+        ShapeRule::EntriesOrDeterminant => {
             // |X| of a square matrix is its determinant
             if let Val::M(m) = &v
                 && m.nrows() > 1
@@ -807,78 +802,40 @@ fn call<T: Num>(f: Func, args: &[Expr], cx: &mut Cx<T>) -> R<T> {
                 let d = m.clone().determinant();
                 return Ok(Val::S(d));
             }
-            for x in entries(&v) {
-                cx.near(x.re(), 0.0);
-            }
-            Ok(map(v, |x| if x.re() >= 0.0 { x } else { -x }))
+            elementwise_call(f, v, a0, cx)
         }
-        Func::Step => {
-            for x in entries(&v) {
-                cx.near(x.re(), 0.0);
-            }
-            Ok(map(v, |x| if x.re() > 0.0 { T::one() } else { T::zero() }))
+        _ => structural_call(f, v, args, cx),
+    }
+}
+
+/// An element-wise function: its domain and kinks from the notation table, then its
+/// value entry by entry.
+fn elementwise_call<T: Num>(f: Func, v: Val<T>, a0: &Expr, cx: &mut Cx<T>) -> R<T> {
+    let info = f.info();
+    if info.domain != Domain::All
+        && (entries(&v).iter().any(|x| info.domain.excludes(x.re()))
+            || (info.domain == Domain::Positive && matches!(v, Val::Zero)))
+    {
+        return domain(info.outside, a0);
+    }
+    if info.kink_at_zero {
+        for x in entries(&v) {
+            cx.near(x.re(), 0.0);
         }
-        Func::Sec | Func::Csc | Func::Cot => {
-            let pole = entries(&v).iter().any(|x| {
-                let r = x.re();
-                match f {
-                    Func::Sec => r.cos().abs() < 1e-3,
-                    _ => r.sin().abs() < 1e-3,
-                }
-            });
-            if pole {
-                return domain("a pole of sec/csc/cot", a0);
+    }
+    Ok(map(v, |x| elementwise(f, x).unwrap_or(x)))
+}
+
+/// A function that is not entry by entry (softmax, sum, diag, trace, det, max, vec).
+fn structural_call<T: Num>(f: Func, v: Val<T>, args: &[Expr], cx: &mut Cx<T>) -> R<T> {
+    match f {
+        Func::Vec => Ok(match v {
+            Val::M(m) => {
+                let n = m.len();
+                Val::M(DMatrix::from_iterator(n, 1, m.iter().copied()))
             }
-            Ok(map(v, |x| match f {
-                Func::Sec => T::one() / x.cos(),
-                Func::Csc => T::one() / x.sin(),
-                _ => x.cos() / x.sin(),
-            }))
-        }
-        Func::Sech => Ok(map(v, |x| T::one() / x.cosh())),
-        Func::Csch | Func::Coth => {
-            if entries(&v).iter().any(|x| x.re().abs() < 1e-3) {
-                return domain("a pole of csch/coth", a0);
-            }
-            Ok(map(v, |x| {
-                if f == Func::Csch {
-                    T::one() / x.sinh()
-                } else {
-                    x.cosh() / x.sinh()
-                }
-            }))
-        }
-        Func::Arcsin | Func::Arccos => {
-            if entries(&v).iter().any(|x| x.re().abs() >= 1.0 - 1e-6) {
-                return domain("arcsin/arccos outside (-1, 1)", a0);
-            }
-            Ok(map(v, |x| {
-                if f == Func::Arcsin {
-                    x.asin()
-                } else {
-                    x.acos()
-                }
-            }))
-        }
-        Func::Arsinh => Ok(map(v, |x| x.asinh())),
-        Func::Arcosh => {
-            if entries(&v).iter().any(|x| x.re() <= 1.0 + 1e-6) {
-                return domain("arcosh at or below 1", a0);
-            }
-            Ok(map(v, |x| x.acosh()))
-        }
-        Func::Artanh => {
-            if entries(&v).iter().any(|x| x.re().abs() >= 1.0 - 1e-6) {
-                return domain("artanh outside (-1, 1)", a0);
-            }
-            Ok(map(v, |x| x.atanh()))
-        }
-        Func::Sign => {
-            for x in entries(&v) {
-                cx.near(x.re(), 0.0);
-            }
-            Ok(map(v, |x| T::c(x.re().signum())))
-        }
+            other => other,
+        }),
         Func::Softmax => match v {
             Val::M(m) => {
                 let mx = m.iter().map(|x| x.re()).fold(f64::NEG_INFINITY, f64::max);
@@ -943,6 +900,7 @@ fn call<T: Num>(f: Func, args: &[Expr], cx: &mut Cx<T>) -> R<T> {
                 if (x.re() >= y.re()) == is_max { x } else { y }
             })
         }
+        _ => Err(EvalErr::Unsupported(format!("the function `{}`", f.name()))),
     }
 }
 

@@ -9,7 +9,8 @@
 
 use std::collections::HashMap;
 
-use super::tex::{BinOp, Expr, Func, NormKind, PostOp, Sym};
+use super::notation::{DIM_LETTERS, Func, ShapeRule};
+use super::syntax::{BinOp, Deriv, Expr, NormKind, PostOp, Sym};
 use super::{Layout, Otimes};
 
 /// What a symbol stands for.
@@ -286,7 +287,7 @@ impl Infer {
         if let Some(v) = self.dims.val[r] {
             return v.to_string();
         }
-        let letters = ["n", "m", "p", "q", "k", "r", "s", "t", "u", "v"];
+        let letters = DIM_LETTERS;
         let mut roots: Vec<D> = (0..self.dims.len())
             .filter(|&k| self.dims.find(k) == k && self.dims.val[k].is_none())
             .collect();
@@ -475,69 +476,8 @@ impl Infer {
                 }
             }
             Expr::Neg(a) => self.infer(a),
-            Expr::Bin(op, a, b) => {
-                let ta = self.infer(a)?;
-                let tb = self.infer(b)?;
-                match op {
-                    BinOp::Add | BinOp::Sub => self.same(ta, tb, "a sum"),
-                    BinOp::Mul => self.matmul(ta, tb),
-                    BinOp::Dot => {
-                        if let (Ty::M(r1, c1), Ty::M(r2, c2)) = (ta, tb) {
-                            let col = self.dims.is_one(c1) && self.dims.is_one(c2);
-                            let row = self.dims.is_one(r1) && self.dims.is_one(r2);
-                            if col || row {
-                                let (d1, d2) = if col { (r1, r2) } else { (c1, c2) };
-                                self.unify_dims(d1, d2, "a dot product", ta, tb)?;
-                                return Ok(Ty::S);
-                            }
-                        }
-                        self.matmul(ta, tb)
-                    }
-                    BinOp::Had | BinOp::Oslash => self.same(ta, tb, "an element-wise product"),
-                    BinOp::Kron => match self.otimes {
-                        Otimes::ElementWise => self.same(ta, tb, "an element-wise product"),
-                        Otimes::Kronecker => Ok(match (ta, tb) {
-                            (Ty::Any, _) | (_, Ty::Any) => Ty::Any,
-                            (Ty::S, x) | (x, Ty::S) => x,
-                            (Ty::M(r1, c1), Ty::M(r2, c2)) => {
-                                let r = self.dims.product(r1, r2);
-                                let c = self.dims.product(c1, c2);
-                                Ty::M(r, c)
-                            }
-                        }),
-                    },
-                    BinOp::Div => match (ta, tb) {
-                        (x, Ty::S) => Ok(x),
-                        (_, Ty::Any) => Err(TyErr::Dim("division by zero".into())),
-                        _ => self.same(ta, tb, "an element-wise division"),
-                    },
-                }
-            }
-            Expr::Pow(a, b) => {
-                let ta = self.infer(a)?;
-                let tb = self.infer(b)?;
-                if !matches!(tb, Ty::S) {
-                    return Err(TyErr::Dim(format!(
-                        "an exponent must be a scalar, not a {}",
-                        self.show(tb)
-                    )));
-                }
-                match ta {
-                    Ty::S | Ty::Any => Ok(ta),
-                    Ty::M(r, c) => {
-                        if self.is_vec(ta).is_some() {
-                            return Ok(ta);
-                        }
-                        if !int_exponent(b) {
-                            return Err(TyErr::Unsupported(
-                                "a matrix to a non-integer power".into(),
-                            ));
-                        }
-                        self.unify_dims(r, c, "a matrix power needs a square matrix", ta, ta)?;
-                        Ok(Ty::M(r, r))
-                    }
-                }
-            }
+            Expr::Bin(op, a, b) => self.bin(*op, a, b),
+            Expr::Pow(a, b) => self.pow(a, b),
             Expr::Post(a, op) => {
                 let ta = self.infer(a)?;
                 match (ta, op) {
@@ -556,72 +496,15 @@ impl Infer {
                 "abstract function {}",
                 name.trim_start_matches('\\')
             ))),
-            Expr::Norm(a, k) => {
-                let ta = self.infer(a)?;
-                match ta {
-                    Ty::S | Ty::Any => Ok(Ty::S),
-                    Ty::M(..) if self.is_vec(ta).is_some() => Ok(Ty::S),
-                    Ty::M(..) => match k {
-                        NormKind::Plain | NormKind::Fro => Ok(Ty::S),
-                        _ => Err(TyErr::Unsupported(
-                            "an induced matrix norm (only the Frobenius norm is supported)".into(),
-                        )),
-                    },
-                }
-            }
+            Expr::Norm(a, k) => self.norm_ty(a, *k),
             Expr::Sum {
                 idx,
                 lo,
                 hi,
                 body,
                 prod,
-            } => {
-                let r = self.range_of(hi, *lo)?;
-                self.scope.push((idx.clone(), r));
-                let t = self.infer(body);
-                self.scope.pop();
-                let t = t?;
-                if *prod && !matches!(self.norm(t), Ty::S | Ty::Any) {
-                    return Err(TyErr::Unsupported(format!(
-                        "a product `\\prod` of a {} (only scalars are multiplied)",
-                        self.show(t)
-                    )));
-                }
-                Ok(t)
-            }
-            Expr::Index(a, idxs) => {
-                let ta = self.infer(a)?;
-                let mut ranges = Vec::new();
-                for i in idxs {
-                    match self.scope.iter().rev().find(|(n, _)| n == i) {
-                        Some((_, d)) => ranges.push(*d),
-                        None => {
-                            return Err(TyErr::Unsupported(format!(
-                                "the index {i} is not bound by a sum"
-                            )));
-                        }
-                    }
-                }
-                match (ta, ranges.as_slice()) {
-                    (Ty::M(r, c), [d]) => {
-                        let n = if self.dims.is_one(c) {
-                            r
-                        } else if self.dims.is_one(r) {
-                            c
-                        } else {
-                            return Err(TyErr::Dim(format!("one index into a {}", self.show(ta))));
-                        };
-                        self.unify_dims(n, *d, "an index range", ta, ta)?;
-                        Ok(Ty::S)
-                    }
-                    (Ty::M(r, c), [d1, d2]) => {
-                        self.unify_dims(r, *d1, "an index range", ta, ta)?;
-                        self.unify_dims(c, *d2, "an index range", ta, ta)?;
-                        Ok(Ty::S)
-                    }
-                    _ => Err(TyErr::Dim(format!("an entry of a {}", self.show(ta)))),
-                }
-            }
+            } => self.sum(idx, *lo, hi, body, *prod),
+            Expr::Index(a, idxs) => self.index(a, idxs),
             Expr::Col(a, i) => {
                 let ta = self.infer(a)?;
                 let Some(&(_, d)) = self.scope.iter().rev().find(|(n, _)| n == i) else {
@@ -664,64 +547,204 @@ impl Infer {
                     let tv = self.infer(v)?;
                     t = self.same(t, tv, "the branches of cases")?;
                     let mut err = None;
-                    c.walk(&mut |_| {});
                     self.cond(c, &mut err)?;
                 }
                 Ok(t)
             }
-            Expr::Deriv(id, d) => {
-                let of = self.infer(&d.of)?;
-                let mut wrt = self.sym_ty(&d.wrt);
-                if let Some(i) = &d.entry {
-                    // by entry i of a vector: like a scalar
-                    let Some(&(_, r)) = self.scope.iter().rev().find(|(n, _)| n == i) else {
-                        return Err(TyErr::Unsupported(format!("the index {i} is not bound")));
-                    };
-                    match self.is_vec(wrt) {
-                        Some(n) => self.unify_dims(n, r, "an index range", wrt, wrt)?,
-                        None => {
-                            return Err(TyErr::Dim(format!("a component of a {}", self.show(wrt))));
-                        }
-                    }
-                    wrt = Ty::S;
-                }
-                if d.vec {
-                    // by vec(X): a column of X's entries (column-major: the
-                    // column index is the outer one, as in a Kronecker product)
-                    if let Ty::M(r, c) = self.norm(wrt) {
-                        wrt = Ty::M(self.dims.product(c, r), ONE);
-                    }
-                    if let Ty::M(r, c) = self.norm(of)
-                        && !self.dims.is_one(c)
-                    {
-                        return Err(TyErr::Unsupported(format!(
-                            "the derivative of a {} by vec({}) (write vec of it)",
-                            self.show(Ty::M(r, c)),
-                            d.wrt.show()
-                        )));
+            Expr::Deriv(id, d) => self.deriv(*id, d),
+        }
+    }
+
+    /// A binary operation: sums, products (matrix, dot, element-wise, Kronecker), division.
+    fn bin(&mut self, op: BinOp, a: &Expr, b: &Expr) -> TResult {
+        let ta = self.infer(a)?;
+        let tb = self.infer(b)?;
+        match op {
+            BinOp::Add | BinOp::Sub => self.same(ta, tb, "a sum"),
+            BinOp::Mul => self.matmul(ta, tb),
+            BinOp::Dot => {
+                if let (Ty::M(r1, c1), Ty::M(r2, c2)) = (ta, tb) {
+                    let col = self.dims.is_one(c1) && self.dims.is_one(c2);
+                    let row = self.dims.is_one(r1) && self.dims.is_one(r2);
+                    if col || row {
+                        let (d1, d2) = if col { (r1, r2) } else { (c1, c2) };
+                        self.unify_dims(d1, d2, "a dot product", ta, tb)?;
+                        return Ok(Ty::S);
                     }
                 }
-                let mut t = self.deriv_ty(of, wrt)?;
-                // `\nabla_X f` of a matrix is the gradient: the shape of X in either
-                // layout
-                if d.nabla
-                    && matches!(self.norm(of), Ty::S)
-                    && let Ty::M(r, c) = self.norm(wrt)
-                    && !self.dims.is_one(r)
-                    && !self.dims.is_one(c)
-                {
-                    t = Ty::M(r, c);
+                self.matmul(ta, tb)
+            }
+            BinOp::Had | BinOp::Oslash => self.same(ta, tb, "an element-wise product"),
+            BinOp::Kron => match self.otimes {
+                Otimes::ElementWise => self.same(ta, tb, "an element-wise product"),
+                Otimes::Kronecker => Ok(match (ta, tb) {
+                    (Ty::Any, _) | (_, Ty::Any) => Ty::Any,
+                    (Ty::S, x) | (x, Ty::S) => x,
+                    (Ty::M(r1, c1), Ty::M(r2, c2)) => {
+                        let r = self.dims.product(r1, r2);
+                        let c = self.dims.product(c1, c2);
+                        Ty::M(r, c)
+                    }
+                }),
+            },
+            BinOp::Div => match (ta, tb) {
+                (x, Ty::S) => Ok(x),
+                (_, Ty::Any) => Err(TyErr::Dim("division by zero".into())),
+                _ => self.same(ta, tb, "an element-wise division"),
+            },
+        }
+    }
+
+    /// `a^b`: a scalar exponent; element-wise on vectors, a matrix power of a square matrix.
+    fn pow(&mut self, a: &Expr, b: &Expr) -> TResult {
+        let ta = self.infer(a)?;
+        let tb = self.infer(b)?;
+        if !matches!(tb, Ty::S) {
+            return Err(TyErr::Dim(format!(
+                "an exponent must be a scalar, not a {}",
+                self.show(tb)
+            )));
+        }
+        match ta {
+            Ty::S | Ty::Any => Ok(ta),
+            Ty::M(r, c) => {
+                if self.is_vec(ta).is_some() {
+                    return Ok(ta);
                 }
-                self.derivs.insert(*id, (of, wrt, t));
-                Ok(t)
+                if !int_exponent(b) {
+                    return Err(TyErr::Unsupported("a matrix to a non-integer power".into()));
+                }
+                self.unify_dims(r, c, "a matrix power needs a square matrix", ta, ta)?;
+                Ok(Ty::M(r, r))
             }
         }
     }
 
-    fn cond(&mut self, c: &super::tex::Cond, _err: &mut Option<TyErr>) -> Result<(), TyErr> {
+    /// A norm: a scalar (of a matrix only the Frobenius norm).
+    fn norm_ty(&mut self, a: &Expr, k: NormKind) -> TResult {
+        let ta = self.infer(a)?;
+        match ta {
+            Ty::S | Ty::Any => Ok(Ty::S),
+            Ty::M(..) if self.is_vec(ta).is_some() => Ok(Ty::S),
+            Ty::M(..) => match k {
+                NormKind::Plain | NormKind::Fro => Ok(Ty::S),
+                _ => Err(TyErr::Unsupported(
+                    "an induced matrix norm (only the Frobenius norm is supported)".into(),
+                )),
+            },
+        }
+    }
+
+    /// `\sum` / `\prod` over an index: the body with the index bound to a range.
+    fn sum(
+        &mut self,
+        idx: &str,
+        lo: i64,
+        hi: &Option<Box<Expr>>,
+        body: &Expr,
+        prod: bool,
+    ) -> TResult {
+        let r = self.range_of(hi, lo)?;
+        self.scope.push((idx.to_string(), r));
+        let t = self.infer(body);
+        self.scope.pop();
+        let t = t?;
+        if prod && !matches!(self.norm(t), Ty::S | Ty::Any) {
+            return Err(TyErr::Unsupported(format!(
+                "a product `\\prod` of a {} (only scalars are multiplied)",
+                self.show(t)
+            )));
+        }
+        Ok(t)
+    }
+
+    /// An entry at indices bound by sums.
+    fn index(&mut self, a: &Expr, idxs: &[String]) -> TResult {
+        let ta = self.infer(a)?;
+        let mut ranges = Vec::new();
+        for i in idxs {
+            match self.scope.iter().rev().find(|(n, _)| n == i) {
+                Some((_, d)) => ranges.push(*d),
+                None => {
+                    return Err(TyErr::Unsupported(format!(
+                        "the index {i} is not bound by a sum"
+                    )));
+                }
+            }
+        }
+        match (ta, ranges.as_slice()) {
+            (Ty::M(r, c), [d]) => {
+                let n = if self.dims.is_one(c) {
+                    r
+                } else if self.dims.is_one(r) {
+                    c
+                } else {
+                    return Err(TyErr::Dim(format!("one index into a {}", self.show(ta))));
+                };
+                self.unify_dims(n, *d, "an index range", ta, ta)?;
+                Ok(Ty::S)
+            }
+            (Ty::M(r, c), [d1, d2]) => {
+                self.unify_dims(r, *d1, "an index range", ta, ta)?;
+                self.unify_dims(c, *d2, "an index range", ta, ta)?;
+                Ok(Ty::S)
+            }
+            _ => Err(TyErr::Dim(format!("an entry of a {}", self.show(ta)))),
+        }
+    }
+
+    /// A derivative: its shape in the layout (by an entry, by `vec(X)`, a gradient by a matrix).
+    fn deriv(&mut self, id: u32, d: &Deriv) -> TResult {
+        let of = self.infer(&d.of)?;
+        let mut wrt = self.sym_ty(&d.wrt);
+        if let Some(i) = &d.entry {
+            // by entry i of a vector: like a scalar
+            let Some(&(_, r)) = self.scope.iter().rev().find(|(n, _)| n == i) else {
+                return Err(TyErr::Unsupported(format!("the index {i} is not bound")));
+            };
+            match self.is_vec(wrt) {
+                Some(n) => self.unify_dims(n, r, "an index range", wrt, wrt)?,
+                None => {
+                    return Err(TyErr::Dim(format!("a component of a {}", self.show(wrt))));
+                }
+            }
+            wrt = Ty::S;
+        }
+        if d.vec {
+            // by vec(X): a column of X's entries (column-major: the
+            // column index is the outer one, as in a Kronecker product)
+            if let Ty::M(r, c) = self.norm(wrt) {
+                wrt = Ty::M(self.dims.product(c, r), ONE);
+            }
+            if let Ty::M(r, c) = self.norm(of)
+                && !self.dims.is_one(c)
+            {
+                return Err(TyErr::Unsupported(format!(
+                    "the derivative of a {} by vec({}) (write vec of it)",
+                    self.show(Ty::M(r, c)),
+                    d.wrt.show()
+                )));
+            }
+        }
+        let mut t = self.deriv_ty(of, wrt)?;
+        // `\nabla_X f` of a matrix is the gradient: the shape of X in either
+        // layout
+        if d.nabla
+            && matches!(self.norm(of), Ty::S)
+            && let Ty::M(r, c) = self.norm(wrt)
+            && !self.dims.is_one(r)
+            && !self.dims.is_one(c)
+        {
+            t = Ty::M(r, c);
+        }
+        self.derivs.insert(id, (of, wrt, t));
+        Ok(t)
+    }
+
+    fn cond(&mut self, c: &super::syntax::Cond, _err: &mut Option<TyErr>) -> Result<(), TyErr> {
         match c {
-            super::tex::Cond::Always => Ok(()),
-            super::tex::Cond::Rel(es, _) => {
+            super::syntax::Cond::Always => Ok(()),
+            super::syntax::Cond::Rel(es, _) => {
                 let mut ts = Vec::new();
                 for e in es {
                     ts.push(self.infer(e)?);
@@ -733,7 +756,7 @@ impl Infer {
                 }
                 Ok(())
             }
-            super::tex::Cond::And(cs) => {
+            super::syntax::Cond::And(cs) => {
                 for c in cs {
                     self.cond(c, _err)?;
                 }
@@ -788,22 +811,22 @@ impl Infer {
             ts.push(self.infer(a)?);
         }
         let t = ts.first().copied().unwrap_or(Ty::S);
-        match f {
-            Func::Max | Func::Min => {
+        match f.info().shape {
+            ShapeRule::ElementWisePair => {
                 let b = ts.get(1).copied().unwrap_or(Ty::S);
                 self.same(t, b, "max")
             }
-            Func::Sum => Ok(Ty::S),
+            ShapeRule::SumToScalar => Ok(Ty::S),
             // column-major: the column index is the outer one, as in `B^T \otimes A`
-            Func::Vec => match self.norm(t) {
+            ShapeRule::StackColumns => match self.norm(t) {
                 Ty::M(r, c) => Ok(Ty::M(self.dims.product(c, r), ONE)),
                 other => Ok(other),
             },
-            Func::Softmax => match t {
+            ShapeRule::VectorToVector => match t {
                 Ty::M(..) if self.is_vec(t).is_some() => Ok(t),
-                _ => Err(TyErr::Dim(format!("softmax of a {}", self.show(t)))),
+                _ => Err(TyErr::Dim(format!("{} of a {}", f.name(), self.show(t)))),
             },
-            Func::Diag => match t {
+            ShapeRule::Diagonal => match t {
                 Ty::M(..) => match self.is_vec(t) {
                     Some(n) => Ok(Ty::M(n, n)),
                     // diag of a square matrix: its diagonal as a vector
@@ -818,7 +841,7 @@ impl Infer {
                 Ty::S => Err(TyErr::Dim("diag of a scalar".into())),
                 Ty::Any => Err(TyErr::Unsupported("diag of zero".into())),
             },
-            Func::Tr | Func::Det => match t {
+            ShapeRule::SquareToScalar => match t {
                 Ty::S | Ty::Any => Ok(Ty::S),
                 Ty::M(r, c) => {
                     if !self.dims.unify(r, c, false) {
@@ -831,7 +854,7 @@ impl Infer {
                     Ok(Ty::S)
                 }
             },
-            Func::Abs => match t {
+            ShapeRule::EntriesOrDeterminant => match t {
                 // |X| of a matrix: its determinant
                 Ty::M(r, c) if self.is_vec(t).is_none() => {
                     if !self.dims.unify(r, c, false) {
@@ -844,14 +867,14 @@ impl Infer {
                 }
                 _ => Ok(t),
             },
-            Func::Exp | Func::Ln | Func::Sqrt => match t {
+            ShapeRule::ElementWiseNoMatrix => match t {
                 Ty::M(..) if self.is_vec(t).is_none() => Err(TyErr::Unsupported(format!(
                     "`{}` of a matrix (element-wise or the matrix function?)",
                     f.name()
                 ))),
                 _ => Ok(t),
             },
-            _ => Ok(t),
+            ShapeRule::ElementWise => Ok(t),
         }
     }
 }

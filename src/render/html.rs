@@ -13,13 +13,13 @@ use std::sync::LazyLock;
 use pulldown_cmark::{CowStr, Event, LinkType, Tag, TagEnd};
 use regex::Regex;
 
+use crate::check::Located;
 use crate::check::Status;
 use crate::diagnostics::Diagnostic;
 use crate::extract::cards::Card;
 use crate::extract::{self, NoteInfo};
 use crate::graph::{Graph, LinkError, Resolved};
 use crate::parse::{self, Callout, Fold, Fragment, Node, ParsedNote, WikiLink};
-use crate::pipeline::CheckedIdentity;
 use crate::render::math::{self, MathMode};
 use crate::render::quiz;
 use crate::slug;
@@ -31,7 +31,7 @@ pub struct Ctx<'a> {
     pub notes: &'a [ParsedNote],
     pub infos: &'a [NoteInfo],
     /// Checked identities per note, for the badges beside formulas.
-    pub identities: &'a [Vec<CheckedIdentity>],
+    pub identities: &'a [Vec<Located>],
     /// Flashcards per note, shown as cards on the note's page.
     pub cards: &'a [Vec<Card>],
 }
@@ -1250,20 +1250,20 @@ enum ParagraphCards {
 }
 
 /// The anchor id of an identity's badge on its note's page.
-pub fn badge_id(identity: &CheckedIdentity) -> String {
+pub fn badge_id(identity: &Located) -> String {
     format!("check-{}-{}", identity.line, identity.column)
 }
 
 /// A verdict badge: ✓, ✗ or ?, with the details in a tooltip shown on hover and focus.
-fn badge(identity: &CheckedIdentity, with_id: bool) -> String {
+fn badge(identity: &Located, with_id: bool) -> String {
     let v = &identity.verdict;
-    let (class, glyph, label) = match v.status {
+    let (class, glyph, label) = match v.status() {
         Status::Pass => ("badge-pass", "✓", "Identity verified"),
         Status::Fail => ("badge-fail", "✗", "Wrong identity"),
         Status::Skip => ("badge-skip", "?", "Identity not checked"),
     };
     let mut detail = format!("<strong>{label}</strong>");
-    let body = match (v.status, &v.hint) {
+    let body = match (v.status(), &v.hint) {
         (Status::Pass, _) => format!("{} random trials agree (seed {}).", v.trials, v.seed),
         (_, Some(hint)) => format!("{} Hint: {hint}", v.message),
         _ => v.message.clone(),

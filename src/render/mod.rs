@@ -13,12 +13,12 @@ use rayon::prelude::*;
 use serde::Serialize;
 use tera::{Context, Tera};
 
+use crate::check::Located;
 use crate::diagnostics::Diagnostic;
 use crate::extract::NoteInfo;
 use crate::extract::cards::Card;
 use crate::graph::{self, Graph};
 use crate::parse::ParsedNote;
-use crate::pipeline::CheckedIdentity;
 use crate::slug;
 
 /// A file of the finished site.
@@ -155,7 +155,7 @@ pub fn render_site(
     notes: &[ParsedNote],
     infos: &[NoteInfo],
     graph: &Graph,
-    identities: &[Vec<CheckedIdentity>],
+    identities: &[Vec<Located>],
     cards: &[Vec<Card>],
     settings: &SiteSettings,
     progress: &(dyn Fn() + Sync),
@@ -759,7 +759,7 @@ fn checks_page(
             let v = &identity.verdict;
             counts.total += 1;
             seed.get_or_insert(v.seed);
-            if v.status == Status::Pass {
+            if v.status() == Status::Pass {
                 trials.get_or_insert(v.trials);
             }
             let entry = CheckEntry {
@@ -779,12 +779,12 @@ fn checks_page(
                     math::MathMode::Display,
                 )
                 .0,
-                kind: v.kind.clone(),
+                kind: v.kind().map(str::to_string),
                 message: v.message.clone(),
                 hint: v.hint.clone(),
                 counterexample: v.counterexample.clone(),
             };
-            match v.status {
+            match v.status() {
                 Status::Pass => {
                     counts.pass += 1;
                     passes.push(entry);
@@ -795,7 +795,7 @@ fn checks_page(
                 }
                 Status::Skip => {
                     counts.skip += 1;
-                    let reason = skip_reason(v.kind.as_deref());
+                    let reason = skip_reason(v.kind());
                     match skips.iter_mut().find(|g| g.heading == reason) {
                         Some(group) => group.entries.push(entry),
                         None => skips.push(CheckGroup {

@@ -1,0 +1,863 @@
+//! One statement read: a definition, a declaration, a condition, or an identity
+//! built from its members (with evaluation bars, the constant rule, entries of
+//! vectors, abstract functions).
+
+use super::*;
+
+/// A zero written as a literal: `0`, `\mathbf{0}`, `\vec{0}^T`.
+pub(super) fn zero_literal(e: &Expr) -> bool {
+    match e {
+        Expr::Num(x) => *x == 0.0,
+        Expr::ZeroAny | Expr::Zeros(_) => true,
+        Expr::Post(a, _) => zero_literal(a),
+        _ => false,
+    }
+}
+
+/// The constant rule `\frac{\partial a}{\partial x} = 0`: one member is the derivative
+/// of a bare symbol that the note never defined nor used as a function (no argument
+/// list), and every other member is a literal zero. The symbol is then a constant:
+/// its operand is marked as an expression (`1 a`) so it is not read as abstract, and
+/// an untransposed zero (`0`, `\mathbf{0}`) is the zero of the derivative's shape.
+/// Only letters that conventionally name constants count: `a`, `b`, `c`, `k` (plain
+/// or bold) and lowercase Greek letters other than the function letters `\phi`,
+/// `\varphi`, `\psi`, `\ell`, `\sigma`; the others (`y`, `\mathbf{x}`, uppercase, calligraphic
+/// or hatted ones) usually name quantities that depend on the variable, and stay
+/// abstract (`\frac{dy}{dx} = 0` is a condition, not an identity).
+pub(super) fn constant_rule(
+    st: &State,
+    parsed: Vec<Result<Expr, PErr>>,
+) -> Vec<Result<Expr, PErr>> {
+    let derivs: Vec<usize> = (0..parsed.len())
+        .filter(|&i| !matches!(&parsed[i], Ok(e) if zero_literal(e)))
+        .collect();
+    let [k] = derivs.as_slice() else {
+        return parsed;
+    };
+    let Some(Ok(Expr::Deriv(_, d))) = parsed.get(*k) else {
+        return parsed;
+    };
+    let Expr::Var(s) = &d.of else {
+        return parsed;
+    };
+    let constant = !s.upper
+        && is_constant_letter(&s.base)
+        && s.base != d.wrt.base
+        && !d.wrt.base.is_empty()
+        && !st.syms.contains_key(&s.key())
+        && !st.funcs.contains_key(&s.key())
+        && !st.funcs.contains_key(&s.base);
+    if !constant {
+        return parsed;
+    }
+    parsed
+        .into_iter()
+        .map(|p| match p {
+            Ok(Expr::Deriv(id, mut d)) => {
+                let of = std::mem::replace(&mut d.of, Expr::ZeroAny);
+                d.of = Expr::bin(syntax::BinOp::Mul, Expr::Num(1.0), of);
+                Ok(Expr::Deriv(id, d))
+            }
+            // `0`, `\mathbf{0}` untransposed: the zero of the derivative's shape
+            Ok(Expr::Num(_) | Expr::Zeros(_)) => Ok(Expr::ZeroAny),
+            other => other,
+        })
+        .collect()
+}
+
+/// Handles one statement: a definition, a declaration, or an identity.
+#[allow(clippy::too_many_arguments)]
+pub(super) fn statement(
+    st: &mut State,
+    stmt: &[Tok],
+    src: &str,
+    span: usize,
+    layout: Option<Layout>,
+    otimes: Option<Otimes>,
+    out: &mut Vec<Finding>,
+) -> Option<()> {
+    let (mut mems, mut rels) = members(stmt);
+    if rels.is_empty() {
+        return None;
+    }
+    // `... = 2\mathbf{x}^\top \in \mathbb{R}^{1 \times n}`: the shape, said in words
+    if rels.len() >= 2
+        && rels.last() == Some(&Rel::Other)
+        && mems
+            .last()
+            .is_some_and(|m| plain_text(m).trim_start().starts_with("\\mathbb"))
+        && stmt.iter().any(|t| t.is_cmd("in"))
+    {
+        rels.pop();
+        mems.pop();
+    }
+    let funcs = st.func_names();
+    let ids = Cell::new(0u32);
+    let cx = Ctx {
+        funcs: &funcs,
+        ids: &ids,
+        src,
+        depth: Cell::new(0),
+    };
+    // declarations: `x, y \in \mathbb{R}^n`
+    if rels.len() == 1 && rels[0] == Rel::Other && stmt.iter().any(|t| t.is_cmd("in")) {
+        declaration(st, mems[0], mems[1], &cx);
+        return None;
+    }
+    // positivity: `\lambda > 0`
+    if rels.len() == 1 && matches!(rels[0], Rel::Gt | Rel::Ge) {
+        if plain_text(mems[1]).trim() == "0" {
+            for p in syntax::split_top(mems[0], |t| t.is_ch(',')) {
+                if let Ok(Expr::Var(s)) = syntax::parse_expr(p, &cx) {
+                    st.positive.insert(s.key());
+                }
+            }
+        } else if !mems.iter().any(|m| has_deriv(m))
+            && let Some(c) = domain_condition(st, stmt, src)
+        {
+            st.conds.push(c);
+        }
+        return None;
+    }
+    // other conditions: `0 < \alpha < 1`, `x < 1`
+    if rels
+        .iter()
+        .all(|r| matches!(r, Rel::Lt | Rel::Gt | Rel::Le | Rel::Ge))
+        && !mems.iter().any(|m| has_deriv(m))
+    {
+        if let Some(c) = domain_condition(st, stmt, src) {
+            st.conds.push(c);
+        }
+        return None;
+    }
+    let derivs: Vec<bool> = mems
+        .iter()
+        .map(|m| has_deriv(m) || has_prime_call(m, &st.funcs) || has_sub_partial(m, st))
+        .collect();
+    let any_deriv = derivs.iter().any(|&d| d);
+    if let Some(k) = symmetric_decl(st, stmt, src) {
+        st.symmetric.insert(k);
+        return None;
+    }
+    if !any_deriv {
+        // a definition `y = ...` / `f(x) = ...` / `y := ...`
+        if matches!(rels[0], Rel::Eq | Rel::Def) && mems.len() >= 2 && !is_blank_or_prompt(mems[1])
+        {
+            define(st, mems[0], mems[1], &cx);
+        }
+        return None;
+    }
+    if rels.iter().any(|r| *r != Rel::Eq) {
+        if rels.iter().all(|r| matches!(r, Rel::Eq | Rel::Def)) && rels[0] == Rel::Def {
+            // `J := \frac{\partial y}{\partial x}`: a name for a derivative
+            return None;
+        }
+        if !rels.contains(&Rel::Eq) {
+            return None;
+        }
+        let first = mems.iter().find(|m| !m.is_empty())?;
+        let start = first.first()?.start;
+        let end = stmt.last()?.end;
+        out.push(skip_finding(
+            span,
+            start,
+            src,
+            end,
+            layout,
+            otimes,
+            Skip {
+                kind: SkipReason::Unsupported,
+                message: "a chain that mixes `=` with other relations".into(),
+            },
+        ));
+        return None;
+    }
+    // drop fill-in prompts
+    let mut keep: Vec<&[Tok]> = mems
+        .iter()
+        .copied()
+        .filter(|m| !is_blank_or_prompt(m))
+        .collect();
+    if keep.len() < 2 {
+        return None;
+    }
+    let is_deriv =
+        |m: &[Tok]| has_deriv(m) || has_prime_call(m, &st.funcs) || has_sub_partial(m, st);
+    // a leading label `J = \frac{...} = ...`
+    if !is_deriv(keep[0])
+        && let Ok(Expr::Var(s)) = syntax::parse_expr(keep[0], &cx)
+        && !st.syms.contains_key(&s.key())
+    {
+        keep.remove(0);
+    }
+    if keep.len() < 2 || !keep.iter().any(|m| is_deriv(m)) {
+        return None;
+    }
+    let start = keep[0]
+        .iter()
+        .find(|t| !is_space(&t.tk))
+        .map_or(0, |t| t.start);
+    let end = keep
+        .last()
+        .and_then(|m| m.iter().rev().find(|t| !is_space(&t.tk)))
+        .map_or(start, |t| t.end);
+    let body = build(st, &keep, &cx, src);
+    let f = match body {
+        Ok(id) => finding(span, start, src, end, layout, otimes, Ok(id)),
+        Err(s) => skip_finding(span, start, src, end, layout, otimes, s),
+    };
+    out.push(f);
+    None
+}
+
+pub(super) fn finding(
+    span: usize,
+    start: usize,
+    src: &str,
+    end: usize,
+    layout: Option<Layout>,
+    otimes: Option<Otimes>,
+    body: Result<Ident, Skip>,
+) -> Finding {
+    let latex = src
+        .get(start..end.max(start))
+        .unwrap_or("")
+        .trim()
+        .to_string();
+    Finding {
+        span,
+        tex_offset: start,
+        latex,
+        layout,
+        otimes,
+        body,
+    }
+}
+
+pub(super) fn skip_finding(
+    span: usize,
+    start: usize,
+    src: &str,
+    end: usize,
+    layout: Option<Layout>,
+    otimes: Option<Otimes>,
+    s: Skip,
+) -> Finding {
+    finding(span, start, src, end, layout, otimes, Err(s))
+}
+
+/// Parses and resolves the members of an identity. An abstract function anywhere
+/// is reported before a member that does not parse.
+pub(super) fn build(st: &State, mems: &[&[Tok]], cx: &Ctx, src: &str) -> Result<Ident, Skip> {
+    let mut parsed = Vec::new();
+    let mut texts = Vec::new();
+    let mut bars = Vec::new();
+    for m in mems {
+        let (body, bar) = split_eval_bar(m, cx)?;
+        bars.push(bar);
+        parsed.push(syntax::parse_expr(body, cx));
+        let a = m.iter().find(|t| !is_space(&t.tk)).map_or(0, |t| t.start);
+        let b = m
+            .iter()
+            .rev()
+            .find(|t| !is_space(&t.tk))
+            .map_or(a, |t| t.end);
+        texts.push(src.get(a..b.max(a)).unwrap_or("").trim().to_string());
+    }
+    let parsed = entries_of_vectors(st, parsed);
+    let parsed = subscript_partials(st, parsed);
+    let parsed = constant_rule(st, parsed);
+    // `f'(g(x))` with f defined: the derivative by a fresh variable, whose value at
+    // a point is the argument's
+    let mut prime_at: Vec<(Sym, Expr)> = Vec::new();
+    let parsed: Vec<Result<Expr, PErr>> = parsed
+        .into_iter()
+        .map(|p| match p {
+            Ok(e) => bind_prime_at(e, &mut prime_at).map_err(|m| PErr {
+                kind: SkipReason::Unsupported,
+                msg: m,
+            }),
+            Err(e) => Err(e),
+        })
+        .collect();
+    let mut wrts = BTreeSet::new();
+    for e in parsed.iter().flatten() {
+        e.walk(&mut |x| {
+            if let Expr::Deriv(_, d) = x {
+                wrts.insert(d.wrt.key());
+            }
+        });
+    }
+    let bound = bare_function_params(st, &parsed);
+    let used = Cell::new(false);
+    let members = substituted(st, &parsed, &bound, &used)?;
+    let mut deps = defined_variables(st, &wrts, &members, &used)?;
+    for (z, u) in prime_at {
+        let u = subst_ctx(st, u, &BTreeSet::new(), true, &used)?;
+        if let Some(s) = abstract_in(&u) {
+            return Err(s);
+        }
+        deps.push((z, u));
+    }
+    let n_members = members.len();
+    let mut all = members;
+    all.extend(deps.iter().map(|(_, e)| e.clone()));
+    let (mut all, free) = resolve(all)?;
+    let dimnames = dim_values(st, &mut all);
+    let dep_exprs = all.split_off(n_members);
+    let members = all;
+    let deps: Vec<(Sym, Expr)> = deps.into_iter().map(|(s, _)| s).zip(dep_exprs).collect();
+    // the same identity with the defined symbols as plain constants
+    let alt = if used.get() {
+        as_constants(st, parsed)
+    } else {
+        None
+    };
+    let conds = standing_conditions(st, &members);
+    Ok(Ident {
+        members,
+        alt,
+        texts,
+        decls: st.decls.clone(),
+        dimnames,
+        positive: st.positive.clone(),
+        symmetric: st.symmetric.clone(),
+        conds,
+        free,
+        deps,
+        bars,
+        branch_conds: Vec::new(),
+    })
+}
+
+/// `f_x`, `f_{xy}` for a defined `f(x, y)`: its partial derivatives.
+fn subscript_partials(st: &State, parsed: Vec<Result<Expr, PErr>>) -> Vec<Result<Expr, PErr>> {
+    parsed
+        .into_iter()
+        .map(|p| {
+            p.and_then(|e| {
+                e.map(&mut |x| match x {
+                    Expr::Var(s) => match sub_partials(&s, st) {
+                        Some(ws) => {
+                            let mut e = Expr::Var(Sym {
+                                sub: None,
+                                ..s.clone()
+                            });
+                            for w in ws {
+                                e = Expr::Deriv(0, Box::new(Deriv::by(e, w)));
+                            }
+                            Ok(e)
+                        }
+                        None => Ok(Expr::Var(s)),
+                    },
+                    other => Ok(other),
+                })
+                .map_err(PErr::parse)
+            })
+        })
+        .collect()
+}
+
+/// A defined function named bare (`\frac{\partial F}{\partial x}` for `F(x,
+/// y)`): its parameters are this identity's variables, whatever the note defined
+/// under those names.
+fn bare_function_params(st: &State, parsed: &[Result<Expr, PErr>]) -> BTreeSet<String> {
+    let mut bound = BTreeSet::new();
+    for e in parsed.iter().flatten() {
+        e.walk(&mut |x| {
+            if let Expr::Var(s) = x
+                && s.sub.is_none()
+                && !st.syms.contains_key(&s.key())
+                && let Some(Def::Func { params, .. }) = st.funcs.get(&s.key())
+            {
+                bound.extend(params.iter().map(Sym::key));
+            }
+        });
+    }
+    bound
+}
+
+/// The members with the definitions in force substituted. An abstract function
+/// anywhere is reported before a member that does not parse.
+fn substituted(
+    st: &State,
+    parsed: &[Result<Expr, PErr>],
+    bound: &BTreeSet<String>,
+    used: &Cell<bool>,
+) -> Result<Vec<Expr>, Skip> {
+    let mut members = Vec::new();
+    let mut first_err: Option<Skip> = None;
+    for p in parsed {
+        match p {
+            Ok(e) => match subst_ctx(st, e.clone(), bound, true, used) {
+                Ok(e) => {
+                    if let Some(s) = abstract_in(&e) {
+                        return Err(s);
+                    }
+                    members.push(e);
+                }
+                Err(s) => {
+                    if s.kind == SkipReason::Abstract {
+                        return Err(s);
+                    }
+                    first_err.get_or_insert(s);
+                }
+            },
+            Err(pe) => {
+                if pe.kind == SkipReason::Abstract {
+                    return Err(pe.clone().into());
+                }
+                first_err.get_or_insert(pe.clone().into());
+            }
+        }
+    }
+    if let Some(s) = first_err {
+        return Err(s);
+    }
+    Ok(members)
+}
+
+/// Variables of derivatives that the note defined (`u = x^2`, then `dy/du`): their
+/// value at a point is their definition's.
+fn defined_variables(
+    st: &State,
+    wrts: &BTreeSet<String>,
+    members: &[Expr],
+    used: &Cell<bool>,
+) -> Result<Vec<(Sym, Expr)>, Skip> {
+    let mut deps: Vec<(Sym, Expr)> = Vec::new();
+    for k in wrts {
+        if let Some(Def::Sym {
+            body: Ok(b),
+            bold,
+            upper,
+        }) = st.syms.get(k)
+            && !matches!(b, Expr::Num(_))
+        {
+            let mut sym = None;
+            for e in members {
+                e.walk(&mut |x| {
+                    if let Expr::Deriv(_, d) = x
+                        && d.wrt.key() == *k
+                        && (d.wrt.bold == *bold || *upper)
+                    {
+                        sym = Some(d.wrt.clone());
+                    }
+                });
+            }
+            if let Some(sym) = sym {
+                let body = subst_ctx(st, b.clone(), &BTreeSet::new(), true, used)?;
+                deps.push((sym, body));
+            }
+        }
+    }
+    Ok(deps)
+}
+
+/// The identity with the symbols defined in the note read as plain constants (for
+/// a letter reused later), if that reads.
+fn as_constants(st: &State, parsed: Vec<Result<Expr, PErr>>) -> Option<Vec<Expr>> {
+    let unused = Cell::new(false);
+    parsed
+        .into_iter()
+        .map(|p| {
+            p.map_err(Skip::from)
+                .and_then(|e| subst_ctx(st, e, &BTreeSet::new(), false, &unused))
+        })
+        .collect::<Result<Vec<_>, _>>()
+        .ok()
+        .filter(|ms| {
+            ms.iter()
+                .all(|m| abstract_in(m).is_none() && operands_vary(m))
+        })
+        .and_then(|ms| resolve(ms).ok())
+        .map(|(mut ms, _)| {
+            dim_values(st, &mut ms);
+            ms
+        })
+}
+
+/// The note's standing conditions about this identity's symbols (all of them).
+fn standing_conditions(st: &State, members: &[Expr]) -> Vec<syntax::Cond> {
+    let mut keys = BTreeSet::new();
+    for m in members {
+        m.walk(&mut |x| {
+            if let Expr::Var(s) = x {
+                keys.insert(s.key());
+            }
+        });
+    }
+    st.conds
+        .iter()
+        .filter(|c| {
+            let mut all = true;
+            let mut any = false;
+            c.walk(&mut |x| {
+                if let Expr::Var(s) = x {
+                    any = true;
+                    all &= keys.contains(&s.key());
+                }
+            });
+            any && all
+        })
+        .cloned()
+        .collect()
+}
+
+/// A member ending in an evaluation bar (`\frac{d}{dx} \sin x \Big|_{x=0}`,
+/// `\left. ... \right|_{x = 1}`): the member without it, and the symbol's key and
+/// value (a number; `\mathbf{0}` for a zero vector).
+pub(super) fn split_eval_bar<'t>(m: &'t [Tok], cx: &Ctx) -> Result<(&'t [Tok], Option<Bar>), Skip> {
+    let sig: Vec<usize> = (0..m.len()).filter(|&k| !is_space(&m[k].tk)).collect();
+    // the subscript: a group (or one token) at the very end, after `|_`
+    let Some(&last) = sig.last() else {
+        return Ok((m, None));
+    };
+    let group_start = if m[last].tk == Tk::Close {
+        let mut depth = 0i32;
+        let mut open = None;
+        for k in (0..=last).rev() {
+            match m[k].tk {
+                Tk::Close => depth += 1,
+                Tk::Open => {
+                    depth -= 1;
+                    if depth == 0 {
+                        open = Some(k);
+                        break;
+                    }
+                }
+                _ => {}
+            }
+        }
+        match open {
+            Some(o) => o,
+            None => return Ok((m, None)),
+        }
+    } else {
+        last
+    };
+    let Some(pos) = sig.iter().position(|&k| k == group_start) else {
+        return Ok((m, None));
+    };
+    if pos < 2 || !m[sig[pos - 1]].is_ch('_') {
+        return Ok((m, None));
+    }
+    let bar = sig[pos - 2];
+    if !(m[bar].is_ch('|') || m[bar].is_cmd("vert") || m[bar].is_cmd("rvert")) {
+        return Ok((m, None));
+    }
+    let inner = if m[group_start].tk == Tk::Open {
+        m.get(group_start + 1..last).unwrap_or_default()
+    } else {
+        m.get(group_start..=last).unwrap_or_default()
+    };
+    let parts = syntax::split_top(inner, |t| t.is_ch('='));
+    if parts.len() != 2 {
+        return Ok((m, None));
+    }
+    // a size command or `\right` right before the bar goes with it
+    let mut cut = bar;
+    if pos >= 3
+        && let Tk::Cmd(c) = &m[sig[pos - 3]].tk
+        && matches!(
+            c.as_str(),
+            "big" | "Big" | "bigg" | "Bigg" | "bigr" | "Bigr" | "biggr" | "Biggr" | "right"
+        )
+    {
+        cut = sig[pos - 3];
+    }
+    let unsupported = |what: &str| Skip {
+        kind: SkipReason::Unsupported,
+        message: format!("an evaluation bar {what}"),
+    };
+    let Ok(Expr::Var(s)) = syntax::parse_expr(parts[0], cx) else {
+        return Err(unsupported("at an expression"));
+    };
+    let value = match syntax::parse_expr(parts[1], cx) {
+        Ok(Expr::Zeros(_)) => 0.0,
+        Ok(e) => const_value(&e).ok_or_else(|| unsupported("at a point that is not a number"))?,
+        Err(_) => return Err(unsupported("at a point that is not a number")),
+    };
+    Ok((&m[..cut], Some((s.key(), value))))
+}
+
+/// The value of a constant expression (numbers, `\pi`, `e`, arithmetic).
+pub(super) fn const_value(e: &Expr) -> Option<f64> {
+    Some(match e {
+        Expr::Num(v) => *v,
+        Expr::Neg(a) => -const_value(a)?,
+        Expr::Bin(op, a, b) => {
+            let (a, b) = (const_value(a)?, const_value(b)?);
+            match op {
+                syntax::BinOp::Add => a + b,
+                syntax::BinOp::Sub => a - b,
+                syntax::BinOp::Mul | syntax::BinOp::Dot => a * b,
+                syntax::BinOp::Div => a / b,
+                _ => return None,
+            }
+        }
+        Expr::Pow(a, b) => const_value(a)?.powf(const_value(b)?),
+        Expr::Call(Func::Sqrt, args) if args.len() == 1 => const_value(&args[0])?.sqrt(),
+        Expr::Call(Func::Exp, args) if args.len() == 1 => const_value(&args[0])?.exp(),
+        Expr::Call(Func::Ln, args) if args.len() == 1 => const_value(&args[0])?.ln(),
+        _ => return None,
+    })
+}
+
+/// `p_k` next to a vector `\mathbf{p}` (written bold in the identity, or defined
+/// bold in the note) is the `k`-th entry of `\mathbf{p}`, the index `k` free (the
+/// identity holds for every `k`): rewritten to an entry before the definitions are
+/// substituted. Indices bound by a sum are left to `resolve`.
+pub(super) fn entries_of_vectors(
+    st: &State,
+    parsed: Vec<Result<Expr, PErr>>,
+) -> Vec<Result<Expr, PErr>> {
+    let mut bold_bases = BTreeSet::new();
+    let mut taken = BTreeSet::new();
+    let mut cands: BTreeSet<(String, String)> = BTreeSet::new();
+    for e in parsed.iter().flatten() {
+        e.walk(&mut |x| match x {
+            Expr::Var(s) if s.bold && !s.upper && s.sub.is_none() => {
+                bold_bases.insert(s.base.clone());
+            }
+            Expr::Var(s) if !s.bold && !s.upper => {
+                // any one-letter index: `p_k`, and `p_c` for a class, `x_t`
+                if let Some(k) = &s.sub
+                    && k.len() == 1
+                    && k.chars().all(|c| c.is_ascii_lowercase())
+                {
+                    cands.insert((s.base.clone(), k.clone()));
+                }
+            }
+            Expr::Sum { idx, .. } => {
+                taken.insert(idx.clone());
+            }
+            Expr::Dots(body, _) => {
+                // `\dots x_i \dots` binds its own index
+                body.walk(&mut |y| {
+                    if let Expr::Var(s) = y
+                        && let Some(k) = &s.sub
+                    {
+                        taken.insert(k.clone());
+                    }
+                });
+            }
+            Expr::Deriv(_, d) if d.wrt.sub.is_none() && !d.wrt.upper => {
+                bold_bases.insert(d.wrt.base.clone());
+            }
+            _ => {}
+        });
+    }
+    let (parsed, diag_only) = diag_by_entries(parsed, &cands, &taken);
+    taken.extend(diag_only);
+    let defined_bold = |b: &str| {
+        matches!(
+            st.syms.get(b),
+            Some(Def::Sym {
+                bold: true,
+                upper: false,
+                ..
+            })
+        )
+    };
+    let rewrite: BTreeSet<(String, String)> = cands
+        .into_iter()
+        .filter(|(b, k)| {
+            !taken.contains(k)
+                && !st.syms.contains_key(&format!("{b}_{k}"))
+                && (bold_bases.contains(b) || defined_bold(b))
+        })
+        .collect();
+    if rewrite.is_empty() {
+        return parsed;
+    }
+    parsed
+        .into_iter()
+        .map(|p| {
+            p.and_then(|e| {
+                e.map(&mut |x| match x {
+                    Expr::Var(s)
+                        if !s.bold
+                            && !s.upper
+                            && s.sub.as_ref().is_some_and(|k| {
+                                rewrite.contains(&(s.base.clone(), k.clone()))
+                            }) =>
+                    {
+                        let k = s.sub.clone().unwrap_or_default();
+                        let v = Sym {
+                            base: s.base,
+                            sub: None,
+                            bold: true,
+                            upper: false,
+                        };
+                        Ok(Expr::Index(Expr::Var(v).bx(), vec![k]))
+                    }
+                    other => Ok(other),
+                })
+                .map_err(PErr::parse)
+            })
+        })
+        .collect()
+}
+
+/// An index only ever inside `diag(...)` builds the diagonal entry by entry
+/// (`\operatorname{diag}(\begin{cases} 1 & x_i > 0 \\ 0 & x_i \le 0 \end{cases})`):
+/// the members with those `diag`s read over `\dots`, and the indices.
+fn diag_by_entries(
+    parsed: Vec<Result<Expr, PErr>>,
+    cands: &BTreeSet<(String, String)>,
+    taken: &BTreeSet<String>,
+) -> (Vec<Result<Expr, PErr>>, BTreeSet<String>) {
+    let mut diag_only: BTreeSet<String> = BTreeSet::new();
+    for k in cands
+        .iter()
+        .map(|(_, k)| k.clone())
+        .collect::<BTreeSet<_>>()
+    {
+        if taken.contains(&k) {
+            continue;
+        }
+        let (mut all, mut inside) = (0, 0);
+        for e in parsed.iter().flatten() {
+            all += count_sub(e, &k);
+            e.walk(&mut |y| {
+                if let Expr::Call(Func::Diag, args) = y
+                    && let [a] = args.as_slice()
+                    && !matches!(a, Expr::Dots(..))
+                {
+                    inside += count_sub(a, &k);
+                }
+            });
+        }
+        if all > 0 && all == inside {
+            diag_only.insert(k);
+        }
+    }
+    let parsed: Vec<Result<Expr, PErr>> = if diag_only.is_empty() {
+        parsed
+    } else {
+        parsed
+            .into_iter()
+            .map(|p| {
+                p.and_then(|e| {
+                    e.map(&mut |x| match x {
+                        Expr::Call(Func::Diag, mut args)
+                            if args.len() == 1
+                                && !matches!(args[0], Expr::Dots(..))
+                                && diag_only.iter().any(|k| count_sub(&args[0], k) > 0) =>
+                        {
+                            let a = args.remove(0);
+                            Ok(Expr::Call(
+                                Func::Diag,
+                                vec![Expr::Dots(a.bx(), String::new())],
+                            ))
+                        }
+                        other => Ok(other),
+                    })
+                    .map_err(PErr::parse)
+                })
+            })
+            .collect()
+    };
+    (parsed, diag_only)
+}
+
+/// How many times a symbol subscripted `k` occurs in `e`.
+fn count_sub(e: &Expr, k: &str) -> usize {
+    let mut n = 0;
+    e.walk(&mut |y| {
+        if let Expr::Var(s) = y
+            && s.sub.as_deref() == Some(k)
+        {
+            n += 1;
+        }
+    });
+    n
+}
+
+/// Does every derivative's operand mention its variable? (Otherwise reading the
+/// defined symbols as constants makes the derivative trivially zero.)
+pub(super) fn operands_vary(e: &Expr) -> bool {
+    let mut ok = true;
+    e.walk(&mut |x| {
+        if let Expr::Deriv(_, d) = x {
+            let key = d.wrt.key();
+            let mut found = false;
+            d.of.walk(&mut |y| {
+                if matches!(y, Expr::Var(s) if s.key() == key) {
+                    found = true;
+                }
+            });
+            ok &= found;
+        }
+    });
+    ok
+}
+
+/// An abstract function, an undefined derivative operand, or a nested derivative.
+pub(super) fn abstract_in(e: &Expr) -> Option<Skip> {
+    let mut err: Option<Skip> = None;
+    e.walk(&mut |x| {
+        if err.is_some() {
+            return;
+        }
+        match x {
+            Expr::Apply(name, _) => {
+                err = Some(Skip {
+                    kind: SkipReason::Abstract,
+                    message: format!("abstract function {}", show_name(name)),
+                });
+            }
+            Expr::Deriv(_, d) => {
+                if let Expr::Var(s) = &d.of
+                    && s.key() != d.wrt.key()
+                    && s.base != d.wrt.base
+                    && !d.wrt.base.is_empty()
+                {
+                    err = Some(Skip {
+                        kind: SkipReason::Abstract,
+                        message: format!(
+                            "abstract function {}: it is not defined in this note",
+                            s.show()
+                        ),
+                    });
+                } else if let Some(s) = implicit_quantity(d) {
+                    // `\frac{\partial}{\partial \mu} \log \mathcal{N}`: an operand
+                    // without the variable, through a quantity that depends on it
+                    err = Some(Skip {
+                        kind: SkipReason::Abstract,
+                        message: format!(
+                            "abstract function {}: it is not defined in this note",
+                            s.show()
+                        ),
+                    });
+                }
+            }
+            _ => {}
+        }
+    });
+    err
+}
+
+/// A calligraphic or hatted symbol (`\mathcal{L}`, `\hat{y}`) in a derivative's
+/// operand that does not mention the variable at all: such a symbol names a quantity
+/// depending on the variable (a loss, a density, a prediction), not a constant.
+pub(super) fn implicit_quantity(d: &syntax::Deriv) -> Option<Sym> {
+    let key = d.wrt.key();
+    let mut mentions = false;
+    let mut found: Option<Sym> = None;
+    d.of.walk(&mut |y| {
+        if let Expr::Var(s) = y {
+            if s.key() == key || s.base == d.wrt.base {
+                mentions = true;
+            } else if found.is_none()
+                && ["\\mathcal{", "\\mathscr{", "\\hat{", "\\widehat{"]
+                    .iter()
+                    .any(|p| s.base.starts_with(p))
+            {
+                found = Some(s.clone());
+            }
+        }
+    });
+    if mentions { None } else { found }
+}

@@ -1,0 +1,628 @@
+//! Indices: free indices, entries and components of vectors, sums' indices bound,
+//! `\nabla` fixed.
+
+use super::*;
+
+/// Abstract functions, indices, dimension variables, ids.
+pub(super) fn resolve(members: Vec<Expr>) -> Result<(Vec<Expr>, Vec<String>), Skip> {
+    let mut members = members;
+    refused_derivatives(&members)?;
+    for e in members.iter_mut() {
+        let taken = std::mem::replace(e, Expr::ZeroAny);
+        *e = fix_nabla(taken)?;
+        if let Some(s) = abstract_in(e) {
+            return Err(s);
+        }
+    }
+    // dimension variables: the upper limits of sums
+    let mut dimvars = BTreeSet::new();
+    for e in &members {
+        e.walk(&mut |x| {
+            if let Expr::Sum { hi: Some(h), .. } = x
+                && let Expr::Var(s) = h.as_ref()
+                && !s.bold
+            {
+                dimvars.insert(s.key());
+            }
+        });
+    }
+    let comps = components(&members);
+    let free = free_indices(&members);
+    let members = by_entries(members, &free)?;
+    let mut out = Vec::new();
+    for e in members {
+        let e = bind_indices(e, &free)?;
+        out.push(components_and_sizes(e, &comps, &dimvars)?);
+    }
+    let out = vector_families(out)?;
+    let res = fresh_ids(out)?;
+    Ok((res, free))
+}
+
+/// Derivatives the checker refuses: holding fixed a symbol the operand does not
+/// have; a time derivative `\dot{q}` next to a derivative by `t`.
+fn refused_derivatives(members: &[Expr]) -> Result<(), Skip> {
+    // `\dot{q}` is a variable of its own (a Lagrangian's velocity), except next to a
+    // derivative by the time `t`, where it is q's time derivative
+    let (mut dotted, mut by_t) = (false, false);
+    for e in members {
+        e.walk(&mut |x| match x {
+            Expr::Var(s) if s.base.starts_with("\\dot{") || s.base.starts_with("\\ddot{") => {
+                dotted = true
+            }
+            Expr::Deriv(_, d) if d.wrt.base == "t" => by_t = true,
+            _ => {}
+        });
+    }
+    // a partial derivative holding symbols fixed is the plain partial when they are
+    // among the operand's symbols (the other variables are then fixed too)
+    let mut bad_held = None;
+    for e in members {
+        e.walk(&mut |x| {
+            if let Expr::Deriv(_, d) = x
+                && !d.held.is_empty()
+            {
+                let mut keys = BTreeSet::new();
+                d.of.walk(&mut |y| {
+                    if let Expr::Var(s) = y {
+                        keys.insert(s.key());
+                    }
+                });
+                if let Some(h) = d.held.iter().find(|h| !keys.contains(&h.key())) {
+                    bad_held.get_or_insert_with(|| h.show());
+                }
+            }
+        });
+    }
+    if let Some(h) = bad_held {
+        return Err(Skip {
+            kind: SkipReason::Unsupported,
+            message: format!(
+                "a partial derivative holding {h} fixed, which is not among the variables of \
+                 what is differentiated"
+            ),
+        });
+    }
+    if dotted && by_t {
+        return Err(Skip {
+            kind: SkipReason::Unsupported,
+            message: "a time derivative `\\dot{}` next to a derivative by t".into(),
+        });
+    }
+    Ok(())
+}
+
+/// Derivatives by a component `x_i` with `i` a free index: by entry `i` of `x`.
+fn by_entries(members: Vec<Expr>, free: &[String]) -> Result<Vec<Expr>, Skip> {
+    Ok(if free.is_empty() {
+        members
+    } else {
+        members
+            .into_iter()
+            .map(|e| {
+                e.map(&mut |x| match x {
+                    Expr::Deriv(id, mut d) => {
+                        if let Some(s) = d.wrt.sub.clone()
+                            && free.contains(&s)
+                        {
+                            d.wrt.sub = None;
+                            d.entry = Some(s);
+                        }
+                        Ok(Expr::Deriv(id, d))
+                    }
+                    other => Ok(other),
+                })
+            })
+            .collect::<Result<_, _>>()
+            .map_err(|m| Skip {
+                kind: SkipReason::Parse,
+                message: m,
+            })?
+    })
+}
+
+/// `x_2` next to a derivative by `\mathbf{x}` is a component; the upper limits of
+/// sums are dimension variables; a plain `0` is a zero of any shape.
+fn components_and_sizes(
+    e: Expr,
+    comps: &BTreeMap<String, (Sym, usize)>,
+    dimvars: &BTreeSet<String>,
+) -> Result<Expr, Skip> {
+    let e = if comps.is_empty() {
+        e
+    } else {
+        e.map(&mut |x| match x {
+            Expr::Var(s) if !s.bold => match (&s.sub, comps.get(&s.base)) {
+                (Some(k), Some((base, n))) => match k.parse::<usize>() {
+                    Ok(k) if k >= 1 => Ok(Expr::At(Expr::Var(base.clone()).bx(), k, *n)),
+                    _ => Ok(Expr::Var(s)),
+                },
+                _ => Ok(Expr::Var(s)),
+            },
+            other => Ok(other),
+        })
+        .map_err(|m| Skip {
+            kind: SkipReason::Parse,
+            message: m,
+        })?
+    };
+    let e = if dimvars.is_empty() {
+        e
+    } else {
+        e.map(&mut |x| match x {
+            Expr::Var(s) if dimvars.contains(&s.key()) => Ok(Expr::DimVar(s.key())),
+            other => Ok(other),
+        })
+        .map_err(|m| Skip {
+            kind: SkipReason::Parse,
+            message: m,
+        })?
+    };
+    Ok(match e {
+        Expr::Num(0.0) => Expr::ZeroAny,
+        e => e,
+    })
+}
+
+/// `x_i` both as an entry of a vector and as one of several vectors `\mathbf{x}_i`:
+/// the i-th vector.
+fn vector_families(out: Vec<Expr>) -> Result<Vec<Expr>, Skip> {
+    let mut cols = BTreeSet::new();
+    let mut entries = BTreeSet::new();
+    for e in &out {
+        e.walk(&mut |x| match x {
+            Expr::Col(b, _) => {
+                if let Expr::Var(s) = b.as_ref() {
+                    cols.insert(s.base.clone());
+                }
+            }
+            Expr::Index(b, _) => {
+                if let Expr::Var(s) = b.as_ref() {
+                    entries.insert(s.base.clone());
+                }
+            }
+            _ => {}
+        });
+    }
+    // `x` and `\mathbf{x}` in one identity are one symbol: `x_i` next to
+    // `\mathbf{x}_i` is the i-th vector too
+    let both: BTreeSet<String> = cols.intersection(&entries).cloned().collect();
+    Ok(if both.is_empty() {
+        out
+    } else {
+        let mut out2 = Vec::new();
+        for e in out {
+            let e = e
+                .map(&mut |x| match x {
+                    Expr::Index(b, idx) => match (*b, idx.as_slice()) {
+                        (Expr::Var(s), [i]) if both.contains(&s.base) && !s.upper => {
+                            let family = Sym {
+                                base: s.base.clone(),
+                                sub: Some("*".into()),
+                                bold: true,
+                                upper: false,
+                            };
+                            Ok(Expr::Col(Expr::Var(family).bx(), i.clone()))
+                        }
+                        (Expr::Var(s), _) if both.contains(&s.base) => Err(format!(
+                            "{}_ij is used as the entry of a matrix and {0}_i as one of several vectors",
+                            s.base.trim_start_matches('\\')
+                        )),
+                        (b, _) => Ok(Expr::Index(b.bx(), idx)),
+                    },
+                    other => Ok(other),
+                })
+                .map_err(|m| Skip {
+                    kind: SkipReason::Unsupported,
+                    message: m,
+                })?;
+            out2.push(e);
+        }
+        out2
+    })
+}
+
+/// Unique ids for the nodes that carry one (ones, zeros, identities, cases,
+/// derivatives).
+fn fresh_ids(out: Vec<Expr>) -> Result<Vec<Expr>, Skip> {
+    let ids = Cell::new(0u32);
+    let next = || {
+        let v = ids.get();
+        ids.set(v + 1);
+        v
+    };
+    let mut res = Vec::new();
+    for e in out {
+        let e = e
+            .map(&mut |x| {
+                Ok(match x {
+                    Expr::Ones(_) => Expr::Ones(next()),
+                    Expr::Zeros(_) => Expr::Zeros(next()),
+                    Expr::Ident(_) => Expr::Ident(next()),
+                    Expr::Cases(_, b) => Expr::Cases(next(), b),
+                    Expr::Deriv(_, d) => Expr::Deriv(next(), d),
+                    other => other,
+                })
+            })
+            .map_err(|m| Skip {
+                kind: SkipReason::Parse,
+                message: m,
+            })?;
+        res.push(e);
+    }
+    Ok(res)
+}
+
+/// Index letters of derivatives by a component `\partial x_i` of a vector `x`
+/// that the identity also uses as a whole (`x`, or `x_j` in a sum over `j`).
+pub(super) fn free_indices(members: &[Expr]) -> Vec<String> {
+    let mut cand: Vec<(String, String)> = Vec::new();
+    for e in members {
+        e.walk(&mut |x| {
+            if let Expr::Deriv(_, d) = x
+                && let Some(s) = &d.wrt.sub
+                && !d.wrt.bold
+                && !d.wrt.upper
+                && is_index_letter(s)
+                && !cand.iter().any(|(_, i)| i == s)
+            {
+                cand.push((d.wrt.base.clone(), s.clone()));
+            }
+        });
+    }
+    let mut out = Vec::new();
+    for (base, idx) in cand {
+        let mut sum_idx = BTreeSet::new();
+        let mut whole = false;
+        for e in members {
+            e.walk(&mut |x| {
+                if let Expr::Sum { idx, .. } = x {
+                    sum_idx.insert(idx.clone());
+                }
+            });
+        }
+        for e in members {
+            e.walk(&mut |x| {
+                if let Expr::Var(s) = x
+                    && s.base == base
+                {
+                    match &s.sub {
+                        None => whole = true,
+                        Some(j) if sum_idx.contains(j) => whole = true,
+                        _ => {}
+                    }
+                }
+            });
+        }
+        if whole && !sum_idx.contains(&idx) {
+            out.push(idx);
+        }
+    }
+    // entries `p_k` of vectors outside any sum (see `entries_of_vectors`)
+    let mut sum_idx = BTreeSet::new();
+    for e in members {
+        e.walk(&mut |x| {
+            if let Expr::Sum { idx, .. } = x {
+                sum_idx.insert(idx.clone());
+            }
+        });
+    }
+    for e in members {
+        e.walk(&mut |x| {
+            if let Expr::Index(_, idxs) = x {
+                for i in idxs {
+                    if !sum_idx.contains(i) && !out.contains(i) {
+                        out.push(i.clone());
+                    }
+                }
+            }
+        });
+    }
+    out
+}
+
+/// Vectors differentiated by (`\partial \mathbf{x}`) whose components are written
+/// `x_1, x_2, ...` in the identity: base name → (the vector symbol, its length =
+/// the largest component index).
+pub(super) fn components(members: &[Expr]) -> BTreeMap<String, (Sym, usize)> {
+    let mut wrts: BTreeMap<String, Sym> = BTreeMap::new();
+    for e in members {
+        e.walk(&mut |x| {
+            if let Expr::Deriv(_, d) = x
+                && d.wrt.sub.is_none()
+                && !d.wrt.upper
+            {
+                wrts.insert(d.wrt.base.clone(), d.wrt.clone());
+            }
+        });
+    }
+    let mut out: BTreeMap<String, (Sym, usize)> = BTreeMap::new();
+    if wrts.is_empty() {
+        return out;
+    }
+    for e in members {
+        e.walk(&mut |x| {
+            if let Expr::Var(s) = x
+                && !s.bold
+                && let (Some(sub), Some(w)) = (&s.sub, wrts.get(&s.base))
+                && let Ok(k) = sub.parse::<usize>()
+                && (1..=9).contains(&k)
+            {
+                let e = out.entry(s.base.clone()).or_insert((w.clone(), 0));
+                e.1 = e.1.max(k);
+            }
+        });
+    }
+    // a single component does not make a vector
+    out.retain(|_, (_, n)| *n >= 2);
+    out
+}
+
+/// `\nabla f` without a subscript: the variable is the only symbol in `f`.
+pub(super) fn fix_nabla(e: Expr) -> Result<Expr, Skip> {
+    let mut err = None;
+    let r = e.map(&mut |x| match x {
+        Expr::Deriv(id, d) if d.wrt.base.is_empty() => {
+            let mut syms: Vec<Sym> = Vec::new();
+            d.of.walk(&mut |y| {
+                if let Expr::Var(s) = y
+                    && !syms.iter().any(|t| t.key() == s.key())
+                {
+                    syms.push(s.clone());
+                }
+            });
+            // else the only vector among them (`\nabla(\tfrac12 k r^2)`, `r = \|\mathbf{x}\|`)
+            if syms.len() > 1 {
+                let vectors: Vec<&Sym> = syms.iter().filter(|s| s.bold && !s.upper).collect();
+                if let [v] = vectors.as_slice() {
+                    let v = (*v).clone();
+                    syms = vec![v];
+                }
+            }
+            if syms.len() == 1 {
+                Ok(Expr::Deriv(
+                    id,
+                    Box::new(Deriv {
+                        wrt: syms.remove(0),
+                        ..*d
+                    }),
+                ))
+            } else {
+                err = Some(Skip {
+                    kind: SkipReason::Unsupported,
+                    message: "`\\nabla` without a subscript (with respect to which variable?)"
+                        .into(),
+                });
+                Err(String::new())
+            }
+        }
+        other => Ok(other),
+    });
+    r.map_err(|m| {
+        err.unwrap_or(Skip {
+            kind: SkipReason::Parse,
+            message: m,
+        })
+    })
+}
+
+/// Turns `x_i` inside `\sum_i` (or `\dots x_i \dots`) into entry `i` of `x`.
+pub(super) fn bind_indices(e: Expr, bound: &[String]) -> Result<Expr, Skip> {
+    match e {
+        Expr::Sum {
+            idx,
+            lo,
+            hi,
+            body,
+            prod,
+        } => {
+            let mut b = bound.to_vec();
+            b.push(idx.clone());
+            // the index written as a number (`\sum_{t=1}^n t\,c`): its value
+            let body = body
+                .map(&mut |x| match x {
+                    Expr::Var(s) if !s.bold && s.sub.is_none() && s.base == idx => {
+                        Ok(Expr::IdxVal(idx.clone(), lo))
+                    }
+                    other => Ok(other),
+                })
+                .map_err(|m| Skip {
+                    kind: SkipReason::Parse,
+                    message: m,
+                })?;
+            let body = bind_indices(body, &b)?;
+            let hi = match hi {
+                Some(h) => Some(bind_indices(*h, bound)?.bx()),
+                None => None,
+            };
+            Ok(Expr::Sum {
+                idx,
+                lo,
+                hi,
+                body: body.bx(),
+                prod,
+            })
+        }
+        Expr::Dots(body, _) => {
+            // the index: the first single-letter subscript i, j, k in the body
+            let mut idx = None;
+            body.walk(&mut |x| {
+                if idx.is_some() {
+                    return;
+                }
+                if let Expr::Var(s) = x
+                    && let Some(sub) = &s.sub
+                    && sub.len() == 1
+                    && is_index_letter(sub)
+                {
+                    idx = Some(sub.clone());
+                }
+            });
+            let Some(idx) = idx else {
+                return Err(Skip {
+                    kind: SkipReason::Unsupported,
+                    message: "an ellipsis `\\dots` without an indexed entry like x_i".into(),
+                });
+            };
+            let mut b = bound.to_vec();
+            b.push(idx.clone());
+            let body = bind_indices(*body, &b)?;
+            Ok(Expr::Dots(body.bx(), idx))
+        }
+        Expr::Var(s) => {
+            let Some(sub) = &s.sub else {
+                return Ok(Expr::Var(s));
+            };
+            let letters: Vec<String> = sub.chars().map(|c| c.to_string()).collect();
+            if !letters.is_empty()
+                && letters.len() <= 2
+                && letters.iter().all(|l| bound.contains(l))
+            {
+                if s.base == "\\delta" && !s.bold && letters.len() == 2 {
+                    // the Kronecker delta `\delta_{ij}`: an entry of the identity
+                    return Ok(Expr::Index(Expr::Ident(0).bx(), letters));
+                }
+                if s.bold && !s.upper && letters.len() == 1 {
+                    // `\mathbf{e}_i`: the i-th standard basis vector
+                    if s.base == "e" {
+                        return Ok(Expr::Col(Expr::Ident(0).bx(), letters[0].clone()));
+                    }
+                    // `\mathbf{x}_i` in a sum over i: the i-th column of a matrix
+                    let family = Sym {
+                        base: s.base.clone(),
+                        sub: Some("*".into()),
+                        bold: true,
+                        upper: false,
+                    };
+                    return Ok(Expr::Col(Expr::Var(family).bx(), letters[0].clone()));
+                }
+                let base = Sym {
+                    base: s.base.clone(),
+                    sub: None,
+                    bold: s.bold,
+                    upper: s.upper,
+                };
+                return Ok(Expr::Index(Expr::Var(base).bx(), letters));
+            }
+            Ok(Expr::Var(s))
+        }
+        Expr::Cases(id, brs) => {
+            // an index that a branch's condition shares with a sum in the branches'
+            // values (`\sum_i ... & \mathbf{w} \cdot \mathbf{x}_i + b > 0`): the
+            // condition holds for every value of it
+            let mut sum_idx: Vec<String> = Vec::new();
+            for (v, _) in &brs {
+                v.walk(&mut |x| {
+                    if let Expr::Sum { idx, .. } = x
+                        && !bound.contains(idx)
+                        && !sum_idx.contains(idx)
+                    {
+                        sum_idx.push(idx.clone());
+                    }
+                });
+            }
+            let mut out = Vec::new();
+            for (v, c) in brs {
+                let v = bind_indices(v, bound)?;
+                let c = if sum_idx.is_empty() {
+                    bind_cond(c, bound)?
+                } else {
+                    bind_cond_all(c, bound, &sum_idx)?
+                };
+                out.push((v, c));
+            }
+            Ok(Expr::Cases(id, out))
+        }
+        Expr::Deriv(id, d) => {
+            let d = *d;
+            Ok(Expr::Deriv(
+                id,
+                Box::new(Deriv {
+                    of: bind_indices(d.of, bound)?,
+                    ..d
+                }),
+            ))
+        }
+        // recurse into children with the same bound set
+        other => other.map_children(&mut |c| bind_indices(c, bound)),
+    }
+}
+
+/// `bind_indices` in each expression of a condition.
+pub(super) fn bind_cond(c: syntax::Cond, bound: &[String]) -> Result<syntax::Cond, Skip> {
+    Ok(match c {
+        syntax::Cond::Always => syntax::Cond::Always,
+        syntax::Cond::Rel(es, rs) => syntax::Cond::Rel(
+            es.into_iter()
+                .map(|e| bind_indices(e, bound))
+                .collect::<Result<_, _>>()?,
+            rs,
+        ),
+        syntax::Cond::And(cs) => syntax::Cond::And(
+            cs.into_iter()
+                .map(|c| bind_cond(c, bound))
+                .collect::<Result<_, _>>()?,
+        ),
+    })
+}
+
+/// The index letters among `idxs` that `e` uses as a subscript (`x_i`, `A_{ij}`).
+pub(super) fn subscript_indices(e: &Expr, idxs: &[String]) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    e.walk(&mut |x| {
+        if let Expr::Var(s) = x
+            && let Some(sub) = &s.sub
+            && sub.chars().count() <= 2
+        {
+            for c in sub.chars() {
+                let c = c.to_string();
+                if idxs.contains(&c) && !out.contains(&c) {
+                    out.push(c);
+                }
+            }
+        }
+    });
+    out
+}
+
+/// A condition whose expressions use an index of a sum (`idxs`) that is not bound
+/// around it: each such expression becomes the vector of its values over the index
+/// (`\dots`), and the comparison holds entry by entry, so for every value.
+pub(super) fn bind_cond_all(
+    c: syntax::Cond,
+    bound: &[String],
+    idxs: &[String],
+) -> Result<syntax::Cond, Skip> {
+    Ok(match c {
+        syntax::Cond::Always => syntax::Cond::Always,
+        syntax::Cond::Rel(es, rs) => {
+            let mut out = Vec::new();
+            for e in es {
+                let used = subscript_indices(&e, idxs);
+                match used.as_slice() {
+                    [] => out.push(bind_indices(e, bound)?),
+                    [i] => {
+                        let mut b = bound.to_vec();
+                        b.push(i.clone());
+                        out.push(Expr::Dots(bind_indices(e, &b)?.bx(), i.clone()));
+                    }
+                    _ => {
+                        return Err(Skip {
+                            kind: SkipReason::Unsupported,
+                            message: format!(
+                                "a condition over several sum indices ({})",
+                                used.join(", ")
+                            ),
+                        });
+                    }
+                }
+            }
+            syntax::Cond::Rel(out, rs)
+        }
+        syntax::Cond::And(cs) => syntax::Cond::And(
+            cs.into_iter()
+                .map(|c| bind_cond_all(c, bound, idxs))
+                .collect::<Result<_, _>>()?,
+        ),
+    })
+}

@@ -1,0 +1,482 @@
+//! Finding identities and definitions in a note's math.
+//!
+//! Each math span is split into statements (at `\\` rows of `align`-like
+//! environments, `\implies`, `\quad`, `;`, words in `\text{}` and commas between
+//! relations); each statement into members at its top-level relations. A chain of
+//! `=` with a derivative in some member is an identity; `name = expr` without a
+//! derivative is a definition; `x \in \mathbb{R}^n` is a declaration of kind.
+//!
+//! # Conventions
+//!
+//! - Definitions made earlier in the note (or in front matter) are substituted, and
+//!   so are those made right after an identity (`..., where $z = ...$`: later in its
+//!   span, or in the spans that follow it up to the next identity, while the prose
+//!   between stays in one paragraph or reads on from it: a paragraph starting in
+//!   lower case, `where ...`; a heading or a new sentence ends it). If the identity
+//!   has no consistent shapes with them but holds with those symbols read as plain
+//!   constants (a letter reused later), it passes with a note in the message; a
+//!   value mismatch with the definitions is a failure. The latest definition of a
+//!   name is in force (a function `J(\mathbf{w}) = ...` replaces a symbol `J = ...`
+//!   and vice versa). A definition's body reads entries like an identity does
+//!   (`\ell = -\log s_k` with `\mathbf{s}` a vector: its entry k).
+//! - `\nabla f` without a subscript is by the only symbol of `f` (with definitions
+//!   in), else by its only bold vector. `\left(\frac{\partial P}{\partial
+//!   T}\right)_V` (thermodynamics: V held fixed) is the plain partial when V is
+//!   among the symbols of P (with definitions in); else it is skipped.
+//! - A derivative by a defined symbol (an intermediate quantity: `\hat{\mathbf{y}} =
+//!   X\mathbf{w}`, then `\frac{\partial L}{\partial \hat{\mathbf{y}}}`) reads the
+//!   occurrences of its definition in the operand as that symbol, the rest held
+//!   fixed; if the operand is not written in terms of it but shares its
+//!   definition's symbols, it is skipped (unsupported), not read as a constant.
+//! - A condition right after an identity (`= 1, \quad x > 0`, `(x \neq 0)`, or the
+//!   next span `$...$ for $x > 0$` when it is about the identity's symbols) is its
+//!   domain only: points are sampled where it holds. Other conditions (`\lambda >
+//!   0`, `0 < \alpha < 1` elsewhere) hold for the rest of the note, in every later
+//!   identity that has all of their symbols. A `cases` condition that uses the
+//!   index of a `\sum` in the branches (an index not bound around the `cases`, as in
+//!   `\frac{2}{N}\sum_{i=1}^{N} ... & \mathbf{w} \cdot \mathbf{x}_i + b > 0`) holds
+//!   for every value of that index (points are sampled where it holds for all i). A
+//!   condition written inside one bold group (`\mathbf{w \cdot x_i + b \le 0}`)
+//!   reads its letters as the identity's symbols, in their fonts there. An
+//!   identity right after a `cases` identity with the same left side (written the
+//!   same), with no `cases` of its own, may restate one branch (`e_i = ... \implies
+//!   \frac{\partial C}{\partial \mathbf{w}} = ...`): if it is false as stated but
+//!   holds under one of those branch conditions, it is skipped (the condition it
+//!   leaves out is named), never passed. `S = S^\top` and `\Sigma \in
+//!   \mathbb{S}^n` declare symmetric matrices (sampled symmetric); so does prose
+//!   right after an identity, for that identity only, in the exact phrasings `$...$
+//!   for symmetric $A$` (`with`, `for a`) and `$...$ ($C$ symmetric)` (not a caveat
+//!   like `true only for symmetric $X$`).
+//! - An evaluation bar `\Big|_{x=a}` / `\left. ... \right|_{x=a}` after a member
+//!   evaluates it at that number.
+
+mod identity;
+mod indices;
+mod rewrite;
+mod scope;
+mod statements;
+
+use std::cell::Cell;
+use std::collections::{BTreeMap, BTreeSet};
+
+use super::notation::{
+    BOLD, DERIV_CMDS, Func, func_by_name, is_constant_letter, is_frac, is_index_letter,
+};
+use super::shape::Kind;
+use super::syntax::{
+    self, Ctx, Deriv, Expr, PErr, PostOp, Rel, Sym, Tk, Tok, is_space, plain_text, skip_group,
+};
+use super::{Finding, Layout, NoteMath, Otimes, SkipReason};
+use identity::*;
+use indices::*;
+use rewrite::*;
+use scope::*;
+use statements::*;
+
+/// An identity ready to check: the members of its `=` chain, parsed and resolved.
+#[derive(Debug, Clone)]
+pub(crate) struct Ident {
+    pub members: Vec<Expr>,
+    /// The members with symbols defined earlier in the note left as constants (when
+    /// a definition was used): a safety net for letters reused after a definition.
+    pub alt: Option<Vec<Expr>>,
+    /// Each member's source text (for messages).
+    pub texts: Vec<String>,
+    /// Kinds declared in the note (`x \in \mathbb{R}^n`).
+    pub decls: BTreeMap<String, Kind>,
+    /// Declared symbols whose dimensions are named by a letter the identity uses as
+    /// a value (`\mathbf{v} \in \mathbb{R}^n`, then `\frac{1}{n}`): the symbol's key
+    /// and, per dimension (rows, columns), that letter.
+    pub dimnames: Vec<(String, Vec<Option<String>>)>,
+    /// Symbols declared positive (`\lambda > 0`).
+    pub positive: BTreeSet<String>,
+    /// Matrices declared symmetric (`S = S^\top`, `\Sigma \in \mathbb{S}^n`).
+    pub symmetric: BTreeSet<String>,
+    /// Conditions stated right after the identity (`, \quad x > 0`): its domain.
+    pub conds: Vec<syntax::Cond>,
+    /// Free indices (`\frac{\partial}{\partial x_i} ... = 2x_i`): the identity holds
+    /// for every entry `i` of the vector; each trial picks one.
+    pub free: Vec<String>,
+    /// Defined symbols that are also differentiation variables: their value at a
+    /// point is their definition's (in terms of the other symbols).
+    pub deps: Vec<(Sym, Expr)>,
+    /// Per member: an evaluation bar `\Big|_{x=a}` after it (the symbol's key and
+    /// the value it takes there, entry-wise).
+    pub bars: Vec<Option<Bar>>,
+    /// The branch conditions of a `cases` identity with the same left side just
+    /// before this one (which has no `cases`): this one may restate one branch.
+    pub branch_conds: Vec<syntax::Cond>,
+}
+
+/// An evaluation bar: the symbol's key and its value there.
+pub(crate) type Bar = (String, f64);
+
+/// Why an identity cannot be checked.
+#[derive(Debug, Clone)]
+pub(crate) struct Skip {
+    pub kind: SkipReason,
+    pub message: String,
+}
+
+impl From<PErr> for Skip {
+    fn from(e: PErr) -> Skip {
+        Skip {
+            kind: e.kind,
+            message: e.msg,
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+enum Def {
+    Sym {
+        bold: bool,
+        upper: bool,
+        body: Result<Expr, PErr>,
+    },
+    Func {
+        params: Vec<Sym>,
+        body: Result<Expr, PErr>,
+    },
+}
+
+/// What the note has said so far.
+#[derive(Default)]
+struct State {
+    syms: BTreeMap<String, Def>,
+    funcs: BTreeMap<String, Def>,
+    decls: BTreeMap<String, Kind>,
+    /// The dimensions' names of declared symbols (`\mathbb{R}^{m \times n}`: m, n).
+    dimnames: BTreeMap<String, Vec<String>>,
+    positive: BTreeSet<String>,
+    symmetric: BTreeSet<String>,
+    /// Conditions stated on their own (`0 < \alpha < 1`): they hold for the rest
+    /// of the note, in every identity that has all their symbols.
+    conds: Vec<syntax::Cond>,
+    /// How many definitions were read so far, and the last one's name.
+    defs: usize,
+    last_def: String,
+}
+
+impl State {
+    fn func_names(&self) -> BTreeSet<String> {
+        self.funcs.keys().cloned().collect()
+    }
+}
+
+/// Front-matter keys that are never definitions.
+const META_KEYS: &[&str] = &[
+    "layout",
+    "otimes",
+    "title",
+    "tags",
+    "tag",
+    "aliases",
+    "alias",
+    "date",
+    "created",
+    "updated",
+    "modified",
+    "draft",
+    "publish",
+    "cssclass",
+    "cssclasses",
+    "author",
+    "status",
+    "source",
+    "url",
+    "type",
+    "description",
+    "permalink",
+    "lang",
+    "category",
+    "categories",
+];
+
+pub(crate) fn find(note: &NoteMath) -> Vec<Finding> {
+    let layout = front_layout(note.front);
+    let otimes = front_otimes(note.front);
+    let mut st = State::default();
+    front_definitions(&mut st, note.front, layout, otimes);
+    let mut out = Vec::new();
+    // the identity that ended the previous span: a span holding only a condition
+    // right after it (`... = 1$ for $x > 0$`) is that identity's domain
+    let mut prev_last: Option<usize> = None;
+    // identities that a definition right after them completes (`$\frac{\partial
+    // \hat{y}}{\partial z} = \hat{y}(1 - \hat{y})$, where $\hat{y} = \sigma(z)$`):
+    // index in `out`, statement, span, span's TeX
+    let mut retry: Vec<(usize, Vec<Tok>, usize, &str)> = Vec::new();
+    for (si, span) in note.spans.iter().enumerate() {
+        // a new paragraph that does not read on from the last one ends what the
+        // formulas before it can be completed by
+        if !reads_on(span.before) {
+            prev_last = None;
+            retry.clear();
+        }
+        let toks = syntax::lex(span.tex);
+        let stmts = statements(&toks);
+        // `$...$ for symmetric $A$`, `$...$ ($C$ symmetric)`: that identity's matrix
+        // is symmetric
+        if let Some(k) = prev_last {
+            let before = span.before.trim().to_ascii_lowercase();
+            let after = note
+                .spans
+                .get(si + 1)
+                .map_or(String::new(), |s| s.before.trim().to_ascii_lowercase());
+            let said = says_symmetric(&before, &after);
+            let cx = Ctx {
+                funcs: &BTreeSet::new(),
+                ids: &Cell::new(0),
+                src: span.tex,
+                depth: Cell::new(0),
+            };
+            if said
+                && let Ok(Expr::Var(m)) = syntax::parse_expr(&toks, &cx)
+                && let Some(Finding { body: Ok(id), .. }) = out.get_mut(k)
+                && id.members.iter().any(|e| uses_symbol(e, &m.key()))
+            {
+                id.symmetric.insert(m.key());
+                continue;
+            }
+        }
+        if let Some(k) = prev_last.take()
+            && !stmts.is_empty()
+        {
+            let conds: Vec<Result<syntax::Cond, String>> = stmts
+                .iter()
+                .map_while(|stmt| {
+                    domain_condition(&st, stmt, span.tex)
+                        .map(Ok)
+                        .or_else(|| symmetric_decl(&st, stmt, span.tex).map(Err))
+                })
+                .collect();
+            // a condition about symbols the identity does not have is about
+            // what follows (`$...$. For $\lambda > 0$: ...`): read as usual
+            let about_it = match out.get(k).map(|f: &Finding| &f.body) {
+                Some(Ok(id)) => conds.iter().all(|c| match c {
+                    Ok(c) => cond_mentions(id, c),
+                    Err(_) => true,
+                }),
+                _ => true,
+            };
+            if conds.len() == stmts.len() && about_it {
+                for c in conds {
+                    let found = out
+                        .get_mut(k)
+                        .and_then(|f: &mut Finding| f.body.as_mut().ok());
+                    match c {
+                        Ok(c) => {
+                            if let Some(id) = found {
+                                id.conds.push(c);
+                            }
+                        }
+                        Err(m) => {
+                            if let Some(id) = found {
+                                id.symmetric.insert(m.clone());
+                            }
+                            // a symmetric matrix stays symmetric for the rest of the note
+                            st.symmetric.insert(m);
+                        }
+                    }
+                }
+                prev_last = Some(k);
+                continue;
+            }
+        }
+        let mut last: Option<usize> = None;
+        for stmt in stmts {
+            // `= 1, \quad x > 0`: a condition right after an identity is its domain
+            // (for that identity only, not a fact for the rest of the note)
+            if let Some(k) = last
+                && let Some(c) = domain_condition(&st, &stmt, span.tex)
+            {
+                if let Some(Finding { body: Ok(id), .. }) = out.get_mut(k) {
+                    id.conds.push(c);
+                }
+                continue;
+            }
+            // `..., \quad A = A^\top`: a symmetric matrix, from that identity on
+            if let Some(k) = last
+                && let Some(m) = symmetric_decl(&st, &stmt, span.tex)
+            {
+                if let Some(Finding { body: Ok(id), .. }) = out.get_mut(k) {
+                    id.symmetric.insert(m.clone());
+                }
+                st.symmetric.insert(m);
+                continue;
+            }
+            let before = out.len();
+            let defs = st.defs;
+            statement(&mut st, &stmt, span.tex, si, layout, otimes, &mut out);
+            last = (out.len() > before).then(|| out.len() - 1);
+            if out.len() > before {
+                // a new identity ends the reach of the earlier spans' definitions
+                retry.retain(|r| r.2 == si);
+                retry.push((before, stmt.clone(), si, span.tex));
+            } else if st.defs != defs {
+                let name = st.last_def.clone();
+                for (k, stmt, sj, src) in &retry {
+                    let uses = match out.get(*k).map(|f: &Finding| &f.body) {
+                        Some(Ok(id)) => id.members.iter().any(|m| uses_symbol(m, &name)),
+                        Some(Err(s)) => s.kind == SkipReason::Abstract,
+                        None => false,
+                    };
+                    if !uses {
+                        continue;
+                    }
+                    let mut again = Vec::new();
+                    statement(&mut st, stmt, src, *sj, layout, otimes, &mut again);
+                    if let Some(f) = again.pop()
+                        && !matches!(&f.body, Err(s) if s.kind == SkipReason::Abstract)
+                        && let Some(slot) = out.get_mut(*k)
+                    {
+                        *slot = f;
+                    }
+                }
+            }
+        }
+        prev_last = last;
+    }
+    restated_branches(&mut out);
+    out
+}
+
+/// The note's layout (front matter `layout:`), if it says.
+fn front_layout(front: &BTreeMap<String, String>) -> Option<Layout> {
+    front.iter().find_map(|(k, v)| {
+        if k.eq_ignore_ascii_case("layout") {
+            let v = v.to_ascii_lowercase();
+            if v.contains("denominator") {
+                Some(Layout::Denominator)
+            } else if v.contains("numerator") {
+                Some(Layout::Numerator)
+            } else {
+                None
+            }
+        } else {
+            None
+        }
+    })
+}
+
+/// The note's meaning of `\otimes` (front matter `otimes:`), if it says.
+fn front_otimes(front: &BTreeMap<String, String>) -> Option<Otimes> {
+    front.iter().find_map(|(k, v)| {
+        if k.eq_ignore_ascii_case("otimes") {
+            let v = v.to_ascii_lowercase();
+            if v.contains("kron") {
+                Some(Otimes::Kronecker)
+            } else if v.contains("element") || v.contains("hadamard") || v.contains("wise") {
+                Some(Otimes::ElementWise)
+            } else {
+                None
+            }
+        } else {
+            None
+        }
+    })
+}
+
+/// Definitions in the front matter (`y: x^2`, `f: f(x) = ...`).
+fn front_definitions(
+    st: &mut State,
+    front: &BTreeMap<String, String>,
+    layout: Option<Layout>,
+    otimes: Option<Otimes>,
+) {
+    for (k, v) in front {
+        if META_KEYS.contains(&k.to_ascii_lowercase().as_str()) {
+            continue;
+        }
+        let v = v.trim().trim_matches('$').trim();
+        let text = if v.contains('=') {
+            v.to_string()
+        } else if k.len() <= 24 && !k.contains(' ') && looks_like_symbol(k) {
+            format!("{k} = {v}")
+        } else {
+            continue;
+        };
+        let toks = syntax::lex(&text);
+        for stmt in statements(&toks) {
+            let _ = statement(
+                st,
+                &stmt,
+                &text,
+                usize::MAX,
+                layout,
+                otimes,
+                &mut Vec::new(),
+            );
+        }
+    }
+}
+
+/// Whether the prose around a formula holding only a matrix says it is symmetric:
+/// `for symmetric $A$`, `($C$ symmetric)`. Only these exact phrasings: an
+/// assumption, not a caveat ("true only for symmetric $X$" says the identity is
+/// false in general).
+fn says_symmetric(before: &str, after: &str) -> bool {
+    let before = before.split_whitespace().collect::<Vec<_>>().join(" ");
+    matches!(
+        before.as_str(),
+        "for symmetric"
+            | "with symmetric"
+            | "for a symmetric"
+            | "with a symmetric"
+            | "(for symmetric"
+            | "(symmetric"
+            | "(with symmetric"
+    ) || (matches!(before.as_str(), "(" | "for" | "with" | "where")
+        && (after.starts_with("symmetric") || after.starts_with("is symmetric")))
+}
+
+/// An identity right after a `cases` identity with the same left side (the same
+/// derivative, written the same), without a `cases` of its own, may restate one
+/// branch (`\implies \frac{\partial C}{\partial \mathbf{w}} = ...`): it gets that
+/// identity's branch conditions (see [`Ident::branch_conds`]).
+fn restated_branches(out: &mut [Finding]) {
+    let norm = |s: &str| s.chars().filter(|c| !c.is_whitespace()).collect::<String>();
+    let mut last: Option<(String, Vec<syntax::Cond>)> = None;
+    for f in out.iter_mut() {
+        let Ok(id) = &mut f.body else {
+            last = None;
+            continue;
+        };
+        let (Some(lhs), Some(first)) = (id.texts.first(), id.members.first()) else {
+            last = None;
+            continue;
+        };
+        let lhs = norm(lhs);
+        let cases: Vec<syntax::Cond> = id.members[1..]
+            .iter()
+            .filter_map(|m| match m {
+                Expr::Cases(_, brs) => Some(brs),
+                _ => None,
+            })
+            .flatten()
+            .filter(|(_, c)| !matches!(c, syntax::Cond::Always))
+            .map(|(_, c)| c.clone())
+            .collect();
+        if !cases.is_empty() && matches!(first, Expr::Deriv(..)) {
+            last = Some((lhs, cases));
+            continue;
+        }
+        match &last {
+            Some((l, cs)) if *l == lhs => id.branch_conds = cs.clone(),
+            _ => last = None,
+        }
+    }
+}
+
+fn looks_like_symbol(k: &str) -> bool {
+    let toks = syntax::lex(k);
+    let ids = Cell::new(0);
+    let funcs = BTreeSet::new();
+    let cx = Ctx {
+        funcs: &funcs,
+        ids: &ids,
+        src: k,
+        depth: Cell::new(0),
+    };
+    matches!(syntax::parse_expr(&toks, &cx), Ok(Expr::Var(_))) || def_head(&toks, &cx).is_some()
+}

@@ -1,0 +1,369 @@
+//! Rewrites of an identity's members: definitions substituted, dimensions bound,
+//! primed calls bound, intermediate quantities read as symbols.
+
+use super::*;
+
+/// Replaces defined functions (always) and defined symbols (when `syms`; `used`
+/// records whether one was replaced).
+pub(super) fn substitute(
+    st: &State,
+    e: Expr,
+    wrts: &BTreeSet<String>,
+    depth: u32,
+    syms: bool,
+    used: &Cell<bool>,
+) -> Result<Expr, Skip> {
+    if depth > 8 {
+        return Err(Skip {
+            kind: SkipReason::Unsupported,
+            message: "definitions nested too deeply".into(),
+        });
+    }
+    let mut err: Option<Skip> = None;
+    let r = e.map(&mut |x| match x {
+        Expr::Var(s) if !wrts.contains(&s.key()) => match st.syms.get(&s.key()) {
+            Some(Def::Sym { bold, upper, body }) if syms && (*bold == s.bold || *upper) => {
+                match body {
+                    Ok(b) => match substitute(st, b.clone(), wrts, depth + 1, syms, used) {
+                        Ok(b) => {
+                            used.set(true);
+                            Ok(b)
+                        }
+                        Err(e) => {
+                            err = Some(e);
+                            Err(String::new())
+                        }
+                    },
+                    Err(pe) => {
+                        err = Some(Skip {
+                            kind: pe.kind,
+                            message: format!(
+                                "uses {}, whose definition could not be read: {}",
+                                s.show(),
+                                pe.msg
+                            ),
+                        });
+                        Err(String::new())
+                    }
+                }
+            }
+            _ => match st.funcs.get(&s.key()) {
+                // `\frac{\partial C}{\partial w}` for a function `C(w, b)`
+                Some(Def::Func { params, .. }) if s.sub.is_none() => {
+                    let args = params.iter().map(|p| Expr::Var(p.clone())).collect();
+                    // named bare, the function is of its own parameters: they are
+                    // its variables, not the note's symbols of the same name (`y`
+                    // defined earlier does not reach into `F(x, y)`)
+                    let mut bound = wrts.clone();
+                    bound.extend(params.iter().map(Sym::key));
+                    match substitute(
+                        st,
+                        Expr::Apply(s.key(), args),
+                        &bound,
+                        depth + 1,
+                        syms,
+                        used,
+                    ) {
+                        Ok(b) => Ok(b),
+                        Err(e) => {
+                            err = Some(e);
+                            Err(String::new())
+                        }
+                    }
+                }
+                _ => Ok(Expr::Var(s)),
+            },
+        },
+        Expr::Apply(name, args) => match st.funcs.get(&name) {
+            Some(Def::Func { params, body }) => match body {
+                Ok(b) => {
+                    if params.len() != args.len() {
+                        err = Some(Skip {
+                            kind: SkipReason::Parse,
+                            message: format!(
+                                "{name} is defined with {} argument(s) but used with {}",
+                                params.len(),
+                                args.len()
+                            ),
+                        });
+                        return Err(String::new());
+                    }
+                    let keys: Vec<String> = params.iter().map(Sym::key).collect();
+                    let bound = b.clone().map(&mut |y| match y {
+                        Expr::Var(v) => match keys.iter().position(|k| *k == v.key()) {
+                            Some(i) => Ok(args[i].clone()),
+                            None => Ok(Expr::Var(v)),
+                        },
+                        other => Ok(other),
+                    });
+                    match bound {
+                        Ok(b) => match substitute(st, b, wrts, depth + 1, syms, used) {
+                            Ok(b) => Ok(b),
+                            Err(e) => {
+                                err = Some(e);
+                                Err(String::new())
+                            }
+                        },
+                        Err(m) => Err(m),
+                    }
+                }
+                Err(pe) => {
+                    err = Some(Skip {
+                        kind: pe.kind,
+                        message: format!(
+                            "uses {name}, whose definition could not be read: {}",
+                            pe.msg
+                        ),
+                    });
+                    Err(String::new())
+                }
+            },
+            _ => Ok(Expr::Apply(name, args)),
+        },
+        other => Ok(other),
+    });
+    match r {
+        Ok(e) => Ok(e),
+        Err(m) => Err(err.unwrap_or(Skip {
+            kind: SkipReason::Parse,
+            message: m,
+        })),
+    }
+}
+
+pub(super) fn show_name(n: &str) -> String {
+    n.trim_start_matches('\\').to_string()
+}
+
+/// A letter naming a dimension of a declared symbol in the identity (`\mathbf{v} \in
+/// \mathbb{R}^n`) and used as a value (`\frac{1}{n}`) is that dimension's size: it
+/// becomes a dimension variable, tied to the symbol's dimension. Not a letter that
+/// is a variable of a derivative, declared itself, or also a bold symbol.
+pub(super) fn dim_values(st: &State, members: &mut [Expr]) -> Vec<(String, Vec<Option<String>>)> {
+    if st.dimnames.is_empty() {
+        return Vec::new();
+    }
+    let mut keys = BTreeSet::new();
+    let mut plain = BTreeSet::new();
+    let mut blocked = BTreeSet::new();
+    for e in members.iter() {
+        e.walk(&mut |x| match x {
+            Expr::Var(s) => {
+                keys.insert(s.key());
+                if s.bold || s.sub.is_some() {
+                    blocked.insert(s.base.clone());
+                } else {
+                    plain.insert(s.key());
+                }
+            }
+            Expr::Deriv(_, d) => {
+                blocked.insert(d.wrt.base.clone());
+            }
+            _ => {}
+        });
+    }
+    let is_name = |n: &str| {
+        n.len() == 1
+            && n.chars().all(|c| c.is_ascii_alphabetic())
+            && plain.contains(n)
+            && !blocked.contains(n)
+            && !st.decls.contains_key(n)
+    };
+    let mut out = Vec::new();
+    let mut used = BTreeSet::new();
+    for (k, names) in &st.dimnames {
+        if !keys.contains(k) || names.iter().any(|n| n == k) {
+            continue;
+        }
+        let per: Vec<Option<String>> = names
+            .iter()
+            .map(|n| is_name(n).then(|| n.clone()))
+            .collect();
+        if per.iter().any(Option::is_some) {
+            used.extend(per.iter().flatten().cloned());
+            out.push((k.clone(), per));
+        }
+    }
+    if used.is_empty() {
+        return out;
+    }
+    for e in members.iter_mut() {
+        let taken = std::mem::replace(e, Expr::ZeroAny);
+        let mapped = taken.clone().map(&mut |x| match x {
+            Expr::Var(s) if !s.bold && s.sub.is_none() && used.contains(&s.key()) => {
+                Ok(Expr::DimVar(s.key()))
+            }
+            other => Ok(other),
+        });
+        *e = mapped.unwrap_or(taken);
+    }
+    out
+}
+
+/// Replaces each `f'(u)` node (`syntax::PRIME_AT`) by its derivative and records the
+/// fresh variable with `u`. Refused inside a derivative's operand or a sum (the
+/// variable takes one value per point).
+pub(super) fn bind_prime_at(e: Expr, out: &mut Vec<(Sym, Expr)>) -> Result<Expr, String> {
+    let mut inner = false;
+    e.walk(&mut |x| match x {
+        Expr::Deriv(_, d) => d.of.walk(&mut |y| {
+            if matches!(y, Expr::Apply(n, _) if n == syntax::PRIME_AT) {
+                inner = true;
+            }
+        }),
+        Expr::Sum { body, .. } | Expr::Dots(body, _) => body.walk(&mut |y| {
+            if matches!(y, Expr::Apply(n, _) if n == syntax::PRIME_AT) {
+                inner = true;
+            }
+        }),
+        _ => {}
+    });
+    if inner {
+        return Err("a primed function at an expression inside a derivative or a sum".into());
+    }
+    e.map(&mut |x| match x {
+        Expr::Apply(n, mut args) if n == syntax::PRIME_AT && args.len() == 2 => {
+            let u = args.pop().unwrap_or(Expr::ZeroAny);
+            let d = args.pop().unwrap_or(Expr::ZeroAny);
+            let mut z = None;
+            d.walk(&mut |y| {
+                if let Expr::Deriv(_, dd) = y {
+                    z = Some(dd.wrt.clone());
+                }
+            });
+            // at a vector the prime would be a Jacobian, often meant entry-wise
+            let mut array = false;
+            u.walk(&mut |y| {
+                if matches!(y, Expr::Var(s) if s.bold || s.upper) {
+                    array = true;
+                }
+            });
+            if array {
+                return Err("a primed function at a vector or matrix expression".into());
+            }
+            match z {
+                Some(z) => {
+                    out.push((z, u));
+                    Ok(d)
+                }
+                None => Err("a primed function at an expression".into()),
+            }
+        }
+        other => Ok(other),
+    })
+}
+
+/// Substitutes definitions in context: inside a derivative by `v`, every defined
+/// symbol but `v` (a variable there); elsewhere every one.
+pub(super) fn subst_ctx(
+    st: &State,
+    e: Expr,
+    exclude: &BTreeSet<String>,
+    syms: bool,
+    used: &Cell<bool>,
+) -> Result<Expr, Skip> {
+    match e {
+        Expr::Deriv(id, d) => {
+            let d = *d;
+            let mut ex = exclude.clone();
+            ex.insert(d.wrt.key());
+            let mut of = subst_ctx(st, d.of, &ex, syms, used)?;
+            if syms {
+                of = as_intermediate(st, of, &d.wrt, &ex, used)?;
+            }
+            Ok(Expr::Deriv(id, Box::new(Deriv { of, ..d })))
+        }
+        Expr::Var(_) => substitute(st, e, exclude, 0, syms, used),
+        Expr::Apply(name, args) => {
+            let args = args
+                .into_iter()
+                .map(|a| subst_ctx(st, a, exclude, syms, used))
+                .collect::<Result<Vec<_>, _>>()?;
+            substitute(st, Expr::Apply(name, args), exclude, 0, syms, used)
+        }
+        other => other.map_children(&mut |c| subst_ctx(st, c, exclude, syms, used)),
+    }
+}
+
+/// A derivative by a defined symbol (an intermediate quantity, `\hat{\mathbf{y}} =
+/// X\mathbf{w}` in `\frac{\partial \mathcal{L}}{\partial \hat{\mathbf{y}}}`): the
+/// operand's occurrences of the definition are that symbol (the operand is a
+/// function of it, the rest held fixed). An operand that still does not mention it
+/// but shares its definition's symbols is written in terms the checker cannot
+/// match: refused rather than read as a constant.
+pub(super) fn as_intermediate(
+    st: &State,
+    of: Expr,
+    wrt: &Sym,
+    exclude: &BTreeSet<String>,
+    used: &Cell<bool>,
+) -> Result<Expr, Skip> {
+    let Some(Def::Sym {
+        bold,
+        upper,
+        body: Ok(b),
+    }) = st.syms.get(&wrt.key())
+    else {
+        return Ok(of);
+    };
+    if !(*bold == wrt.bold || *upper) || matches!(b, Expr::Num(_)) {
+        return Ok(of);
+    }
+    if uses_symbol(&of, &wrt.key()) {
+        return Ok(of);
+    }
+    let def = subst_ctx(st, b.clone(), exclude, true, used)?;
+    if matches!(def, Expr::Var(_)) {
+        return Ok(of);
+    }
+    let mut hit = false;
+    let key = Expr::Var(wrt.clone());
+    let of = replace_pre(of, &mut |x| {
+        if *x == def {
+            hit = true;
+            Some(key.clone())
+        } else {
+            None
+        }
+    });
+    if hit {
+        return Ok(of);
+    }
+    let mut shared = false;
+    let mut names = BTreeSet::new();
+    def.walk(&mut |x| {
+        if let Expr::Var(s) = x {
+            names.insert(s.key());
+        }
+    });
+    of.walk(&mut |x| {
+        if let Expr::Var(s) = x
+            && names.contains(&s.key())
+        {
+            shared = true;
+        }
+    });
+    if shared {
+        return Err(Skip {
+            kind: SkipReason::Unsupported,
+            message: format!(
+                "a derivative by {}, which the note defined, of an expression not written in terms of it",
+                wrt.show()
+            ),
+        });
+    }
+    Ok(of)
+}
+
+/// Replaces, top-down, the first sub-expressions for which `f` gives a
+/// replacement. Not inside a nested derivative: its operand is left as written.
+pub(super) fn replace_pre(e: Expr, f: &mut dyn FnMut(&Expr) -> Option<Expr>) -> Expr {
+    if let Some(r) = f(&e) {
+        return r;
+    }
+    if matches!(e, Expr::Deriv(..)) {
+        return e;
+    }
+    e.map_children(&mut |c| Ok::<_, std::convert::Infallible>(replace_pre(c, f)))
+        .unwrap_or_else(|never| match never {})
+}

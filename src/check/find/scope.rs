@@ -1,0 +1,370 @@
+//! What is in force at a point of the note: definitions (`y = ...`, `f(x) = ...`),
+//! declarations (`x \in \mathbb{R}^n`, symmetric matrices) and conditions (`x > 0`).
+
+use super::*;
+
+/// Whether the prose between two formulas joins them into one statement: they
+/// are in one paragraph, or the new paragraph reads on from the last (it starts
+/// in lower case: `where ...`, `with ...`). A heading always separates them.
+pub(super) fn reads_on(gap: &str) -> bool {
+    let mut rest = gap;
+    for line in gap.split_inclusive('\n') {
+        let body = line.trim().trim_start_matches('>').trim();
+        if body.starts_with('#') && body.trim_start_matches('#').starts_with(' ') {
+            return false;
+        }
+    }
+    // the text after the last blank line, if there is one
+    let mut blank = false;
+    let mut at = 0;
+    for line in gap.split_inclusive('\n') {
+        at += line.len();
+        let body = line.trim().trim_start_matches('>').trim();
+        if body.is_empty() && at < gap.len() {
+            blank = true;
+            rest = &gap[at..];
+        }
+    }
+    if !blank {
+        return true;
+    }
+    let first = rest
+        .trim_start_matches(|c: char| c.is_whitespace() || c == '>')
+        .chars()
+        .next();
+    first.is_none_or(|c| c.is_lowercase())
+}
+
+/// The head of a function definition `name(a, b)`: name and parameter symbols.
+pub(super) fn def_head(toks: &[Tok], cx: &Ctx) -> Option<(String, Vec<Sym>)> {
+    let sig: Vec<usize> = (0..toks.len())
+        .filter(|&k| !is_space(&toks[k].tk))
+        .collect();
+    let last = *sig.last()?;
+    let close = &toks[last];
+    if !(close.is_ch(')')) {
+        return None;
+    }
+    // find the opening paren at depth 0
+    let mut open = None;
+    let mut depth = 0i32;
+    for &k in &sig {
+        match &toks[k].tk {
+            Tk::Open => depth += 1,
+            Tk::Close => depth -= 1,
+            Tk::Ch('(') if depth == 0 => {
+                open = Some(k);
+                break;
+            }
+            _ => {}
+        }
+    }
+    let open = open?;
+    let mut name_end = open;
+    if name_end > 0 && toks[name_end - 1].is_cmd("left") {
+        name_end -= 1;
+    }
+    let name_toks = &toks[..name_end];
+    if name_toks.iter().all(|t| is_space(&t.tk)) {
+        return None;
+    }
+    let mut right_end = last;
+    if right_end > 0 && toks[right_end - 1].is_cmd("right") {
+        right_end -= 1;
+    }
+    let inner = &toks[open + 1..right_end.max(open + 1)];
+    // the name: a letter run, a symbol, \operatorname{...}
+    let name_txt = plain_text(name_toks).replace(' ', "");
+    let name = if name_toks
+        .iter()
+        .filter(|t| !is_space(&t.tk))
+        .all(|t| matches!(t.tk, Tk::Letter(_)))
+    {
+        name_txt.clone()
+    } else {
+        match syntax::parse_expr(name_toks, cx) {
+            Ok(Expr::Var(s)) => s.key(),
+            _ => {
+                let s = name_txt
+                    .trim_start_matches("\\operatorname")
+                    .trim_start_matches("\\mathrm")
+                    .trim_start_matches("\\text")
+                    .to_string();
+                if s.chars().all(|c| c.is_ascii_alphabetic()) && !s.is_empty() {
+                    s
+                } else {
+                    return None;
+                }
+            }
+        }
+    };
+    if func_by_name(&name).is_some() || name == "I" {
+        return None;
+    }
+    let mut params = Vec::new();
+    for p in syntax::split_top(inner, |t| t.is_ch(',')) {
+        match syntax::parse_expr(p, cx) {
+            Ok(Expr::Var(s)) => params.push(s),
+            _ => return None,
+        }
+    }
+    if params.is_empty() {
+        return None;
+    }
+    Some((name, params))
+}
+
+pub(super) fn declaration(st: &mut State, lhs: &[Tok], rhs: &[Tok], cx: &Ctx) {
+    let r = plain_text(rhs).replace(' ', "");
+    let kind;
+    let mut positive = false;
+    let mut names: Vec<String> = Vec::new();
+    if let Some(rest) = r
+        .strip_prefix("\\mathbbR")
+        .or_else(|| r.strip_prefix("\\mathbb{R}"))
+        .or_else(|| r.strip_prefix("\\R"))
+    {
+        let rest = rest.replace(['{', '}'], "");
+        if rest.contains("_+")
+            || rest.contains("_{+}")
+            || rest.contains("_{>0}")
+            || rest.starts_with("_+")
+            || rest.contains(">0")
+        {
+            positive = true;
+        }
+        let sup = rest.split_once('^').map(|(_, s)| s.to_string());
+        kind = match sup {
+            None => Kind::Scalar,
+            Some(s) => {
+                let s = s.split('_').next().unwrap_or("").to_string();
+                let dims: Vec<&str> = s
+                    .split(['*', ',', 'x'])
+                    .flat_map(|p| p.split("\\times"))
+                    .filter(|p| !p.is_empty())
+                    .collect();
+                names = dims
+                    .iter()
+                    .filter(|d| **d != "1")
+                    .map(|d| d.to_string())
+                    .collect();
+                match dims.as_slice() {
+                    [one] if *one == "1" => Kind::Scalar,
+                    [_] => Kind::Vector,
+                    [_, c] if *c == "1" => Kind::Vector,
+                    [a, _] if *a == "1" => return,
+                    [_, _] => Kind::Matrix,
+                    _ => return,
+                }
+            }
+        };
+    } else if r.starts_with("\\mathbbS") || r.starts_with("\\mathbb{S}") {
+        // symmetric matrices `\mathbb{S}^n`, `\mathbb{S}^n_{++}`
+        for p in syntax::split_top(lhs, |t| t.is_ch(',')) {
+            if let Ok(Expr::Var(s)) = syntax::parse_expr(p, cx) {
+                st.decls.insert(s.key(), Kind::Matrix);
+                st.symmetric.insert(s.key());
+                let n = r
+                    .split_once('^')
+                    .map(|(_, n)| n.replace(['{', '}'], ""))
+                    .unwrap_or_default();
+                let n = n.split('_').next().unwrap_or("").to_string();
+                st.dimnames.insert(s.key(), vec![n.clone(), n]);
+            }
+        }
+        return;
+    } else if r.starts_with("\\{") || r.starts_with("\\lbrace") {
+        kind = Kind::Scalar;
+    } else {
+        return;
+    }
+    for p in syntax::split_top(lhs, |t| t.is_ch(',')) {
+        if let Ok(Expr::Var(s)) = syntax::parse_expr(p, cx) {
+            st.decls.insert(s.key(), kind);
+            st.dimnames.insert(s.key(), names.clone());
+            if positive {
+                st.positive.insert(s.key());
+            }
+        }
+    }
+}
+
+pub(super) fn define(st: &mut State, head: &[Tok], body: &[Tok], cx: &Ctx) {
+    if let Some((name, params)) = def_head(head, cx) {
+        // the body may use the function's own name only if recursive: refuse
+        let mut funcs = cx.funcs.clone();
+        funcs.remove(&name);
+        let ids = Cell::new(0);
+        let bcx = Ctx {
+            funcs: &funcs,
+            ids: &ids,
+            src: cx.src,
+            depth: Cell::new(0),
+        };
+        let parsed = syntax::parse_expr(body, &bcx);
+        if let Ok(e) = &parsed {
+            let mut rec = false;
+            e.walk(&mut |x| {
+                if matches!(x, Expr::Apply(n, _) if *n == name) {
+                    rec = true;
+                }
+            });
+            if rec {
+                return;
+            }
+        }
+        st.last_def.clone_from(&name);
+        // the latest definition of a name is the one in force
+        st.syms.remove(&name);
+        let parsed = bind_entries(st, parsed);
+        st.funcs.insert(
+            name,
+            Def::Func {
+                params,
+                body: parsed,
+            },
+        );
+        st.defs += 1;
+        return;
+    }
+    let Ok(Expr::Var(s)) = syntax::parse_expr(head, cx) else {
+        return;
+    };
+    let parsed = syntax::parse_expr(body, cx);
+    if let Ok(e) = &parsed {
+        let mut rec = false;
+        let key = s.key();
+        e.walk(&mut |x| {
+            if matches!(x, Expr::Var(v) if v.key() == key) {
+                rec = true;
+            }
+        });
+        if rec {
+            return;
+        }
+        if matches!(e, Expr::Var(_) | Expr::Num(_)) && is_trivial_alias(e) {
+            return;
+        }
+    }
+    st.funcs.remove(&s.key());
+    let parsed = bind_entries(st, parsed);
+    st.syms.insert(
+        s.key(),
+        Def::Sym {
+            bold: s.bold,
+            upper: s.upper,
+            body: parsed,
+        },
+    );
+    st.defs += 1;
+    st.last_def = s.key();
+}
+
+/// A definition's body read like an identity's members: `s_k` next to a vector `s`
+/// (defined earlier or bold in the body) is its entry `k` (`\ell = -\log s_k`).
+pub(super) fn bind_entries(st: &State, body: Result<Expr, PErr>) -> Result<Expr, PErr> {
+    entries_of_vectors(st, vec![body])
+        .pop()
+        .unwrap_or_else(|| Err(PErr::parse("empty definition".to_string())))
+}
+
+/// `a = 3` or `y = x` are facts more often than definitions worth substituting.
+pub(super) fn is_trivial_alias(e: &Expr) -> bool {
+    matches!(e, Expr::Num(_))
+}
+
+/// Does `e` use the symbol (or function) named `key`?
+pub(super) fn uses_symbol(e: &Expr, key: &str) -> bool {
+    let mut any = false;
+    e.walk(&mut |x| match x {
+        Expr::Var(s) if s.key() == key => any = true,
+        Expr::Apply(n, _) if n == key => any = true,
+        _ => {}
+    });
+    any
+}
+
+/// Does the condition mention a symbol of the identity?
+pub(super) fn cond_mentions(id: &Ident, c: &syntax::Cond) -> bool {
+    let mut keys = BTreeSet::new();
+    for m in &id.members {
+        m.walk(&mut |x| match x {
+            Expr::Var(s) => {
+                keys.insert(s.key());
+            }
+            Expr::Deriv(_, d) => {
+                keys.insert(d.wrt.key());
+            }
+            _ => {}
+        });
+    }
+    let mut any = false;
+    c.walk(&mut |x| {
+        if let Expr::Var(s) = x
+            && keys.contains(&s.key())
+        {
+            any = true;
+        }
+    });
+    any
+}
+
+/// `S = S^\top`, `A^T = A`: the name of a matrix declared symmetric.
+pub(super) fn symmetric_decl(st: &State, stmt: &[Tok], src: &str) -> Option<String> {
+    let (mems, rels) = members(stmt);
+    if rels != [Rel::Eq] || mems.iter().any(|m| has_deriv(m)) {
+        return None;
+    }
+    let funcs = st.func_names();
+    let ids = Cell::new(1000);
+    let cx = Ctx {
+        funcs: &funcs,
+        ids: &ids,
+        src,
+        depth: Cell::new(0),
+    };
+    let a = syntax::parse_expr(mems[0], &cx).ok()?;
+    let b = syntax::parse_expr(mems[1], &cx).ok()?;
+    match (&a, &b) {
+        (Expr::Var(s), Expr::Post(t, PostOp::Transpose))
+        | (Expr::Post(t, PostOp::Transpose), Expr::Var(s)) => match t.as_ref() {
+            Expr::Var(u) if u.key() == s.key() && (s.upper || !s.bold) => Some(s.key()),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+/// A statement that is only a condition (`x > 0`, `x \neq 0`, `0 < t < 1`).
+pub(super) fn domain_condition(st: &State, stmt: &[Tok], src: &str) -> Option<syntax::Cond> {
+    let (_, rels) = members(stmt);
+    if rels.is_empty()
+        || !rels
+            .iter()
+            .all(|r| matches!(r, Rel::Lt | Rel::Gt | Rel::Le | Rel::Ge | Rel::Ne))
+    {
+        // also `(x \neq 0)`: relations inside one pair of parentheses
+        let inner: Vec<Tok> = stmt
+            .iter()
+            .filter(|t| !t.is_ch('(') && !t.is_ch(')'))
+            .cloned()
+            .collect();
+        let (_, r2) = members(&inner);
+        if r2.is_empty()
+            || !r2
+                .iter()
+                .all(|r| matches!(r, Rel::Lt | Rel::Gt | Rel::Le | Rel::Ge | Rel::Ne))
+        {
+            return None;
+        }
+    }
+    let funcs = st.func_names();
+    let ids = Cell::new(1000);
+    let cx = Ctx {
+        funcs: &funcs,
+        ids: &ids,
+        src,
+        depth: Cell::new(0),
+    };
+    syntax::parse_condition(stmt, &cx).ok()
+}

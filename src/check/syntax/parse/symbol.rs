@@ -1,0 +1,492 @@
+//! Letters and symbols (subscripts, primes), and the application of functions:
+//! built-in, defined in the note, or abstract.
+
+use super::*;
+
+impl Parser<'_, '_> {
+    pub(super) fn letter(&mut self) -> PResult<Expr> {
+        let run = self.letter_run();
+        if run.len() >= 2 {
+            if let Some(f) = func_by_name(&run) {
+                self.skip_letters(run.len());
+                return self.call(f);
+            }
+            if self.cx.funcs.contains(&run) {
+                let paren = self.paren_after_letters(run.len());
+                self.skip_letters(run.len());
+                if let Some(r) = self.prime_call(&run, &run) {
+                    return r;
+                }
+                if !paren {
+                    // `\frac{\partial activation}{\partial \mathbf{x}}`: a defined
+                    // function named bare stands for it applied to its parameters
+                    return Ok(Expr::Var(Sym {
+                        base: run,
+                        sub: None,
+                        bold: self.bold,
+                        upper: false,
+                    }));
+                }
+                let args = self.call_args(&run)?;
+                return Ok(Expr::Apply(run, args));
+            }
+            if run.len() >= 3 && self.paren_after_letters(run.len()) {
+                self.skip_letters(run.len());
+                let args = self.abstract_args(&run)?;
+                return Ok(Expr::Apply(run, args));
+            }
+        }
+        let Some(Tk::Letter(c)) = self.bump().map(|t| &t.tk) else {
+            return Err(PErr::parse("expected a letter"));
+        };
+        let c = *c;
+        let name = c.to_string();
+        // e^{...}
+        if c == 'e' && !self.bold && self.peek().is_some_and(|t| t.is_ch('^')) {
+            self.pos += 1;
+            let sup = self.arg_toks()?;
+            let mut p = self.sub(sup);
+            let e = p.expr()?;
+            p.expect_end()?;
+            return Ok(Expr::Call(Func::Exp, vec![e]));
+        }
+        self.symbol_tail(name, c.is_ascii_uppercase(), self.bold)
+    }
+
+    pub(super) fn skip_letters(&mut self, n: usize) {
+        self.skip_space();
+        self.pos += n;
+    }
+
+    pub(super) fn paren_after_letters(&self, n: usize) -> bool {
+        let mut k = self.pos;
+        while k < self.toks.len() && is_space(&self.toks[k].tk) {
+            k += 1;
+        }
+        k += n;
+        while k < self.toks.len() && is_space(&self.toks[k].tk) {
+            k += 1;
+        }
+        self.toks
+            .get(k)
+            .is_some_and(|t| t.is_ch('(') || t.is_cmd("left"))
+    }
+
+    /// A symbol named `base` has been read: its subscript, and whether it is applied
+    /// to arguments (an abstract or defined function).
+    pub(super) fn symbol_tail(&mut self, base: String, upper: bool, bold: bool) -> PResult<Expr> {
+        let mut sub = None;
+        if self.peek().is_some_and(|t| t.is_ch('_')) {
+            self.pos += 1;
+            let s = self.arg_toks()?;
+            sub = Some(norm_sub(s));
+        }
+        // `^` before `_` (x^2_i) is left to postfix; the subscript may come after.
+        let sym = Sym {
+            base: base.clone(),
+            sub,
+            bold,
+            upper,
+        };
+        if base == "I"
+            && sym
+                .sub
+                .as_deref()
+                .is_none_or(|s| s.chars().all(|c| c.is_alphanumeric()))
+        {
+            return Ok(Expr::Ident(self.cx.id()));
+        }
+        if let Some(r) = self.prime_call(&sym.key(), &base) {
+            return r;
+        }
+        let paren_next = self.peek().is_some_and(|t| {
+            t.is_ch('(') || t.is_cmd("left") || t.is_cmd("big") || t.is_cmd("Big")
+        });
+        if paren_next {
+            let key = sym.key();
+            if self.cx.funcs.contains(&key) || self.cx.funcs.contains(&base) {
+                let name = if self.cx.funcs.contains(&key) {
+                    key
+                } else {
+                    base
+                };
+                let args = self.call_args(&name)?;
+                return Ok(Expr::Apply(name, args));
+            }
+            if FUNC_LETTERS.contains(&base.as_str()) {
+                let args = self.abstract_args(&base)?;
+                return Ok(Expr::Apply(sym.key(), args));
+            }
+            // Uppercase letter applied to several arguments: a function (L(w, b)).
+            if upper && self.paren_has_comma() {
+                let args = self.abstract_args(&base)?;
+                return Ok(Expr::Apply(sym.key(), args));
+            }
+            // `y(x)`, `\mathbf{r}(t)`: a lowercase letter glued to one symbol in
+            // parentheses is a function of it (a product would be written `y\,x`)
+            if !upper && base.len() == 1 && self.glued_single_symbol_arg() {
+                let args = self.abstract_args(&base)?;
+                return Ok(Expr::Apply(sym.key(), args));
+            }
+        }
+        Ok(Expr::Var(sym))
+    }
+
+    /// Is the next token a `(` right after the previous one (no space), holding a
+    /// single symbol and closed by `)`?
+    pub(super) fn glued_single_symbol_arg(&self) -> bool {
+        let k = self.pos;
+        let (Some(open), Some(prev)) = (
+            self.toks.get(k),
+            k.checked_sub(1).and_then(|j| self.toks.get(j)),
+        ) else {
+            return false;
+        };
+        if !open.is_ch('(') || open.start != prev.end {
+            return false;
+        }
+        let mut depth = 0i32;
+        let mut close = None;
+        for (j, t) in self.toks.iter().enumerate().skip(k) {
+            if t.is_ch('(') {
+                depth += 1;
+            } else if t.is_ch(')') {
+                depth -= 1;
+                if depth == 0 {
+                    close = Some(j);
+                    break;
+                }
+            }
+        }
+        let Some(close) = close else { return false };
+        let inner = &self.toks[k + 1..close];
+        let ids = Cell::new(0);
+        let cx = Ctx {
+            funcs: self.cx.funcs,
+            ids: &ids,
+            src: self.cx.src,
+            depth: Cell::new(self.cx.depth.get()),
+        };
+        matches!(parse_expr(inner, &cx), Ok(Expr::Var(_)))
+    }
+
+    /// `f'(x)`, `f''(t)`, `f^{\prime}(x)` for a function `f` defined in the note: its
+    /// derivative by the symbol it is applied to. `None` when no prime follows.
+    pub(super) fn prime_call(&mut self, key: &str, base: &str) -> Option<PResult<Expr>> {
+        let name = if self.cx.funcs.contains(key) {
+            key
+        } else if self.cx.funcs.contains(base) {
+            base
+        } else {
+            return None;
+        };
+        let save = self.pos;
+        let mut order = 0;
+        loop {
+            if self.eat_ch('\'') || self.eat_cmd("prime") {
+                order += 1;
+            } else if self.peek().is_some_and(|t| t.is_ch('^'))
+                && self.toks.get(self.pos + 1).is_some_and(|t| {
+                    t.is_cmd("prime")
+                        || (t.tk == Tk::Open
+                            && self
+                                .toks
+                                .get(self.pos + 2)
+                                .is_some_and(|u| u.is_cmd("prime")))
+                })
+            {
+                self.pos += 1;
+                let Ok(sup) = self.arg_toks() else {
+                    self.pos = save;
+                    return None;
+                };
+                order += sup.iter().filter(|t| t.is_cmd("prime")).count();
+            } else {
+                break;
+            }
+        }
+        let paren_at = |k: usize| {
+            let mut k = k;
+            if self.toks.get(k).is_some_and(|t| t.is_cmd("left")) {
+                k += 1;
+            }
+            self.toks.get(k).is_some_and(|t| t.is_ch('('))
+        };
+        if order == 0 || !(self.single_symbol_paren_at(self.pos) || paren_at(self.pos)) {
+            self.pos = save;
+            return None;
+        }
+        let name = name.to_string();
+        Some(self.call_args(&name).and_then(|args| {
+            let [arg] = args.as_slice() else {
+                return Err(PErr::unsupported("a prime derivative of several arguments"));
+            };
+            let Expr::Var(v) = arg else {
+                // `f'(g(x))`: the derivative by a fresh variable, taken where it
+                // equals the argument (`find` binds it: a `PRIME_AT` node)
+                let id = self.cx.id();
+                let z = Sym {
+                    base: format!("{}'(…)#{id}", name.trim_start_matches('\\')),
+                    sub: None,
+                    bold: false,
+                    upper: false,
+                };
+                let mut e = Expr::Apply(name, vec![Expr::Var(z.clone())]);
+                for _ in 0..order {
+                    e = Expr::Deriv(self.cx.id(), Box::new(Deriv::by(e, z.clone())));
+                }
+                return Ok(Expr::Apply(PRIME_AT.into(), vec![e, arg.clone()]));
+            };
+            let v = v.clone();
+            let mut e = Expr::Apply(name, args);
+            for _ in 0..order {
+                e = Expr::Deriv(self.cx.id(), Box::new(Deriv::by(e, v.clone())));
+            }
+            Ok(e)
+        }))
+    }
+
+    /// Is there `(v)` at `k`, holding one symbol (`\mathbf{r}'(t)`: a derivative of a
+    /// function, while `\mathbf{x}'(A + A')` is a product)?
+    pub(super) fn single_symbol_paren_at(&self, k: usize) -> bool {
+        if !self.toks.get(k).is_some_and(|t| t.is_ch('(')) {
+            return false;
+        }
+        let Some(close) = self.toks[k..].iter().position(|t| t.is_ch(')')) else {
+            return false;
+        };
+        let inner = &self.toks[k + 1..k + close];
+        let ids = Cell::new(0);
+        let cx = Ctx {
+            funcs: self.cx.funcs,
+            ids: &ids,
+            src: self.cx.src,
+            depth: Cell::new(self.cx.depth.get()),
+        };
+        matches!(parse_expr(inner, &cx), Ok(Expr::Var(_)))
+    }
+
+    pub(super) fn paren_has_comma(&self) -> bool {
+        let mut k = self.pos;
+        while k < self.toks.len() && is_space(&self.toks[k].tk) {
+            k += 1;
+        }
+        if self.toks.get(k).is_some_and(|t| t.is_cmd("left")) {
+            k += 1;
+        }
+        if !self.toks.get(k).is_some_and(|t| t.is_ch('(')) {
+            return false;
+        }
+        let mut depth = 0i32;
+        for t in &self.toks[k..] {
+            match &t.tk {
+                Tk::Ch('(') | Tk::Ch('[') | Tk::Open => depth += 1,
+                Tk::Ch(')') | Tk::Ch(']') | Tk::Close => {
+                    depth -= 1;
+                    if depth == 0 {
+                        return false;
+                    }
+                }
+                Tk::Ch(',') if depth == 1 => return true,
+                _ => {}
+            }
+        }
+        false
+    }
+
+    /// Arguments of an abstract or user function: like `call_args`, but arguments
+    /// that do not parse (`f(u_1, \dots, u_n)`) are dropped: the function is
+    /// abstract anyway, or its definition decides.
+    pub(super) fn abstract_args(&mut self, name: &str) -> PResult<Vec<Expr>> {
+        let save = self.pos;
+        match self.call_args(name) {
+            Ok(a) => Ok(a),
+            Err(e) => {
+                self.pos = save;
+                // skip to the matching closing parenthesis
+                let mut depth = 0i32;
+                let mut k = self.pos;
+                while k < self.toks.len() {
+                    match &self.toks[k].tk {
+                        Tk::Ch('(') | Tk::Ch('[') | Tk::Open => depth += 1,
+                        Tk::Ch(')') | Tk::Ch(']') | Tk::Close => {
+                            depth -= 1;
+                            if depth <= 0 {
+                                self.pos = k + 1;
+                                return if self.cx.funcs.contains(name) {
+                                    Err(e)
+                                } else {
+                                    Ok(Vec::new())
+                                };
+                            }
+                        }
+                        _ => {}
+                    }
+                    k += 1;
+                }
+                Err(e)
+            }
+        }
+    }
+
+    /// Arguments in parentheses: `(a, b)`, `\left(a\right)`, `\big(a\big)`.
+    pub(super) fn call_args(&mut self, name: &str) -> PResult<Vec<Expr>> {
+        self.eat_size();
+        let open = self.eat_cmd("left");
+        let Some(t) = self.peek() else {
+            return Err(PErr::parse(format!("`{name}` without arguments")));
+        };
+        if !(t.is_ch('(') || t.is_ch('[') || t.is_cmd("{")) {
+            return Err(PErr::parse(format!(
+                "`{name}` without parenthesised arguments"
+            )));
+        }
+        let _ = open;
+        self.pos += 1;
+        let mut args = Vec::new();
+        let saved = (self.abs_depth, self.norm_depth, self.in_bare_arg);
+        self.abs_depth = 0;
+        self.norm_depth = 0;
+        self.in_bare_arg = false;
+        loop {
+            let a = self.dots_or_expr();
+            let a = match a {
+                Ok(a) => a,
+                Err(e) => {
+                    (self.abs_depth, self.norm_depth, self.in_bare_arg) = saved;
+                    return Err(e);
+                }
+            };
+            args.push(a);
+            if self.eat_ch(',') {
+                continue;
+            }
+            break;
+        }
+        (self.abs_depth, self.norm_depth, self.in_bare_arg) = saved;
+        self.eat_size();
+        self.close_delim()?;
+        Ok(args)
+    }
+
+    pub(super) fn eat_size(&mut self) {
+        // \big etc. are spacing for us; nothing to do (skip_space handles them)
+        self.skip_space();
+    }
+
+    /// A built-in function: `f(args)`, `f^2(x)`, `\sin x`.
+    pub(super) fn call(&mut self, f: Func) -> PResult<Expr> {
+        let mut power: Option<Expr> = None;
+        if self.peek().is_some_and(|t| t.is_ch('_')) {
+            let save = self.pos;
+            self.pos += 1;
+            let sub = self.arg_toks()?;
+            let s = plain_text(sub).replace(' ', "");
+            if f == Func::Ln && s == "e" {
+                // \log_e
+            } else if f == Func::Ln
+                && let Ok(b) = s.parse::<f64>()
+                && b > 0.0
+                && b != 1.0
+            {
+                // \log_2 x = \ln x / \ln 2
+                let e = self.call(f)?;
+                return Ok(Expr::bin(BinOp::Div, e, Expr::Num(b.ln())));
+            } else if matches!(f, Func::Max | Func::Min | Func::Sum) {
+                return Err(PErr::unsupported(format!(
+                    "`\\{}_{{{s}}}` over an index",
+                    f.name()
+                )));
+            } else {
+                self.pos = save;
+                return Err(PErr::unsupported(format!(
+                    "`{}` with a subscript `{s}`",
+                    f.name()
+                )));
+            }
+        }
+        if self.peek().is_some_and(|t| t.is_ch('^')) {
+            self.pos += 1;
+            let sup = self.arg_toks()?;
+            let s = plain_text(sup).replace(' ', "");
+            if s == "-1" {
+                // `\sin^{-1} x`, `\tan^{-1}`: the inverse functions
+                let Some(inv) = f.info().inverse else {
+                    return Err(PErr::unsupported(format!(
+                        "the inverse function `{}^{{-1}}`",
+                        f.name()
+                    )));
+                };
+                return self.call(inv);
+            }
+            let mut p = self.sub(sup);
+            let e = p.expr()?;
+            p.expect_end()?;
+            power = Some(e);
+        }
+        let paren = {
+            let t = self.peek();
+            let opens = |t: &Tok| t.is_ch('(') || t.is_ch('[') || t.is_cmd("{");
+            // `\ln\left|x\right|` is a bare argument, `\ln\left(x\right)` a call
+            let after_left = || {
+                self.toks[self.pos..]
+                    .iter()
+                    .filter(|t| !is_space(&t.tk))
+                    .nth(1)
+                    .is_some_and(opens)
+            };
+            t.is_some_and(|t| opens(t) || (t.is_cmd("left") && after_left()))
+        };
+        let args = if paren {
+            self.call_args(f.name())?
+        } else if self.peek().is_some_and(|t| t.tk == Tk::Open) {
+            let inner = self.arg_toks()?;
+            vec![self.group(inner)?]
+        } else {
+            if !self.at_factor_start() {
+                return Err(PErr::parse(format!("`{}` without an argument", f.name())));
+            }
+            let saved = (self.in_bare_arg, self.bare_scalar);
+            self.in_bare_arg = false;
+            let first = self.factor();
+            self.in_bare_arg = true;
+            self.bare_scalar = first.as_ref().is_ok_and(|e| !has_bold(e));
+            let mut e = match first {
+                Ok(e) => e,
+                Err(err) => {
+                    (self.in_bare_arg, self.bare_scalar) = saved;
+                    return Err(err);
+                }
+            };
+            while !self.bare_arg_stops() && self.at_factor_start() {
+                match self.factor() {
+                    Ok(g) => e = Expr::bin(BinOp::Mul, e, g),
+                    Err(err) => {
+                        (self.in_bare_arg, self.bare_scalar) = saved;
+                        return Err(err);
+                    }
+                }
+            }
+            (self.in_bare_arg, self.bare_scalar) = saved;
+            vec![e]
+        };
+        let want = f.info().arity;
+        if args.len() != want {
+            if matches!(f, Func::Max | Func::Min) && args.len() == 1 {
+                return Err(PErr::unsupported(format!(
+                    "`{}` of a single argument (the largest entry)",
+                    f.name()
+                )));
+            }
+            if f == Func::Diag && args.len() > 1 {
+                return Ok(apply_power(Expr::Call(f, vec![list_vector(args)?]), power));
+            }
+            return Err(PErr::parse(format!(
+                "`{}` takes {want} argument(s), got {}",
+                f.name(),
+                args.len()
+            )));
+        }
+        Ok(apply_power(Expr::Call(f, args), power))
+    }
+}

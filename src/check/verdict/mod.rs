@@ -1,0 +1,418 @@
+//! Checking one identity: kinds, shapes, sampling, comparison, hints.
+//!
+//! # Tolerances
+//!
+//! - Identity check: entries agree when `|a − b| ≤ 1e-6 · max(1, |a|, |b|)`. The
+//!   derivative side is exact (forward-mode AD), so this only absorbs rounding in
+//!   both sides' evaluation (sampled matrices that get inverted have condition
+//!   number ≤ 1e3; inverses of worse-conditioned expressions (> 1e6) resample).
+//! - AD vs central differences (`h = 1e-6 · max(1, |x|)`): a disagreement above
+//!   `1e-3` (relative, floor 1) marks the point suspect (near a kink or badly
+//!   conditioned) and it is resampled; it never decides a verdict by itself.
+//! - Kinks: a point whose `max`/`relu`/`|.|`/`cases`-condition argument is within
+//!   `1e-3` (relative, floor 1) of the kink is resampled.
+//! - Sampling: free dimensions get distinct sizes from 2..=5 (more if needed) per
+//!   trial; scalars are ±[0.5, 2], vector entries ±[0.2, 1.5], matrix entries
+//!   [-1, 1]; matrices that are inverted are `2I + R/√n`. A domain error (log of a
+//!   non-positive value, ...) makes the symbols involved positive for later
+//!   samples. Each trial gets up to 300 attempts; each `cases` branch gets its own
+//!   trials, also one inside a derivative's operand (a branch on a single point,
+//!   `0 & x = 0`, is not sampled; nor are the branches of a `cases` inside a branch
+//!   of another, such as a defined piecewise function used in a branch).
+
+mod compare;
+mod kinds;
+mod sample;
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use nalgebra::DMatrix;
+
+use super::eval::{self, Cx, EvalErr, Val};
+use super::find::Ident;
+use super::notation::Func;
+use super::shape::{D, Infer, Kind, Ty, TyErr};
+use super::syntax::{BinOp, Cond, Deriv, Expr, NormKind, PostOp, Rel, Sym};
+use super::{FailKind, Finding, Layout, Otimes, Outcome, Settings, SkipReason, Verdict};
+use compare::*;
+use kinds::*;
+use sample::*;
+
+/// Entries agree when `|a − b| ≤ TOL · max(1, |a|, |b|)`.
+const TOL: f64 = 1e-6;
+
+/// AD and central differences disagreeing by more than this (relative, floor 1)
+/// make a point suspect: it is resampled.
+const FD_TOL: f64 = 1e-3;
+
+/// Points closer than this (relative, floor 1) to a kink are resampled.
+const KINK: f64 = 1e-3;
+
+/// Sampling attempts per trial before giving up.
+const ATTEMPTS: usize = 300;
+
+/// Condition number above which a sampled matrix that gets inverted is resampled.
+const MAX_COND: f64 = 1e3;
+
+fn verdict(outcome: Outcome, message: String, s: &Settings) -> Verdict {
+    Verdict {
+        outcome,
+        message,
+        hint: None,
+        max_error: None,
+        trials: 0,
+        seed: s.seed,
+        counterexample: None,
+    }
+}
+
+fn skip(why: SkipReason, message: &str, s: &Settings) -> Verdict {
+    verdict(Outcome::Skip(why), message.to_string(), s)
+}
+
+pub(crate) fn check(f: &Finding, s: &Settings) -> Verdict {
+    let id = match &f.body {
+        Ok(i) => i,
+        Err(sk) => return skip(sk.kind, &sk.message, s),
+    };
+    let layout = f.layout.unwrap_or(s.layout);
+    let otimes = f.otimes.unwrap_or(s.otimes);
+    let v = Checker {
+        id,
+        members: &id.members,
+        s,
+        layout,
+        otimes,
+    }
+    .run();
+    // a restatement of one branch of the `cases` identity just before (same left
+    // side): false as stated, but it holds under that branch's condition
+    if v.outcome == Outcome::Fail(FailKind::Value) {
+        for (k, c) in id.branch_conds.iter().enumerate() {
+            let mut id2 = id.clone();
+            id2.conds.push(c.clone());
+            id2.branch_conds.clear();
+            let w = Checker {
+                id: &id2,
+                members: &id2.members,
+                s,
+                layout,
+                otimes,
+            }
+            .run();
+            if w.outcome == Outcome::Pass {
+                let mut out = skip(
+                    SkipReason::Unsupported,
+                    &format!(
+                        "holds only under the condition of branch {} of the `cases` identity \
+                         with the same left side just before, which this one does not state \
+                         (false without it: {})",
+                        k + 1,
+                        v.message
+                    ),
+                    s,
+                );
+                out.hint = Some("state the condition (or write the `cases`)".into());
+                return out;
+            }
+        }
+    }
+    // A letter defined earlier and reused later as a plain constant shows as a
+    // shape conflict; a value mismatch with the definitions in force is a wrong
+    // identity (reading them as constants would hide a missing term).
+    let conflict = matches!(
+        v.outcome,
+        Outcome::Fail(FailKind::Shape) | Outcome::Skip(SkipReason::Types)
+    );
+    if conflict && let Some(alt) = &id.alt {
+        let w = Checker {
+            id,
+            members: alt,
+            s,
+            layout,
+            otimes,
+        }
+        .run();
+        if w.outcome == Outcome::Pass {
+            return Verdict {
+                message: format!(
+                    "{} (reading the symbols defined earlier in the note as constants; \
+                         with their definitions it fails: {})",
+                    w.message, v.message
+                ),
+                ..w
+            };
+        }
+    }
+    v
+}
+
+struct Checker<'a> {
+    id: &'a Ident,
+    members: &'a [Expr],
+    s: &'a Settings,
+    layout: Layout,
+    otimes: Otimes,
+}
+
+/// A typing of the identity under one assignment of kinds.
+#[derive(Clone)]
+struct Typed {
+    inf: Infer,
+    members: Vec<Expr>,
+    tys: Vec<Ty>,
+}
+
+enum Attempt {
+    Ok(Typed),
+    Mismatch(Typed, usize),
+    MemberErr(Vec<Option<TyErr>>),
+}
+
+/// What the sampled trials found.
+struct Trials {
+    /// Per `=` step: largest error and the trial/entry where it was.
+    steps: Vec<Step>,
+    trials: usize,
+}
+
+#[derive(Clone)]
+struct Step {
+    err: f64,
+    worst: Option<Worst>,
+    /// Values of the two sides at each trial (for hints).
+    pairs: Vec<(Val<f64>, Val<f64>)>,
+    shape: Option<(String, String)>,
+}
+
+#[derive(Clone)]
+struct Worst {
+    trial: usize,
+    entry: (usize, usize),
+    a: f64,
+    b: f64,
+    sizes: String,
+}
+
+fn has_deriv(e: &Expr) -> bool {
+    let mut any = false;
+    e.walk(&mut |x| {
+        if matches!(x, Expr::Deriv(..)) {
+            any = true;
+        }
+    });
+    any
+}
+
+/// What the typings tried so far got wrong: the first of each kind.
+#[derive(Default)]
+struct Failures {
+    /// The sides have different shapes (and at which step).
+    mismatch: Option<(Typed, usize)>,
+    /// A member that is not a derivative is not well-formed.
+    rhs_err: Option<(usize, String)>,
+    /// The first error, preferring a member with a derivative.
+    err: Option<TyErr>,
+    /// A product of Jacobians whose shapes cannot be multiplied (and whether the
+    /// other order multiplies).
+    jacobians: Option<(usize, String, bool)>,
+}
+
+impl Checker<'_> {
+    fn run(&self) -> Verdict {
+        let members = self.members;
+        let mut scan: Vec<Expr> = members.to_vec();
+        scan.extend(
+            self.id
+                .deps
+                .iter()
+                .map(|(s, e)| Expr::bin(BinOp::Add, Expr::Var(s.clone()), e.clone())),
+        );
+        let info = analyse(&scan, self.id);
+        let mut variants = vec![members.to_vec()];
+        if let Some(v) = nabla_transposed(members) {
+            variants.push(v);
+        }
+        // `|\mathbf{x}|` may be the norm rather than entry-wise absolute values
+        let extra: Vec<Vec<Expr>> = variants.iter().filter_map(|v| abs_as_norm(v)).collect();
+        variants.extend(extra);
+        let mut fails = Failures::default();
+        // a plain letter written transposed (`x^T x`) or declared a vector is a
+        // vector: when that reading gives the sides different shapes, that is the
+        // verdict (reading it as a scalar would hide a layout error)
+        let vector_letters = info.preferred.iter().any(|&p| p);
+        for (n_assign, assign) in candidates(&info.preferred).into_iter().enumerate() {
+            let kinds = self.kinds_for(&info, &assign);
+            let mut all_mismatch = true;
+            for v in &variants {
+                match self.try_type(v, &kinds) {
+                    Attempt::Ok(t) => return self.sampled(t, &info),
+                    Attempt::Mismatch(t, at) => {
+                        if fails.mismatch.is_none() {
+                            fails.mismatch = Some((t, at));
+                        }
+                    }
+                    Attempt::MemberErr(errs) => {
+                        self.note_member_errs(&mut fails, &errs, v, &kinds);
+                        all_mismatch = false;
+                    }
+                }
+            }
+            if n_assign == 0
+                && vector_letters
+                && all_mismatch
+                && let Some((t, at)) = fails.mismatch.take()
+            {
+                return self.shape_fail(t, at, &info);
+            }
+        }
+        let to_scalar = self.default_matrices_said_scalar(&scan, &info);
+        if fails.mismatch.is_none()
+            && fails.rhs_err.is_none()
+            && fails.err.is_some()
+            && !to_scalar.is_empty()
+        {
+            for assign in candidates(&info.preferred) {
+                let mut kinds = self.kinds_for(&info, &assign);
+                for k in &to_scalar {
+                    kinds.insert(k.clone(), Kind::Scalar);
+                }
+                for v in &variants {
+                    if let Attempt::Ok(t) = self.try_type(v, &kinds) {
+                        return self.sampled(t, &info);
+                    }
+                }
+            }
+        }
+        self.untyped(fails, &info)
+    }
+
+    /// Notes the member errors of one typing attempt of `v`.
+    fn note_member_errs(
+        &self,
+        fails: &mut Failures,
+        errs: &[Option<TyErr>],
+        v: &[Expr],
+        kinds: &HashMap<String, Kind>,
+    ) {
+        let deriv_ok = errs
+            .iter()
+            .zip(v)
+            .all(|(e, m)| e.is_none() || !has_deriv(m));
+        if deriv_ok
+            && fails.rhs_err.is_none()
+            && let Some((i, Some(TyErr::Dim(m)))) = errs
+                .iter()
+                .enumerate()
+                .find(|(_, e)| matches!(e, Some(TyErr::Dim(_))))
+        {
+            fails.rhs_err = Some((i, m.clone()));
+        }
+        if fails.jacobians.is_none() {
+            fails.jacobians = errs
+                .iter()
+                .zip(v)
+                .enumerate()
+                .filter(|(_, (e, _))| matches!(e, Some(TyErr::Dim(_))))
+                .find_map(|(i, (_, m))| {
+                    self.jacobian_product_err(m, kinds)
+                        .map(|(msg, swap)| (i, msg, swap))
+                });
+        }
+        if fails.err.is_none() {
+            fails.err = errs
+                .iter()
+                .zip(v)
+                .find(|(e, m)| e.is_some() && has_deriv(m))
+                .or_else(|| errs.iter().zip(v).find(|(e, _)| e.is_some()))
+                .and_then(|(e, _)| e.clone());
+        }
+    }
+
+    /// No matrix reading works (a 3-/4-d array, the root of a matrix): in a formula
+    /// with nothing of matrices (no bold symbol, trace, determinant, transpose,
+    /// inverse, norm), the uppercase letters that are matrices only by default and
+    /// are a derivative's variable or in a condition (`D > 0`) may be scalars; not
+    /// otherwise (`e^{tA}e^{tB}` is about matrices).
+    fn default_matrices_said_scalar(&self, scan: &[Expr], info: &SymInfo) -> Vec<String> {
+        let mut scalar_formula = true;
+        for m in scan {
+            m.walk(&mut |x| match x {
+                Expr::Var(s) if s.bold && !s.upper => scalar_formula = false,
+                Expr::Call(Func::Tr | Func::Det | Func::Diag, _)
+                | Expr::Post(..)
+                | Expr::Norm(..) => scalar_formula = false,
+                _ => {}
+            });
+        }
+        if !scalar_formula {
+            return Vec::new();
+        }
+        let mut said_scalar: BTreeSet<String> = self.id.positive.clone();
+        for c in &self.id.conds {
+            c.walk(&mut |x| {
+                if let Expr::Var(s) = x {
+                    said_scalar.insert(s.key());
+                }
+            });
+        }
+        for m in scan {
+            m.walk(&mut |x| {
+                if let Expr::Deriv(_, d) = x {
+                    said_scalar.insert(d.wrt.key());
+                }
+            });
+        }
+        info.upper_default
+            .iter()
+            .filter(|k| said_scalar.contains(*k))
+            .cloned()
+            .collect()
+    }
+
+    /// The verdict when no typing works: the first shape mismatch, a member that
+    /// is not well-formed, a chain rule in the wrong order, or the first error.
+    fn untyped(&self, fails: Failures, info: &SymInfo) -> Verdict {
+        if let Some((t, at)) = fails.mismatch {
+            return self.shape_fail(t, at, info);
+        }
+        if let Some((i, m)) = fails.rhs_err {
+            let text = self.id.texts.get(i).cloned().unwrap_or_default();
+            let mut v = verdict(
+                Outcome::Fail(FailKind::Shape),
+                format!("`{text}` is not well-formed: {m}"),
+                self.s,
+            );
+            v.trials = 0;
+            return v;
+        }
+        if let Some((i, m, swap)) = fails.jacobians {
+            let text = self.id.texts.get(i).cloned().unwrap_or_default();
+            let mut v = verdict(
+                Outcome::Fail(FailKind::Shape),
+                format!("`{text}` is not well-formed: {m}"),
+                self.s,
+            );
+            if swap {
+                let lay = match self.layout {
+                    Layout::Numerator => "numerator",
+                    Layout::Denominator => "denominator",
+                };
+                v.hint = Some(format!(
+                    "chain rule order: the factors multiply in the other order ({lay} layout)"
+                ));
+            }
+            v.trials = 0;
+            return v;
+        }
+        match fails.err {
+            Some(TyErr::Unsupported(m)) => skip(SkipReason::Unsupported, &m, self.s),
+            Some(TyErr::Dim(m)) => skip(
+                SkipReason::Types,
+                &format!("cannot give the symbols consistent shapes: {m}"),
+                self.s,
+            ),
+            None => skip(SkipReason::Internal, "no typing found", self.s),
+        }
+    }
+}
