@@ -1,6 +1,9 @@
-//! The checker's TeX lexer: TeX → tokens with byte offsets into the span's TeX (so
-//! that findings can point at the source). Kept on its own, with this signature, to
-//! be swapped for a shared TeX lexer.
+//! The checker's tokens: the shared lexer's ([`crate::tex::lex`]) with white space and
+//! comments dropped and letters, digits and braces told apart, each with its byte
+//! offsets into the span's TeX (so that findings can point at the source).
+
+use crate::tex::lex::{self as tex_lex, Tok as Raw};
+use crate::tex::vocab;
 
 /// A token's kind.
 #[derive(Debug, Clone, PartialEq)]
@@ -34,147 +37,56 @@ impl Tok {
     }
 }
 
-fn unicode_cmd(c: char) -> Option<&'static str> {
-    Some(match c {
-        '∂' => "partial",
-        '∇' => "nabla",
-        '≤' => "le",
-        '≥' => "ge",
-        '≠' => "ne",
-        '⊙' => "odot",
-        '∘' => "circ",
-        '⊗' => "otimes",
-        '⊘' => "oslash",
-        '·' | '⋅' => "cdot",
-        '×' => "times",
-        '⊤' => "top",
-        '∑' => "sum",
-        '…' => "dots",
-        '⋯' => "cdots",
-        '∈' => "in",
-        '→' => "to",
-        '⇒' => "implies",
-        'α' => "alpha",
-        'β' => "beta",
-        'γ' => "gamma",
-        'δ' => "delta",
-        'ε' => "epsilon",
-        'η' => "eta",
-        'θ' => "theta",
-        'κ' => "kappa",
-        'λ' => "lambda",
-        'μ' => "mu",
-        'ν' => "nu",
-        'ξ' => "xi",
-        'π' => "pi",
-        'ρ' => "rho",
-        'σ' => "sigma",
-        'τ' => "tau",
-        'φ' => "phi",
-        'ψ' => "psi",
-        'ω' => "omega",
-        'Σ' => "Sigma",
-        'Λ' => "Lambda",
-        'Θ' => "Theta",
-        'Φ' => "Phi",
-        'Ω' => "Omega",
-        _ => return None,
-    })
-}
-
-/// Splits TeX into tokens. Comments (`% ...`) are dropped; whitespace separates tokens.
+/// Splits TeX into tokens, from the shared lexer ([`crate::tex::lex`]). Comments (`% ...`)
+/// are dropped; whitespace separates tokens; Unicode spellings (`∂`, `α`) become their
+/// commands ([`vocab::UNICODE_COMMANDS`]).
 pub(crate) fn lex(src: &str) -> Vec<Tok> {
-    let mut out = Vec::new();
-    let chars: Vec<(usize, char)> = src.char_indices().collect();
-    let end_of = |k: usize| chars.get(k).map_or(src.len(), |&(b, _)| b);
+    let raw = tex_lex::lex(src);
+    let mut out = Vec::with_capacity(raw.len());
     let mut k = 0;
-    while k < chars.len() {
-        let (b, c) = chars[k];
-        if c.is_whitespace() {
-            k += 1;
-            continue;
-        }
-        if c == '%' {
-            while k < chars.len() && chars[k].1 != '\n' {
-                k += 1;
-            }
-            continue;
-        }
-        if c == '\\' {
-            let mut j = k + 1;
-            while j < chars.len() && chars[j].1.is_ascii_alphabetic() {
-                j += 1;
-            }
-            if j > k + 1 {
-                let name: String = chars[k + 1..j].iter().map(|&(_, c)| c).collect();
-                // `\operatorname*` and friends: the star belongs to the command.
-                let mut e = j;
-                if e < chars.len() && chars[e].1 == '*' && name == "operatorname" {
-                    e += 1;
-                }
-                out.push(Tok {
-                    tk: Tk::Cmd(name),
-                    start: b,
-                    end: end_of(e),
-                });
-                k = e;
-            } else if j < chars.len() {
-                let c2 = chars[j].1;
-                let name = if c2.is_whitespace() {
-                    " ".to_string()
-                } else {
-                    c2.to_string()
-                };
-                out.push(Tok {
-                    tk: Tk::Cmd(name),
-                    start: b,
-                    end: end_of(j + 1),
-                });
-                k = j + 1;
-            } else {
-                k += 1;
-            }
-            continue;
-        }
-        let tk = if c.is_ascii_alphabetic() {
-            Tk::Letter(c)
-        } else if c.is_ascii_digit() {
-            Tk::Digit(c)
-        } else if c == '{' {
-            Tk::Open
-        } else if c == '}' {
-            Tk::Close
-        } else if c == '−' || c == '–' {
-            Tk::Ch('-')
-        } else if let Some(name) = unicode_cmd(c) {
-            Tk::Cmd(name.to_string())
-        } else {
-            Tk::Ch(c)
-        };
-        out.push(Tok {
-            tk,
-            start: b,
-            end: end_of(k + 1),
-        });
+    while k < raw.len() {
+        let token = &raw[k];
+        let (start, mut end) = (token.span.start, token.span.end);
         k += 1;
+        let tk = match token.tok {
+            Raw::Space | Raw::Comment | Raw::LoneBackslash => continue,
+            Raw::Word(name) => {
+                // `\operatorname*`: the star belongs to the command.
+                if name == "operatorname"
+                    && let Some(star) = raw.get(k).filter(|t| t.tok == Raw::Char('*'))
+                {
+                    end = star.span.end;
+                    k += 1;
+                }
+                Tk::Cmd(name.to_string())
+            }
+            Raw::Symbol(c) if c.is_whitespace() => Tk::Cmd(" ".to_string()),
+            Raw::Symbol(c) => Tk::Cmd(c.to_string()),
+            Raw::Char(c) if c.is_ascii_alphabetic() => Tk::Letter(c),
+            Raw::Char(c) if c.is_ascii_digit() => Tk::Digit(c),
+            Raw::Char('{') => Tk::Open,
+            Raw::Char('}') => Tk::Close,
+            Raw::Char('−' | '–') => Tk::Ch('-'),
+            Raw::Char(c) => match vocab::unicode_command(c) {
+                Some(name) => Tk::Cmd(name.to_string()),
+                None => Tk::Ch(c),
+            },
+        };
+        out.push(Tok { tk, start, end });
     }
     clean(out)
 }
 
-/// Commands whose braced argument is dropped together with the command.
-const DROP_WITH_ARG: &[&str] = &[
-    "label", "tag", "hspace", "vspace", "phantom", "hphantom", "vphantom", "color",
-];
-
-/// Drops `\label{..}`, `\tag{..}`, `\hspace{..}`, `\phantom{..}`, `\color{..}`, and turns
-/// `\textcolor{c}{x}` into `x`.
+/// Drops the commands whose argument means nothing for the math with that argument
+/// ([`vocab::DROPPED_WITH_ARGUMENT`]: `\label{..}`, `\tag{..}`, `\hspace{..}`,
+/// `\phantom{..}`, `\color{..}`), and turns `\textcolor{c}{x}` into `x`.
 fn clean(toks: Vec<Tok>) -> Vec<Tok> {
     let mut out = Vec::with_capacity(toks.len());
     let mut k = 0;
     while k < toks.len() {
         let t = &toks[k];
         if let Tk::Cmd(c) = &t.tk
-            && (DROP_WITH_ARG.contains(&c.as_str()) || c == "textcolor")
+            && (vocab::DROPPED_WITH_ARGUMENT.contains(&c.as_str()) || c == "textcolor")
         {
             let mut j = k + 1;
             if toks.get(j).is_some_and(|t| t.is_ch('*')) {
@@ -212,60 +124,19 @@ pub(crate) fn skip_group(toks: &[Tok], open: usize) -> usize {
     toks.len()
 }
 
-/// Spacing and size commands that carry no meaning for the math.
+/// Spacing, size and style commands that carry no meaning for the math: the shared
+/// vocabulary's ([`vocab::is_layout_word`], [`vocab::SPACING_SYMBOLS`]), and `~`.
 pub(crate) fn is_space(tk: &Tk) -> bool {
     match tk {
-        Tk::Cmd(c) => matches!(
-            c.as_str(),
-            "," | ";"
-                | ":"
-                | "!"
-                | " "
-                | ">"
-                | "quad"
-                | "qquad"
-                | "displaystyle"
-                | "textstyle"
-                | "scriptstyle"
-                | "limits"
-                | "nolimits"
-                | "Huge"
-                | "huge"
-                | "LARGE"
-                | "Large"
-                | "large"
-                | "small"
-                | "footnotesize"
-                | "scriptsize"
-                | "tiny"
-                | "normalsize"
-                | "thinspace"
-                | "medspace"
-                | "thickspace"
-                | "enspace"
-                | "nonumber"
-                | "notag"
-                | "mathstrut"
-                | "strut"
-                | "mathop"
-                | "mathord"
-                | "mathbin"
-                | "mathrel"
-                | "bigl"
-                | "bigr"
-                | "Bigl"
-                | "Bigr"
-                | "biggl"
-                | "biggr"
-                | "Biggl"
-                | "Biggr"
-                | "big"
-                | "Big"
-                | "bigg"
-                | "Bigg"
-                | "bigm"
-                | "Bigm"
-        ),
+        Tk::Cmd(c) => {
+            let mut chars = c.chars();
+            match (chars.next(), chars.next()) {
+                (Some(only), None) if !only.is_ascii_alphabetic() => {
+                    vocab::SPACING_SYMBOLS.contains(&only)
+                }
+                _ => vocab::is_layout_word(c),
+            }
+        }
         Tk::Ch('~') => true,
         _ => false,
     }
