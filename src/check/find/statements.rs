@@ -5,7 +5,7 @@
 //! function) says so.
 
 use super::*;
-use crate::check::notation::{PROSE_CMDS, STATEMENT_BREAK_CMDS, UPRIGHT_D_CMDS};
+use crate::check::notation::{DIFFERENTIAL, PROSE_CMDS, STATEMENT_BREAK_CMDS, UPRIGHT_D_CMDS};
 
 pub(super) const ALIGN_ENVS: &[&str] = &[
     "align",
@@ -421,12 +421,14 @@ pub(super) fn has_prime_call(toks: &[Tok], funcs: &BTreeMap<String, Def>) -> boo
     false
 }
 
+/// Does the numerator or denominator of a fraction start with a differential (`d`,
+/// `\mathrm{d}`)? Not a function name starting with `d` (`det`, `diag`).
 pub(super) fn starts_with_d(toks: &[Tok]) -> bool {
     let sig: Vec<&Tok> = toks.iter().filter(|t| !is_space(&t.tk)).collect();
     match sig.first() {
-        Some(t) if t.tk == Tk::Letter('d') => {
+        Some(t) if t.tk == Tk::Letter(DIFFERENTIAL) => {
             // not `det`, `diag`
-            let mut run = String::from("d");
+            let mut run = String::from(DIFFERENTIAL);
             for u in &sig[1..] {
                 if let Tk::Letter(c) = u.tk {
                     run.push(c);
@@ -437,9 +439,9 @@ pub(super) fn starts_with_d(toks: &[Tok]) -> bool {
             !(run.len() >= 2 && func_by_name(&run).is_some())
         }
         Some(t) if UPRIGHT_D_CMDS.iter().any(|c| t.is_cmd(c)) => {
-            sig.get(1).is_some_and(|u| u.tk == Tk::Letter('d'))
+            sig.get(1).is_some_and(|u| u.tk == Tk::Letter(DIFFERENTIAL))
                 || (sig.get(1).is_some_and(|u| u.tk == Tk::Open)
-                    && sig.get(2).is_some_and(|u| u.tk == Tk::Letter('d'))
+                    && sig.get(2).is_some_and(|u| u.tk == Tk::Letter(DIFFERENTIAL))
                     && sig.get(3).is_some_and(|u| u.tk == Tk::Close))
         }
         _ => false,
