@@ -4,8 +4,15 @@
 //! member holds a derivative when [`has_deriv`] (or a primed or subscripted
 //! function) says so.
 
-use super::*;
-use crate::check::notation::{DIFFERENTIAL, PROSE_CMDS, STATEMENT_BREAK_CMDS, UPRIGHT_D_CMDS};
+use std::collections::BTreeMap;
+
+use crate::check::notation::{
+    BOLD, DERIV_CMDS, DIFFERENTIAL, PROSE_CMDS, STATEMENT_BREAK_CMDS, UPRIGHT_D_CMDS, func_by_name,
+    is_frac,
+};
+use crate::check::syntax::{self, Rel, Sym, Tk, Tok, is_space, plain_text, skip_group};
+
+use super::{Def, State};
 
 pub(super) const ALIGN_ENVS: &[&str] = &[
     "align",
