@@ -659,6 +659,9 @@ pub(crate) fn is_frac(cmd: &str) -> bool {
 /// Commands that always start a derivative: `\partial`, `\nabla`.
 pub(crate) const DERIV_CMDS: &[&str] = &["partial", "nabla"];
 
+/// The differential's letter: `\frac{d}{dx}`, `\frac{dy}{dx}`.
+pub(crate) const DIFFERENTIAL: char = 'd';
+
 /// Upright commands whose argument `d` is a differential: `\mathrm{d}x`.
 pub(crate) const UPRIGHT_D_CMDS: &[&str] = &[
     "mathrm",

@@ -2,7 +2,20 @@
 //! built from its members (with evaluation bars, the constant rule, entries of
 //! vectors, abstract functions).
 
-use super::*;
+use std::cell::Cell;
+use std::collections::BTreeSet;
+
+use crate::check::notation::{Func, is_constant_letter};
+use crate::check::syntax::{self, Ctx, Deriv, Expr, PErr, Rel, Sym, Tk, Tok, is_space, plain_text};
+use crate::check::{Finding, Layout, Otimes, SkipReason};
+
+use super::indices::resolve;
+use super::rewrite::{bind_prime_at, dim_values, show_name, subst_ctx};
+use super::scope::{declaration, define, domain_condition, symmetric_decl};
+use super::statements::{
+    has_deriv, has_prime_call, has_sub_partial, is_blank_or_prompt, members, sub_partials,
+};
+use super::{Bar, Def, Ident, Skip, State};
 
 /// A zero written as a literal: `0`, `\mathbf{0}`, `\vec{0}^T`.
 pub(super) fn zero_literal(e: &Expr) -> bool {

@@ -1,7 +1,15 @@
 //! Indices: free indices, entries and components of vectors, sums' indices bound,
 //! `\nabla` fixed.
 
-use super::*;
+use std::cell::Cell;
+use std::collections::{BTreeMap, BTreeSet};
+
+use crate::check::SkipReason;
+use crate::check::notation::is_index_letter;
+use crate::check::syntax::{self, Deriv, Expr, Sym};
+
+use super::Skip;
+use super::identity::abstract_in;
 
 /// Abstract functions, indices, dimension variables, ids.
 pub(super) fn resolve(members: Vec<Expr>) -> Result<(Vec<Expr>, Vec<String>), Skip> {

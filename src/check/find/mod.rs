@@ -59,19 +59,12 @@ mod statements;
 use std::cell::Cell;
 use std::collections::{BTreeMap, BTreeSet};
 
-use super::notation::{
-    BOLD, DERIV_CMDS, Func, func_by_name, is_constant_letter, is_frac, is_index_letter,
-};
 use super::shape::Kind;
-use super::syntax::{
-    self, Ctx, Deriv, Expr, PErr, PostOp, Rel, Sym, Tk, Tok, is_space, plain_text, skip_group,
-};
+use super::syntax::{self, Ctx, Expr, PErr, Sym, Tok};
 use super::{Finding, Layout, NoteMath, Otimes, SkipReason};
-use identity::*;
-use indices::*;
-use rewrite::*;
-use scope::*;
-use statements::*;
+use identity::statement;
+use scope::{cond_mentions, def_head, domain_condition, reads_on, symmetric_decl, uses_symbol};
+use statements::statements;
 
 /// An identity ready to check: the members of its `=` chain, parsed and resolved.
 #[derive(Debug, Clone)]

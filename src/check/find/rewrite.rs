@@ -1,7 +1,14 @@
 //! Rewrites of an identity's members: definitions substituted, dimensions bound,
 //! primed calls bound, intermediate quantities read as symbols.
 
-use super::*;
+use std::cell::Cell;
+use std::collections::BTreeSet;
+
+use crate::check::SkipReason;
+use crate::check::syntax::{self, Deriv, Expr, Sym};
+
+use super::scope::uses_symbol;
+use super::{Def, Skip, State};
 
 /// Replaces defined functions (always) and defined symbols (when `syms`; `used`
 /// records whether one was replaced).

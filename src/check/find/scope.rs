@@ -1,7 +1,18 @@
 //! What is in force at a point of the note: definitions (`y = ...`, `f(x) = ...`),
 //! declarations (`x \in \mathbb{R}^n`, symmetric matrices) and conditions (`x > 0`).
 
-use super::*;
+use std::cell::Cell;
+use std::collections::BTreeSet;
+
+use crate::check::notation::func_by_name;
+use crate::check::shape::Kind;
+use crate::check::syntax::{
+    self, Ctx, Expr, PErr, PostOp, Rel, Sym, Tk, Tok, is_space, plain_text,
+};
+
+use super::identity::entries_of_vectors;
+use super::statements::{has_deriv, members};
+use super::{Def, Ident, State};
 
 /// Whether the prose between two formulas joins them into one statement: they
 /// are in one paragraph, or the new paragraph reads on from the last (it starts

@@ -4,8 +4,15 @@
 //! member holds a derivative when [`has_deriv`] (or a primed or subscripted
 //! function) says so.
 
-use super::*;
-use crate::check::notation::{PROSE_CMDS, STATEMENT_BREAK_CMDS, UPRIGHT_D_CMDS};
+use std::collections::BTreeMap;
+
+use crate::check::notation::{
+    BOLD, DERIV_CMDS, DIFFERENTIAL, PROSE_CMDS, STATEMENT_BREAK_CMDS, UPRIGHT_D_CMDS, func_by_name,
+    is_frac,
+};
+use crate::check::syntax::{self, Rel, Sym, Tk, Tok, is_space, plain_text, skip_group};
+
+use super::{Def, State};
 
 pub(super) const ALIGN_ENVS: &[&str] = &[
     "align",
@@ -421,12 +428,14 @@ pub(super) fn has_prime_call(toks: &[Tok], funcs: &BTreeMap<String, Def>) -> boo
     false
 }
 
+/// Does the numerator or denominator of a fraction start with a differential (`d`,
+/// `\mathrm{d}`)? Not a function name starting with `d` (`det`, `diag`).
 pub(super) fn starts_with_d(toks: &[Tok]) -> bool {
     let sig: Vec<&Tok> = toks.iter().filter(|t| !is_space(&t.tk)).collect();
     match sig.first() {
-        Some(t) if t.tk == Tk::Letter('d') => {
+        Some(t) if t.tk == Tk::Letter(DIFFERENTIAL) => {
             // not `det`, `diag`
-            let mut run = String::from("d");
+            let mut run = String::from(DIFFERENTIAL);
             for u in &sig[1..] {
                 if let Tk::Letter(c) = u.tk {
                     run.push(c);
@@ -437,9 +446,9 @@ pub(super) fn starts_with_d(toks: &[Tok]) -> bool {
             !(run.len() >= 2 && func_by_name(&run).is_some())
         }
         Some(t) if UPRIGHT_D_CMDS.iter().any(|c| t.is_cmd(c)) => {
-            sig.get(1).is_some_and(|u| u.tk == Tk::Letter('d'))
+            sig.get(1).is_some_and(|u| u.tk == Tk::Letter(DIFFERENTIAL))
                 || (sig.get(1).is_some_and(|u| u.tk == Tk::Open)
-                    && sig.get(2).is_some_and(|u| u.tk == Tk::Letter('d'))
+                    && sig.get(2).is_some_and(|u| u.tk == Tk::Letter(DIFFERENTIAL))
                     && sig.get(3).is_some_and(|u| u.tk == Tk::Close))
         }
         _ => false,

@@ -1,6 +1,7 @@
 //! Derivatives: `\frac{d}{dx}` and its spellings, `\partial`, `\nabla`.
 
 use super::*;
+use crate::check::notation::DIFFERENTIAL;
 
 impl Parser<'_, '_> {
     /// `\frac{N}{D}`: a derivative or a division.
@@ -29,10 +30,10 @@ impl Parser<'_, '_> {
         if t.is_cmd("partial") {
             partial = true;
             rest_at = k + 1;
-        } else if t.tk == Tk::Letter('d') {
+        } else if t.tk == Tk::Letter(DIFFERENTIAL) {
             // a letter run like `diag` or `det` is not a differential
             let mut j = k + 1;
-            let mut run = String::from("d");
+            let mut run = String::from(DIFFERENTIAL);
             while let Some(u) = toks.get(j) {
                 match u.tk {
                     Tk::Letter(c) if u.start == toks[j - 1].end => {
@@ -56,7 +57,7 @@ impl Parser<'_, '_> {
                     j + 1
                 };
                 let inner = &toks[j.min(toks.len())..inner_end.min(toks.len())];
-                if plain_text(inner).replace(['{', '}', ' '], "") != "d" {
+                if plain_text(inner).replace(['{', '}', ' '], "") != DIFFERENTIAL.to_string() {
                     return None;
                 }
                 partial = false;
