@@ -120,6 +120,7 @@
 //! - [`DECOR_CMDS`]: accents that make a symbol of their own (`\hat{y}`).
 
 use super::eval::Num;
+use crate::tex::vocab;
 
 /// Built-in functions.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -555,40 +556,9 @@ pub(crate) const PARTIAL_INDEX_LETTERS: &str = "ijklmn";
 pub(crate) const DIM_LETTERS: [&str; 10] = ["n", "m", "p", "q", "k", "r", "s", "t", "u", "v"];
 
 /// Lowercase Greek letters (and `\ell`): scalars.
-pub(crate) const GREEK_LOWER: &[&str] = &[
-    "alpha",
-    "beta",
-    "gamma",
-    "delta",
-    "epsilon",
-    "varepsilon",
-    "zeta",
-    "eta",
-    "theta",
-    "vartheta",
-    "iota",
-    "kappa",
-    "lambda",
-    "mu",
-    "nu",
-    "xi",
-    "rho",
-    "varrho",
-    "sigma",
-    "tau",
-    "upsilon",
-    "phi",
-    "varphi",
-    "chi",
-    "psi",
-    "omega",
-    "ell",
-];
-
-/// Uppercase Greek letters: matrices, like uppercase Latin letters.
-pub(crate) const GREEK_UPPER: &[&str] = &[
-    "Gamma", "Delta", "Theta", "Lambda", "Xi", "Pi", "Sigma", "Upsilon", "Phi", "Psi", "Omega",
-];
+pub(crate) use vocab::GREEK_LOWER;
+/// Uppercase Greek letters: matrices, like uppercase Latin ones.
+pub(crate) use vocab::GREEK_UPPER;
 
 /// A Greek letter's command: whether it is uppercase.
 pub(crate) fn greek(name: &str) -> Option<bool> {
@@ -675,45 +645,27 @@ pub(crate) const UPRIGHT_D_CMDS: &[&str] = &[
 // ---------------------------------------------------------------------------
 // Fonts and text
 
-/// Bold: the symbol is a vector (lowercase) or matrix (uppercase).
-pub(crate) const BOLD: &[&str] = &[
-    "mathbf",
-    "boldsymbol",
-    "bm",
-    "vec",
-    "mathbfit",
-    "pmb",
-    "textbf",
-    "overrightarrow",
-    "vb",
-    "symbf",
-    "bf",
-    "bold",
-];
+/// Marks that make a letter bold to the checker without being fonts: an arrow over it,
+/// and bold text.
+const BOLD_MARKS: &[&str] = &["vec", "overrightarrow", "textbf"];
 
-/// Upright and text commands: one letter is a symbol, a word a function name.
-pub(crate) const TEXT_CMDS: &[&str] = &[
-    "mathrm",
-    "text",
-    "textrm",
-    "operatorname",
-    "operatorname*",
-    "mathit",
-    "mathsf",
-    "mathtt",
-    "textit",
-    "mbox",
-    "textsf",
-    "texttt",
-    "textnormal",
-    "rm",
-    "mathnormal",
-    "symrm",
-    "mathup",
-    "hbox",
-    "textup",
-    "emph",
-];
+/// Bold: the symbol is a vector (lowercase) or matrix (uppercase). The bold fonts are
+/// those of the shared vocabulary ([`vocab::FONTS`]: `\mathbf`, `\boldsymbol`, `\bm`,
+/// `\bold`, …), so whatever the renderer shows bold the checker reads bold.
+pub(crate) fn is_bold(cmd: &str) -> bool {
+    BOLD_MARKS.contains(&cmd)
+        || vocab::font_command(cmd).is_some_and(|f| f.font == vocab::Font::Bold)
+}
+
+/// Upright and text commands: one letter is a symbol, a word a function name. The plain
+/// fonts and text commands of the shared vocabulary ([`vocab::FONTS`],
+/// [`vocab::TEXT_COMMANDS`]), and `\operatorname`; `\textbf` is bold ([`is_bold`]).
+pub(crate) fn is_text(cmd: &str) -> bool {
+    cmd != "textbf"
+        && (matches!(cmd, "operatorname" | "operatorname*")
+            || vocab::text_command(cmd).is_some()
+            || vocab::font_command(cmd).is_some_and(|f| f.font == vocab::Font::Plain))
+}
 
 /// Text commands whose words are prose between statements (`\text{for all}`).
 pub(crate) const PROSE_CMDS: &[&str] = &[

@@ -7,8 +7,8 @@
 use std::collections::BTreeMap;
 
 use crate::check::notation::{
-    BOLD, DERIV_CMDS, DIFFERENTIAL, PROSE_CMDS, STATEMENT_BREAK_CMDS, UPRIGHT_D_CMDS, func_by_name,
-    is_frac,
+    DERIV_CMDS, DIFFERENTIAL, PROSE_CMDS, STATEMENT_BREAK_CMDS, UPRIGHT_D_CMDS, func_by_name,
+    is_bold, is_frac,
 };
 use crate::check::syntax::{self, Rel, Sym, Tk, Tok, is_space, plain_text, skip_group};
 
@@ -69,8 +69,7 @@ pub(crate) fn statements(toks: &[Tok]) -> Vec<Vec<Tok>> {
                 continue;
             }
             Tk::Cmd(c)
-                if BOLD.contains(&c.as_str())
-                    && toks.get(k + 1).is_some_and(|u| u.tk == Tk::Open) =>
+                if is_bold(c.as_str()) && toks.get(k + 1).is_some_and(|u| u.tk == Tk::Open) =>
             {
                 k = bold_group(toks, k, &mut cur);
                 continue;

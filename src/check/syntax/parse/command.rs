@@ -41,8 +41,8 @@ impl Parser<'_, '_> {
                 self.named(&name)
             }
             _ if func_command(c).is_some() => self.named(c),
-            _ if TEXT_CMDS.contains(&c) => self.text(c),
-            _ if BOLD.contains(&c) => {
+            _ if is_text(c) => self.text(c),
+            _ if is_bold(c) => {
                 let inner = self.arg_toks()?;
                 self.bold_arg(inner)
             }

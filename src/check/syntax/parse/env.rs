@@ -212,7 +212,7 @@ impl Parser<'_, '_> {
             }
             let Some(t) = toks.get(k) else { break };
             if let Tk::Cmd(c) = &t.tk
-                && TEXT_CMDS.contains(&c.as_str())
+                && is_text(c.as_str())
             {
                 let j = k + 1;
                 let e = if toks.get(j).is_some_and(|u| u.tk == Tk::Open) {
@@ -268,7 +268,7 @@ impl Parser<'_, '_> {
             .collect();
         if let (Some(&a), Some(&b)) = (sig.first(), sig.last())
             && let Tk::Cmd(c) = &toks[a].tk
-            && BOLD.contains(&c.as_str())
+            && is_bold(c.as_str())
             && sig.get(1).is_some_and(|&o| toks[o].tk == Tk::Open)
             && toks[b].tk == Tk::Close
             && skip_group(toks, sig[1]) == b + 1

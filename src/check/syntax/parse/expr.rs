@@ -113,7 +113,7 @@ impl Parser<'_, '_> {
         if self.bare_scalar
             && let Some(t) = self.toks.get(k)
             && let Tk::Cmd(c) = &t.tk
-            && BOLD.contains(&c.as_str())
+            && is_bold(c.as_str())
         {
             // the bold group's first letter
             let inner = self.toks.get(k + 1).and_then(|u| {
@@ -131,7 +131,7 @@ impl Parser<'_, '_> {
         match &t.tk {
             Tk::Cmd(c) => {
                 func_command(c).is_some()
-                    || TEXT_CMDS.contains(&c.as_str())
+                    || is_text(c.as_str())
                     || is_frac(c)
                     || DERIV_CMDS.contains(&c.as_str())
                     || matches!(c.as_str(), "sum" | "prod" | "left" | "sqrt" | "sigma")

@@ -18,8 +18,8 @@ use super::ast::{BinOp, Cond, Deriv, Expr, NormKind, PRIME_AT, PostOp, Rel, Sym}
 use super::lex::{Tk, Tok, is_space, lex, skip_group};
 use crate::check::SkipReason;
 use crate::check::notation::{
-    BOLD, DECOR_CMDS, DERIV_CMDS, FUNC_LETTERS, Func, PARTIAL_INDEX_LETTERS, TEXT_CMDS,
-    TEXT_MODE_CMDS, UNSUPPORTED_CMDS, UPRIGHT_D_CMDS, func_by_name, func_command, greek, is_frac,
+    DECOR_CMDS, DERIV_CMDS, FUNC_LETTERS, Func, PARTIAL_INDEX_LETTERS, TEXT_MODE_CMDS,
+    UNSUPPORTED_CMDS, UPRIGHT_D_CMDS, func_by_name, func_command, greek, is_bold, is_frac, is_text,
 };
 
 /// Is this a relation that separates the sides of a statement?
@@ -299,9 +299,7 @@ impl<'t, 'c> Parser<'t, 'c> {
             self.pos += 1;
             // `x^\mathsf{T}`, `\nabla_\mathbf{x}`: a font command takes its group along
             if let Tk::Cmd(c) = &t.tk
-                && (BOLD.contains(&c.as_str())
-                    || TEXT_CMDS.contains(&c.as_str())
-                    || DECOR_CMDS.contains(&c.as_str()))
+                && (is_bold(c.as_str()) || is_text(c.as_str()) || DECOR_CMDS.contains(&c.as_str()))
                 && self.toks.get(k + 1).is_some_and(|u| u.tk == Tk::Open)
             {
                 let close = skip_group(self.toks, k + 1);
@@ -343,7 +341,7 @@ fn letter_used(src: &str, c: char) -> bool {
             }
             Tk::Cmd(name)
                 if text_depth.is_none()
-                    && TEXT_CMDS.contains(&name.as_str())
+                    && is_text(name.as_str())
                     && sig.get(k + 1).is_some_and(|u| u.tk == Tk::Open) =>
             {
                 text_depth = Some(depth + 1);
@@ -490,7 +488,7 @@ fn split_branch(row: &[Tok]) -> PResult<(&[Tok], &[Tok])> {
         let is_sep = match &t.tk {
             Tk::Cmd(c) => {
                 matches!(c.as_str(), "qquad" | "quad")
-                    || (TEXT_CMDS.contains(&c.as_str()) && {
+                    || (is_text(c.as_str()) && {
                         let j = k + 1;
                         let e = if row.get(j).is_some_and(|u| u.tk == Tk::Open) {
                             skip_group(row, j)
