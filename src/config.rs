@@ -85,31 +85,6 @@ impl From<OtimesSetting> for check::Otimes {
     }
 }
 
-/// The layout a note's front matter names (`layout: denominator`), as the checker reads
-/// it; `None` for a value that names none.
-pub fn layout_named(value: &str) -> Option<check::Layout> {
-    let v = value.to_ascii_lowercase();
-    if v.contains("denominator") {
-        Some(check::Layout::Denominator)
-    } else if v.contains("numerator") {
-        Some(check::Layout::Numerator)
-    } else {
-        None
-    }
-}
-
-/// The meaning of `\otimes` a note's front matter names (`otimes: kronecker`).
-pub fn otimes_named(value: &str) -> Option<check::Otimes> {
-    let v = value.to_ascii_lowercase();
-    if v.contains("kron") {
-        Some(check::Otimes::Kronecker)
-    } else if v.contains("element") || v.contains("hadamard") || v.contains("wise") {
-        Some(check::Otimes::ElementWise)
-    } else {
-        None
-    }
-}
-
 /// A settings file that could not be used: the problem, and the file's text to show
 /// it in.
 #[derive(Debug, Clone)]

@@ -78,6 +78,36 @@ pub enum Otimes {
     Kronecker,
 }
 
+impl Layout {
+    /// The layout a note's front matter names (`layout: denominator`, `Denominator
+    /// layout`); `None` for a value that names none.
+    pub fn named(value: &str) -> Option<Layout> {
+        let v = value.to_ascii_lowercase();
+        if v.contains("denominator") {
+            Some(Layout::Denominator)
+        } else if v.contains("numerator") {
+            Some(Layout::Numerator)
+        } else {
+            None
+        }
+    }
+}
+
+impl Otimes {
+    /// The meaning of `\otimes` a note's front matter names (`otimes: kronecker`,
+    /// `element-wise`, `hadamard`); `None` for a value that names none.
+    pub fn named(value: &str) -> Option<Otimes> {
+        let v = value.to_ascii_lowercase();
+        if v.contains("kron") {
+            Some(Otimes::Kronecker)
+        } else if v.contains("element") || v.contains("hadamard") || v.contains("wise") {
+            Some(Otimes::ElementWise)
+        } else {
+            None
+        }
+    }
+}
+
 /// How to check.
 #[derive(Debug, Clone)]
 pub struct Settings {

@@ -75,11 +75,11 @@ fn check_settings(
     for (key, value) in &front.fields {
         let (valid, expected) = match key.to_ascii_lowercase().as_str() {
             "layout" => (
-                crate::config::layout_named(value).is_some(),
+                crate::check::Layout::named(value).is_some(),
                 "numerator or denominator",
             ),
             "otimes" => (
-                crate::config::otimes_named(value).is_some(),
+                crate::check::Otimes::named(value).is_some(),
                 "elementwise or kronecker",
             ),
             _ => continue,

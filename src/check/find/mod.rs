@@ -334,40 +334,20 @@ pub(crate) fn find(note: &NoteMath) -> Vec<Finding> {
     out
 }
 
-/// The note's layout (front matter `layout:`), if it says.
+/// The note's layout (front matter `layout:`), if it names one.
 fn front_layout(front: &BTreeMap<String, String>) -> Option<Layout> {
-    front.iter().find_map(|(k, v)| {
-        if k.eq_ignore_ascii_case("layout") {
-            let v = v.to_ascii_lowercase();
-            if v.contains("denominator") {
-                Some(Layout::Denominator)
-            } else if v.contains("numerator") {
-                Some(Layout::Numerator)
-            } else {
-                None
-            }
-        } else {
-            None
-        }
-    })
+    front
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case("layout"))
+        .and_then(|(_, v)| Layout::named(v))
 }
 
-/// The note's meaning of `\otimes` (front matter `otimes:`), if it says.
+/// The note's meaning of `\otimes` (front matter `otimes:`), if it names one.
 fn front_otimes(front: &BTreeMap<String, String>) -> Option<Otimes> {
-    front.iter().find_map(|(k, v)| {
-        if k.eq_ignore_ascii_case("otimes") {
-            let v = v.to_ascii_lowercase();
-            if v.contains("kron") {
-                Some(Otimes::Kronecker)
-            } else if v.contains("element") || v.contains("hadamard") || v.contains("wise") {
-                Some(Otimes::ElementWise)
-            } else {
-                None
-            }
-        } else {
-            None
-        }
-    })
+    front
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case("otimes"))
+        .and_then(|(_, v)| Otimes::named(v))
 }
 
 /// Definitions in the front matter (`y: x^2`, `f: f(x) = ...`).
