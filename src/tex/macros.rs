@@ -726,18 +726,24 @@ impl Input {
             return None;
         }
         self.next();
+        Some(self.until('}'))
+    }
+
+    /// The tokens up to `close` outside braces (a `}` closes at depth 0), the close read
+    /// and left out; an unclosed run goes to the end.
+    fn until(&mut self, close: char) -> Vec<OwnedToken> {
         let mut depth = 0usize;
         let mut out = Vec::new();
         while let Some(t) = self.next() {
             match t.kind {
+                T::Char(c) if c == close && depth == 0 => return out,
                 T::Char('{') => depth += 1,
-                T::Char('}') if depth == 0 => return Some(out),
-                T::Char('}') => depth -= 1,
+                T::Char('}') => depth = depth.saturating_sub(1),
                 _ => {}
             }
             out.push(t);
         }
-        Some(out)
+        out
     }
 
     fn group_text(&mut self) -> Option<String> {
@@ -759,18 +765,7 @@ impl Input {
             return None;
         }
         self.next();
-        let mut depth = 0usize;
-        let mut out = Vec::new();
-        while let Some(t) = self.next() {
-            match t.kind {
-                T::Char('{') => depth += 1,
-                T::Char('}') => depth = depth.saturating_sub(1),
-                T::Char(']') if depth == 0 => return Some(out),
-                _ => {}
-            }
-            out.push(t);
-        }
-        Some(out)
+        Some(self.until(']'))
     }
 
     fn bracket(&mut self) -> Option<String> {

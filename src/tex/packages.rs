@@ -170,27 +170,16 @@ const PHYSICS: Package = Package {
                 '|' => ("\\left|", "\\right|"),
                 _ => ("", ""),
             };
-            Some(format!(
-                "{l}\\begin{{smallmatrix}}{inner}\\end{{smallmatrix}}{r}"
-            ))
+            Some(small_matrix(&inner, l, r))
         }),
         (&["spmqty"], |a| {
-            let inner = a.group()?;
-            Some(format!(
-                "\\left(\\begin{{smallmatrix}}{inner}\\end{{smallmatrix}}\\right)"
-            ))
+            Some(small_matrix(&a.group()?, "\\left(", "\\right)"))
         }),
         (&["sbmqty"], |a| {
-            let inner = a.group()?;
-            Some(format!(
-                "\\left[\\begin{{smallmatrix}}{inner}\\end{{smallmatrix}}\\right]"
-            ))
+            Some(small_matrix(&a.group()?, "\\left[", "\\right]"))
         }),
         (&["svmqty"], |a| {
-            let inner = a.group()?;
-            Some(format!(
-                "\\left|\\begin{{smallmatrix}}{inner}\\end{{smallmatrix}}\\right|"
-            ))
+            Some(small_matrix(&a.group()?, "\\left|", "\\right|"))
         }),
         (&["imat", "identitymatrix"], |a| {
             let n = a.argument()?.trim().parse::<usize>().ok()?;
@@ -314,6 +303,10 @@ fn filled_matrix(
         })
         .collect::<Vec<_>>()
         .join(" \\\\ ")
+}
+
+fn small_matrix(inner: &str, l: &str, r: &str) -> String {
+    format!("{l}\\begin{{smallmatrix}}{inner}\\end{{smallmatrix}}{r}")
 }
 
 fn matrix(a: &mut Args<'_>, env: &str) -> Option<String> {
