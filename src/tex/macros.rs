@@ -201,26 +201,35 @@ impl Macros {
         errors
     }
 
-    /// Whether `tex` uses a macro of this table or defines one.
+    /// Whether `tex` uses a macro of this table or defines one (a scan for control words,
+    /// without allocating: most formulas use none).
     fn touches(&self, tex: &str) -> bool {
-        if !tex.contains('\\') {
-            return false;
-        }
-        lex(tex).iter().any(|t| match t.tok {
-            Tok::Word(name) => {
-                self.map.contains_key(name) || vocab::DEFINING_COMMANDS.contains(&name)
+        let bytes = tex.as_bytes();
+        let mut i = 0;
+        while let Some(k) = bytes[i..].iter().position(|&b| b == b'\\') {
+            let start = i + k + 1;
+            let len = bytes[start..]
+                .iter()
+                .take_while(|b| b.is_ascii_alphabetic())
+                .count();
+            if len == 0 {
+                // `\\`, `\{`…: the escaped character is not a name.
+                i = (start + 1).min(bytes.len());
+                continue;
             }
-            _ => false,
-        })
+            let name = &tex[start..start + len];
+            if self.map.contains_key(name) || vocab::DEFINING_COMMANDS.contains(&name) {
+                return true;
+            }
+            i = start + len;
+        }
+        false
     }
 
     /// Expands the macros of `tex`, adding the definitions it makes to this table (they
     /// hold for the formulas read after it). `Ok(None)` when there is nothing to expand.
     /// On an error the definitions read before it are kept and the formula is unchanged.
     pub fn expand(&mut self, tex: &str) -> Result<Option<Expanded>, MacroError> {
-        if self.map.is_empty() && !tex.contains("\\") {
-            return Ok(None);
-        }
         if !self.touches(tex) {
             return Ok(None);
         }
