@@ -1,7 +1,17 @@
 //! Comparing the sides' values, the verdict from the trials, and hints (layout,
 //! factor, sign, symmetry).
 
-use super::*;
+use std::collections::BTreeSet;
+
+use nalgebra::DMatrix;
+
+use crate::check::eval::Val;
+use crate::check::shape::Ty;
+use crate::check::syntax::Expr;
+use crate::check::{FailKind, Layout, Outcome, Verdict};
+
+use super::kinds::SymInfo;
+use super::{Checker, Step, TOL, Typed, has_deriv, verdict};
 
 pub(super) fn as_matrix(v: &Val<f64>, like: Option<(usize, usize)>) -> DMatrix<f64> {
     match v {

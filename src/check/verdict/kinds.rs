@@ -1,7 +1,16 @@
 //! The kind search: which symbols are scalars, vectors or matrices; the typings
 //! tried, fewest changes first, and the shape failures they explain.
 
-use super::*;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use crate::check::find::Ident;
+use crate::check::notation::Func;
+use crate::check::shape::{D, Infer, Kind, Ty, TyErr};
+use crate::check::syntax::{BinOp, Deriv, Expr, NormKind, PostOp, Sym};
+use crate::check::{FailKind, Layout, Outcome, Verdict};
+
+use super::sample::Rng;
+use super::{Attempt, Checker, TOL, Typed, verdict};
 
 pub(super) struct SymInfo {
     pub(super) fixed: HashMap<String, Kind>,

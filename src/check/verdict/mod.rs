@@ -24,19 +24,15 @@ mod compare;
 mod kinds;
 mod sample;
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap};
 
-use nalgebra::DMatrix;
-
-use super::eval::{self, Cx, EvalErr, Val};
+use super::eval::Val;
 use super::find::Ident;
 use super::notation::Func;
-use super::shape::{D, Infer, Kind, Ty, TyErr};
-use super::syntax::{BinOp, Cond, Deriv, Expr, NormKind, PostOp, Rel, Sym};
+use super::shape::{Infer, Kind, Ty, TyErr};
+use super::syntax::{BinOp, Expr};
 use super::{FailKind, Finding, Layout, Otimes, Outcome, Settings, SkipReason, Verdict};
-use compare::*;
-use kinds::*;
-use sample::*;
+use kinds::{SymInfo, abs_as_norm, analyse, candidates, nabla_transposed};
 
 /// Entries agree when `|a − b| ≤ TOL · max(1, |a|, |b|)`.
 const TOL: f64 = 1e-6;

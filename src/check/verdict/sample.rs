@@ -1,7 +1,18 @@
 //! Sampling: the one random number generator, sizes and points, evaluation at a
 //! point, and the trials.
 
-use super::*;
+use std::collections::{BTreeSet, HashMap};
+
+use nalgebra::DMatrix;
+
+use crate::check::eval::{Cx, EvalErr, Val};
+use crate::check::notation::Func;
+use crate::check::shape::{D, Infer, Ty};
+use crate::check::syntax::{Cond, Expr, PostOp, Rel};
+use crate::check::{Layout, SkipReason, Verdict, eval};
+
+use super::compare::compare;
+use super::{ATTEMPTS, Checker, FD_TOL, KINK, MAX_COND, Step, Trials, Typed, Worst, skip};
 
 /// Splitmix64.
 pub(super) struct Rng(pub(super) u64);
