@@ -1,7 +1,14 @@
 //! TeX commands: Greek letters, fonts, text, accents, `\mathbb`, `\sqrt`,
 //! `\left`, and the commands the checker refuses.
 
-use super::*;
+use crate::check::notation::{
+    BOLD, DECOR_CMDS, Func, TEXT_CMDS, TEXT_MODE_CMDS, UNSUPPORTED_CMDS, func_by_name,
+    func_command, greek, is_frac,
+};
+use crate::check::syntax::ast::{BinOp, Expr, Rel};
+use crate::check::syntax::lex::{Tk, Tok, is_space, skip_group};
+
+use super::{PErr, PResult, Parser, has_top_relation, norm_sub, plain_text, relation, split_top};
 
 impl Parser<'_, '_> {
     pub(super) fn command(&mut self, c: &str) -> PResult<Expr> {

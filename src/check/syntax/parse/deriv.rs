@@ -1,7 +1,12 @@
 //! Derivatives: `\frac{d}{dx}` and its spellings, `\partial`, `\nabla`.
 
-use super::*;
-use crate::check::notation::DIFFERENTIAL;
+use crate::check::notation::{
+    DIFFERENTIAL, Func, PARTIAL_INDEX_LETTERS, UPRIGHT_D_CMDS, func_by_name,
+};
+use crate::check::syntax::ast::{BinOp, Deriv, Expr, PostOp, Sym};
+use crate::check::syntax::lex::{Tk, Tok, is_space, skip_group};
+
+use super::{PErr, PResult, Parser, plain_text, split_top};
 
 impl Parser<'_, '_> {
     /// `\frac{N}{D}`: a derivative or a division.

@@ -1,8 +1,19 @@
 //! Expressions: sums, products, powers and postfix operators, atoms, numbers,
 //! groups and delimiters (parentheses, `\langle`, `|.|`, `\|.\|`).
 
-use super::*;
-use crate::check::notation::{FROBENIUS_SUBS, MAX_NORM_SUBS, is_transpose_sup};
+use std::cell::Cell;
+
+use crate::check::notation::{
+    BOLD, DERIV_CMDS, FROBENIUS_SUBS, Func, MAX_NORM_SUBS, TEXT_CMDS, func_by_name, func_command,
+    is_frac, is_transpose_sup,
+};
+use crate::check::syntax::ast::{BinOp, Expr, NormKind, PostOp, Sym};
+use crate::check::syntax::lex::{Tk, Tok, is_space, skip_group};
+
+use super::{
+    Ctx, MAX_DEPTH, PErr, PResult, Parser, apply_power, has_array_symbol, letter_used, parse_expr,
+    plain_text, relation, split_top, stopped_at, sub_indices, transposable,
+};
 
 impl Parser<'_, '_> {
     // expr := ['-'|'+'] term (('+'|'-') term)*

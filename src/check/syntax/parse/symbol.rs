@@ -1,7 +1,16 @@
 //! Letters and symbols (subscripts, primes), and the application of functions:
 //! built-in, defined in the note, or abstract.
 
-use super::*;
+use std::cell::Cell;
+
+use crate::check::notation::{FUNC_LETTERS, Func, func_by_name};
+use crate::check::syntax::ast::{BinOp, Deriv, Expr, PRIME_AT, Sym};
+use crate::check::syntax::lex::{Tk, Tok, is_space};
+
+use super::{
+    Ctx, PErr, PResult, Parser, apply_power, has_bold, list_vector, norm_sub, parse_expr,
+    plain_text,
+};
 
 impl Parser<'_, '_> {
     pub(super) fn letter(&mut self) -> PResult<Expr> {
