@@ -632,13 +632,7 @@ fn matrix<T: Num>(rows: &[Vec<Expr>], cx: &mut Cx<T>) -> R<T> {
 }
 
 fn depends_on_vars(e: &Expr) -> bool {
-    let mut any = false;
-    e.walk(&mut |x| {
-        if matches!(x, Expr::Var(_) | Expr::Index(..) | Expr::Deriv(..)) {
-            any = true;
-        }
-    });
-    any
+    e.any(&|x| matches!(x, Expr::Var(_) | Expr::Index(..) | Expr::Deriv(..)))
 }
 
 fn finite<T: Num>(v: &Val<T>) -> bool {
@@ -933,7 +927,7 @@ pub(crate) fn derivative(
             d.wrt.show()
         )));
     };
-    if has_deriv_inside(&d.of) {
+    if d.of.has_deriv() {
         if d.vec {
             return Err(EvalErr::Unsupported(
                 "a derivative by vec(X) of a derivative".into(),
@@ -1044,16 +1038,6 @@ pub(crate) fn derivative(
         kink,
         taken,
     })
-}
-
-fn has_deriv_inside(e: &Expr) -> bool {
-    let mut any = false;
-    e.walk(&mut |x| {
-        if matches!(x, Expr::Deriv(..)) {
-            any = true;
-        }
-    });
-    any
 }
 
 /// `e` evaluated at a point, its derivatives (a higher-order derivative's inner

@@ -322,6 +322,21 @@ impl Expr {
         self.for_each_child(&mut |c| c.walk(f));
     }
 
+    /// Does `p` hold for some sub-expression (this one included)?
+    pub(crate) fn any(&self, p: &dyn Fn(&Expr) -> bool) -> bool {
+        if p(self) {
+            return true;
+        }
+        let mut found = false;
+        self.for_each_child(&mut |c| found = found || c.any(p));
+        found
+    }
+
+    /// Is there a derivative in it?
+    pub(crate) fn has_deriv(&self) -> bool {
+        self.any(&|x| matches!(x, Expr::Deriv(..)))
+    }
+
     /// Rebuilds the tree bottom-up through `f` (post-order); `f` may replace nodes.
     pub(crate) fn map(
         self,

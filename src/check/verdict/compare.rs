@@ -11,7 +11,7 @@ use crate::check::syntax::Expr;
 use crate::check::{FailKind, Layout, Outcome, Verdict};
 
 use super::kinds::SymInfo;
-use super::{Checker, Step, TOL, Typed, has_deriv, verdict};
+use super::{Checker, Step, TOL, Typed, verdict};
 
 pub(super) fn as_matrix(v: &Val<f64>, like: Option<(usize, usize)>) -> DMatrix<f64> {
     match v {
@@ -204,7 +204,7 @@ impl Checker<'_> {
     pub(super) fn hints(&self, t: &Typed, i: usize, st: &Step, info: &SymInfo) -> Option<String> {
         let mut hints = Vec::new();
         // which side is the derivative: hints speak of the other side
-        let deriv_left = has_deriv(&t.members[i]) || !has_deriv(&t.members[i + 1]);
+        let deriv_left = t.members[i].has_deriv() || !t.members[i + 1].has_deriv();
         let pairs: Vec<(Val<f64>, Val<f64>)> = st
             .pairs
             .iter()

@@ -190,16 +190,6 @@ struct Worst {
     sizes: String,
 }
 
-fn has_deriv(e: &Expr) -> bool {
-    let mut any = false;
-    e.walk(&mut |x| {
-        if matches!(x, Expr::Deriv(..)) {
-            any = true;
-        }
-    });
-    any
-}
-
 /// What the typings tried so far got wrong: the first of each kind.
 #[derive(Default)]
 struct Failures {
@@ -294,7 +284,7 @@ impl Checker<'_> {
         let deriv_ok = errs
             .iter()
             .zip(v)
-            .all(|(e, m)| e.is_none() || !has_deriv(m));
+            .all(|(e, m)| e.is_none() || !m.has_deriv());
         if deriv_ok
             && fails.rhs_err.is_none()
             && let Some((i, Some(TyErr::Dim(m)))) = errs
@@ -319,7 +309,7 @@ impl Checker<'_> {
             fails.err = errs
                 .iter()
                 .zip(v)
-                .find(|(e, m)| e.is_some() && has_deriv(m))
+                .find(|(e, m)| e.is_some() && m.has_deriv())
                 .or_else(|| errs.iter().zip(v).find(|(e, _)| e.is_some()))
                 .and_then(|(e, _)| e.clone());
         }
