@@ -37,7 +37,7 @@ pub(super) fn call<T: Num>(f: Func, args: &[Expr], cx: &mut Cx<T>) -> R<T> {
 
 /// An element-wise function: its domain and kinks from the notation table, then its
 /// value entry by entry.
-pub(super) fn elementwise_call<T: Num>(f: Func, v: Val<T>, a0: &Expr, cx: &mut Cx<T>) -> R<T> {
+fn elementwise_call<T: Num>(f: Func, v: Val<T>, a0: &Expr, cx: &mut Cx<T>) -> R<T> {
     let info = f.info();
     if info.domain != Domain::All
         && (entries(&v).iter().any(|x| info.domain.excludes(x.re()))
@@ -54,7 +54,7 @@ pub(super) fn elementwise_call<T: Num>(f: Func, v: Val<T>, a0: &Expr, cx: &mut C
 }
 
 /// A function that is not entry by entry (softmax, sum, diag, trace, det, max, vec).
-pub(super) fn structural_call<T: Num>(f: Func, v: Val<T>, args: &[Expr], cx: &mut Cx<T>) -> R<T> {
+fn structural_call<T: Num>(f: Func, v: Val<T>, args: &[Expr], cx: &mut Cx<T>) -> R<T> {
     match f {
         Func::Vec => Ok(match v {
             Val::M(m) => {

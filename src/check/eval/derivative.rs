@@ -159,7 +159,7 @@ pub(crate) fn derivative(
 /// ones) computed there first; with the smallest kink distance and the largest
 /// AD/FD gap seen.
 #[allow(clippy::too_many_arguments)]
-pub(super) fn eval_with_derivs(
+fn eval_with_derivs(
     e: &Expr,
     vals: &HashMap<String, Val<f64>>,
     poly: &HashMap<u32, usize>,
@@ -192,7 +192,7 @@ pub(super) fn eval_with_derivs(
 }
 
 /// A value with its kink distance, AD/FD gap and `cases` branches taken.
-pub(super) type WithDerivs = (Val<f64>, f64, f64, Vec<(u32, usize)>);
+type WithDerivs = (Val<f64>, f64, f64, Vec<(u32, usize)>);
 
 /// A derivative of an expression holding derivatives (`\frac{d^2}{dx^2}`,
 /// `\nabla^2`): the inner derivatives are exact (AD) at each point, the outer one is
@@ -200,7 +200,7 @@ pub(super) type WithDerivs = (Val<f64>, f64, f64, Vec<(u32, usize)>);
 /// extrapolation correction counts as a gap, so a point where the difference
 /// quotient is unreliable is resampled.
 #[allow(clippy::too_many_arguments)]
-pub(super) fn nested_derivative(
+fn nested_derivative(
     d: &Deriv,
     key: &str,
     x0: &Val<f64>,
@@ -282,7 +282,7 @@ pub(super) fn nested_derivative(
 
 /// The Jacobian (one column per entry of the variable, one row per entry of the
 /// value) arranged as the derivative in the layout.
-pub(super) fn arrange(
+fn arrange(
     d: &Deriv,
     y0: &Val<f64>,
     x0: &Val<f64>,
@@ -330,7 +330,7 @@ pub(super) fn arrange(
     Ok(value)
 }
 
-pub(super) fn set_eps(vals: &mut HashMap<String, Val<Dual64>>, key: &str, j: usize, eps: f64) {
+fn set_eps(vals: &mut HashMap<String, Val<Dual64>>, key: &str, j: usize, eps: f64) {
     match vals.get_mut(key) {
         Some(Val::S(x)) => x.eps = eps,
         Some(Val::M(m)) => {
@@ -342,7 +342,7 @@ pub(super) fn set_eps(vals: &mut HashMap<String, Val<Dual64>>, key: &str, j: usi
     }
 }
 
-pub(super) fn get_entry(vals: &HashMap<String, Val<f64>>, key: &str, j: usize) -> f64 {
+fn get_entry(vals: &HashMap<String, Val<f64>>, key: &str, j: usize) -> f64 {
     match vals.get(key) {
         Some(Val::S(x)) => *x,
         Some(Val::M(m)) => m.get(j).copied().unwrap_or(0.0),
@@ -350,7 +350,7 @@ pub(super) fn get_entry(vals: &HashMap<String, Val<f64>>, key: &str, j: usize) -
     }
 }
 
-pub(super) fn set_entry(vals: &mut HashMap<String, Val<f64>>, key: &str, j: usize, v: f64) {
+fn set_entry(vals: &mut HashMap<String, Val<f64>>, key: &str, j: usize, v: f64) {
     match vals.get_mut(key) {
         Some(Val::S(x)) => *x = v,
         Some(Val::M(m)) => {

@@ -11,7 +11,7 @@ use super::{EvalErr, R, syms_of};
 /// Inverting a matrix whose condition number exceeds this is a domain problem (the
 /// point is resampled): the result would carry too much rounding error for the
 /// 1e-6 comparison.
-pub(super) const MAX_INV_COND: f64 = 1e6;
+const MAX_INV_COND: f64 = 1e6;
 
 /// The scalar types the evaluator runs on.
 pub(crate) trait Num: RealField + Copy {
@@ -25,7 +25,7 @@ pub(crate) trait Num: RealField + Copy {
 
 /// The error function of a real number, to about 1e-15: `2/√π e^{-x²} Σ 2ⁿ
 /// x^{2n+1} / (1·3···(2n+1))` (positive terms, no cancellation); ±1 beyond |x| = 6.
-pub(super) fn erf_f64(x: f64) -> f64 {
+fn erf_f64(x: f64) -> f64 {
     if !x.is_finite() {
         return if x.is_nan() { x } else { x.signum() };
     }

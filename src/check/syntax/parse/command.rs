@@ -236,7 +236,7 @@ impl Parser<'_, '_> {
     }
 
     /// `\mathrm{x}_i` etc.: a subscript after a font group whose content was a symbol.
-    pub(super) fn postfix_sym_sub(&mut self, e: Expr) -> PResult<Expr> {
+    fn postfix_sym_sub(&mut self, e: Expr) -> PResult<Expr> {
         if let Expr::Var(mut s) = e {
             if s.sub.is_none() && self.peek().is_some_and(|t| t.is_ch('_')) {
                 self.pos += 1;
@@ -282,7 +282,7 @@ impl Parser<'_, '_> {
     /// After a ones vector (`\mathbf{1}`, `\mathbb{1}`): a size subscript
     /// (`\mathbf{1}_n`, ignored) or an indicator (`\mathbb{1}[x > 0]`,
     /// `\mathbb{1}_{x > 0}`).
-    pub(super) fn after_ones(&mut self, e: Expr) -> PResult<Expr> {
+    fn after_ones(&mut self, e: Expr) -> PResult<Expr> {
         if self.peek().is_some_and(|t| t.is_ch('_')) {
             self.pos += 1;
             let sub = self.arg_toks()?;
@@ -328,7 +328,7 @@ impl Parser<'_, '_> {
         self.indicator(inner)
     }
 
-    pub(super) fn indicator(&self, toks: &[Tok]) -> PResult<Expr> {
+    fn indicator(&self, toks: &[Tok]) -> PResult<Expr> {
         let parts = split_top(toks, |t| {
             matches!(
                 relation(&t.tk),
@@ -355,7 +355,7 @@ impl Parser<'_, '_> {
     }
 
     /// The inside of `\mathbf{...}`.
-    pub(super) fn bold_arg(&mut self, inner: &[Tok]) -> PResult<Expr> {
+    fn bold_arg(&mut self, inner: &[Tok]) -> PResult<Expr> {
         let sig: Vec<&Tok> = inner.iter().filter(|t| !is_space(&t.tk)).collect();
         if sig.len() == 1 {
             match &sig[0].tk {
