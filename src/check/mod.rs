@@ -6,14 +6,20 @@
 //!
 //! Architecture (one module per step):
 //!
-//! - `notation`: the function table, the letters' roles, the derivative commands.
-//! - `syntax`: TeX → tokens (`lex`, with byte offsets) → expression trees (`parse`, `ast`).
-//! - `find`: statements, definitions (`y = \text{sum}(\mathbf{x})`,
-//!   `activation(\mathbf{x}) = ...`), declarations (`x \in \mathbb{R}^n`), identities.
+//! - `notation`: the notation as data: the function table, the letters' roles, the
+//!   derivative, font and text commands.
+//! - `syntax`: TeX → tokens (`lex`, with byte offsets) → expression trees (`parse`,
+//!   one file per construct, building the `ast`, whose one traversal every pass
+//!   uses).
+//! - `find`: statements and the derivative detector (`statements`), definitions,
+//!   declarations and conditions (`scope`), identities (`identity`), substitution
+//!   (`rewrite`), indices (`indices`).
 //! - `shape`: kinds and shapes with symbolic dimensions, unified across the sides.
 //! - `eval`: a generic evaluator over `f64` and `num_dual::Dual64` (exact forward-mode
-//!   derivatives), with domain and kink tracking.
-//! - `verdict`: the kind search, sampling, comparison, hints and the verdict.
+//!   derivatives, `derivative`), with domain and kink tracking; values in `value`,
+//!   built-in functions in `call`.
+//! - `verdict`: the kind search (`kinds`), sampling with the one RNG (`sample`),
+//!   comparison and hints (`compare`), and the verdict.
 //!
 //! # Conventions
 //!

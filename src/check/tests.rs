@@ -2409,3 +2409,19 @@ fn emph_and_textup_words_separate_statements() {
         );
     }
 }
+
+#[test]
+fn the_function_table_is_in_func_order() {
+    use super::notation::{FUNCS, Func, func_by_name, func_command};
+    for (k, info) in FUNCS.iter().enumerate() {
+        assert_eq!(info.func as usize, k, "{} is out of place", info.name);
+        assert_eq!(info.func.info().name, info.name);
+        for s in info.spellings {
+            assert_eq!(func_by_name(s), Some(info.func), "spelling {s}");
+        }
+        for c in info.commands {
+            assert_eq!(func_command(c), Some(info.func), "command {c}");
+        }
+    }
+    assert_eq!(FUNCS.len(), Func::Min as usize + 1);
+}

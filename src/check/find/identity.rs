@@ -18,7 +18,7 @@ use super::statements::{
 use super::{Bar, Def, Ident, Skip, State};
 
 /// A zero written as a literal: `0`, `\mathbf{0}`, `\vec{0}^T`.
-pub(super) fn zero_literal(e: &Expr) -> bool {
+fn zero_literal(e: &Expr) -> bool {
     match e {
         Expr::Num(x) => *x == 0.0,
         Expr::ZeroAny | Expr::Zeros(_) => true,
@@ -37,10 +37,7 @@ pub(super) fn zero_literal(e: &Expr) -> bool {
 /// `\varphi`, `\psi`, `\ell`, `\sigma`; the others (`y`, `\mathbf{x}`, uppercase, calligraphic
 /// or hatted ones) usually name quantities that depend on the variable, and stay
 /// abstract (`\frac{dy}{dx} = 0` is a condition, not an identity).
-pub(super) fn constant_rule(
-    st: &State,
-    parsed: Vec<Result<Expr, PErr>>,
-) -> Vec<Result<Expr, PErr>> {
+fn constant_rule(st: &State, parsed: Vec<Result<Expr, PErr>>) -> Vec<Result<Expr, PErr>> {
     let derivs: Vec<usize> = (0..parsed.len())
         .filter(|&i| !matches!(&parsed[i], Ok(e) if zero_literal(e)))
         .collect();
@@ -223,7 +220,7 @@ pub(super) fn statement(
     None
 }
 
-pub(super) fn finding(
+fn finding(
     span: usize,
     start: usize,
     src: &str,
@@ -247,7 +244,7 @@ pub(super) fn finding(
     }
 }
 
-pub(super) fn skip_finding(
+fn skip_finding(
     span: usize,
     start: usize,
     src: &str,
@@ -261,7 +258,7 @@ pub(super) fn skip_finding(
 
 /// Parses and resolves the members of an identity. An abstract function anywhere
 /// is reported before a member that does not parse.
-pub(super) fn build(st: &State, mems: &[&[Tok]], cx: &Ctx, src: &str) -> Result<Ident, Skip> {
+fn build(st: &State, mems: &[&[Tok]], cx: &Ctx, src: &str) -> Result<Ident, Skip> {
     let mut parsed = Vec::new();
     let mut texts = Vec::new();
     let mut bars = Vec::new();
@@ -520,7 +517,7 @@ fn standing_conditions(st: &State, members: &[Expr]) -> Vec<syntax::Cond> {
 /// A member ending in an evaluation bar (`\frac{d}{dx} \sin x \Big|_{x=0}`,
 /// `\left. ... \right|_{x = 1}`): the member without it, and the symbol's key and
 /// value (a number; `\mathbf{0}` for a zero vector).
-pub(super) fn split_eval_bar<'t>(m: &'t [Tok], cx: &Ctx) -> Result<(&'t [Tok], Option<Bar>), Skip> {
+fn split_eval_bar<'t>(m: &'t [Tok], cx: &Ctx) -> Result<(&'t [Tok], Option<Bar>), Skip> {
     let sig: Vec<usize> = (0..m.len()).filter(|&k| !is_space(&m[k].tk)).collect();
     // the subscript: a group (or one token) at the very end, after `|_`
     let Some(&last) = sig.last() else {
@@ -595,7 +592,7 @@ pub(super) fn split_eval_bar<'t>(m: &'t [Tok], cx: &Ctx) -> Result<(&'t [Tok], O
 }
 
 /// The value of a constant expression (numbers, `\pi`, `e`, arithmetic).
-pub(super) fn const_value(e: &Expr) -> Option<f64> {
+fn const_value(e: &Expr) -> Option<f64> {
     Some(match e {
         Expr::Num(v) => *v,
         Expr::Neg(a) => -const_value(a)?,
@@ -790,7 +787,7 @@ fn count_sub(e: &Expr, k: &str) -> usize {
 
 /// Does every derivative's operand mention its variable? (Otherwise reading the
 /// defined symbols as constants makes the derivative trivially zero.)
-pub(super) fn operands_vary(e: &Expr) -> bool {
+fn operands_vary(e: &Expr) -> bool {
     let mut ok = true;
     e.walk(&mut |x| {
         if let Expr::Deriv(_, d) = x {
@@ -855,7 +852,7 @@ pub(super) fn abstract_in(e: &Expr) -> Option<Skip> {
 /// A calligraphic or hatted symbol (`\mathcal{L}`, `\hat{y}`) in a derivative's
 /// operand that does not mention the variable at all: such a symbol names a quantity
 /// depending on the variable (a loss, a density, a prediction), not a constant.
-pub(super) fn implicit_quantity(d: &syntax::Deriv) -> Option<Sym> {
+fn implicit_quantity(d: &syntax::Deriv) -> Option<Sym> {
     let key = d.wrt.key();
     let mut mentions = false;
     let mut found: Option<Sym> = None;

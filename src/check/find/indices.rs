@@ -263,7 +263,7 @@ fn fresh_ids(out: Vec<Expr>) -> Result<Vec<Expr>, Skip> {
 
 /// Index letters of derivatives by a component `\partial x_i` of a vector `x`
 /// that the identity also uses as a whole (`x`, or `x_j` in a sum over `j`).
-pub(super) fn free_indices(members: &[Expr]) -> Vec<String> {
+fn free_indices(members: &[Expr]) -> Vec<String> {
     let mut cand: Vec<(String, String)> = Vec::new();
     for e in members {
         e.walk(&mut |x| {
@@ -332,7 +332,7 @@ pub(super) fn free_indices(members: &[Expr]) -> Vec<String> {
 /// Vectors differentiated by (`\partial \mathbf{x}`) whose components are written
 /// `x_1, x_2, ...` in the identity: base name → (the vector symbol, its length =
 /// the largest component index).
-pub(super) fn components(members: &[Expr]) -> BTreeMap<String, (Sym, usize)> {
+fn components(members: &[Expr]) -> BTreeMap<String, (Sym, usize)> {
     let mut wrts: BTreeMap<String, Sym> = BTreeMap::new();
     for e in members {
         e.walk(&mut |x| {
@@ -367,7 +367,7 @@ pub(super) fn components(members: &[Expr]) -> BTreeMap<String, (Sym, usize)> {
 }
 
 /// `\nabla f` without a subscript: the variable is the only symbol in `f`.
-pub(super) fn fix_nabla(e: Expr) -> Result<Expr, Skip> {
+fn fix_nabla(e: Expr) -> Result<Expr, Skip> {
     let mut err = None;
     let r = e.map(&mut |x| match x {
         Expr::Deriv(id, d) if d.wrt.base.is_empty() => {
@@ -415,7 +415,7 @@ pub(super) fn fix_nabla(e: Expr) -> Result<Expr, Skip> {
 }
 
 /// Turns `x_i` inside `\sum_i` (or `\dots x_i \dots`) into entry `i` of `x`.
-pub(super) fn bind_indices(e: Expr, bound: &[String]) -> Result<Expr, Skip> {
+fn bind_indices(e: Expr, bound: &[String]) -> Result<Expr, Skip> {
     match e {
         Expr::Sum {
             idx,
@@ -557,7 +557,7 @@ pub(super) fn bind_indices(e: Expr, bound: &[String]) -> Result<Expr, Skip> {
 }
 
 /// `bind_indices` in each expression of a condition.
-pub(super) fn bind_cond(c: syntax::Cond, bound: &[String]) -> Result<syntax::Cond, Skip> {
+fn bind_cond(c: syntax::Cond, bound: &[String]) -> Result<syntax::Cond, Skip> {
     Ok(match c {
         syntax::Cond::Always => syntax::Cond::Always,
         syntax::Cond::Rel(es, rs) => syntax::Cond::Rel(
@@ -575,7 +575,7 @@ pub(super) fn bind_cond(c: syntax::Cond, bound: &[String]) -> Result<syntax::Con
 }
 
 /// The index letters among `idxs` that `e` uses as a subscript (`x_i`, `A_{ij}`).
-pub(super) fn subscript_indices(e: &Expr, idxs: &[String]) -> Vec<String> {
+fn subscript_indices(e: &Expr, idxs: &[String]) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
     e.walk(&mut |x| {
         if let Expr::Var(s) = x
@@ -596,11 +596,7 @@ pub(super) fn subscript_indices(e: &Expr, idxs: &[String]) -> Vec<String> {
 /// A condition whose expressions use an index of a sum (`idxs`) that is not bound
 /// around it: each such expression becomes the vector of its values over the index
 /// (`\dots`), and the comparison holds entry by entry, so for every value.
-pub(super) fn bind_cond_all(
-    c: syntax::Cond,
-    bound: &[String],
-    idxs: &[String],
-) -> Result<syntax::Cond, Skip> {
+fn bind_cond_all(c: syntax::Cond, bound: &[String], idxs: &[String]) -> Result<syntax::Cond, Skip> {
     Ok(match c {
         syntax::Cond::Always => syntax::Cond::Always,
         syntax::Cond::Rel(es, rs) => {

@@ -12,7 +12,7 @@ use super::{Def, Skip, State};
 
 /// Replaces defined functions (always) and defined symbols (when `syms`; `used`
 /// records whether one was replaced).
-pub(super) fn substitute(
+fn substitute(
     st: &State,
     e: Expr,
     wrts: &BTreeSet<String>,
@@ -298,7 +298,7 @@ pub(super) fn subst_ctx(
 /// function of it, the rest held fixed). An operand that still does not mention it
 /// but shares its definition's symbols is written in terms the checker cannot
 /// match: refused rather than read as a constant.
-pub(super) fn as_intermediate(
+fn as_intermediate(
     st: &State,
     of: Expr,
     wrt: &Sym,
@@ -364,7 +364,7 @@ pub(super) fn as_intermediate(
 
 /// Replaces, top-down, the first sub-expressions for which `f` gives a
 /// replacement. Not inside a nested derivative: its operand is left as written.
-pub(super) fn replace_pre(e: Expr, f: &mut dyn FnMut(&Expr) -> Option<Expr>) -> Expr {
+fn replace_pre(e: Expr, f: &mut dyn FnMut(&Expr) -> Option<Expr>) -> Expr {
     if let Some(r) = f(&e) {
         return r;
     }

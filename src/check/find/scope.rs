@@ -273,14 +273,14 @@ pub(super) fn define(st: &mut State, head: &[Tok], body: &[Tok], cx: &Ctx) {
 
 /// A definition's body read like an identity's members: `s_k` next to a vector `s`
 /// (defined earlier or bold in the body) is its entry `k` (`\ell = -\log s_k`).
-pub(super) fn bind_entries(st: &State, body: Result<Expr, PErr>) -> Result<Expr, PErr> {
+fn bind_entries(st: &State, body: Result<Expr, PErr>) -> Result<Expr, PErr> {
     entries_of_vectors(st, vec![body])
         .pop()
         .unwrap_or_else(|| Err(PErr::parse("empty definition".to_string())))
 }
 
 /// `a = 3` or `y = x` are facts more often than definitions worth substituting.
-pub(super) fn is_trivial_alias(e: &Expr) -> bool {
+fn is_trivial_alias(e: &Expr) -> bool {
     matches!(e, Expr::Num(_))
 }
 

@@ -14,7 +14,7 @@ use crate::check::syntax::{self, Rel, Sym, Tk, Tok, is_space, plain_text, skip_g
 
 use super::{Def, State};
 
-pub(super) const ALIGN_ENVS: &[&str] = &[
+const ALIGN_ENVS: &[&str] = &[
     "align",
     "align*",
     "aligned",
@@ -250,7 +250,7 @@ fn split_at_commas(out: Vec<Vec<Tok>>) -> Vec<Vec<Tok>> {
     res
 }
 
-pub(super) fn trim_punct(mut s: Vec<Tok>) -> Vec<Tok> {
+fn trim_punct(mut s: Vec<Tok>) -> Vec<Tok> {
     while s
         .last()
         .is_some_and(|t| t.is_ch('.') || t.is_ch(',') || is_space(&t.tk))
@@ -260,12 +260,12 @@ pub(super) fn trim_punct(mut s: Vec<Tok>) -> Vec<Tok> {
     s
 }
 
-pub(super) fn has_relation(toks: &[Tok]) -> bool {
+fn has_relation(toks: &[Tok]) -> bool {
     syntax::split_top(toks, |t| syntax::relation(&t.tk).is_some()).len() > 1
 }
 
 /// Index after the `\end{..}` matching the `\begin` at `k`.
-pub(super) fn env_end(toks: &[Tok], k: usize) -> usize {
+fn env_end(toks: &[Tok], k: usize) -> usize {
     let mut depth = 0;
     let mut j = k;
     while j < toks.len() {
@@ -429,7 +429,7 @@ pub(super) fn has_prime_call(toks: &[Tok], funcs: &BTreeMap<String, Def>) -> boo
 
 /// Does the numerator or denominator of a fraction start with a differential (`d`,
 /// `\mathrm{d}`)? Not a function name starting with `d` (`det`, `diag`).
-pub(super) fn starts_with_d(toks: &[Tok]) -> bool {
+fn starts_with_d(toks: &[Tok]) -> bool {
     let sig: Vec<&Tok> = toks.iter().filter(|t| !is_space(&t.tk)).collect();
     match sig.first() {
         Some(t) if t.tk == Tk::Letter(DIFFERENTIAL) => {

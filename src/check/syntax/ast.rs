@@ -199,12 +199,11 @@ impl Expr {
     pub(crate) fn bin(op: BinOp, a: Expr, b: Expr) -> Expr {
         Expr::Bin(op, a.bx(), b.bx())
     }
-    /// The direct sub-expressions, in order: a `cases` branch's value and then its
-    /// condition's expressions; a derivative's operand. Every traversal of the tree
-    /// goes through this (and [`Expr::map_children`], which rebuilds in the same
-    /// order).
-    pub(crate) fn children(&self) -> Vec<&Expr> {
-        let mut out: Vec<&Expr> = Vec::new();
+    /// Visits the direct sub-expressions, in order: a `cases` branch's value and
+    /// then its condition's expressions; a derivative's operand. Every traversal of
+    /// the tree goes through this (and [`Expr::map_children`], which rebuilds in
+    /// the same order).
+    pub(crate) fn for_each_child<'e>(&'e self, f: &mut dyn FnMut(&'e Expr)) {
         match self {
             Expr::Neg(a)
             | Expr::Post(a, _)
@@ -212,26 +211,26 @@ impl Expr {
             | Expr::Index(a, _)
             | Expr::Dots(a, _)
             | Expr::Col(a, _)
-            | Expr::At(a, _, _) => out.push(a),
+            | Expr::At(a, _, _) => f(a),
             Expr::Bin(_, a, b) | Expr::Pow(a, b) | Expr::Ind(a, _, b) => {
-                out.push(a);
-                out.push(b);
+                f(a);
+                f(b);
             }
-            Expr::Call(_, args) | Expr::Apply(_, args) => out.extend(args.iter()),
+            Expr::Call(_, args) | Expr::Apply(_, args) => args.iter().for_each(f),
             Expr::Sum { hi, body, .. } => {
                 if let Some(h) = hi {
-                    out.push(h);
+                    f(h);
                 }
-                out.push(body);
+                f(body);
             }
-            Expr::Matrix(rows) => out.extend(rows.iter().flatten()),
+            Expr::Matrix(rows) => rows.iter().flatten().for_each(f),
             Expr::Cases(_, brs) => {
                 for (v, c) in brs {
-                    out.push(v);
-                    c.exprs(&mut out);
+                    f(v);
+                    c.for_each_expr(f);
                 }
             }
-            Expr::Deriv(_, d) => out.push(&d.of),
+            Expr::Deriv(_, d) => f(&d.of),
             Expr::Num(_)
             | Expr::Var(_)
             | Expr::Ones(_)
@@ -241,11 +240,17 @@ impl Expr {
             | Expr::DimVar(_)
             | Expr::IdxVal(..) => {}
         }
+    }
+
+    /// The direct sub-expressions (see [`Expr::for_each_child`]).
+    pub(crate) fn children(&self) -> Vec<&Expr> {
+        let mut out = Vec::new();
+        self.for_each_child(&mut |c| out.push(c));
         out
     }
 
     /// Rebuilds the node with each direct sub-expression (those of
-    /// [`Expr::children`], in that order) replaced by what `f` makes of it.
+    /// [`Expr::for_each_child`], in that order) replaced by what `f` makes of it.
     pub(crate) fn map_children<E>(
         self,
         f: &mut dyn FnMut(Expr) -> Result<Expr, E>,
@@ -314,9 +319,22 @@ impl Expr {
     /// Visits every sub-expression (pre-order).
     pub(crate) fn walk(&self, f: &mut dyn FnMut(&Expr)) {
         f(self);
-        for c in self.children() {
-            c.walk(f);
+        self.for_each_child(&mut |c| c.walk(f));
+    }
+
+    /// Does `p` hold for some sub-expression (this one included)?
+    pub(crate) fn any(&self, p: &dyn Fn(&Expr) -> bool) -> bool {
+        if p(self) {
+            return true;
         }
+        let mut found = false;
+        self.for_each_child(&mut |c| found = found || c.any(p));
+        found
+    }
+
+    /// Is there a derivative in it?
+    pub(crate) fn has_deriv(&self) -> bool {
+        self.any(&|x| matches!(x, Expr::Deriv(..)))
     }
 
     /// Rebuilds the tree bottom-up through `f` (post-order); `f` may replace nodes.
@@ -330,12 +348,12 @@ impl Expr {
 }
 
 impl Cond {
-    /// The condition's expressions, in order (pushed onto `out`).
-    pub(crate) fn exprs<'e>(&'e self, out: &mut Vec<&'e Expr>) {
+    /// Visits the condition's expressions, in order.
+    pub(crate) fn for_each_expr<'e>(&'e self, f: &mut dyn FnMut(&'e Expr)) {
         match self {
             Cond::Always => {}
-            Cond::Rel(es, _) => out.extend(es.iter()),
-            Cond::And(cs) => cs.iter().for_each(|c| c.exprs(out)),
+            Cond::Rel(es, _) => es.iter().for_each(f),
+            Cond::And(cs) => cs.iter().for_each(|c| c.for_each_expr(f)),
         }
     }
 
@@ -360,10 +378,6 @@ impl Cond {
 
     /// Visits every sub-expression of every expression (pre-order).
     pub(crate) fn walk(&self, f: &mut dyn FnMut(&Expr)) {
-        let mut es = Vec::new();
-        self.exprs(&mut es);
-        for e in es {
-            e.walk(f);
-        }
+        self.for_each_expr(&mut |e| e.walk(f));
     }
 }

@@ -1,9 +1,19 @@
 //! Comparing the sides' values, the verdict from the trials, and hints (layout,
 //! factor, sign, symmetry).
 
-use super::*;
+use std::collections::BTreeSet;
 
-pub(super) fn as_matrix(v: &Val<f64>, like: Option<(usize, usize)>) -> DMatrix<f64> {
+use nalgebra::DMatrix;
+
+use crate::check::eval::Val;
+use crate::check::shape::Ty;
+use crate::check::syntax::Expr;
+use crate::check::{FailKind, Layout, Outcome, Verdict};
+
+use super::kinds::SymInfo;
+use super::{Checker, Step, TOL, Typed, verdict};
+
+fn as_matrix(v: &Val<f64>, like: Option<(usize, usize)>) -> DMatrix<f64> {
     match v {
         Val::S(x) => DMatrix::from_element(1, 1, *x),
         Val::M(m) => m.clone(),
@@ -51,12 +61,12 @@ pub(super) fn compare(
     Ok(worst)
 }
 
-pub(super) fn close(x: f64, y: f64) -> bool {
+fn close(x: f64, y: f64) -> bool {
     (x - y).abs() <= TOL * 1f64.max(x.abs()).max(y.abs())
 }
 
 /// Is `b` the transpose of `a` (and not equal to `a`)?
-pub(super) fn transpose_close(a: &Val<f64>, b: &Val<f64>) -> bool {
+fn transpose_close(a: &Val<f64>, b: &Val<f64>) -> bool {
     let (Val::M(ma), Val::M(mb)) = (a, b) else {
         return false;
     };
@@ -68,7 +78,7 @@ pub(super) fn transpose_close(a: &Val<f64>, b: &Val<f64>) -> bool {
 }
 
 /// A constant `c` with `b = c·a` at every trial, if there is one (and it is not 1).
-pub(super) fn factor(pairs: &[(Val<f64>, Val<f64>)]) -> Option<f64> {
+fn factor(pairs: &[(Val<f64>, Val<f64>)]) -> Option<f64> {
     let (a0, b0) = pairs.first()?;
     let ma = as_matrix(a0, b0.shape());
     let mb = as_matrix(b0, a0.shape());
@@ -101,7 +111,7 @@ pub(super) fn factor(pairs: &[(Val<f64>, Val<f64>)]) -> Option<f64> {
 }
 
 /// `2`, `1/2`, `-3/2`, or a decimal.
-pub(super) fn fraction(c: f64) -> String {
+fn fraction(c: f64) -> String {
     for q in 1..=12i64 {
         let p = c * q as f64;
         if (p - p.round()).abs() < 1e-6 && p.round().abs() <= 100.0 {
@@ -194,7 +204,7 @@ impl Checker<'_> {
     pub(super) fn hints(&self, t: &Typed, i: usize, st: &Step, info: &SymInfo) -> Option<String> {
         let mut hints = Vec::new();
         // which side is the derivative: hints speak of the other side
-        let deriv_left = has_deriv(&t.members[i]) || !has_deriv(&t.members[i + 1]);
+        let deriv_left = t.members[i].has_deriv() || !t.members[i + 1].has_deriv();
         let pairs: Vec<(Val<f64>, Val<f64>)> = st
             .pairs
             .iter()
@@ -283,7 +293,7 @@ impl Checker<'_> {
         }
     }
 
-    pub(super) fn passes(&self, t: &Typed, i: usize, symmetric: &BTreeSet<String>) -> bool {
+    fn passes(&self, t: &Typed, i: usize, symmetric: &BTreeSet<String>) -> bool {
         match self.trials(t, symmetric) {
             Ok(tr) => tr
                 .steps

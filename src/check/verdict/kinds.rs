@@ -1,7 +1,16 @@
 //! The kind search: which symbols are scalars, vectors or matrices; the typings
 //! tried, fewest changes first, and the shape failures they explain.
 
-use super::*;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use crate::check::find::Ident;
+use crate::check::notation::Func;
+use crate::check::shape::{D, Infer, Kind, Ty, TyErr};
+use crate::check::syntax::{BinOp, Deriv, Expr, NormKind, PostOp, Sym};
+use crate::check::{FailKind, Layout, Outcome, Verdict};
+
+use super::sample::Rng;
+use super::{Attempt, Checker, TOL, Typed, verdict};
 
 pub(super) struct SymInfo {
     pub(super) fixed: HashMap<String, Kind>,
@@ -15,7 +24,7 @@ pub(super) struct SymInfo {
 }
 
 #[derive(Default)]
-pub(super) struct Seen {
+struct Seen {
     pub(super) bold_lower: bool,
     pub(super) upper: bool,
     pub(super) scalar_pos: bool,
@@ -27,17 +36,13 @@ pub(super) struct Seen {
 pub(super) fn analyse(members: &[Expr], id: &Ident) -> SymInfo {
     let mut seen: BTreeMap<String, Seen> = BTreeMap::new();
     let mut names = BTreeMap::new();
-    pub(super) fn note(
-        seen: &mut BTreeMap<String, Seen>,
-        names: &mut BTreeMap<String, String>,
-        s: &Sym,
-    ) {
+    fn note(seen: &mut BTreeMap<String, Seen>, names: &mut BTreeMap<String, String>, s: &Sym) {
         let e = seen.entry(s.key()).or_default();
         e.bold_lower |= s.bold && !s.upper;
         e.upper |= s.upper;
         names.entry(s.key()).or_insert_with(|| s.show());
     }
-    pub(super) fn rec(
+    fn rec(
         e: &Expr,
         scalar_pos: bool,
         seen: &mut BTreeMap<String, Seen>,
@@ -160,7 +165,7 @@ pub(super) fn analyse(members: &[Expr], id: &Ident) -> SymInfo {
 }
 
 /// A denominator that is a symbol, a number times symbols, or a root of one.
-pub(super) fn direct_scalar(e: &Expr) -> bool {
+fn direct_scalar(e: &Expr) -> bool {
     match e {
         Expr::Var(_) | Expr::Num(_) | Expr::DimVar(_) | Expr::IdxVal(..) => true,
         Expr::Bin(BinOp::Mul, a, b) => direct_scalar(a) && direct_scalar(b),
@@ -256,7 +261,7 @@ pub(super) fn abs_as_norm(members: &[Expr]) -> Option<Vec<Expr>> {
     if any { out.ok() } else { None }
 }
 
-pub(super) fn bold_vector_inside(e: &Expr) -> bool {
+fn bold_vector_inside(e: &Expr) -> bool {
     let mut any = false;
     e.walk(&mut |x| {
         if let Expr::Var(s) = x
@@ -269,7 +274,7 @@ pub(super) fn bold_vector_inside(e: &Expr) -> bool {
     any
 }
 
-pub(super) fn unify_strict(inf: &mut Infer, a: Ty, b: Ty) -> bool {
+fn unify_strict(inf: &mut Infer, a: Ty, b: Ty) -> bool {
     let (a, b) = (inf.norm(a), inf.norm(b));
     match (a, b) {
         (Ty::Any, _) | (_, Ty::Any) => true,
@@ -428,7 +433,7 @@ impl Checker<'_> {
         found
     }
 
-    pub(super) fn family(&self, inf: &Infer, m: &Expr) -> Option<String> {
+    fn family(&self, inf: &Infer, m: &Expr) -> Option<String> {
         let id = match m {
             Expr::Deriv(id, _) => *id,
             Expr::Post(a, PostOp::Transpose) => match a.as_ref() {
@@ -553,12 +558,7 @@ impl Checker<'_> {
         v
     }
 
-    pub(super) fn sizes_text(
-        &self,
-        inf: &Infer,
-        sizes: &HashMap<D, usize>,
-        info: &SymInfo,
-    ) -> String {
+    fn sizes_text(&self, inf: &Infer, sizes: &HashMap<D, usize>, info: &SymInfo) -> String {
         let mut keys: Vec<&String> = inf.syms.keys().collect();
         keys.sort();
         let mut parts = Vec::new();

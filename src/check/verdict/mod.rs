@@ -24,19 +24,15 @@ mod compare;
 mod kinds;
 mod sample;
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap};
 
-use nalgebra::DMatrix;
-
-use super::eval::{self, Cx, EvalErr, Val};
+use super::eval::Val;
 use super::find::Ident;
 use super::notation::Func;
-use super::shape::{D, Infer, Kind, Ty, TyErr};
-use super::syntax::{BinOp, Cond, Deriv, Expr, NormKind, PostOp, Rel, Sym};
+use super::shape::{Infer, Kind, Ty, TyErr};
+use super::syntax::{BinOp, Expr};
 use super::{FailKind, Finding, Layout, Otimes, Outcome, Settings, SkipReason, Verdict};
-use compare::*;
-use kinds::*;
-use sample::*;
+use kinds::{SymInfo, abs_as_norm, analyse, candidates, nabla_transposed};
 
 /// Entries agree when `|a − b| ≤ TOL · max(1, |a|, |b|)`.
 const TOL: f64 = 1e-6;
@@ -194,16 +190,6 @@ struct Worst {
     sizes: String,
 }
 
-fn has_deriv(e: &Expr) -> bool {
-    let mut any = false;
-    e.walk(&mut |x| {
-        if matches!(x, Expr::Deriv(..)) {
-            any = true;
-        }
-    });
-    any
-}
-
 /// What the typings tried so far got wrong: the first of each kind.
 #[derive(Default)]
 struct Failures {
@@ -298,7 +284,7 @@ impl Checker<'_> {
         let deriv_ok = errs
             .iter()
             .zip(v)
-            .all(|(e, m)| e.is_none() || !has_deriv(m));
+            .all(|(e, m)| e.is_none() || !m.has_deriv());
         if deriv_ok
             && fails.rhs_err.is_none()
             && let Some((i, Some(TyErr::Dim(m)))) = errs
@@ -323,7 +309,7 @@ impl Checker<'_> {
             fails.err = errs
                 .iter()
                 .zip(v)
-                .find(|(e, m)| e.is_some() && has_deriv(m))
+                .find(|(e, m)| e.is_some() && m.has_deriv())
                 .or_else(|| errs.iter().zip(v).find(|(e, _)| e.is_some()))
                 .and_then(|(e, _)| e.clone());
         }

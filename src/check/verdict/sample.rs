@@ -1,26 +1,37 @@
 //! Sampling: the one random number generator, sizes and points, evaluation at a
 //! point, and the trials.
 
-use super::*;
+use std::collections::{BTreeSet, HashMap};
+
+use nalgebra::DMatrix;
+
+use crate::check::eval::{Cx, EvalErr, Val};
+use crate::check::notation::Func;
+use crate::check::shape::{D, Infer, Ty};
+use crate::check::syntax::{Cond, Expr, PostOp, Rel};
+use crate::check::{Layout, SkipReason, Verdict, eval};
+
+use super::compare::compare;
+use super::{ATTEMPTS, Checker, FD_TOL, KINK, MAX_COND, Step, Trials, Typed, Worst, skip};
 
 /// Splitmix64.
 pub(super) struct Rng(pub(super) u64);
 
 impl Rng {
-    pub(super) fn next(&mut self) -> u64 {
+    fn next(&mut self) -> u64 {
         self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
         let mut z = self.0;
         z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
         z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
         z ^ (z >> 31)
     }
-    pub(super) fn unit(&mut self) -> f64 {
+    fn unit(&mut self) -> f64 {
         (self.next() >> 11) as f64 / (1u64 << 53) as f64
     }
     pub(super) fn sign(&mut self) -> f64 {
         if self.next() & 1 == 0 { 1.0 } else { -1.0 }
     }
-    pub(super) fn below(&mut self, n: usize) -> usize {
+    fn below(&mut self, n: usize) -> usize {
         if n == 0 {
             0
         } else {
@@ -30,7 +41,7 @@ impl Rng {
 }
 
 /// A condition that holds only on a set of measure zero (an equation).
-pub(super) fn measure_zero(c: &Cond) -> bool {
+fn measure_zero(c: &Cond) -> bool {
     match c {
         Cond::Always => false,
         Cond::Rel(_, rels) => rels.contains(&Rel::Eq),
@@ -38,7 +49,7 @@ pub(super) fn measure_zero(c: &Cond) -> bool {
     }
 }
 
-pub(super) struct Point {
+struct Point {
     pub(super) vals: HashMap<String, Val<f64>>,
     /// Positions of the free indices.
     pub(super) idx: Vec<(String, usize)>,
@@ -47,7 +58,7 @@ pub(super) struct Point {
     pub(super) free: HashMap<D, usize>,
 }
 
-pub(super) struct Evaluated {
+struct Evaluated {
     pub(super) vals: Vec<Val<f64>>,
     pub(super) kink: f64,
     pub(super) gap: f64,
@@ -67,7 +78,7 @@ impl Checker<'_> {
     }
 
     /// Symbols that get sampled as well-conditioned invertible matrices.
-    pub(super) fn invertible(members: &[Expr]) -> BTreeSet<String> {
+    fn invertible(members: &[Expr]) -> BTreeSet<String> {
         let mut out = BTreeSet::new();
         for m in members {
             m.walk(&mut |x| {
@@ -89,7 +100,7 @@ impl Checker<'_> {
         out
     }
 
-    pub(super) fn sample(
+    fn sample(
         &self,
         t: &Typed,
         rng: &mut Rng,
@@ -189,7 +200,7 @@ impl Checker<'_> {
     }
 
     /// Evaluates every member at a point.
-    pub(super) fn eval_point(&self, t: &Typed, p: &Point) -> Result<Evaluated, EvalErr> {
+    fn eval_point(&self, t: &Typed, p: &Point) -> Result<Evaluated, EvalErr> {
         let mut out = Vec::new();
         let mut kink = f64::INFINITY;
         let mut gap: f64 = 0.0;
@@ -393,7 +404,7 @@ impl Checker<'_> {
 
     /// Do the identity's stated conditions hold at the point (away from their
     /// boundary)? Conditions about symbols the identity does not have are ignored.
-    pub(super) fn conds_hold(&self, p: &Point) -> bool {
+    fn conds_hold(&self, p: &Point) -> bool {
         let empty = HashMap::new();
         for c in &self.id.conds {
             let mut cx = Cx::new(&p.vals, &p.poly, &p.dimvars, &empty, self.otimes);
@@ -411,7 +422,7 @@ impl Checker<'_> {
         true
     }
 
-    pub(super) fn point_text(&self, t: &Typed, p: &Point) -> String {
+    fn point_text(&self, t: &Typed, p: &Point) -> String {
         let mut keys: Vec<&String> = p.vals.keys().collect();
         keys.sort();
         let mut parts = Vec::new();

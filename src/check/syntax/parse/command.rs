@@ -1,7 +1,14 @@
 //! TeX commands: Greek letters, fonts, text, accents, `\mathbb`, `\sqrt`,
 //! `\left`, and the commands the checker refuses.
 
-use super::*;
+use crate::check::notation::{
+    DECOR_CMDS, Func, TEXT_MODE_CMDS, UNSUPPORTED_CMDS, func_by_name, func_command, greek, is_bold,
+    is_frac, is_text,
+};
+use crate::check::syntax::ast::{BinOp, Expr, Rel};
+use crate::check::syntax::lex::{Tk, Tok, is_space, skip_group};
+
+use super::{PErr, PResult, Parser, has_top_relation, norm_sub, plain_text, relation, split_top};
 
 impl Parser<'_, '_> {
     pub(super) fn command(&mut self, c: &str) -> PResult<Expr> {
@@ -229,7 +236,7 @@ impl Parser<'_, '_> {
     }
 
     /// `\mathrm{x}_i` etc.: a subscript after a font group whose content was a symbol.
-    pub(super) fn postfix_sym_sub(&mut self, e: Expr) -> PResult<Expr> {
+    fn postfix_sym_sub(&mut self, e: Expr) -> PResult<Expr> {
         if let Expr::Var(mut s) = e {
             if s.sub.is_none() && self.peek().is_some_and(|t| t.is_ch('_')) {
                 self.pos += 1;
@@ -275,7 +282,7 @@ impl Parser<'_, '_> {
     /// After a ones vector (`\mathbf{1}`, `\mathbb{1}`): a size subscript
     /// (`\mathbf{1}_n`, ignored) or an indicator (`\mathbb{1}[x > 0]`,
     /// `\mathbb{1}_{x > 0}`).
-    pub(super) fn after_ones(&mut self, e: Expr) -> PResult<Expr> {
+    fn after_ones(&mut self, e: Expr) -> PResult<Expr> {
         if self.peek().is_some_and(|t| t.is_ch('_')) {
             self.pos += 1;
             let sub = self.arg_toks()?;
@@ -321,7 +328,7 @@ impl Parser<'_, '_> {
         self.indicator(inner)
     }
 
-    pub(super) fn indicator(&self, toks: &[Tok]) -> PResult<Expr> {
+    fn indicator(&self, toks: &[Tok]) -> PResult<Expr> {
         let parts = split_top(toks, |t| {
             matches!(
                 relation(&t.tk),
@@ -348,7 +355,7 @@ impl Parser<'_, '_> {
     }
 
     /// The inside of `\mathbf{...}`.
-    pub(super) fn bold_arg(&mut self, inner: &[Tok]) -> PResult<Expr> {
+    fn bold_arg(&mut self, inner: &[Tok]) -> PResult<Expr> {
         let sig: Vec<&Tok> = inner.iter().filter(|t| !is_space(&t.tk)).collect();
         if sig.len() == 1 {
             match &sig[0].tk {

@@ -1,7 +1,12 @@
 //! Derivatives: `\frac{d}{dx}` and its spellings, `\partial`, `\nabla`.
 
-use super::*;
-use crate::check::notation::DIFFERENTIAL;
+use crate::check::notation::{
+    DIFFERENTIAL, Func, PARTIAL_INDEX_LETTERS, UPRIGHT_D_CMDS, func_by_name,
+};
+use crate::check::syntax::ast::{BinOp, Deriv, Expr, PostOp, Sym};
+use crate::check::syntax::lex::{Tk, Tok, is_space, skip_group};
+
+use super::{PErr, PResult, Parser, plain_text, split_top};
 
 impl Parser<'_, '_> {
     /// `\frac{N}{D}`: a derivative or a division.
@@ -140,7 +145,7 @@ impl Parser<'_, '_> {
     /// `of` differentiated by each variable, the last one first. Twice by one vector,
     /// the inner derivative is a gradient (either orientation), so that the outer one
     /// is the Hessian (symmetric, whatever the layout).
-    pub(super) fn nest(&self, of: Expr, wrts: Vec<Sym>) -> Expr {
+    fn nest(&self, of: Expr, wrts: Vec<Sym>) -> Expr {
         let n = wrts.len();
         // (only a Hessian, twice by one vector, is symmetric)
         let hessian = wrts.windows(2).all(|w| w[0].key() == w[1].key());
@@ -161,7 +166,7 @@ impl Parser<'_, '_> {
     /// The variables of a higher-order derivative's denominator: `x^2`,
     /// `x \partial y`, `\mathbf{x} \partial \mathbf{x}^\top`; their orders must add
     /// up to the numerator's.
-    pub(super) fn wrts(&self, toks: &[Tok], order: u32) -> PResult<Vec<Sym>> {
+    fn wrts(&self, toks: &[Tok], order: u32) -> PResult<Vec<Sym>> {
         let mut out = Vec::new();
         for piece in split_top(toks, |t| t.is_cmd("partial")) {
             if piece.iter().all(|t| is_space(&t.tk)) {

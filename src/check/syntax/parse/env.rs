@@ -1,6 +1,10 @@
 //! Sums and products, environments (matrices, `cases`) and conditions.
 
-use super::*;
+use crate::check::notation::{Func, is_bold, is_text};
+use crate::check::syntax::ast::{Cond, Expr, Rel};
+use crate::check::syntax::lex::{Tk, Tok, is_space, skip_group};
+
+use super::{PErr, PResult, Parser, plain_text, relation, split_branch, split_rows, split_top};
 
 impl Parser<'_, '_> {
     /// `\sum_{i=1}^{n} body` (`\prod_{i=1}^{n} body` when `prod`)

@@ -1,8 +1,19 @@
 //! Expressions: sums, products, powers and postfix operators, atoms, numbers,
 //! groups and delimiters (parentheses, `\langle`, `|.|`, `\|.\|`).
 
-use super::*;
-use crate::check::notation::{FROBENIUS_SUBS, MAX_NORM_SUBS, is_transpose_sup};
+use std::cell::Cell;
+
+use crate::check::notation::{
+    DERIV_CMDS, FROBENIUS_SUBS, Func, MAX_NORM_SUBS, func_by_name, func_command, is_bold, is_frac,
+    is_text, is_transpose_sup,
+};
+use crate::check::syntax::ast::{BinOp, Expr, NormKind, PostOp, Sym};
+use crate::check::syntax::lex::{Tk, Tok, is_space, skip_group};
+
+use super::{
+    Ctx, MAX_DEPTH, PErr, PResult, Parser, apply_power, has_array_symbol, letter_used, parse_expr,
+    plain_text, relation, split_top, stopped_at, sub_indices, transposable,
+};
 
 impl Parser<'_, '_> {
     // expr := ['-'|'+'] term (('+'|'-') term)*
@@ -38,7 +49,7 @@ impl Parser<'_, '_> {
         }
     }
 
-    pub(super) fn mul_op(&mut self) -> Option<BinOp> {
+    fn mul_op(&mut self) -> Option<BinOp> {
         let t = self.peek()?;
         let op = match &t.tk {
             Tk::Cmd(c) => match c.as_str() {
@@ -82,7 +93,7 @@ impl Parser<'_, '_> {
     }
 
     // jterm := factor factor*   (juxtaposition binds tighter than \cdot, \odot, /)
-    pub(super) fn jterm(&mut self) -> PResult<Expr> {
+    fn jterm(&mut self) -> PResult<Expr> {
         let mut lhs = self.factor()?;
         loop {
             // (check the raw next token before `at_factor_start` skips spacing)
@@ -143,7 +154,7 @@ impl Parser<'_, '_> {
     }
 
     /// Does a derivative start at the `n`-th significant token from here?
-    pub(super) fn deriv_ahead(&self, n: usize) -> bool {
+    fn deriv_ahead(&self, n: usize) -> bool {
         let Some(t) = self.peek_at(n) else {
             return false;
         };
@@ -194,7 +205,7 @@ impl Parser<'_, '_> {
         s
     }
 
-    pub(super) fn letter_run_is_function(&self) -> bool {
+    fn letter_run_is_function(&self) -> bool {
         let run = self.letter_run();
         run.len() >= 2 && (func_by_name(&run).is_some() || self.cx.funcs.contains(&run))
     }
@@ -303,7 +314,7 @@ impl Parser<'_, '_> {
     }
 
     /// Interprets a superscript: transpose, inverse, power.
-    pub(super) fn apply_sup(&mut self, base: Expr, sup: &[Tok]) -> PResult<Expr> {
+    fn apply_sup(&mut self, base: Expr, sup: &[Tok]) -> PResult<Expr> {
         let sig: Vec<&Tok> = sup.iter().filter(|t| !is_space(&t.tk)).collect();
         let txt = plain_text(sup).replace(' ', "");
         let is_t = is_transpose_sup;
@@ -343,7 +354,7 @@ impl Parser<'_, '_> {
         Ok(Expr::Pow(base.bx(), e.bx()))
     }
 
-    pub(super) fn atom(&mut self) -> PResult<Expr> {
+    fn atom(&mut self) -> PResult<Expr> {
         let d = self.cx.depth.get();
         if d > MAX_DEPTH {
             return Err(PErr::unsupported("an expression nested too deeply"));
@@ -354,7 +365,7 @@ impl Parser<'_, '_> {
         r
     }
 
-    pub(super) fn atom_inner(&mut self) -> PResult<Expr> {
+    fn atom_inner(&mut self) -> PResult<Expr> {
         let Some(t) = self.peek() else {
             return Err(PErr::parse("expression ends too early"));
         };

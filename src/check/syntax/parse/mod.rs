@@ -14,13 +14,11 @@ mod symbol;
 use std::cell::Cell;
 use std::collections::BTreeSet;
 
-use super::ast::{BinOp, Cond, Deriv, Expr, NormKind, PRIME_AT, PostOp, Rel, Sym};
-use super::lex::{Tk, Tok, is_space, lex, skip_group};
 use crate::check::SkipReason;
-use crate::check::notation::{
-    DECOR_CMDS, DERIV_CMDS, FUNC_LETTERS, Func, PARTIAL_INDEX_LETTERS, TEXT_MODE_CMDS,
-    UNSUPPORTED_CMDS, UPRIGHT_D_CMDS, func_by_name, func_command, greek, is_bold, is_frac, is_text,
-};
+use crate::check::notation::{DECOR_CMDS, UNSUPPORTED_CMDS, is_bold, is_text};
+
+use super::ast::{Cond, Expr, PostOp, Rel};
+use super::lex::{Tk, Tok, is_space, lex, skip_group};
 
 /// Is this a relation that separates the sides of a statement?
 pub(crate) fn relation(tk: &Tk) -> Option<Rel> {

@@ -1,7 +1,16 @@
 //! Letters and symbols (subscripts, primes), and the application of functions:
 //! built-in, defined in the note, or abstract.
 
-use super::*;
+use std::cell::Cell;
+
+use crate::check::notation::{FUNC_LETTERS, Func, func_by_name};
+use crate::check::syntax::ast::{BinOp, Deriv, Expr, PRIME_AT, Sym};
+use crate::check::syntax::lex::{Tk, Tok, is_space};
+
+use super::{
+    Ctx, PErr, PResult, Parser, apply_power, has_bold, list_vector, norm_sub, parse_expr,
+    plain_text,
+};
 
 impl Parser<'_, '_> {
     pub(super) fn letter(&mut self) -> PResult<Expr> {
@@ -53,12 +62,12 @@ impl Parser<'_, '_> {
         self.symbol_tail(name, c.is_ascii_uppercase(), self.bold)
     }
 
-    pub(super) fn skip_letters(&mut self, n: usize) {
+    fn skip_letters(&mut self, n: usize) {
         self.skip_space();
         self.pos += n;
     }
 
-    pub(super) fn paren_after_letters(&self, n: usize) -> bool {
+    fn paren_after_letters(&self, n: usize) -> bool {
         let mut k = self.pos;
         while k < self.toks.len() && is_space(&self.toks[k].tk) {
             k += 1;
@@ -134,7 +143,7 @@ impl Parser<'_, '_> {
 
     /// Is the next token a `(` right after the previous one (no space), holding a
     /// single symbol and closed by `)`?
-    pub(super) fn glued_single_symbol_arg(&self) -> bool {
+    fn glued_single_symbol_arg(&self) -> bool {
         let k = self.pos;
         let (Some(open), Some(prev)) = (
             self.toks.get(k),
@@ -172,7 +181,7 @@ impl Parser<'_, '_> {
 
     /// `f'(x)`, `f''(t)`, `f^{\prime}(x)` for a function `f` defined in the note: its
     /// derivative by the symbol it is applied to. `None` when no prime follows.
-    pub(super) fn prime_call(&mut self, key: &str, base: &str) -> Option<PResult<Expr>> {
+    fn prime_call(&mut self, key: &str, base: &str) -> Option<PResult<Expr>> {
         let name = if self.cx.funcs.contains(key) {
             key
         } else if self.cx.funcs.contains(base) {
@@ -266,7 +275,7 @@ impl Parser<'_, '_> {
         matches!(parse_expr(inner, &cx), Ok(Expr::Var(_)))
     }
 
-    pub(super) fn paren_has_comma(&self) -> bool {
+    fn paren_has_comma(&self) -> bool {
         let mut k = self.pos;
         while k < self.toks.len() && is_space(&self.toks[k].tk) {
             k += 1;
@@ -369,7 +378,7 @@ impl Parser<'_, '_> {
         Ok(args)
     }
 
-    pub(super) fn eat_size(&mut self) {
+    fn eat_size(&mut self) {
         // \big etc. are spacing for us; nothing to do (skip_space handles them)
         self.skip_space();
     }
