@@ -944,10 +944,8 @@ mod tests {
                 r"\mathbf{x} \cdot \boldsymbol{\sigma}",
             ),
             (r"\comm{A}{B}", r"\left[A,B\right]"),
-            (
-                r"\ev{H}{\psi}",
-                r"\left\langle{\psi}\middle|{H}\middle|{\psi}\right\rangle",
-            ),
+            (r"\ev{H}{\psi}", r"{\langle{\psi}|{H}|{\psi}\rangle}"),
+            (r"\ket{0}", r"{|{0}\rangle}"),
             (
                 r"\mqty(a & b \\ c & d)",
                 r"\begin{pmatrix}a & b \\ c & d\end{pmatrix}",

@@ -103,46 +103,40 @@ const PHYSICS: Package = Package {
         (&["fdv", "functionalderivative"], |a| {
             derivative(a, "\\delta")
         }),
+        // Bra-ket notation at the text's size, each in a group with plain bars: the
+        // renderer spaces stretched brackets and operator bars apart (`| ψ ⟩`).
         (&["bra"], |a| {
             a.star();
-            Some(format!("\\left\\langle{{{}}}\\right|", a.argument()?))
+            Some(format!("{{\\langle{{{}}}|}}", a.argument()?))
         }),
         (&["ket"], |a| {
             a.star();
-            Some(format!("\\left|{{{}}}\\right\\rangle", a.argument()?))
+            Some(format!("{{|{{{}}}\\rangle}}", a.argument()?))
         }),
         (&["braket", "ip", "innerproduct"], |a| {
             a.star();
             let x = a.argument()?;
             let y = a.group().unwrap_or_else(|| x.clone());
-            Some(format!(
-                "\\left\\langle{{{x}}}\\middle|{{{y}}}\\right\\rangle"
-            ))
+            Some(format!("{{\\langle{{{x}}}|{{{y}}}\\rangle}}"))
         }),
         (&["ketbra", "op", "outerproduct", "dyad"], |a| {
             a.star();
             let x = a.argument()?;
             let y = a.group().unwrap_or_else(|| x.clone());
-            Some(format!(
-                "\\left|{{{x}}}\\right\\rangle\\!\\left\\langle{{{y}}}\\right|"
-            ))
+            Some(format!("{{|{{{x}}}\\rangle\\langle{{{y}}}|}}"))
         }),
         (&["ev", "expval", "expectationvalue"], |a| {
             a.star();
             let x = a.argument()?;
             Some(match a.group() {
-                Some(psi) => format!(
-                    "\\left\\langle{{{psi}}}\\middle|{{{x}}}\\middle|{{{psi}}}\\right\\rangle"
-                ),
-                None => format!("\\left\\langle{{{x}}}\\right\\rangle"),
+                Some(psi) => format!("{{\\langle{{{psi}}}|{{{x}}}|{{{psi}}}\\rangle}}"),
+                None => format!("{{\\langle{{{x}}}\\rangle}}"),
             })
         }),
         (&["mel", "matrixel", "matrixelement"], |a| {
             a.star();
             let (n, op, m) = (a.argument()?, a.group()?, a.group()?);
-            Some(format!(
-                "\\left\\langle{{{n}}}\\middle|{{{op}}}\\middle|{{{m}}}\\right\\rangle"
-            ))
+            Some(format!("{{\\langle{{{n}}}|{{{op}}}|{{{m}}}\\rangle}}"))
         }),
         (&["mqty", "matrixquantity"], |a| {
             a.star();

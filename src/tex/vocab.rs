@@ -279,13 +279,13 @@ pub fn unicode_command(c: char) -> Option<&'static str> {
 /// Macros every vault has, as TeX definitions read like a vault's own preamble (a vault
 /// may redefine them): commands MathJax's extensions give Obsidian that the renderer lacks.
 pub const BUILTIN_MACROS: &str = r"
-\newcommand{\ket}[1]{\left|#1\right\rangle}
-\newcommand{\bra}[1]{\left\langle#1\right|}
-\newcommand{\braket}[1]{\left\langle#1\right\rangle}
+\newcommand{\ket}[1]{{|{#1}\rangle}}
+\newcommand{\bra}[1]{{\langle{#1}|}}
+\newcommand{\braket}[1]{{\langle{#1}\rangle}}
 \newcommand{\Braket}[1]{\left\langle#1\right\rangle}
 \newcommand{\Ket}[1]{\left|#1\right\rangle}
 \newcommand{\Bra}[1]{\left\langle#1\right|}
-\newcommand{\ketbra}[2]{\left|#1\middle\rangle\middle\langle#2\right|}
+\newcommand{\ketbra}[2]{{|{#1}\rangle\langle{#2}|}}
 \newcommand{\dd}{\mathrm{d}}
 \newcommand{\Set}[1]{\left\{#1\right\}}
 \newcommand{\set}[1]{\{#1\}}
