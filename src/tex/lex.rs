@@ -74,13 +74,29 @@ pub fn lex(src: &str) -> Vec<Token<'_>> {
     tokens
 }
 
+/// The longest control word looked for at the end of a text: no command is longer, and
+/// a bounded look keeps writing a long run of letters linear.
+const LONGEST_WORD: usize = 64;
+
 /// Whether `s` ends with a control word, so that a letter written next would extend it.
+/// Reads at most the last [`LONGEST_WORD`] letters and as many backslashes.
 pub fn ends_with_control_word(s: &str) -> bool {
-    let before = s.trim_end_matches(|c: char| c.is_ascii_alphabetic());
-    if before.len() == s.len() {
+    let bytes = s.as_bytes();
+    let letters = bytes
+        .iter()
+        .rev()
+        .take(LONGEST_WORD + 1)
+        .take_while(|b| b.is_ascii_alphabetic())
+        .count();
+    if letters == 0 || letters > LONGEST_WORD {
         return false;
     }
-    let backslashes = before.len() - before.trim_end_matches('\\').len();
+    let backslashes = bytes[..bytes.len() - letters]
+        .iter()
+        .rev()
+        .take(LONGEST_WORD)
+        .take_while(|&&b| b == b'\\')
+        .count();
     backslashes % 2 == 1
 }
 
@@ -121,5 +137,11 @@ mod tests {
         let mut out = String::from("\\\\");
         push_tex(&mut out, "x");
         assert_eq!(out, "\\\\x");
+        // A long run of letters is written in linear time.
+        let mut out = String::from("y");
+        for _ in 0..100_000 {
+            push_tex(&mut out, "x");
+        }
+        assert!(!out.contains(' '));
     }
 }

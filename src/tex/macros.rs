@@ -25,7 +25,8 @@ use super::vocab;
 /// Macro calls one formula may make.
 pub const MAX_EXPANSIONS: usize = 10_000;
 
-/// The most bytes a formula of `len` bytes may expand to.
+/// The most bytes a formula of `len` bytes may expand to (its tokens waiting to be read
+/// are counted the same way, and so are all the tokens its calls produce together).
 pub fn max_output(len: usize) -> usize {
     64 * 1024 + 32 * len
 }
@@ -240,6 +241,8 @@ impl Macros {
             pieces: Vec::new(),
         };
         let mut calls = 0usize;
+        // Tokens the calls produced, all told: bounds the work, not only the result.
+        let mut produced = 0usize;
         let mut changed = false;
         while let Some(token) = input.next() {
             if let T::Word(name) = &token.kind {
@@ -270,7 +273,8 @@ impl Macros {
                             offset: token.origin.start,
                             message: format!("macro `\\{name}`: {message}"),
                         })?;
-                    if input.pending() + body.len() > limit {
+                    produced += body.len();
+                    if input.pending() + body.len() > limit || produced > limit {
                         return Err(MacroError {
                             offset: token.origin.start,
                             message: format!(
@@ -859,6 +863,10 @@ mod tests {
         assert!(m.expand("\\i").is_err());
         let mut m = Macros::default();
         assert!(m.expand("\\def\\x{\\x\\x} \\x").is_err());
+        // Arguments doubled at every level: bounded work, not only a bounded result.
+        let nested = format!("{}x{}", "\\d{".repeat(40), "}".repeat(40));
+        let mut m = table("\\def\\d#1{#1#1}");
+        assert!(m.expand(&nested).is_err());
     }
 
     #[test]
