@@ -322,148 +322,175 @@ impl Macros {
     ) -> Result<(), String> {
         match command {
             "newcommand" | "renewcommand" | "providecommand" => {
-                input.skip_star();
-                let name = input
-                    .macro_name()
-                    .ok_or_else(|| format!("`\\{command}` must be followed by `{{\\name}}`"))?;
-                let params = match input.bracket() {
-                    Some(text) => text.trim().parse::<usize>().ok().filter(|n| *n <= 9).ok_or_else(
-                        || format!("`\\{command}{{\\{name}}}[{text}]`: the number of parameters must be 0 to 9"),
-                    )?,
-                    None => 0,
-                };
-                let optional = input.bracket();
-                let body = input
-                    .group_text()
-                    .ok_or_else(|| format!("`\\{command}{{\\{name}}}` has no body in braces"))?;
-                if command == "providecommand" && self.map.contains_key(&name) {
-                    return Ok(());
-                }
-                self.insert(
-                    &name,
-                    Macro {
-                        native: None,
-                        params,
-                        optional,
-                        body,
-                        origin: origin.to_owned(),
-                    },
-                );
-                Ok(())
+                self.read_newcommand(command, input, origin)
             }
-            "DeclareMathOperator" => {
-                let star = input.skip_star();
-                let name = input.macro_name().ok_or_else(|| {
-                    "`\\DeclareMathOperator` must be followed by `{\\name}{text}`".to_owned()
-                })?;
-                let text = input.group_text().ok_or_else(|| {
-                    format!("`\\DeclareMathOperator{{\\{name}}}` has no text in braces")
-                })?;
-                let star = if star { "*" } else { "" };
-                self.insert(
-                    &name,
-                    Macro {
-                        native: None,
-                        params: 0,
-                        optional: None,
-                        body: format!("\\operatorname{star}{{{text}}}"),
-                        origin: origin.to_owned(),
-                    },
-                );
-                Ok(())
-            }
-            "def" | "gdef" => {
-                let name = input
-                    .macro_name()
-                    .ok_or_else(|| format!("`\\{command}` must be followed by `\\name`"))?;
-                let mut params = 0;
-                loop {
-                    input.skip_spaces();
-                    match input.peek_kind() {
-                        Some(T::Char('#')) => {
-                            input.next();
-                            match input.next().map(|t| t.kind) {
-                                Some(T::Char(d)) if d == char::from(b'1' + params as u8) => {
-                                    params += 1
-                                }
-                                _ => {
-                                    return Err(format!(
-                                        "`\\{command}\\{name}`: only the parameters #1#2… in order are supported"
-                                    ));
-                                }
-                            }
-                        }
-                        Some(T::Char('{')) => break,
+            "DeclareMathOperator" => self.read_declare_operator(input, origin),
+            "def" | "gdef" => self.read_def(command, input, origin),
+            "require" | "usepackage" => self.read_require(command, input),
+            "let" => self.read_let(input, origin),
+            _ => Err(format!("`\\{command}` defines nothing notebuild reads")),
+        }
+    }
+
+    /// `\newcommand{\name}[n][default]{body}` and its variants (`command` names which).
+    fn read_newcommand(
+        &mut self,
+        command: &str,
+        input: &mut Input,
+        origin: &str,
+    ) -> Result<(), String> {
+        input.skip_star();
+        let name = input
+            .macro_name()
+            .ok_or_else(|| format!("`\\{command}` must be followed by `{{\\name}}`"))?;
+        let params = match input.bracket() {
+            Some(text) => text
+                .trim()
+                .parse::<usize>()
+                .ok()
+                .filter(|n| *n <= 9)
+                .ok_or_else(|| {
+                    format!(
+                        "`\\{command}{{\\{name}}}[{text}]`: the number of parameters must be 0 to 9"
+                    )
+                })?,
+            None => 0,
+        };
+        let optional = input.bracket();
+        let body = input
+            .group_text()
+            .ok_or_else(|| format!("`\\{command}{{\\{name}}}` has no body in braces"))?;
+        if command == "providecommand" && self.map.contains_key(&name) {
+            return Ok(());
+        }
+        self.insert(
+            &name,
+            Macro {
+                native: None,
+                params,
+                optional,
+                body,
+                origin: origin.to_owned(),
+            },
+        );
+        Ok(())
+    }
+
+    /// `\DeclareMathOperator(*){\name}{text}`: an operator name.
+    fn read_declare_operator(&mut self, input: &mut Input, origin: &str) -> Result<(), String> {
+        let star = input.skip_star();
+        let name = input.macro_name().ok_or_else(|| {
+            "`\\DeclareMathOperator` must be followed by `{\\name}{text}`".to_owned()
+        })?;
+        let text = input
+            .group_text()
+            .ok_or_else(|| format!("`\\DeclareMathOperator{{\\{name}}}` has no text in braces"))?;
+        let star = if star { "*" } else { "" };
+        self.insert(
+            &name,
+            Macro {
+                native: None,
+                params: 0,
+                optional: None,
+                body: format!("\\operatorname{star}{{{text}}}"),
+                origin: origin.to_owned(),
+            },
+        );
+        Ok(())
+    }
+
+    /// `\def\name#1#2{body}`, parameters in order only.
+    fn read_def(&mut self, command: &str, input: &mut Input, origin: &str) -> Result<(), String> {
+        let name = input
+            .macro_name()
+            .ok_or_else(|| format!("`\\{command}` must be followed by `\\name`"))?;
+        let mut params = 0;
+        loop {
+            input.skip_spaces();
+            match input.peek_kind() {
+                Some(T::Char('#')) => {
+                    input.next();
+                    match input.next().map(|t| t.kind) {
+                        Some(T::Char(d)) if d == char::from(b'1' + params as u8) => params += 1,
                         _ => {
                             return Err(format!(
-                                "`\\{command}\\{name}`: delimited parameters are not supported; write `\\newcommand{{\\{name}}}[n]{{…}}`"
+                                "`\\{command}\\{name}`: only the parameters #1#2… in order are supported"
                             ));
                         }
                     }
                 }
-                let body = input
-                    .group_text()
-                    .ok_or_else(|| format!("`\\{command}\\{name}` has no body in braces"))?;
-                self.insert(
-                    &name,
-                    Macro {
-                        native: None,
-                        params,
-                        optional: None,
-                        body,
-                        origin: origin.to_owned(),
-                    },
-                );
-                Ok(())
-            }
-            "require" | "usepackage" => {
-                input.bracket();
-                let names = input
-                    .group_text()
-                    .ok_or_else(|| format!("`\\{command}` must be followed by `{{package}}`"))?;
-                for name in names.split(',') {
-                    if let Some(package) = packages::package(name) {
-                        self.load(package);
-                    }
+                Some(T::Char('{')) => break,
+                _ => {
+                    return Err(format!(
+                        "`\\{command}\\{name}`: delimited parameters are not supported; write `\\newcommand{{\\{name}}}[n]{{…}}`"
+                    ));
                 }
-                Ok(())
             }
-            "let" => {
-                let name = input
-                    .macro_name()
-                    .ok_or_else(|| "`\\let` must be followed by `\\name`".to_owned())?;
-                input.skip_spaces();
-                if matches!(input.peek_kind(), Some(T::Char('='))) {
-                    input.next();
-                }
-                input.skip_spaces();
-                let target = input
-                    .next()
-                    .ok_or_else(|| format!("`\\let\\{name}` names nothing"))?;
-                let m = match &target.kind {
-                    T::Word(other) => match self.map.get(other.as_str()) {
-                        Some(m) => (**m).clone(),
-                        None => Macro {
-                            native: None,
-                            params: 0,
-                            optional: None,
-                            body: format!("\\{other}"),
-                            origin: origin.to_owned(),
-                        },
-                    },
-                    _ => Macro {
-                        native: None,
-                        params: 0,
-                        optional: None,
-                        body: target.text(),
-                        origin: origin.to_owned(),
-                    },
-                };
-                self.insert(&name, m);
-                Ok(())
-            }
-            _ => Err(format!("`\\{command}` defines nothing notebuild reads")),
         }
+        let body = input
+            .group_text()
+            .ok_or_else(|| format!("`\\{command}\\{name}` has no body in braces"))?;
+        self.insert(
+            &name,
+            Macro {
+                native: None,
+                params,
+                optional: None,
+                body,
+                origin: origin.to_owned(),
+            },
+        );
+        Ok(())
+    }
+
+    /// `\require{physics}`, `\usepackage[options]{a,b}`: the packages notebuild knows are loaded.
+    fn read_require(&mut self, command: &str, input: &mut Input) -> Result<(), String> {
+        input.bracket();
+        let names = input
+            .group_text()
+            .ok_or_else(|| format!("`\\{command}` must be followed by `{{package}}`"))?;
+        for name in names.split(',') {
+            if let Some(package) = packages::package(name) {
+                self.load(package);
+            }
+        }
+        Ok(())
+    }
+
+    /// `\let\name\other` (or `=\other`): a copy of a macro, or a new name for a command.
+    fn read_let(&mut self, input: &mut Input, origin: &str) -> Result<(), String> {
+        let name = input
+            .macro_name()
+            .ok_or_else(|| "`\\let` must be followed by `\\name`".to_owned())?;
+        input.skip_spaces();
+        if matches!(input.peek_kind(), Some(T::Char('='))) {
+            input.next();
+        }
+        input.skip_spaces();
+        let target = input
+            .next()
+            .ok_or_else(|| format!("`\\let\\{name}` names nothing"))?;
+        let m = match &target.kind {
+            T::Word(other) => match self.map.get(other.as_str()) {
+                Some(m) => (**m).clone(),
+                None => Macro {
+                    native: None,
+                    params: 0,
+                    optional: None,
+                    body: format!("\\{other}"),
+                    origin: origin.to_owned(),
+                },
+            },
+            _ => Macro {
+                native: None,
+                params: 0,
+                optional: None,
+                body: target.text(),
+                origin: origin.to_owned(),
+            },
+        };
+        self.insert(&name, m);
+        Ok(())
     }
 }
 
