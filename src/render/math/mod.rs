@@ -250,9 +250,11 @@ fn run_pulldown(tex: &str, annotation: &str, mode: MathMode) -> Result<String, M
     // pulldown-latex writes spaces at the edges of `\text{…}` as the HTML entity `&nbsp;`, which
     // is not XML: use the character itself.
     // `\middle` writes `stretchy="true"minsize=…`, with no space between the attributes.
-    Ok(mathml
+    let mathml = mathml
         .replace("&nbsp;", "\u{a0}")
-        .replace("\"minsize=", "\" minsize="))
+        .replace("\"minsize=", "\" minsize=");
+    only_math_markup(&mathml).map_err(MathError::new)?;
+    Ok(mathml)
 }
 
 /// The parser's message (without its multi-line context drawing) and where it happened.
@@ -346,6 +348,100 @@ fn unknown_commands(tex: &str) -> Vec<&str> {
             result.unwrap_or(false)
         })
         .collect()
+}
+
+/// The elements pulldown-latex writes.
+const MATH_ELEMENTS: &[&str] = &[
+    "math",
+    "semantics",
+    "annotation",
+    "mrow",
+    "mi",
+    "mn",
+    "mo",
+    "mtext",
+    "mspace",
+    "mtable",
+    "mtr",
+    "mtd",
+    "mfrac",
+    "mover",
+    "munder",
+    "munderover",
+    "msub",
+    "msup",
+    "msubsup",
+    "msqrt",
+    "mroot",
+    "merror",
+];
+
+/// The attributes pulldown-latex writes (their values are its own: numbers, colours).
+const MATH_ATTRIBUTES: &[&str] = &[
+    "class",
+    "depth",
+    "display",
+    "displaystyle",
+    "encoding",
+    "height",
+    "largeop",
+    "linethickness",
+    "mathvariant",
+    "maxsize",
+    "minsize",
+    "movablelimits",
+    "scriptlevel",
+    "stretchy",
+    "style",
+    "symmetric",
+    "width",
+    "xmlns",
+];
+
+/// Checks that the renderer's output is MathML and nothing else: a TeX argument the
+/// renderer copies into the page as it is (`\mathop{…}`) must not become HTML of the
+/// page (`</mi><img onerror=…>`). The formula is then shown as its escaped source.
+fn only_math_markup(mathml: &str) -> Result<(), String> {
+    let refuse = |what: &str| {
+        Err(format!(
+            "the formula would write `{what}` into the page, which is not math"
+        ))
+    };
+    let mut rest = mathml;
+    while let Some(open) = rest.find('<') {
+        let after = &rest[open + 1..];
+        // As in HTML, `<` starts a tag only before a letter, `/`, `!` or `?` (pulldown-latex
+        // writes the operator `<` as it is: `<mo><</mo>`).
+        if !after.starts_with(|c: char| c.is_ascii_alphabetic() || matches!(c, '/' | '!' | '?')) {
+            rest = after;
+            continue;
+        }
+        let close = after.find('>').unwrap_or(after.len());
+        let tag = &after[..close];
+        rest = &after[close..];
+        let mut parts = tag.trim_start_matches('/').split_whitespace();
+        let name = parts.next().unwrap_or("");
+        if !MATH_ELEMENTS.contains(&name) {
+            return refuse(&format!("<{}>", name.chars().take(20).collect::<String>()));
+        }
+        // Attribute names: the text before each `=` outside quotes.
+        let mut in_quotes = false;
+        let mut start = name.len() + usize::from(tag.starts_with('/'));
+        for (k, c) in tag.char_indices() {
+            match c {
+                '"' => in_quotes = !in_quotes,
+                '=' if !in_quotes => {
+                    let attribute = tag[start.min(k)..k].trim().trim_start_matches('"').trim();
+                    if !MATH_ATTRIBUTES.contains(&attribute) {
+                        return refuse(&format!("{attribute}="));
+                    }
+                }
+                ' ' if !in_quotes => start = k,
+                _ => {}
+            }
+        }
+    }
+    Ok(())
 }
 
 fn count_control_words(tex: &str) -> usize {

@@ -439,7 +439,9 @@ impl<'s> Emitter<'s> {
             }
             "nonumber" | "notag" => {}
             "phantom" | "hphantom" | "vphantom" => {
+                // An empty group stays, as a base for what follows (`\phantom{x}_{i}`).
                 Self::take_arg(nodes, i);
+                self.push("{}");
             }
             "hspace" => {
                 Self::take_star(nodes, i);
@@ -616,6 +618,9 @@ pub(super) fn operator_name(content: &str) -> Option<String> {
         match token.tok {
             Tok::Char('{' | '}') | Tok::Comment | Tok::Symbol('!' | '-') => {}
             Tok::Char('~') | Tok::Symbol(' ' | '\t' | '\n' | '\r') => out.push('\u{a0}'),
+            // pulldown-latex writes the name into the page as it is: markup characters
+            // take the path of other content (`\mathrm`, which escapes them).
+            Tok::Char('<' | '>' | '&' | '"' | '\'') => return None,
             Tok::Char(c) => out.push(c),
             Tok::Space => out.push(' '),
             Tok::Symbol(',') => out.push('\u{2009}'),

@@ -763,3 +763,37 @@ fn is_thread_safe() {
         handle.join().expect("no panic");
     }
 }
+
+#[test]
+fn tex_arguments_never_become_html() {
+    for tex in [
+        r"\operatorname{</mi><img src=x onerror=alert(1)>}(x)",
+        r"\operatorname*{</mi><img src=x onerror=alert(1)>}(x)",
+        r"\mathop{</mi><img src=x onerror=alert(1)>}(x)",
+        r"\mathop{</mi><mi onmouseover=alert(1)>}x",
+        r"\operatorname{a&b}",
+        r"\text{<b>bold</b>}",
+        r"\mathbb{<script>}",
+    ] {
+        for mode in [MathMode::Inline, MathMode::Display] {
+            let (html, _) = render_or_fallback(tex, mode);
+            assert!(!html.contains("<img"), "{tex}: {html}");
+            assert!(!html.contains("<script"), "{tex}: {html}");
+            assert!(!html.contains("<b>"), "{tex}: {html}");
+            assert!(!html.contains("<mi onmouseover"), "{tex}: {html}");
+        }
+    }
+    // A name with markup characters is still shown, escaped.
+    let html = inline(r"\operatorname{a<b}");
+    assert!(html.contains("&lt;"), "{html}");
+    assert_eq!(
+        only_math_markup("<mi>x</mi><img src=x>"),
+        Err("the formula would write `<img>` into the page, which is not math".to_owned())
+    );
+    assert!(only_math_markup("<mo stretchy=\"true\" minsize=\"1.2em\">|</mo>").is_ok());
+}
+#[test]
+fn a_phantom_leaves_a_base_for_a_subscript() {
+    let tex = r"\begin{alignat}{3} \lim_{x\to a^+}& f(x) = L &&(a, b) \\ \phantom{\lim}_{x\to a^-}& &&(a-\delta,a) \end{alignat}";
+    assert_clean(tex, &display(tex));
+}
