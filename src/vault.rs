@@ -82,6 +82,9 @@ pub fn load(root: &Path, options: &WalkOptions) -> std::io::Result<Vault> {
     let mut attachments = Vec::new();
     let mut preamble_path = None;
 
+    // Links followed out of the vault's folder (`--follow-links` never publishes what lies
+    // outside it, such as `/etc/passwd`).
+    let outside = std::cell::RefCell::new(Vec::new());
     let walker = WalkDir::new(root)
         .follow_links(options.follow_links)
         .sort_by_file_name()
@@ -92,6 +95,18 @@ pub fn load(root: &Path, options: &WalkOptions) -> std::io::Result<Vault> {
             }
             if entry.file_name().to_string_lossy().starts_with('.') {
                 return false;
+            }
+            if entry.path_is_symlink() {
+                let inside = entry
+                    .path()
+                    .canonicalize()
+                    .is_ok_and(|target| target.starts_with(&root_canon));
+                if !inside {
+                    outside
+                        .borrow_mut()
+                        .push(relative(&root_canon, root, entry.path()));
+                    return false;
+                }
             }
             if entry.file_type().is_dir() && !exclude.is_empty() {
                 let canon = entry
@@ -159,6 +174,17 @@ pub fn load(root: &Path, options: &WalkOptions) -> std::io::Result<Vault> {
                 source: entry.path().to_path_buf(),
             });
         }
+    }
+
+    for path in outside.into_inner() {
+        diagnostics.push(
+            Diagnostic::whole_file(
+                Severity::Warning,
+                &path,
+                "symbolic link to a place outside the vault: skipped",
+            )
+            .with_hint("only what lies inside the vault's folder is published; copy it in"),
+        );
     }
 
     let read: Vec<Result<(SourceFile, Option<Diagnostic>), Diagnostic>> = note_paths

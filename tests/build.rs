@@ -1156,6 +1156,8 @@ fn symlink_vault(root: &Path) -> Result<PathBuf, Error> {
     )?;
     symlink("real.md", vault.join("alias.md"))?;
     symlink("../outside", vault.join("ext"))?;
+    write(root, "outside/secret.txt", "not for the site")?;
+    symlink("../outside/secret.txt", vault.join("secret.txt"))?;
     std::fs::create_dir_all(vault.join("sub"))?;
     write(&vault, "sub/inner.md", "# Inner\n\nInner text.\n")?;
     symlink("..", vault.join("sub/loop"))?;
@@ -1210,8 +1212,17 @@ fn follow_links_follows_symlinks_and_reports_loops() -> TestResult {
     let site = Site::read(&out)?;
     let alias = note_content(site.page("alias.html")?)?;
     assert!(alias.contains("The real note text."));
-    let far = note_content(site.page("ext/far.html")?)?;
-    assert!(far.contains("A note from outside the vault."));
+    // A link out of the vault's folder is never followed: nothing outside is published.
+    run.expect_diagnostic("ext", &["outside the vault"])?;
+    run.expect_diagnostic("secret.txt", &["outside the vault"])?;
+    assert!(
+        !site
+            .files
+            .iter()
+            .any(|f| f.contains("far") || f.contains("secret")),
+        "something outside the vault was published: {:?}",
+        site.files
+    );
     assert!(
         !site.files.iter().any(|f| f.contains("loop/")),
         "the loop was walked into: {:?}",
