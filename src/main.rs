@@ -608,6 +608,19 @@ fn check_command(args: CheckArgs) -> ExitCode {
     }
 }
 
+/// Whether the file `path` (which may not exist yet) would be inside the folder `vault`.
+fn inside(path: &std::path::Path, vault: &std::path::Path) -> bool {
+    let Ok(vault) = vault.canonicalize() else {
+        return false;
+    };
+    let absolute = notebuild::site::absolute(path).unwrap_or_else(|_| path.to_path_buf());
+    let folder = absolute
+        .parent()
+        .and_then(|p| p.canonicalize().ok())
+        .unwrap_or_else(|| absolute.clone());
+    folder.starts_with(&vault)
+}
+
 /// `1 note`, `2 notes`.
 fn plural(n: usize, one: &str, many: &str) -> String {
     format!("{n} {}", if n == 1 { one } else { many })
@@ -657,6 +670,11 @@ fn cards_command(args: CardsArgs) -> ExitCode {
         }
     };
     let written = match &args.output {
+        Some(path) if inside(path, &args.vault) => Err(format!(
+            "refusing to write {} inside the vault {}: choose a file outside it",
+            path.display(),
+            args.vault.display()
+        )),
         Some(path) => {
             std::fs::write(path, text).map_err(|e| format!("cannot write {}: {e}", path.display()))
         }

@@ -135,6 +135,7 @@ pub fn write(
         .map(|n| n.to_string_lossy().into_owned())
         .ok_or_else(|| SiteError::BadPath(out.display().to_string()))?;
     std::fs::create_dir_all(&parent).map_err(io_err(&parent))?;
+    remove_leftovers(&parent, &name);
     let pid = std::process::id();
     let tmp = parent.join(format!(".{name}.notebuild-tmp-{pid}"));
     let old = parent.join(format!(".{name}.notebuild-old-{pid}"));
@@ -144,6 +145,42 @@ pub fn write(
         let _ = std::fs::remove_dir_all(&tmp);
     }
     result
+}
+
+/// Removes the temporary folders of builds into `parent/name` that were killed before
+/// they could clean up (`.NAME.notebuild-tmp-PID`, `.NAME.notebuild-old-PID` whose process
+/// is gone). A process is known to be gone only where `/proc` lists the running ones;
+/// elsewhere nothing is removed.
+fn remove_leftovers(parent: &Path, name: &str) {
+    let proc = Path::new("/proc");
+    if !proc.join("self").exists() {
+        return;
+    }
+    let Ok(entries) = std::fs::read_dir(parent) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let file_name = entry.file_name();
+        let Some(file_name) = file_name.to_str() else {
+            continue;
+        };
+        let Some(rest) = file_name
+            .strip_prefix('.')
+            .and_then(|r| r.strip_prefix(name))
+            .and_then(|r| {
+                r.strip_prefix(".notebuild-tmp-")
+                    .or_else(|| r.strip_prefix(".notebuild-old-"))
+            })
+        else {
+            continue;
+        };
+        let Ok(pid) = rest.parse::<u32>() else {
+            continue;
+        };
+        if pid != std::process::id() && !proc.join(pid.to_string()).exists() {
+            let _ = std::fs::remove_dir_all(entry.path());
+        }
+    }
 }
 
 fn fill(tmp: &Path, files: &[OutFile], attachments: &[Attachment]) -> Result<(), SiteError> {

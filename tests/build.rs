@@ -1251,6 +1251,28 @@ fn snapshot(root: &Path) -> Result<Vec<(String, Vec<u8>)>, Error> {
 }
 
 #[test]
+fn leftovers_of_a_killed_build_are_removed_by_the_next() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let vault = dir.path().join("vault");
+    small_vault(&vault)?;
+    // A process id no system gives out: that build is surely gone.
+    let dead_tmp = dir.path().join(".site.notebuild-tmp-4000000000");
+    let dead_old = dir.path().join(".site.notebuild-old-4000000000");
+    let other = dir.path().join(".other.notebuild-tmp-4000000000");
+    for folder in [&dead_tmp, &dead_old, &other] {
+        write(folder, "index.html", "half a site")?;
+    }
+    let run = build(dir.path(), &vault, &dir.path().join("site"), &[])?;
+    run.expect_code(0)?;
+    if Path::new("/proc/self").exists() {
+        assert!(!dead_tmp.exists() && !dead_old.exists());
+    }
+    // Another output folder's leftovers are not this build's to remove.
+    assert!(other.exists());
+    Ok(())
+}
+
+#[test]
 fn out_equal_to_the_vault_is_refused() -> TestResult {
     let dir = tempfile::tempdir()?;
     let vault = dir.path().join("vault");

@@ -151,6 +151,23 @@ fn card_tags_are_configurable_and_output_can_go_to_a_file() -> TestResult {
 }
 
 #[test]
+fn the_export_is_never_written_into_the_vault() -> TestResult {
+    let (_dir, root) = temp_vault(&[("Deck.md", DECK)])?;
+    for target in ["Deck.md", "sub/new.txt", "./other.txt"] {
+        if let Some(folder) = std::path::Path::new(target).parent() {
+            std::fs::create_dir_all(root.join(folder))?;
+        }
+        let path = root.join(target);
+        let run = cards(&root, &["-o", path.to_str().ok_or("path")?])?;
+        run.expect_code(2)?;
+        assert!(run.stderr.contains("inside the vault"), "{}", run.stderr);
+    }
+    assert_eq!(std::fs::read_to_string(root.join("Deck.md"))?, DECK);
+    assert!(!root.join("sub/new.txt").exists());
+    Ok(())
+}
+
+#[test]
 fn the_seed_notes_callout_cards_are_found() -> TestResult {
     let Some(seed) = common::shared("seed/matrix-calculus.md")? else {
         return Ok(());
