@@ -1251,6 +1251,28 @@ fn snapshot(root: &Path) -> Result<Vec<(String, Vec<u8>)>, Error> {
 }
 
 #[test]
+fn notes_embedding_each_other_many_times_stay_bounded() -> TestResult {
+    // Each note embeds the next three times: 3^20 transclusions without a budget.
+    let dir = tempfile::tempdir()?;
+    let vault = dir.path().join("vault");
+    for i in 0..21 {
+        let embeds = if i < 20 {
+            format!("![[n{}]]\n\n", i + 1).repeat(3)
+        } else {
+            "the end\n".to_owned()
+        };
+        write(&vault, &format!("n{i}.md"), format!("# N{i}\n\n{embeds}"))?;
+    }
+    let out = dir.path().join("site");
+    let run = build(dir.path(), &vault, &out, &[])?;
+    run.expect_code(0)?;
+    run.expect_diagnostic("n0.md", &["not shown", "embeds"])?;
+    let page = std::fs::read_to_string(out.join("n0.html"))?;
+    assert!(page.len() < 4 << 20, "the page is {} bytes", page.len());
+    Ok(())
+}
+
+#[test]
 fn leftovers_of_a_killed_build_are_removed_by_the_next() -> TestResult {
     let dir = tempfile::tempdir()?;
     let vault = dir.path().join("vault");

@@ -144,6 +144,10 @@ struct Writer<'a> {
     ids: bool,
     /// Embeds written so far on the page, to number their id prefixes.
     embeds: usize,
+    /// Bytes of notes transcluded so far on the page, against [`EMBED_BUDGET`].
+    embedded_bytes: usize,
+    /// Whether the page was already warned about its embeds beyond the budget.
+    embed_budget_warned: bool,
     /// Block anchor ids written so far on the page (a note may repeat a `^id`).
     used_ids: HashSet<String>,
     /// The footnotes of the note being written.
@@ -224,6 +228,8 @@ impl<'a> Writer<'a> {
             id_prefix: String::new(),
             ids: !fragment,
             embeds: 0,
+            embedded_bytes: 0,
+            embed_budget_warned: false,
             used_ids: HashSet::new(),
             footnotes: Footnotes::default(),
             fragment,
@@ -1121,19 +1127,29 @@ impl Writer<'_> {
     fn transclude(&mut self, index: usize, anchor: Option<String>, link: &WikiLink) -> String {
         let key: EmbedKey = (index, link.fragment.clone());
         let title = &self.ctx.infos[index].title;
-        if self.stack.contains(&key) || self.stack.len() > 16 {
+        let cycle = self.stack.contains(&key);
+        if cycle || self.stack.len() > MAX_EMBED_DEPTH {
             let note = &self.ctx.notes[self.from];
-            self.diagnostics.push(
-                Diagnostic::warning(
-                    &note.path,
-                    &note.text,
-                    link.range.clone(),
+            let (message, hint) = if cycle {
+                (
                     format!(
                         "embed of `{}` embeds itself: recursion stopped here",
                         link.target
                     ),
+                    "remove one of the embeds in the cycle".to_owned(),
                 )
-                .with_hint("remove one of the embeds in the cycle"),
+            } else {
+                (
+                    format!(
+                        "embed of `{}` is nested more than {MAX_EMBED_DEPTH} embeds deep: stopped here",
+                        link.target
+                    ),
+                    format!("a page shows embeds {MAX_EMBED_DEPTH} levels deep at most"),
+                )
+            };
+            self.diagnostics.push(
+                Diagnostic::warning(&note.path, &note.text, link.range.clone(), message)
+                    .with_hint(hint),
             );
             return format!(
                 "<div class=\"embed-note embed-recursive\"><div class=\"embed-title\">⚠ Recursive embed of “{}” stopped</div></div>\n",
@@ -1141,6 +1157,36 @@ impl Writer<'_> {
             );
         }
         let target = &self.ctx.notes[index];
+        if self.embeds >= EMBED_BUDGET.0 || self.embedded_bytes + target.text.len() > EMBED_BUDGET.1
+        {
+            if self.report && !self.embed_budget_warned {
+                self.embed_budget_warned = true;
+                let note = &self.ctx.notes[self.from];
+                self.diagnostics.push(
+                    Diagnostic::warning(
+                        &note.path,
+                        &note.text,
+                        link.range.clone(),
+                        format!(
+                            "embed of `{}` not shown: the page already shows {} embeds ({} KB)",
+                            link.target,
+                            self.embeds,
+                            self.embedded_bytes / 1024
+                        ),
+                    )
+                    .with_hint(format!(
+                        "a page shows at most {} embeds and {} MB of embedded notes, nested ones included",
+                        EMBED_BUDGET.0,
+                        EMBED_BUDGET.1 >> 20
+                    )),
+                );
+            }
+            return format!(
+                "<div class=\"embed-note embed-recursive\"><div class=\"embed-title\">⚠ Embed of “{}” not shown: this page shows too many embeds</div></div>\n",
+                escape_text(title)
+            );
+        }
+        self.embedded_bytes += target.text.len();
         let mut nodes: Vec<Node> = match (&link.fragment, &anchor) {
             (Some(Fragment::Heading(_)), Some(id)) => section(&target.nodes, id),
             (Some(Fragment::Block(_)), Some(id)) => {
@@ -1185,6 +1231,14 @@ impl Writer<'_> {
         )
     }
 }
+
+/// The most a page shows of other notes: embeds (nested ones included) and bytes of
+/// their notes. Notes that embed each other several times over would otherwise make a
+/// page grow exponentially.
+const EMBED_BUDGET: (usize, usize) = (1_000, 8 << 20);
+
+/// How deep embeds may nest.
+const MAX_EMBED_DEPTH: usize = 16;
 
 /// A review comment, removed from text written out of its place.
 static REVIEW_COMMENT_TEXT: LazyLock<Regex> = LazyLock::new(|| {
