@@ -429,6 +429,8 @@ fn first_offset(nodes: &[Node], from: usize) -> Option<usize> {
 /// `nb-…` for the page's template), so that every id of a page stays unique.
 fn assign_heading_ids(nodes: &mut [Node]) {
     let mut used: HashSet<String> = HashSet::new();
+    // The next suffix to try for each base, so that many equal headings take linear time.
+    let mut next_suffix: std::collections::HashMap<String, usize> = Default::default();
     let mut i = 0;
     while i < nodes.len() {
         if let Node::Md(Event::Start(Tag::Heading { .. })) = &nodes[i] {
@@ -444,10 +446,10 @@ fn assign_heading_ids(nodes: &mut [Node]) {
             // `proof`, `proof-1`, `proof-2`…; skipping a suffix another heading took
             // (`# Proof`, `# Proof`, `# Proof 1`).
             let mut id = base.clone();
-            let mut n = 1;
+            let n = next_suffix.entry(base.clone()).or_insert(1);
             while used.contains(&id) {
                 id = format!("{base}-{n}");
-                n += 1;
+                *n += 1;
             }
             used.insert(id.clone());
             if let Node::Md(Event::Start(Tag::Heading { id: slot, .. })) = &mut nodes[i] {
@@ -592,6 +594,16 @@ mod tests {
                 _ => None,
             })
             .collect()
+    }
+
+    /// Many equal headings get their suffixes in linear time (20,000 took 26 s when each
+    /// counted up from 1).
+    #[test]
+    fn many_equal_headings() {
+        let text = vec!["## Same"; 20_000].join("\n\n");
+        let ids = heading_ids(&text);
+        assert_eq!(ids.len(), 20_000);
+        assert_eq!(ids[19_999], "same-19999");
     }
 
     #[test]
