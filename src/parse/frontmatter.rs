@@ -36,6 +36,23 @@ pub fn split(file: &str, text: &str) -> Split {
     };
     let yaml = &text[yaml_range.clone()];
     let mut diagnostics = Vec::new();
+    if let Some(at) = too_deep(yaml) {
+        let offset = yaml_range.start + at;
+        diagnostics.push(
+            Diagnostic::warning(
+                file,
+                text,
+                offset..offset + 1,
+                format!("front matter nested more than {MAX_NESTING} levels deep: it was ignored"),
+            )
+            .with_hint("front matter holds titles, tags and dates: flatten it"),
+        );
+        return Split {
+            front: FrontMatter::default(),
+            body_start,
+            diagnostics,
+        };
+    }
     let front = match serde_yaml_ng::from_str::<Value>(yaml) {
         Ok(value) => read(&value),
         Err(err) => {
@@ -110,6 +127,33 @@ fn check_settings(
         );
     }
     out
+}
+
+/// The deepest nesting of `[…]` and `{…}` front matter may have: the YAML reader's time
+/// grows much faster than the depth.
+const MAX_NESTING: usize = 64;
+
+/// Where `yaml` opens its bracket number [`MAX_NESTING`]` + 1` (quoted text aside).
+fn too_deep(yaml: &str) -> Option<usize> {
+    let mut depth = 0usize;
+    let mut quote: Option<u8> = None;
+    for (k, b) in yaml.bytes().enumerate() {
+        match (quote, b) {
+            (Some(q), _) if b == q => quote = None,
+            (Some(_), _) => {}
+            (None, b'"' | b'\'') => quote = Some(b),
+            (None, b'\n') => quote = None,
+            (None, b'[' | b'{') => {
+                depth += 1;
+                if depth > MAX_NESTING {
+                    return Some(k);
+                }
+            }
+            (None, b']' | b'}') => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    None
 }
 
 /// The byte range of the YAML and where the body starts, when `text` opens with `---`.
@@ -245,6 +289,23 @@ mod tests {
         let s = split("a.md", "---\notimes: outer\nlayout: numerator\n---\n");
         assert_eq!(s.diagnostics.len(), 1, "{:?}", s.diagnostics);
         assert_eq!(s.diagnostics[0].line, 2);
+    }
+
+    /// Deeply nested brackets are refused before the YAML reader sees them (100,000
+    /// levels took it 28 s).
+    #[test]
+    fn deeply_nested_front_matter_is_ignored_with_a_warning() {
+        let text = format!(
+            "---\ntags: {}{}\n---\n# Body\n",
+            "[".repeat(100_000),
+            "]".repeat(100_000)
+        );
+        let s = split("a.md", &text);
+        assert_eq!(s.diagnostics.len(), 1, "{:?}", s.diagnostics);
+        assert!(s.diagnostics[0].message.contains("nested"));
+        assert_eq!(&text[s.body_start..], "# Body\n");
+        let s = split("a.md", "---\ntags: [[a, b], '[[[[']\n---\n");
+        assert!(s.diagnostics.is_empty(), "{:?}", s.diagnostics);
     }
 
     #[test]
