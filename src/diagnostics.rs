@@ -90,13 +90,55 @@ impl Diagnostic {
     }
 }
 
+/// Where the last [`line_col`] of a thread ended: the text (its address, length and first
+/// bytes), the offset, and its line and column. A stage reports the problems of a note in
+/// order, so the next one is counted from there: many problems on one long line stay
+/// linear.
+#[derive(Clone, Copy)]
+struct LastPlace {
+    text: (usize, usize, u64),
+    offset: usize,
+    line: usize,
+    column: usize,
+}
+
+thread_local! {
+    static LAST_PLACE: std::cell::Cell<Option<LastPlace>> = const { std::cell::Cell::new(None) };
+}
+
+/// A text's identity for [`LastPlace`].
+fn text_key(text: &str) -> (usize, usize, u64) {
+    let head = text
+        .bytes()
+        .take(16)
+        .fold(0u64, |h, b| h.wrapping_mul(131).wrapping_add(u64::from(b)));
+    (text.as_ptr() as usize, text.len(), head)
+}
+
 /// 1-based line and column (in characters) of a byte offset.
 pub fn line_col(text: &str, offset: usize) -> (usize, usize) {
     let offset = floor_char_boundary(text, offset.min(text.len()));
-    let before = &text[..offset];
-    let line = before.bytes().filter(|&b| b == b'\n').count() + 1;
-    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
-    let column = before[line_start..].chars().count() + 1;
+    let key = text_key(text);
+    let (from, mut line, mut column) = match LAST_PLACE.get() {
+        Some(last) if last.text == key && last.offset <= offset => {
+            (last.offset, last.line, last.column)
+        }
+        _ => (0, 1, 1),
+    };
+    let between = &text[from..offset];
+    match between.rfind('\n') {
+        Some(k) => {
+            line += between.bytes().filter(|&b| b == b'\n').count();
+            column = between[k + 1..].chars().count() + 1;
+        }
+        None => column += between.chars().count(),
+    }
+    LAST_PLACE.set(Some(LastPlace {
+        text: key,
+        offset,
+        line,
+        column,
+    }));
     (line, column)
 }
 
@@ -124,12 +166,16 @@ pub fn print(diagnostics: &[Diagnostic], sources: &HashMap<String, String>) {
             Severity::Warning => Report::warning(),
             Severity::Error => Report::error(),
         }
-        .with_message(&d.message);
+        .with_message(escape_controls(&d.message));
         if let Some(hint) = &d.hint {
-            report = report.with_notes(vec![format!("hint: {hint}")]);
+            report = report.with_notes(vec![format!("hint: {}", escape_controls(hint))]);
         }
         let source = sources.get(&d.file).filter(|_| d.line > 0);
         let printed = match source {
+            Some(text) if !plain_line(text, d.range.start) => {
+                eprint!("{}", windowed(d, text));
+                true
+            }
             Some(text) => {
                 let id = *ids
                     .entry(d.file.clone())
@@ -151,9 +197,128 @@ pub fn print(diagnostics: &[Diagnostic], sources: &HashMap<String, String>) {
                 Severity::Warning => "warning",
                 Severity::Error => "error",
             };
-            eprintln!("{kind}: {}\n  --> {}{hint}\n", d.message, d.location());
+            eprintln!(
+                "{kind}: {}\n  --> {}{}\n",
+                escape_controls(&d.message),
+                escape_controls(&d.location()),
+                escape_controls(&hint)
+            );
         }
     }
+}
+
+/// `text` with control characters other than line breaks and tabs shown escaped
+/// (`\u{1b}`): a note's text quoted in a message must not drive the terminal.
+fn escape_controls(text: &str) -> String {
+    if !text
+        .chars()
+        .any(|c| c.is_control() && c != '\n' && c != '\t')
+    {
+        return text.to_owned();
+    }
+    text.chars()
+        .map(|c| {
+            if c.is_control() && c != '\n' && c != '\t' {
+                c.escape_default().collect()
+            } else {
+                c.to_string()
+            }
+        })
+        .collect()
+}
+
+/// The widest source line printed whole; a longer one is shown as a window around the
+/// caret (a long line repeated for each of its problems made output quadratic).
+const WIDEST_LINE: usize = 160;
+
+/// The characters shown either side of the caret in a window.
+const WINDOW: usize = 60;
+
+/// The part of the line holding byte `at` of `text` that lies at most `reach` bytes
+/// either side of it: its byte range, and whether the line goes on before and after.
+/// Bounded, so that many problems on one long line stay linear.
+fn line_around(text: &str, at: usize, reach: usize) -> (Range<usize>, bool, bool) {
+    let at = floor_char_boundary(text, at.min(text.len()));
+    let low = floor_char_boundary(text, at.saturating_sub(reach));
+    let high = floor_char_boundary(text, (at + reach).min(text.len()));
+    let (start, cut_before) = match text[low..at].rfind('\n') {
+        Some(k) => (low + k + 1, false),
+        None => (low, low > 0 && text.as_bytes()[low - 1] != b'\n'),
+    };
+    let (end, cut_after) = match text[at..high].find('\n') {
+        Some(k) => (at + k, false),
+        None => (high, high < text.len() && text.as_bytes()[high] != b'\n'),
+    };
+    (start..end, cut_before, cut_after)
+}
+
+/// Whether the line holding `at` can be printed as it is: short, without control
+/// characters (which would drive the terminal) other than tabs.
+fn plain_line(text: &str, at: usize) -> bool {
+    let (range, cut_before, cut_after) = line_around(text, at, WIDEST_LINE);
+    !cut_before
+        && !cut_after
+        && range.len() <= WIDEST_LINE
+        && !text[range]
+            .chars()
+            .any(|c| c.is_control() && c != '\t' && c != '\r')
+}
+
+/// A diagnostic with a window of its source line around the caret, control characters
+/// shown escaped: `warning: …`, `--> file:line:col`, the window, the caret, the hint.
+fn windowed(d: &Diagnostic, text: &str) -> String {
+    // Characters take at most four bytes: this reach holds `WINDOW` of them each side.
+    let (range, cut_before, cut_after) = line_around(text, d.range.start, 4 * WINDOW);
+    let at = floor_char_boundary(text, d.range.start.min(text.len()));
+    let chars: Vec<(usize, char)> = text[range.clone()]
+        .char_indices()
+        .map(|(k, c)| (range.start + k, c))
+        .collect();
+    let caret = chars
+        .iter()
+        .position(|&(b, _)| b >= at)
+        .unwrap_or(chars.len());
+    let from = caret.saturating_sub(WINDOW);
+    let to = (caret + WINDOW).min(chars.len());
+    let show = |c: char| -> String {
+        if c.is_control() && c != '\t' {
+            c.escape_default().collect()
+        } else {
+            c.to_string()
+        }
+    };
+    let mut window = String::from(if from > 0 || cut_before { "…" } else { "" });
+    let mut pad = window.chars().count();
+    for (k, &(_, c)) in chars[from..to].iter().enumerate() {
+        let shown = show(c);
+        if from + k < caret {
+            pad += shown.chars().count();
+        }
+        window.push_str(&shown);
+    }
+    if to < chars.len() || cut_after {
+        window.push('…');
+    }
+    let width = d.line.to_string().len();
+    let kind = match d.severity {
+        Severity::Warning => "warning",
+        Severity::Error => "error",
+    };
+    let hint = d
+        .hint
+        .as_ref()
+        .map(|h| format!("{:width$} = hint: {}\n", "", escape_controls(h)))
+        .unwrap_or_default();
+    format!(
+        "{kind}: {}\n{:width$}--> {}\n{:width$} |\n{} | {window}\n{:width$} | {:pad$}^\n{hint}\n",
+        escape_controls(&d.message),
+        "",
+        escape_controls(&d.location()),
+        "",
+        d.line,
+        "",
+        ""
+    )
 }
 
 #[cfg(test)]
@@ -167,6 +332,70 @@ mod tests {
         assert_eq!(line_col(text, 3), (2, 1));
         // 'f' comes after a two-byte character.
         assert_eq!(line_col(text, text.find('f').unwrap_or(0)), (2, 5));
+    }
+
+    #[test]
+    fn a_long_line_is_shown_as_a_window_around_the_caret() {
+        let text = format!("{}[[missing]]{}\n", "a ".repeat(5_000), " b".repeat(5_000));
+        let at = text.find("[[").unwrap_or(0);
+        let d = Diagnostic::warning("n.md", &text, at..at + 11, "broken link");
+        assert!(!plain_line(&text, at));
+        let shown = windowed(&d, &text);
+        assert!(shown.len() < 600, "{shown}");
+        assert!(shown.contains("…a a a"), "{shown}");
+        assert!(shown.contains("n.md:1:10001"), "{shown}");
+        // The caret stands under the `[[`.
+        let lines: Vec<&str> = shown.lines().collect();
+        let source = lines
+            .iter()
+            .find(|l| l.contains("[[missing]]"))
+            .unwrap_or(&"");
+        let caret = lines
+            .iter()
+            .find(|l| l.trim_end().ends_with('^'))
+            .unwrap_or(&"");
+        assert_eq!(
+            source.find("[[").map(|k| source[..k].chars().count()),
+            Some(caret.chars().count() - 1)
+        );
+    }
+
+    #[test]
+    fn control_characters_are_shown_escaped() {
+        let text = "x \u{1b}[31m [[y]]\n";
+        let d = Diagnostic::warning("n.md", text, 12..17, "broken link");
+        assert!(!plain_line(text, 12));
+        let shown = windowed(&d, text);
+        assert!(!shown.contains('\u{1b}'), "{shown}");
+        assert!(shown.contains("\\u{1b}"), "{shown}");
+    }
+
+    #[test]
+    fn places_counted_on_from_the_last_agree_with_places_counted_afresh() {
+        let text = "ab\ncdé f\n\nxyz é\n";
+        let offsets: Vec<usize> = (0..=text.len())
+            .filter(|&k| text.is_char_boundary(k))
+            .collect();
+        let fresh: Vec<(usize, usize)> = offsets
+            .iter()
+            .map(|&k| {
+                let before = &text[..k];
+                let line = before.matches('\n').count() + 1;
+                let start = before.rfind('\n').map_or(0, |i| i + 1);
+                (line, before[start..].chars().count() + 1)
+            })
+            .collect();
+        // In order, backwards, and out of order.
+        let forward: Vec<_> = offsets.iter().map(|&k| line_col(text, k)).collect();
+        let backward: Vec<_> = offsets.iter().rev().map(|&k| line_col(text, k)).collect();
+        assert_eq!(forward, fresh);
+        assert_eq!(backward.into_iter().rev().collect::<Vec<_>>(), fresh);
+        let other = "z\nz";
+        assert_eq!(line_col(other, 2), (2, 1));
+        assert_eq!(
+            line_col(text, 4),
+            fresh[offsets.iter().position(|&k| k == 4).unwrap_or(0)]
+        );
     }
 
     #[test]
