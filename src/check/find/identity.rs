@@ -9,7 +9,7 @@ use crate::check::notation::{Func, is_constant_letter};
 use crate::check::syntax::{self, Ctx, Deriv, Expr, PErr, Rel, Sym, Tk, Tok, is_space, plain_text};
 use crate::check::{Finding, Layout, Otimes, SkipReason};
 
-use super::indices::resolve;
+use super::indices::{resolve, time_derivative_dots};
 use super::rewrite::{bind_prime_at, dim_values, show_name, subst_ctx};
 use super::scope::{declaration, define, domain_condition, symmetric_decl};
 use super::statements::{
@@ -298,6 +298,8 @@ fn build(st: &State, mems: &[&[Tok]], cx: &Ctx, src: &str) -> Result<Ident, Skip
             }
         });
     }
+    let ok: Vec<Expr> = parsed.iter().flatten().cloned().collect();
+    time_derivative_dots(&ok)?;
     let bound = bare_function_params(st, &parsed);
     let used = Cell::new(false);
     let members = substituted(st, &parsed, &bound, &used)?;
@@ -831,6 +833,16 @@ pub(super) fn abstract_in(e: &Expr) -> Option<Skip> {
                             s.show()
                         ),
                     });
+                } else if let Some((s, why)) = dependent_quantity(d) {
+                    err = Some(Skip {
+                        kind: SkipReason::Abstract,
+                        message: format!(
+                            "not an identity: {} is not defined in this note and may depend \
+                             on {}{why}",
+                            s.show(),
+                            d.wrt.show()
+                        ),
+                    });
                 } else if let Some(s) = implicit_quantity(d) {
                     // `\frac{\partial}{\partial \mu} \log \mathcal{N}`: an operand
                     // without the variable, through a quantity that depends on it
@@ -847,6 +859,83 @@ pub(super) fn abstract_in(e: &Expr) -> Option<Skip> {
         }
     });
     err
+}
+
+/// A symbol in a derivative's operand that the note never defined (definitions are
+/// substituted by now), that is not the variable and not a constant by convention
+/// (`a`, `b`, `c`, `k`, lowercase Greek letters: [`is_constant_letter`]; `n`, `m`:
+/// whole numbers, sizes and exponents), so it may depend on the variable and the
+/// derivative is not known:
+///
+/// - by a total derivative (`\frac{d}{dx}(e^{2x} y)`, `2x + 2y\frac{dy}{dx}`,
+///   `\frac{d}{dt}\ln(u)`): a letter that conventionally names a variable or an
+///   unknown function (`x`, `y`, `z`, `u`, `v`, `w`), since `d/dx` differentiates
+///   everything that varies with x (implicit differentiation, differential
+///   equations); a partial derivative holds the other variables fixed
+///   (`\frac{\partial}{\partial y}(x^2 + y^2)`), so this does not apply to it, and
+///   other letters (`r` in `\frac{d}{dt}(1 + r)^t`) are read as parameters;
+/// - by any derivative whose operand does not mention the variable at all
+///   (`\partial_t J` with `J = L + S`, `\frac{df}{dt}` with `f = g h`): the
+///   derivative would be zero only because the checker took the symbols for
+///   constants, which the note never said (bold and uppercase letters of matrix
+///   calculus excepted when the variable is a vector or a matrix).
+///
+/// The second string tells which case, for the message.
+fn dependent_quantity(d: &syntax::Deriv) -> Option<(Sym, &'static str)> {
+    if d.wrt.base.is_empty() {
+        return None;
+    }
+    let key = d.wrt.key();
+    let mut mentions = false;
+    let mut varying: Option<Sym> = None;
+    let mut other: Option<Sym> = None;
+    // the indices of sums (`\sum_{t=1}^{n} r^t`) are not quantities
+    let mut bound: Vec<String> = Vec::new();
+    d.of.walk(&mut |y| {
+        if let Expr::Sum { idx, .. } | Expr::Dots(_, idx) | Expr::Col(_, idx) = y {
+            bound.push(idx.clone());
+        }
+    });
+    d.of.walk(&mut |y| {
+        let Expr::Var(s) = y else { return };
+        if s.sub.is_none() && bound.contains(&s.base) {
+            return;
+        }
+        if s.key() == key || s.base == d.wrt.base {
+            mentions = true;
+            return;
+        }
+        let conventional = (!s.upper && is_constant_letter(&s.base))
+            || (s.sub.is_none() && (s.base == "n" || s.base == "m"))
+            || s.base == "e"
+            || s.base == "\\pi"
+            || s.base.starts_with("\\mathcal{")
+            || s.base.starts_with("\\mathscr{")
+            || s.base.starts_with("\\hat{")
+            || s.base.starts_with("\\widehat{");
+        if conventional {
+            return;
+        }
+        // the letters that name variables and unknown functions
+        let variable_letter = !s.upper
+            && !s.bold
+            && s.sub.is_none()
+            && ["x", "y", "z", "u", "v", "w"].contains(&s.base.as_str());
+        if varying.is_none() && d.total && variable_letter && !bound.contains(&s.base) {
+            varying = Some(s.clone());
+        }
+        let matrix_calculus = (s.bold || s.upper) && (d.wrt.bold || d.wrt.upper);
+        if other.is_none() && !matrix_calculus {
+            other = Some(s.clone());
+        }
+    });
+    if let Some(s) = varying {
+        return Some((s, " (a total derivative)"));
+    }
+    match other {
+        Some(s) if !mentions => Some((s, ": the operand does not mention it")),
+        _ => None,
+    }
 }
 
 /// A calligraphic or hatted symbol (`\mathcal{L}`, `\hat{y}`) in a derivative's
