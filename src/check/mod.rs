@@ -54,7 +54,8 @@
 //! - skip: `abstract` (undefined functions), `unsupported` (a construct the checker
 //!   does not handle; the message names it), `parse` (malformed TeX), `types` (no
 //!   consistent shapes for the symbols), `domain` (no valid sample point found),
-//!   `internal` (a bug, caught).
+//!   `internal` (a bug, caught), `not-identity` (an equation for a point or an
+//!   unknown, such as a critical point `f'(c) = 0`: it holds for some values only).
 
 mod eval;
 mod find;
@@ -204,6 +205,9 @@ pub enum SkipReason {
     Domain,
     /// A bug, caught.
     Internal,
+    /// Not an identity: an equation for a particular point or unknown (a critical
+    /// point `f'(c) = 0`), which holds for some values only.
+    NotIdentity,
 }
 
 impl FailKind {
@@ -226,6 +230,7 @@ impl SkipReason {
             SkipReason::Types => "types",
             SkipReason::Domain => "domain",
             SkipReason::Internal => "internal",
+            SkipReason::NotIdentity => "not-identity",
         }
     }
 }

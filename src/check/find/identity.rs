@@ -151,7 +151,17 @@ pub(super) fn statement(
     }
     if !any_deriv {
         // a definition `y = ...` / `f(x) = ...` / `y := ...`
-        if matches!(rels[0], Rel::Eq | Rel::Def) && mems.len() >= 2 && !is_blank_or_prompt(mems[1])
+        // `c = -2 \pm 3\sqrt{2}`, `c = 0 \lor c = 2`, `c = 0 \land c = 1`: the roots of
+        // an equation, a statement about values, not a definition
+        let roots = stmt.iter().any(|t| {
+            ["pm", "mp", "lor", "vee", "land", "wedge"]
+                .iter()
+                .any(|c| t.is_cmd(c))
+        });
+        if matches!(rels[0], Rel::Eq | Rel::Def)
+            && mems.len() >= 2
+            && !is_blank_or_prompt(mems[1])
+            && !roots
         {
             define(st, mems[0], mems[1], &cx);
         }
@@ -274,6 +284,9 @@ fn build(st: &State, mems: &[&[Tok]], cx: &Ctx, src: &str) -> Result<Ident, Skip
             .map_or(a, |t| t.end);
         texts.push(src.get(a..b.max(a)).unwrap_or("").trim().to_string());
     }
+    if let Some(s) = point_equation(st, &parsed) {
+        return Err(s);
+    }
     let parsed = entries_of_vectors(st, parsed);
     let parsed = subscript_partials(st, parsed);
     let parsed = constant_rule(st, parsed);
@@ -303,6 +316,9 @@ fn build(st: &State, mems: &[&[Tok]], cx: &Ctx, src: &str) -> Result<Ident, Skip
     let bound = bare_function_params(st, &parsed);
     let used = Cell::new(false);
     let members = substituted(st, &parsed, &bound, &used)?;
+    if let Some(s) = constants_equation(&parsed, &members) {
+        return Err(s);
+    }
     let mut deps = defined_variables(st, &wrts, &members, &used)?;
     for (z, u) in prime_at {
         let u = subst_ctx(st, u, &BTreeSet::new(), true, &used)?;
@@ -339,6 +355,92 @@ fn build(st: &State, mems: &[&[Tok]], cx: &Ctx, src: &str) -> Result<Ident, Skip
         deps,
         bars,
         branch_conds: Vec::new(),
+    })
+}
+
+/// A defined function's derivative written with a prime at a symbol that appears
+/// nowhere else in the statement (`f'(c) = 0`, `f'(c) = \frac{f(4) - f(1)}{3}`,
+/// `A'(x) = 0`) and that the note does not define: the statement says nothing of
+/// the point but through the derivative there, so it is an equation for the point (a
+/// critical point, the point of the mean value theorem), true for some values only,
+/// not an identity in it. `f'(a) = n a^{n-1}` names the point on both sides and
+/// stays an identity.
+fn point_equation(st: &State, parsed: &[Result<Expr, PErr>]) -> Option<Skip> {
+    let mut points: Vec<(Sym, String)> = Vec::new();
+    for e in parsed.iter().flatten() {
+        e.walk(&mut |x| {
+            if let Expr::Deriv(_, d) = x
+                && d.prime
+                && let Expr::Apply(name, args) = &d.of
+                && let [Expr::Var(p)] = args.as_slice()
+                && p.key() == d.wrt.key()
+                && st.funcs.contains_key(name)
+                && !st.syms.contains_key(&p.key())
+            {
+                points.push((p.clone(), name.clone()));
+            }
+        });
+    }
+    let (p, name) = points.first()?;
+    let mut uses = 0;
+    for e in parsed.iter().flatten() {
+        e.walk(&mut |x| {
+            if let Expr::Var(s) = x
+                && s.key() == p.key()
+            {
+                uses += 1;
+            }
+        });
+    }
+    let at_p = points.iter().filter(|(q, _)| q.key() == p.key()).count();
+    (uses == at_p).then(|| Skip {
+        kind: SkipReason::NotIdentity,
+        message: format!(
+            "not an identity: an equation for the point {} ({}' is evaluated there, and {} \
+             appears nowhere else), such as a critical point",
+            p.show(),
+            show_name(name),
+            p.show()
+        ),
+    })
+}
+
+/// A statement with no symbol of its own (`f'(-3) = 0`, `f(2) = 5`: functions at
+/// numbers) that gets symbols only through the definitions it uses (`f(x) = a x^3 +
+/// b x^2 + c x + d`, the constants never given values): an equation for those
+/// constants (find a, b, c, d such that ...), true for some values only, not an
+/// identity. With no such symbols (`f(x) = x^3 - x`, `f'(-1) = 2`) it is a fact
+/// about numbers and is checked.
+fn constants_equation(parsed: &[Result<Expr, PErr>], members: &[Expr]) -> Option<Skip> {
+    // the fresh variable of a prime at a number (`f'(…)#3`) is not the note's
+    let symbols = |es: &mut dyn Iterator<Item = &Expr>| {
+        let mut out: BTreeSet<String> = BTreeSet::new();
+        for e in es {
+            e.walk(&mut |x| match x {
+                Expr::Var(s) if !s.base.contains('#') => {
+                    out.insert(s.show());
+                }
+                _ => {}
+            });
+        }
+        out
+    };
+    let own = symbols(&mut parsed.iter().flatten());
+    if !own.is_empty() {
+        return None;
+    }
+    let brought = symbols(&mut members.iter());
+    if brought.is_empty() {
+        return None;
+    }
+    let names: Vec<String> = brought.into_iter().collect();
+    Some(Skip {
+        kind: SkipReason::NotIdentity,
+        message: format!(
+            "not an identity: an equation for {} (symbols of the definitions it uses, \
+             never given values), written at particular numbers",
+            names.join(", ")
+        ),
     })
 }
 

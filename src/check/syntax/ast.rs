@@ -126,6 +126,8 @@ pub(crate) struct Deriv {
     /// every quantity the note leaves undefined may vary with the variable (a
     /// partial derivative holds the other variables fixed).
     pub total: bool,
+    /// Written with a prime at a symbol (`f'(c)`): the derivative evaluated there.
+    pub prime: bool,
 }
 
 impl Deriv {
@@ -140,6 +142,7 @@ impl Deriv {
             vec: false,
             held: Vec::new(),
             total: false,
+            prime: false,
         }
     }
 }
