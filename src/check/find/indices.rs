@@ -378,6 +378,20 @@ fn fix_nabla(e: Expr) -> Result<Expr, Skip> {
     let mut err = None;
     let r = e.map(&mut |x| match x {
         Expr::Deriv(id, d) if d.wrt.base.is_empty() => {
+            // `\nabla g`, `\nabla \phi` of a bare symbol (definitions are in): the note
+            // never said what g is a function of, so its gradient is unknown (a metric,
+            // a potential, a Lagrange condition `\nabla f = \lambda \nabla g`), not
+            // the derivative of g by itself
+            if let Expr::Var(s) = &d.of {
+                err = Some(Skip {
+                    kind: SkipReason::Abstract,
+                    message: format!(
+                        "the gradient of {}, which this note does not define as a function",
+                        s.show()
+                    ),
+                });
+                return Err(String::new());
+            }
             let mut syms: Vec<Sym> = Vec::new();
             d.of.walk(&mut |y| {
                 if let Expr::Var(s) = y
