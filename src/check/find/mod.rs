@@ -12,7 +12,9 @@
 //!   so are those made right after an identity (`..., where $z = ...$`: later in its
 //!   span, or in the spans that follow it up to the next identity, while the prose
 //!   between stays in one paragraph or reads on from it: a paragraph starting in
-//!   lower case, `where ...`; a heading or a new sentence ends it). If the identity
+//!   lower case, `where ...`; a heading or a new sentence ends it). A later row of the
+//!   same display (after `\\`) does not complete the rows above it: it concludes
+//!   the derivation (`w = K e^{3x}`, the solution of the equations above). If the identity
 //!   has no consistent shapes with them but holds with those symbols read as plain
 //!   constants (a letter reused later), it passes with a note in the message; a
 //!   value mismatch with the definitions is a failure. The latest definition of a
@@ -308,7 +310,19 @@ pub(crate) fn find(note: &NoteMath) -> Vec<Finding> {
                 retry.push((before, stmt.clone(), si, span.tex));
             } else if st.defs != defs {
                 let name = st.last_def.clone();
+                let def_start = stmt.first().map_or(0, |t| t.start);
                 for (k, stmt, sj, src) in &retry {
+                    // a later row of the same display (`\\` between them) concludes
+                    // the derivation (`y = C_1 e^{x} + C_2`, the solution of the
+                    // equations above), it does not say what they meant
+                    let row_after = *sj == si
+                        && stmt.last().is_some_and(|t| {
+                            src.get(t.end..def_start)
+                                .is_some_and(|gap| gap.contains("\\\\"))
+                        });
+                    if row_after {
+                        continue;
+                    }
                     let uses = match out.get(*k).map(|f: &Finding| &f.body) {
                         Some(Ok(id)) => id.members.iter().any(|m| uses_symbol(m, &name)),
                         Some(Err(s)) => s.kind == SkipReason::Abstract,
