@@ -319,6 +319,9 @@ fn build(st: &State, mems: &[&[Tok]], cx: &Ctx, src: &str) -> Result<Ident, Skip
     if let Some(s) = constants_equation(&parsed, &members) {
         return Err(s);
     }
+    if let Some(s) = defined_without_variable(st, &parsed, &members) {
+        return Err(s);
+    }
     let mut deps = defined_variables(st, &wrts, &members, &used)?;
     for (z, u) in prime_at {
         let u = subst_ctx(st, u, &BTreeSet::new(), true, &used)?;
@@ -363,19 +366,21 @@ fn build(st: &State, mems: &[&[Tok]], cx: &Ctx, src: &str) -> Result<Ident, Skip
 /// `A'(x) = 0`) and that the note does not define: the statement says nothing of
 /// the point but through the derivative there, so it is an equation for the point (a
 /// critical point, the point of the mean value theorem), true for some values only,
-/// not an identity in it. `f'(a) = n a^{n-1}` names the point on both sides and
+/// not an identity in it. So is a gradient at a point set to zero (`\nabla q(x) =
+/// 0`, a stationary point). `f'(a) = n a^{n-1}` names the point on both sides and
 /// stays an identity.
 fn point_equation(st: &State, parsed: &[Result<Expr, PErr>]) -> Option<Skip> {
     let mut points: Vec<(Sym, String)> = Vec::new();
+    // `\nabla q(\mathbf{x}) = \mathbf{0}`: a stationary point
+    let zero_beside = parsed.iter().any(|p| matches!(p, Ok(e) if zero_literal(e)));
     for e in parsed.iter().flatten() {
         e.walk(&mut |x| {
             if let Expr::Deriv(_, d) = x
-                && d.prime
+                && (d.prime || (d.nabla && zero_beside))
                 && let Expr::Apply(name, args) = &d.of
                 && let [Expr::Var(p)] = args.as_slice()
                 && p.key() == d.wrt.key()
                 && st.funcs.contains_key(name)
-                && !st.syms.contains_key(&p.key())
             {
                 points.push((p.clone(), name.clone()));
             }
@@ -403,6 +408,68 @@ fn point_equation(st: &State, parsed: &[Result<Expr, PErr>]) -> Option<Skip> {
             p.show()
         ),
     })
+}
+
+/// The derivative of a symbol the note defined (`h = 0.4\,\text{m}`, `J = L + S`)
+/// by a variable its definition does not have (`\frac{dh}{dt}`, `\partial_t J`):
+/// zero by that definition, but the note differentiates it because it varies (a
+/// quantity at one instant, a conserved quantity whose dynamics the note gives
+/// elsewhere), so the definition does not say what the derivative is.
+fn defined_without_variable(
+    st: &State,
+    parsed: &[Result<Expr, PErr>],
+    members: &[Expr],
+) -> Option<Skip> {
+    let mut ids: Vec<(u32, Sym)> = Vec::new();
+    for e in parsed.iter().flatten() {
+        e.walk(&mut |x| {
+            if let Expr::Deriv(id, d) = x
+                && let Expr::Var(s) = &d.of
+                && s.key() != d.wrt.key()
+                && s.base != d.wrt.base
+                && !d.wrt.base.is_empty()
+                && st.syms.contains_key(&s.key())
+            {
+                ids.push((*id, s.clone()));
+            }
+        });
+    }
+    if ids.is_empty() {
+        return None;
+    }
+    let mut found: Option<Skip> = None;
+    for e in members {
+        e.walk(&mut |x| {
+            if found.is_some() {
+                return;
+            }
+            let Expr::Deriv(id, d) = x else { return };
+            let Some((_, s)) = ids.iter().find(|(i, _)| i == id) else {
+                return;
+            };
+            let mut mentions = false;
+            d.of.walk(&mut |y| {
+                if let Expr::Var(v) = y
+                    && (v.key() == d.wrt.key() || v.base == d.wrt.base)
+                {
+                    mentions = true;
+                }
+            });
+            if !mentions {
+                found = Some(Skip {
+                    kind: SkipReason::Abstract,
+                    message: format!(
+                        "not an identity: {} is defined in this note without {}, yet \
+                         differentiated by it (a value at one instant, or a quantity whose \
+                         dependence the definition does not give)",
+                        s.show(),
+                        d.wrt.show()
+                    ),
+                });
+            }
+        });
+    }
+    found
 }
 
 /// A statement with no symbol of its own (`f'(-3) = 0`, `f(2) = 5`: functions at
