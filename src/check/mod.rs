@@ -55,7 +55,10 @@
 //!   does not handle; the message names it), `parse` (malformed TeX), `types` (no
 //!   consistent shapes for the symbols), `domain` (no valid sample point found),
 //!   `internal` (a bug, caught), `not-identity` (an equation for a point or an
-//!   unknown, such as a critical point `f'(c) = 0`: it holds for some values only).
+//!   unknown, such as a critical point `f'(c) = 0`: it holds for some values only),
+//!   `ambiguous` (a failure under the checker's reading of a notation that has
+//!   another plausible one: `D(x)` an operator applied, `dF_x` a differential,
+//!   `\Delta u` the Laplacian).
 
 mod eval;
 mod find;
@@ -208,6 +211,9 @@ pub enum SkipReason {
     /// Not an identity: an equation for a particular point or unknown (a critical
     /// point `f'(c) = 0`), which holds for some values only.
     NotIdentity,
+    /// Another plausible reading of the notation (an operator applied, a
+    /// differential) under which the checker's failure would not stand.
+    Ambiguous,
 }
 
 impl FailKind {
@@ -231,6 +237,7 @@ impl SkipReason {
             SkipReason::Domain => "domain",
             SkipReason::Internal => "internal",
             SkipReason::NotIdentity => "not-identity",
+            SkipReason::Ambiguous => "ambiguous",
         }
     }
 }

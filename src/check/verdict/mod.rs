@@ -67,6 +67,106 @@ fn skip(why: SkipReason, message: &str, s: &Settings) -> Verdict {
 }
 
 pub(crate) fn check(f: &Finding, s: &Settings) -> Verdict {
+    let v = check_read(f, s);
+    if matches!(v.outcome, Outcome::Fail(_))
+        && let Ok(id) = &f.body
+        && let Some(why) = other_reading(&id.texts)
+    {
+        return skip(
+            SkipReason::Ambiguous,
+            &format!("{why}; under the checker's reading: {}", v.message),
+            s,
+        );
+    }
+    v
+}
+
+/// A notation in the identity's members that has a plausible reading other than the
+/// checker's, under which its failure would not stand:
+///
+/// - a capital letter applied to a parenthesised argument with no matrix or vector
+///   in it (`D(x^2)`, `A(t)`, `T(\mathbf{v})` excepted): an operator or a function
+///   applied, not a matrix times a scalar;
+/// - a member that starts with a differential `d` glued to a symbol (`dF_x`,
+///   `d\mathbf{x}`, `df`): a differential, not a product with a variable d;
+/// - `\Delta` before a symbol, `\laplacian`, `\nabla^2` without a subscript: the
+///   Laplacian, not a matrix or a Hessian by a guessed variable.
+fn other_reading(texts: &[String]) -> Option<String> {
+    for t in texts {
+        let t = t.trim().trim_start_matches(['-', '&', ' ']);
+        if let Some(rest) = t.strip_prefix('d') {
+            let glued = rest.starts_with(|c: char| c.is_ascii_alphabetic())
+                || [
+                    "\\mathbf",
+                    "\\boldsymbol",
+                    "\\bm",
+                    "\\vec",
+                    "\\theta",
+                    "\\phi",
+                ]
+                .iter()
+                .any(|p| rest.starts_with(p));
+            let word = ["det", "diag", "dim", "dots", "div"]
+                .iter()
+                .any(|w| t.starts_with(w));
+            if glued && !word {
+                return Some(format!(
+                    "`{}` may be a differential (d as an operator, not a variable)",
+                    t.chars().take(12).collect::<String>()
+                ));
+            }
+        }
+    }
+    let all: String = texts.join(" ");
+    // `\nabla^2 u` without a subscript (`\nabla^2_{\mathbf{x}}` is a Hessian)
+    let bare_nabla2 = ["\\nabla^2", "\\nabla^{2}"].iter().any(|p| {
+        all.match_indices(p)
+            .any(|(i, _)| !all[i + p.len()..].trim_start().starts_with('_'))
+    });
+    if all.contains("\\laplacian")
+        || bare_nabla2
+        || all.match_indices("\\Delta").any(|(i, _)| {
+            all[i + 6..]
+                .trim_start()
+                .starts_with(|c: char| c.is_ascii_alphabetic() || c == '\\')
+        })
+    {
+        return Some("`\\Delta` may be the Laplacian, an operator".into());
+    }
+    let b = all.as_bytes();
+    for i in 0..b.len() {
+        if !b[i].is_ascii_uppercase()
+            || (i > 0 && (b[i - 1].is_ascii_alphabetic() || b[i - 1] == b'\\'))
+        {
+            continue;
+        }
+        let mut j = i + 1;
+        if all[j..].starts_with("\\left") {
+            j += 5;
+        }
+        if b.get(j) != Some(&b'(') {
+            continue;
+        }
+        let Some(close) = all[j..].find(')') else {
+            continue;
+        };
+        let inner = &all[j + 1..j + close];
+        let array = inner.bytes().any(|c| c.is_ascii_uppercase())
+            || ["\\mathbf", "\\boldsymbol", "\\bm", "\\vec"]
+                .iter()
+                .any(|p| inner.contains(p));
+        if !array {
+            return Some(format!(
+                "`{}({inner})` may apply {} to its argument (an operator or a function), not \
+                 multiply a matrix",
+                b[i] as char, b[i] as char
+            ));
+        }
+    }
+    None
+}
+
+fn check_read(f: &Finding, s: &Settings) -> Verdict {
     let id = match &f.body {
         Ok(i) => i,
         Err(sk) => return skip(sk.kind, &sk.message, s),
