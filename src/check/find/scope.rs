@@ -257,7 +257,11 @@ pub(super) fn define(st: &mut State, head: &[Tok], body: &[Tok], cx: &Ctx) {
         if rec {
             return;
         }
-        if is_constant_value(e) {
+        // `f = g` (on the boundary), `q = g`: two names for one value is a fact
+        // about them, not a definition to substitute
+        if is_constant_value(e)
+            || matches!(e, Expr::Var(v) if !v.bold && !v.upper && !s.bold && !s.upper)
+        {
             return;
         }
     }
