@@ -5,7 +5,7 @@
 use std::cell::Cell;
 use std::collections::BTreeSet;
 
-use crate::check::notation::{Func, is_constant_letter};
+use crate::check::notation::{Func, is_constant_letter, is_index_letter};
 use crate::check::syntax::{self, Ctx, Deriv, Expr, PErr, Rel, Sym, Tk, Tok, is_space, plain_text};
 use crate::check::{Finding, Layout, Otimes, SkipReason};
 
@@ -322,6 +322,13 @@ fn build(st: &State, mems: &[&[Tok]], cx: &Ctx, src: &str) -> Result<Ident, Skip
     if let Some(s) = defined_without_variable(st, &parsed, &members) {
         return Err(s);
     }
+    let sums_written = parsed
+        .iter()
+        .flatten()
+        .any(|e| e.any(&|x| matches!(x, Expr::Sum { .. })));
+    if !sums_written && let Some(s) = entry_by_sum_entry(&members) {
+        return Err(s);
+    }
     let mut deps = defined_variables(st, &wrts, &members, &used)?;
     for (z, u) in prime_at {
         let u = subst_ctx(st, u, &BTreeSet::new(), true, &used)?;
@@ -464,6 +471,55 @@ fn defined_without_variable(
                          dependence the definition does not give)",
                         s.show(),
                         d.wrt.show()
+                    ),
+                });
+            }
+        });
+    }
+    found
+}
+
+/// A derivative by an indexed symbol (`\frac{\partial H}{\partial p_i}`) of an
+/// operand that sums entries of the same letter over another index (`H = \sum_j
+/// \frac{p_j^2}{2m}`): `p_i` is one of the `p_j`, which only index calculus (a
+/// Kronecker delta) ties; read as separate symbols the derivative would be zero.
+/// (A sum written in the identity itself, `\frac{\partial}{\partial x_i} \sum_j
+/// x_j^2`, is read entry-wise and stays checked.)
+fn entry_by_sum_entry(members: &[Expr]) -> Option<Skip> {
+    let mut found = None;
+    for e in members {
+        e.walk(&mut |x| {
+            if found.is_some() {
+                return;
+            }
+            let Expr::Deriv(_, d) = x else { return };
+            let Some(sub) = &d.wrt.sub else { return };
+            // (`\partial x_i` already read as entry i of a vector x is tied)
+            if !is_index_letter(sub) || d.entry.is_some() {
+                return;
+            }
+            let mut summed = false;
+            d.of.walk(&mut |y| {
+                if let Expr::Sum { body, .. } = y {
+                    body.walk(&mut |z| match z {
+                        Expr::Index(a, _) | Expr::Col(a, _) => {
+                            if matches!(&**a, Expr::Var(v) if v.base == d.wrt.base) {
+                                summed = true;
+                            }
+                        }
+                        Expr::Var(v) if v.base == d.wrt.base && v.sub.is_some() => summed = true,
+                        _ => {}
+                    });
+                }
+            });
+            if summed {
+                found = Some(Skip {
+                    kind: SkipReason::Unsupported,
+                    message: format!(
+                        "a derivative by the entry {} of an operand summed over the entries of \
+                         {} (index notation: the free index and the sum's are not tied)",
+                        d.wrt.show(),
+                        d.wrt.base
                     ),
                 });
             }
