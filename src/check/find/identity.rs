@@ -314,6 +314,7 @@ fn build(st: &State, mems: &[&[Tok]], cx: &Ctx, src: &str) -> Result<Ident, Skip
     let ok: Vec<Expr> = parsed.iter().flatten().cloned().collect();
     time_derivative_dots(&ok)?;
     let bound = bare_function_params(st, &parsed);
+    let stale = stale_name(st, &parsed);
     let used = Cell::new(false);
     let members = substituted(st, &parsed, &bound, &used)?;
     if let Some(s) = constants_equation(&parsed, &members) {
@@ -353,6 +354,7 @@ fn build(st: &State, mems: &[&[Tok]], cx: &Ctx, src: &str) -> Result<Ident, Skip
     };
     let conds = standing_conditions(st, &members);
     Ok(Ident {
+        stale,
         members,
         alt,
         texts,
@@ -565,6 +567,35 @@ fn constants_equation(parsed: &[Result<Expr, PErr>], members: &[Expr]) -> Option
             names.join(", ")
         ),
     })
+}
+
+/// A defined name the identity uses (a symbol, a function applied or primed) whose
+/// definition in force comes from an earlier part of the note, while the note has
+/// defined it more than once: which one the identity means is not sure.
+fn stale_name(st: &State, parsed: &[Result<Expr, PErr>]) -> Option<String> {
+    let mut out = None;
+    for e in parsed.iter().flatten() {
+        e.walk(&mut |x| {
+            let name = match x {
+                // (a bold `\mathbf{y}` is not the plain `y` the note defined)
+                Expr::Var(s) => match st.syms.get(&s.key()) {
+                    Some(Def::Sym { bold, .. }) if *bold == s.bold => s.key(),
+                    _ => return,
+                },
+                Expr::Apply(n, _) => n.clone(),
+                _ => return,
+            };
+            if out.is_none()
+                && (st.syms.contains_key(&name) || st.funcs.contains_key(&name))
+                && let Some((part, n)) = st.def_part.get(&name)
+                && *part < st.part
+                && *n >= 2
+            {
+                out = Some(name);
+            }
+        });
+    }
+    out
 }
 
 /// `f_x`, `f_{xy}` for a defined `f(x, y)`: its partial derivatives.

@@ -21,6 +21,9 @@
 //!   name is in force (a function `J(\mathbf{w}) = ...` replaces a symbol `J = ...`
 //!   and vice versa). A definition's body reads entries like an identity does
 //!   (`\ell = -\log s_k` with `\mathbf{s}` a vector: its entry k).
+//!   A note that defines a name several times (an exercise sheet reusing `f`): a
+//!   failure that rests on a definition made in an earlier part (before a heading
+//!   or a numbered list item) is skipped as ambiguous; a pass stands.
 //! - `\nabla f` without a subscript is by the only symbol of `f` (with definitions
 //!   in), else by its only bold vector. `\left(\frac{\partial P}{\partial
 //!   T}\right)_V` (thermodynamics: V held fixed) is the plain partial when V is
@@ -72,6 +75,11 @@ use statements::statements;
 #[derive(Debug, Clone)]
 pub(crate) struct Ident {
     pub members: Vec<Expr>,
+    /// A name the identity uses whose definition in force was made in an earlier part
+    /// of the note (under another heading or list item) while the note defines that
+    /// name several times (exercises reusing `f`, `y`): a failure may come from the
+    /// wrong one, so it is not reported as a failure.
+    pub stale: Option<String>,
     /// The members with symbols defined earlier in the note left as constants (when
     /// a definition was used): a safety net for letters reused after a definition.
     pub alt: Option<Vec<Expr>>,
@@ -150,6 +158,11 @@ struct State {
     conds: Vec<syntax::Cond>,
     /// How many definitions were read so far, and the last one's name.
     defs: usize,
+    /// The note's parts so far (a heading or a numbered list item starts one), and
+    /// for each defined name the part of its latest definition and how many
+    /// definitions it has had.
+    part: usize,
+    def_part: BTreeMap<String, (usize, usize)>,
     last_def: String,
 }
 
@@ -157,6 +170,18 @@ impl State {
     fn func_names(&self) -> BTreeSet<String> {
         self.funcs.keys().cloned().collect()
     }
+}
+
+/// Does this prose start a new part of the note: a Markdown heading (`## 5`) or a
+/// numbered list item (`2. ...`, an exercise)?
+fn starts_part(text: &str) -> bool {
+    text.lines().any(|l| {
+        let l = l.trim_start();
+        let hashes = l.chars().take_while(|&c| c == '#').count();
+        let digits = l.chars().take_while(char::is_ascii_digit).count();
+        ((1..=6).contains(&hashes) && l[hashes..].starts_with(' '))
+            || (digits > 0 && l[digits..].starts_with(". "))
+    })
 }
 
 /// Front-matter keys that are never definitions.
@@ -202,6 +227,9 @@ pub(crate) fn find(note: &NoteMath) -> Vec<Finding> {
     // index in `out`, statement, span, span's TeX
     let mut retry: Vec<(usize, Vec<Tok>, usize, &str)> = Vec::new();
     for (si, span) in note.spans.iter().enumerate() {
+        if starts_part(span.before) {
+            st.part += 1;
+        }
         // a new paragraph that does not read on from the last one ends what the
         // formulas before it can be completed by
         if !reads_on(span.before) {

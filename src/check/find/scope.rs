@@ -240,6 +240,7 @@ pub(super) fn define(st: &mut State, head: &[Tok], body: &[Tok], cx: &Ctx) {
             },
         );
         st.defs += 1;
+        note_part(st);
         return;
     }
     let Ok(Expr::Var(s)) = syntax::parse_expr(head, cx) else {
@@ -277,6 +278,14 @@ pub(super) fn define(st: &mut State, head: &[Tok], body: &[Tok], cx: &Ctx) {
     );
     st.defs += 1;
     st.last_def = s.key();
+    note_part(st);
+}
+
+/// Records in which part of the note the last definition was made.
+fn note_part(st: &mut State) {
+    let part = st.part;
+    let e = st.def_part.entry(st.last_def.clone()).or_insert((part, 0));
+    *e = (part, e.1 + 1);
 }
 
 /// A definition's body read like an identity's members: `s_k` next to a vector `s`

@@ -70,6 +70,21 @@ pub(crate) fn check(f: &Finding, s: &Settings) -> Verdict {
     let v = check_read(f, s);
     if matches!(v.outcome, Outcome::Fail(_))
         && let Ok(id) = &f.body
+        && let Some(name) = &id.stale
+    {
+        return skip(
+            SkipReason::Ambiguous,
+            &format!(
+                "{name} is defined several times in this note, last in an earlier part (another \
+                 heading or list item): this identity may mean another {name}; under the last \
+                 definition: {}",
+                v.message
+            ),
+            s,
+        );
+    }
+    if matches!(v.outcome, Outcome::Fail(_))
+        && let Ok(id) = &f.body
         && let Some(why) = other_reading(&id.texts)
     {
         return skip(
