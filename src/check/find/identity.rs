@@ -571,7 +571,8 @@ fn constants_equation(parsed: &[Result<Expr, PErr>], members: &[Expr]) -> Option
 
 /// A defined name the identity uses (a symbol, a function applied or primed) whose
 /// definition in force comes from an earlier part of the note, while the note has
-/// defined it more than once: which one the identity means is not sure.
+/// defined it more than once or defined it inside a numbered list item (an
+/// exercise): which one the identity means is not sure.
 fn stale_name(st: &State, parsed: &[Result<Expr, PErr>]) -> Option<String> {
     let mut out = None;
     for e in parsed.iter().flatten() {
@@ -589,7 +590,7 @@ fn stale_name(st: &State, parsed: &[Result<Expr, PErr>]) -> Option<String> {
                 && (st.syms.contains_key(&name) || st.funcs.contains_key(&name))
                 && let Some((part, n)) = st.def_part.get(&name)
                 && *part < st.part
-                && *n >= 2
+                && (*n >= 2 || st.item_parts.contains(part))
             {
                 out = Some(name);
             }

@@ -21,7 +21,8 @@
 //!   name is in force (a function `J(\mathbf{w}) = ...` replaces a symbol `J = ...`
 //!   and vice versa). A definition's body reads entries like an identity does
 //!   (`\ell = -\log s_k` with `\mathbf{s}` a vector: its entry k).
-//!   A note that defines a name several times (an exercise sheet reusing `f`): a
+//!   A note that defines a name several times (an exercise sheet reusing `f`), or
+//!   inside a numbered list item (an exercise defining its own `f`): a
 //!   failure that rests on a definition made in an earlier part (before a heading
 //!   or a numbered list item) is skipped as ambiguous; a pass stands.
 //! - `\nabla f` without a subscript is by the only symbol of `f` (with definitions
@@ -77,8 +78,9 @@ pub(crate) struct Ident {
     pub members: Vec<Expr>,
     /// A name the identity uses whose definition in force was made in an earlier part
     /// of the note (under another heading or list item) while the note defines that
-    /// name several times (exercises reusing `f`, `y`): a failure may come from the
-    /// wrong one, so it is not reported as a failure.
+    /// name several times (exercises reusing `f`, `y`), or made inside an earlier
+    /// numbered list item (an exercise's own `f`): a failure may come from the wrong
+    /// one, so it is not reported as a failure.
     pub stale: Option<String>,
     /// The members with symbols defined earlier in the note left as constants (when
     /// a definition was used): a safety net for letters reused after a definition.
@@ -163,6 +165,8 @@ struct State {
     /// definitions it has had.
     part: usize,
     def_part: BTreeMap<String, (usize, usize)>,
+    /// The parts that are numbered list items (an exercise defines its own `f`).
+    item_parts: BTreeSet<usize>,
     last_def: String,
 }
 
@@ -173,15 +177,21 @@ impl State {
 }
 
 /// Does this prose start a new part of the note: a Markdown heading (`## 5`) or a
-/// numbered list item (`2. ...`, an exercise)?
-fn starts_part(text: &str) -> bool {
-    text.lines().any(|l| {
+/// numbered list item (`2. ...`, an exercise)? `Some(true)` when the last such line
+/// is a numbered item.
+fn starts_part(text: &str) -> Option<bool> {
+    let mut out = None;
+    for l in text.lines() {
         let l = l.trim_start();
         let hashes = l.chars().take_while(|&c| c == '#').count();
         let digits = l.chars().take_while(char::is_ascii_digit).count();
-        ((1..=6).contains(&hashes) && l[hashes..].starts_with(' '))
-            || (digits > 0 && l[digits..].starts_with(". "))
-    })
+        if (1..=6).contains(&hashes) && l[hashes..].starts_with(' ') {
+            out = Some(false);
+        } else if digits > 0 && l[digits..].starts_with(". ") {
+            out = Some(true);
+        }
+    }
+    out
 }
 
 /// Front-matter keys that are never definitions.
@@ -227,8 +237,11 @@ pub(crate) fn find(note: &NoteMath) -> Vec<Finding> {
     // index in `out`, statement, span, span's TeX
     let mut retry: Vec<(usize, Vec<Tok>, usize, &str)> = Vec::new();
     for (si, span) in note.spans.iter().enumerate() {
-        if starts_part(span.before) {
+        if let Some(item) = starts_part(span.before) {
             st.part += 1;
+            if item {
+                st.item_parts.insert(st.part);
+            }
         }
         // a new paragraph that does not read on from the last one ends what the
         // formulas before it can be completed by

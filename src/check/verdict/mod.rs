@@ -89,9 +89,9 @@ pub(crate) fn check(f: &Finding, s: &Settings) -> Verdict {
         return skip(
             SkipReason::Ambiguous,
             &format!(
-                "{name} is defined several times in this note, last in an earlier part (another \
-                 heading or list item): this identity may mean another {name}; under the last \
-                 definition: {}",
+                "{name} here may not be the {name} defined in an earlier part of the note \
+                 (another heading or numbered item, in a note that defines {name} several \
+                 times or per exercise); under that definition: {}",
                 v.message
             ),
             s,
