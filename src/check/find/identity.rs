@@ -396,14 +396,23 @@ fn point_equation(st: &State, parsed: &[Result<Expr, PErr>]) -> Option<Skip> {
         });
     }
     let (p, name) = points.first()?;
+    // a member not read (an abstract `g'(x)`) may name the point too
+    if parsed.iter().any(Result::is_err) {
+        return None;
+    }
     let mut uses = 0;
     for e in parsed.iter().flatten() {
-        e.walk(&mut |x| {
-            if let Expr::Var(s) = x
-                && s.key() == p.key()
+        e.walk(&mut |x| match x {
+            Expr::Var(s) if s.key() == p.key() => uses += 1,
+            // the variable of another derivative (`\frac{ds}{dt} = |\alpha'(t)|`)
+            Expr::Deriv(_, d)
+                if d.wrt.key() == p.key()
+                    && !matches!(&d.of, Expr::Apply(_, a)
+                        if matches!(a.as_slice(), [Expr::Var(q)] if q.key() == p.key())) =>
             {
-                uses += 1;
+                uses += 1
             }
+            _ => {}
         });
     }
     let at_p = points.iter().filter(|(q, _)| q.key() == p.key()).count();
