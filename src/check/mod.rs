@@ -54,7 +54,11 @@
 //! - skip: `abstract` (undefined functions), `unsupported` (a construct the checker
 //!   does not handle; the message names it), `parse` (malformed TeX), `types` (no
 //!   consistent shapes for the symbols), `domain` (no valid sample point found),
-//!   `internal` (a bug, caught).
+//!   `internal` (a bug, caught), `not-identity` (an equation for a point or an
+//!   unknown, such as a critical point `f'(c) = 0`: it holds for some values only),
+//!   `ambiguous` (a failure under the checker's reading of a notation that has
+//!   another plausible one: `D(x)` an operator applied, `dF_x` a differential,
+//!   `\Delta u` the Laplacian).
 
 mod eval;
 mod find;
@@ -204,6 +208,12 @@ pub enum SkipReason {
     Domain,
     /// A bug, caught.
     Internal,
+    /// Not an identity: an equation for a particular point or unknown (a critical
+    /// point `f'(c) = 0`), which holds for some values only.
+    NotIdentity,
+    /// Another plausible reading of the notation (an operator applied, a
+    /// differential) under which the checker's failure would not stand.
+    Ambiguous,
 }
 
 impl FailKind {
@@ -226,6 +236,8 @@ impl SkipReason {
             SkipReason::Types => "types",
             SkipReason::Domain => "domain",
             SkipReason::Internal => "internal",
+            SkipReason::NotIdentity => "not-identity",
+            SkipReason::Ambiguous => "ambiguous",
         }
     }
 }

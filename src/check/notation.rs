@@ -86,6 +86,13 @@
 //!   (`\frac{dy}{dx} = 0` stays abstract: a condition, not an identity; an untransposed
 //!   `0` / `\mathbf{0}` there is the zero of the derivative's shape). So is a derivative whose operand
 //!   lacks the variable but has a calligraphic or hatted symbol (`\log\mathcal{N}`).
+//!   A derivative whose operand, definitions substituted, has a symbol the note never
+//!   defined that may depend on the variable is abstract too: under a total derivative
+//!   (`\frac{d}{dx}(e^{2x}y)`) a letter naming a variable or unknown function (`x`,
+//!   `y`, `z`, `u`, `v`, `w`), and under any derivative whose operand lacks the
+//!   variable, any letter that is not a constant by convention (`\partial_t J` with
+//!   `J = L + S`); such a statement is a differential equation or a related rate,
+//!   not an identity the checker can back.
 //!   A defined function may be named bare (`\frac{\partial activation}{\partial
 //!   \mathbf{x}}`) or primed (`f'(x)`, `f''(x)`, `\phi'(x)`, also at an expression:
 //!   `f'(g(x))`, not at a vector or matrix expression, inside a derivative's operand

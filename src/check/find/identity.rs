@@ -5,11 +5,11 @@
 use std::cell::Cell;
 use std::collections::BTreeSet;
 
-use crate::check::notation::{Func, is_constant_letter};
+use crate::check::notation::{Func, is_constant_letter, is_index_letter};
 use crate::check::syntax::{self, Ctx, Deriv, Expr, PErr, Rel, Sym, Tk, Tok, is_space, plain_text};
 use crate::check::{Finding, Layout, Otimes, SkipReason};
 
-use super::indices::resolve;
+use super::indices::{resolve, time_derivative_dots};
 use super::rewrite::{bind_prime_at, dim_values, show_name, subst_ctx};
 use super::scope::{declaration, define, domain_condition, symmetric_decl};
 use super::statements::{
@@ -151,7 +151,17 @@ pub(super) fn statement(
     }
     if !any_deriv {
         // a definition `y = ...` / `f(x) = ...` / `y := ...`
-        if matches!(rels[0], Rel::Eq | Rel::Def) && mems.len() >= 2 && !is_blank_or_prompt(mems[1])
+        // `c = -2 \pm 3\sqrt{2}`, `c = 0 \lor c = 2`, `c = 0 \land c = 1`: the roots of
+        // an equation, a statement about values, not a definition
+        let roots = stmt.iter().any(|t| {
+            ["pm", "mp", "lor", "vee", "land", "wedge"]
+                .iter()
+                .any(|c| t.is_cmd(c))
+        });
+        if matches!(rels[0], Rel::Eq | Rel::Def)
+            && mems.len() >= 2
+            && !is_blank_or_prompt(mems[1])
+            && !roots
         {
             define(st, mems[0], mems[1], &cx);
         }
@@ -274,6 +284,9 @@ fn build(st: &State, mems: &[&[Tok]], cx: &Ctx, src: &str) -> Result<Ident, Skip
             .map_or(a, |t| t.end);
         texts.push(src.get(a..b.max(a)).unwrap_or("").trim().to_string());
     }
+    if let Some(s) = point_equation(st, &parsed) {
+        return Err(s);
+    }
     let parsed = entries_of_vectors(st, parsed);
     let parsed = subscript_partials(st, parsed);
     let parsed = constant_rule(st, parsed);
@@ -298,9 +311,25 @@ fn build(st: &State, mems: &[&[Tok]], cx: &Ctx, src: &str) -> Result<Ident, Skip
             }
         });
     }
+    let ok: Vec<Expr> = parsed.iter().flatten().cloned().collect();
+    time_derivative_dots(&ok)?;
     let bound = bare_function_params(st, &parsed);
+    let stale = stale_name(st, &parsed);
     let used = Cell::new(false);
     let members = substituted(st, &parsed, &bound, &used)?;
+    if let Some(s) = constants_equation(&parsed, &members) {
+        return Err(s);
+    }
+    if let Some(s) = defined_without_variable(st, &parsed, &members) {
+        return Err(s);
+    }
+    let sums_written = parsed
+        .iter()
+        .flatten()
+        .any(|e| e.any(&|x| matches!(x, Expr::Sum { .. })));
+    if !sums_written && let Some(s) = entry_by_sum_entry(&members) {
+        return Err(s);
+    }
     let mut deps = defined_variables(st, &wrts, &members, &used)?;
     for (z, u) in prime_at {
         let u = subst_ctx(st, u, &BTreeSet::new(), true, &used)?;
@@ -325,6 +354,7 @@ fn build(st: &State, mems: &[&[Tok]], cx: &Ctx, src: &str) -> Result<Ident, Skip
     };
     let conds = standing_conditions(st, &members);
     Ok(Ident {
+        stale,
         members,
         alt,
         texts,
@@ -338,6 +368,244 @@ fn build(st: &State, mems: &[&[Tok]], cx: &Ctx, src: &str) -> Result<Ident, Skip
         bars,
         branch_conds: Vec::new(),
     })
+}
+
+/// A defined function's derivative written with a prime at a symbol that appears
+/// nowhere else in the statement (`f'(c) = 0`, `f'(c) = \frac{f(4) - f(1)}{3}`,
+/// `A'(x) = 0`) and that the note does not define: the statement says nothing of
+/// the point but through the derivative there, so it is an equation for the point (a
+/// critical point, the point of the mean value theorem), true for some values only,
+/// not an identity in it. So is a gradient at a point set to zero (`\nabla q(x) =
+/// 0`, a stationary point). `f'(a) = n a^{n-1}` names the point on both sides and
+/// stays an identity.
+fn point_equation(st: &State, parsed: &[Result<Expr, PErr>]) -> Option<Skip> {
+    let mut points: Vec<(Sym, String)> = Vec::new();
+    // `\nabla q(\mathbf{x}) = \mathbf{0}`: a stationary point
+    let zero_beside = parsed.iter().any(|p| matches!(p, Ok(e) if zero_literal(e)));
+    for e in parsed.iter().flatten() {
+        e.walk(&mut |x| {
+            if let Expr::Deriv(_, d) = x
+                && (d.prime || (d.nabla && zero_beside))
+                && let Expr::Apply(name, args) = &d.of
+                && let [Expr::Var(p)] = args.as_slice()
+                && p.key() == d.wrt.key()
+                && st.funcs.contains_key(name)
+            {
+                points.push((p.clone(), name.clone()));
+            }
+        });
+    }
+    let (p, name) = points.first()?;
+    // a member not read (an abstract `g'(x)`) may name the point too
+    if parsed.iter().any(Result::is_err) {
+        return None;
+    }
+    let mut uses = 0;
+    for e in parsed.iter().flatten() {
+        e.walk(&mut |x| match x {
+            Expr::Var(s) if s.key() == p.key() => uses += 1,
+            // the variable of another derivative (`\frac{ds}{dt} = |\alpha'(t)|`)
+            Expr::Deriv(_, d)
+                if d.wrt.key() == p.key()
+                    && !matches!(&d.of, Expr::Apply(_, a)
+                        if matches!(a.as_slice(), [Expr::Var(q)] if q.key() == p.key())) =>
+            {
+                uses += 1
+            }
+            _ => {}
+        });
+    }
+    let at_p = points.iter().filter(|(q, _)| q.key() == p.key()).count();
+    (uses == at_p).then(|| Skip {
+        kind: SkipReason::NotIdentity,
+        message: format!(
+            "not an identity: an equation for the point {} ({}' is evaluated there, and {} \
+             appears nowhere else), such as a critical point",
+            p.show(),
+            show_name(name),
+            p.show()
+        ),
+    })
+}
+
+/// The derivative of a symbol the note defined (`h = 0.4\,\text{m}`, `J = L + S`)
+/// by a variable its definition does not have (`\frac{dh}{dt}`, `\partial_t J`):
+/// zero by that definition, but the note differentiates it because it varies (a
+/// quantity at one instant, a conserved quantity whose dynamics the note gives
+/// elsewhere), so the definition does not say what the derivative is.
+fn defined_without_variable(
+    st: &State,
+    parsed: &[Result<Expr, PErr>],
+    members: &[Expr],
+) -> Option<Skip> {
+    let mut ids: Vec<(u32, Sym)> = Vec::new();
+    for e in parsed.iter().flatten() {
+        e.walk(&mut |x| {
+            if let Expr::Deriv(id, d) = x
+                && let Expr::Var(s) = &d.of
+                && s.key() != d.wrt.key()
+                && s.base != d.wrt.base
+                && !d.wrt.base.is_empty()
+                && st.syms.contains_key(&s.key())
+            {
+                ids.push((*id, s.clone()));
+            }
+        });
+    }
+    if ids.is_empty() {
+        return None;
+    }
+    let mut found: Option<Skip> = None;
+    for e in members {
+        e.walk(&mut |x| {
+            if found.is_some() {
+                return;
+            }
+            let Expr::Deriv(id, d) = x else { return };
+            let Some((_, s)) = ids.iter().find(|(i, _)| i == id) else {
+                return;
+            };
+            let mut mentions = false;
+            d.of.walk(&mut |y| {
+                if let Expr::Var(v) = y
+                    && (v.key() == d.wrt.key() || v.base == d.wrt.base)
+                {
+                    mentions = true;
+                }
+            });
+            if !mentions {
+                found = Some(Skip {
+                    kind: SkipReason::Abstract,
+                    message: format!(
+                        "not an identity: {} is defined in this note without {}, yet \
+                         differentiated by it (a value at one instant, or a quantity whose \
+                         dependence the definition does not give)",
+                        s.show(),
+                        d.wrt.show()
+                    ),
+                });
+            }
+        });
+    }
+    found
+}
+
+/// A derivative by an indexed symbol (`\frac{\partial H}{\partial p_i}`) of an
+/// operand that sums entries of the same letter over another index (`H = \sum_j
+/// \frac{p_j^2}{2m}`): `p_i` is one of the `p_j`, which only index calculus (a
+/// Kronecker delta) ties; read as separate symbols the derivative would be zero.
+/// (A sum written in the identity itself, `\frac{\partial}{\partial x_i} \sum_j
+/// x_j^2`, is read entry-wise and stays checked.)
+fn entry_by_sum_entry(members: &[Expr]) -> Option<Skip> {
+    let mut found = None;
+    for e in members {
+        e.walk(&mut |x| {
+            if found.is_some() {
+                return;
+            }
+            let Expr::Deriv(_, d) = x else { return };
+            let Some(sub) = &d.wrt.sub else { return };
+            // (`\partial x_i` already read as entry i of a vector x is tied)
+            if !is_index_letter(sub) || d.entry.is_some() {
+                return;
+            }
+            let mut summed = false;
+            d.of.walk(&mut |y| {
+                if let Expr::Sum { body, .. } = y {
+                    body.walk(&mut |z| match z {
+                        Expr::Index(a, _) | Expr::Col(a, _) => {
+                            if matches!(&**a, Expr::Var(v) if v.base == d.wrt.base) {
+                                summed = true;
+                            }
+                        }
+                        Expr::Var(v) if v.base == d.wrt.base && v.sub.is_some() => summed = true,
+                        _ => {}
+                    });
+                }
+            });
+            if summed {
+                found = Some(Skip {
+                    kind: SkipReason::Unsupported,
+                    message: format!(
+                        "a derivative by the entry {} of an operand summed over the entries of \
+                         {} (index notation: the free index and the sum's are not tied)",
+                        d.wrt.show(),
+                        d.wrt.base
+                    ),
+                });
+            }
+        });
+    }
+    found
+}
+
+/// A statement with no symbol of its own (`f'(-3) = 0`, `f(2) = 5`: functions at
+/// numbers) that gets symbols only through the definitions it uses (`f(x) = a x^3 +
+/// b x^2 + c x + d`, the constants never given values): an equation for those
+/// constants (find a, b, c, d such that ...), true for some values only, not an
+/// identity. With no such symbols (`f(x) = x^3 - x`, `f'(-1) = 2`) it is a fact
+/// about numbers and is checked.
+fn constants_equation(parsed: &[Result<Expr, PErr>], members: &[Expr]) -> Option<Skip> {
+    // the fresh variable of a prime at a number (`f'(…)#3`) is not the note's
+    let symbols = |es: &mut dyn Iterator<Item = &Expr>| {
+        let mut out: BTreeSet<String> = BTreeSet::new();
+        for e in es {
+            e.walk(&mut |x| match x {
+                Expr::Var(s) if !s.base.contains('#') => {
+                    out.insert(s.show());
+                }
+                _ => {}
+            });
+        }
+        out
+    };
+    let own = symbols(&mut parsed.iter().flatten());
+    if !own.is_empty() {
+        return None;
+    }
+    let brought = symbols(&mut members.iter());
+    if brought.is_empty() {
+        return None;
+    }
+    let names: Vec<String> = brought.into_iter().collect();
+    Some(Skip {
+        kind: SkipReason::NotIdentity,
+        message: format!(
+            "not an identity: an equation for {} (symbols of the definitions it uses, \
+             never given values), written at particular numbers",
+            names.join(", ")
+        ),
+    })
+}
+
+/// A defined name the identity uses (a symbol, a function applied or primed) whose
+/// definition in force comes from an earlier part of the note, while the note has
+/// defined it more than once or defined it inside a numbered list item (an
+/// exercise): which one the identity means is not sure.
+fn stale_name(st: &State, parsed: &[Result<Expr, PErr>]) -> Option<String> {
+    let mut out = None;
+    for e in parsed.iter().flatten() {
+        e.walk(&mut |x| {
+            let name = match x {
+                // (a bold `\mathbf{y}` is not the plain `y` the note defined)
+                Expr::Var(s) => match st.syms.get(&s.key()) {
+                    Some(Def::Sym { bold, .. }) if *bold == s.bold => s.key(),
+                    _ => return,
+                },
+                Expr::Apply(n, _) => n.clone(),
+                _ => return,
+            };
+            if out.is_none()
+                && (st.syms.contains_key(&name) || st.funcs.contains_key(&name))
+                && let Some((part, n)) = st.def_part.get(&name)
+                && *part < st.part
+                && (*n >= 2 || st.item_parts.contains(part))
+            {
+                out = Some(name);
+            }
+        });
+    }
+    out
 }
 
 /// `f_x`, `f_{xy}` for a defined `f(x, y)`: its partial derivatives.
@@ -831,6 +1099,16 @@ pub(super) fn abstract_in(e: &Expr) -> Option<Skip> {
                             s.show()
                         ),
                     });
+                } else if let Some((s, why)) = dependent_quantity(d) {
+                    err = Some(Skip {
+                        kind: SkipReason::Abstract,
+                        message: format!(
+                            "not an identity: {} is not defined in this note and may depend \
+                             on {}{why}",
+                            s.show(),
+                            d.wrt.show()
+                        ),
+                    });
                 } else if let Some(s) = implicit_quantity(d) {
                     // `\frac{\partial}{\partial \mu} \log \mathcal{N}`: an operand
                     // without the variable, through a quantity that depends on it
@@ -847,6 +1125,83 @@ pub(super) fn abstract_in(e: &Expr) -> Option<Skip> {
         }
     });
     err
+}
+
+/// A symbol in a derivative's operand that the note never defined (definitions are
+/// substituted by now), that is not the variable and not a constant by convention
+/// (`a`, `b`, `c`, `k`, lowercase Greek letters: [`is_constant_letter`]; `n`, `m`:
+/// whole numbers, sizes and exponents), so it may depend on the variable and the
+/// derivative is not known:
+///
+/// - by a total derivative (`\frac{d}{dx}(e^{2x} y)`, `2x + 2y\frac{dy}{dx}`,
+///   `\frac{d}{dt}\ln(u)`): a letter that conventionally names a variable or an
+///   unknown function (`x`, `y`, `z`, `u`, `v`, `w`), since `d/dx` differentiates
+///   everything that varies with x (implicit differentiation, differential
+///   equations); a partial derivative holds the other variables fixed
+///   (`\frac{\partial}{\partial y}(x^2 + y^2)`), so this does not apply to it, and
+///   other letters (`r` in `\frac{d}{dt}(1 + r)^t`) are read as parameters;
+/// - by any derivative whose operand does not mention the variable at all
+///   (`\partial_t J` with `J = L + S`, `\frac{df}{dt}` with `f = g h`): the
+///   derivative would be zero only because the checker took the symbols for
+///   constants, which the note never said (bold and uppercase letters of matrix
+///   calculus excepted when the variable is a vector or a matrix).
+///
+/// The second string tells which case, for the message.
+fn dependent_quantity(d: &syntax::Deriv) -> Option<(Sym, &'static str)> {
+    if d.wrt.base.is_empty() {
+        return None;
+    }
+    let key = d.wrt.key();
+    let mut mentions = false;
+    let mut varying: Option<Sym> = None;
+    let mut other: Option<Sym> = None;
+    // the indices of sums (`\sum_{t=1}^{n} r^t`) are not quantities
+    let mut bound: Vec<String> = Vec::new();
+    d.of.walk(&mut |y| {
+        if let Expr::Sum { idx, .. } | Expr::Dots(_, idx) | Expr::Col(_, idx) = y {
+            bound.push(idx.clone());
+        }
+    });
+    d.of.walk(&mut |y| {
+        let Expr::Var(s) = y else { return };
+        if s.sub.is_none() && bound.contains(&s.base) {
+            return;
+        }
+        if s.key() == key || s.base == d.wrt.base {
+            mentions = true;
+            return;
+        }
+        let conventional = (!s.upper && is_constant_letter(&s.base))
+            || (s.sub.is_none() && (s.base == "n" || s.base == "m"))
+            || s.base == "e"
+            || s.base == "\\pi"
+            || s.base.starts_with("\\mathcal{")
+            || s.base.starts_with("\\mathscr{")
+            || s.base.starts_with("\\hat{")
+            || s.base.starts_with("\\widehat{");
+        if conventional {
+            return;
+        }
+        // the letters that name variables and unknown functions
+        let variable_letter = !s.upper
+            && !s.bold
+            && s.sub.is_none()
+            && ["x", "y", "z", "u", "v", "w"].contains(&s.base.as_str());
+        if varying.is_none() && d.total && variable_letter && !bound.contains(&s.base) {
+            varying = Some(s.clone());
+        }
+        let matrix_calculus = (s.bold || s.upper) && (d.wrt.bold || d.wrt.upper);
+        if other.is_none() && !matrix_calculus {
+            other = Some(s.clone());
+        }
+    });
+    if let Some(s) = varying {
+        return Some((s, " (a total derivative)"));
+    }
+    match other {
+        Some(s) if !mentions => Some((s, ": the operand does not mention it")),
+        _ => None,
+    }
 }
 
 /// A calligraphic or hatted symbol (`\mathcal{L}`, `\hat{y}`) in a derivative's

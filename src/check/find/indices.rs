@@ -50,18 +50,7 @@ pub(super) fn resolve(members: Vec<Expr>) -> Result<(Vec<Expr>, Vec<String>), Sk
 /// Derivatives the checker refuses: holding fixed a symbol the operand does not
 /// have; a time derivative `\dot{q}` next to a derivative by `t`.
 fn refused_derivatives(members: &[Expr]) -> Result<(), Skip> {
-    // `\dot{q}` is a variable of its own (a Lagrangian's velocity), except next to a
-    // derivative by the time `t`, where it is q's time derivative
-    let (mut dotted, mut by_t) = (false, false);
-    for e in members {
-        e.walk(&mut |x| match x {
-            Expr::Var(s) if s.base.starts_with("\\dot{") || s.base.starts_with("\\ddot{") => {
-                dotted = true
-            }
-            Expr::Deriv(_, d) if d.wrt.base == "t" => by_t = true,
-            _ => {}
-        });
-    }
+    time_derivative_dots(members)?;
     // a partial derivative holding symbols fixed is the plain partial when they are
     // among the operand's symbols (the other variables are then fixed too)
     let mut bad_held = None;
@@ -89,6 +78,24 @@ fn refused_derivatives(members: &[Expr]) -> Result<(), Skip> {
                 "a partial derivative holding {h} fixed, which is not among the variables of \
                  what is differentiated"
             ),
+        });
+    }
+    Ok(())
+}
+
+/// `\dot{q}` is a variable of its own (a Lagrangian's velocity), except next to a
+/// derivative by the time `t`, where it is q's time derivative, which the checker
+/// refuses. (Also asked before definitions are substituted, so that this reason
+/// comes before the one about undefined quantities.)
+pub(super) fn time_derivative_dots(members: &[Expr]) -> Result<(), Skip> {
+    let (mut dotted, mut by_t) = (false, false);
+    for e in members {
+        e.walk(&mut |x| match x {
+            Expr::Var(s) if s.base.starts_with("\\dot{") || s.base.starts_with("\\ddot{") => {
+                dotted = true
+            }
+            Expr::Deriv(_, d) if d.wrt.base == "t" => by_t = true,
+            _ => {}
         });
     }
     if dotted && by_t {
@@ -371,6 +378,20 @@ fn fix_nabla(e: Expr) -> Result<Expr, Skip> {
     let mut err = None;
     let r = e.map(&mut |x| match x {
         Expr::Deriv(id, d) if d.wrt.base.is_empty() => {
+            // `\nabla g`, `\nabla \phi` of a bare symbol (definitions are in): the note
+            // never said what g is a function of, so its gradient is unknown (a metric,
+            // a potential, a Lagrange condition `\nabla f = \lambda \nabla g`), not
+            // the derivative of g by itself
+            if let Expr::Var(s) = &d.of {
+                err = Some(Skip {
+                    kind: SkipReason::Abstract,
+                    message: format!(
+                        "the gradient of {}, which this note does not define as a function",
+                        s.show()
+                    ),
+                });
+                return Err(String::new());
+            }
             let mut syms: Vec<Sym> = Vec::new();
             d.of.walk(&mut |y| {
                 if let Expr::Var(s) = y

@@ -12,13 +12,19 @@
 //!   so are those made right after an identity (`..., where $z = ...$`: later in its
 //!   span, or in the spans that follow it up to the next identity, while the prose
 //!   between stays in one paragraph or reads on from it: a paragraph starting in
-//!   lower case, `where ...`; a heading or a new sentence ends it). If the identity
+//!   lower case, `where ...`; a heading or a new sentence ends it). A later row of the
+//!   same display (after `\\`) does not complete the rows above it: it concludes
+//!   the derivation (`w = K e^{3x}`, the solution of the equations above). If the identity
 //!   has no consistent shapes with them but holds with those symbols read as plain
 //!   constants (a letter reused later), it passes with a note in the message; a
 //!   value mismatch with the definitions is a failure. The latest definition of a
 //!   name is in force (a function `J(\mathbf{w}) = ...` replaces a symbol `J = ...`
 //!   and vice versa). A definition's body reads entries like an identity does
 //!   (`\ell = -\log s_k` with `\mathbf{s}` a vector: its entry k).
+//!   A note that defines a name several times (an exercise sheet reusing `f`), or
+//!   inside a numbered list item (an exercise defining its own `f`): a
+//!   failure that rests on a definition made in an earlier part (before a heading
+//!   or a numbered list item) is skipped as ambiguous; a pass stands.
 //! - `\nabla f` without a subscript is by the only symbol of `f` (with definitions
 //!   in), else by its only bold vector. `\left(\frac{\partial P}{\partial
 //!   T}\right)_V` (thermodynamics: V held fixed) is the plain partial when V is
@@ -70,6 +76,12 @@ use statements::statements;
 #[derive(Debug, Clone)]
 pub(crate) struct Ident {
     pub members: Vec<Expr>,
+    /// A name the identity uses whose definition in force was made in an earlier part
+    /// of the note (under another heading or list item) while the note defines that
+    /// name several times (exercises reusing `f`, `y`), or made inside an earlier
+    /// numbered list item (an exercise's own `f`): a failure may come from the wrong
+    /// one, so it is not reported as a failure.
+    pub stale: Option<String>,
     /// The members with symbols defined earlier in the note left as constants (when
     /// a definition was used): a safety net for letters reused after a definition.
     pub alt: Option<Vec<Expr>>,
@@ -148,6 +160,13 @@ struct State {
     conds: Vec<syntax::Cond>,
     /// How many definitions were read so far, and the last one's name.
     defs: usize,
+    /// The note's parts so far (a heading or a numbered list item starts one), and
+    /// for each defined name the part of its latest definition and how many
+    /// definitions it has had.
+    part: usize,
+    def_part: BTreeMap<String, (usize, usize)>,
+    /// The parts that are numbered list items (an exercise defines its own `f`).
+    item_parts: BTreeSet<usize>,
     last_def: String,
 }
 
@@ -155,6 +174,24 @@ impl State {
     fn func_names(&self) -> BTreeSet<String> {
         self.funcs.keys().cloned().collect()
     }
+}
+
+/// Does this prose start a new part of the note: a Markdown heading (`## 5`) or a
+/// numbered list item (`2. ...`, an exercise)? `Some(true)` when the last such line
+/// is a numbered item.
+fn starts_part(text: &str) -> Option<bool> {
+    let mut out = None;
+    for l in text.lines() {
+        let l = l.trim_start();
+        let hashes = l.chars().take_while(|&c| c == '#').count();
+        let digits = l.chars().take_while(char::is_ascii_digit).count();
+        if (1..=6).contains(&hashes) && l[hashes..].starts_with(' ') {
+            out = Some(false);
+        } else if digits > 0 && l[digits..].starts_with(". ") {
+            out = Some(true);
+        }
+    }
+    out
 }
 
 /// Front-matter keys that are never definitions.
@@ -200,6 +237,12 @@ pub(crate) fn find(note: &NoteMath) -> Vec<Finding> {
     // index in `out`, statement, span, span's TeX
     let mut retry: Vec<(usize, Vec<Tok>, usize, &str)> = Vec::new();
     for (si, span) in note.spans.iter().enumerate() {
+        if let Some(item) = starts_part(span.before) {
+            st.part += 1;
+            if item {
+                st.item_parts.insert(st.part);
+            }
+        }
         // a new paragraph that does not read on from the last one ends what the
         // formulas before it can be completed by
         if !reads_on(span.before) {
@@ -308,7 +351,19 @@ pub(crate) fn find(note: &NoteMath) -> Vec<Finding> {
                 retry.push((before, stmt.clone(), si, span.tex));
             } else if st.defs != defs {
                 let name = st.last_def.clone();
+                let def_start = stmt.first().map_or(0, |t| t.start);
                 for (k, stmt, sj, src) in &retry {
+                    // a later row of the same display (`\\` between them) concludes
+                    // the derivation (`y = C_1 e^{x} + C_2`, the solution of the
+                    // equations above), it does not say what they meant
+                    let row_after = *sj == si
+                        && stmt.last().is_some_and(|t| {
+                            src.get(t.end..def_start)
+                                .is_some_and(|gap| gap.contains("\\\\"))
+                        });
+                    if row_after {
+                        continue;
+                    }
                     let uses = match out.get(*k).map(|f: &Finding| &f.body) {
                         Some(Ok(id)) => id.members.iter().any(|m| uses_symbol(m, &name)),
                         Some(Err(s)) => s.kind == SkipReason::Abstract,

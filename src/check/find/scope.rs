@@ -214,6 +214,10 @@ pub(super) fn define(st: &mut State, head: &[Tok], body: &[Tok], cx: &Ctx) {
         };
         let parsed = syntax::parse_expr(body, &bcx);
         if let Ok(e) = &parsed {
+            // `P(x) = 0`, `f(c) = 0`: a root or a value at a point, not a definition
+            if is_constant_value(e) {
+                return;
+            }
             let mut rec = false;
             e.walk(&mut |x| {
                 if matches!(x, Expr::Apply(n, _) if *n == name) {
@@ -236,6 +240,7 @@ pub(super) fn define(st: &mut State, head: &[Tok], body: &[Tok], cx: &Ctx) {
             },
         );
         st.defs += 1;
+        note_part(st);
         return;
     }
     let Ok(Expr::Var(s)) = syntax::parse_expr(head, cx) else {
@@ -253,7 +258,11 @@ pub(super) fn define(st: &mut State, head: &[Tok], body: &[Tok], cx: &Ctx) {
         if rec {
             return;
         }
-        if matches!(e, Expr::Var(_) | Expr::Num(_)) && is_trivial_alias(e) {
+        // `f = g` (on the boundary), `q = g`: two names for one value is a fact
+        // about them, not a definition to substitute
+        if is_constant_value(e)
+            || matches!(e, Expr::Var(v) if !v.bold && !v.upper && !s.bold && !s.upper)
+        {
             return;
         }
     }
@@ -269,6 +278,14 @@ pub(super) fn define(st: &mut State, head: &[Tok], body: &[Tok], cx: &Ctx) {
     );
     st.defs += 1;
     st.last_def = s.key();
+    note_part(st);
+}
+
+/// Records in which part of the note the last definition was made.
+fn note_part(st: &mut State) {
+    let part = st.part;
+    let e = st.def_part.entry(st.last_def.clone()).or_insert((part, 0));
+    *e = (part, e.1 + 1);
 }
 
 /// A definition's body read like an identity's members: `s_k` next to a vector `s`
@@ -279,9 +296,19 @@ fn bind_entries(st: &State, body: Result<Expr, PErr>) -> Result<Expr, PErr> {
         .unwrap_or_else(|| Err(PErr::parse("empty definition".to_string())))
 }
 
-/// `a = 3` or `y = x` are facts more often than definitions worth substituting.
-fn is_trivial_alias(e: &Expr) -> bool {
-    matches!(e, Expr::Num(_))
+/// A body without any symbol (`a = 3`, `c = 1 + \frac{2\sqrt{3}}{3}`, `x = 24`,
+/// `P(x) = 0`): a value the symbol takes at one step of a computation (a root
+/// found, a quantity at an instant), a fact more often than a definition worth
+/// substituting; substituted, it would make the symbol a constant for every
+/// derivative by it or through it later in the note. An earlier definition stays
+/// in force: the equation is about it (`P(x) = 0` at a root of the defined `P`).
+fn is_constant_value(e: &Expr) -> bool {
+    !e.any(&|x| {
+        matches!(
+            x,
+            Expr::Var(_) | Expr::Apply(..) | Expr::Deriv(..) | Expr::DimVar(_) | Expr::IdxVal(..)
+        )
+    })
 }
 
 /// Does `e` use the symbol (or function) named `key`?

@@ -122,6 +122,12 @@ pub(crate) struct Deriv {
     /// `\left(\frac{\partial P}{\partial T}\right)_V`: symbols held fixed
     /// (thermodynamics), checked against the operand once definitions are in.
     pub held: Vec<Sym>,
+    /// Written with an upright `d` (`\frac{dy}{dx}`): a total derivative, by which
+    /// every quantity the note leaves undefined may vary with the variable (a
+    /// partial derivative holds the other variables fixed).
+    pub total: bool,
+    /// Written with a prime at a symbol (`f'(c)`): the derivative evaluated there.
+    pub prime: bool,
 }
 
 impl Deriv {
@@ -135,6 +141,8 @@ impl Deriv {
             entry: None,
             vec: false,
             held: Vec::new(),
+            total: false,
+            prime: false,
         }
     }
 }

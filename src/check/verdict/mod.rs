@@ -67,6 +67,205 @@ fn skip(why: SkipReason, message: &str, s: &Settings) -> Verdict {
 }
 
 pub(crate) fn check(f: &Finding, s: &Settings) -> Verdict {
+    let v = check_read(f, s);
+    if matches!(v.outcome, Outcome::Fail(_) | Outcome::Pass)
+        && let Ok(id) = &f.body
+        && operator_alone(&id.texts)
+    {
+        return skip(
+            SkipReason::Ambiguous,
+            &format!(
+                "a differential operator stands alone, applied to a bracket (operator \
+                 notation: an equation for an unknown function); under the checker's reading: {}",
+                v.message
+            ),
+            s,
+        );
+    }
+    if matches!(v.outcome, Outcome::Fail(_))
+        && let Ok(id) = &f.body
+        && let Some(name) = &id.stale
+    {
+        return skip(
+            SkipReason::Ambiguous,
+            &format!(
+                "{name} here may not be the {name} defined in an earlier part of the note \
+                 (another heading or numbered item, in a note that defines {name} several \
+                 times or per exercise); under that definition: {}",
+                v.message
+            ),
+            s,
+        );
+    }
+    if matches!(v.outcome, Outcome::Fail(_))
+        && let Ok(id) = &f.body
+        && let Some(why) = other_reading(&id.texts)
+    {
+        return skip(
+            SkipReason::Ambiguous,
+            &format!("{why}; under the checker's reading: {}", v.message),
+            s,
+        );
+    }
+    v
+}
+
+/// A notation in the identity's members that has a plausible reading other than the
+/// checker's, under which its failure would not stand:
+///
+/// - a capital letter applied to a parenthesised argument with no matrix or vector
+///   in it (`D(x^2)`, `A(t)`, `T(\mathbf{v})` excepted): an operator or a function
+///   applied, not a matrix times a scalar;
+/// - a member that starts with a differential `d` glued to a symbol (`dF_x`,
+///   `d\mathbf{x}`, `df`): a differential, not a product with a variable d;
+/// - `\Delta` before a symbol, `\laplacian`, `\nabla^2` without a subscript: the
+///   Laplacian, not a matrix or a Hessian by a guessed variable;
+/// - a prime after a capital letter (`P' = rP`): the derivative of a function P, not
+///   only a transpose;
+///
+/// (A differential operator standing alone is [`operator_alone`].)
+fn other_reading(texts: &[String]) -> Option<String> {
+    for t in texts {
+        let t = t.trim().trim_start_matches(['-', '&', ' ']);
+        if let Some(rest) = t.strip_prefix('d') {
+            let glued = rest.starts_with(|c: char| c.is_ascii_alphabetic())
+                || [
+                    "\\mathbf",
+                    "\\boldsymbol",
+                    "\\bm",
+                    "\\vec",
+                    "\\theta",
+                    "\\phi",
+                ]
+                .iter()
+                .any(|p| rest.starts_with(p));
+            let word = ["det", "diag", "dim", "dots", "div"]
+                .iter()
+                .any(|w| t.starts_with(w));
+            if glued && !word {
+                return Some(format!(
+                    "`{}` may be a differential (d as an operator, not a variable)",
+                    t.chars().take(12).collect::<String>()
+                ));
+            }
+        }
+    }
+    let all: String = texts.join(" ");
+    // `\nabla^2 u` without a subscript (`\nabla^2_{\mathbf{x}}` is a Hessian)
+    let bare_nabla2 = ["\\nabla^2", "\\nabla^{2}"].iter().any(|p| {
+        all.match_indices(p)
+            .any(|(i, _)| !all[i + p.len()..].trim_start().starts_with('_'))
+    });
+    if all.contains("\\laplacian")
+        || bare_nabla2
+        || all.match_indices("\\Delta").any(|(i, _)| {
+            all[i + 6..]
+                .trim_start()
+                .starts_with(|c: char| c.is_ascii_alphabetic() || c == '\\')
+        })
+    {
+        return Some("`\\Delta` may be the Laplacian, an operator".into());
+    }
+    let b = all.as_bytes();
+    for i in 0..b.len() {
+        if !b[i].is_ascii_uppercase()
+            || (i > 0 && (b[i - 1].is_ascii_alphabetic() || b[i - 1] == b'\\'))
+        {
+            continue;
+        }
+        let mut j = i + 1;
+        if all[j..].starts_with("\\left") {
+            j += 5;
+        }
+        if b.get(j) != Some(&b'(') {
+            continue;
+        }
+        let Some(close) = all[j..].find(')') else {
+            continue;
+        };
+        let inner = &all[j + 1..j + close];
+        // one capital letter alone (`A(T)`, a function of the temperature) is an
+        // argument as plausibly as a factor
+        let lone_letter = inner.trim().len() == 1;
+        let array = (inner.bytes().any(|c| c.is_ascii_uppercase()) && !lone_letter)
+            || ["\\mathbf", "\\boldsymbol", "\\bm", "\\vec"]
+                .iter()
+                .any(|p| inner.contains(p));
+        if !array {
+            return Some(format!(
+                "`{}({inner})` may apply {} to its argument (an operator or a function), not \
+                 multiply a matrix",
+                b[i] as char, b[i] as char
+            ));
+        }
+    }
+    // `P'` after a capital letter: a transpose to the checker, the derivative of a
+    // function P (`P' = rP`) to a reader of differential equations
+    for i in 0..b.len() {
+        if b[i].is_ascii_uppercase()
+            && (i == 0
+                || !(b[i - 1].is_ascii_alphabetic() || b[i - 1] == b'\\' || b[i - 1] == b'{'))
+            && (b.get(i + 1) == Some(&b'\'') || all[i + 1..].starts_with("^\\prime"))
+        {
+            return Some(format!(
+                "`{}'` may be the derivative of a function {}, not a transpose",
+                b[i] as char, b[i] as char
+            ));
+        }
+    }
+    None
+}
+
+/// A differential operator standing alone before `+`, `-` or a closing bracket
+/// (`[-\frac{1}{2}\frac{d^2}{dr^2} + V(r)]\,u = E u`): operator notation applied to
+/// a bracket, which the checker does not read (it would differentiate the next
+/// term); neither a pass nor a fail can rest on it.
+fn operator_alone(texts: &[String]) -> bool {
+    let all: String = texts.join(" ");
+    // an operator written on its own and applied to what follows (`[-\frac{1}{2}
+    // \frac{d^2}{dr^2} + V][r R(r)]`, `\dv[2]{r} +`): not a derivative of the next term
+    let operator = all.match_indices("\\frac").any(|(k, _)| {
+        let Some((num, r1)) = brace_group(&all[k + 5..]) else {
+            return false;
+        };
+        let Some((_, rest)) = brace_group(r1) else {
+            return false;
+        };
+        let num: String = num
+            .chars()
+            .filter(|c| !c.is_whitespace() && !"{}".contains(*c))
+            .collect();
+        let num = num
+            .trim_end_matches(|c: char| c.is_ascii_digit())
+            .trim_end_matches('^');
+        let differential = ["d", "\\partial", "\\mathrm d", "\\mathrmd"].contains(&num);
+        let rest = rest.trim_start();
+        differential && (rest.starts_with(['+', '-', ']', ')']) || rest.starts_with("\\right"))
+    });
+    operator && all.contains(['[', '('])
+}
+
+/// The first `{...}` group of `s` (after spaces): its inside and what follows it.
+fn brace_group(s: &str) -> Option<(&str, &str)> {
+    let s = s.trim_start();
+    let body = s.strip_prefix('{')?;
+    let mut depth = 1;
+    for (i, c) in body.char_indices() {
+        match c {
+            '{' => depth += 1,
+            '}' => {
+                depth -= 1;
+                if depth == 0 {
+                    return Some((&body[..i], &body[i + 1..]));
+                }
+            }
+            _ => {}
+        }
+    }
+    None
+}
+
+fn check_read(f: &Finding, s: &Settings) -> Verdict {
     let id = match &f.body {
         Ok(i) => i,
         Err(sk) => return skip(sk.kind, &sk.message, s),

@@ -13,10 +13,10 @@ impl Parser<'_, '_> {
     pub(super) fn frac(&mut self) -> PResult<Expr> {
         let num = self.arg_toks()?;
         let den = self.arg_toks()?;
-        if let (Some((_, nrest, norder)), Some((_, drest, _))) =
+        if let (Some((partial, nrest, norder)), Some((_, drest, _))) =
             (self.differential(num), self.differential(den))
         {
-            return self.derivative(nrest, norder, drest);
+            return self.derivative(nrest, norder, drest, !partial);
         }
         let n = self.group(num)?;
         let d = self.group(den)?;
@@ -93,7 +93,13 @@ impl Parser<'_, '_> {
     }
 
     /// Builds a derivative from the fraction's numerator rest and denominator rest.
-    pub(super) fn derivative(&mut self, nrest: &[Tok], order: u32, drest: &[Tok]) -> PResult<Expr> {
+    pub(super) fn derivative(
+        &mut self,
+        nrest: &[Tok],
+        order: u32,
+        drest: &[Tok],
+        total: bool,
+    ) -> PResult<Expr> {
         // by `\operatorname{vec}(X)`: X's entries in column order
         let by_vec = if order == 1 {
             let mut p = self.sub(drest);
@@ -135,17 +141,18 @@ impl Parser<'_, '_> {
                 self.cx.id(),
                 Box::new(Deriv {
                     vec: true,
+                    total,
                     ..Deriv::by(of, wrt)
                 }),
             ));
         }
-        Ok(self.nest(of, wrts))
+        Ok(self.nest(of, wrts, total))
     }
 
     /// `of` differentiated by each variable, the last one first. Twice by one vector,
     /// the inner derivative is a gradient (either orientation), so that the outer one
     /// is the Hessian (symmetric, whatever the layout).
-    fn nest(&self, of: Expr, wrts: Vec<Sym>) -> Expr {
+    fn nest(&self, of: Expr, wrts: Vec<Sym>, total: bool) -> Expr {
         let n = wrts.len();
         // (only a Hessian, twice by one vector, is symmetric)
         let hessian = wrts.windows(2).all(|w| w[0].key() == w[1].key());
@@ -156,6 +163,7 @@ impl Parser<'_, '_> {
                 self.cx.id(),
                 Box::new(Deriv {
                     nabla,
+                    total,
                     ..Deriv::by(e, wrt)
                 }),
             );

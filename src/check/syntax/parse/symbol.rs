@@ -249,7 +249,13 @@ impl Parser<'_, '_> {
             let v = v.clone();
             let mut e = Expr::Apply(name, args);
             for _ in 0..order {
-                e = Expr::Deriv(self.cx.id(), Box::new(Deriv::by(e, v.clone())));
+                e = Expr::Deriv(
+                    self.cx.id(),
+                    Box::new(Deriv {
+                        prime: true,
+                        ..Deriv::by(e, v.clone())
+                    }),
+                );
             }
             Ok(e)
         }))
