@@ -983,7 +983,8 @@ impl Browser {
             if let Some(status) = process.0.try_wait()? {
                 return Err(fail(format!(
                     "chromium exited ({status}) before listening:\n{}",
-                    fs::read_to_string(&log).unwrap_or_default()
+                    fs::read_to_string(&log)
+                        .unwrap_or_else(|e| format!("(its log could not be read: {e})"))
                 )));
             }
             if start.elapsed() > TIMEOUT {
@@ -1023,7 +1024,8 @@ impl Browser {
             }
             Err(e) => Err(fail(format!(
                 "the DevTools connection failed: {e}\n{}",
-                fs::read_to_string(&self.log).unwrap_or_default()
+                fs::read_to_string(&self.log)
+                    .unwrap_or_else(|e| format!("(chromium's log could not be read: {e})"))
             ))),
         }
     }

@@ -990,6 +990,9 @@ mod tests {
                 r"\nabla \phi + \nabla\cdot \mathbf{E}",
             ),
             (r"\qty(a (b) c)", r"\left(a (b) c\right)"),
+            (r"\imat{2}", r"1 & 0 \\ 0 & 1"),
+            (r"\xmat{a}{2}{2}", r"a_{11} & a_{12} \\ a_{21} & a_{22}"),
+            (r"\xmat{v}{3}{1}", r"v_{1} \\ v_{2} \\ v_{3}"),
         ] {
             assert_eq!(expand(&mut m, tex), expanded, "{tex}");
         }

@@ -177,7 +177,9 @@ const PHYSICS: Package = Package {
         }),
         (&["imat", "identitymatrix"], |a| {
             let n = a.argument()?.trim().parse::<usize>().ok()?;
-            Some(filled_matrix(n, n, |i, j| if i == j { "1" } else { "0" }))
+            Some(filled_matrix(n, n, |i, j| {
+                if i == j { "1" } else { "0" }.to_owned()
+            }))
         }),
         (&["xmat", "xmatrix"], |a| {
             a.star();
@@ -189,22 +191,12 @@ const PHYSICS: Package = Package {
                 (_, 1) => format!("{x}_{{{}}}", i + 1),
                 _ => format!("{x}_{{{}{}}}", i + 1, j + 1),
             };
-            Some(
-                (0..rows)
-                    .map(|i| {
-                        (0..columns)
-                            .map(|j| cell(i, j))
-                            .collect::<Vec<_>>()
-                            .join(" & ")
-                    })
-                    .collect::<Vec<_>>()
-                    .join(" \\\\ "),
-            )
+            Some(filled_matrix(rows, columns, cell))
         }),
         (&["zmat", "zeromatrix"], |a| {
             let rows = a.argument()?.trim().parse::<usize>().ok()?;
             let columns = a.argument()?.trim().parse::<usize>().ok()?;
-            Some(filled_matrix(rows, columns, |_, _| "0"))
+            Some(filled_matrix(rows, columns, |_, _| "0".to_owned()))
         }),
         (&["pmqty"], |a| matrix(a, "pmatrix")),
         (&["bmqty"], |a| matrix(a, "bmatrix")),
@@ -282,11 +274,7 @@ fn pair(a: &mut Args<'_>, l: &str, r: &str) -> Option<String> {
 }
 
 /// The cells of an `rows`×`columns` matrix (at most 20×20, as a page can show).
-fn filled_matrix(
-    rows: usize,
-    columns: usize,
-    cell: impl Fn(usize, usize) -> &'static str,
-) -> String {
+fn filled_matrix(rows: usize, columns: usize, cell: impl Fn(usize, usize) -> String) -> String {
     let (rows, columns) = (rows.clamp(1, 20), columns.clamp(1, 20));
     (0..rows)
         .map(|i| {
