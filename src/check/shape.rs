@@ -25,6 +25,11 @@ pub(crate) type D = usize;
 /// The dimension 1.
 pub(crate) const ONE: D = 0;
 
+/// The most terms a sum or product written with a numeric range may have: its range is
+/// a size, and the checker's work grows with it (a budget, not a time limit, so verdicts
+/// stay reproducible).
+pub(crate) const MAX_TERMS: usize = 200;
+
 /// Union-find over dimensions.
 #[derive(Debug, Clone)]
 pub(crate) struct Dims {
@@ -394,6 +399,11 @@ impl Infer {
                 let n = (*k as i64) - lo + 1;
                 if n < 1 || k.fract() != 0.0 {
                     return Err(TyErr::Unsupported("a sum with an empty range".into()));
+                }
+                if n > MAX_TERMS as i64 {
+                    return Err(TyErr::Unsupported(format!(
+                        "too costly to evaluate: a sum or product of {n} terms (at most {MAX_TERMS} are evaluated)"
+                    )));
                 }
                 let c = self.dims.constant(n as usize);
                 self.dims.unify(r, c, false);

@@ -35,6 +35,10 @@ pub(crate) enum EvalErr {
 
 type R<T> = Result<Val<T>, EvalErr>;
 
+/// The largest integer power of a matrix evaluated (by repeated products); larger powers
+/// are refused as too costly, and their entries would overflow or vanish anyway.
+const MAX_MATRIX_POWER: u64 = 64;
+
 /// Evaluation context.
 pub(crate) struct Cx<'a, T: Num> {
     pub vals: &'a HashMap<String, Val<T>>,
@@ -224,6 +228,11 @@ fn power<T: Num>(a: &Expr, b: &Expr, cx: &mut Cx<T>) -> R<T> {
                 ));
             }
             let k = pr as i64;
+            if k.unsigned_abs() > MAX_MATRIX_POWER {
+                return Err(EvalErr::Unsupported(format!(
+                    "too costly to evaluate: a matrix to the power {k} (at most {MAX_MATRIX_POWER} is evaluated)"
+                )));
+            }
             let n = m.nrows();
             if m.ncols() != n {
                 return Err(EvalErr::Shape("a power of a non-square matrix".into()));
@@ -343,7 +352,14 @@ fn sum<T: Num>(
                 return Err(EvalErr::Shape("a sum's limit is not a scalar".into()));
             };
             let top = v.re().round() as i64;
-            (top - lo + 1).max(0) as usize
+            let n = (top - lo + 1).max(0) as usize;
+            if n > crate::check::shape::MAX_TERMS {
+                return Err(EvalErr::Unsupported(format!(
+                    "too costly to evaluate: a sum or product of {n} terms (at most {} are evaluated)",
+                    crate::check::shape::MAX_TERMS
+                )));
+            }
+            n
         }
         None => range_of(body, idx, cx)?,
     };
