@@ -20,6 +20,9 @@ pub const VERSION_PATH: &str = "/__notebuild/version";
 /// How often open pages ask whether the site was rebuilt.
 const POLL_MS: u32 = 700;
 
+/// Requests answered at once, each on a thread of its own.
+const RESPONDERS: usize = 256;
+
 /// Changes closer together than this are one rebuild (an editor's save writes
 /// several times).
 const SETTLE: Duration = Duration::from_millis(250);
@@ -49,9 +52,34 @@ impl Server {
         let version = Arc::new(AtomicU64::new(1));
         let site = site.to_path_buf();
         let shared = Arc::clone(&version);
+        // Each request is answered on a thread of its own, so that a client that does not
+        // read its responses (tiny_http writes them in order on a connection) holds up
+        // only its own requests; at most `RESPONDERS` are answered at once, the next one
+        // waiting for a free place.
+        let active = Arc::new((std::sync::Mutex::new(0usize), std::sync::Condvar::new()));
         std::thread::spawn(move || {
             for request in http.incoming_requests() {
-                respond(request, &site, &shared);
+                let (count, freed) = &*active;
+                let Ok(mut n) = count.lock() else { return };
+                while *n >= RESPONDERS {
+                    n = match freed.wait(n) {
+                        Ok(n) => n,
+                        Err(_) => return,
+                    };
+                }
+                *n += 1;
+                drop(n);
+                let site = site.clone();
+                let shared = Arc::clone(&shared);
+                let active = Arc::clone(&active);
+                std::thread::spawn(move || {
+                    respond(request, &site, &shared);
+                    let (count, freed) = &*active;
+                    if let Ok(mut n) = count.lock() {
+                        *n -= 1;
+                        freed.notify_one();
+                    }
+                });
             }
         });
         Ok(Server { port, version })
@@ -135,11 +163,7 @@ fn respond(request: tiny_http::Request, site: &Path, version: &AtomicU64) {
         .headers()
         .iter()
         .find(|h| h.field.equiv("Host"))
-        .is_none_or(|h| {
-            let host = h.value.as_str();
-            let name = host.rsplit_once(':').map_or(host, |(n, _)| n);
-            matches!(name, "127.0.0.1" | "localhost" | "[::1]")
-        });
+        .is_none_or(|h| is_local_host(h.value.as_str()));
     if !local {
         let _ = request.respond(Response::from_string("forbidden host").with_status_code(403));
         return;
@@ -172,6 +196,32 @@ fn respond(request: tiny_http::Request, site: &Path, version: &AtomicU64) {
         .with_header(header("Content-Type", kind))
         .with_header(header("Cache-Control", "no-cache"));
     let _ = request.respond(response);
+}
+
+/// Whether a `Host` header names this machine: `localhost`, `127.0.0.1` or `[::1]`, in
+/// any case, with nothing after the name but an optional `:port` of digits
+/// (`localhost:80@evil.com` is another host).
+fn is_local_host(host: &str) -> bool {
+    let host = host.trim();
+    let (name, port) = match host.strip_prefix('[') {
+        Some(rest) => match rest.split_once(']') {
+            Some((inside, after)) => (format!("[{inside}]"), after),
+            None => return false,
+        },
+        None => match host.split_once(':') {
+            Some((name, _)) => (name.to_owned(), &host[name.len()..]),
+            None => (host.to_owned(), ""),
+        },
+    };
+    let port_ok = port.is_empty()
+        || port.strip_prefix(':').is_some_and(|p| {
+            !p.is_empty() && p.len() <= 5 && p.bytes().all(|b| b.is_ascii_digit())
+        });
+    port_ok
+        && matches!(
+            name.to_ascii_lowercase().as_str(),
+            "127.0.0.1" | "localhost" | "[::1]"
+        )
 }
 
 /// The file under `site` that a URL path names (a folder: its `index.html`), or
@@ -270,6 +320,34 @@ fn not_found(path: &str, version: u64) -> tiny_http::Response<std::io::Cursor<Ve
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_this_machine_is_a_local_host() {
+        for host in [
+            "localhost",
+            "LOCALHOST",
+            "LocalHost:8000",
+            "127.0.0.1",
+            "127.0.0.1:80",
+            "[::1]",
+            "[::1]:8000",
+        ] {
+            assert!(is_local_host(host), "{host}");
+        }
+        for host in [
+            "localhost:80@evil.com",
+            "localhost.evil.com",
+            "evil.com",
+            "127.0.0.1:80:81",
+            "localhost:",
+            "localhost:8a",
+            "[::1",
+            "[::2]:80",
+            "",
+        ] {
+            assert!(!is_local_host(host), "{host}");
+        }
+    }
 
     #[test]
     fn paths_stay_inside_the_site() -> std::io::Result<()> {

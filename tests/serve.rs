@@ -162,3 +162,37 @@ fn serve_sends_the_site_and_rebuilds_when_a_note_changes() -> TestResult {
     assert!(body.contains("Second version."), "{body}");
     Ok(())
 }
+
+#[test]
+fn a_client_that_never_reads_does_not_hold_up_the_others() -> TestResult {
+    let (dir, vault) = temp_vault(&[("Alpha.md", "# Alpha\n\nHello.\n")])?;
+    // An attachment far larger than a socket's buffers.
+    write(&vault, "big.bin", vec![b'x'; 16 << 20])?;
+    let out = dir.path().join("site");
+    let server = serve(&vault, &out)?;
+    // Two clients pipeline requests for it and never read.
+    let mut stuck = Vec::new();
+    for _ in 0..2 {
+        let mut stream = TcpStream::connect(("127.0.0.1", server.port))?;
+        for _ in 0..4 {
+            write!(
+                stream,
+                "GET /big.bin HTTP/1.1\r\nHost: 127.0.0.1:{}\r\n\r\n",
+                server.port
+            )?;
+        }
+        stuck.push(stream);
+    }
+    std::thread::sleep(Duration::from_millis(300));
+    // Another client is still answered (a hang would end in the read timeout, WAIT).
+    let (status, _, body) = get(server.port, "/alpha.html")?;
+    assert_eq!(status, 200);
+    assert!(body.contains("Hello."), "{body}");
+    // Host names are compared without case, and parsed strictly.
+    let (status, _, _) = get_as(server.port, "/alpha.html", "LOCALHOST")?;
+    assert_eq!(status, 200);
+    let (status, _, _) = get_as(server.port, "/alpha.html", "localhost:80@evil.com")?;
+    assert_eq!(status, 403);
+    drop(stuck);
+    Ok(())
+}
