@@ -49,16 +49,34 @@ pub fn note_page(path: &str) -> String {
 }
 
 /// The page of a tag: `flashcards/Math` → `tags/flashcards/math.html`.
+///
+/// Distinct tags get distinct pages (tags differ in case only are one tag, as in
+/// Obsidian): each level is the tag's own text, lowercased, where it holds only letters,
+/// digits, `-` and `_` (what tags are made of); any other character is written `~` and
+/// its code in hex, so `#a-b` and `#a--b` keep pages of their own.
 pub fn tag_page(name: &str) -> String {
     let parts: Vec<String> = name
         .split('/')
         .filter(|p| !p.is_empty())
-        .map(|part| {
-            let s = slugify(part);
-            if s.is_empty() { "tag".to_string() } else { s }
-        })
+        .map(tag_level)
         .collect();
+    if parts.is_empty() {
+        return "tags/tag.html".to_string();
+    }
     format!("tags/{}.html", parts.join("/"))
+}
+
+/// One level of a tag's page path (see [`tag_page`]).
+fn tag_level(part: &str) -> String {
+    let mut out = String::with_capacity(part.len());
+    for c in part.chars().flat_map(char::to_lowercase) {
+        if c.is_alphanumeric() || c == '-' || c == '_' {
+            out.push(c);
+        } else {
+            out.push_str(&format!("~{:x}", u32::from(c)));
+        }
+    }
+    out
 }
 
 /// The URL of `to` as seen from the page `from` (both site-relative, `/`-separated).
@@ -96,6 +114,17 @@ mod tests {
         assert_eq!(slugify("x_i and y"), "x_i-and-y");
         assert_eq!(note_page("Rules/Chain Rule.md"), "rules/chain-rule.html");
         assert_eq!(note_page("Notes/b.MD"), "notes/b.html");
+    }
+
+    #[test]
+    fn distinct_tags_have_distinct_pages() {
+        assert_eq!(tag_page("flashcards/Math"), "tags/flashcards/math.html");
+        assert_eq!(tag_page("a-b"), "tags/a-b.html");
+        assert_eq!(tag_page("a--b"), "tags/a--b.html");
+        assert_eq!(tag_page("Straße"), "tags/straße.html");
+        assert_ne!(tag_page("a.b"), tag_page("a-b"));
+        assert_ne!(tag_page("a b"), tag_page("a-b"));
+        assert_eq!(tag_page("MATH"), tag_page("math"));
     }
 
     #[test]

@@ -1273,6 +1273,28 @@ fn notes_embedding_each_other_many_times_stay_bounded() -> TestResult {
 }
 
 #[test]
+fn distinct_tags_never_share_a_page() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let vault = dir.path().join("vault");
+    write(&vault, "one.md", "# One\n\n#a-b\n")?;
+    write(&vault, "two.md", "# Two\n\n#a--b\n")?;
+    let out = dir.path().join("site");
+    let run = build(dir.path(), &vault, &out, &[])?;
+    run.expect_code(0)?;
+    let single = std::fs::read_to_string(out.join("tags/a-b.html"))?;
+    let double = std::fs::read_to_string(out.join("tags/a--b.html"))?;
+    assert!(
+        single.contains("one.html") && !single.contains("two.html"),
+        "{single}"
+    );
+    assert!(
+        double.contains("two.html") && !double.contains("one.html"),
+        "{double}"
+    );
+    Ok(())
+}
+
+#[test]
 fn leftovers_of_a_killed_build_are_removed_by_the_next() -> TestResult {
     let dir = tempfile::tempdir()?;
     let vault = dir.path().join("vault");
