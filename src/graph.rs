@@ -88,6 +88,16 @@ pub fn build(
             url = format!("{}-{n}.html", base.trim_end_matches(".html"));
             n += 1;
         }
+        if slug::shortened(&info.path) {
+            diagnostics.push(
+                Diagnostic::whole_file(
+                    crate::diagnostics::Severity::Warning,
+                    &info.path,
+                    format!("the note's name is too long for a file name: its page is `{url}`"),
+                )
+                .with_hint("a shorter name gives the page a readable address"),
+            );
+        }
         g.pages.push(Page {
             url,
             published: info.published,

@@ -42,10 +42,36 @@ pub fn note_page(path: &str) -> String {
         .split('/')
         .map(|part| {
             let s = slugify(part);
-            if s.is_empty() { "note".to_string() } else { s }
+            shorten(if s.is_empty() { "note".to_string() } else { s })
         })
         .collect();
     format!("{}.html", parts.join("/"))
+}
+
+/// Whether the page of the note at `path` has a shortened name ([`note_page`]).
+pub fn shortened(path: &str) -> bool {
+    path.split('/')
+        .any(|part| slugify(part).len() > LONGEST_PART)
+}
+
+/// The longest name a page path's part may have, in bytes: file systems hold 255, and
+/// `.html` and the build's temporary names need room.
+const LONGEST_PART: usize = 200;
+
+/// `part` itself when short enough; else its first bytes and a hash of the whole, so
+/// that the page keeps a stable, distinct name the file system can hold.
+fn shorten(part: String) -> String {
+    if part.len() <= LONGEST_PART {
+        return part;
+    }
+    let hash = part.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    });
+    let mut keep = LONGEST_PART - 17;
+    while !part.is_char_boundary(keep) {
+        keep -= 1;
+    }
+    format!("{}-{hash:016x}", &part[..keep])
 }
 
 /// The page of a tag: `flashcards/Math` → `tags/flashcards/math.html`.
@@ -114,6 +140,16 @@ mod tests {
         assert_eq!(slugify("x_i and y"), "x_i-and-y");
         assert_eq!(note_page("Rules/Chain Rule.md"), "rules/chain-rule.html");
         assert_eq!(note_page("Notes/b.MD"), "notes/b.html");
+    }
+
+    #[test]
+    fn long_names_get_short_stable_distinct_pages() {
+        let long = "é".repeat(150);
+        let page = note_page(&format!("{long}.md"));
+        assert!(page.len() <= LONGEST_PART + ".html".len(), "{page}");
+        assert_eq!(page, note_page(&format!("{long}.md")));
+        assert_ne!(page, note_page(&format!("{long}x.md")));
+        assert_eq!(note_page("short.md"), "short.html");
     }
 
     #[test]

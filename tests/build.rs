@@ -1273,6 +1273,31 @@ fn notes_embedding_each_other_many_times_stay_bounded() -> TestResult {
 }
 
 #[test]
+fn a_note_name_too_long_for_the_file_system_gets_a_short_page() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let vault = dir.path().join("vault");
+    let long = "a".repeat(240);
+    write(&vault, &format!("{long}.md"), "# Long\n\nThe long one.\n")?;
+    write(&vault, "index-note.md", format!("# I\n\n[[{long}]]\n"))?;
+    let out = dir.path().join("site");
+    let run = build(dir.path(), &vault, &out, &[])?;
+    run.expect_code(0)?;
+    run.expect_diagnostic(&long, &["too long"])?;
+    let pages: Vec<_> = std::fs::read_dir(&out)?
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with("aaaa"))
+        .collect();
+    assert_eq!(pages.len(), 1, "{pages:?}");
+    assert!(pages[0].len() <= 205, "{pages:?}");
+    let page = std::fs::read_to_string(out.join(&pages[0]))?;
+    assert!(page.contains("The long one."));
+    let index = std::fs::read_to_string(out.join("index-note.html"))?;
+    assert!(index.contains(&pages[0]), "the link goes to the short page");
+    Ok(())
+}
+
+#[test]
 fn distinct_tags_never_share_a_page() -> TestResult {
     let dir = tempfile::tempdir()?;
     let vault = dir.path().join("vault");
