@@ -23,11 +23,25 @@ pub const QUIZ_DIR: &str = "quiz";
 /// The page of all cards.
 pub const QUIZ_INDEX: &str = "quiz/index.html";
 
-/// The page of a deck: `flashcards/math` → `quiz/flashcards-math.html`.
+/// The page of a deck: `flashcards/math` → `quiz/deck-flashcards-math.html`.
+///
+/// Distinct decks get distinct pages: the levels are joined with `-`, so a `-` inside a
+/// level (and any character other than a letter, a digit or `_`) is written `~` and its
+/// code in hex (`a-b` is `deck-a~2db`, `a/b` is `deck-a-b`).
 pub fn deck_page(deck: &[String]) -> String {
     let parts: Vec<String> = deck
         .iter()
-        .map(|p| slug::slugify(p))
+        .map(|part| {
+            let mut out = String::with_capacity(part.len());
+            for c in part.chars().flat_map(char::to_lowercase) {
+                if c.is_alphanumeric() || c == '_' {
+                    out.push(c);
+                } else {
+                    out.push_str(&format!("~{:x}", u32::from(c)));
+                }
+            }
+            out
+        })
         .filter(|s| !s.is_empty())
         .collect();
     if parts.is_empty() {
@@ -224,5 +238,26 @@ fn quiz_card(ctx: &Ctx, index: usize, card: &Card, anchored: bool, page: &str) -
         ease,
         badges_html: html::badges_in(ctx, index, card.range.clone()),
         deck: card.deck.join("/"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::deck_page;
+
+    fn deck(levels: &[&str]) -> String {
+        deck_page(&levels.iter().map(|s| s.to_string()).collect::<Vec<_>>())
+    }
+
+    #[test]
+    fn distinct_decks_have_distinct_pages() {
+        assert_eq!(
+            deck(&["flashcards", "math"]),
+            "quiz/deck-flashcards-math.html"
+        );
+        assert_eq!(deck(&["Flashcards"]), "quiz/deck-flashcards.html");
+        assert_ne!(deck(&["a-b"]), deck(&["a", "b"]));
+        assert_ne!(deck(&["a.b"]), deck(&["a_b"]));
+        assert_eq!(deck(&[]), "quiz/index.html");
     }
 }
