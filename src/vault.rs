@@ -288,14 +288,46 @@ fn relative(root_canon: &Path, root: &Path, path: &Path) -> String {
         .or_else(|_| path.strip_prefix(root_canon))
         .unwrap_or(path);
     rel.components()
-        .map(|c| c.as_os_str().to_string_lossy().into_owned())
+        .map(|c| name_text(c.as_os_str()))
         .collect::<Vec<_>>()
         .join("/")
+}
+
+/// A file name as text. Bytes that are not UTF-8 are written `%XX`, one by one, so that
+/// two names differing only there stay two names (a lossy conversion made both `�`).
+fn name_text(name: &std::ffi::OsStr) -> String {
+    #[cfg(unix)]
+    {
+        use std::os::unix::ffi::OsStrExt;
+        let mut out = String::new();
+        for chunk in name.as_bytes().utf8_chunks() {
+            out.push_str(chunk.valid());
+            for b in chunk.invalid() {
+                out.push_str(&format!("%{b:02X}"));
+            }
+        }
+        out
+    }
+    #[cfg(not(unix))]
+    {
+        name.to_string_lossy().into_owned()
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[cfg(unix)]
+    #[test]
+    fn names_that_are_not_utf8_stay_distinct() {
+        use std::os::unix::ffi::OsStrExt;
+        let a = name_text(std::ffi::OsStr::from_bytes(b"img\xff.png"));
+        let b = name_text(std::ffi::OsStr::from_bytes(b"img\xfe.png"));
+        assert_eq!(a, "img%FF.png");
+        assert_ne!(a, b);
+        assert_eq!(name_text(std::ffi::OsStr::new("été.png")), "été.png");
+    }
 
     #[test]
     fn walks_notes_and_attachments_and_skips_hidden_folders() -> std::io::Result<()> {
