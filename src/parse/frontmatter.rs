@@ -72,11 +72,76 @@ pub fn split(file: &str, text: &str) -> Split {
         }
     };
     diagnostics.extend(check_settings(file, text, yaml_range.start, yaml, &front));
+    diagnostics.extend(check_date(file, text, yaml_range.start, yaml, &front));
     Split {
         front,
         body_start,
         diagnostics,
     }
+}
+
+/// A warning for a date that is not a calendar date `YYYY-MM-DD` (a time may follow):
+/// it is shown as written, and notes are ordered by it as text.
+fn check_date(
+    file: &str,
+    text: &str,
+    yaml_start: usize,
+    yaml: &str,
+    front: &FrontMatter,
+) -> Option<Diagnostic> {
+    let date = front.date.as_deref()?;
+    if is_calendar_date(date) {
+        return None;
+    }
+    let mut at = yaml_start;
+    let mut line_start = 0;
+    for line in yaml.split_inclusive('\n') {
+        let key = line
+            .split(':')
+            .next()
+            .unwrap_or("")
+            .trim()
+            .to_ascii_lowercase();
+        if matches!(key.as_str(), "date" | "updated" | "modified" | "created")
+            && let Some(k) = line.find(date)
+        {
+            at = yaml_start + line_start + k;
+            break;
+        }
+        line_start += line.len();
+    }
+    Some(
+        Diagnostic::warning(
+            file,
+            text,
+            at..at + date.len().max(1),
+            format!("`{date}` is not a date: it is shown as written"),
+        )
+        .with_hint("write dates as YYYY-MM-DD, as in 2024-08-02"),
+    )
+}
+
+/// `YYYY-MM-DD` with a month and a day that exist, optionally followed by a time.
+fn is_calendar_date(value: &str) -> bool {
+    let b = value.trim().as_bytes();
+    if b.len() < 10 || b[4] != b'-' || b[7] != b'-' {
+        return false;
+    }
+    let digits = |r: std::ops::Range<usize>| -> Option<u32> {
+        std::str::from_utf8(&b[r]).ok()?.parse().ok()
+    };
+    let (Some(year), Some(month), Some(day)) = (digits(0..4), digits(5..7), digits(8..10)) else {
+        return false;
+    };
+    let leap = year % 4 == 0 && (year % 100 != 0 || year % 400 == 0);
+    let days = match month {
+        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
+        4 | 6 | 9 | 11 => 30,
+        2 if leap => 29,
+        2 => 28,
+        _ => return false,
+    };
+    (1..=days).contains(&day) && (b.len() == 10 || matches!(b[10], b'T' | b' ' | b't'))
 }
 
 /// Warnings for the checker's settings (`layout:`, `otimes:`) whose value names nothing:
@@ -306,6 +371,29 @@ mod tests {
         assert_eq!(&text[s.body_start..], "# Body\n");
         let s = split("a.md", "---\ntags: [[a, b], '[[[[']\n---\n");
         assert!(s.diagnostics.is_empty(), "{:?}", s.diagnostics);
+    }
+
+    #[test]
+    fn a_date_that_is_no_date_is_a_warning_at_its_line() {
+        for good in [
+            "2024-08-02",
+            "2024-02-29",
+            "2024-08-02T10:30:00",
+            "2024-08-02 10:30",
+        ] {
+            let s = split("a.md", &format!("---\ndate: {good}\n---\n"));
+            assert!(s.diagnostics.is_empty(), "{good}: {:?}", s.diagnostics);
+        }
+        for bad in ["yesterday", "2023-02-29", "2024-13-01", "02/08/2024"] {
+            let text = format!("---\ntitle: x\ncreated: {bad}\n---\n");
+            let s = split("a.md", &text);
+            assert_eq!(s.diagnostics.len(), 1, "{bad}");
+            assert_eq!(
+                (s.diagnostics[0].line, s.diagnostics[0].column),
+                (3, 10),
+                "{bad}"
+            );
+        }
     }
 
     #[test]
