@@ -73,6 +73,56 @@ fn generated_quiz_page_reviews_offline_in_chromium() -> TestResult {
     Ok(())
 }
 
+/// TeX that tries to write HTML into the page: on the note's page, its quiz page and the
+/// report page, nothing of it runs and no element of it exists.
+#[test]
+fn tex_never_runs_script_on_any_page_in_chromium() -> TestResult {
+    let Some(chrome) = chromium_or_skip()? else {
+        return Ok(());
+    };
+    const PAYLOADS: &[&str] = &[
+        r"\operatorname{</mi><img src=x onerror=window.__pwned=1>}(x)",
+        r"\operatorname*{</mi><img src=x onerror=window.__pwned=2>}(x)",
+        r"\mathop{</mi><img src=x onerror=window.__pwned=3>}(x)",
+        r"\text{<img src=x onerror=window.__pwned=4>}",
+        r"\mathrm{</mi><svg onload=window.__pwned=5>}",
+    ];
+    let mut note = String::from("---\ntags: [flashcards]\n---\n# Payloads\n\n");
+    for (k, payload) in PAYLOADS.iter().enumerate() {
+        note.push_str(&format!(
+            "Inline ${payload}$ and display:\n\n$${payload}$$\n\n"
+        ));
+        note.push_str(&format!("Card {k}: ${payload}$::answer ${payload}$\n\n"));
+        note.push_str(&format!("$$\\frac{{d}}{{dx}} {payload} x = 1$$\n\n"));
+    }
+    let dir = tempfile::tempdir()?;
+    let vault = dir.path().join("vault");
+    fs::create_dir_all(&vault)?;
+    fs::write(vault.join("Payloads.md"), note)?;
+    let site = dir.path().join("site");
+    common::build(dir.path(), &vault, &site, &[])?.expect_code(0)?;
+    let mut browser = Browser::launch(&chrome, dir.path())?;
+    let tab = browser.open_tab(None)?;
+    for page in ["payloads.html", "quiz/index.html", "checks.html"] {
+        let path = site.join(page);
+        if !path.is_file() {
+            return Err(fail(format!("the build wrote no {page}")));
+        }
+        browser.navigate(&tab, &file_url(&path)?)?;
+        browser.wait_until(&tab, "document.readyState === 'complete'")?;
+        // Let a failed image load fire its handler, were there one.
+        std::thread::sleep(Duration::from_millis(300));
+        let pwned = browser.eval(&tab, "window.__pwned === undefined ? 0 : window.__pwned")?;
+        assert_eq!(pwned, json!(0), "{page}: payload {pwned} ran");
+        let injected = browser.eval(
+            &tab,
+            "document.querySelectorAll('img[src=\"x\"], svg[onload], [onerror]').length",
+        )?;
+        assert_eq!(injected, json!(0), "{page}: injected elements");
+    }
+    Ok(())
+}
+
 /// The fixture page: the same review, then the details only a known deck can pin down
 /// (order, counts, Again, scheduling numbers, import, the end of a session, storage
 /// refused by the browser).
