@@ -23,12 +23,12 @@ use super::packages::{self, Native};
 use super::vocab;
 
 /// Macro calls one formula may make.
-pub const MAX_EXPANSIONS: usize = 10_000;
+pub const MAX_EXPANSIONS: usize = 2_000;
 
 /// The most bytes a formula of `len` bytes may expand to (its tokens waiting to be read
 /// are counted the same way, and so are all the tokens its calls produce together).
 pub fn max_output(len: usize) -> usize {
-    64 * 1024 + 32 * len
+    16 * 1024 + 16 * len
 }
 
 /// One macro: its parameters and its body (TeX with `#1`…`#9`), or a function that reads
