@@ -1,13 +1,13 @@
 //! How `notebuild check` prints its verdicts: for people (rustc style), as JSON, or as
 //! GitHub Actions annotations.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write as _;
 
 use serde::Serialize;
 
-use crate::check::Located;
 use crate::check::Status;
+use crate::check::{Kind, Layout, Located, Reading};
 
 /// Counts of verdicts.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
@@ -49,6 +49,39 @@ struct JsonIdentity<'a> {
     trials: usize,
     seed: u64,
     counterexample: Option<&'a str>,
+    /// For a skip, why (its kind); null for a pass or a fail.
+    reason: Option<&'a str>,
+    /// For a pass or a fail, the reading the verdict rests on; null for a skip.
+    reading: Option<JsonReading<'a>>,
+}
+
+#[derive(Serialize)]
+struct JsonReading<'a> {
+    layout: &'static str,
+    kinds: BTreeMap<&'a str, &'static str>,
+}
+
+impl<'a> JsonReading<'a> {
+    fn of(r: &'a Reading) -> JsonReading<'a> {
+        JsonReading {
+            layout: match r.layout {
+                Layout::Numerator => "numerator",
+                Layout::Denominator => "denominator",
+            },
+            kinds: r
+                .kinds
+                .iter()
+                .map(|(k, v)| {
+                    let kind = match v {
+                        Kind::Scalar => "scalar",
+                        Kind::Vector => "vector",
+                        Kind::Matrix => "matrix",
+                    };
+                    (k.as_str(), kind)
+                })
+                .collect(),
+        }
+    }
 }
 
 #[derive(Serialize)]
@@ -77,6 +110,8 @@ pub fn json(identities: &[&Located]) -> String {
                 trials: i.verdict.trials,
                 seed: i.verdict.seed,
                 counterexample: i.verdict.counterexample.as_deref(),
+                reason: i.verdict.reason(),
+                reading: i.verdict.reading.as_ref().map(JsonReading::of),
             })
             .collect(),
         summary: Summary::of(identities.iter().copied()),

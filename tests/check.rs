@@ -302,6 +302,44 @@ fn json_report_has_the_documented_fields() -> TestResult {
     Ok(())
 }
 
+/// A pass, a fail and a skip (abstract functions), one per line.
+const READINGS: &str = "$\\frac{\\partial}{\\partial \\mathbf{x}}(\\mathbf{a}^T \\mathbf{x}) = \\mathbf{a}^T$\n\n$\\frac{d}{dt}(t^2) = 3t$\n\n$\\frac{d}{dx}\\left(f(x) g(x)\\right) = f'(x) g(x) + f(x) g'(x)$\n";
+
+#[test]
+fn json_report_gives_the_reading_of_a_verdict_and_the_reason_of_a_skip() -> TestResult {
+    let (_dir, root) = temp_vault(&[("Readings.md", READINGS)])?;
+    let (run, json) = check_json(&root, &[])?;
+    run.expect_code(1)?;
+    let pass = at(&json, "Readings.md", 1)?;
+    assert_eq!(pass["status"], "pass", "{pass}");
+    assert_eq!(pass["reason"], Value::Null, "{pass}");
+    assert_eq!(pass["reading"]["layout"], "numerator", "{pass}");
+    assert_eq!(pass["reading"]["kinds"]["x"], "vector", "{pass}");
+    assert_eq!(pass["reading"]["kinds"]["a"], "vector", "{pass}");
+    let fail = at(&json, "Readings.md", 3)?;
+    assert_eq!(fail["status"], "fail", "{fail}");
+    assert_eq!(fail["reason"], Value::Null, "{fail}");
+    assert_eq!(fail["reading"]["layout"], "numerator", "{fail}");
+    assert_eq!(fail["reading"]["kinds"]["t"], "scalar", "{fail}");
+    let skip = at(&json, "Readings.md", 5)?;
+    assert_eq!(skip["status"], "skip", "{skip}");
+    assert!(skip["kind"].is_string(), "{skip}");
+    assert_eq!(skip["reason"], skip["kind"], "{skip}");
+    assert_eq!(skip["reading"], Value::Null, "{skip}");
+    // the new keys come last: the keys before them are the report's first version
+    let pos = |key: &str| run.stdout.find(&format!("\"{key}\":"));
+    assert!(
+        pos("counterexample") < pos("reason") && pos("reason") < pos("reading"),
+        "{}",
+        run.stdout
+    );
+    // under the denominator layout, the reading says so
+    let (_, json) = check_json(&root, &["--layout", "denominator"])?;
+    let i = at(&json, "Readings.md", 3)?;
+    assert_eq!(i["reading"]["layout"], "denominator", "{i}");
+    Ok(())
+}
+
 #[test]
 fn github_format_annotates_the_failure() -> TestResult {
     let (_dir, root) = temp_vault(&[("Mistakes.md", WRONG)])?;

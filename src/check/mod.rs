@@ -296,6 +296,19 @@ pub struct Verdict {
     pub seed: u64,
     /// A small counterexample for failures: sizes and the values/entries that differ.
     pub counterexample: Option<String>,
+    /// For a pass or a fail, the reading it rests on; `None` for a skip. (Not
+    /// serialised with the verdict: the JSON report writes it, see `output::json`.)
+    #[serde(skip)]
+    pub reading: Option<Reading>,
+}
+
+/// The reading a pass or a fail rests on: the layout and the kind the checker gave
+/// each symbol, keyed by the symbol's identity (base and subscript, the font dropped:
+/// `x` for both `x` and `\mathbf{x}`, `\theta`, `x_1`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reading {
+    pub layout: Layout,
+    pub kinds: BTreeMap<String, Kind>,
 }
 
 impl Verdict {
@@ -305,6 +318,13 @@ impl Verdict {
     /// See [`Outcome::kind`].
     pub fn kind(&self) -> Option<&'static str> {
         self.outcome.kind()
+    }
+    /// For a skip, why (as the JSON report spells it); `None` for a pass or a fail.
+    pub fn reason(&self) -> Option<&'static str> {
+        match self.outcome {
+            Outcome::Skip(r) => Some(r.as_str()),
+            Outcome::Pass | Outcome::Fail(_) => None,
+        }
     }
 }
 
@@ -393,6 +413,7 @@ pub fn check(finding: &Finding, settings: &Settings) -> Verdict {
                 trials: 0,
                 seed: settings.seed,
                 counterexample: None,
+                reading: None,
             }
         }
     }

@@ -127,7 +127,15 @@ fn fraction(c: f64) -> String {
 }
 
 impl Checker<'_> {
+    /// The verdict of sampling this typing, which rests on its kinds.
     pub(super) fn sampled(&self, t: Typed, info: &SymInfo) -> Verdict {
+        let reading = self.reading(&t.inf.kinds);
+        let mut v = self.sampled_typed(t, info);
+        v.reading = Some(reading);
+        v
+    }
+
+    fn sampled_typed(&self, t: Typed, info: &SymInfo) -> Verdict {
         let tr = match self.trials(&t, &BTreeSet::new()) {
             Ok(tr) => tr,
             Err(v) => return *v,

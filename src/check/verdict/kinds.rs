@@ -487,7 +487,15 @@ impl Checker<'_> {
         Some(format!("{a} by {b}: {how}"))
     }
 
+    /// The shape failure of this typing, which rests on its kinds.
     pub(super) fn shape_fail(&self, t: Typed, at: usize, info: &SymInfo) -> Verdict {
+        let reading = self.reading(&t.inf.kinds);
+        let mut v = self.shape_fail_typed(t, at, info);
+        v.reading = Some(reading);
+        v
+    }
+
+    fn shape_fail_typed(&self, t: Typed, at: usize, info: &SymInfo) -> Verdict {
         let mut rng = Rng(self.s.seed);
         let sizes = self.sizes_for(&t.inf, &mut rng);
         let (a, b) = (t.tys[at], t.tys[at + 1]);

@@ -31,7 +31,7 @@ use super::find::Ident;
 use super::notation::Func;
 use super::shape::{Infer, Kind, Ty, TyErr};
 use super::syntax::{BinOp, Expr};
-use super::{FailKind, Finding, Layout, Otimes, Outcome, Settings, SkipReason, Verdict};
+use super::{FailKind, Finding, Layout, Otimes, Outcome, Reading, Settings, SkipReason, Verdict};
 use kinds::{SymInfo, abs_as_norm, analyse, candidates, nabla_transposed};
 
 /// Entries agree when `|a − b| ≤ TOL · max(1, |a|, |b|)`.
@@ -59,6 +59,7 @@ fn verdict(outcome: Outcome, message: String, s: &Settings) -> Verdict {
         trials: 0,
         seed: s.seed,
         counterexample: None,
+        reading: None,
     }
 }
 
@@ -67,6 +68,23 @@ fn skip(why: SkipReason, message: &str, s: &Settings) -> Verdict {
 }
 
 pub(crate) fn check(f: &Finding, s: &Settings) -> Verdict {
+    let mut v = check_reread(f, s);
+    // a pass or a fail rests on a reading (at least the layout); a skip on none
+    v.reading = match v.outcome {
+        Outcome::Skip(_) => None,
+        Outcome::Pass | Outcome::Fail(_) => v.reading.take().or_else(|| {
+            Some(Reading {
+                layout: f.layout.unwrap_or(s.layout),
+                kinds: Default::default(),
+            })
+        }),
+    };
+    v
+}
+
+/// The verdict, with a pass or a fail that another reading of the notation would
+/// not support turned into a skip (`ambiguous`).
+fn check_reread(f: &Finding, s: &Settings) -> Verdict {
     let v = check_read(f, s);
     if matches!(v.outcome, Outcome::Fail(_) | Outcome::Pass)
         && let Ok(id) = &f.body
@@ -394,16 +412,24 @@ struct Worst {
 struct Failures {
     /// The sides have different shapes (and at which step).
     mismatch: Option<(Typed, usize)>,
-    /// A member that is not a derivative is not well-formed.
-    rhs_err: Option<(usize, String)>,
+    /// A member that is not a derivative is not well-formed (and the kinds then).
+    rhs_err: Option<(usize, String, HashMap<String, Kind>)>,
     /// The first error, preferring a member with a derivative.
     err: Option<TyErr>,
     /// A product of Jacobians whose shapes cannot be multiplied (and whether the
-    /// other order multiplies).
-    jacobians: Option<(usize, String, bool)>,
+    /// other order multiplies, and the kinds then).
+    jacobians: Option<(usize, String, bool, HashMap<String, Kind>)>,
 }
 
 impl Checker<'_> {
+    /// The reading under these kinds: this checker's layout and each symbol's kind.
+    fn reading(&self, kinds: &HashMap<String, Kind>) -> Reading {
+        Reading {
+            layout: self.layout,
+            kinds: kinds.iter().map(|(k, v)| (k.clone(), *v)).collect(),
+        }
+    }
+
     fn run(&self) -> Verdict {
         let members = self.members;
         let mut scan: Vec<Expr> = members.to_vec();
@@ -491,7 +517,7 @@ impl Checker<'_> {
                 .enumerate()
                 .find(|(_, e)| matches!(e, Some(TyErr::Dim(_))))
         {
-            fails.rhs_err = Some((i, m.clone()));
+            fails.rhs_err = Some((i, m.clone(), kinds.clone()));
         }
         if fails.jacobians.is_none() {
             fails.jacobians = errs
@@ -501,7 +527,7 @@ impl Checker<'_> {
                 .filter(|(_, (e, _))| matches!(e, Some(TyErr::Dim(_))))
                 .find_map(|(i, (_, m))| {
                     self.jacobian_product_err(m, kinds)
-                        .map(|(msg, swap)| (i, msg, swap))
+                        .map(|(msg, swap)| (i, msg, swap, kinds.clone()))
                 });
         }
         if fails.err.is_none() {
@@ -561,7 +587,7 @@ impl Checker<'_> {
         if let Some((t, at)) = fails.mismatch {
             return self.shape_fail(t, at, info);
         }
-        if let Some((i, m)) = fails.rhs_err {
+        if let Some((i, m, kinds)) = fails.rhs_err {
             let text = self.id.texts.get(i).cloned().unwrap_or_default();
             let mut v = verdict(
                 Outcome::Fail(FailKind::Shape),
@@ -569,9 +595,10 @@ impl Checker<'_> {
                 self.s,
             );
             v.trials = 0;
+            v.reading = Some(self.reading(&kinds));
             return v;
         }
-        if let Some((i, m, swap)) = fails.jacobians {
+        if let Some((i, m, swap, kinds)) = fails.jacobians {
             let text = self.id.texts.get(i).cloned().unwrap_or_default();
             let mut v = verdict(
                 Outcome::Fail(FailKind::Shape),
@@ -588,6 +615,7 @@ impl Checker<'_> {
                 ));
             }
             v.trials = 0;
+            v.reading = Some(self.reading(&kinds));
             return v;
         }
         match fails.err {
