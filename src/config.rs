@@ -3,7 +3,7 @@
 //!
 //! ```yaml
 //! title: Matrix calculus
-//! layout: denominator      # numerator (the default) or denominator
+//! layout: denominator      # numerator or denominator (default: as the notes say, else either)
 //! otimes: kronecker        # elementwise (the default) or kronecker
 //! card_tags: [flashcards, srs]
 //! seed: 7

@@ -87,8 +87,10 @@ enum Command {
         \\frac{\\partial y}{\\partial x}, \\frac{\\partial}{\\partial X}(...), \\frac{d}{dx}, \\nabla_x f. \
         Each is evaluated on random instances (fresh sizes and values in every trial) with \
         forward-mode automatic differentiation, cross-checked by central differences. \
-        Numerator layout is the default; `layout: denominator` in a note's front matter \
-        (or --layout) switches it.\n\n\
+        A note's layout is the one its front matter (`layout: denominator`) or its text \
+        (\"numerator layout\") states, else the vault's (--layout, notebuild.yaml, or the one \
+        layout its notes state); where nothing fixes it, an identity fails only if it is \
+        wrong in both layouts.\n\n\
         Verdicts: pass; fail (kind `shape` or `value`, with a hint such as \
         \"layout\" for a transposed answer, \"factor 2\", \"sign\" or \"holds only for symmetric \
         matrices\", and a counterexample); skip, with the reason (abstract functions such as \
@@ -199,7 +201,7 @@ struct CheckSettings {
     trials: Option<u64>,
 
     /// Layout of derivatives for the whole vault (a note's front matter `layout:` wins)
-    /// [default: numerator]
+    /// [default: the layout the notes state, else either]
     #[arg(long, value_enum)]
     layout: Option<LayoutArg>,
 
@@ -236,9 +238,9 @@ impl CheckSettings {
                 .or(vault.trials)
                 .map_or(default.trials, |t| t as usize),
             layout: match self.layout {
-                Some(LayoutArg::Numerator) => check::Layout::Numerator,
-                Some(LayoutArg::Denominator) => check::Layout::Denominator,
-                None => vault.layout.map_or(default.layout, Into::into),
+                Some(LayoutArg::Numerator) => Some(check::Layout::Numerator),
+                Some(LayoutArg::Denominator) => Some(check::Layout::Denominator),
+                None => vault.layout.map(Into::into).or(default.layout),
             },
             otimes: match self.otimes {
                 Some(OtimesArg::Elementwise) => check::Otimes::ElementWise,

@@ -327,13 +327,16 @@ pub(crate) fn math_spans<'a>(
 
 /// Finds every identity in the vault and checks them all, in parallel. The result has
 /// one list per note, in the notes' order, each in document order.
+/// An identity found in a note, and where its math span starts in the note.
+type Found = (check::Finding, usize);
+
 pub fn check_identities(
     notes: &[ParsedNote],
     infos: &[NoteInfo],
     settings: &check::Settings,
     progress: &dyn Progress,
 ) -> Vec<Vec<check::Located>> {
-    let found: Vec<Vec<(check::Finding, usize)>> = notes
+    let (found, stated): (Vec<Vec<Found>>, Vec<Option<check::Layout>>) = notes
         .par_iter()
         .zip(infos.par_iter())
         .map(|(note, info)| {
@@ -341,15 +344,17 @@ pub fn check_identities(
                 spans: math_spans(&note.text, &info.math),
                 front: &note.front.fields,
             };
-            check::find(&math)
+            let found = check::find(&math)
                 .into_iter()
                 .map(|f| {
                     let start = info.math.get(f.span).map_or(0, |m| m.range.start);
                     (f, start)
                 })
-                .collect()
+                .collect();
+            (found, check::stated_layout(&math))
         })
-        .collect();
+        .unzip();
+    let settings = &vault_layout(settings, &stated);
     let total = found.iter().map(Vec::len).sum();
     progress.stage("checking", total);
     let jobs: Vec<(usize, &check::Finding, usize)> = found
@@ -387,6 +392,21 @@ pub fn check_identities(
         });
     }
     out
+}
+
+/// The settings with the vault's layout: the settings' own, else the one layout its
+/// notes state (when they all state the same one), else none (either layout).
+fn vault_layout(settings: &check::Settings, stated: &[Option<check::Layout>]) -> check::Settings {
+    let mut s = settings.clone();
+    if s.layout.is_none() {
+        let mut named = stated.iter().flatten();
+        if let Some(first) = named.next()
+            && named.all(|l| l == first)
+        {
+            s.layout = Some(*first);
+        }
+    }
+    s
 }
 
 /// The identity's text as the note writes it, when the checker read it with macros

@@ -397,9 +397,20 @@ fn the_seed_option_reproduces_a_failure() -> TestResult {
 fn layout_comes_from_front_matter_or_the_command_line() -> TestResult {
     let numerator = "$$\\frac{\\partial}{\\partial \\mathbf{x}} (\\mathbf{a}^T \\mathbf{x}) = \\mathbf{a}^T$$\n\n\
 $$\\frac{\\partial}{\\partial \\mathbf{x}} (\\mathbf{a}^T \\mathbf{x}) = \\mathbf{a}$$\n";
+    // a note that states no layout, alone in its vault: either layout
+    let (_dir, root) = temp_vault(&[("Num.md", numerator)])?;
+    let (run, json) = check_json(&root, &[])?;
+    run.expect_code(0)?;
+    expect_statuses(&json, "Num.md", &[(1, "pass"), (3, "pass")])?;
+    let either = &at(&json, "Num.md", 3)?["reading"]["layout"];
+    assert_eq!(either, "denominator", "the pass names its reading");
+    // another note's front matter fixes the vault's layout
     let denominator = format!("---\nlayout: denominator\n---\n{numerator}");
     let (_dir, root) = temp_vault(&[("Num.md", numerator), ("Den.md", &denominator)])?;
     let (_, json) = check_json(&root, &[])?;
+    expect_statuses(&json, "Num.md", &[(1, "fail"), (3, "pass")])?;
+    expect_statuses(&json, "Den.md", &[(4, "fail"), (6, "pass")])?;
+    let (_, json) = check_json(&root, &["--layout", "numerator"])?;
     expect_statuses(&json, "Num.md", &[(1, "pass"), (3, "fail")])?;
     expect_statuses(&json, "Den.md", &[(4, "fail"), (6, "pass")])?;
     let hint = at(&json, "Num.md", 3)?["hint"].as_str().unwrap_or_default();
@@ -407,9 +418,30 @@ $$\\frac{\\partial}{\\partial \\mathbf{x}} (\\mathbf{a}^T \\mathbf{x}) = \\mathb
         hint.contains("denominator"),
         "the transposed answer is named as the denominator-layout one: {hint}"
     );
-    let (_, json) = check_json(&root, &["--layout", "denominator"])?;
-    expect_statuses(&json, "Num.md", &[(1, "fail"), (3, "pass")])?;
-    expect_statuses(&json, "Den.md", &[(4, "fail"), (6, "pass")])?;
+    Ok(())
+}
+
+/// A layout stated in a note's prose ("numerator layout") is the note's; notes that
+/// state different ones leave the others free.
+#[test]
+fn layout_stated_in_prose() -> TestResult {
+    let identities = "$$\\frac{\\partial}{\\partial \\mathbf{x}} (\\mathbf{a}^T \\mathbf{x}) = \\mathbf{a}^T$$\n\n\
+$$\\frac{\\partial}{\\partial \\mathbf{x}} (\\mathbf{a}^T \\mathbf{x}) = \\mathbf{a}$$\n";
+    let row = format!("We write gradients in numerator layout.\n\n{identities}");
+    let column = format!("Here gradients are columns (denominator layout).\n\n{identities}");
+    let (_dir, root) = temp_vault(&[
+        ("Row.md", &row),
+        ("Column.md", &column),
+        ("Free.md", identities),
+    ])?;
+    let (_, json) = check_json(&root, &[])?;
+    expect_statuses(&json, "Row.md", &[(3, "pass"), (5, "fail")])?;
+    expect_statuses(&json, "Column.md", &[(3, "fail"), (5, "pass")])?;
+    expect_statuses(&json, "Free.md", &[(1, "pass"), (3, "pass")])?;
+    // the same vault without the note that says otherwise: the vault's convention
+    let (_dir, root) = temp_vault(&[("Row.md", &row), ("Free.md", identities)])?;
+    let (_, json) = check_json(&root, &[])?;
+    expect_statuses(&json, "Free.md", &[(1, "pass"), (3, "fail")])?;
     Ok(())
 }
 
@@ -523,7 +555,7 @@ $$\\frac{d}{dx} \\max(0, x) = \\begin{cases} 1 & x > 0 \\\\ 1 & x < 0 \\end{case
 
 #[test]
 fn transposition_and_abstract_functions() -> TestResult {
-    let note = "$$\\frac{\\partial (A\\mathbf{x})}{\\partial \\mathbf{x}} = A$$\n\n\
+    let note = "Numerator layout.\n\n$$\\frac{\\partial (A\\mathbf{x})}{\\partial \\mathbf{x}} = A$$\n\n\
 $$\\frac{\\partial (A\\mathbf{x})}{\\partial \\mathbf{x}} = A^T$$\n\n\
 $$\\frac{d}{dx} f(g(x)) = f'(g(x))\\, g'(x)$$\n\n\
 $$\\frac{\\partial}{\\partial X} \\operatorname{tr}(AX) = A$$\n\n\
@@ -534,19 +566,19 @@ $$\\frac{\\partial}{\\partial X} \\log \\det X = X^{-1}$$\n";
         &json,
         "T.md",
         &[
-            (1, "pass"),
-            (3, "fail"),
-            (5, "skip"),
-            (7, "pass"),
+            (3, "pass"),
+            (5, "fail"),
+            (7, "skip"),
             (9, "pass"),
+            (11, "pass"),
         ],
     )?;
-    let transposed = at(&json, "T.md", 3)?;
+    let transposed = at(&json, "T.md", 5)?;
     assert_eq!(
         transposed["kind"], "shape",
         "A is m×n with m ≠ n: the transpose cannot have the shape of the Jacobian: {transposed}"
     );
-    let abstract_ = at(&json, "T.md", 5)?;
+    let abstract_ = at(&json, "T.md", 7)?;
     assert_eq!(abstract_["kind"], "abstract", "{abstract_}");
     assert!(
         abstract_["message"]

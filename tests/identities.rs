@@ -17,7 +17,7 @@
 //! checker finds needs an expectation after it, and every expectation must meet as many
 //! identities as it names: a missing or an extra one fails with its `file:line`.
 //!
-//! A verdict is `pass`, or `fail KIND` or `skip KIND` optionally followed by
+//! A verdict is `pass` (optionally followed by `message: TEXT`), or `fail KIND` or `skip KIND` optionally followed by
 //! `hint: TEXT` and `message: TEXT`; any may end with `latex: TEXT`. The status and
 //! the kind (`value`, `shape`, `abstract`, `unsupported`, ...) must be the reported
 //! ones, the hint and the message, when given, parts of the reported ones, and the
@@ -127,11 +127,11 @@ fn parse_verdict(text: &str) -> Result<Verdict, String> {
     }
     let words: Vec<&str> = head.split_whitespace().collect();
     match words.as_slice() {
-        ["pass"] if hint.is_none() && message.is_none() => Ok(Verdict {
+        ["pass"] if hint.is_none() => Ok(Verdict {
             status: "pass".into(),
             kind: None,
             hint: None,
-            message: None,
+            message,
             latex,
         }),
         [status @ ("fail" | "skip"), kind] => Ok(Verdict {
@@ -145,7 +145,7 @@ fn parse_verdict(text: &str) -> Result<Verdict, String> {
             "`{status}` needs its kind (`{status} value`, `{status} abstract`, ...)"
         )),
         _ => Err(format!(
-            "cannot read `{}`: write `pass [latex: TEXT]`, \
+            "cannot read `{}`: write `pass [message: TEXT] [latex: TEXT]`, \
              `fail KIND [hint: TEXT] [message: TEXT] [latex: TEXT]`, `skip KIND [...]` or `none`",
             text.trim()
         )),
@@ -477,7 +477,6 @@ fn malformed_expectations_are_errors_with_their_line() {
         ("\n$a$ <!-- expect: pass hint: x -->", "cannot read"),
         ("$a$ <!-- expect: skip abstract hint: -->", "no text"),
         ("$a$ <!-- expect: fail value hint: a hint: b -->", "twice"),
-        ("$a$ <!-- expect: pass message: m -->", "cannot read"),
         ("$a$ <!-- expect: pass", "never closed"),
     ] {
         let problems = expectations(text).err().unwrap_or_default();

@@ -34,8 +34,10 @@
 //!
 //! The layout:
 //!
-//! - Numerator layout by default (front matter `layout: denominator` switches it):
-//!   d(scalar)/d(vector) is a row, d(vector)/d(scalar) a column, d(vector)/d(vector)
+//! - A note's layout is the one it states (front matter, or prose: `find/convention.rs`),
+//!   else the vault's (`Settings::layout`); where none is fixed an identity is read in
+//!   numerator layout and, if it fails, in denominator layout too (it fails only if
+//!   it fails in both; `verdict::check`). In numerator layout d(scalar)/d(vector) is a row, d(vector)/d(scalar) a column, d(vector)/d(vector)
 //!   is m×n, d(scalar)/d(p×q matrix) is q×p (the shape of Xᵀ); a matrix by a scalar
 //!   keeps the matrix's shape in both layouts. `\nabla_{\mathbf{x}} f` is accepted as
 //!   either the row or the column (conventions for the gradient differ);
@@ -123,7 +125,9 @@ impl Otimes {
 pub struct Settings {
     pub seed: u64,
     pub trials: usize,
-    pub layout: Layout,
+    /// The layout the vault fixes (its settings, or the notes that state one);
+    /// `None`: an identity in a note that states none may be read in either.
+    pub layout: Option<Layout>,
     pub otimes: Otimes,
 }
 
@@ -135,7 +139,7 @@ impl Default for Settings {
         Settings {
             seed: DEFAULT_SEED,
             trials: 6,
-            layout: Layout::Numerator,
+            layout: None,
             otimes: Otimes::ElementWise,
         }
     }
@@ -168,7 +172,7 @@ pub struct Finding {
     pub tex_offset: usize,
     /// The identity's source text, trimmed.
     pub latex: String,
-    /// The note's layout (front matter `layout:`), if it says; else the setting's.
+    /// The layout the note states (front matter `layout:` or its prose), if it does.
     pub layout: Option<Layout>,
     /// The note's meaning of `\otimes` (front matter `otimes:`), if it says.
     pub otimes: Option<Otimes>,
@@ -352,11 +356,21 @@ pub struct Located {
 /// Never panics: if reading the note fails on an internal error, each formula is
 /// read again on its own (losing the note's definitions), and a formula that fails
 /// again is a skip of kind `internal` at its place.
+/// The layout a note states (front matter `layout:`, or its prose: "numerator
+/// layout", ...), if any. A vault whose notes all state the same layout fixes it for
+/// the notes that state none (see `pipeline::check_identities`).
+pub fn stated_layout(note: &NoteMath) -> Option<Layout> {
+    find::stated_layout(note)
+}
+
 pub fn find(note: &NoteMath) -> Vec<Finding> {
     if let Ok(found) = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| find::find(note))) {
         return found;
     }
     let mut out = Vec::new();
+    let stated = std::panic::catch_unwind(|| find::stated_layout(note))
+        .ok()
+        .flatten();
     for (i, span) in note.spans.iter().enumerate() {
         let alone = NoteMath {
             spans: vec![Span {
@@ -367,7 +381,11 @@ pub fn find(note: &NoteMath) -> Vec<Finding> {
             front: note.front,
         };
         match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| find::find(&alone))) {
-            Ok(found) => out.extend(found.into_iter().map(|f| Finding { span: i, ..f })),
+            Ok(found) => out.extend(found.into_iter().map(|f| Finding {
+                span: i,
+                layout: f.layout.or(stated),
+                ..f
+            })),
             Err(p) => out.push(Finding {
                 span: i,
                 tex_offset: 0,

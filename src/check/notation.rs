@@ -757,3 +757,39 @@ pub(crate) const UNSUPPORTED_CMDS: &[&str] = &[
     "circledast",
     "boxtimes",
 ];
+
+/// How notes state their layout in prose, lower-cased (the first statement in a note
+/// wins: a note that explains both names its own first). Front matter `layout:` and
+/// the vault's settings are read elsewhere; these are sentences.
+pub(crate) const LAYOUT_PHRASES: &[(&str, super::Layout)] = {
+    use super::Layout::{Denominator as D, Numerator as N};
+    &[
+        ("numerator layout", N),
+        ("numerator-layout", N),
+        ("numerator convention", N),
+        ("numerator notation", N),
+        ("jacobian formulation", N),
+        ("denominator layout", D),
+        ("denominator-layout", D),
+        ("denumerator layout", D),
+        ("denominator convention", D),
+        ("denominator notation", D),
+        ("hessian formulation", D),
+        ("layout del numerador", N),
+        ("layout del denominador", D),
+        ("disposición del numerador", N),
+        ("disposición del denominador", D),
+        ("disposition du numérateur", N),
+        ("disposition du dénominateur", D),
+        ("zählerlayout", N),
+        ("nennerlayout", D),
+        ("分子布局", N),
+        ("分母布局", D),
+        ("分子レイアウト", N),
+        ("分母レイアウト", D),
+    ]
+};
+
+/// The derivative of a scalar by a (column) vector said to be a row (numerator
+/// layout) or a column (denominator layout): `(row|column)` is captured.
+pub(crate) const LAYOUT_SENTENCE: &str = r"derivative of a scalar (?:by|with respect to|w\.r\.t\.?) a (?:column )?vector is a (row|column)";

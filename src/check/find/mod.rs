@@ -56,6 +56,7 @@
 //! - An evaluation bar `\Big|_{x=a}` / `\left. ... \right|_{x=a}` after a member
 //!   evaluates it at that number.
 
+mod convention;
 mod identity;
 mod indices;
 mod rewrite;
@@ -68,6 +69,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use super::shape::Kind;
 use super::syntax::{self, Ctx, Expr, PErr, Sym, Tok};
 use super::{Finding, Layout, NoteMath, Otimes, SkipReason};
+pub(crate) use convention::stated_layout;
 use identity::statement;
 use scope::{cond_mentions, def_head, domain_condition, reads_on, symmetric_decl, uses_symbol};
 use statements::statements;
@@ -224,7 +226,7 @@ const META_KEYS: &[&str] = &[
 ];
 
 pub(crate) fn find(note: &NoteMath) -> Vec<Finding> {
-    let layout = front_layout(note.front);
+    let layout = stated_layout(note);
     let otimes = front_otimes(note.front);
     let mut st = State::default();
     front_definitions(&mut st, note.front, layout, otimes);
@@ -387,14 +389,6 @@ pub(crate) fn find(note: &NoteMath) -> Vec<Finding> {
     }
     restated_branches(&mut out);
     out
-}
-
-/// The note's layout (front matter `layout:`), if it names one.
-fn front_layout(front: &BTreeMap<String, String>) -> Option<Layout> {
-    front
-        .iter()
-        .find(|(k, _)| k.eq_ignore_ascii_case("layout"))
-        .and_then(|(_, v)| Layout::named(v))
 }
 
 /// The note's meaning of `\otimes` (front matter `otimes:`), if it names one.

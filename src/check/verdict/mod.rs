@@ -68,13 +68,54 @@ fn skip(why: SkipReason, message: &str, s: &Settings) -> Verdict {
 }
 
 pub(crate) fn check(f: &Finding, s: &Settings) -> Verdict {
-    let mut v = check_reread(f, s);
+    let fixed = f.layout.or(s.layout);
+    let mut layout = fixed.unwrap_or(Layout::Numerator);
+    let mut v = check_reread(f, s, layout);
+    // a note (and vault) that fixes no layout may mean either: a failure must fail
+    // in both, and a pass in the other layout is a pass that names it
+    if fixed.is_none() && matches!(v.outcome, Outcome::Fail(_)) {
+        let w = check_reread(f, s, Layout::Denominator);
+        match w.outcome {
+            Outcome::Pass => {
+                v = w;
+                v.message = format!(
+                    "{} in denominator layout (the note states no layout; it fails in \
+                     numerator layout)",
+                    v.message
+                );
+                layout = Layout::Denominator;
+            }
+            // the shapes fit in denominator layout only: its difference in value
+            // says more than the numerator layout's shapes
+            Outcome::Fail(FailKind::Value) if v.outcome == Outcome::Fail(FailKind::Shape) => {
+                v = w;
+                v.message = format!(
+                    "{} in denominator layout, where the shapes agree (the note states no \
+                     layout)",
+                    v.message
+                );
+                layout = Layout::Denominator;
+            }
+            Outcome::Fail(_) => {}
+            Outcome::Skip(_) => {
+                v = skip(
+                    SkipReason::Ambiguous,
+                    &format!(
+                        "the note states no layout: in numerator layout {}; in denominator \
+                         layout it could not be checked ({})",
+                        v.message, w.message
+                    ),
+                    s,
+                );
+            }
+        }
+    }
     // a pass or a fail rests on a reading (at least the layout); a skip on none
     v.reading = match v.outcome {
         Outcome::Skip(_) => None,
         Outcome::Pass | Outcome::Fail(_) => v.reading.take().or_else(|| {
             Some(Reading {
-                layout: f.layout.unwrap_or(s.layout),
+                layout,
                 kinds: Default::default(),
             })
         }),
@@ -84,8 +125,8 @@ pub(crate) fn check(f: &Finding, s: &Settings) -> Verdict {
 
 /// The verdict, with a pass or a fail that another reading of the notation would
 /// not support turned into a skip (`ambiguous`).
-fn check_reread(f: &Finding, s: &Settings) -> Verdict {
-    let v = check_read(f, s);
+fn check_reread(f: &Finding, s: &Settings, layout: Layout) -> Verdict {
+    let v = check_read(f, s, layout);
     if matches!(v.outcome, Outcome::Fail(_) | Outcome::Pass)
         && let Ok(id) = &f.body
         && operator_alone(&id.texts)
@@ -283,12 +324,11 @@ fn brace_group(s: &str) -> Option<(&str, &str)> {
     None
 }
 
-fn check_read(f: &Finding, s: &Settings) -> Verdict {
+fn check_read(f: &Finding, s: &Settings, layout: Layout) -> Verdict {
     let id = match &f.body {
         Ok(i) => i,
         Err(sk) => return skip(sk.kind, &sk.message, s),
     };
-    let layout = f.layout.unwrap_or(s.layout);
     let otimes = f.otimes.unwrap_or(s.otimes);
     let v = Checker {
         id,
