@@ -217,7 +217,7 @@ fn the_seed_notes_concrete_identities_pass_and_abstract_ones_skip() -> TestResul
 const WRONG: &str = "---\ntitle: Mistakes\n---\n# Mistakes\n\nA true one:\n\n\
 $$\\frac{\\partial}{\\partial \\mathbf{x}}(\\mathbf{x}^T A \\mathbf{x}) = \\mathbf{x}^T(A+A^T)$$\n\n\
 > [!warning] A wrong one\n\
-> The classic slip: $\\frac{\\partial}{\\partial \\mathbf{x}}(\\mathbf{x}^T A \\mathbf{x}) = 2\\mathbf{x}^T A$ only for symmetric $A$.\n";
+> The classic slip: $\\frac{\\partial}{\\partial \\mathbf{x}}(\\mathbf{x}^T A \\mathbf{x}) = 2\\mathbf{x}^T A$, for any square $A$.\n";
 
 #[test]
 fn human_output_points_at_the_identity_like_a_compiler() -> TestResult {

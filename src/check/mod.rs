@@ -218,6 +218,10 @@ pub enum SkipReason {
     /// Another plausible reading of the notation (an operator applied, a
     /// differential) under which the checker's failure would not stand.
     Ambiguous,
+    /// It holds only under a condition on its symbols that the note states as a
+    /// caveat ("true only for symmetric $C$"): true as the note says it, not a
+    /// universal identity.
+    Condition,
 }
 
 impl FailKind {
@@ -242,6 +246,7 @@ impl SkipReason {
             SkipReason::Internal => "internal",
             SkipReason::NotIdentity => "not-identity",
             SkipReason::Ambiguous => "ambiguous",
+            SkipReason::Condition => "condition",
         }
     }
 }

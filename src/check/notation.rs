@@ -793,3 +793,72 @@ pub(crate) const LAYOUT_PHRASES: &[(&str, super::Layout)] = {
 /// The derivative of a scalar by a (column) vector said to be a row (numerator
 /// layout) or a column (denominator layout): `(row|column)` is captured.
 pub(crate) const LAYOUT_SENTENCE: &str = r"derivative of a scalar (?:by|with respect to|w\.r\.t\.?) a (?:column )?vector is a (row|column)";
+
+/// Words that say a matrix is symmetric, lower-cased, in the languages notes are
+/// written in ("$A$ is symmetric", "$A$ es simétrica", "对称矩阵 $A$").
+pub(crate) const SYMMETRIC_WORDS: &[&str] = &[
+    "symmetric",
+    "self-adjoint",
+    "hermitian",
+    "simétrica",
+    "simétrico",
+    "simetrica",
+    "symétrique",
+    "symmetrisch",
+    "simmetrica",
+    "对称",
+    "對稱",
+    "対称",
+];
+
+/// Words that say a matrix is positive (semi)definite: symmetric, and sampled so.
+pub(crate) const DEFINITE_WORDS: &[&str] = &[
+    "positive definite",
+    "positive-definite",
+    "positive semidefinite",
+    "positive semi-definite",
+    "positive-semidefinite",
+    "spd",
+    "definida positiva",
+    "definido positivo",
+    "positiva definida",
+    "positiva, definida",
+    "définie positive",
+    "positiv definit",
+    "definita positiva",
+    "正定",
+];
+
+/// Words that turn such a sentence into its opposite ("not symmetric",
+/// "non-symmetric"): then nothing is assumed.
+pub(crate) const NOT_WORDS: &[&str] = &[
+    "not ",
+    "n't",
+    "non-",
+    "non ",
+    "nonsymmetric",
+    "asymmetric",
+    "unsymmetric",
+    "skew",
+    "anti",
+    "unless",
+    "no es",
+    "no son",
+    "n'est pas",
+    "nicht",
+    "不",
+    "非",
+];
+
+/// Words that make such a sentence a caveat about the identity before it ("true
+/// only for symmetric $C$"): the identity needs the property, nothing more is assumed.
+pub(crate) const ONLY_WORDS: &[&str] = &[
+    "only",
+    "solo ",
+    "sólo",
+    "nur ",
+    "seulement",
+    "uniquement",
+    "仅",
+    "只",
+];

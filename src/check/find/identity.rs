@@ -90,6 +90,36 @@ pub(super) fn statement(
     if rels.is_empty() {
         return None;
     }
+    let funcs = st.func_names();
+    let ids = Cell::new(0u32);
+    let cx = Ctx {
+        funcs: &funcs,
+        ids: &ids,
+        src,
+        depth: Cell::new(0),
+    };
+    // `W = W^\top \in \mathbb{R}^{n \times n}`: symmetric, and declared
+    if rels == [Rel::Eq, Rel::Other]
+        && let Some(at) = stmt.iter().position(|t| t.is_cmd("in"))
+        && let Some(k) = symmetric_decl(st, &stmt[..at], src)
+    {
+        st.symmetric.insert(k);
+        declaration(st, mems[0], mems[2], &cx);
+        return None;
+    }
+    // `\Sigma \succ 0`, `A \succeq 0`: symmetric positive (semi)definite
+    if rels == [Rel::Other]
+        && stmt.iter().any(|t| t.is_cmd("succ") || t.is_cmd("succeq"))
+        && plain_text(mems[1]).trim() == "0"
+    {
+        for p in syntax::split_top(mems[0], |t| t.is_ch(',')) {
+            if let Ok(Expr::Var(s)) = syntax::parse_expr(p, &cx) {
+                st.symmetric.insert(s.key());
+                st.positive.insert(s.key());
+            }
+        }
+        return None;
+    }
     // `... = 2\mathbf{x}^\top \in \mathbb{R}^{1 \times n}`: the shape, said in words
     if rels.len() >= 2
         && rels.last() == Some(&Rel::Other)
@@ -101,14 +131,6 @@ pub(super) fn statement(
         rels.pop();
         mems.pop();
     }
-    let funcs = st.func_names();
-    let ids = Cell::new(0u32);
-    let cx = Ctx {
-        funcs: &funcs,
-        ids: &ids,
-        src,
-        depth: Cell::new(0),
-    };
     // declarations: `x, y \in \mathbb{R}^n`
     if rels.len() == 1 && rels[0] == Rel::Other && stmt.iter().any(|t| t.is_cmd("in")) {
         declaration(st, mems[0], mems[1], &cx);
@@ -367,6 +389,7 @@ fn build(st: &State, mems: &[&[Tok]], cx: &Ctx, src: &str) -> Result<Ident, Skip
         deps,
         bars,
         branch_conds: Vec::new(),
+        only_if_symmetric: BTreeSet::new(),
     })
 }
 

@@ -66,6 +66,7 @@ mod statements;
 use std::cell::Cell;
 use std::collections::{BTreeMap, BTreeSet};
 
+use super::notation::{DEFINITE_WORDS, NOT_WORDS, ONLY_WORDS, SYMMETRIC_WORDS};
 use super::shape::Kind;
 use super::syntax::{self, Ctx, Expr, PErr, Sym, Tok};
 use super::{Finding, Layout, NoteMath, Otimes, SkipReason};
@@ -113,6 +114,9 @@ pub(crate) struct Ident {
     /// The branch conditions of a `cases` identity with the same left side just
     /// before this one (which has no `cases`): this one may restate one branch.
     pub branch_conds: Vec<syntax::Cond>,
+    /// Matrices the note says this identity needs symmetric ("true only for
+    /// symmetric $C$"): a caveat, not an assumption (see `verdict::check_read`).
+    pub only_if_symmetric: BTreeSet<String>,
 }
 
 /// An evaluation bar: the symbol's key and its value there.
@@ -275,6 +279,39 @@ pub(crate) fn find(note: &NoteMath) -> Vec<Finding> {
             {
                 id.symmetric.insert(m.key());
                 continue;
+            }
+        }
+        // `Let $A$ be symmetric`, `where $A$ is symmetric positive definite`, `$A$ es
+        // simétrica`: a sentence around a formula holding only matrices says they are
+        // symmetric (and positive definite): for the rest of the note, and for the
+        // identity just before when the sentence reads on from it
+        if let Some(said) = said_of_symbols(note, si)
+            && let Some(names) = symbols_only(&toks, span.tex)
+        {
+            for m in names {
+                let prev = prev_last
+                    .filter(|_| reads_on(span.before))
+                    .and_then(|k| match out.get_mut(k) {
+                        Some(Finding { body: Ok(id), .. }) => Some(id),
+                        _ => None,
+                    })
+                    .filter(|id| id.members.iter().any(|e| uses_symbol(e, &m)));
+                if said == Said::Caveat {
+                    if let Some(id) = prev {
+                        id.only_if_symmetric.insert(m);
+                    }
+                    continue;
+                }
+                if let Some(id) = prev {
+                    id.symmetric.insert(m.clone());
+                    if said == Said::Definite {
+                        id.positive.insert(m.clone());
+                    }
+                }
+                st.symmetric.insert(m.clone());
+                if said == Said::Definite {
+                    st.positive.insert(m);
+                }
             }
         }
         if let Some(k) = prev_last.take()
@@ -450,6 +487,69 @@ fn says_symmetric(before: &str, after: &str) -> bool {
             | "(with symmetric"
     ) || (matches!(before.as_str(), "(" | "for" | "with" | "where")
         && (after.starts_with("symmetric") || after.starts_with("is symmetric")))
+}
+
+/// What a sentence says of the matrices in a formula.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Said {
+    Symmetric,
+    Definite,
+    /// The identity before needs it: "true only for symmetric $C$".
+    Caveat,
+}
+
+/// What the sentence around span `si` says of it: symmetric, positive definite
+/// (words of [`SYMMETRIC_WORDS`], [`DEFINITE_WORDS`]), unless it says the opposite
+/// ([`NOT_WORDS`]), or a caveat about the identity before ([`ONLY_WORDS`]). The sentence is the prose from the last
+/// sentence end before the span to the first one after it.
+fn said_of_symbols(note: &NoteMath, si: usize) -> Option<Said> {
+    let before = note.spans.get(si)?.before;
+    let after = note.spans.get(si + 1).map_or("", |s| s.before);
+    let ends = |c: char| matches!(c, '.' | '!' | '?' | '。' | ';' | '\n');
+    let start = before
+        .char_indices()
+        .rfind(|(_, c)| ends(*c))
+        .map_or(0, |(i, c)| i + c.len_utf8());
+    let head = before[start..].to_lowercase();
+    let stop = after.find(|c: char| ends(c)).unwrap_or(after.len());
+    let tail = after[..stop].to_lowercase();
+    let sentence = format!("{head} $ {tail}");
+    if NOT_WORDS.iter().any(|w| sentence.contains(w)) {
+        return None;
+    }
+    let symmetric = DEFINITE_WORDS
+        .iter()
+        .chain(SYMMETRIC_WORDS)
+        .any(|w| sentence.contains(w));
+    if ONLY_WORDS.iter().any(|w| sentence.contains(w)) {
+        return symmetric.then_some(Said::Caveat);
+    }
+    if DEFINITE_WORDS.iter().any(|w| sentence.contains(w)) {
+        Some(Said::Definite)
+    } else if SYMMETRIC_WORDS.iter().any(|w| sentence.contains(w)) {
+        Some(Said::Symmetric)
+    } else {
+        None
+    }
+}
+
+/// The matrices a formula holds when it holds nothing else (`A`, `A, B`,
+/// `\Sigma`): their keys.
+fn symbols_only(toks: &[Tok], src: &str) -> Option<Vec<String>> {
+    let cx = Ctx {
+        funcs: &BTreeSet::new(),
+        ids: &Cell::new(0),
+        src,
+        depth: Cell::new(0),
+    };
+    let mut out = Vec::new();
+    for part in toks.split(|t| t.is_ch(',')) {
+        match syntax::parse_expr(part, &cx) {
+            Ok(Expr::Var(m)) if m.upper || !m.bold => out.push(m.key()),
+            _ => return None,
+        }
+    }
+    (!out.is_empty()).then_some(out)
 }
 
 /// An identity right after a `cases` identity with the same left side (the same

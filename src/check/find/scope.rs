@@ -175,6 +175,10 @@ pub(super) fn declaration(st: &mut State, lhs: &[Tok], rhs: &[Tok], cx: &Ctx) {
             if let Ok(Expr::Var(s)) = syntax::parse_expr(p, cx) {
                 st.decls.insert(s.key(), Kind::Matrix);
                 st.symmetric.insert(s.key());
+                // `\mathbb{S}^n_{++}`, `\mathbb{S}^n_+`: positive (semi)definite
+                if r.contains('+') {
+                    st.positive.insert(s.key());
+                }
                 let n = r
                     .split_once('^')
                     .map(|(_, n)| n.replace(['{', '}'], ""))

@@ -338,6 +338,32 @@ fn check_read(f: &Finding, s: &Settings, layout: Layout) -> Verdict {
         otimes,
     }
     .run();
+    // "true only for symmetric $C$": false in general, as the note says; a skip
+    // that names the condition when it holds under it
+    if matches!(v.outcome, Outcome::Fail(_)) && !id.only_if_symmetric.is_empty() {
+        let mut id2 = id.clone();
+        id2.symmetric.extend(id.only_if_symmetric.iter().cloned());
+        let w = Checker {
+            id: &id2,
+            members: &id2.members,
+            s,
+            layout,
+            otimes,
+        }
+        .run();
+        if w.outcome == Outcome::Pass {
+            let names: Vec<&str> = id.only_if_symmetric.iter().map(String::as_str).collect();
+            return skip(
+                SkipReason::Condition,
+                &format!(
+                    "holds only when {} is symmetric, as the note says (false in general: {})",
+                    names.join(", "),
+                    v.message
+                ),
+                s,
+            );
+        }
+    }
     // a restatement of one branch of the `cases` identity just before (same left
     // side): false as stated, but it holds under that branch's condition
     if v.outcome == Outcome::Fail(FailKind::Value) {

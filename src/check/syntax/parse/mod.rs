@@ -37,7 +37,7 @@ pub(crate) fn relation(tk: &Tk) -> Option<Rel> {
             }
             "approx" | "simeq" | "sim" | "cong" | "propto" => Rel::Approx,
             "in" | "notin" | "subset" | "subseteq" | "to" | "mapsto" | "rightarrow"
-            | "leftarrow" => Rel::Other,
+            | "leftarrow" | "succ" | "succeq" | "prec" | "preceq" => Rel::Other,
             _ => return None,
         },
         _ => return None,
