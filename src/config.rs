@@ -3,7 +3,7 @@
 //!
 //! ```yaml
 //! title: Matrix calculus
-//! layout: denominator      # numerator or denominator (default: as the notes say, else either)
+//! layout: denominator      # numerator or denominator (default: what each note says or does)
 //! otimes: kronecker        # elementwise (the default) or kronecker
 //! card_tags: [flashcards, srs]
 //! seed: 7

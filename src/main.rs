@@ -88,9 +88,9 @@ enum Command {
         Each is evaluated on random instances (fresh sizes and values in every trial) with \
         forward-mode automatic differentiation, cross-checked by central differences. \
         A note's layout is the one its front matter (`layout: denominator`) or its text \
-        (\"numerator layout\") states, else the vault's (--layout, notebuild.yaml, or the one \
-        layout its notes state); where nothing fixes it, an identity fails only if it is \
-        wrong in both layouts.\n\n\
+        (\"numerator layout\") states, else the vault's (--layout, notebuild.yaml), else the \
+        one its other identities hold in; where nothing fixes it, an identity fails only if \
+        it is wrong in both layouts.\n\n\
         Verdicts: pass; fail (kind `shape` or `value`, with a hint such as \
         \"layout\" for a transposed answer, \"factor 2\", \"sign\" or \"holds only for symmetric \
         matrices\", and a counterexample); skip, with the reason (abstract functions such as \
@@ -201,7 +201,7 @@ struct CheckSettings {
     trials: Option<u64>,
 
     /// Layout of derivatives for the whole vault (a note's front matter `layout:` wins)
-    /// [default: the layout the notes state, else either]
+    /// [default: the layout each note states or its identities use, else either]
     #[arg(long, value_enum)]
     layout: Option<LayoutArg>,
 

@@ -336,7 +336,7 @@ pub fn check_identities(
     settings: &check::Settings,
     progress: &dyn Progress,
 ) -> Vec<Vec<check::Located>> {
-    let (found, stated): (Vec<Vec<Found>>, Vec<Option<check::Layout>>) = notes
+    let found: Vec<Vec<Found>> = notes
         .par_iter()
         .zip(infos.par_iter())
         .map(|(note, info)| {
@@ -344,17 +344,15 @@ pub fn check_identities(
                 spans: math_spans(&note.text, &info.math),
                 front: &note.front.fields,
             };
-            let found = check::find(&math)
+            check::find(&math)
                 .into_iter()
                 .map(|f| {
                     let start = info.math.get(f.span).map_or(0, |m| m.range.start);
                     (f, start)
                 })
-                .collect();
-            (found, check::stated_layout(&math))
+                .collect()
         })
-        .unzip();
-    let settings = &vault_layout(settings, &stated);
+        .collect();
     let total = found.iter().map(Vec::len).sum();
     progress.stage("checking", total);
     let jobs: Vec<(usize, &check::Finding, usize)> = found
@@ -362,14 +360,20 @@ pub fn check_identities(
         .enumerate()
         .flat_map(|(n, list)| list.iter().map(move |(f, start)| (n, f, *start)))
         .collect();
-    let verdicts: Vec<check::Verdict> = jobs
+    let readings: Vec<check::Readings> = jobs
         .par_iter()
         .map(|(_, finding, _)| {
-            let verdict = check::check(finding, settings);
+            let readings = check::read(finding, settings);
             progress.step();
-            verdict
+            readings
         })
         .collect();
+    // each note's identities weighed together (the layout its identities use)
+    let mut by_note: Vec<Vec<check::Readings>> = vec![Vec::new(); notes.len()];
+    for ((n, _, _), r) in jobs.iter().zip(readings) {
+        by_note[*n].push(r);
+    }
+    let verdicts: Vec<check::Verdict> = by_note.into_iter().flat_map(check::decide_note).collect();
     let mut out: Vec<Vec<check::Located>> = vec![Vec::new(); notes.len()];
     for ((n, finding, math_start), verdict) in jobs.into_iter().zip(verdicts) {
         let note = &notes[n];
@@ -392,21 +396,6 @@ pub fn check_identities(
         });
     }
     out
-}
-
-/// The settings with the vault's layout: the settings' own, else the one layout its
-/// notes state (when they all state the same one), else none (either layout).
-fn vault_layout(settings: &check::Settings, stated: &[Option<check::Layout>]) -> check::Settings {
-    let mut s = settings.clone();
-    if s.layout.is_none() {
-        let mut named = stated.iter().flatten();
-        if let Some(first) = named.next()
-            && named.all(|l| l == first)
-        {
-            s.layout = Some(*first);
-        }
-    }
-    s
 }
 
 /// The identity's text as the note writes it, when the checker read it with macros

@@ -36,8 +36,8 @@
 //!
 //! - A note's layout is the one it states (front matter, or prose: `find/convention.rs`),
 //!   else the vault's (`Settings::layout`); where none is fixed an identity is read in
-//!   numerator layout and, if it fails, in denominator layout too (it fails only if
-//!   it fails in both; `verdict::check`). In numerator layout d(scalar)/d(vector) is a row, d(vector)/d(scalar) a column, d(vector)/d(vector)
+//!   both layouts and weighed against the note's other identities
+//!   (`verdict/layout.rs`). In numerator layout d(scalar)/d(vector) is a row, d(vector)/d(scalar) a column, d(vector)/d(vector)
 //!   is m×n, d(scalar)/d(p×q matrix) is q×p (the shape of Xᵀ); a matrix by a scalar
 //!   keeps the matrix's shape in both layouts. `\nabla_{\mathbf{x}} f` is accepted as
 //!   either the row or the column (conventions for the gradient differ);
@@ -125,8 +125,8 @@ impl Otimes {
 pub struct Settings {
     pub seed: u64,
     pub trials: usize,
-    /// The layout the vault fixes (its settings, or the notes that state one);
-    /// `None`: an identity in a note that states none may be read in either.
+    /// The layout the vault fixes (`--layout`, `notebuild.yaml`); `None`: an identity
+    /// in a note that states none may be read in either (see `verdict/layout.rs`).
     pub layout: Option<Layout>,
     pub otimes: Otimes,
 }
@@ -318,6 +318,9 @@ pub struct Verdict {
 pub struct Reading {
     pub layout: Layout,
     pub kinds: BTreeMap<String, Kind>,
+    /// What its derivatives differentiate by what (`("scalar", "vector")`): a note may
+    /// write gradients in one layout and Jacobians in the other.
+    pub families: std::collections::BTreeSet<(&'static str, &'static str)>,
 }
 
 impl Verdict {
@@ -361,13 +364,6 @@ pub struct Located {
 /// Never panics: if reading the note fails on an internal error, each formula is
 /// read again on its own (losing the note's definitions), and a formula that fails
 /// again is a skip of kind `internal` at its place.
-/// The layout a note states (front matter `layout:`, or its prose: "numerator
-/// layout", ...), if any. A vault whose notes all state the same layout fixes it for
-/// the notes that state none (see `pipeline::check_identities`).
-pub fn stated_layout(note: &NoteMath) -> Option<Layout> {
-    find::stated_layout(note)
-}
-
 pub fn find(note: &NoteMath) -> Vec<Finding> {
     if let Ok(found) = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| find::find(note))) {
         return found;
@@ -421,14 +417,21 @@ fn panic_text(p: &(dyn std::any::Any + Send)) -> String {
 /// Checks one identity. Pure and thread-safe; never panics (an internal error is a
 /// skip).
 pub fn check(finding: &Finding, settings: &Settings) -> Verdict {
+    verdict::layout::decide(read(finding, settings), &[])
+}
+
+pub use verdict::layout::Readings;
+
+/// Reads one identity in the layouts it may be read in (see [`decide_note`]).
+pub fn read(finding: &Finding, settings: &Settings) -> Readings {
     let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        verdict::check(finding, settings)
+        verdict::layout::read(finding, settings)
     }));
     match r {
         Ok(v) => v,
         Err(p) => {
             let what = panic_text(&*p);
-            Verdict {
+            Readings::alone(Verdict {
                 outcome: Outcome::Skip(SkipReason::Internal),
                 message: format!("internal error: {what}"),
                 hint: None,
@@ -437,7 +440,27 @@ pub fn check(finding: &Finding, settings: &Settings) -> Verdict {
                 seed: settings.seed,
                 counterexample: None,
                 reading: None,
-            }
+            })
         }
     }
+}
+
+/// The verdicts on the identities of one note, in order, from their readings: an
+/// identity whose note states no layout is weighed against the layout the note's
+/// other identities hold in (`verdict/layout.rs`).
+pub fn decide_note(readings: Vec<Readings>) -> Vec<Verdict> {
+    let only: Vec<Option<verdict::layout::Only>> = readings.iter().map(Readings::only).collect();
+    readings
+        .into_iter()
+        .enumerate()
+        .map(|(i, r)| {
+            let others: Vec<verdict::layout::Only> = only
+                .iter()
+                .enumerate()
+                .filter(|(j, _)| *j != i)
+                .filter_map(|(_, o)| o.clone())
+                .collect();
+            verdict::layout::decide(r, &others)
+        })
+        .collect()
 }

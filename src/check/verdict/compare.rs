@@ -129,7 +129,7 @@ fn fraction(c: f64) -> String {
 impl Checker<'_> {
     /// The verdict of sampling this typing, which rests on its kinds.
     pub(super) fn sampled(&self, t: Typed, info: &SymInfo) -> Verdict {
-        let reading = self.reading(&t.inf.kinds);
+        let reading = self.typed_reading(&t.inf);
         let mut v = self.sampled_typed(t, info);
         v.reading = Some(reading);
         v

@@ -489,7 +489,7 @@ impl Checker<'_> {
 
     /// The shape failure of this typing, which rests on its kinds.
     pub(super) fn shape_fail(&self, t: Typed, at: usize, info: &SymInfo) -> Verdict {
-        let reading = self.reading(&t.inf.kinds);
+        let reading = self.typed_reading(&t.inf);
         let mut v = self.shape_fail_typed(t, at, info);
         v.reading = Some(reading);
         v

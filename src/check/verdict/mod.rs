@@ -22,6 +22,7 @@
 
 mod compare;
 mod kinds;
+pub(crate) mod layout;
 mod sample;
 
 use std::collections::{BTreeSet, HashMap};
@@ -63,69 +64,13 @@ fn verdict(outcome: Outcome, message: String, s: &Settings) -> Verdict {
     }
 }
 
-fn skip(why: SkipReason, message: &str, s: &Settings) -> Verdict {
+pub(super) fn skip(why: SkipReason, message: &str, s: &Settings) -> Verdict {
     verdict(Outcome::Skip(why), message.to_string(), s)
-}
-
-pub(crate) fn check(f: &Finding, s: &Settings) -> Verdict {
-    let fixed = f.layout.or(s.layout);
-    let mut layout = fixed.unwrap_or(Layout::Numerator);
-    let mut v = check_reread(f, s, layout);
-    // a note (and vault) that fixes no layout may mean either: a failure must fail
-    // in both, and a pass in the other layout is a pass that names it
-    if fixed.is_none() && matches!(v.outcome, Outcome::Fail(_)) {
-        let w = check_reread(f, s, Layout::Denominator);
-        match w.outcome {
-            Outcome::Pass => {
-                v = w;
-                v.message = format!(
-                    "{} in denominator layout (the note states no layout; it fails in \
-                     numerator layout)",
-                    v.message
-                );
-                layout = Layout::Denominator;
-            }
-            // the shapes fit in denominator layout only: its difference in value
-            // says more than the numerator layout's shapes
-            Outcome::Fail(FailKind::Value) if v.outcome == Outcome::Fail(FailKind::Shape) => {
-                v = w;
-                v.message = format!(
-                    "{} in denominator layout, where the shapes agree (the note states no \
-                     layout)",
-                    v.message
-                );
-                layout = Layout::Denominator;
-            }
-            Outcome::Fail(_) => {}
-            Outcome::Skip(_) => {
-                v = skip(
-                    SkipReason::Ambiguous,
-                    &format!(
-                        "the note states no layout: in numerator layout {}; in denominator \
-                         layout it could not be checked ({})",
-                        v.message, w.message
-                    ),
-                    s,
-                );
-            }
-        }
-    }
-    // a pass or a fail rests on a reading (at least the layout); a skip on none
-    v.reading = match v.outcome {
-        Outcome::Skip(_) => None,
-        Outcome::Pass | Outcome::Fail(_) => v.reading.take().or_else(|| {
-            Some(Reading {
-                layout,
-                kinds: Default::default(),
-            })
-        }),
-    };
-    v
 }
 
 /// The verdict, with a pass or a fail that another reading of the notation would
 /// not support turned into a skip (`ambiguous`).
-fn check_reread(f: &Finding, s: &Settings, layout: Layout) -> Verdict {
+pub(super) fn check_reread(f: &Finding, s: &Settings, layout: Layout) -> Verdict {
     let v = check_read(f, s, layout);
     if matches!(v.outcome, Outcome::Fail(_) | Outcome::Pass)
         && let Ok(id) = &f.body
@@ -493,7 +438,25 @@ impl Checker<'_> {
         Reading {
             layout: self.layout,
             kinds: kinds.iter().map(|(k, v)| (k.clone(), *v)).collect(),
+            families: Default::default(),
         }
+    }
+
+    /// The reading of a typing: its kinds, and what its derivatives differentiate by
+    /// what (`("scalar", "vector")`).
+    fn typed_reading(&self, inf: &Infer) -> Reading {
+        let kind = |t: Ty| match inf.norm(t) {
+            Ty::S | Ty::Any => "scalar",
+            Ty::M(r, c) if inf.dims.is_one(c) || inf.dims.is_one(r) => "vector",
+            Ty::M(..) => "matrix",
+        };
+        let mut r = self.reading(&inf.kinds);
+        r.families = inf
+            .derivs
+            .values()
+            .map(|(of, wrt, _)| (kind(*of), kind(*wrt)))
+            .collect();
+        r
     }
 
     fn run(&self) -> Verdict {
