@@ -182,12 +182,20 @@ pub(super) fn dim_values(st: &State, members: &mut [Expr]) -> Vec<(String, Vec<O
         if !keys.contains(k) || names.iter().any(|n| n == k) {
             continue;
         }
+        // a name the identity does not use at all still ties the dimensions it
+        // names (`A, B \in \mathbb{R}^{n \times n}`: square, of one size)
+        let absent = |n: &str| {
+            !n.is_empty()
+                && n.chars().all(|c| c.is_ascii_alphabetic())
+                && !keys.iter().any(|key| key.split('_').next() == Some(n))
+                && !blocked.contains(n)
+        };
         let per: Vec<Option<String>> = names
             .iter()
-            .map(|n| is_name(n).then(|| n.clone()))
+            .map(|n| (is_name(n) || absent(n)).then(|| n.clone()))
             .collect();
         if per.iter().any(Option::is_some) {
-            used.extend(per.iter().flatten().cloned());
+            used.extend(names.iter().filter(|n| is_name(n)).cloned());
             out.push((k.clone(), per));
         }
     }

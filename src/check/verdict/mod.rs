@@ -68,6 +68,28 @@ pub(super) fn skip(why: SkipReason, message: &str, s: &Settings) -> Verdict {
     verdict(Outcome::Skip(why), message.to_string(), s)
 }
 
+/// The identity with every matrix of the reading square and of one size, when it
+/// has two or more matrices whose sizes the note does not give.
+fn all_square(id: &Ident, r: &Reading) -> Option<Ident> {
+    let free: Vec<&String> = r
+        .kinds
+        .iter()
+        .filter(|(k, kind)| **kind == Kind::Matrix && !id.dimnames.iter().any(|(d, _)| d == *k))
+        .map(|(k, _)| k)
+        .collect();
+    let matrices = r.kinds.values().filter(|k| **k == Kind::Matrix).count();
+    if free.is_empty() || matrices < 2 {
+        return None;
+    }
+    let mut id2 = id.clone();
+    // a name no letter has: it only ties the dimensions
+    let n = Some("□".to_string());
+    for k in free {
+        id2.dimnames.push((k.clone(), vec![n.clone(), n.clone()]));
+    }
+    Some(id2)
+}
+
 /// The verdict, with a pass or a fail that another reading of the notation would
 /// not support turned into a skip (`ambiguous`).
 pub(super) fn check_reread(f: &Finding, s: &Settings, layout: Layout) -> Verdict {
@@ -307,6 +329,31 @@ fn check_read(f: &Finding, s: &Settings, layout: Layout) -> Verdict {
                 ),
                 s,
             );
+        }
+    }
+    // `\det(AXB)` by X `= \det(AXB) X^{-T}`: true when A and B are square too, as
+    // the writer takes them (the note does not give their sizes); rectangular
+    // matrices are not the plausible reading of a formula that holds only square
+    if let Outcome::Fail(_) = v.outcome
+        && let Some(r) = &v.reading
+        && let Some(id2) = all_square(id, r)
+    {
+        let w = Checker {
+            id: &id2,
+            members: &id2.members,
+            s,
+            layout,
+            otimes,
+        }
+        .run();
+        if w.outcome == Outcome::Pass {
+            let mut w = w;
+            w.message = format!(
+                "{} with the matrices square, of one size (the note does not give their \
+                 sizes; with other sizes: {})",
+                w.message, v.message
+            );
+            return w;
         }
     }
     // a restatement of one branch of the `cases` identity just before (same left
