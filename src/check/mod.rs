@@ -43,9 +43,10 @@
 //!   either the row or the column (conventions for the gradient differ);
 //!   `\nabla_X f` of a matrix is the gradient, the shape of `X`, in either layout.
 //!   Higher-order derivatives (`\frac{d^2}{dx^2}`, `\frac{\partial^2}{\partial x
-//!   \partial y}`, the Hessian `\nabla^2_{\mathbf{x}}`) are checked too. The
-//!   derivative of a row vector by a vector, and anything needing a 3- or
-//!   4-dimensional array, is refused (skip).
+//!   \partial y}`, the Hessian `\nabla^2_{\mathbf{x}}`) are checked too. A row
+//!   vector by a vector (`\mathbf{x}^T A`, `(A\mathbf{x})^T`) is read as its column,
+//!   and its answer may be that Jacobian or its transpose (texts differ). Anything
+//!   needing a 3- or 4-dimensional array is refused (skip).
 //!
 //! # Verdict kinds
 //!

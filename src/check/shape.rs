@@ -797,11 +797,8 @@ impl Infer {
                     Ty::M(r, c)
                 }
             }
-            (Ty::M(r, _), Ty::M(..)) if self.dims.is_one(r) && self.is_vec(wrt).is_some() => {
-                return Err(TyErr::Unsupported(
-                    "the derivative of a row vector by a vector (layout conventions differ)".into(),
-                ));
-            }
+            // a row vector by a vector is read as its column (`\frac{\partial
+            // \mathbf{x}^T A}{\partial \mathbf{x}} = A^T` in numerator layout, as tables write it)
             (Ty::M(..), Ty::M(..)) => {
                 let (Some(m), Some(n)) = (self.is_vec(of), self.is_vec(wrt)) else {
                     return Err(TyErr::Unsupported(format!(

@@ -320,7 +320,8 @@ fn arrange(
         } else {
             r
         })
-    } else if yc == 1 && (xr == 1 || xc == 1) {
+    } else if (yc == 1 || yr == 1) && (xr == 1 || xc == 1) {
+        // a row vector's entries are read as its column's (see `Infer::deriv_ty`)
         norm(if numerator { jac } else { jac.transpose() })
     } else {
         return Err(EvalErr::Unsupported(format!(

@@ -240,6 +240,77 @@ pub(super) fn nabla_transposed(members: &[Expr]) -> Option<Vec<Expr>> {
     out.ok()
 }
 
+/// The members with each derivative of a row vector written as one (`\frac{\partial
+/// \mathbf{x}^T A}{\partial \mathbf{x}}`, `\frac{\partial (A\mathbf{x})^T}{\partial
+/// \mathbf{x}}`) transposed: the checker reads a row as its column, and texts differ
+/// on whether the result is that Jacobian or its transpose. `None` if there is none.
+pub(super) fn row_transposed(members: &[Expr]) -> Option<Vec<Expr>> {
+    // the factors of a product, left to right
+    fn factors<'a>(e: &'a Expr, out: &mut Vec<&'a Expr>) {
+        match e {
+            Expr::Bin(BinOp::Mul, a, b) => {
+                factors(a, out);
+                factors(b, out);
+            }
+            other => out.push(other),
+        }
+    }
+    let matrix = |e: &Expr| match e {
+        Expr::Var(s) => s.upper,
+        Expr::Post(a, _) | Expr::Pow(a, _) => matches!(a.as_ref(), Expr::Var(s) if s.upper),
+        _ => false,
+    };
+    let vector = |e: &Expr| matches!(e, Expr::Var(s) if !s.upper);
+    // `\mathbf{x}^T A B`: a transposed vector, then matrices only; `(A\mathbf{x})^T`:
+    // matrices, then a vector, transposed
+    fn row_form(e: &Expr, matrix: &dyn Fn(&Expr) -> bool, vector: &dyn Fn(&Expr) -> bool) -> bool {
+        let mut fs = Vec::new();
+        factors(e, &mut fs);
+        match fs.as_slice() {
+            [Expr::Post(v, PostOp::Transpose), rest @ ..] if vector(v) => {
+                !rest.is_empty() && rest.iter().all(|f| matrix(f))
+            }
+            [Expr::Post(inner, PostOp::Transpose)] => {
+                let mut gs = Vec::new();
+                factors(inner, &mut gs);
+                match gs.as_slice() {
+                    [ms @ .., v] => !ms.is_empty() && vector(v) && ms.iter().all(|f| matrix(f)),
+                    [] => false,
+                }
+            }
+            [Expr::Neg(a)] => row_form(a, matrix, vector),
+            _ => false,
+        }
+    }
+    let row_form = |e: &Expr| row_form(e, &matrix, &vector);
+    let row = |d: &Deriv| !d.nabla && d.entry.is_none() && !d.wrt.upper && row_form(&d.of);
+    let mut any = false;
+    for m in members {
+        m.walk(&mut |x| {
+            if let Expr::Deriv(_, d) = x
+                && row(d)
+            {
+                any = true;
+            }
+        });
+    }
+    if !any {
+        return None;
+    }
+    let out: Result<Vec<Expr>, String> = members
+        .iter()
+        .map(|m| {
+            m.clone().map(&mut |x| match x {
+                Expr::Deriv(id, d) if row(&d) => {
+                    Ok(Expr::Post(Expr::Deriv(id, d).bx(), PostOp::Transpose))
+                }
+                other => Ok(other),
+            })
+        })
+        .collect();
+    out.ok()
+}
+
 /// The members with `|v|` of a bold vector read as the norm `\|v\|`, if there is
 /// such an absolute value.
 pub(super) fn abs_as_norm(members: &[Expr]) -> Option<Vec<Expr>> {

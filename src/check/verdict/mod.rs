@@ -33,7 +33,7 @@ use super::notation::Func;
 use super::shape::{Infer, Kind, Ty, TyErr};
 use super::syntax::{BinOp, Expr};
 use super::{FailKind, Finding, Layout, Otimes, Outcome, Reading, Settings, SkipReason, Verdict};
-use kinds::{SymInfo, abs_as_norm, analyse, candidates, nabla_transposed};
+use kinds::{SymInfo, abs_as_norm, analyse, candidates, nabla_transposed, row_transposed};
 
 /// Entries agree when `|a − b| ≤ TOL · max(1, |a|, |b|)`.
 const TOL: f64 = 1e-6;
@@ -518,6 +518,9 @@ impl Checker<'_> {
         let info = analyse(&scan, self.id);
         let mut variants = vec![members.to_vec()];
         if let Some(v) = nabla_transposed(members) {
+            variants.push(v);
+        }
+        if let Some(v) = row_transposed(members) {
             variants.push(v);
         }
         // `|\mathbf{x}|` may be the norm rather than entry-wise absolute values
