@@ -7,7 +7,7 @@ use std::fmt::Write as _;
 use serde::Serialize;
 
 use crate::check::Status;
-use crate::check::{Kind, Layout, Located, Reading};
+use crate::check::{Layout, Located, Reading};
 
 /// Counts of verdicts.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
@@ -71,14 +71,7 @@ impl<'a> JsonReading<'a> {
             kinds: r
                 .kinds
                 .iter()
-                .map(|(k, v)| {
-                    let kind = match v {
-                        Kind::Scalar => "scalar",
-                        Kind::Vector => "vector",
-                        Kind::Matrix => "matrix",
-                    };
-                    (k.as_str(), kind)
-                })
+                .map(|(k, v)| (k.as_str(), v.as_str()))
                 .collect(),
         }
     }

@@ -552,6 +552,10 @@ pub(crate) fn is_constant_letter(base: &str) -> bool {
     (CONSTANT_LATIN.contains(&base) || greek) && !FUNC_LETTERS.contains(&base) && base != "\\sigma"
 }
 
+/// Commands that are letters naming physical constants (`\hbar`): scalar symbols,
+/// read like lowercase Greek letters.
+pub(crate) const CONSTANT_COMMANDS: &[&str] = &["hbar", "hslash"];
+
 /// Subscripts that are free indices: `x_i`, `\partial w_j`.
 pub(crate) fn is_index_letter(sub: &str) -> bool {
     matches!(sub, "i" | "j" | "k" | "l")
@@ -570,7 +574,7 @@ pub(crate) use vocab::GREEK_UPPER;
 
 /// A Greek letter's command: whether it is uppercase.
 pub(crate) fn greek(name: &str) -> Option<bool> {
-    if GREEK_LOWER.contains(&name) {
+    if GREEK_LOWER.contains(&name) || CONSTANT_COMMANDS.contains(&name) {
         Some(false)
     } else if GREEK_UPPER.contains(&name) {
         Some(true)

@@ -21,6 +21,17 @@ pub enum Kind {
     Matrix,
 }
 
+impl Kind {
+    /// The kind as reports spell it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::Scalar => "scalar",
+            Kind::Vector => "vector",
+            Kind::Matrix => "matrix",
+        }
+    }
+}
+
 pub(crate) type D = usize;
 /// The dimension 1.
 pub(crate) const ONE: D = 0;

@@ -68,6 +68,55 @@ pub(super) fn skip(why: SkipReason, message: &str, s: &Settings) -> Verdict {
     verdict(Outcome::Skip(why), message.to_string(), s)
 }
 
+/// Marks of vectors and matrices in TeX: with none of them, an identity is about
+/// numbers.
+const ARRAY_MARKS: &[&str] = &[
+    "\\mathbf",
+    "\\boldsymbol",
+    "\\bm",
+    "\\vec",
+    "\\bold",
+    "^T",
+    "^{T}",
+    "\\top",
+    "^{-1}",
+    "^{-T}",
+    "\\det",
+    "tr",
+    "\\|",
+    "\\Vert",
+    "diag",
+    "\\langle",
+    "\\otimes",
+    "\\odot",
+    "bmatrix",
+    "pmatrix",
+    "\\sum",
+    "\\nabla",
+    "_i",
+    "_j",
+    "_k",
+];
+
+/// The identity with every symbol of the reading a scalar, when its text has no
+/// mark of a vector or a matrix ([`ARRAY_MARKS`]) and the reading has some.
+fn all_scalar(id: &Ident, r: &Reading) -> Option<Ident> {
+    if r.kinds.values().all(|k| *k == Kind::Scalar)
+        || id
+            .texts
+            .iter()
+            .any(|t| ARRAY_MARKS.iter().any(|m| t.contains(m)))
+        || !id.decls.is_empty() && r.kinds.keys().any(|k| id.decls.contains_key(k))
+    {
+        return None;
+    }
+    let mut id2 = id.clone();
+    for k in r.kinds.keys() {
+        id2.decls.insert(k.clone(), Kind::Scalar);
+    }
+    Some(id2)
+}
+
 /// The identity with every matrix of the reading square and of one size, when it
 /// has two or more matrices whose sizes the note does not give.
 fn all_square(id: &Ident, r: &Reading) -> Option<Ident> {
@@ -329,6 +378,41 @@ fn check_read(f: &Finding, s: &Settings, layout: Layout) -> Verdict {
                 ),
                 s,
             );
+        }
+    }
+    // `\frac{d}{dt} e^{-Et/\hbar} = -\frac{E}{\hbar} e^{-Et/\hbar}`: a formula with
+    // nothing of matrices or vectors, failing only with some letter read as one
+    if let Outcome::Fail(_) = v.outcome
+        && let Some(r) = &v.reading
+        && let Some(id2) = all_scalar(id, r)
+    {
+        let w = Checker {
+            id: &id2,
+            members: &id2.members,
+            s,
+            layout,
+            otimes,
+        }
+        .run();
+        if w.outcome == Outcome::Pass {
+            let mut w = w;
+            w.message = format!(
+                "{} with every letter a number (nothing in it is written as a vector or a \
+                 matrix; with {}: {})",
+                w.message,
+                r.kinds
+                    .iter()
+                    .filter(|(_, k)| **k != Kind::Scalar)
+                    .map(|(n, k)| format!("{n} a {}", k.as_str()))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                v.message
+            );
+            return w;
+        }
+        // it fails read as numbers too: that reading's difference says more
+        if w.outcome == Outcome::Fail(FailKind::Value) {
+            return w;
         }
     }
     // `\det(AXB)` by X `= \det(AXB) X^{-T}`: true when A and B are square too, as
