@@ -9,7 +9,7 @@ use crate::check::notation::{Func, is_constant_letter, is_index_letter};
 use crate::check::syntax::{self, Ctx, Deriv, Expr, PErr, Rel, Sym, Tk, Tok, is_space, plain_text};
 use crate::check::{Finding, Layout, Otimes, SkipReason};
 
-use super::indices::{resolve, time_derivative_dots};
+use super::indices::{free_indices, resolve, time_derivative_dots};
 use super::rewrite::{bind_prime_at, dim_values, show_name, subst_ctx};
 use super::scope::{declaration, define, domain_condition, symmetric_decl};
 use super::statements::{
@@ -327,7 +327,7 @@ fn build(st: &State, mems: &[&[Tok]], cx: &Ctx, src: &str) -> Result<Ident, Skip
         .iter()
         .flatten()
         .any(|e| e.any(&|x| matches!(x, Expr::Sum { .. })));
-    if !sums_written && let Some(s) = entry_by_sum_entry(&members) {
+    if !sums_written && let Some(s) = entry_by_sum_entry(&members, &free_indices(&members)) {
         return Err(s);
     }
     let mut deps = defined_variables(st, &wrts, &members, &used)?;
@@ -496,7 +496,7 @@ fn defined_without_variable(
 /// Kronecker delta) ties; read as separate symbols the derivative would be zero.
 /// (A sum written in the identity itself, `\frac{\partial}{\partial x_i} \sum_j
 /// x_j^2`, is read entry-wise and stays checked.)
-fn entry_by_sum_entry(members: &[Expr]) -> Option<Skip> {
+fn entry_by_sum_entry(members: &[Expr], free: &[String]) -> Option<Skip> {
     let mut found = None;
     for e in members {
         e.walk(&mut |x| {
@@ -506,7 +506,8 @@ fn entry_by_sum_entry(members: &[Expr]) -> Option<Skip> {
             let Expr::Deriv(_, d) = x else { return };
             let Some(sub) = &d.wrt.sub else { return };
             // (`\partial x_i` already read as entry i of a vector x is tied)
-            if !is_index_letter(sub) || d.entry.is_some() {
+            // (nor one whose index is free: read as entry i of the vector)
+            if !is_index_letter(sub) || d.entry.is_some() || free.contains(sub) {
                 return;
             }
             let mut summed = false;

@@ -5,6 +5,7 @@ use std::cell::Cell;
 use std::collections::BTreeSet;
 
 use crate::check::SkipReason;
+use crate::check::notation::is_index_letter;
 use crate::check::syntax::{self, Deriv, Expr, Sym};
 
 use super::scope::uses_symbol;
@@ -78,7 +79,20 @@ fn substitute(
                         }
                     }
                 }
-                _ => Ok(Expr::Var(s)),
+                _ => match entry_definition(st, &s).filter(|_| syms) {
+                    // `s_j` with `s_i = \frac{e^{z_i}}{\sum_k e^{z_k}}` defined
+                    Some(b) => match substitute(st, b, wrts, depth + 1, syms, used) {
+                        Ok(b) => {
+                            used.set(true);
+                            Ok(b)
+                        }
+                        Err(e) => {
+                            err = Some(e);
+                            Err(String::new())
+                        }
+                    },
+                    None => Ok(Expr::Var(s)),
+                },
             },
         },
         Expr::Apply(name, args) => match st.funcs.get(&name) {
@@ -373,4 +387,72 @@ fn replace_pre(e: Expr, f: &mut dyn FnMut(&Expr) -> Option<Expr>) -> Expr {
     }
     e.map_children(&mut |c| Ok::<_, std::convert::Infallible>(replace_pre(c, f)))
         .unwrap_or_else(|never| match never {})
+}
+
+/// An entry of a vector defined entry-wise (`s_i = \frac{e^{z_i}}{\sum_k e^{z_k}}`:
+/// a definition of `s_i` whose body has entries with the same index): the body for
+/// entry `s_j`, its index renamed. `None` when there is no such definition, or the
+/// body already uses the new index (a sum over it, another entry of it).
+fn entry_definition(st: &State, s: &Sym) -> Option<Expr> {
+    let j = s.sub.as_deref()?;
+    if s.bold || s.upper || !is_index_letter(j) {
+        return None;
+    }
+    for (key, def) in &st.syms {
+        let Some(i) = key
+            .strip_prefix(s.base.as_str())
+            .and_then(|r| r.strip_prefix('_'))
+        else {
+            continue;
+        };
+        if i == j || !is_index_letter(i) {
+            continue;
+        }
+        let Def::Sym {
+            bold: false,
+            upper: false,
+            body: Ok(b),
+        } = def
+        else {
+            continue;
+        };
+        let (mut uses_i, mut uses_j) = (false, false);
+        b.walk(&mut |x| match x {
+            Expr::Var(v) => {
+                uses_i |= v.sub.as_deref().is_some_and(|t| t.contains(i));
+                uses_j |= v.sub.as_deref().is_some_and(|t| t.contains(j)) || v.base == j;
+            }
+            Expr::Sum { idx, .. } | Expr::Dots(_, idx) => uses_j |= idx == j,
+            Expr::Index(_, idxs) => {
+                uses_i |= idxs.iter().any(|t| t == i);
+                uses_j |= idxs.iter().any(|t| t == j);
+            }
+            _ => {}
+        });
+        if !uses_i || uses_j {
+            continue;
+        }
+        return b
+            .clone()
+            .map(&mut |x| match x {
+                Expr::Var(mut v) => {
+                    if let Some(t) = &v.sub
+                        && t.len() <= 2
+                        && t.contains(i)
+                    {
+                        v.sub = Some(t.replace(i, j));
+                    }
+                    Ok(Expr::Var(v))
+                }
+                Expr::Index(a, idxs) => Ok(Expr::Index(
+                    a,
+                    idxs.into_iter()
+                        .map(|t| if t == i { j.to_string() } else { t })
+                        .collect(),
+                )),
+                other => Ok(other),
+            })
+            .ok();
+    }
+    None
 }
