@@ -831,7 +831,7 @@ fn deriv_entries_outside_sums(e: &Expr, sums: &mut Vec<String>, out: &mut Vec<(S
             if let Some(s) = &d.wrt.sub
                 && !d.wrt.bold
                 && !d.wrt.upper
-                && is_index_letter(s)
+                && entry_letter(s)
                 && !sums.contains(s)
                 && !out.iter().any(|(_, i)| i == s)
             {
@@ -886,7 +886,7 @@ fn entry_letters_outside_sums(
                 && !s.bold
                 && !s.upper
                 && bases.contains(&s.base)
-                && is_index_letter(l)
+                && entry_letter(l)
                 && !sums.contains(l)
                 && !out.contains(l)
             {
@@ -982,4 +982,9 @@ fn label_or_entry(members: &[Expr]) -> Result<(), Skip> {
         }),
         None => Ok(()),
     }
+}
+
+/// A one-letter index of an entry (`i`, `j`, and `c` for a class, `t`).
+pub(super) fn entry_letter(s: &str) -> bool {
+    s.len() == 1 && s.chars().all(|c| c.is_ascii_lowercase())
 }

@@ -126,7 +126,20 @@ impl Checker<'_> {
                     let (nr, nc) = (inf.dims.size(r, &free), inf.dims.size(c, &free));
                     let vector = nr == 1 || nc == 1;
                     let mut m = DMatrix::<f64>::zeros(nr, nc);
-                    if vector {
+                    if vector && self.id.onehot.contains(k) {
+                        // one-hot: a single 1
+                        let at = rng.below(m.len());
+                        if let Some(x) = m.get_mut(at) {
+                            *x = 1.0;
+                        }
+                    } else if vector && self.id.simplex.contains(k) {
+                        // a probability vector: entries in (0, 1) summing to one
+                        for x in m.iter_mut() {
+                            *x = 0.2 + rng.unit();
+                        }
+                        let total: f64 = m.iter().sum();
+                        m /= total;
+                    } else if vector {
                         for x in m.iter_mut() {
                             let mag = 0.2 + 1.3 * rng.unit();
                             *x = if pos { mag } else { mag * rng.sign() };
