@@ -5,11 +5,11 @@
 use std::cell::Cell;
 use std::collections::BTreeSet;
 
-use crate::check::notation::{Func, is_constant_letter, is_index_letter};
+use crate::check::notation::{Func, is_constant_letter};
 use crate::check::syntax::{self, Ctx, Deriv, Expr, PErr, Rel, Sym, Tk, Tok, is_space, plain_text};
 use crate::check::{Finding, Layout, Otimes, SkipReason};
 
-use super::indices::{resolve, time_derivative_dots};
+use super::indices::{free_indices, resolve, time_derivative_dots};
 use super::rewrite::{bind_prime_at, dim_values, show_name, subst_ctx};
 use super::scope::{declaration, define, domain_condition, symmetric_decl};
 use super::statements::{
@@ -169,6 +169,15 @@ pub(super) fn statement(
     let any_deriv = derivs.iter().any(|&d| d);
     if let Some(k) = symmetric_decl(st, stmt, src) {
         st.symmetric.insert(k);
+        return None;
+    }
+    // `\sum_k y_k = 1`, `\mathbf{1}^T \mathbf{y} = 1`: y is a probability vector
+    if !any_deriv
+        && rels.len() == 1
+        && rels[0] == Rel::Eq
+        && let Some(k) = sums_to_one(mems[0], mems[1], &cx)
+    {
+        st.simplex.insert(k);
         return None;
     }
     if !any_deriv {
@@ -349,7 +358,7 @@ fn build(st: &State, mems: &[&[Tok]], cx: &Ctx, src: &str) -> Result<Ident, Skip
         .iter()
         .flatten()
         .any(|e| e.any(&|x| matches!(x, Expr::Sum { .. })));
-    if !sums_written && let Some(s) = entry_by_sum_entry(&members) {
+    if !sums_written && let Some(s) = entry_by_sum_entry(&members, &free_indices(&members)) {
         return Err(s);
     }
     let mut deps = defined_variables(st, &wrts, &members, &used)?;
@@ -383,6 +392,8 @@ fn build(st: &State, mems: &[&[Tok]], cx: &Ctx, src: &str) -> Result<Ident, Skip
         decls: st.decls.clone(),
         dimnames,
         positive: st.positive.clone(),
+        simplex: st.simplex.clone(),
+        onehot: st.onehot.clone(),
         symmetric: st.symmetric.clone(),
         conds,
         free,
@@ -519,7 +530,7 @@ fn defined_without_variable(
 /// Kronecker delta) ties; read as separate symbols the derivative would be zero.
 /// (A sum written in the identity itself, `\frac{\partial}{\partial x_i} \sum_j
 /// x_j^2`, is read entry-wise and stays checked.)
-fn entry_by_sum_entry(members: &[Expr]) -> Option<Skip> {
+fn entry_by_sum_entry(members: &[Expr], free: &[String]) -> Option<Skip> {
     let mut found = None;
     for e in members {
         e.walk(&mut |x| {
@@ -529,7 +540,8 @@ fn entry_by_sum_entry(members: &[Expr]) -> Option<Skip> {
             let Expr::Deriv(_, d) = x else { return };
             let Some(sub) = &d.wrt.sub else { return };
             // (`\partial x_i` already read as entry i of a vector x is tied)
-            if !is_index_letter(sub) || d.entry.is_some() {
+            // (nor one whose index is free: read as entry i of the vector)
+            if !super::indices::entry_letter(sub) || d.entry.is_some() || free.contains(sub) {
                 return;
             }
             let mut summed = false;
@@ -1248,4 +1260,34 @@ fn implicit_quantity(d: &syntax::Deriv) -> Option<Sym> {
         }
     });
     if mentions { None } else { found }
+}
+
+/// `\sum_k y_k = 1`, `\sum_{k=1}^K y_k = 1`, `\mathbf{1}^T \mathbf{y} = 1`: the
+/// key of the vector whose entries sum to one.
+fn sums_to_one(lhs: &[Tok], rhs: &[Tok], cx: &Ctx) -> Option<String> {
+    if plain_text(rhs).trim() != "1" {
+        return None;
+    }
+    match syntax::parse_expr(lhs, cx).ok()? {
+        Expr::Sum {
+            idx,
+            body,
+            prod: false,
+            ..
+        } => match *body {
+            Expr::Var(s) if s.sub.as_deref() == Some(idx.as_str()) && !s.upper => {
+                Some(s.base.clone())
+            }
+            _ => None,
+        },
+        Expr::Bin(syntax::BinOp::Mul | syntax::BinOp::Dot, a, b) => {
+            let ones = matches!(&*a, Expr::Post(o, _) if matches!(**o, Expr::Ones(_)))
+                || matches!(&*a, Expr::Ones(_));
+            match *b {
+                Expr::Var(s) if ones && s.sub.is_none() && !s.upper => Some(s.key()),
+                _ => None,
+            }
+        }
+        _ => None,
+    }
 }

@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use crate::check::SkipReason;
 use crate::check::notation::is_index_letter;
-use crate::check::syntax::{self, Deriv, Expr, Sym};
+use crate::check::syntax::{self, BinOp, Deriv, Expr, PostOp, Sym};
 
 use super::Skip;
 use super::identity::abstract_in;
@@ -35,8 +35,11 @@ pub(super) fn resolve(members: Vec<Expr>) -> Result<(Vec<Expr>, Vec<String>), Sk
         });
     }
     let comps = components(&members);
+    let members = bind_samples(members)?;
     let free = free_indices(&members);
+    shifted_entries(&members, &free)?;
     let members = by_entries(members, &free)?;
+    label_or_entry(&members)?;
     let mut out = Vec::new();
     for e in members {
         let e = bind_indices(e, &free)?;
@@ -192,7 +195,12 @@ fn vector_families(out: Vec<Expr>) -> Result<Vec<Expr>, Skip> {
                 }
             }
             Expr::Index(b, _) => {
-                if let Expr::Var(s) = b.as_ref() {
+                // (a family of training examples is a matrix: its columns and
+                // its entries)
+                if let Expr::Var(s) = b.as_ref()
+                    && !s.base.ends_with("*)}")
+                    && !s.base.ends_with("*]}")
+                {
                     entries.insert(s.base.clone());
                 }
             }
@@ -270,20 +278,10 @@ fn fresh_ids(out: Vec<Expr>) -> Result<Vec<Expr>, Skip> {
 
 /// Index letters of derivatives by a component `\partial x_i` of a vector `x`
 /// that the identity also uses as a whole (`x`, or `x_j` in a sum over `j`).
-fn free_indices(members: &[Expr]) -> Vec<String> {
+pub(super) fn free_indices(members: &[Expr]) -> Vec<String> {
     let mut cand: Vec<(String, String)> = Vec::new();
     for e in members {
-        e.walk(&mut |x| {
-            if let Expr::Deriv(_, d) = x
-                && let Some(s) = &d.wrt.sub
-                && !d.wrt.bold
-                && !d.wrt.upper
-                && is_index_letter(s)
-                && !cand.iter().any(|(_, i)| i == s)
-            {
-                cand.push((d.wrt.base.clone(), s.clone()));
-            }
-        });
+        deriv_entries_outside_sums(e, &mut Vec::new(), &mut cand);
     }
     let mut out = Vec::new();
     for (base, idx) in cand {
@@ -309,8 +307,19 @@ fn free_indices(members: &[Expr]) -> Vec<String> {
                 }
             });
         }
-        if whole && !sum_idx.contains(&idx) {
+        // (the index of a sum elsewhere, a definition's `\sum_{j=1}^n \theta_j^2`, is
+        // that sum's own variable: a derivative by `\theta_j` outside it is by a free
+        // j all the same)
+        if whole && !out.contains(&idx) {
             out.push(idx);
+        }
+    }
+    // the other entries of those vectors outside sums over their index (`z_i` next
+    // to a derivative by `z_j`): their indices are free too
+    let bases: BTreeSet<String> = cand_bases(members, &out);
+    if !bases.is_empty() {
+        for e in members {
+            entry_letters_outside_sums(e, &bases, &mut Vec::new(), &mut out);
         }
     }
     // entries `p_k` of vectors outside any sum (see `entries_of_vectors`)
@@ -650,4 +659,332 @@ fn bind_cond_all(c: syntax::Cond, bound: &[String], idxs: &[String]) -> Result<s
                 .collect::<Result<_, _>>()?,
         ),
     })
+}
+
+/// The family a training example belongs to: `x^{(i)}` → `x^{(*)}`.
+fn family_name(s: &Sym) -> Option<String> {
+    let (stem, idx) = s.sample()?;
+    let open = s.base[stem.len()..].chars().nth(2).unwrap_or('(');
+    let close = if open == '[' { ']' } else { ')' };
+    let _ = idx;
+    Some(format!("{stem}^{{{open}*{close}}}"))
+}
+
+/// Does this product factor end in a transposed one (`\theta^T`, `2\theta^\top`)?
+fn ends_transposed(e: &Expr) -> bool {
+    match e {
+        Expr::Post(_, PostOp::Transpose) => true,
+        Expr::Bin(BinOp::Mul, _, b) => ends_transposed(b),
+        _ => false,
+    }
+}
+
+/// The families of training examples used as vectors: written bold, with an entry
+/// (`x_j^{(i)}`), transposed, or multiplied by a transposed factor (`\theta^T
+/// x^{(i)}`) or dotted with a bold vector.
+fn sample_vector_families(members: &[Expr]) -> BTreeSet<String> {
+    let mut out = BTreeSet::new();
+    let fam = |e: &Expr| match e {
+        Expr::Var(s) => family_name(s),
+        _ => None,
+    };
+    for m in members {
+        m.walk(&mut |x| match x {
+            Expr::Var(s) if s.bold || s.sub.is_some() => {
+                if let Some(f) = family_name(s) {
+                    out.insert(f);
+                }
+            }
+            Expr::Post(a, PostOp::Transpose) => {
+                if let Some(f) = fam(a) {
+                    out.insert(f);
+                }
+            }
+            Expr::Bin(BinOp::Mul | BinOp::Dot, a, b) => {
+                let vec_like = |e: &Expr| {
+                    ends_transposed(e) || matches!(e, Expr::Var(v) if v.bold && !v.upper)
+                };
+                if let Some(f) = fam(b)
+                    && vec_like(a)
+                {
+                    out.insert(f);
+                }
+                if let Some(f) = fam(a)
+                    && matches!(b.as_ref(), Expr::Var(v) if v.bold && !v.upper)
+                {
+                    out.insert(f);
+                }
+            }
+            _ => {}
+        });
+    }
+    out
+}
+
+/// Training examples inside a sum over their index (`\sum_{i=1}^m (\theta^T
+/// x^{(i)} - y^{(i)})^2`): `x^{(i)}` is column i of the matrix of examples when the family
+/// is used as vectors, `y^{(i)}` entry i of the vector of examples otherwise, and
+/// `x_j^{(i)}` entry (j, i). An example outside a sum over its index is one sample,
+/// a symbol of its own.
+fn bind_samples(members: Vec<Expr>) -> Result<Vec<Expr>, Skip> {
+    let any = members
+        .iter()
+        .any(|m| m.any(&|x| matches!(x, Expr::Var(s) if s.sample().is_some())));
+    if !any {
+        return Ok(members);
+    }
+    let vectors = sample_vector_families(&members);
+    let mut out = Vec::new();
+    for m in members {
+        out.push(samples_in(m, &[], &vectors)?);
+    }
+    Ok(out)
+}
+
+fn samples_in(e: Expr, sums: &[String], vectors: &BTreeSet<String>) -> Result<Expr, Skip> {
+    match e {
+        Expr::Sum {
+            idx,
+            lo,
+            hi,
+            body,
+            prod,
+        } => {
+            let mut inner = sums.to_vec();
+            inner.push(idx.clone());
+            let body = samples_in(*body, &inner, vectors)?;
+            let hi = match hi {
+                Some(h) => Some(samples_in(*h, sums, vectors)?.bx()),
+                None => None,
+            };
+            Ok(Expr::Sum {
+                idx,
+                lo,
+                hi,
+                body: body.bx(),
+                prod,
+            })
+        }
+        Expr::Var(s) => {
+            let (Some((_, i)), Some(fam)) = (s.sample(), family_name(&s)) else {
+                return Ok(Expr::Var(s));
+            };
+            if !sums.iter().any(|k| k == i) {
+                // one example: a symbol of its own, a vector if its family is
+                let vector = vectors.contains(&fam);
+                return Ok(Expr::Var(Sym {
+                    bold: s.bold || (vector && s.sub.is_none()),
+                    ..s
+                }));
+            }
+            let i = i.to_string();
+            let vector = vectors.contains(&fam);
+            let family = Expr::Var(Sym {
+                base: fam,
+                sub: None,
+                bold: vector,
+                upper: false,
+            });
+            match &s.sub {
+                None if vector => Ok(Expr::Col(family.bx(), i)),
+                None => Ok(Expr::Index(family.bx(), vec![i])),
+                Some(j) if j.len() == 1 && j.chars().all(|c| c.is_ascii_lowercase()) => {
+                    Ok(Expr::Index(family.bx(), vec![j.clone(), i]))
+                }
+                Some(j) => Err(Skip {
+                    kind: SkipReason::Unsupported,
+                    message: format!(
+                        "index notation: the subscript {j} of the training example {} may be \
+                         a label or an entry (such as x_0 = 1)",
+                        s.show()
+                    ),
+                }),
+            }
+        }
+        Expr::Deriv(id, d) => {
+            let d = *d;
+            Ok(Expr::Deriv(
+                id,
+                Box::new(Deriv {
+                    of: samples_in(d.of, sums, vectors)?,
+                    ..d
+                }),
+            ))
+        }
+        other => other.map_children(&mut |c| samples_in(c, sums, vectors)),
+    }
+}
+
+/// Derivatives by an entry `x_i` (an index letter, plain font) not inside a sum over
+/// that index: (base, index).
+fn deriv_entries_outside_sums(e: &Expr, sums: &mut Vec<String>, out: &mut Vec<(String, String)>) {
+    match e {
+        Expr::Sum { idx, body, hi, .. } => {
+            if let Some(h) = hi {
+                deriv_entries_outside_sums(h, sums, out);
+            }
+            sums.push(idx.clone());
+            deriv_entries_outside_sums(body, sums, out);
+            sums.pop();
+        }
+        Expr::Deriv(_, d) => {
+            if let Some(s) = &d.wrt.sub
+                && !d.wrt.bold
+                && !d.wrt.upper
+                && entry_letter(s)
+                && !sums.contains(s)
+                && !out.iter().any(|(_, i)| i == s)
+            {
+                out.push((d.wrt.base.clone(), s.clone()));
+            }
+            deriv_entries_outside_sums(&d.of, sums, out);
+        }
+        other => {
+            for c in other.children() {
+                deriv_entries_outside_sums(c, sums, out);
+            }
+        }
+    }
+}
+
+/// The bases of the derivatives by an entry whose index is free.
+fn cand_bases(members: &[Expr], free: &[String]) -> BTreeSet<String> {
+    let mut cand = Vec::new();
+    for e in members {
+        deriv_entries_outside_sums(e, &mut Vec::new(), &mut cand);
+    }
+    cand.into_iter()
+        .filter(|(_, i)| free.contains(i))
+        .map(|(b, _)| b)
+        .collect()
+}
+
+/// Index letters of entries `z_i` of the vectors `bases`, not inside a sum over
+/// that index: added to `out`.
+fn entry_letters_outside_sums(
+    e: &Expr,
+    bases: &BTreeSet<String>,
+    sums: &mut Vec<String>,
+    out: &mut Vec<String>,
+) {
+    match e {
+        Expr::Sum { idx, body, hi, .. } => {
+            if let Some(h) = hi {
+                entry_letters_outside_sums(h, bases, sums, out);
+            }
+            sums.push(idx.clone());
+            entry_letters_outside_sums(body, bases, sums, out);
+            sums.pop();
+        }
+        Expr::Dots(body, idx) => {
+            sums.push(idx.clone());
+            entry_letters_outside_sums(body, bases, sums, out);
+            sums.pop();
+        }
+        Expr::Var(s) => {
+            if let Some(l) = &s.sub
+                && !s.bold
+                && !s.upper
+                && bases.contains(&s.base)
+                && entry_letter(l)
+                && !sums.contains(l)
+                && !out.contains(l)
+            {
+                out.push(l.clone());
+            }
+        }
+        other => {
+            for c in other.children() {
+                entry_letters_outside_sums(c, bases, sums, out);
+            }
+        }
+    }
+}
+
+/// An entry at a shifted index (`x_{i+1}`, `x_{i-1}`) of a free or a sum's index: the
+/// checker does not read index arithmetic (a neighbour in a chain), so the identity
+/// is skipped rather than read with `x_{i+1}` as a symbol of its own.
+fn shifted_entries(members: &[Expr], free: &[String]) -> Result<(), Skip> {
+    let mut idxs: BTreeSet<String> = free.iter().cloned().collect();
+    for e in members {
+        e.walk(&mut |x| {
+            if let Expr::Sum { idx, .. } = x {
+                idxs.insert(idx.clone());
+            }
+        });
+    }
+    let mut found = None;
+    for e in members {
+        e.walk(&mut |x| {
+            if let Expr::Var(s) = x
+                && let Some(sub) = &s.sub
+                && found.is_none()
+                && (sub.contains('+') || sub.contains('-'))
+                && sub.split(['+', '-']).any(|p| idxs.contains(p.trim()))
+            {
+                found = Some(s.show());
+            }
+        });
+    }
+    match found {
+        Some(s) => Err(Skip {
+            kind: SkipReason::Unsupported,
+            message: format!("index notation: the entry {s} at a shifted index"),
+        }),
+        None => Ok(()),
+    }
+}
+
+/// A derivative by a subscripted symbol (`\theta_0`, `\theta_{\text{old}}`) that is
+/// not an entry with a free index, while the identity uses the same letter whole
+/// (`\theta^T x`): the subscript may name an entry of that vector (`\theta_0` with
+/// `x_0 = 1`) or a symbol of its own (a label), and the two readings differ.
+fn label_or_entry(members: &[Expr]) -> Result<(), Skip> {
+    let mut whole: BTreeSet<String> = BTreeSet::new();
+    for e in members {
+        e.walk(&mut |x| match x {
+            Expr::Var(s) if s.sub.is_none() && !s.upper => {
+                whole.insert(s.base.clone());
+            }
+            Expr::Index(a, _) | Expr::Col(a, _) => {
+                if let Expr::Var(s) = a.as_ref()
+                    && !s.upper
+                {
+                    whole.insert(s.base.clone());
+                }
+            }
+            _ => {}
+        });
+    }
+    let mut found = None;
+    for e in members {
+        e.walk(&mut |x| {
+            if let Expr::Deriv(_, d) = x
+                && d.entry.is_none()
+                && !d.wrt.upper
+                && let Some(sub) = &d.wrt.sub
+                && sub != "*"
+                && whole.contains(&d.wrt.base)
+                && found.is_none()
+            {
+                found = Some(d.wrt.show());
+            }
+        });
+    }
+    match found {
+        Some(w) => Err(Skip {
+            kind: SkipReason::Unsupported,
+            message: format!(
+                "index notation: is {w} an entry of the vector {} or a symbol of its own (a \
+                 label)? The two readings differ",
+                w.split('_').next().unwrap_or_default()
+            ),
+        }),
+        None => Ok(()),
+    }
+}
+
+/// A one-letter index of an entry (`i`, `j`, and `c` for a class, `t`).
+pub(super) fn entry_letter(s: &str) -> bool {
+    s.len() == 1 && s.chars().all(|c| c.is_ascii_lowercase())
 }

@@ -55,6 +55,24 @@
 //!   like `true only for symmetric $X$`).
 //! - An evaluation bar `\Big|_{x=a}` / `\left. ... \right|_{x=a}` after a member
 //!   evaluates it at that number.
+//! - Index notation: `x^{(i)}`, `a^{[l]}` are training examples (layers), never
+//!   powers; inside a sum over i they are the columns of a matrix of examples (a
+//!   family used as vectors: bold, with an entry `x_j^{(i)}`, transposed, or next to
+//!   a transposed factor `\theta^T x^{(i)}`) or the entries of a vector of examples
+//!   (`y^{(i)}`). A derivative by `\theta_j` outside any sum over j, with `\theta`
+//!   used whole, is by its entry j for every j, even when a substituted definition
+//!   sums over its own j; with several free indices the trials take them equal and
+//!   different in turn. `s_i = \frac{e^{z_i}}{\sum_k e^{z_k}}` defines `s`
+//!   entry-wise: `s_j` is its body at j, `\mathbf{s}` the vector of its entries. A
+//!   derivative by `\theta_0` or `\theta_{\text{old}}` with `\theta` used whole, an
+//!   entry at a shifted index `x_{i+1}`, and a numbered feature `x_0^{(i)}` are
+//!   skipped (label or entry?).
+//! - `\sum_k y_k = 1` (or `\mathbf{1}^T \mathbf{y} = 1`) says y is a probability
+//!   vector, prose `a one-hot $y$` / `$y$ is one-hot` a one-hot one (`a probability
+//!   vector $p$`: a probability vector): sampled so from there on. An identity that
+//!   fails but holds with the weights of a sum of logarithms (`-\sum_k y_k \log
+//!   s_k`) sampled as a probability vector, unstated, is skipped naming the
+//!   condition.
 
 mod convention;
 mod identity;
@@ -98,6 +116,10 @@ pub(crate) struct Ident {
     pub dimnames: Vec<(String, Vec<Option<String>>)>,
     /// Symbols declared positive (`\lambda > 0`).
     pub positive: BTreeSet<String>,
+    /// Vectors the note says are probability vectors (`\sum_k y_k = 1`: sampled
+    /// with entries in (0, 1) summing to one) or one-hot (`a one-hot $y$`).
+    pub simplex: BTreeSet<String>,
+    pub onehot: BTreeSet<String>,
     /// Matrices declared symmetric (`S = S^\top`, `\Sigma \in \mathbb{S}^n`).
     pub symmetric: BTreeSet<String>,
     /// Conditions stated right after the identity (`, \quad x > 0`): its domain.
@@ -160,6 +182,8 @@ struct State {
     /// The dimensions' names of declared symbols (`\mathbb{R}^{m \times n}`: m, n).
     dimnames: BTreeMap<String, Vec<String>>,
     positive: BTreeSet<String>,
+    simplex: BTreeSet<String>,
+    onehot: BTreeSet<String>,
     symmetric: BTreeSet<String>,
     /// Conditions stated on their own (`0 < \alpha < 1`): they hold for the rest
     /// of the note, in every identity that has all their symbols.
@@ -312,6 +336,16 @@ pub(crate) fn find(note: &NoteMath) -> Vec<Finding> {
                 if said == Said::Definite {
                     st.positive.insert(m);
                 }
+            }
+        }
+        // `a one-hot $\mathbf{y}$`, `$y$ is one-hot`: a one-hot vector from here on
+        if let Some(onehot) = says_onehot(span.before, note.spans.get(si + 1).map(|s| s.before))
+            && let Some(key) = lone_symbol(&toks, span.tex)
+        {
+            if onehot {
+                st.onehot.insert(key);
+            } else {
+                st.simplex.insert(key);
             }
         }
         if let Some(k) = prev_last.take()
@@ -601,4 +635,63 @@ fn looks_like_symbol(k: &str) -> bool {
         depth: Cell::new(0),
     };
     matches!(syntax::parse_expr(&toks, &cx), Ok(Expr::Var(_))) || def_head(&toks, &cx).is_some()
+}
+
+/// Whether the prose around a formula says it is a one-hot vector (`Some(true)`:
+/// `a one-hot $y$`, `$y$ is one-hot`) or a probability vector (`Some(false)`: `a
+/// probability vector $p$`, `$p$ is a probability vector`).
+fn says_onehot(before: &str, after: Option<&str>) -> Option<bool> {
+    let norm = |s: &str| s.to_ascii_lowercase().replace(['-', '\n'], " ");
+    let before = norm(before);
+    let before = before.trim_end();
+    let after = after.map(norm).unwrap_or_default();
+    let after = after.trim_start();
+    let tail = |b: &str, words: &[&str]| words.iter().any(|w| b.ends_with(w));
+    let head = |a: &str, words: &[&str]| words.iter().any(|w| a.starts_with(w));
+    const ONE_HOT_BEFORE: &[&str] = &[
+        "one hot",
+        "one hot vector",
+        "one hot label",
+        "one hot target",
+        "one hot encoded",
+    ];
+    const ONE_HOT_AFTER: &[&str] = &[
+        "is one hot",
+        "is a one hot",
+        "be one hot",
+        "(one hot",
+        "is one hot encoded",
+    ];
+    const PROB_BEFORE: &[&str] = &[
+        "probability vector",
+        "probability distribution",
+        "distribution",
+    ];
+    const PROB_AFTER: &[&str] = &[
+        "is a probability vector",
+        "is a probability distribution",
+        "sums to one",
+        "sums to 1",
+    ];
+    if tail(before, ONE_HOT_BEFORE) || head(after, ONE_HOT_AFTER) {
+        Some(true)
+    } else if tail(before, PROB_BEFORE) || head(after, PROB_AFTER) {
+        Some(false)
+    } else {
+        None
+    }
+}
+
+/// The key of a formula that is a single symbol (`y`, `\mathbf{y}`).
+fn lone_symbol(toks: &[Tok], src: &str) -> Option<String> {
+    let cx = Ctx {
+        funcs: &BTreeSet::new(),
+        ids: &Cell::new(0),
+        src,
+        depth: Cell::new(0),
+    };
+    match syntax::parse_expr(toks, &cx) {
+        Ok(Expr::Var(s)) if !s.upper && s.sub.is_none() => Some(s.key()),
+        _ => None,
+    }
 }

@@ -7,6 +7,7 @@ use std::collections::BTreeSet;
 use crate::check::SkipReason;
 use crate::check::syntax::{self, Deriv, Expr, Sym};
 
+use super::indices::entry_letter;
 use super::scope::uses_symbol;
 use super::{Def, Skip, State};
 
@@ -78,7 +79,20 @@ fn substitute(
                         }
                     }
                 }
-                _ => Ok(Expr::Var(s)),
+                _ => match entry_definition(st, &s).filter(|_| syms) {
+                    // `s_j` with `s_i = \frac{e^{z_i}}{\sum_k e^{z_k}}` defined
+                    Some(b) => match substitute(st, b, wrts, depth + 1, syms, used) {
+                        Ok(b) => {
+                            used.set(true);
+                            Ok(b)
+                        }
+                        Err(e) => {
+                            err = Some(e);
+                            Err(String::new())
+                        }
+                    },
+                    None => Ok(Expr::Var(s)),
+                },
             },
         },
         Expr::Apply(name, args) => match st.funcs.get(&name) {
@@ -381,4 +395,194 @@ fn replace_pre(e: Expr, f: &mut dyn FnMut(&Expr) -> Option<Expr>) -> Expr {
     }
     e.map_children(&mut |c| Ok::<_, std::convert::Infallible>(replace_pre(c, f)))
         .unwrap_or_else(|never| match never {})
+}
+
+/// An entry of a vector defined entry-wise (`s_i = \frac{e^{z_i}}{\sum_k e^{z_k}}`:
+/// a definition of `s_i` whose body has entries with the same index): the body for
+/// entry `s_j`, its index renamed. `None` when there is no such definition, or the
+/// body already uses the new index (a sum over it, another entry of it).
+fn entry_definition(st: &State, s: &Sym) -> Option<Expr> {
+    if s.upper {
+        return None;
+    }
+    // the whole vector `\mathbf{s}` (bold): its entries over the definition's index
+    let Some(j) = s.sub.as_deref() else {
+        if !s.bold {
+            return None;
+        }
+        for (key, def) in &st.syms {
+            if let Some(i) = key
+                .strip_prefix(s.base.as_str())
+                .and_then(|r| r.strip_prefix('_'))
+                && entry_letter(i)
+                && let Def::Sym {
+                    bold: false,
+                    upper: false,
+                    body: Ok(b),
+                } = def
+                && entry_wise(b, &s.base, i)
+            {
+                return Some(Expr::Dots(b.clone().bx(), i.to_string()));
+            }
+        }
+        return None;
+    };
+    if s.bold || !entry_letter(j) {
+        return None;
+    }
+    for (key, def) in &st.syms {
+        let Some(i) = key
+            .strip_prefix(s.base.as_str())
+            .and_then(|r| r.strip_prefix('_'))
+        else {
+            continue;
+        };
+        if i == j || !entry_letter(i) {
+            continue;
+        }
+        let Def::Sym {
+            bold: false,
+            upper: false,
+            body: Ok(b),
+        } = def
+        else {
+            continue;
+        };
+        // the body's own sum over the new index (`\sum_j e^{z_j}` for `s_j`) is
+        // renamed to a letter it does not use
+        let b = &rename_sums(b.clone(), j, i);
+        let (mut uses_i, mut uses_j) = (false, false);
+        b.walk(&mut |x| match x {
+            Expr::Var(v) => {
+                uses_i |= v.sub.as_deref().is_some_and(|t| t.contains(i));
+                uses_j |= v.sub.as_deref().is_some_and(|t| t.contains(j)) || v.base == j;
+            }
+            Expr::Sum { idx, .. } | Expr::Dots(_, idx) => uses_j |= idx == j,
+            Expr::Index(_, idxs) => {
+                uses_i |= idxs.iter().any(|t| t == i);
+                uses_j |= idxs.iter().any(|t| t == j);
+            }
+            _ => {}
+        });
+        if !uses_i || uses_j || !entry_wise(b, &s.base, i) {
+            continue;
+        }
+        return b
+            .clone()
+            .map(&mut |x| match x {
+                Expr::Var(mut v) => {
+                    if let Some(t) = &v.sub
+                        && t.len() <= 2
+                        && t.contains(i)
+                    {
+                        v.sub = Some(t.replace(i, j));
+                    }
+                    Ok(Expr::Var(v))
+                }
+                Expr::Index(a, idxs) => Ok(Expr::Index(
+                    a,
+                    idxs.into_iter()
+                        .map(|t| if t == i { j.to_string() } else { t })
+                        .collect(),
+                )),
+                other => Ok(other),
+            })
+            .ok();
+    }
+    None
+}
+
+/// The sums and `\dots` over `from` in `e` rebound to a letter `e` does not use
+/// (nor `keep`); `e` unchanged when every candidate letter is taken.
+fn rename_sums(e: Expr, from: &str, keep: &str) -> Expr {
+    let mut has = false;
+    let mut taken: BTreeSet<String> = BTreeSet::new();
+    e.walk(&mut |x| match x {
+        Expr::Sum { idx, .. } | Expr::Dots(_, idx) => {
+            has |= idx == from;
+            taken.insert(idx.clone());
+        }
+        Expr::Var(v) => {
+            if let Some(t) = &v.sub {
+                taken.extend(t.chars().map(String::from));
+            }
+            taken.insert(v.base.clone());
+        }
+        _ => {}
+    });
+    if !has {
+        return e;
+    }
+    let Some(to) = ["k", "l", "m", "p", "q", "r", "u", "v"]
+        .into_iter()
+        .find(|c| !taken.contains(*c) && *c != from && *c != keep)
+    else {
+        return e;
+    };
+    rebind(e, from, to)
+}
+
+/// `e` with the sums over `from` rebound to `to` (their bodies' `x_from` renamed).
+fn rebind(e: Expr, from: &str, to: &str) -> Expr {
+    fn rename(e: Expr, from: &str, to: &str) -> Expr {
+        e.clone()
+            .map(&mut |x| match x {
+                Expr::Var(mut v) => {
+                    if let Some(t) = &v.sub
+                        && t.len() <= 2
+                        && t.contains(from)
+                    {
+                        v.sub = Some(t.replace(from, to));
+                    }
+                    Ok(Expr::Var(v))
+                }
+                Expr::Index(a, idxs) => Ok(Expr::Index(
+                    a,
+                    idxs.into_iter()
+                        .map(|t| if t == from { to.to_string() } else { t })
+                        .collect(),
+                )),
+                other => Ok(other),
+            })
+            .unwrap_or(e)
+    }
+    match e {
+        Expr::Sum {
+            idx,
+            lo,
+            hi,
+            body,
+            prod,
+        } if idx == from => Expr::Sum {
+            idx: to.to_string(),
+            lo,
+            hi,
+            body: rename(*body, from, to).bx(),
+            prod,
+        },
+        Expr::Dots(body, idx) if idx == from => {
+            Expr::Dots(rename(*body, from, to).bx(), to.to_string())
+        }
+        other => other
+            .map_children(&mut |c| Ok::<Expr, ()>(rebind(c, from, to)))
+            .unwrap_or(Expr::ZeroAny),
+    }
+}
+
+/// Is a definition of `base_i` with this body entry-wise: it has entries of other
+/// vectors at `i` (`z_i`) and never mentions `base` itself (a recurrence in time,
+/// `x_t = x_{t-1} + ...`, is not).
+fn entry_wise(body: &Expr, base: &str, i: &str) -> bool {
+    let mut other = false;
+    let mut own = false;
+    body.walk(&mut |x| {
+        if let Expr::Var(v) = x {
+            if v.base == base {
+                own = true;
+            } else if v.sub.as_deref() == Some(i) {
+                other = true;
+            }
+        }
+    });
+    other && !own
 }

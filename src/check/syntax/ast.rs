@@ -39,6 +39,19 @@ impl Sym {
             None => self.base.clone(),
         }
     }
+    /// A training-example superscript (`x^{(i)}`, `a^{[l]}`, kept in the base as
+    /// `x^{(i)}`): the letter's own base and the index (`i`, or a number for one
+    /// sample `x^{(1)}`).
+    pub(crate) fn sample(&self) -> Option<(&str, &str)> {
+        let b = self
+            .base
+            .strip_suffix(")}")
+            .or_else(|| self.base.strip_suffix("]}"))?;
+        let at = b.rfind("^{(").or_else(|| b.rfind("^{["))?;
+        let idx = &b[at + 3..];
+        (at > 0 && !idx.is_empty() && idx.chars().all(|c| c.is_ascii_alphanumeric()))
+            .then(|| (&self.base[..at], idx))
+    }
     /// How the symbol reads in messages.
     pub(crate) fn show(&self) -> String {
         if self.sub.as_deref() == Some("*") {

@@ -31,7 +31,7 @@ use super::eval::Val;
 use super::find::Ident;
 use super::notation::Func;
 use super::shape::{Infer, Kind, Ty, TyErr};
-use super::syntax::{BinOp, Expr};
+use super::syntax::{BinOp, Expr, Sym};
 use super::{FailKind, Finding, Layout, Otimes, Outcome, Reading, Settings, SkipReason, Verdict};
 use kinds::{SymInfo, abs_as_norm, analyse, candidates, nabla_transposed, row_transposed};
 
@@ -472,6 +472,26 @@ fn check_read(f: &Finding, s: &Settings, layout: Layout) -> Verdict {
             }
         }
     }
+    // false as stated, but true when a vector of it is a probability vector (the
+    // cross-entropy's target, `s_j - y_j`): the note almost surely assumes it
+    // without saying so, so that is said, not failed
+    if v.outcome == Outcome::Fail(FailKind::Value)
+        && let Some(y) = probability_vector(id, layout, otimes, s)
+    {
+        let mut out = skip(
+            SkipReason::Unsupported,
+            &format!(
+                "holds only when {y} is a probability vector (entries summing to 1, such as a \
+                 one-hot target), which the note does not state (false without it: {})",
+                v.message
+            ),
+            s,
+        );
+        out.hint = Some(format!(
+            "state the condition (`\\sum_k {y}_k = 1`, or a one-hot {y})"
+        ));
+        return out;
+    }
     // A letter defined earlier and reused later as a plain constant shows as a
     // shape conflict; a value mismatch with the definitions in force is a wrong
     // identity (reading them as constants would hide a missing term).
@@ -500,6 +520,63 @@ fn check_read(f: &Finding, s: &Settings, layout: Layout) -> Verdict {
         }
     }
     v
+}
+
+/// The vector under which the identity passes when sampled as a probability vector
+/// (its name): among the weights of a sum of logarithms in a derivative's operand
+/// (at most four; not a variable of a derivative, not already said to be one).
+fn probability_vector(id: &Ident, layout: Layout, otimes: Otimes, s: &Settings) -> Option<String> {
+    let mut wrts: BTreeSet<String> = BTreeSet::new();
+    let mut cands: Vec<Sym> = Vec::new();
+    for m in &id.members {
+        m.walk(&mut |x| {
+            if let Expr::Deriv(_, d) = x {
+                wrts.insert(d.wrt.base.clone());
+            }
+        });
+        // the weights of a sum of logarithms in a derivative's operand (a
+        // cross-entropy `-\sum_k y_k \log s_k`): entries of a vector
+        m.walk(&mut |x| {
+            let Expr::Deriv(_, d) = x else { return };
+            d.of.walk(&mut |y| {
+                let Expr::Sum { idx, body, .. } = y else {
+                    return;
+                };
+                if !body.any(&|z| matches!(z, Expr::Call(Func::Ln, _))) {
+                    return;
+                }
+                body.walk(&mut |z| {
+                    if let Expr::Index(a, i) = z
+                        && i.as_slice() == std::slice::from_ref(idx)
+                        && let Expr::Var(v) = a.as_ref()
+                        && !v.upper
+                        && !cands.iter().any(|c| c.key() == v.key())
+                    {
+                        cands.push(v.clone());
+                    }
+                });
+            });
+        });
+    }
+    cands.retain(|c| {
+        !wrts.contains(&c.base) && !id.simplex.contains(&c.key()) && !id.onehot.contains(&c.key())
+    });
+    for c in cands.into_iter().take(4) {
+        let mut id2 = id.clone();
+        id2.simplex.insert(c.key());
+        let w = Checker {
+            id: &id2,
+            members: &id2.members,
+            s,
+            layout,
+            otimes,
+        }
+        .run();
+        if w.outcome == Outcome::Pass {
+            return Some(c.show());
+        }
+    }
+    None
 }
 
 struct Checker<'a> {

@@ -107,6 +107,7 @@ impl Checker<'_> {
         positive: &BTreeSet<String>,
         symmetric: &BTreeSet<String>,
         invertible: &BTreeSet<String>,
+        trial: usize,
     ) -> Option<Point> {
         let inf = &t.inf;
         let free = self.sizes_for(inf, rng);
@@ -125,7 +126,20 @@ impl Checker<'_> {
                     let (nr, nc) = (inf.dims.size(r, &free), inf.dims.size(c, &free));
                     let vector = nr == 1 || nc == 1;
                     let mut m = DMatrix::<f64>::zeros(nr, nc);
-                    if vector {
+                    if vector && self.id.onehot.contains(k) {
+                        // one-hot: a single 1
+                        let at = rng.below(m.len());
+                        if let Some(x) = m.get_mut(at) {
+                            *x = 1.0;
+                        }
+                    } else if vector && self.id.simplex.contains(k) {
+                        // a probability vector: entries in (0, 1) summing to one
+                        for x in m.iter_mut() {
+                            *x = 0.2 + rng.unit();
+                        }
+                        let total: f64 = m.iter().sum();
+                        m /= total;
+                    } else if vector {
                         for x in m.iter_mut() {
                             let mag = 0.2 + 1.3 * rng.unit();
                             *x = if pos { mag } else { mag * rng.sign() };
@@ -167,11 +181,31 @@ impl Checker<'_> {
             };
             vals.insert(k.clone(), v);
         }
-        let idx: Vec<(String, usize)> = inf
+        let mut idx: Vec<(String, usize)> = inf
             .free
             .iter()
             .map(|(n, d)| (n.clone(), rng.below(inf.dims.size(*d, &free))))
             .collect();
+        // several free indices (`\frac{\partial s_i}{\partial z_j}`): the identity
+        // holds for every pair, so the trials take them equal (i = j) and different
+        // in turn
+        if idx.len() >= 2 {
+            let sizes: Vec<usize> = inf
+                .free
+                .iter()
+                .map(|(_, d)| inf.dims.size(*d, &free))
+                .collect();
+            let first = idx[0].1;
+            for (k, n) in sizes.iter().enumerate().skip(1) {
+                if trial.is_multiple_of(2) {
+                    if first < *n {
+                        idx[k].1 = first;
+                    }
+                } else if idx[k].1 == first && *n > 1 {
+                    idx[k].1 = (first + 1 + rng.below(n - 1)) % n;
+                }
+            }
+        }
         let poly: HashMap<u32, usize> = inf
             .poly
             .iter()
@@ -306,7 +340,8 @@ impl Checker<'_> {
                     positive = self.id.positive.clone();
                     learn = false;
                 }
-                let Some(p) = self.sample(t, &mut rng, &positive, symmetric, &invertible) else {
+                let Some(p) = self.sample(t, &mut rng, &positive, symmetric, &invertible, trial)
+                else {
                     last_reason = "a well-conditioned matrix".into();
                     continue;
                 };
@@ -436,6 +471,10 @@ impl Checker<'_> {
         }
         let _ = t;
         let _ = &p.free;
+        // the free indices' values (1-based): `i = 2, j = 2`
+        for (n, k) in &p.idx {
+            parts.push(format!("{} = {}", n.trim_start_matches('\\'), k + 1));
+        }
         parts.join(", ")
     }
 }

@@ -297,6 +297,14 @@ impl Parser<'_, '_> {
                         continue;
                     }
                 }
+                // `x^{(i)}_j`: entry j of the example, as `x_j^{(i)}`
+                if let Expr::Var(s) = &mut e
+                    && s.sub.is_none()
+                    && s.sample().is_some()
+                {
+                    s.sub = Some(super::norm_sub(sub));
+                    continue;
+                }
                 let idx = sub_indices(sub);
                 if idx.is_empty() {
                     return Err(PErr::unsupported(format!(
@@ -326,6 +334,33 @@ impl Parser<'_, '_> {
                 || (!has_array_symbol(&base) && letter_used(self.cx.src, 't')));
         if is_t(&txt) && !t_power {
             return Ok(Expr::Post(base.bx(), PostOp::Transpose));
+        }
+        // `x^{(i)}`, `a^{[l]}`: a training example (a layer), never a power; a
+        // transpose may follow inside (`x^{(i)T}`)
+        if let Expr::Var(s) = &base
+            && s.sample().is_none()
+            && let Some((mark, rest)) = sample_sup(&txt)
+        {
+            // `f^{(n)}(x)`: the n-th derivative of a function
+            if crate::check::notation::FUNC_LETTERS.contains(&s.base.as_str())
+                && self
+                    .peek()
+                    .is_some_and(|t| t.is_ch('(') || t.is_cmd("left"))
+            {
+                return Err(PErr::abstract_(format!(
+                    "a derivative of order {mark} written `{}^{{{mark}}}` of a function",
+                    s.base.trim_start_matches('\\')
+                )));
+            }
+            let v = Expr::Var(Sym {
+                base: format!("{}^{{{mark}}}", s.base),
+                ..s.clone()
+            });
+            return Ok(if rest.is_empty() {
+                v
+            } else {
+                Expr::Post(v.bx(), PostOp::Transpose)
+            });
         }
         if let Some(rest) = txt.strip_prefix('-') {
             if rest == "1" {
@@ -584,4 +619,23 @@ impl Parser<'_, '_> {
         }
         Ok(apply_power(Expr::Norm(e.bx(), kind), power))
     }
+}
+
+/// A superscript naming a training example or a layer: `(i)`, `[l]`, `(1)`, with a
+/// transpose after it or not (`(i)T`, `(i)\top`): the mark (`(i)`) and the rest.
+fn sample_sup(txt: &str) -> Option<(&str, &str)> {
+    let close = match txt.chars().next()? {
+        '(' => ')',
+        '[' => ']',
+        _ => return None,
+    };
+    let end = txt.find(close)?;
+    let inner = &txt[1..end];
+    let one_letter = inner.len() == 1 && inner.chars().all(|c| c.is_ascii_alphabetic());
+    let number = !inner.is_empty() && inner.len() <= 2 && inner.chars().all(|c| c.is_ascii_digit());
+    if !(one_letter || number) {
+        return None;
+    }
+    let rest = &txt[end + 1..];
+    (rest.is_empty() || is_transpose_sup(rest)).then(|| (&txt[..=end], rest))
 }
