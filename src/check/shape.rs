@@ -190,6 +190,8 @@ pub(crate) struct Infer {
     pub names: HashMap<D, String>,
     /// Free indices of the identity and the dimension they range over.
     pub free: Vec<(String, D)>,
+    /// `exp` of a square matrix was read as the matrix exponential.
+    pub expm: bool,
 }
 
 impl Infer {
@@ -207,6 +209,7 @@ impl Infer {
             scope: Vec::new(),
             names: HashMap::new(),
             free: Vec::new(),
+            expm: false,
         }
     }
 
@@ -884,8 +887,40 @@ impl Infer {
                 ))),
                 _ => Ok(t),
             },
+            ShapeRule::MatrixFunction => match t {
+                Ty::M(r, c) if self.is_vec(t).is_none() => {
+                    if self.known_non_square(r, c) {
+                        // a declared m×n matrix: only the entry-wise reading fits
+                        return Ok(t);
+                    }
+                    if !self.dims.unify(r, c, false) {
+                        return Err(TyErr::Unsupported(format!(
+                            "`{}` of a non-square {} (element-wise?)",
+                            f.name(),
+                            self.show(t)
+                        )));
+                    }
+                    self.expm = true;
+                    Ok(Ty::M(r, r))
+                }
+                _ => Ok(t),
+            },
             ShapeRule::ElementWise => Ok(t),
         }
+    }
+
+    /// Are the dimensions `r` and `c` known to differ: two different sizes, or two
+    /// different letters of a declaration (`X \in \mathbb{R}^{m \times n}`)?
+    fn known_non_square(&self, r: D, c: D) -> bool {
+        let (rr, rc) = (self.dims.find(r), self.dims.find(c));
+        if rr == rc {
+            return false;
+        }
+        if let (Some(a), Some(b)) = (self.dims.val[rr], self.dims.val[rc]) {
+            return a != b;
+        }
+        let named = |d: D| self.dimvars.values().any(|&v| self.dims.find(v) == d);
+        named(rr) && named(rc)
     }
 }
 
