@@ -27,7 +27,8 @@
 //!   fails too; else it is a skip (`ambiguous`); a pass or a fail that rests on it
 //!   says so. `exp` of a declared non-square matrix is entry by entry. `log` and
 //!   `sqrt` of a (non-vector) matrix are refused as ambiguous.
-//!   `\prod_{i=1}^{n}` multiplies scalars like `\sum` adds.
+//!   `\prod_{i=1}^{n}` multiplies scalars like `\sum` adds. `\times` between two
+//!   column vectors is the cross product (both 3-vectors), else a product.
 //! - `\operatorname{vec}(X)` stacks the columns of X into one column. A derivative
 //!   by `\operatorname{vec}(X)` (of a scalar or a column, e.g. `\frac{\partial
 //!   \operatorname{vec}(AXB)}{\partial \operatorname{vec}(X)} = B^T \otimes A` with
@@ -122,8 +123,11 @@
 //!   transpose (econometrics); after a function or a scalar expression it is a
 //!   derivative.
 //! - [`DERIV_CMDS`]: `\partial` (`\partial_x f`, `\partial f / \partial x`) and
-//!   `\nabla` (`\nabla_{\mathbf{x}} f`, the Hessian `\nabla^2_{\mathbf{x}}`) always
-//!   start one.
+//!   `\nabla` (`\nabla_{\mathbf{x}} f`, the Hessian `\nabla^2_{\mathbf{x}}`, the
+//!   divergence `\nabla \cdot \mathbf{F}` and the curl `\nabla \times \mathbf{F}`)
+//!   always start one; so does `\operatorname{div}` / `\operatorname{curl}` (also in
+//!   `\mathrm`, `\text`) before a bold vector (`\operatorname{div}(f)` alone is a
+//!   divisor). Which variable: `find/mod.rs`.
 //!
 //! # Fonts and text
 //!

@@ -10,7 +10,7 @@
 use std::collections::HashMap;
 
 use super::notation::{DIM_LETTERS, Func, ShapeRule};
-use super::syntax::{BinOp, Deriv, Expr, NormKind, PostOp, Sym};
+use super::syntax::{BinOp, Deriv, Expr, NormKind, PostOp, Sym, VecOp};
 use super::{Layout, Otimes};
 
 /// What a symbol stands for.
@@ -575,6 +575,26 @@ impl Infer {
         match op {
             BinOp::Add | BinOp::Sub => self.same(ta, tb, "a sum"),
             BinOp::Mul => self.matmul(ta, tb),
+            BinOp::Cross => {
+                // between two columns the cross product: both (and it) 3×1
+                if let (Ty::M(r1, c1), Ty::M(r2, c2)) = (ta, tb)
+                    && self.dims.is_one(c1)
+                    && self.dims.is_one(c2)
+                    && !self.dims.is_one(r1)
+                    && !self.dims.is_one(r2)
+                {
+                    let three = self.dims.constant(3);
+                    if !(self.dims.unify(r1, three, false) && self.dims.unify(r2, three, false)) {
+                        return Err(TyErr::Dim(format!(
+                            "a cross product of a {} and a {} (it needs 3-vectors)",
+                            self.show(ta),
+                            self.show(tb)
+                        )));
+                    }
+                    return Ok(Ty::M(r1, ONE));
+                }
+                self.matmul(ta, tb)
+            }
             BinOp::Dot => {
                 if let (Ty::M(r1, c1), Ty::M(r2, c2)) = (ta, tb) {
                     let col = self.dims.is_one(c1) && self.dims.is_one(c2);
@@ -710,6 +730,9 @@ impl Infer {
     fn deriv(&mut self, id: u32, d: &Deriv) -> TResult {
         let of = self.infer(&d.of)?;
         let mut wrt = self.sym_ty(&d.wrt);
+        if let Some(op) = d.op {
+            return self.vector_op(op, of, wrt);
+        }
         if let Some(i) = &d.entry {
             // by entry i of a vector: like a scalar
             let Some(&(_, r)) = self.scope.iter().rev().find(|(n, _)| n == i) else {
@@ -752,6 +775,41 @@ impl Infer {
         }
         self.derivs.insert(id, (of, wrt, t));
         Ok(t)
+    }
+
+    /// The divergence (a scalar) or the curl (a 3-vector) of a vector field `of` (a
+    /// column, or a row: a gradient in numerator layout) by a vector `wrt` with as
+    /// many components.
+    fn vector_op(&mut self, op: VecOp, of: Ty, wrt: Ty) -> TResult {
+        let (of, wrt) = (self.norm(of), self.norm(wrt));
+        let (Some(m), Some(n)) = (self.is_vec(of), self.is_vec(wrt)) else {
+            if matches!(of, Ty::Any) {
+                return Ok(match op {
+                    VecOp::Div => Ty::S,
+                    VecOp::Curl => Ty::Any,
+                });
+            }
+            return Err(TyErr::Dim(format!(
+                "the {} of a {} by a {} (it takes a vector field of a vector)",
+                op.name(),
+                self.show(of),
+                self.show(wrt)
+            )));
+        };
+        self.unify_dims(m, n, "a field and its variable", of, wrt)?;
+        match op {
+            VecOp::Div => Ok(Ty::S),
+            VecOp::Curl => {
+                let three = self.dims.constant(3);
+                if !self.dims.unify(n, three, false) {
+                    return Err(TyErr::Unsupported(format!(
+                        "the curl of a field with {} components (only 3-vectors have a curl)",
+                        self.show_dim(n)
+                    )));
+                }
+                Ok(Ty::M(n, ONE))
+            }
+        }
     }
 
     fn cond(&mut self, c: &super::syntax::Cond, _err: &mut Option<TyErr>) -> Result<(), TyErr> {
