@@ -585,8 +585,9 @@ impl Infer {
                 {
                     let three = self.dims.constant(3);
                     if !(self.dims.unify(r1, three, false) && self.dims.unify(r2, three, false)) {
-                        return Err(TyErr::Dim(format!(
-                            "a cross product of a {} and a {} (it needs 3-vectors)",
+                        // (a "cross product" of plane vectors is a scalar to some writers)
+                        return Err(TyErr::Unsupported(format!(
+                            "a cross product of a {} and a {} (only 3-vectors have one)",
                             self.show(ta),
                             self.show(tb)
                         )));
