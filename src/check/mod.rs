@@ -61,7 +61,8 @@
 //!   unknown, such as a critical point `f'(c) = 0`: it holds for some values only),
 //!   `ambiguous` (a failure under the checker's reading of a notation that has
 //!   another plausible one: `D(x)` an operator applied, `dF_x` a differential,
-//!   `\Delta u` the Laplacian).
+//!   `\Delta u` the Laplacian; `e^{X}` of a matrix false as the matrix
+//!   exponential but not entry by entry).
 
 mod eval;
 mod find;

@@ -20,8 +20,15 @@
 //!   read as the norm when the entry-wise reading does not fit the shapes, and `|X|`
 //!   of a square matrix is its determinant. `\|X\|` of a matrix is the Frobenius
 //!   norm. `diag` of a vector is a diagonal matrix, of a square matrix its diagonal.
-//!   `exp`, `log`, `sqrt` of a (non-vector) matrix are refused as ambiguous.
-//!   `\prod_{i=1}^{n}` multiplies scalars like `\sum` adds.
+//!   `e^{X}`, `\exp(X)` of a square matrix (`e^{tA}`, `e^{At}`, `\exp(t(A+B))`) is
+//!   the matrix exponential (scaling and squaring of its Taylor series, `eval`);
+//!   of a vector entry by entry. A failure under the matrix exponential is
+//!   reported only when the entry-wise reading (`\exp` of a matrix in ML notes)
+//!   fails too; else it is a skip (`ambiguous`); a pass or a fail that rests on it
+//!   says so. `exp` of a declared non-square matrix is entry by entry. `log` and
+//!   `sqrt` of a (non-vector) matrix are refused as ambiguous.
+//!   `\prod_{i=1}^{n}` multiplies scalars like `\sum` adds. `\times` between two
+//!   column vectors is the cross product (both 3-vectors), else a product.
 //! - `\operatorname{vec}(X)` stacks the columns of X into one column. A derivative
 //!   by `\operatorname{vec}(X)` (of a scalar or a column, e.g. `\frac{\partial
 //!   \operatorname{vec}(AXB)}{\partial \operatorname{vec}(X)} = B^T \otimes A` with
@@ -116,8 +123,11 @@
 //!   transpose (econometrics); after a function or a scalar expression it is a
 //!   derivative.
 //! - [`DERIV_CMDS`]: `\partial` (`\partial_x f`, `\partial f / \partial x`) and
-//!   `\nabla` (`\nabla_{\mathbf{x}} f`, the Hessian `\nabla^2_{\mathbf{x}}`) always
-//!   start one.
+//!   `\nabla` (`\nabla_{\mathbf{x}} f`, the Hessian `\nabla^2_{\mathbf{x}}`, the
+//!   divergence `\nabla \cdot \mathbf{F}` and the curl `\nabla \times \mathbf{F}`)
+//!   always start one; so does `\operatorname{div}` / `\operatorname{curl}` (also in
+//!   `\mathrm`, `\text`) before a bold vector (`\operatorname{div}(f)` alone is a
+//!   divisor). Which variable: `find/mod.rs`.
 //!
 //! # Fonts and text
 //!
@@ -168,6 +178,9 @@ pub(crate) enum Func {
     Det,
     Max,
     Min,
+    /// `exp` read entry by entry on a matrix: the other reading of `e^{X}` (never
+    /// written: the verdict tries it when the matrix exponential fails).
+    ExpEntries,
 }
 
 /// How a function's result's shape follows from its argument's.
@@ -178,6 +191,9 @@ pub(crate) enum ShapeRule {
     /// Entry by entry on scalars and vectors; of a matrix refused as ambiguous
     /// (element-wise or the matrix function?).
     ElementWiseNoMatrix,
+    /// Entry by entry on scalars and vectors; of a square matrix the matrix function
+    /// (`exp`: the matrix exponential, the power series `Σ Xᵏ/k!`).
+    MatrixFunction,
     /// Entry by entry, but of a square matrix its determinant (`|X|`).
     EntriesOrDeterminant,
     /// Two arguments of one shape, entry by entry (`max(a, b)`).
@@ -299,7 +315,7 @@ const fn binary(mut i: FuncInfo) -> FuncInfo {
 pub(crate) const FUNCS: &[FuncInfo] = &[
     shape(
         f(Func::Exp, "exp", &["exp", "Exp"], &["exp"]),
-        ShapeRule::ElementWiseNoMatrix,
+        ShapeRule::MatrixFunction,
     ),
     domain(
         shape(
@@ -444,6 +460,7 @@ pub(crate) const FUNCS: &[FuncInfo] = &[
         f(Func::Min, "min", &["min", "Min"], &["min"]),
         ShapeRule::ElementWisePair,
     )),
+    f(Func::ExpEntries, "exp", &[], &[]),
 ];
 
 impl Func {
@@ -479,7 +496,7 @@ pub(crate) fn func_command(cmd: &str) -> Option<Func> {
 /// are not entry by entry.
 pub(crate) fn elementwise<T: Num>(f: Func, x: T) -> Option<T> {
     Some(match f {
-        Func::Exp => x.exp(),
+        Func::Exp | Func::ExpEntries => x.exp(),
         Func::Ln => x.ln(),
         Func::Sqrt => x.sqrt(),
         Func::Sin => x.sin(),

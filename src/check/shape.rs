@@ -10,7 +10,7 @@
 use std::collections::HashMap;
 
 use super::notation::{DIM_LETTERS, Func, ShapeRule};
-use super::syntax::{BinOp, Deriv, Expr, NormKind, PostOp, Sym};
+use super::syntax::{BinOp, Deriv, Expr, NormKind, PostOp, Sym, VecOp};
 use super::{Layout, Otimes};
 
 /// What a symbol stands for.
@@ -201,6 +201,8 @@ pub(crate) struct Infer {
     pub names: HashMap<D, String>,
     /// Free indices of the identity and the dimension they range over.
     pub free: Vec<(String, D)>,
+    /// `exp` of a square matrix was read as the matrix exponential.
+    pub expm: bool,
 }
 
 impl Infer {
@@ -218,6 +220,7 @@ impl Infer {
             scope: Vec::new(),
             names: HashMap::new(),
             free: Vec::new(),
+            expm: false,
         }
     }
 
@@ -583,6 +586,27 @@ impl Infer {
         match op {
             BinOp::Add | BinOp::Sub => self.same(ta, tb, "a sum"),
             BinOp::Mul => self.matmul(ta, tb),
+            BinOp::Cross => {
+                // between two columns the cross product: both (and it) 3×1
+                if let (Ty::M(r1, c1), Ty::M(r2, c2)) = (ta, tb)
+                    && self.dims.is_one(c1)
+                    && self.dims.is_one(c2)
+                    && !self.dims.is_one(r1)
+                    && !self.dims.is_one(r2)
+                {
+                    let three = self.dims.constant(3);
+                    if !(self.dims.unify(r1, three, false) && self.dims.unify(r2, three, false)) {
+                        // (a "cross product" of plane vectors is a scalar to some writers)
+                        return Err(TyErr::Unsupported(format!(
+                            "a cross product of a {} and a {} (only 3-vectors have one)",
+                            self.show(ta),
+                            self.show(tb)
+                        )));
+                    }
+                    return Ok(Ty::M(r1, ONE));
+                }
+                self.matmul(ta, tb)
+            }
             BinOp::Dot => {
                 if let (Ty::M(r1, c1), Ty::M(r2, c2)) = (ta, tb) {
                     let col = self.dims.is_one(c1) && self.dims.is_one(c2);
@@ -718,6 +742,9 @@ impl Infer {
     fn deriv(&mut self, id: u32, d: &Deriv) -> TResult {
         let of = self.infer(&d.of)?;
         let mut wrt = self.sym_ty(&d.wrt);
+        if let Some(op) = d.op {
+            return self.vector_op(op, of, wrt);
+        }
         if let Some(i) = &d.entry {
             // by entry i of a vector: like a scalar
             let Some(&(_, r)) = self.scope.iter().rev().find(|(n, _)| n == i) else {
@@ -760,6 +787,41 @@ impl Infer {
         }
         self.derivs.insert(id, (of, wrt, t));
         Ok(t)
+    }
+
+    /// The divergence (a scalar) or the curl (a 3-vector) of a vector field `of` (a
+    /// column, or a row: a gradient in numerator layout) by a vector `wrt` with as
+    /// many components.
+    fn vector_op(&mut self, op: VecOp, of: Ty, wrt: Ty) -> TResult {
+        let (of, wrt) = (self.norm(of), self.norm(wrt));
+        let (Some(m), Some(n)) = (self.is_vec(of), self.is_vec(wrt)) else {
+            if matches!(of, Ty::Any) {
+                return Ok(match op {
+                    VecOp::Div => Ty::S,
+                    VecOp::Curl => Ty::Any,
+                });
+            }
+            return Err(TyErr::Dim(format!(
+                "the {} of a {} by a {} (it takes a vector field of a vector)",
+                op.name(),
+                self.show(of),
+                self.show(wrt)
+            )));
+        };
+        self.unify_dims(m, n, "a field and its variable", of, wrt)?;
+        match op {
+            VecOp::Div => Ok(Ty::S),
+            VecOp::Curl => {
+                let three = self.dims.constant(3);
+                if !self.dims.unify(n, three, false) {
+                    return Err(TyErr::Unsupported(format!(
+                        "the curl of a field with {} components (only 3-vectors have a curl)",
+                        self.show_dim(n)
+                    )));
+                }
+                Ok(Ty::M(n, ONE))
+            }
+        }
     }
 
     fn cond(&mut self, c: &super::syntax::Cond, _err: &mut Option<TyErr>) -> Result<(), TyErr> {
@@ -892,8 +954,40 @@ impl Infer {
                 ))),
                 _ => Ok(t),
             },
+            ShapeRule::MatrixFunction => match t {
+                Ty::M(r, c) if self.is_vec(t).is_none() => {
+                    if self.known_non_square(r, c) {
+                        // a declared m×n matrix: only the entry-wise reading fits
+                        return Ok(t);
+                    }
+                    if !self.dims.unify(r, c, false) {
+                        return Err(TyErr::Unsupported(format!(
+                            "`{}` of a non-square {} (element-wise?)",
+                            f.name(),
+                            self.show(t)
+                        )));
+                    }
+                    self.expm = true;
+                    Ok(Ty::M(r, r))
+                }
+                _ => Ok(t),
+            },
             ShapeRule::ElementWise => Ok(t),
         }
+    }
+
+    /// Are the dimensions `r` and `c` known to differ: two different sizes, or two
+    /// different letters of a declaration (`X \in \mathbb{R}^{m \times n}`)?
+    fn known_non_square(&self, r: D, c: D) -> bool {
+        let (rr, rc) = (self.dims.find(r), self.dims.find(c));
+        if rr == rc {
+            return false;
+        }
+        if let (Some(a), Some(b)) = (self.dims.val[rr], self.dims.val[rc]) {
+            return a != b;
+        }
+        let named = |d: D| self.dimvars.values().any(|&v| self.dims.find(v) == d);
+        named(rr) && named(rc)
     }
 }
 

@@ -1,12 +1,13 @@
 //! Applying a built-in function: element-wise ones through the notation table
-//! (domain, kinks, value), the others (softmax, sum, diag, trace, det, max, vec) here.
+//! (domain, kinks, value), the others (softmax, sum, diag, trace, det, max, vec, the
+//! matrix exponential) here.
 
 use nalgebra::DMatrix;
 
 use crate::check::notation::{Domain, Func, ShapeRule, elementwise};
 use crate::check::syntax::Expr;
 
-use super::value::{Val, entries, map, pair_entries, zip};
+use super::value::{Val, entries, expm, map, pair_entries, zip};
 use super::{Cx, EvalErr, Num, R, domain, eval};
 
 pub(super) fn call<T: Num>(f: Func, args: &[Expr], cx: &mut Cx<T>) -> R<T> {
@@ -17,6 +18,11 @@ pub(super) fn call<T: Num>(f: Func, args: &[Expr], cx: &mut Cx<T>) -> R<T> {
     let info = f.info();
     match info.shape {
         ShapeRule::ElementWise | ShapeRule::ElementWiseNoMatrix => elementwise_call(f, v, a0, cx),
+        ShapeRule::MatrixFunction => match v {
+            // of a square matrix the matrix function (shape inference made it square)
+            Val::M(m) if m.nrows() > 1 && m.ncols() > 1 && m.is_square() => Ok(Val::M(expm(m)?)),
+            v => elementwise_call(f, v, a0, cx),
+        },
         ShapeRule::EntriesOrDeterminant => {
             // |X| of a square matrix is its determinant
             if let Val::M(m) = &v

@@ -8,7 +8,7 @@ use nalgebra::DMatrix;
 use num_dual::Dual64;
 
 use crate::check::Otimes;
-use crate::check::syntax::{Deriv, Expr};
+use crate::check::syntax::{Deriv, Expr, VecOp};
 
 use super::value::{Val, entries, finite, lift, norm};
 use super::{Cx, EvalErr, eval, syms_of};
@@ -292,6 +292,30 @@ fn arrange(
     let (xr, xc) = x0.shape().unwrap_or((1, 1));
     let (yr, yc) = y0.shape().unwrap_or((1, 1));
     let (m, k) = (jac.nrows(), jac.ncols());
+    if let Some(op) = d.op {
+        // the Jacobian's rows are the field's components, its columns the variable's
+        if m != k || (yr != 1 && yc != 1) || (xr != 1 && xc != 1) {
+            return Err(EvalErr::Shape(format!(
+                "the {} of a {yr}×{yc} field by a {xr}×{xc} variable",
+                op.name()
+            )));
+        }
+        return match op {
+            VecOp::Div => Ok(Val::S(jac.trace())),
+            VecOp::Curl if m == 3 => Ok(Val::M(DMatrix::from_vec(
+                3,
+                1,
+                vec![
+                    jac[(2, 1)] - jac[(1, 2)],
+                    jac[(0, 2)] - jac[(2, 0)],
+                    jac[(1, 0)] - jac[(0, 1)],
+                ],
+            ))),
+            VecOp::Curl => Err(EvalErr::Unsupported(format!(
+                "the curl of a field with {m} components (only 3-vectors have a curl)"
+            ))),
+        };
+    }
     let jac = jac.clone();
     // arrange in the layout
     let y_scalar = matches!(y0, Val::S(_));

@@ -548,6 +548,20 @@ fn bin<T: Num>(op: BinOp, a: Val<T>, b: Val<T>, be: &Expr, cx: &mut Cx<T>) -> R<
         BinOp::Add => zip(a, b, "a sum", |x, y| x + y),
         BinOp::Sub => zip(a, b, "a difference", |x, y| x - y),
         BinOp::Mul => matmul(a, b),
+        BinOp::Cross => match (&a, &b) {
+            (Val::M(m), Val::M(n)) if m.ncols() == 1 && n.ncols() == 1 => {
+                if m.nrows() != 3 || n.nrows() != 3 {
+                    return shape_err("a cross product", &a, &b);
+                }
+                let c = |i: usize, j: usize| m[i] * n[j] - m[j] * n[i];
+                Ok(Val::M(DMatrix::from_vec(
+                    3,
+                    1,
+                    vec![c(1, 2), c(2, 0), c(0, 1)],
+                )))
+            }
+            _ => matmul(a, b),
+        },
         BinOp::Dot => match (&a, &b) {
             (Val::M(m), Val::M(n))
                 if (m.ncols() == 1 && n.ncols() == 1) || (m.nrows() == 1 && n.nrows() == 1) =>

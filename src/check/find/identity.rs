@@ -414,8 +414,13 @@ fn build(st: &State, mems: &[&[Tok]], cx: &Ctx, src: &str) -> Result<Ident, Skip
 /// stays an identity.
 fn point_equation(st: &State, parsed: &[Result<Expr, PErr>]) -> Option<Skip> {
     let mut points: Vec<(Sym, String)> = Vec::new();
-    // `\nabla q(\mathbf{x}) = \mathbf{0}`: a stationary point
-    let zero_beside = parsed.iter().any(|p| matches!(p, Ok(e) if zero_literal(e)));
+    // `\nabla q(\mathbf{x}) = \mathbf{0}`: a stationary point (not under a curl or a
+    // divergence: `\nabla \times \nabla q = \mathbf{0}` holds everywhere)
+    let vector_op = parsed
+        .iter()
+        .flatten()
+        .any(|e| e.any(&|x| matches!(x, Expr::Deriv(_, d) if d.op.is_some())));
+    let zero_beside = !vector_op && parsed.iter().any(|p| matches!(p, Ok(e) if zero_literal(e)));
     for e in parsed.iter().flatten() {
         e.walk(&mut |x| {
             if let Expr::Deriv(_, d) = x
@@ -904,7 +909,7 @@ fn const_value(e: &Expr) -> Option<f64> {
             match op {
                 syntax::BinOp::Add => a + b,
                 syntax::BinOp::Sub => a - b,
-                syntax::BinOp::Mul | syntax::BinOp::Dot => a * b,
+                syntax::BinOp::Mul | syntax::BinOp::Cross | syntax::BinOp::Dot => a * b,
                 syntax::BinOp::Div => a / b,
                 _ => return None,
             }

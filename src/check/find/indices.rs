@@ -5,7 +5,7 @@ use std::cell::Cell;
 use std::collections::{BTreeMap, BTreeSet};
 
 use crate::check::SkipReason;
-use crate::check::notation::is_index_letter;
+use crate::check::notation::{is_constant_letter, is_index_letter};
 use crate::check::syntax::{self, BinOp, Deriv, Expr, PostOp, Sym};
 
 use super::Skip;
@@ -386,6 +386,13 @@ fn components(members: &[Expr]) -> BTreeMap<String, (Sym, usize)> {
 fn fix_nabla(e: Expr) -> Result<Expr, Skip> {
     let mut err = None;
     let r = e.map(&mut |x| match x {
+        Expr::Deriv(id, d) if d.wrt.base.is_empty() && d.op.is_some() => match field_variable(&d) {
+            Ok(wrt) => Ok(Expr::Deriv(id, Box::new(Deriv { wrt, ..*d }))),
+            Err(s) => {
+                err = Some(s);
+                Err(String::new())
+            }
+        },
         Expr::Deriv(id, d) if d.wrt.base.is_empty() => {
             // `\nabla g`, `\nabla \phi` of a bare symbol (definitions are in): the note
             // never said what g is a function of, so its gradient is unknown (a metric,
@@ -409,10 +416,19 @@ fn fix_nabla(e: Expr) -> Result<Expr, Skip> {
                     syms.push(s.clone());
                 }
             });
-            // else the only vector among them (`\nabla(\tfrac12 k r^2)`, `r = \|\mathbf{x}\|`)
+            // else the only vector among them (`\nabla(\tfrac12 k r^2)`, `r = \|\mathbf{x}\|`),
+            // vectors named as constants aside (`\nabla (\mathbf{a}^T \mathbf{x})^2`)
             if syms.len() > 1 {
                 let vectors: Vec<&Sym> = syms.iter().filter(|s| s.bold && !s.upper).collect();
+                let varying: Vec<&Sym> = vectors
+                    .iter()
+                    .copied()
+                    .filter(|s| !is_constant_letter(&s.base))
+                    .collect();
                 if let [v] = vectors.as_slice() {
+                    let v = (*v).clone();
+                    syms = vec![v];
+                } else if let [v] = varying.as_slice() {
                     let v = (*v).clone();
                     syms = vec![v];
                 }
@@ -442,6 +458,89 @@ fn fix_nabla(e: Expr) -> Result<Expr, Skip> {
             message: m,
         })
     })
+}
+
+/// Bold letters that name a point (a position, a state) and are the variable of
+/// `\nabla \cdot`, `\nabla \times` without a subscript.
+const POINT_LETTERS: &[&str] = &["x", "r", "y", "z", "q"];
+
+/// The variable of a divergence or a curl written without a subscript (definitions
+/// are in): the operand's only bold vector that is not a constant by convention
+/// (`\mathbf{a}`, `\mathbf{b}`, `\mathbf{c}`, `\mathbf{k}`, Greek), when it names a
+/// point (`\mathbf{x}`, `\mathbf{r}`, ...). A field the note never defines
+/// (`\nabla \cdot \mathbf{F}`, `\nabla \cdot (\rho\mathbf{v})` with a velocity
+/// `\mathbf{v}`), or one with a scalar the note never defines beside the point (`f`,
+/// `u`, `\phi`: a scalar field), is abstract.
+fn field_variable(d: &Deriv) -> Result<Sym, Skip> {
+    let what = d.op.map_or("derivative", |o| o.name());
+    let abstract_field = |m: String| Skip {
+        kind: SkipReason::Abstract,
+        message: m,
+    };
+    if let Expr::Var(s) = &d.of {
+        // `\nabla \cdot \mathbf{x}`: the point itself
+        if s.bold && !s.upper && POINT_LETTERS.contains(&s.base.as_str()) {
+            return Ok(s.clone());
+        }
+        return Err(abstract_field(format!(
+            "the {what} of {}, which this note does not define as a field",
+            s.show()
+        )));
+    }
+    let mut syms: Vec<Sym> = Vec::new();
+    d.of.walk(&mut |y| {
+        if let Expr::Var(s) = y
+            && !syms.iter().any(|t| t.key() == s.key())
+        {
+            syms.push(s.clone());
+        }
+    });
+    let vectors: Vec<&Sym> = syms
+        .iter()
+        .filter(|s| s.bold && !s.upper && !is_constant_letter(&s.base))
+        .collect();
+    let [v] = vectors.as_slice() else {
+        if vectors.is_empty() {
+            // no point: the field is of quantities the note leaves undefined
+            // (`\nabla \cdot (\phi \mathbf{F})`)
+            return Err(abstract_field(format!(
+                "the {what} of a field the note does not define as a function of a point \
+                 (`\\mathbf{{x}}`)"
+            )));
+        }
+        return Err(Skip {
+            kind: SkipReason::Unsupported,
+            message: format!(
+                "the {what} without a subscript (with respect to which variable?): write \
+                 `\\nabla_{{\\mathbf{{x}}}}`"
+            ),
+        });
+    };
+    if !POINT_LETTERS.contains(&v.base.as_str()) {
+        return Err(abstract_field(format!(
+            "the {what} of a field of {}, which this note does not define (a field of \
+             position?)",
+            v.show()
+        )));
+    }
+    // a scalar the note never defined beside the point may be a field too
+    let field = syms.iter().find(|s| {
+        !s.bold
+            && !s.upper
+            && s.key() != v.key()
+            && s.base != v.base
+            && !is_constant_letter(&s.base)
+            && !["n", "m", "e", "\\pi"].contains(&s.base.as_str())
+    });
+    if let Some(s) = field {
+        return Err(abstract_field(format!(
+            "the {what} of a field with {}, which this note does not define and may vary \
+             with {}",
+            s.show(),
+            v.show()
+        )));
+    }
+    Ok((*v).clone())
 }
 
 /// Turns `x_i` inside `\sum_i` (or `\dots x_i \dots`) into entry `i` of `x`.

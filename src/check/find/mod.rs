@@ -26,7 +26,19 @@
 //!   failure that rests on a definition made in an earlier part (before a heading
 //!   or a numbered list item) is skipped as ambiguous; a pass stands.
 //! - `\nabla f` without a subscript is by the only symbol of `f` (with definitions
-//!   in), else by its only bold vector. `\left(\frac{\partial P}{\partial
+//!   in), else by its only bold vector, else by its only bold vector not named as a
+//!   constant (`\mathbf{a}`, `\mathbf{b}`, `\mathbf{c}`, `\mathbf{k}`, Greek).
+//! - `\nabla \cdot \mathbf{F}` (also `\operatorname{div}`, `\mathrm{div}`,
+//!   `\text{div}` before a bold vector, physics' `\div`, `\divergence`) is the
+//!   divergence, the trace of the field's Jacobian; `\nabla \times \mathbf{F}`
+//!   (`\operatorname{curl}`, `\curl`) the curl, of fields with 3 components only
+//!   (others are skipped). The operand is the product that follows (`\nabla \cdot
+//!   \mathbf{F} + ...` ends at the `+`). Without a subscript the variable is the
+//!   operand's only bold vector not named as a constant, when it names a point
+//!   (`\mathbf{x}`, `\mathbf{r}`, `\mathbf{y}`, `\mathbf{z}`, `\mathbf{q}`); a field
+//!   the note never writes out (`\nabla \cdot \mathbf{E}`, `\nabla \cdot
+//!   (\rho\mathbf{v})`, `\nabla \cdot (f\mathbf{x})` with `f` undefined) is
+//!   abstract. `\nabla_{\mathbf{x}} \cdot` names the variable. `\left(\frac{\partial P}{\partial
 //!   T}\right)_V` (thermodynamics: V held fixed) is the plain partial when V is
 //!   among the symbols of P (with definitions in); else it is skipped.
 //! - A derivative by a defined symbol (an intermediate quantity: `\hat{\mathbf{y}} =

@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 
 use crate::check::notation::{
     DERIV_CMDS, DIFFERENTIAL, PROSE_CMDS, STATEMENT_BREAK_CMDS, UPRIGHT_D_CMDS, func_by_name,
-    is_bold, is_frac,
+    is_bold, is_frac, is_text,
 };
 use crate::check::syntax::{self, Rel, Sym, Tk, Tok, is_space, plain_text, skip_group};
 
@@ -295,6 +295,21 @@ pub(crate) fn has_deriv(toks: &[Tok]) -> bool {
         };
         if DERIV_CMDS.contains(&c.as_str()) {
             return true;
+        }
+        // `\operatorname{div}`, `\mathrm{curl}` of a bold vector (field): a divergence,
+        // a curl (`\operatorname{div}(f)` of a function is a divisor)
+        if (c == "operatorname" || is_text(c)) && toks.get(k + 1).is_some_and(|u| u.tk == Tk::Open)
+        {
+            let e = skip_group(toks, k + 1);
+            let inner = &toks[(k + 2).min(e)..e.saturating_sub(1).max(k + 2)];
+            let bold_next = toks[e.min(toks.len())..]
+                .iter()
+                .take_while(|u| syntax::relation(&u.tk).is_none())
+                .take(40)
+                .any(|u| matches!(&u.tk, Tk::Cmd(b) if is_bold(b)));
+            if bold_next && matches!(plain_text(inner).replace(' ', "").as_str(), "div" | "curl") {
+                return true;
+            }
         }
         if is_frac(c) && toks.get(k + 1).is_some_and(|u| u.tk == Tk::Open) {
             let e1 = skip_group(toks, k + 1);

@@ -77,8 +77,11 @@ pub(crate) const PRIME_AT: &str = "\\prime-at";
 pub(crate) enum BinOp {
     Add,
     Sub,
-    /// Implicit product, `\times`, `*`: scalar times anything, else a matrix product.
+    /// Implicit product, `*`: scalar times anything, else a matrix product.
     Mul,
+    /// `\times`: the cross product between two column vectors (3-vectors), else like
+    /// `Mul`.
+    Cross,
     /// `\cdot`: the dot product between two vectors, else like `Mul`.
     Dot,
     /// `\odot`, `\circ`: element-wise product.
@@ -141,6 +144,28 @@ pub(crate) struct Deriv {
     pub total: bool,
     /// Written with a prime at a symbol (`f'(c)`): the derivative evaluated there.
     pub prime: bool,
+    /// `\nabla \cdot`, `\nabla \times` (`\operatorname{div}`, `\operatorname{curl}`): the
+    /// divergence or the curl of a vector field, from its Jacobian by the variable.
+    pub op: Option<VecOp>,
+}
+
+/// A derivative of a vector field other than its Jacobian.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum VecOp {
+    /// The divergence: the trace of the Jacobian (a scalar).
+    Div,
+    /// The curl of a field of 3 components by a 3-vector (a 3-vector).
+    Curl,
+}
+
+impl VecOp {
+    /// The name in messages.
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            VecOp::Div => "divergence",
+            VecOp::Curl => "curl",
+        }
+    }
 }
 
 impl Deriv {
@@ -156,6 +181,7 @@ impl Deriv {
             held: Vec::new(),
             total: false,
             prime: false,
+            op: None,
         }
     }
 }

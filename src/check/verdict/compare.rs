@@ -130,7 +130,11 @@ impl Checker<'_> {
     /// The verdict of sampling this typing, which rests on its kinds.
     pub(super) fn sampled(&self, t: Typed, info: &SymInfo) -> Verdict {
         let reading = self.typed_reading(&t.inf);
+        let expm = t.inf.expm;
         let mut v = self.sampled_typed(t, info);
+        if expm && matches!(v.outcome, Outcome::Pass | Outcome::Fail(_)) {
+            v.message = format!("{} ({})", v.message, super::EXPM_READING);
+        }
         v.reading = Some(reading);
         v
     }

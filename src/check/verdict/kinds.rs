@@ -168,7 +168,7 @@ pub(super) fn analyse(members: &[Expr], id: &Ident) -> SymInfo {
 fn direct_scalar(e: &Expr) -> bool {
     match e {
         Expr::Var(_) | Expr::Num(_) | Expr::DimVar(_) | Expr::IdxVal(..) => true,
-        Expr::Bin(BinOp::Mul, a, b) => direct_scalar(a) && direct_scalar(b),
+        Expr::Bin(BinOp::Mul | BinOp::Cross, a, b) => direct_scalar(a) && direct_scalar(b),
         Expr::Call(Func::Sqrt, a) => a.iter().all(direct_scalar),
         Expr::Pow(a, _) => direct_scalar(a),
         _ => false,
@@ -441,9 +441,9 @@ impl Checker<'_> {
         // (a gradient `\nabla` has either orientation: not a concrete shape)
         fn jacobian(e: &Expr) -> Option<&Deriv> {
             match e {
-                Expr::Deriv(_, d) if !d.nabla => Some(d),
+                Expr::Deriv(_, d) if !d.nabla && d.op.is_none() => Some(d),
                 Expr::Post(a, PostOp::Transpose) => match a.as_ref() {
-                    Expr::Deriv(_, d) if !d.nabla => Some(d),
+                    Expr::Deriv(_, d) if !d.nabla && d.op.is_none() => Some(d),
                     _ => None,
                 },
                 _ => None,
@@ -451,7 +451,7 @@ impl Checker<'_> {
         }
         fn factors<'e>(e: &'e Expr, out: &mut Vec<&'e Expr>) {
             match e {
-                Expr::Bin(BinOp::Mul | BinOp::Dot, a, b) => {
+                Expr::Bin(BinOp::Mul | BinOp::Cross | BinOp::Dot, a, b) => {
                     factors(a, out);
                     factors(b, out);
                 }
@@ -465,7 +465,9 @@ impl Checker<'_> {
         };
         let mut found = None;
         m.walk(&mut |x| {
-            if found.is_some() || !matches!(x, Expr::Bin(BinOp::Mul | BinOp::Dot, ..)) {
+            if found.is_some()
+                || !matches!(x, Expr::Bin(BinOp::Mul | BinOp::Cross | BinOp::Dot, ..))
+            {
                 return;
             }
             let mut fs = Vec::new();

@@ -142,7 +142,7 @@ fn all_square(id: &Ident, r: &Reading) -> Option<Ident> {
 /// The verdict, with a pass or a fail that another reading of the notation would
 /// not support turned into a skip (`ambiguous`).
 pub(super) fn check_reread(f: &Finding, s: &Settings, layout: Layout) -> Verdict {
-    let v = check_read(f, s, layout);
+    let v = check_read_exp(f, s, layout);
     if matches!(v.outcome, Outcome::Fail(_) | Outcome::Pass)
         && let Ok(id) = &f.body
         && operator_alone(&id.texts)
@@ -183,6 +183,92 @@ pub(super) fn check_reread(f: &Finding, s: &Settings, layout: Layout) -> Verdict
         );
     }
     v
+}
+
+/// The verdict with `e^{X}` of a square matrix the matrix exponential; a failure
+/// stands only when `exp` read entry by entry fails too (`\exp(X)` of a matrix is
+/// element-wise in ML notes), else it is a skip (`ambiguous`).
+fn check_read_exp(f: &Finding, s: &Settings, layout: Layout) -> Verdict {
+    let v = check_read(f, s, layout);
+    if !matches!(v.outcome, Outcome::Fail(_)) || !v.message.contains(EXPM_READING) {
+        return v;
+    }
+    let Ok(id) = &f.body else {
+        return v;
+    };
+    let Some(entries) = exp_entries(id) else {
+        return v;
+    };
+    let mut f2 = f.clone();
+    f2.body = Ok(entries);
+    let w = check_read(&f2, s, layout);
+    match w.outcome {
+        Outcome::Fail(_) => v,
+        Outcome::Pass => skip(
+            SkipReason::Ambiguous,
+            &format!(
+                "`exp` of a matrix: it holds with `exp` entry by entry, not as the matrix \
+                 exponential ({})",
+                v.message
+            ),
+            s,
+        ),
+        Outcome::Skip(_) => skip(
+            SkipReason::Ambiguous,
+            &format!(
+                "`exp` of a matrix: false as the matrix exponential ({}), and entry by entry \
+                 it cannot be checked ({})",
+                v.message, w.message
+            ),
+            s,
+        ),
+    }
+}
+
+/// Said by a pass or a fail whose typing read `exp` of a square matrix as the matrix
+/// exponential.
+pub(super) const EXPM_READING: &str = "`exp` of a square matrix read as the matrix exponential";
+
+/// The identity with every `exp` read entry by entry; `None` if it has no `exp`.
+fn exp_entries(id: &Ident) -> Option<Ident> {
+    let mut any = false;
+    let mut rewrite = |e: Expr| -> Result<Expr, String> {
+        e.map(&mut |x| match x {
+            Expr::Call(Func::Exp, args) => {
+                any = true;
+                Ok(Expr::Call(Func::ExpEntries, args))
+            }
+            other => Ok(other),
+        })
+    };
+    let mut out = id.clone();
+    out.members = id
+        .members
+        .iter()
+        .map(|m| rewrite(m.clone()))
+        .collect::<Result<_, _>>()
+        .ok()?;
+    if let Some(alt) = &id.alt {
+        out.alt = Some(
+            alt.iter()
+                .map(|m| rewrite(m.clone()))
+                .collect::<Result<_, _>>()
+                .ok()?,
+        );
+    }
+    out.deps = id
+        .deps
+        .iter()
+        .map(|(k, e)| rewrite(e.clone()).map(|e| (k.clone(), e)))
+        .collect::<Result<_, _>>()
+        .ok()?;
+    out.conds = id
+        .conds
+        .iter()
+        .map(|c| c.clone().map_exprs(&mut rewrite))
+        .collect::<Result<_, _>>()
+        .ok()?;
+    any.then_some(out)
 }
 
 /// A notation in the identity's members that has a plausible reading other than the
@@ -394,21 +480,34 @@ fn check_read(f: &Finding, s: &Settings, layout: Layout) -> Verdict {
             otimes,
         }
         .run();
-        if w.outcome == Outcome::Pass {
+        let arrays = r
+            .kinds
+            .iter()
+            .filter(|(_, k)| **k != Kind::Scalar)
+            .map(|(n, k)| format!("{n} a {}", k.as_str()))
+            .collect::<Vec<_>>()
+            .join(", ");
+        // with the arrays' shapes not even fitting, numbers are the reading; with
+        // them fitting and the values differing, the note may mean either
+        if w.outcome == Outcome::Pass && v.outcome == Outcome::Fail(FailKind::Shape) {
             let mut w = w;
             w.message = format!(
                 "{} with every letter a number (nothing in it is written as a vector or a \
-                 matrix; with {}: {})",
-                w.message,
-                r.kinds
-                    .iter()
-                    .filter(|(_, k)| **k != Kind::Scalar)
-                    .map(|(n, k)| format!("{n} a {}", k.as_str()))
-                    .collect::<Vec<_>>()
-                    .join(", "),
-                v.message
+                 matrix; with {arrays}: {})",
+                w.message, v.message
             );
             return w;
+        }
+        if w.outcome == Outcome::Pass {
+            return skip(
+                SkipReason::Ambiguous,
+                &format!(
+                    "it holds with every letter a number, but not with {arrays} (nothing in it \
+                     says which: {})",
+                    v.message
+                ),
+                s,
+            );
         }
         // it fails read as numbers too: that reading's difference says more
         if w.outcome == Outcome::Fail(FailKind::Value) {

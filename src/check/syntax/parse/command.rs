@@ -5,7 +5,7 @@ use crate::check::notation::{
     DECOR_CMDS, Func, TEXT_MODE_CMDS, UNSUPPORTED_CMDS, func_by_name, func_command, greek, is_bold,
     is_frac, is_text,
 };
-use crate::check::syntax::ast::{BinOp, Expr, Rel};
+use crate::check::syntax::ast::{BinOp, Expr, Rel, VecOp};
 use crate::check::syntax::lex::{Tk, Tok, is_space, skip_group};
 
 use super::{PErr, PResult, Parser, has_top_relation, norm_sub, plain_text, relation, split_top};
@@ -262,6 +262,9 @@ impl Parser<'_, '_> {
             "if" | "otherwise" | "else" | "for" | "where" | "and" | "when" => {
                 Err(PErr::parse(format!("the word `{name}`")))
             }
+            // `\operatorname{div} \mathbf{F}`, `\operatorname{curl}_{\mathbf{x}} \mathbf{F}`
+            "div" => self.vector_op(VecOp::Div, None),
+            "curl" => self.vector_op(VecOp::Curl, None),
             "logdet" => {
                 let inner = self.call(Func::Det)?;
                 Ok(Expr::Call(Func::Ln, vec![inner]))

@@ -3,7 +3,7 @@
 use crate::check::notation::{
     DIFFERENTIAL, Func, PARTIAL_INDEX_LETTERS, UPRIGHT_D_CMDS, func_by_name,
 };
-use crate::check::syntax::ast::{BinOp, Deriv, Expr, PostOp, Sym};
+use crate::check::syntax::ast::{BinOp, Deriv, Expr, PostOp, Sym, VecOp};
 use crate::check::syntax::lex::{Tk, Tok, is_space, skip_group};
 
 use super::{PErr, PResult, Parser, plain_text, split_top};
@@ -322,6 +322,23 @@ impl Parser<'_, '_> {
                 wrt = Some(self.wrt(sub)?);
             }
         }
+        // `\nabla \cdot \mathbf{F}`, `\nabla \times \mathbf{F}`: divergence, curl
+        let op = if self.eat_cmd("cdot") {
+            Some(VecOp::Div)
+        } else if self.eat_cmd("times") {
+            Some(VecOp::Curl)
+        } else {
+            None
+        };
+        if let Some(op) = op {
+            if hessian {
+                return Err(PErr::unsupported(format!(
+                    "the {} of `\\nabla^2`",
+                    op.name()
+                )));
+            }
+            return self.vector_op(op, wrt);
+        }
         let of = self.expr()?;
         let wrt = match wrt {
             Some(w) => w,
@@ -349,5 +366,32 @@ impl Parser<'_, '_> {
             return Ok(grad);
         }
         Ok(Expr::Deriv(self.cx.id(), Box::new(Deriv::by(grad, wrt))))
+    }
+
+    /// The divergence or the curl (after `\nabla \cdot`, `\operatorname{div}`, ...) of
+    /// the product that follows (`\nabla \cdot \mathbf{F} + ...` ends at the `+`),
+    /// by `wrt` (`\nabla_{\mathbf{x}} \cdot`), else by the variable `find` picks.
+    pub(super) fn vector_op(&mut self, op: VecOp, wrt: Option<Sym>) -> PResult<Expr> {
+        let wrt = match wrt {
+            Some(w) => w,
+            None if self.eat_ch('_') => {
+                let sub = self.arg_toks()?;
+                self.wrt(sub)?
+            }
+            None => Sym {
+                base: String::new(),
+                sub: None,
+                bold: false,
+                upper: false,
+            },
+        };
+        let of = self.jterm()?;
+        Ok(Expr::Deriv(
+            self.cx.id(),
+            Box::new(Deriv {
+                op: Some(op),
+                ..Deriv::by(of, wrt)
+            }),
+        ))
     }
 }

@@ -54,7 +54,7 @@ impl Parser<'_, '_> {
         let op = match &t.tk {
             Tk::Cmd(c) => match c.as_str() {
                 "cdot" | "bullet" | "centerdot" => BinOp::Dot,
-                "times" => BinOp::Mul,
+                "times" => BinOp::Cross,
                 "odot" | "circ" | "bigodot" => BinOp::Had,
                 "otimes" | "bigotimes" => BinOp::Kron,
                 "oslash" | "bigoslash" => BinOp::Oslash,
@@ -93,7 +93,7 @@ impl Parser<'_, '_> {
     }
 
     // jterm := factor factor*   (juxtaposition binds tighter than \cdot, \odot, /)
-    fn jterm(&mut self) -> PResult<Expr> {
+    pub(super) fn jterm(&mut self) -> PResult<Expr> {
         let mut lhs = self.factor()?;
         loop {
             // (check the raw next token before `at_factor_start` skips spacing)
