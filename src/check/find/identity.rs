@@ -11,7 +11,7 @@ use crate::check::{Finding, Layout, Otimes, SkipReason};
 
 use super::indices::{free_indices, resolve, time_derivative_dots};
 use super::rewrite::{bind_prime_at, dim_values, show_name, subst_ctx};
-use super::scope::{declaration, define, domain_condition, symmetric_decl};
+use super::scope::{de_unknowns, declaration, define, domain_condition, symmetric_decl};
 use super::statements::{
     has_deriv, has_prime_call, has_sub_partial, is_blank_or_prompt, members, sub_partials,
 };
@@ -89,6 +89,19 @@ pub(super) fn statement(
     let (mut mems, mut rels) = members(stmt);
     if rels.is_empty() {
         return None;
+    }
+    // `y' - \alpha y = C e^{\beta x}`: a differential equation for y, whose `y` is its
+    // unknown, not a `y` defined in an earlier part of the note (under another heading
+    // or numbered item: a solution found for another equation); `y'' - 2\alpha y' +
+    // \alpha^2 y = 0` (homogeneous) never holds for a `y` defined before
+    if rels == [Rel::Eq] {
+        let homogeneous = plain_text(mems[1]).trim() == "0";
+        for y in de_unknowns(stmt) {
+            if homogeneous || st.def_part.get(&y).is_some_and(|&(part, _)| part < st.part) {
+                st.syms.remove(&y);
+                st.funcs.remove(&y);
+            }
+        }
     }
     let funcs = st.func_names();
     let ids = Cell::new(0u32);
@@ -189,10 +202,14 @@ pub(super) fn statement(
                 .iter()
                 .any(|c| t.is_cmd(c))
         });
+        // `$y = C_1 e^{mx} + C_2 x e^{mx}$ if $m_1 = m_2$`, `$y(x) = ...$ is a
+        // solution`: a result about an unknown, not a definition (`:=` always is one)
+        let result = st.result_said && rels[0] == Rel::Eq;
         if matches!(rels[0], Rel::Eq | Rel::Def)
             && mems.len() >= 2
             && !is_blank_or_prompt(mems[1])
             && !roots
+            && !result
         {
             define(st, mems[0], mems[1], &cx);
         }

@@ -209,6 +209,9 @@ struct State {
     def_part: BTreeMap<String, (usize, usize)>,
     /// The parts that are numbered list items (an exercise defines its own `f`).
     item_parts: BTreeSet<usize>,
+    /// The prose after the span being read says its equations are results (`$y =
+    /// ...$ if $m_1 = m_2$`, "is a solution"), not definitions.
+    result_said: bool,
     last_def: String,
 }
 
@@ -279,6 +282,10 @@ pub(crate) fn find(note: &NoteMath) -> Vec<Finding> {
     // index in `out`, statement, span, span's TeX
     let mut retry: Vec<(usize, Vec<Tok>, usize, &str)> = Vec::new();
     for (si, span) in note.spans.iter().enumerate() {
+        st.result_said = note
+            .spans
+            .get(si + 1)
+            .is_some_and(|next| scope::says_result(next.before));
         if let Some(item) = starts_part(span.before) {
             st.part += 1;
             if item {

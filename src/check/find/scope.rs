@@ -410,3 +410,87 @@ pub(super) fn domain_condition(st: &State, stmt: &[Tok], src: &str) -> Option<sy
     };
     syntax::parse_condition(stmt, &cx).ok()
 }
+
+/// The unknowns of a differential equation the statement writes: a single letter
+/// `y` with a derivative of it (`y'`, `y''`, `\frac{dy}{dx}`, `\frac{d^2y}{dx^2}`) and
+/// `y` itself elsewhere in it (`y' - \alpha y = 0`, `x^2 y' - 2xy = 4x^5`). A letter
+/// applied to an argument (`y(x)`, `y'(x)`) is not counted.
+pub(super) fn de_unknowns(stmt: &[Tok]) -> Vec<String> {
+    let sig: Vec<&Tok> = stmt.iter().filter(|t| !is_space(&t.tk)).collect();
+    let letter = |k: usize| match sig.get(k).map(|t| &t.tk) {
+        Some(Tk::Letter(c)) => Some(*c),
+        _ => None,
+    };
+    let mut derived: BTreeSet<char> = BTreeSet::new();
+    let mut bare: BTreeSet<char> = BTreeSet::new();
+    let mut k = 0;
+    while k < sig.len() {
+        // `\frac{d y}{...}`, `\frac{d^2 y}{...}`
+        if ["frac", "dfrac", "tfrac"].iter().any(|c| sig[k].is_cmd(c))
+            && sig.get(k + 1).is_some_and(|t| t.tk == Tk::Open)
+            && letter(k + 2) == Some('d')
+        {
+            let mut j = k + 3;
+            if sig.get(j).is_some_and(|t| t.is_ch('^')) {
+                j += 2;
+            }
+            if let Some(c) = letter(j)
+                && sig.get(j + 1).is_some_and(|t| t.tk == Tk::Close)
+            {
+                derived.insert(c);
+                k = j + 2;
+                continue;
+            }
+        }
+        if let Some(c) = letter(k) {
+            let word = k > 0 && letter(k - 1).is_some();
+            let next_word = letter(k + 1).is_some();
+            let mut j = k + 1;
+            let mut primes = 0;
+            while sig
+                .get(j)
+                .is_some_and(|t| t.is_ch('\'') || t.is_cmd("prime"))
+            {
+                primes += 1;
+                j += 1;
+            }
+            let applied = sig.get(j).is_some_and(|t| t.is_ch('('));
+            if !word && !next_word && !applied {
+                if primes > 0 {
+                    derived.insert(c);
+                } else if !sig.get(j).is_some_and(|t| t.is_ch('_') || t.is_ch('^')) {
+                    bare.insert(c);
+                }
+            }
+            k = j;
+            continue;
+        }
+        k += 1;
+    }
+    derived.intersection(&bare).map(|c| c.to_string()).collect()
+}
+
+/// Does the prose right after a formula make its equation a result rather than a
+/// definition: a condition (`if`, `when`, `for ... \ne`) or "is a solution"?
+pub(super) fn says_result(after: &str) -> bool {
+    let t = after.trim_start().to_lowercase();
+    let t = t.trim_start_matches([',', ';', ':', '(']).trim_start();
+    RESULT_WORDS.iter().any(|w| t.starts_with(w))
+}
+
+/// How prose right after an equation says it is a result (see [`says_result`]).
+const RESULT_WORDS: &[&str] = &[
+    "if ",
+    "when ",
+    "whenever ",
+    "provided ",
+    "is a solution",
+    "is the solution",
+    "is a general solution",
+    "is the general solution",
+    "are solutions",
+    "solves ",
+    "si ",
+    "es solución",
+    "es una solución",
+];
