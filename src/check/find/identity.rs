@@ -1137,6 +1137,8 @@ pub(super) fn abstract_in(e: &Expr) -> Option<Skip> {
             return;
         }
         match x {
+            // a tuple: a vector where coordinates make it one, else refused (`indices`)
+            Expr::Apply(name, _) if name == syntax::TUPLE => {}
             Expr::Apply(name, _) => {
                 err = Some(Skip {
                     kind: SkipReason::Abstract,

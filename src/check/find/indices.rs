@@ -6,14 +6,30 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use crate::check::SkipReason;
 use crate::check::notation::{is_constant_letter, is_index_letter};
-use crate::check::syntax::{self, BinOp, Deriv, Expr, PostOp, Sym};
+use crate::check::syntax::{self, BinOp, Deriv, Expr, PostOp, Sym, TUPLE, VecOp};
 
 use super::Skip;
 use super::identity::abstract_in;
 
 /// Abstract functions, indices, dimension variables, ids.
 pub(super) fn resolve(members: Vec<Expr>) -> Result<(Vec<Expr>, Vec<String>), Skip> {
-    let mut members = members;
+    let mut members = coordinates(members);
+    let mut tuple = false;
+    for e in &members {
+        e.walk(&mut |x| {
+            if matches!(x, Expr::Apply(n, _) if n == TUPLE) {
+                tuple = true;
+            }
+        });
+    }
+    if tuple {
+        return Err(Skip {
+            kind: SkipReason::Unsupported,
+            message: "a tuple `(a, b)` (a vector only as the field or the gradient of \
+                      coordinates x, y, z)"
+                .into(),
+        });
+    }
     refused_derivatives(&members)?;
     for e in members.iter_mut() {
         let taken = std::mem::replace(e, Expr::ZeroAny);
@@ -380,6 +396,92 @@ fn components(members: &[Expr]) -> BTreeMap<String, (Sym, usize)> {
     // a single component does not make a vector
     out.retain(|_, (_, n)| *n >= 2);
     out
+}
+
+/// The coordinates of a point, in order: `\nabla(x^2 + yz)`, `\nabla \cdot (xy, yz,
+/// zx)` differentiate by the point they make.
+const COORDINATES: [&str; 3] = ["x", "y", "z"];
+
+/// A gradient, divergence or curl with no subscript (`\nabla`, `\nabla \cdot`,
+/// `\nabla \times`) of an expression in two or three of the coordinates x, y, z and
+/// no vector: by the point (x, y, z) (or (x, y)), each coordinate its component, in
+/// the whole identity.
+fn coordinates(members: Vec<Expr>) -> Vec<Expr> {
+    let mut used: BTreeSet<usize> = BTreeSet::new();
+    let mut other = false;
+    let mut any = false;
+    // a field's components: as many coordinates (a curl needs three)
+    let mut len = 0;
+    for e in &members {
+        e.walk(&mut |x| match x {
+            Expr::Deriv(_, d) if d.wrt.base.is_empty() => {
+                any = true;
+                if d.op == Some(VecOp::Curl) {
+                    len = 3;
+                } else if let Expr::Apply(name, entries) = &d.of
+                    && name == TUPLE
+                    && d.op.is_some()
+                {
+                    len = len.max(entries.len());
+                }
+                d.of.walk(&mut |y| {
+                    if let Expr::Var(s) = y {
+                        match COORDINATES.iter().position(|c| *c == s.base) {
+                            Some(k) if !s.bold && s.sub.is_none() => {
+                                used.insert(k);
+                            }
+                            _ if s.bold => other = true,
+                            _ => {}
+                        }
+                    }
+                });
+            }
+            Expr::Deriv(..) => other = true,
+            Expr::Var(s) if s.bold => other = true,
+            _ => {}
+        });
+    }
+    if !any || other || used.len() < 2 {
+        return members;
+    }
+    let n = used.iter().max().map_or(0, |m| m + 1).max(2).max(len);
+    if n > COORDINATES.len() {
+        return members;
+    }
+    let point = Sym {
+        base: "(x,y,z)".into(),
+        sub: None,
+        bold: true,
+        upper: false,
+    };
+    members
+        .into_iter()
+        .map(|e| {
+            let taken = e.clone();
+            e.map(&mut |x| match x {
+                Expr::Apply(name, entries) if name == TUPLE => {
+                    Ok(Expr::Matrix(entries.into_iter().map(|e| vec![e]).collect()))
+                }
+                Expr::Var(s)
+                    if !s.bold
+                        && s.sub.is_none()
+                        && COORDINATES[..n].contains(&s.base.as_str()) =>
+                {
+                    let k = COORDINATES.iter().position(|c| *c == s.base).unwrap_or(0);
+                    Ok(Expr::At(Expr::Var(point.clone()).bx(), k + 1, n))
+                }
+                Expr::Deriv(id, d) if d.wrt.base.is_empty() => Ok(Expr::Deriv(
+                    id,
+                    Box::new(Deriv {
+                        wrt: point.clone(),
+                        ..*d
+                    }),
+                )),
+                other => Ok(other),
+            })
+            .unwrap_or(taken)
+        })
+        .collect()
 }
 
 /// `\nabla f` without a subscript: the variable is the only symbol in `f`.

@@ -17,6 +17,9 @@ pub(crate) enum Rel {
     Other,
 }
 
+/// The name of the [`Expr::Apply`] a tuple `(a, b, c)` is parsed to: its entries.
+pub(crate) const TUPLE: &str = "\\tuple";
+
 /// A symbol: a letter (Latin or Greek), possibly decorated, bold and subscripted.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct Sym {

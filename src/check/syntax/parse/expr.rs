@@ -7,7 +7,7 @@ use crate::check::notation::{
     DERIV_CMDS, FROBENIUS_SUBS, Func, MAX_NORM_SUBS, func_by_name, func_command, is_bold, is_frac,
     is_text, is_transpose_sup,
 };
-use crate::check::syntax::ast::{BinOp, Expr, NormKind, PostOp, Sym};
+use crate::check::syntax::ast::{BinOp, Expr, NormKind, PostOp, Sym, TUPLE};
 use crate::check::syntax::lex::{Tk, Tok, is_space, skip_group};
 
 use super::{
@@ -495,7 +495,25 @@ impl Parser<'_, '_> {
         self.in_operand = saved;
         let e = e?;
         if self.peek().is_some_and(|t| t.is_ch(',')) {
-            return Err(PErr::unsupported("a tuple `(a, b)`"));
+            // `(2x, z, y)`, `[6xy, 3x^2]`: its entries
+            let mut entries = vec![vec![e]];
+            while self.eat_ch(',') {
+                let saved = self.in_operand;
+                self.in_operand = false;
+                let next = self.expr();
+                self.in_operand = saved;
+                entries.push(vec![next?]);
+                if entries.len() > 9 {
+                    return Err(PErr::unsupported("a tuple of more than 9 entries"));
+                }
+            }
+            self.close_delim()?;
+            // a tuple is a vector only where a coordinate gradient, divergence or curl
+            // says so (`find::indices::coordinates`); elsewhere it is refused
+            return Ok(Expr::Apply(
+                TUPLE.into(),
+                entries.into_iter().flatten().collect(),
+            ));
         }
         self.close_delim()?;
         Ok(e)
