@@ -191,9 +191,10 @@ fn generate(root: &Path, count: usize) -> BenchResult<Vec<Expected>> {
     let notes = count.div_ceil(PER_NOTE);
     for n in 0..notes {
         let path = format!("Topic {}/Identities {n:03}.md", n % 10);
-        let mut text =
-            format!("---\ntitle: Identities {n}\ntags: [generated]\n---\n# Identities {n}\n\n");
-        let mut line = 7;
+        let mut text = format!(
+            "---\ntitle: Identities {n}\ntags: [generated]\n---\n# Identities {n}\n\nNumerator layout throughout.\n\n"
+        );
+        let mut line = 9;
         for k in 0..PER_NOTE.min(count - n * PER_NOTE) {
             let (tex, truth) = identity(&mut rng);
             let inline = k % 3 == 0;

@@ -300,6 +300,7 @@ pub(crate) fn find(note: &NoteMath) -> Vec<Finding> {
         }
         let toks = syntax::lex(span.tex);
         let stmts = statements(&toks);
+        let de_names: BTreeSet<String> = stmts.iter().flat_map(|s| scope::de_unknowns(s)).collect();
         // `$...$ for symmetric $A$`, `$...$ ($C$ symmetric)`: that identity's matrix
         // is symmetric
         if let Some(k) = prev_last {
@@ -437,6 +438,24 @@ pub(crate) fn find(note: &NoteMath) -> Vec<Finding> {
             let defs = st.defs;
             statement(&mut st, &stmt, span.tex, si, layout, otimes, &mut out);
             last = (out.len() > before).then(|| out.len() - 1);
+            // an identity about the unknown of a differential equation this display
+            // writes (`q' - kq = 0`, then `\frac{d}{dx}(e^{-kx} q) = 0`): it holds
+            // for the solutions only
+            if out.len() > before
+                && let Some(Finding { body, .. }) = out.last_mut()
+                && let Ok(id) = body
+                && let Some(y) = de_names.iter().find(|y| {
+                    !st.syms.contains_key(*y) && id.members.iter().any(|m| uses_symbol(m, y))
+                })
+            {
+                *body = Err(Skip {
+                    kind: SkipReason::Abstract,
+                    message: format!(
+                        "{y} is the unknown of the differential equation in this formula: \
+                         this holds for its solutions only"
+                    ),
+                });
+            }
             if out.len() > before {
                 // a new identity ends the reach of the earlier spans' definitions
                 retry.retain(|r| r.2 == si);
@@ -454,6 +473,16 @@ pub(crate) fn find(note: &NoteMath) -> Vec<Finding> {
                                 .is_some_and(|gap| gap.contains("\\\\"))
                         });
                     if row_after {
+                        continue;
+                    }
+                    // a display that writes a differential equation for the name
+                    // (`y' - \alpha y = C e^{\alpha x}`) derives with it as the unknown:
+                    // the solution stated after it does not say what its rows meant
+                    let toks = syntax::lex(src);
+                    if statements(&toks)
+                        .iter()
+                        .any(|s| scope::de_unknowns(s).contains(&name))
+                    {
                         continue;
                     }
                     let uses = match out.get(*k).map(|f: &Finding| &f.body) {

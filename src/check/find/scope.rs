@@ -414,8 +414,18 @@ pub(super) fn domain_condition(st: &State, stmt: &[Tok], src: &str) -> Option<sy
 /// The unknowns of a differential equation the statement writes: a single letter
 /// `y` with a derivative of it (`y'`, `y''`, `\frac{dy}{dx}`, `\frac{d^2y}{dx^2}`) and
 /// `y` itself elsewhere in it (`y' - \alpha y = 0`, `x^2 y' - 2xy = 4x^5`). A letter
-/// applied to an argument (`y(x)`, `y'(x)`) is not counted.
+/// applied to an argument (`y(x)`, `y'(x)`) is not counted, nor is anything in a
+/// statement with partials, `\nabla` or bold vectors (a prime there is a transpose).
 pub(super) fn de_unknowns(stmt: &[Tok]) -> Vec<String> {
+    // with partials or vectors about, a prime is a transpose or the statement an
+    // identity of several variables
+    if stmt.iter().any(|t| {
+        ["partial", "mathbf", "boldsymbol", "bm", "vec", "nabla"]
+            .iter()
+            .any(|c| t.is_cmd(c))
+    }) {
+        return Vec::new();
+    }
     let sig: Vec<&Tok> = stmt.iter().filter(|t| !is_space(&t.tk)).collect();
     let letter = |k: usize| match sig.get(k).map(|t| &t.tk) {
         Some(Tk::Letter(c)) => Some(*c),
@@ -443,8 +453,6 @@ pub(super) fn de_unknowns(stmt: &[Tok]) -> Vec<String> {
             }
         }
         if let Some(c) = letter(k) {
-            let word = k > 0 && letter(k - 1).is_some();
-            let next_word = letter(k + 1).is_some();
             let mut j = k + 1;
             let mut primes = 0;
             while sig
@@ -455,7 +463,7 @@ pub(super) fn de_unknowns(stmt: &[Tok]) -> Vec<String> {
                 j += 1;
             }
             let applied = sig.get(j).is_some_and(|t| t.is_ch('('));
-            if !word && !next_word && !applied {
+            if !applied {
                 if primes > 0 {
                     derived.insert(c);
                 } else if !sig.get(j).is_some_and(|t| t.is_ch('_') || t.is_ch('^')) {
