@@ -306,7 +306,25 @@ impl<'t, 'c> Parser<'t, 'c> {
                     return Ok(&self.toks[k..close]);
                 }
             }
-            Ok(&self.toks[k..k + 1])
+            // `x^\frac{1}{2}`, `e^\sqrt{x}`: a command takes its arguments along
+            let groups = match &t.tk {
+                Tk::Cmd(c) if matches!(c.as_str(), "frac" | "dfrac" | "tfrac") => 2,
+                Tk::Cmd(c) if c == "sqrt" => 1,
+                _ => 0,
+            };
+            let mut end = k + 1;
+            for _ in 0..groups {
+                if self.toks.get(end).is_none_or(|u| u.tk != Tk::Open) {
+                    break;
+                }
+                let close = skip_group(self.toks, end);
+                if close > self.toks.len() {
+                    break;
+                }
+                end = close;
+            }
+            self.pos = end;
+            Ok(&self.toks[k..end])
         }
     }
 }
