@@ -83,6 +83,22 @@ pub(crate) fn statements(toks: &[Tok]) -> Vec<Vec<Tok>> {
             Tk::Cmd(c) if c == "\\" || c == "cr" || c == "newline" => {
                 row_break = true;
                 k += 1;
+                // `\\[10pt]`: the space after the row, a length, not math
+                let mut j = k;
+                while toks.get(j).is_some_and(|u| is_space(&u.tk)) {
+                    j += 1;
+                }
+                if toks.get(j).is_some_and(|u| u.is_ch('['))
+                    && let Some(len) = toks[j + 1..].iter().position(|u| u.is_ch(']'))
+                    && toks[j + 1..j + 1 + len].iter().all(|u| {
+                        matches!(u.tk, Tk::Digit(_) | Tk::Letter(_))
+                            || u.is_ch('.')
+                            || u.is_ch('-')
+                            || is_space(&u.tk)
+                    })
+                {
+                    k = j + len + 2;
+                }
                 continue;
             }
             Tk::Ch('&') => {
