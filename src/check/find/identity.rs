@@ -205,6 +205,7 @@ pub(super) fn statement(
         // `$y = C_1 e^{mx} + C_2 x e^{mx}$ if $m_1 = m_2$`, `$y(x) = ...$ is a
         // solution`: a result about an unknown, not a definition (`:=` always is one)
         let result = st.result_said && rels[0] == Rel::Eq;
+        let defs = st.defs;
         if matches!(rels[0], Rel::Eq | Rel::Def)
             && mems.len() >= 2
             && !is_blank_or_prompt(mems[1])
@@ -212,6 +213,10 @@ pub(super) fn statement(
             && !result
         {
             define(st, mems[0], mems[1], &cx);
+        }
+        // `x^2 + y^2 = 25`: not a definition, a relation between its letters
+        if st.defs == defs && rels == [Rel::Eq] && !roots {
+            relation(st, mems[0], mems[1], &cx);
         }
         return None;
     }
@@ -364,11 +369,23 @@ fn build(st: &State, mems: &[&[Tok]], cx: &Ctx, src: &str) -> Result<Ident, Skip
     let bound = bare_function_params(st, &parsed);
     let stale = stale_name(st, &parsed);
     let used = Cell::new(false);
+    // `\frac{dy}{dx}` of a y given by a relation: `-H_x / H_y`
+    let (parsed, implicit) = {
+        let ok: Vec<Expr> = parsed.iter().flatten().cloned().collect();
+        match implicit_derivatives(st, ok) {
+            (done, Some(imp)) if parsed.iter().all(Result::is_ok) => {
+                (done.into_iter().map(Ok).collect::<Vec<_>>(), Some(imp))
+            }
+            _ => (parsed, None),
+        }
+    };
     let members = substituted(st, &parsed, &bound, &used)?;
     if let Some(s) = constants_equation(&parsed, &members) {
         return Err(s);
     }
-    if let Some(s) = defined_without_variable(st, &parsed, &members) {
+    if implicit.is_none()
+        && let Some(s) = defined_without_variable(st, &parsed, &members)
+    {
         return Err(s);
     }
     let sums_written = parsed
@@ -418,6 +435,7 @@ fn build(st: &State, mems: &[&[Tok]], cx: &Ctx, src: &str) -> Result<Ident, Skip
         bars,
         branch_conds: Vec::new(),
         only_if_symmetric: BTreeSet::new(),
+        implicit,
     })
 }
 
@@ -1313,5 +1331,77 @@ fn sums_to_one(lhs: &[Tok], rhs: &[Tok], cx: &Ctx) -> Option<String> {
             }
         }
         _ => None,
+    }
+}
+
+/// Records `lhs = rhs` as a relation between its letters (two or more plain scalar
+/// letters, no function of the note's).
+fn relation(st: &mut State, lhs: &[Tok], rhs: &[Tok], cx: &Ctx) {
+    let (Ok(a), Ok(b)) = (syntax::parse_expr(lhs, cx), syntax::parse_expr(rhs, cx)) else {
+        return;
+    };
+    let h = Expr::bin(syntax::BinOp::Sub, a, b);
+    let mut keys = BTreeSet::new();
+    let mut other = false;
+    h.walk(&mut |x| match x {
+        Expr::Var(s) if !s.bold && !s.upper && s.sub.is_none() => {
+            keys.insert(s.key());
+        }
+        Expr::Var(_) | Expr::Apply(..) | Expr::Deriv(..) | Expr::Sum { .. } => other = true,
+        _ => {}
+    });
+    if !other && keys.len() >= 2 {
+        st.relations.push((h, keys, st.part));
+    }
+}
+
+/// `\frac{dy}{dx}` of a `y` the note does not define, both letters in the latest
+/// relation of this part of the note (`x^2 + y^2 = 25`): `-H_x / H_y`. Returns the
+/// members and, if any was replaced, y and H.
+fn implicit_derivatives(st: &State, members: Vec<Expr>) -> (Vec<Expr>, Option<(Sym, Expr)>) {
+    let Some((h, keys, part)) = st.relations.last() else {
+        return (members, None);
+    };
+    if *part != st.part {
+        return (members, None);
+    }
+    let mut found: Option<Sym> = None;
+    let mut clash = false;
+    let original = members.clone();
+    let out: Vec<Expr> = members
+        .into_iter()
+        .map(|m| {
+            let taken = m.clone();
+            m.map(&mut |x| match x {
+                Expr::Deriv(id, d)
+                    if matches!(&d.of, Expr::Var(y) if !y.bold && y.sub.is_none()
+                        && keys.contains(&y.key())
+                        && !st.syms.contains_key(&y.key())
+                        && !st.funcs.contains_key(&y.key()))
+                        && keys.contains(&d.wrt.key())
+                        && !d.wrt.bold
+                        && d.op.is_none()
+                        && !d.nabla
+                        && d.entry.is_none() =>
+                {
+                    let Expr::Var(y) = &d.of else {
+                        return Ok(Expr::Deriv(id, d));
+                    };
+                    if found.as_ref().is_some_and(|f| f.key() != y.key()) {
+                        clash = true;
+                    }
+                    found = Some(y.clone());
+                    let hx = Expr::Deriv(0, Box::new(syntax::Deriv::by(h.clone(), d.wrt.clone())));
+                    let hy = Expr::Deriv(0, Box::new(syntax::Deriv::by(h.clone(), y.clone())));
+                    Ok(Expr::Neg(Expr::bin(syntax::BinOp::Div, hx, hy).bx()))
+                }
+                other => Ok(other),
+            })
+            .unwrap_or(taken)
+        })
+        .collect();
+    match found {
+        Some(y) if !clash => (out, Some((y, h.clone()))),
+        _ => (original, None),
     }
 }

@@ -67,6 +67,12 @@
 //!   like `true only for symmetric $X$`).
 //! - An evaluation bar `\Big|_{x=a}` / `\left. ... \right|_{x=a}` after a member
 //!   evaluates it at that number.
+//! - Implicit differentiation: an equation between letters that defines nothing
+//!   (`x^2 + y^2 = 25`, `\sqrt{xy} = 1 + x^2 y`) is a relation; in the same part of the
+//!   note, `\frac{dy}{dx}` of a `y` the note does not define, with both letters in the
+//!   latest relation, is `-H_x / H_y` (H = lhs - rhs), and points are sampled on the
+//!   curve (y solved by Newton's method). A failure there may be about one branch of
+//!   the curve only, so it is a skip (`ambiguous`), never a fail.
 //! - Index notation: `x^{(i)}`, `a^{[l]}` are training examples (layers), never
 //!   powers; inside a sum over i they are the columns of a matrix of examples (a
 //!   family used as vectors: bold, with an entry `x_j^{(i)}`, transposed, or next to
@@ -151,6 +157,10 @@ pub(crate) struct Ident {
     /// Matrices the note says this identity needs symmetric ("true only for
     /// symmetric $C$"): a caveat, not an assumption (see `verdict::check_read`).
     pub only_if_symmetric: BTreeSet<String>,
+    /// `y` given implicitly by a relation the note states (`x^2 + y^2 = 25`): its
+    /// symbol and `H` with the relation `H = 0`; `dy/dx` is `-H_x / H_y`, and points
+    /// are sampled on the curve.
+    pub implicit: Option<(Sym, Expr)>,
 }
 
 /// An evaluation bar: the symbol's key and its value there.
@@ -209,6 +219,9 @@ struct State {
     def_part: BTreeMap<String, (usize, usize)>,
     /// The parts that are numbered list items (an exercise defines its own `f`).
     item_parts: BTreeSet<usize>,
+    /// Relations between letters the note states (`x^2 + y^2 = 25`): `lhs - rhs`, the
+    /// letters, and the part of the note.
+    relations: Vec<(Expr, BTreeSet<String>, usize)>,
     /// The prose after the span being read says its equations are results (`$y =
     /// ...$ if $m_1 = m_2$`, "is a solution"), not definitions.
     result_said: bool,
@@ -444,6 +457,7 @@ pub(crate) fn find(note: &NoteMath) -> Vec<Finding> {
             if out.len() > before
                 && let Some(Finding { body, .. }) = out.last_mut()
                 && let Ok(id) = body
+                && id.implicit.is_none()
                 && let Some(y) = de_names.iter().find(|y| {
                     !st.syms.contains_key(*y) && id.members.iter().any(|m| uses_symbol(m, y))
                 })

@@ -440,6 +440,20 @@ fn check_read(f: &Finding, s: &Settings, layout: Layout) -> Verdict {
         otimes,
     }
     .run();
+    // on a curve given implicitly, a formula may hold on one branch only
+    if let Outcome::Fail(_) = v.outcome
+        && id.implicit.is_some()
+    {
+        return skip(
+            SkipReason::Ambiguous,
+            &format!(
+                "y is given implicitly by the relation the note states; at points of that \
+                 curve: {} (a formula for one branch of the curve fails on the others)",
+                v.message
+            ),
+            s,
+        );
+    }
     // "true only for symmetric $C$": false in general, as the note says; a skip
     // that names the condition when it holds under it
     if matches!(v.outcome, Outcome::Fail(_)) && !id.only_if_symmetric.is_empty() {

@@ -216,8 +216,40 @@ impl Checker<'_> {
             .iter()
             .map(|(n, d)| (n.clone(), inf.dims.size(*d, &free)))
             .collect();
-        // defined variables take their definition's value
         let empty = HashMap::new();
+        // `y` given by a relation `H = 0`: on the curve, by Newton's method from the
+        // sampled value (a point where it does not converge is resampled)
+        if let Some((y, h)) = &self.id.implicit {
+            let key = y.key();
+            let mut converged = false;
+            for _ in 0..60 {
+                let mut cx = Cx::new(&vals, &poly, &dimvars, &empty, self.otimes);
+                cx.idx = idx.clone();
+                let Ok(Val::S(hv)) = eval::eval(h, &mut cx) else {
+                    return None;
+                };
+                if hv.abs() <= 1e-13 {
+                    converged = true;
+                    break;
+                }
+                let d = crate::check::syntax::Deriv::by(h.clone(), y.clone());
+                let Ok(out) = eval::derivative(&d, &vals, &poly, &dimvars, &idx, self.otimes, true)
+                else {
+                    return None;
+                };
+                let (Val::S(dh), Some(Val::S(y0))) = (out.value, vals.get(&key).cloned()) else {
+                    return None;
+                };
+                if !dh.is_finite() || dh.abs() < 1e-9 {
+                    return None;
+                }
+                vals.insert(key.clone(), Val::S(y0 - hv / dh));
+            }
+            if !converged {
+                return None;
+            }
+        }
+        // defined variables take their definition's value
         for (s, e) in &self.id.deps {
             let mut cx = Cx::new(&vals, &poly, &dimvars, &empty, self.otimes);
             cx.idx = idx.clone();
