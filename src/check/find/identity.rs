@@ -86,6 +86,9 @@ pub(super) fn statement(
     otimes: Option<Otimes>,
     out: &mut Vec<Finding>,
 ) -> Option<()> {
+    // `f'' = ...` after `f(x) = ...`: the derivative at the function's parameter
+    let with_args = bare_primes(st, stmt);
+    let stmt: &[Tok] = with_args.as_deref().unwrap_or(stmt);
     let (mut mems, mut rels) = members(stmt);
     if rels.is_empty() {
         return None;
@@ -1404,4 +1407,81 @@ fn implicit_derivatives(st: &State, members: Vec<Expr>) -> (Vec<Expr>, Option<(S
         Some(y) if !clash => (out, Some((y, h.clone()))),
         _ => (original, None),
     }
+}
+
+/// `f'`, `f''` (primes, no argument) of a function the note defined with one
+/// parameter (`f(x) = ...`): the tokens with `(x)` written after the primes. `None`
+/// when there is no such prime.
+fn bare_primes(st: &State, stmt: &[Tok]) -> Option<Vec<Tok>> {
+    let mut out: Vec<Tok> = Vec::with_capacity(stmt.len() + 3);
+    let mut changed = false;
+    let mut k = 0;
+    while k < stmt.len() {
+        let t = &stmt[k];
+        out.push(t.clone());
+        k += 1;
+        let name = match &t.tk {
+            Tk::Letter(c) => c.to_string(),
+            _ => continue,
+        };
+        // a letter standing alone (not the end of a word)
+        if out.len() >= 2 && matches!(out[out.len() - 2].tk, Tk::Letter(_)) {
+            continue;
+        }
+        let Some(Def::Func { params, .. }) = st.funcs.get(&name) else {
+            continue;
+        };
+        // the name also written bare (`Q' = 3Q`): a differential equation, or a
+        // symbol of its own; leave it
+        let bare_elsewhere = stmt.iter().enumerate().any(|(i, u)| {
+            matches!(&u.tk, Tk::Letter(c) if c.to_string() == name)
+                && i + 1 != k
+                && !stmt.get(i + 1).is_some_and(|v| {
+                    v.is_ch('(') || v.is_ch('\'') || v.is_cmd("prime") || v.is_cmd("left")
+                })
+        });
+        if bare_elsewhere {
+            continue;
+        }
+        let [p] = params.as_slice() else {
+            continue;
+        };
+        if p.sub.is_some() || p.bold {
+            continue;
+        }
+        let mut j = k;
+        while stmt
+            .get(j)
+            .is_some_and(|u| u.is_ch('\'') || u.is_cmd("prime"))
+        {
+            j += 1;
+        }
+        if j == k
+            || stmt
+                .get(j)
+                .is_some_and(|u| u.is_ch('(') || u.is_cmd("left"))
+        {
+            continue;
+        }
+        let arg = match p.base.strip_prefix('\\') {
+            Some(cmd) => Tk::Cmd(cmd.to_string()),
+            None => match p.base.chars().collect::<Vec<_>>().as_slice() {
+                [c] => Tk::Letter(*c),
+                _ => continue,
+            },
+        };
+        out.extend_from_slice(&stmt[k..j]);
+        let at = stmt[j - 1].end;
+        let tok = |tk: Tk| Tok {
+            tk,
+            start: at,
+            end: at,
+        };
+        out.push(tok(Tk::Ch('(')));
+        out.push(tok(arg));
+        out.push(tok(Tk::Ch(')')));
+        changed = true;
+        k = j;
+    }
+    changed.then_some(out)
 }
