@@ -440,6 +440,17 @@ fn check_read(f: &Finding, s: &Settings, layout: Layout) -> Verdict {
         otimes,
     }
     .run();
+    // the same identity read with more said of it (a condition, sizes, kinds)
+    let run_as = |id2: &Ident| {
+        Checker {
+            id: id2,
+            members: &id2.members,
+            s,
+            layout,
+            otimes,
+        }
+        .run()
+    };
     // on a curve given implicitly, a formula may hold on one branch only
     if let Outcome::Fail(_) = v.outcome
         && id.implicit.is_some()
@@ -459,14 +470,7 @@ fn check_read(f: &Finding, s: &Settings, layout: Layout) -> Verdict {
     if matches!(v.outcome, Outcome::Fail(_)) && !id.only_if_symmetric.is_empty() {
         let mut id2 = id.clone();
         id2.symmetric.extend(id.only_if_symmetric.iter().cloned());
-        let w = Checker {
-            id: &id2,
-            members: &id2.members,
-            s,
-            layout,
-            otimes,
-        }
-        .run();
+        let w = run_as(&id2);
         if w.outcome == Outcome::Pass {
             let names: Vec<&str> = id.only_if_symmetric.iter().map(String::as_str).collect();
             return skip(
@@ -486,14 +490,7 @@ fn check_read(f: &Finding, s: &Settings, layout: Layout) -> Verdict {
         && let Some(r) = &v.reading
         && let Some(id2) = all_scalar(id, r)
     {
-        let w = Checker {
-            id: &id2,
-            members: &id2.members,
-            s,
-            layout,
-            otimes,
-        }
-        .run();
+        let w = run_as(&id2);
         let arrays = r
             .kinds
             .iter()
@@ -535,14 +532,7 @@ fn check_read(f: &Finding, s: &Settings, layout: Layout) -> Verdict {
         && let Some(r) = &v.reading
         && let Some(id2) = all_square(id, r)
     {
-        let w = Checker {
-            id: &id2,
-            members: &id2.members,
-            s,
-            layout,
-            otimes,
-        }
-        .run();
+        let w = run_as(&id2);
         if w.outcome == Outcome::Pass {
             let mut w = w;
             w.message = format!(
@@ -560,14 +550,7 @@ fn check_read(f: &Finding, s: &Settings, layout: Layout) -> Verdict {
             let mut id2 = id.clone();
             id2.conds.push(c.clone());
             id2.branch_conds.clear();
-            let w = Checker {
-                id: &id2,
-                members: &id2.members,
-                s,
-                layout,
-                otimes,
-            }
-            .run();
+            let w = run_as(&id2);
             if w.outcome == Outcome::Pass {
                 let mut out = skip(
                     SkipReason::Unsupported,
