@@ -74,7 +74,74 @@ pub(crate) fn lex(src: &str) -> Vec<Tok> {
         };
         out.push(Tok { tk, start, end });
     }
-    clean(out)
+    over_as_frac(clean(out))
+}
+
+/// `{a \over b}` (plain TeX's fraction) as `\frac{a}{b}`, so that `{dy \over dx}` is
+/// read like `\frac{dy}{dx}`: each group whose top level holds one `\over`
+/// (`\atop`-like commands and a second `\over` are left as they are).
+fn over_as_frac(toks: Vec<Tok>) -> Vec<Tok> {
+    if !toks.iter().any(|t| t.is_cmd("over")) {
+        return toks;
+    }
+    let mut out = Vec::with_capacity(toks.len() + 4);
+    rewrite_over(&toks, &mut out);
+    out
+}
+
+/// Copies `toks` into `out` with every `{a \over b}` group rewritten (nested ones
+/// too).
+fn rewrite_over(toks: &[Tok], out: &mut Vec<Tok>) {
+    let mut k = 0;
+    while k < toks.len() {
+        let t = &toks[k];
+        if t.tk != Tk::Open {
+            out.push(t.clone());
+            k += 1;
+            continue;
+        }
+        let end = skip_group(toks, k).clamp(k + 1, toks.len());
+        let closed = end > k + 1 && toks[end - 1].tk == Tk::Close;
+        let inner = &toks[k + 1..if closed { end - 1 } else { end }];
+        // the `\over`s at the group's top level
+        let mut depth = 0usize;
+        let mut overs = Vec::new();
+        for (i, u) in inner.iter().enumerate() {
+            match u.tk {
+                Tk::Open => depth += 1,
+                Tk::Close => depth = depth.saturating_sub(1),
+                _ if depth == 0 && u.is_cmd("over") => overs.push(i),
+                _ => {}
+            }
+        }
+        let at = |tk: Tk, p: usize| Tok {
+            tk,
+            start: p,
+            end: p,
+        };
+        if let [i] = overs.as_slice() {
+            let over = &inner[*i];
+            out.push(at(Tk::Cmd("frac".into()), t.start));
+            out.push(at(Tk::Open, t.start));
+            rewrite_over(&inner[..*i], out);
+            out.push(at(Tk::Close, over.start));
+            out.push(at(Tk::Open, over.end));
+            rewrite_over(&inner[*i + 1..], out);
+            let close = if closed {
+                toks[end - 1].start
+            } else {
+                over.end
+            };
+            out.push(at(Tk::Close, close));
+        } else {
+            out.push(t.clone());
+            rewrite_over(inner, out);
+            if closed {
+                out.push(toks[end - 1].clone());
+            }
+        }
+        k = end;
+    }
 }
 
 /// Drops the commands whose argument means nothing for the math with that argument
