@@ -47,7 +47,9 @@ pub(crate) fn statements(toks: &[Tok]) -> Vec<Vec<Tok>> {
     while k < toks.len() {
         let t = &toks[k];
         // a new row: continue the previous chain only when it starts with a relation
-        if row_break && !is_space(&t.tk) && !t.is_ch('&') {
+        // (`\\\\`, an empty row, as escaped markdown writes a row break, is one break)
+        let another_break = matches!(&t.tk, Tk::Cmd(c) if c == "\\" || c == "cr" || c == "newline");
+        if row_break && !is_space(&t.tk) && !t.is_ch('&') && !another_break {
             row_break = false;
             if syntax::relation(&t.tk).is_none() {
                 flush(&mut cur, &mut out);

@@ -61,6 +61,9 @@ pub(crate) fn lex(src: &str) -> Vec<Tok> {
                 Tk::Cmd(name.to_string())
             }
             Raw::Symbol(c) if c.is_whitespace() => Tk::Cmd(" ".to_string()),
+            // `z\_j`: markdown that escapes its underscores (Hugo, Jekyll) writes a
+            // subscript so; a literal underscore has no place in a formula
+            Raw::Symbol('_') => Tk::Ch('_'),
             Raw::Symbol(c) => Tk::Cmd(c.to_string()),
             Raw::Char(c) if c.is_ascii_alphabetic() => Tk::Letter(c),
             Raw::Char(c) if c.is_ascii_digit() => Tk::Digit(c),

@@ -407,6 +407,13 @@ impl Parser<'_, '_> {
                 // \log_2 x = \ln x / \ln 2
                 let e = self.call(f)?;
                 return Ok(Expr::bin(BinOp::Div, e, Expr::Num(b.ln())));
+            } else if f == Func::Ln
+                && let Ok(base) = self.group(sub)
+                && matches!(base, Expr::Var(ref v) if !v.bold && !v.upper)
+            {
+                // \log_a x = \ln x / \ln a (a positive base other than 1)
+                let e = self.call(f)?;
+                return Ok(Expr::bin(BinOp::Div, e, Expr::Call(Func::Ln, vec![base])));
             } else if matches!(f, Func::Max | Func::Min | Func::Sum) {
                 return Err(PErr::unsupported(format!(
                     "`\\{}_{{{s}}}` over an index",
