@@ -31,8 +31,13 @@ fn substitute(
     let r = e.map(&mut |x| match x {
         Expr::Var(s) if !wrts.contains(&s.key()) => match st.syms.get(&s.key()) {
             Some(Def::Sym { bold, upper, body }) if syms && (*bold == s.bold || *upper) => {
+                // definitions that refer to each other (`a = -b - c`, then `b = 2a`)
+                // are a system of equations: inside its own definition's expansion,
+                // a name stays a name
+                let mut within = wrts.clone();
+                within.insert(s.key());
                 match body {
-                    Ok(b) => match substitute(st, b.clone(), wrts, depth + 1, syms, used) {
+                    Ok(b) => match substitute(st, b.clone(), &within, depth + 1, syms, used) {
                         Ok(b) => {
                             used.set(true);
                             Ok(b)

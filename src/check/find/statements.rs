@@ -124,6 +124,14 @@ pub(crate) fn statements(toks: &[Tok]) -> Vec<Vec<Tok>> {
                 k += 1;
                 continue;
             }
+            // `\ \ \ \ a > 0`: a run of spaces set by hand separates like `\quad`
+            Tk::Cmd(c) if c == " " && toks.get(k + 1).is_some_and(|u| u.is_cmd(" ")) => {
+                flush(&mut cur, &mut out);
+                while toks.get(k).is_some_and(|u| u.is_cmd(" ")) {
+                    k += 1;
+                }
+                continue;
+            }
             _ => {}
         }
         cur.push(t.clone());
