@@ -223,6 +223,18 @@ pub(super) fn statement(
         }
         return None;
     }
+    // `V''(5) = 24 \cdot 5 - 260 = -140 < 0`: the equalities are the identity; the
+    // closing sign is a claim about its value, not checked
+    if rels.len() >= 2
+        && matches!(
+            rels.last(),
+            Some(Rel::Lt | Rel::Gt | Rel::Le | Rel::Ge | Rel::Ne)
+        )
+        && rels[..rels.len() - 1].iter().all(|r| *r == Rel::Eq)
+    {
+        rels.pop();
+        mems.pop();
+    }
     if rels.iter().any(|r| *r != Rel::Eq) {
         if rels.iter().all(|r| matches!(r, Rel::Eq | Rel::Def)) && rels[0] == Rel::Def {
             // `J := \frac{\partial y}{\partial x}`: a name for a derivative
@@ -411,7 +423,15 @@ fn build(st: &State, mems: &[&[Tok]], cx: &Ctx, src: &str) -> Result<Ident, Skip
     all.extend(deps.iter().map(|(_, e)| e.clone()));
     let (mut all, free) = resolve(all)?;
     let dimnames = dim_values(st, &mut all);
-    let dep_exprs = all.split_off(n_members);
+    // (a point `0` is the number zero, not a zero of any shape as a member `0` is)
+    let dep_exprs: Vec<Expr> = all
+        .split_off(n_members)
+        .into_iter()
+        .map(|e| match e {
+            Expr::ZeroAny => Expr::Num(0.0),
+            e => e,
+        })
+        .collect();
     let members = all;
     let deps: Vec<(Sym, Expr)> = deps.into_iter().map(|(s, _)| s).zip(dep_exprs).collect();
     // the same identity with the defined symbols as plain constants
