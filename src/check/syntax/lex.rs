@@ -168,6 +168,49 @@ fn clean(toks: Vec<Tok>) -> Vec<Tok> {
             k = j;
             continue;
         }
+        // `\overset{(1)}{=}`, `\stackrel{def}{=}`: the annotated symbol, unwrapped
+        // (a relation stays a relation)
+        if let Tk::Cmd(c) = &t.tk
+            && matches!(c.as_str(), "overset" | "underset" | "stackrel")
+            && toks.get(k + 1).is_some_and(|u| u.tk == Tk::Open)
+        {
+            let second = skip_group(&toks, k + 1);
+            // `\stackrel{!}{=}`, `\overset{?}{=}`: "shall equal", a condition to
+            // impose, not an equality: left unread
+            let demand = toks[k + 1..second.min(toks.len())]
+                .iter()
+                .any(|u| u.is_ch('!') || u.is_ch('?'));
+            if !demand && toks.get(second).is_some_and(|u| u.tk == Tk::Open) {
+                let end = skip_group(&toks, second).min(toks.len());
+                let inner_end = if end > second + 1 && toks[end - 1].tk == Tk::Close {
+                    end - 1
+                } else {
+                    end
+                };
+                out.extend(toks[second + 1..inner_end].iter().cloned());
+                k = end;
+                continue;
+            }
+        }
+        // `\underbrace{x}_{\text{label}}`, `\overbrace{x}^{n}`: the braced part
+        if let Tk::Cmd(c) = &t.tk
+            && matches!(c.as_str(), "underbrace" | "overbrace")
+            && toks.get(k + 1).is_some_and(|u| u.tk == Tk::Open)
+        {
+            let end = skip_group(&toks, k + 1).min(toks.len());
+            out.extend(toks[k + 1..end].iter().cloned());
+            k = end;
+            let label = if c == "underbrace" { '_' } else { '^' };
+            if toks.get(k).is_some_and(|u| u.is_ch(label)) {
+                k += 1;
+                k = if toks.get(k).is_some_and(|u| u.tk == Tk::Open) {
+                    skip_group(&toks, k).min(toks.len())
+                } else {
+                    (k + 1).min(toks.len())
+                };
+            }
+            continue;
+        }
         out.push(t.clone());
         k += 1;
     }
