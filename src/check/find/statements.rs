@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 
 use crate::check::notation::{
     DERIV_CMDS, DIFFERENTIAL, PROSE_CMDS, STATEMENT_BREAK_CMDS, UPRIGHT_D_CMDS, func_by_name,
-    is_bold, is_frac, is_text,
+    func_command, is_bold, is_frac, is_text,
 };
 use crate::check::syntax::{self, Rel, Sym, Tk, Tok, is_space, plain_text, skip_group};
 
@@ -446,10 +446,22 @@ pub(super) fn has_prime_call(toks: &[Tok], funcs: &BTreeMap<String, Def>) -> boo
                 break;
             }
         }
-        // a Greek letter (`\phi'(x)`)
+        // a Greek letter (`\phi'(x)`), or a built-in function (`\sigma'(t)`,
+        // `\tanh^{\prime}(x)`) applied to an argument
         if name.is_empty()
             && let Some(Tk::Cmd(c)) = j.checked_sub(1).map(|i| &sig[i].tk)
-            && funcs.contains_key(&format!("\\{c}"))
+            && (funcs.contains_key(&format!("\\{c}"))
+                || ((func_command(c).is_some() || c == "sigma")
+                    && sig[k + 1..]
+                        .iter()
+                        .find(|u| {
+                            !u.is_ch('\'')
+                                && !u.is_cmd("prime")
+                                && !u.is_ch('^')
+                                && u.tk != Tk::Open
+                                && u.tk != Tk::Close
+                        })
+                        .is_some_and(|u| u.is_ch('('))))
         {
             return true;
         }

@@ -108,7 +108,15 @@ impl Parser<'_, '_> {
                     .get(j)
                     .is_some_and(|t| t.is_ch('(') || t.is_cmd("left") || t.tk == Tk::Open)
             };
-            if paren || pow_paren {
+            // `\sigma'(t)`: the sigmoid's derivative
+            let prime_paren = {
+                let mut j = self.pos;
+                while self.toks.get(j).is_some_and(|t| t.is_ch('\'')) {
+                    j += 1;
+                }
+                j > self.pos && self.toks.get(j).is_some_and(|t| t.is_ch('('))
+            };
+            if paren || pow_paren || prime_paren {
                 return self.call(Func::Sigmoid);
             }
         }

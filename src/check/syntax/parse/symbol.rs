@@ -391,6 +391,62 @@ impl Parser<'_, '_> {
 
     /// A built-in function: `f(args)`, `f^2(x)`, `\sin x`.
     pub(super) fn call(&mut self, f: Func) -> PResult<Expr> {
+        // `\sigma'(t)`, `\tanh^{\prime}(x)`: the derivative of the function at a
+        // variable
+        let save = self.pos;
+        let mut order = 0;
+        loop {
+            if self.eat_ch('\'') || self.eat_cmd("prime") {
+                order += 1;
+            } else if self.peek().is_some_and(|t| t.is_ch('^'))
+                && self.toks.get(self.pos + 1).is_some_and(|t| {
+                    t.is_cmd("prime")
+                        || (t.tk == Tk::Open
+                            && self
+                                .toks
+                                .get(self.pos + 2)
+                                .is_some_and(|u| u.is_cmd("prime")))
+                })
+            {
+                self.pos += 1;
+                let sup = self.arg_toks()?;
+                if !sup.iter().all(|t| t.is_cmd("prime") || is_space(&t.tk)) {
+                    self.pos = save;
+                    break;
+                }
+                order += sup.iter().filter(|t| t.is_cmd("prime")).count();
+            } else {
+                break;
+            }
+        }
+        if order > 0 {
+            if !self.peek().is_some_and(|t| t.is_ch('(')) {
+                self.pos = save;
+                return Err(PErr::unsupported(format!(
+                    "a prime on `{}` without an argument",
+                    f.name()
+                )));
+            }
+            let args = self.call_args(f.name())?;
+            let [Expr::Var(v)] = args.as_slice() else {
+                return Err(PErr::unsupported(format!(
+                    "a prime on `{}` at an expression",
+                    f.name()
+                )));
+            };
+            let v = v.clone();
+            let mut e = Expr::Call(f, vec![Expr::Var(v.clone())]);
+            for _ in 0..order {
+                e = Expr::Deriv(
+                    self.cx.id(),
+                    Box::new(Deriv {
+                        prime: true,
+                        ..Deriv::by(e, v.clone())
+                    }),
+                );
+            }
+            return Ok(e);
+        }
         let mut power: Option<Expr> = None;
         if self.peek().is_some_and(|t| t.is_ch('_')) {
             let save = self.pos;
