@@ -472,27 +472,7 @@ fn entry_definition(st: &State, s: &Sym) -> Option<Expr> {
         if !uses_i || uses_j || !entry_wise(b, &s.base, i) {
             continue;
         }
-        return b
-            .clone()
-            .map(&mut |x| match x {
-                Expr::Var(mut v) => {
-                    if let Some(t) = &v.sub
-                        && t.len() <= 2
-                        && t.contains(i)
-                    {
-                        v.sub = Some(t.replace(i, j));
-                    }
-                    Ok(Expr::Var(v))
-                }
-                Expr::Index(a, idxs) => Ok(Expr::Index(
-                    a,
-                    idxs.into_iter()
-                        .map(|t| if t == i { j.to_string() } else { t })
-                        .collect(),
-                )),
-                other => Ok(other),
-            })
-            .ok();
+        return Some(rename_index(b.clone(), i, j));
     }
     None
 }
@@ -527,30 +507,32 @@ fn rename_sums(e: Expr, from: &str, keep: &str) -> Expr {
     rebind(e, from, to)
 }
 
+/// `e` with the index `from` renamed `to`, in subscripts (`x_{from}`) and entries.
+fn rename_index(e: Expr, from: &str, to: &str) -> Expr {
+    e.clone()
+        .map(&mut |x| match x {
+            Expr::Var(mut v) => {
+                if let Some(t) = &v.sub
+                    && t.len() <= 2
+                    && t.contains(from)
+                {
+                    v.sub = Some(t.replace(from, to));
+                }
+                Ok(Expr::Var(v))
+            }
+            Expr::Index(a, idxs) => Ok(Expr::Index(
+                a,
+                idxs.into_iter()
+                    .map(|t| if t == from { to.to_string() } else { t })
+                    .collect(),
+            )),
+            other => Ok(other),
+        })
+        .unwrap_or(e)
+}
+
 /// `e` with the sums over `from` rebound to `to` (their bodies' `x_from` renamed).
 fn rebind(e: Expr, from: &str, to: &str) -> Expr {
-    fn rename(e: Expr, from: &str, to: &str) -> Expr {
-        e.clone()
-            .map(&mut |x| match x {
-                Expr::Var(mut v) => {
-                    if let Some(t) = &v.sub
-                        && t.len() <= 2
-                        && t.contains(from)
-                    {
-                        v.sub = Some(t.replace(from, to));
-                    }
-                    Ok(Expr::Var(v))
-                }
-                Expr::Index(a, idxs) => Ok(Expr::Index(
-                    a,
-                    idxs.into_iter()
-                        .map(|t| if t == from { to.to_string() } else { t })
-                        .collect(),
-                )),
-                other => Ok(other),
-            })
-            .unwrap_or(e)
-    }
     match e {
         Expr::Sum {
             idx,
@@ -562,11 +544,11 @@ fn rebind(e: Expr, from: &str, to: &str) -> Expr {
             idx: to.to_string(),
             lo,
             hi,
-            body: rename(*body, from, to).bx(),
+            body: rename_index(*body, from, to).bx(),
             prod,
         },
         Expr::Dots(body, idx) if idx == from => {
-            Expr::Dots(rename(*body, from, to).bx(), to.to_string())
+            Expr::Dots(rename_index(*body, from, to).bx(), to.to_string())
         }
         other => other
             .map_children(&mut |c| Ok::<Expr, ()>(rebind(c, from, to)))

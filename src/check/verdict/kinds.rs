@@ -211,12 +211,18 @@ pub(super) fn candidates(pref: &[bool]) -> Vec<Vec<bool>> {
 }
 
 pub(super) fn nabla_transposed(members: &[Expr]) -> Option<Vec<Expr>> {
+    // (a matrix's gradient has one orientation: the matrix's)
+    transposed_where(members, |d| d.nabla && !d.wrt.upper)
+}
+
+/// The members with every derivative that `pick` chooses transposed; `None` if it
+/// chooses none.
+fn transposed_where(members: &[Expr], pick: impl Fn(&Deriv) -> bool) -> Option<Vec<Expr>> {
     let mut any = false;
     for m in members {
         m.walk(&mut |x| {
             if let Expr::Deriv(_, d) = x
-                && d.nabla
-                && !d.wrt.upper
+                && pick(d)
             {
                 any = true;
             }
@@ -229,8 +235,7 @@ pub(super) fn nabla_transposed(members: &[Expr]) -> Option<Vec<Expr>> {
         .iter()
         .map(|m| {
             m.clone().map(&mut |x| match x {
-                // (a matrix's gradient has one orientation: the matrix's)
-                Expr::Deriv(id, d) if d.nabla && !d.wrt.upper => {
+                Expr::Deriv(id, d) if pick(&d) => {
                     Ok(Expr::Post(Expr::Deriv(id, d).bx(), PostOp::Transpose))
                 }
                 other => Ok(other),
@@ -283,32 +288,9 @@ pub(super) fn row_transposed(members: &[Expr]) -> Option<Vec<Expr>> {
         }
     }
     let row_form = |e: &Expr| row_form(e, &matrix, &vector);
-    let row = |d: &Deriv| !d.nabla && d.entry.is_none() && !d.wrt.upper && row_form(&d.of);
-    let mut any = false;
-    for m in members {
-        m.walk(&mut |x| {
-            if let Expr::Deriv(_, d) = x
-                && row(d)
-            {
-                any = true;
-            }
-        });
-    }
-    if !any {
-        return None;
-    }
-    let out: Result<Vec<Expr>, String> = members
-        .iter()
-        .map(|m| {
-            m.clone().map(&mut |x| match x {
-                Expr::Deriv(id, d) if row(&d) => {
-                    Ok(Expr::Post(Expr::Deriv(id, d).bx(), PostOp::Transpose))
-                }
-                other => Ok(other),
-            })
-        })
-        .collect();
-    out.ok()
+    transposed_where(members, |d| {
+        !d.nabla && d.entry.is_none() && !d.wrt.upper && row_form(&d.of)
+    })
 }
 
 /// The members with `|v|` of a bold vector read as the norm `\|v\|`, if there is

@@ -179,6 +179,41 @@ impl Parser<'_, '_> {
         matches!(parse_expr(inner, &cx), Ok(Expr::Var(_)))
     }
 
+    /// Primes written after a function's name (`'`, `\prime`, `^{\prime\prime}`): how
+    /// many. A superscript holding anything but primes is left unread.
+    fn eat_primes(&mut self) -> usize {
+        let mut order = 0;
+        loop {
+            if self.eat_ch('\'') || self.eat_cmd("prime") {
+                order += 1;
+                continue;
+            }
+            let prime_sup = self.peek().is_some_and(|t| t.is_ch('^'))
+                && self.toks.get(self.pos + 1).is_some_and(|t| {
+                    t.is_cmd("prime")
+                        || (t.tk == Tk::Open
+                            && self
+                                .toks
+                                .get(self.pos + 2)
+                                .is_some_and(|u| u.is_cmd("prime")))
+                });
+            if !prime_sup {
+                return order;
+            }
+            let at = self.pos;
+            self.pos += 1;
+            match self.arg_toks() {
+                Ok(sup) if sup.iter().all(|t| t.is_cmd("prime") || is_space(&t.tk)) => {
+                    order += sup.iter().filter(|t| t.is_cmd("prime")).count();
+                }
+                _ => {
+                    self.pos = at;
+                    return order;
+                }
+            }
+        }
+    }
+
     /// `f'(x)`, `f''(t)`, `f^{\prime}(x)` for a function `f` defined in the note: its
     /// derivative by the symbol it is applied to. `None` when no prime follows.
     fn prime_call(&mut self, key: &str, base: &str) -> Option<PResult<Expr>> {
@@ -190,30 +225,7 @@ impl Parser<'_, '_> {
             return None;
         };
         let save = self.pos;
-        let mut order = 0;
-        loop {
-            if self.eat_ch('\'') || self.eat_cmd("prime") {
-                order += 1;
-            } else if self.peek().is_some_and(|t| t.is_ch('^'))
-                && self.toks.get(self.pos + 1).is_some_and(|t| {
-                    t.is_cmd("prime")
-                        || (t.tk == Tk::Open
-                            && self
-                                .toks
-                                .get(self.pos + 2)
-                                .is_some_and(|u| u.is_cmd("prime")))
-                })
-            {
-                self.pos += 1;
-                let Ok(sup) = self.arg_toks() else {
-                    self.pos = save;
-                    return None;
-                };
-                order += sup.iter().filter(|t| t.is_cmd("prime")).count();
-            } else {
-                break;
-            }
-        }
+        let order = self.eat_primes();
         let paren_at = |k: usize| {
             let mut k = k;
             if self.toks.get(k).is_some_and(|t| t.is_cmd("left")) {
@@ -394,31 +406,7 @@ impl Parser<'_, '_> {
         // `\sigma'(t)`, `\tanh^{\prime}(x)`: the derivative of the function at a
         // variable
         let save = self.pos;
-        let mut order = 0;
-        loop {
-            if self.eat_ch('\'') || self.eat_cmd("prime") {
-                order += 1;
-            } else if self.peek().is_some_and(|t| t.is_ch('^'))
-                && self.toks.get(self.pos + 1).is_some_and(|t| {
-                    t.is_cmd("prime")
-                        || (t.tk == Tk::Open
-                            && self
-                                .toks
-                                .get(self.pos + 2)
-                                .is_some_and(|u| u.is_cmd("prime")))
-                })
-            {
-                self.pos += 1;
-                let sup = self.arg_toks()?;
-                if !sup.iter().all(|t| t.is_cmd("prime") || is_space(&t.tk)) {
-                    self.pos = save;
-                    break;
-                }
-                order += sup.iter().filter(|t| t.is_cmd("prime")).count();
-            } else {
-                break;
-            }
-        }
+        let order = self.eat_primes();
         if order > 0 {
             if !self.peek().is_some_and(|t| t.is_ch('(')) {
                 self.pos = save;
