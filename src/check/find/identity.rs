@@ -447,6 +447,13 @@ fn build(st: &State, mems: &[&[Tok]], cx: &Ctx, src: &str) -> Result<Ident, Skip
         alt,
         texts,
         decls: st.decls.clone(),
+        decls_elsewhere: st
+            .decl_part
+            .iter()
+            .filter(|(_, p)| **p != st.part)
+            .map(|(k, _)| k.clone())
+            .collect(),
+        funcs: st.func_names(),
         dimnames,
         positive: st.positive.clone(),
         simplex: st.simplex.clone(),
@@ -679,8 +686,20 @@ fn constants_equation(parsed: &[Result<Expr, PErr>], members: &[Expr]) -> Option
 /// A defined name the identity uses (a symbol, a function applied or primed) whose
 /// definition in force comes from an earlier part of the note, while the note has
 /// defined it more than once or defined it inside a numbered list item (an
-/// exercise): which one the identity means is not sure.
+/// exercise), or while the identity starts as a definition of it would (`F(x) =
+/// ...`, under a new heading: maybe a new `F`): which one the identity means is not
+/// sure.
 fn stale_name(st: &State, parsed: &[Result<Expr, PErr>]) -> Option<String> {
+    if let Some(Ok(Expr::Apply(name, args))) = parsed.first()
+        && args.iter().all(|a| matches!(a, Expr::Var(_)))
+        && st.funcs.contains_key(name)
+        && st
+            .def_part
+            .get(name)
+            .is_some_and(|(part, _)| *part < st.part)
+    {
+        return Some(name.clone());
+    }
     let mut out = None;
     for e in parsed.iter().flatten() {
         e.walk(&mut |x| {

@@ -128,6 +128,11 @@ pub(crate) struct Ident {
     pub texts: Vec<String>,
     /// Kinds declared in the note (`x \in \mathbb{R}^n`).
     pub decls: BTreeMap<String, Kind>,
+    /// The declared symbols whose declaration was made in another part of the note
+    /// (under another heading or list item).
+    pub decls_elsewhere: BTreeSet<String>,
+    /// The functions the note has defined so far (`E(c, a) = ...`).
+    pub funcs: BTreeSet<String>,
     /// Declared symbols whose dimensions are named by a letter the identity uses as
     /// a value (`\mathbf{v} \in \mathbb{R}^n`, then `\frac{1}{n}`): the symbol's key
     /// and, per dimension (rows, columns), that letter.
@@ -201,6 +206,8 @@ struct State {
     syms: BTreeMap<String, Def>,
     funcs: BTreeMap<String, Def>,
     decls: BTreeMap<String, Kind>,
+    /// The part of the note that declared each symbol.
+    decl_part: BTreeMap<String, usize>,
     /// The dimensions' names of declared symbols (`\mathbb{R}^{m \times n}`: m, n).
     dimnames: BTreeMap<String, Vec<String>>,
     positive: BTreeSet<String>,

@@ -125,6 +125,12 @@ pub(super) fn def_head(toks: &[Tok], cx: &Ctx) -> Option<(String, Vec<Sym>)> {
     Some((name, params))
 }
 
+/// Records a symbol's kind, and the part of the note that says it.
+fn declare(st: &mut State, key: String, kind: Kind) {
+    st.decl_part.insert(key.clone(), st.part);
+    st.decls.insert(key, kind);
+}
+
 pub(super) fn declaration(st: &mut State, lhs: &[Tok], rhs: &[Tok], cx: &Ctx) {
     let r = plain_text(rhs).replace(' ', "");
     let kind;
@@ -173,7 +179,7 @@ pub(super) fn declaration(st: &mut State, lhs: &[Tok], rhs: &[Tok], cx: &Ctx) {
         // symmetric matrices `\mathbb{S}^n`, `\mathbb{S}^n_{++}`
         for p in syntax::split_top(lhs, |t| t.is_ch(',')) {
             if let Ok(Expr::Var(s)) = syntax::parse_expr(p, cx) {
-                st.decls.insert(s.key(), Kind::Matrix);
+                declare(st, s.key(), Kind::Matrix);
                 st.symmetric.insert(s.key());
                 // `\mathbb{S}^n_{++}`, `\mathbb{S}^n_+`: positive (semi)definite
                 if r.contains('+') {
@@ -195,7 +201,7 @@ pub(super) fn declaration(st: &mut State, lhs: &[Tok], rhs: &[Tok], cx: &Ctx) {
     }
     for p in syntax::split_top(lhs, |t| t.is_ch(',')) {
         if let Ok(Expr::Var(s)) = syntax::parse_expr(p, cx) {
-            st.decls.insert(s.key(), kind);
+            declare(st, s.key(), kind);
             st.dimnames.insert(s.key(), names.clone());
             if positive {
                 st.positive.insert(s.key());
@@ -250,6 +256,16 @@ pub(super) fn define(st: &mut State, head: &[Tok], body: &[Tok], cx: &Ctx) {
     let Ok(Expr::Var(s)) = syntax::parse_expr(head, cx) else {
         return;
     };
+    // `x = [x_1, x_2, \dots, x_n]`: the vector's own entries, listed; it says that
+    // `x` is a vector with entries `x_i`, and defines nothing to substitute
+    if lists_own_entries(&s, body, cx) {
+        st.syms.remove(&s.key());
+        st.funcs.remove(&s.key());
+        if !st.decls.contains_key(&s.key()) {
+            declare(st, s.key(), Kind::Vector);
+        }
+        return;
+    }
     let parsed = syntax::parse_expr(body, cx);
     if let Ok(e) = &parsed {
         let mut rec = false;
@@ -283,6 +299,117 @@ pub(super) fn define(st: &mut State, head: &[Tok], body: &[Tok], cx: &Ctx) {
     st.defs += 1;
     st.last_def = s.key();
     note_part(st);
+}
+
+/// Is `body` a listing of the entries of the vector `s` (`[x_1, x_2, \dots, x_n]`,
+/// `(\theta_0, \ldots, \theta_n)^T`, a one-column or one-row `bmatrix` of them)?
+/// Its members are entries of `s` (same letter, a subscript) and at least one
+/// ellipsis (a listing without one, `(x_1, x_2)`, fixes a size: not read here).
+fn lists_own_entries(s: &Sym, body: &[Tok], cx: &Ctx) -> bool {
+    let mut toks = body;
+    // a transpose after the listing
+    let n = toks.len();
+    if n >= 2
+        && toks[n - 2].is_ch('^')
+        && (toks[n - 1].tk == Tk::Letter('T')
+            || toks[n - 1].is_cmd("top")
+            || toks[n - 1].is_cmd("intercal"))
+    {
+        toks = &toks[..n - 2];
+    } else if n >= 4
+        && toks[n - 4].is_ch('^')
+        && toks[n - 3].tk == Tk::Open
+        && toks[n - 1].tk == Tk::Close
+        && (toks[n - 2].tk == Tk::Letter('T')
+            || toks[n - 2].is_cmd("top")
+            || toks[n - 2].is_cmd("intercal"))
+    {
+        toks = &toks[..n - 4];
+    }
+    let Some(inner) = delimited_inside(toks) else {
+        return false;
+    };
+    let seps =
+        |t: &Tok| t.is_ch(',') || t.is_ch('&') || t.is_ch(';') || t.is_cmd("\\") || t.is_cmd("cr");
+    let mut entries = 0;
+    let mut dots = 0;
+    for m in syntax::split_top(inner, seps) {
+        if m.is_empty() {
+            continue;
+        }
+        if m.iter().all(|t| {
+            t.is_ch('.')
+                || ["dots", "ldots", "cdots", "vdots", "ddots"]
+                    .iter()
+                    .any(|c| t.is_cmd(c))
+        }) {
+            dots += 1;
+            continue;
+        }
+        match syntax::parse_expr(m, cx) {
+            Ok(Expr::Var(v)) if v.base == s.base && v.sub.is_some() => entries += 1,
+            _ => return false,
+        }
+    }
+    entries >= 1 && dots >= 1
+}
+
+/// The tokens inside one pair of delimiters around all of `toks`: `( )`, `[ ]`,
+/// `\left( \right)`, or a matrix environment (`bmatrix`, `pmatrix`, `array` with
+/// its column spec).
+fn delimited_inside(toks: &[Tok]) -> Option<&[Tok]> {
+    let n = toks.len();
+    if n < 2 {
+        return None;
+    }
+    let whole = |inner: &[Tok]| syntax::split_top(inner, |_| false).len() == 1;
+    if toks[0].is_cmd("left") && n >= 4 && toks[n - 2].is_cmd("right") {
+        let inner = &toks[2..n - 2];
+        // `\left( a \right) + \left( b \right)` is not one pair
+        return (!inner.iter().any(|t| t.is_cmd("left") || t.is_cmd("right"))).then_some(inner);
+    }
+    if (toks[0].is_ch('(') && toks[n - 1].is_ch(')'))
+        || (toks[0].is_ch('[') && toks[n - 1].is_ch(']'))
+    {
+        let inner = &toks[1..n - 1];
+        let mut depth = 0i32;
+        for t in inner {
+            match t.tk {
+                Tk::Ch('(') | Tk::Ch('[') => depth += 1,
+                Tk::Ch(')') | Tk::Ch(']') => depth -= 1,
+                _ => {}
+            }
+            if depth < 0 {
+                return None;
+            }
+        }
+        return whole(inner).then_some(inner);
+    }
+    if toks[0].is_cmd("begin") && toks[n - 1].tk == Tk::Close {
+        // `\begin{bmatrix} ... \end{bmatrix}`: the name's braces, then the rows
+        let close = toks.iter().position(|t| t.tk == Tk::Close)?;
+        let end = toks.iter().rposition(|t| t.is_cmd("end"))?;
+        let name: String = toks[1..close]
+            .iter()
+            .filter_map(|t| match t.tk {
+                Tk::Letter(c) => Some(c),
+                _ => None,
+            })
+            .collect();
+        if !matches!(
+            name.as_str(),
+            "bmatrix" | "pmatrix" | "matrix" | "Bmatrix" | "array"
+        ) {
+            return None;
+        }
+        let mut from = close + 1;
+        // `array`'s column spec `{ccc}`
+        if name == "array" && toks.get(from).is_some_and(|t| t.tk == Tk::Open) {
+            from += toks[from..].iter().position(|t| t.tk == Tk::Close)? + 1;
+        }
+        return (from <= end).then(|| &toks[from..end]);
+    }
+    None
 }
 
 /// Records in which part of the note the last definition was made.

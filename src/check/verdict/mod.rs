@@ -99,14 +99,18 @@ const ARRAY_MARKS: &[&str] = &[
 ];
 
 /// The identity with every symbol of the reading a scalar, when its text has no
-/// mark of a vector or a matrix ([`ARRAY_MARKS`]) and the reading has some.
+/// mark of a vector or a matrix ([`ARRAY_MARKS`]) and the reading has some, none of
+/// them declared in the identity's own part of the note (a declaration under
+/// another heading is about another use of the letter).
 fn all_scalar(id: &Ident, r: &Reading) -> Option<Ident> {
     if r.kinds.values().all(|k| *k == Kind::Scalar)
         || id
             .texts
             .iter()
             .any(|t| ARRAY_MARKS.iter().any(|m| t.contains(m)))
-        || !id.decls.is_empty() && r.kinds.keys().any(|k| id.decls.contains_key(k))
+        || r.kinds
+            .keys()
+            .any(|k| id.decls.contains_key(k) && !id.decls_elsewhere.contains(k))
     {
         return None;
     }
@@ -165,8 +169,8 @@ pub(super) fn check_reread(f: &Finding, s: &Settings, layout: Layout) -> Verdict
             SkipReason::Ambiguous,
             &format!(
                 "{name} here may not be the {name} defined in an earlier part of the note \
-                 (another heading or numbered item, in a note that defines {name} several \
-                 times or per exercise); under that definition: {}",
+                 (under another heading or numbered item; the note may mean a new {name} \
+                 here); under that definition: {}",
                 v.message
             ),
             s,
@@ -174,7 +178,7 @@ pub(super) fn check_reread(f: &Finding, s: &Settings, layout: Layout) -> Verdict
     }
     if matches!(v.outcome, Outcome::Fail(_))
         && let Ok(id) = &f.body
-        && let Some(why) = other_reading(&id.texts)
+        && let Some(why) = other_reading(&id.texts, &id.funcs)
     {
         return skip(
             SkipReason::Ambiguous,
@@ -276,7 +280,7 @@ fn exp_entries(id: &Ident) -> Option<Ident> {
 ///
 /// - a capital letter applied to a parenthesised argument with no matrix or vector
 ///   in it (`D(x^2)`, `A(t)`, `T(\mathbf{v})` excepted): an operator or a function
-///   applied, not a matrix times a scalar;
+///   applied, not a matrix times a scalar (a function the note defines is applied);
 /// - a member that starts with a differential `d` glued to a symbol (`dF_x`,
 ///   `d\mathbf{x}`, `df`): a differential, not a product with a variable d;
 /// - `\Delta` before a symbol, `\laplacian`, `\nabla^2` without a subscript: the
@@ -285,7 +289,7 @@ fn exp_entries(id: &Ident) -> Option<Ident> {
 ///   only a transpose;
 ///
 /// (A differential operator standing alone is [`operator_alone`].)
-fn other_reading(texts: &[String]) -> Option<String> {
+fn other_reading(texts: &[String], funcs: &BTreeSet<String>) -> Option<String> {
     for t in texts {
         let t = t.trim().trim_start_matches(['-', '&', ' ']);
         if let Some(rest) = t.strip_prefix('d') {
@@ -338,7 +342,8 @@ fn other_reading(texts: &[String]) -> Option<String> {
         if all[j..].starts_with("\\left") {
             j += 5;
         }
-        if b.get(j) != Some(&b'(') {
+        // a function the note defines (`E(c, a) = ...`) is applied
+        if b.get(j) != Some(&b'(') || funcs.contains(&all[i..i + 1]) {
             continue;
         }
         let Some(close) = all[j..].find(')') else {
@@ -486,16 +491,26 @@ fn check_read(f: &Finding, s: &Settings, layout: Layout) -> Verdict {
     }
     // `\frac{d}{dt} e^{-Et/\hbar} = -\frac{E}{\hbar} e^{-Et/\hbar}`: a formula with
     // nothing of matrices or vectors, failing only with some letter read as one
-    if let Outcome::Fail(_) = v.outcome
+    if let Outcome::Fail(kind) = v.outcome
         && let Some(r) = &v.reading
         && let Some(id2) = all_scalar(id, r)
+        // a letter declared a vector or a matrix in another part of the note stays
+        // one unless that reading does not even fit
+        && (kind == FailKind::Shape || !r.kinds.keys().any(|k| id.decls.contains_key(k)))
     {
         let w = run_as(&id2);
         let arrays = r
             .kinds
             .iter()
             .filter(|(_, k)| **k != Kind::Scalar)
-            .map(|(n, k)| format!("{n} a {}", k.as_str()))
+            .map(|(n, k)| {
+                let said = if id.decls.contains_key(n) {
+                    ", as another part of the note declares it"
+                } else {
+                    ""
+                };
+                format!("{n} a {}{said}", k.as_str())
+            })
             .collect::<Vec<_>>()
             .join(", ");
         // with the arrays' shapes not even fitting, numbers are the reading; with
