@@ -164,6 +164,7 @@ pub(super) fn statement(
             && let Some(c) = domain_condition(st, stmt, src)
         {
             st.conds.push(c);
+            st.cond_part.push(st.part);
         }
         return None;
     }
@@ -175,6 +176,7 @@ pub(super) fn statement(
     {
         if let Some(c) = domain_condition(st, stmt, src) {
             st.conds.push(c);
+            st.cond_part.push(st.part);
         }
         return None;
     }
@@ -440,7 +442,7 @@ fn build(st: &State, mems: &[&[Tok]], cx: &Ctx, src: &str) -> Result<Ident, Skip
     } else {
         None
     };
-    let conds = standing_conditions(st, &members);
+    let (conds, conds_elsewhere) = standing_conditions(st, &members);
     Ok(Ident {
         stale,
         members,
@@ -460,6 +462,7 @@ fn build(st: &State, mems: &[&[Tok]], cx: &Ctx, src: &str) -> Result<Ident, Skip
         onehot: st.onehot.clone(),
         symmetric: st.symmetric.clone(),
         conds,
+        conds_elsewhere,
         free,
         deps,
         bars,
@@ -872,8 +875,9 @@ fn as_constants(st: &State, parsed: Vec<Result<Expr, PErr>>) -> Option<Vec<Expr>
         })
 }
 
-/// The note's standing conditions about this identity's symbols (all of them).
-fn standing_conditions(st: &State, members: &[Expr]) -> Vec<syntax::Cond> {
+/// The note's standing conditions about this identity's symbols (all of them), and
+/// those of them stated in another part of the note.
+fn standing_conditions(st: &State, members: &[Expr]) -> (Vec<syntax::Cond>, Vec<syntax::Cond>) {
     let mut keys = BTreeSet::new();
     for m in members {
         m.walk(&mut |x| {
@@ -882,9 +886,12 @@ fn standing_conditions(st: &State, members: &[Expr]) -> Vec<syntax::Cond> {
             }
         });
     }
-    st.conds
+    let mut elsewhere = Vec::new();
+    let conds = st
+        .conds
         .iter()
-        .filter(|c| {
+        .zip(&st.cond_part)
+        .filter(|(c, _)| {
             let mut all = true;
             let mut any = false;
             c.walk(&mut |x| {
@@ -895,8 +902,14 @@ fn standing_conditions(st: &State, members: &[Expr]) -> Vec<syntax::Cond> {
             });
             any && all
         })
-        .cloned()
-        .collect()
+        .map(|(c, part)| {
+            if *part != st.part {
+                elsewhere.push(c.clone());
+            }
+            c.clone()
+        })
+        .collect();
+    (conds, elsewhere)
 }
 
 /// A member ending in an evaluation bar (`\frac{d}{dx} \sin x \Big|_{x=0}`,

@@ -147,6 +147,9 @@ pub(crate) struct Ident {
     pub symmetric: BTreeSet<String>,
     /// Conditions stated right after the identity (`, \quad x > 0`): its domain.
     pub conds: Vec<syntax::Cond>,
+    /// Those of `conds` stated on their own in another part of the note (under
+    /// another heading or list item): about another function, maybe.
+    pub conds_elsewhere: Vec<syntax::Cond>,
     /// Free indices (`\frac{\partial}{\partial x_i} ... = 2x_i`): the identity holds
     /// for every entry `i` of the vector; each trial picks one.
     pub free: Vec<String>,
@@ -217,6 +220,8 @@ struct State {
     /// Conditions stated on their own (`0 < \alpha < 1`): they hold for the rest
     /// of the note, in every identity that has all their symbols.
     conds: Vec<syntax::Cond>,
+    /// The part of the note that states each of `conds`.
+    cond_part: Vec<usize>,
     /// How many definitions were read so far, and the last one's name.
     defs: usize,
     /// The note's parts so far (a heading or a numbered list item starts one), and
@@ -301,6 +306,9 @@ pub(crate) fn find(note: &NoteMath) -> Vec<Finding> {
     // \hat{y}}{\partial z} = \hat{y}(1 - \hat{y})$, where $\hat{y} = \sigma(z)$`):
     // index in `out`, statement, span, span's TeX
     let mut retry: Vec<(usize, Vec<Tok>, usize, &str)> = Vec::new();
+    // a note that writes `0,5` writes `1,500` for 1.5 too
+    let mut lexed: Vec<Vec<Tok>> = note.spans.iter().map(|s| syntax::lex(s.tex)).collect();
+    let decimal = lexed.iter().any(|t| syntax::writes_decimal_comma(t));
     for (si, span) in note.spans.iter().enumerate() {
         st.result_said = note
             .spans
@@ -318,7 +326,7 @@ pub(crate) fn find(note: &NoteMath) -> Vec<Finding> {
             prev_last = None;
             retry.clear();
         }
-        let toks = syntax::lex(span.tex);
+        let toks = syntax::numeral_commas(std::mem::take(&mut lexed[si]), decimal);
         let stmts = statements(&toks);
         let de_names: BTreeSet<String> = stmts.iter().flat_map(|s| scope::de_unknowns(s)).collect();
         // `$...$ for symmetric $A$`, `$...$ ($C$ symmetric)`: that identity's matrix

@@ -80,6 +80,167 @@ pub(crate) fn lex(src: &str) -> Vec<Tok> {
     over_as_frac(clean(out))
 }
 
+/// A numeral written with commas, `0,5` or `7,200`: its digit groups (the
+/// tokens' index ranges), and whether it stands where a list could (between `(`,
+/// `[`, `,`, `_{` and `)`, `]`, `,`, `}`: `f(1,2)`, `[0,1]`, `x_{1,2}`), where the
+/// commas are left as separators.
+struct Numeral {
+    groups: Vec<(usize, usize)>,
+    listed: bool,
+}
+
+/// The numerals with commas in `toks` (digits and commas glued together, no
+/// space between).
+fn comma_numerals(toks: &[Tok]) -> Vec<Numeral> {
+    let glued = |a: &Tok, b: &Tok| a.end == b.start;
+    let digit = |k: usize| toks.get(k).is_some_and(|t| matches!(t.tk, Tk::Digit(_)));
+    let mut out = Vec::new();
+    let mut k = 0;
+    while k < toks.len() {
+        if !digit(k) || (k > 0 && digit(k - 1) && glued(&toks[k - 1], &toks[k])) {
+            k += 1;
+            continue;
+        }
+        let first = k;
+        let mut groups = Vec::new();
+        loop {
+            let start = k;
+            while digit(k + 1) && glued(&toks[k], &toks[k + 1]) {
+                k += 1;
+            }
+            groups.push((start, k + 1));
+            // `,` glued on both sides to digits continues the numeral
+            if toks.get(k + 1).is_some_and(|c| c.is_ch(','))
+                && digit(k + 2)
+                && glued(&toks[k], &toks[k + 1])
+                && glued(&toks[k + 1], &toks[k + 2])
+            {
+                k += 2;
+            } else {
+                break;
+            }
+        }
+        let last = k;
+        k += 1;
+        // `[2.5,0.5,2.0]`: with a decimal point, the commas separate
+        let point = |a: &Tok, b: &Tok| (a.is_ch('.') || b.is_ch('.')) && glued(a, b);
+        let pointed = (first > 0 && point(&toks[first - 1], &toks[first]))
+            || toks.get(last + 1).is_some_and(|a| point(&toks[last], a));
+        if groups.len() < 2 || pointed {
+            continue;
+        }
+        let before = first.checked_sub(1).map(|b| &toks[b]);
+        let opens = before.is_some_and(|b| {
+            b.is_ch('(')
+                || b.is_ch('[')
+                || b.is_ch(',')
+                || b.is_ch(';')
+                || b.is_cmd("{")
+                || (b.tk == Tk::Open && first >= 2 && toks[first - 2].is_ch('_'))
+        });
+        let closes = toks.get(last + 1).is_some_and(|a| {
+            a.is_ch(')')
+                || a.is_ch(']')
+                || a.is_ch(',')
+                || a.is_ch(';')
+                || a.is_cmd("}")
+                || a.tk == Tk::Close
+        });
+        out.push(Numeral {
+            groups,
+            listed: opens && closes,
+        });
+    }
+    out
+}
+
+/// Does the TeX write a decimal comma that cannot be a thousands separator
+/// (`0,5`, `2,75`, `e^{-0,01t}`), outside a list? Such a note writes `1,500` for
+/// 1.5 as well.
+pub(crate) fn writes_decimal_comma(toks: &[Tok]) -> bool {
+    comma_numerals(toks).iter().any(|n| {
+        let [(a0, a1), (b0, b1)] = n.groups[..] else {
+            return false;
+        };
+        !n.listed && (toks[a0].tk == Tk::Digit('0') && a1 - a0 == 1 || b1 - b0 != 3)
+    })
+}
+
+/// Numerals written with commas, outside a list, read as numbers: `0,5` (a decimal
+/// comma) is `0.5`; `7,200` and `1,000,000` (thousands separators) are `7200` and
+/// `1000000`, unless the note writes decimal commas (`decimal`), where `7,200` is
+/// `7.2`. In a list (`f(1,2)`, `[0,1]`) the commas stay.
+pub(crate) fn numeral_commas(toks: Vec<Tok>, decimal: bool) -> Vec<Tok> {
+    let mut toks = spaced_digits(toks);
+    let numerals = comma_numerals(&toks);
+    if numerals.is_empty() {
+        return toks;
+    }
+    // the commas to drop (thousands) and to make points (decimal)
+    let mut drop = Vec::new();
+    for n in numerals.iter().filter(|n| !n.listed) {
+        let (a0, a1) = n.groups[0];
+        let thousands = toks[a0].tk != Tk::Digit('0')
+            && a1 - a0 <= 3
+            && n.groups[1..].iter().all(|(b0, b1)| b1 - b0 == 3);
+        match n.groups.len() {
+            2 if !thousands || decimal => {
+                let comma = n.groups[0].1;
+                toks[comma].tk = Tk::Ch('.');
+            }
+            _ if thousands => {
+                for &(_, end) in &n.groups[..n.groups.len() - 1] {
+                    // the digit before the comma reaches over it, so the
+                    // digits stay one numeral
+                    toks[end - 1].end = toks[end].end;
+                    drop.push(end);
+                }
+            }
+            _ => {}
+        }
+    }
+    if drop.is_empty() {
+        return toks;
+    }
+    let drop: std::collections::BTreeSet<usize> = drop.into_iter().collect();
+    toks.into_iter()
+        .enumerate()
+        .filter(|(k, _)| !drop.contains(k))
+        .map(|(_, t)| t)
+        .collect()
+}
+
+/// Digits grouped by threes with a thin space (`0,000~098`, `12\,500`): one
+/// numeral. The space goes, and the digit before it reaches over it.
+fn spaced_digits(toks: Vec<Tok>) -> Vec<Tok> {
+    let digit = |t: Option<&Tok>| t.is_some_and(|t| matches!(t.tk, Tk::Digit(_)));
+    let glued = |a: &Tok, b: &Tok| a.end == b.start;
+    let mut drop = Vec::new();
+    for k in 1..toks.len().saturating_sub(3) {
+        let (d, sp) = (&toks[k - 1], &toks[k]);
+        let three = (k + 1..k + 4).all(|j| digit(toks.get(j)))
+            && glued(&toks[k + 1], &toks[k + 2])
+            && glued(&toks[k + 2], &toks[k + 3])
+            && !(digit(toks.get(k + 4)) && glued(&toks[k + 3], &toks[k + 4]));
+        if digit(Some(d)) && is_space(&sp.tk) && glued(d, sp) && glued(sp, &toks[k + 1]) && three {
+            drop.push(k);
+        }
+    }
+    if drop.is_empty() {
+        return toks;
+    }
+    let mut toks = toks;
+    for &k in &drop {
+        toks[k - 1].end = toks[k].end;
+    }
+    let drop: std::collections::BTreeSet<usize> = drop.into_iter().collect();
+    toks.into_iter()
+        .enumerate()
+        .filter(|(k, _)| !drop.contains(k))
+        .map(|(_, t)| t)
+        .collect()
+}
+
 /// `{a \over b}` (plain TeX's fraction) as `\frac{a}{b}`, so that `{dy \over dx}` is
 /// read like `\frac{dy}{dx}`: each group whose top level holds one `\over`
 /// (`\atop`-like commands and a second `\over` are left as they are).

@@ -178,6 +178,20 @@ pub(super) fn check_reread(f: &Finding, s: &Settings, layout: Layout) -> Verdict
     }
     if matches!(v.outcome, Outcome::Fail(_))
         && let Ok(id) = &f.body
+        && let Some((l, r)) = letters_apart(&id.members)
+    {
+        return skip(
+            SkipReason::Ambiguous,
+            &format!(
+                "the left side is in {l} and the right side in {r}, which it never mentions: \
+                 one letter may stand for the other; as written: {}",
+                v.message
+            ),
+            s,
+        );
+    }
+    if matches!(v.outcome, Outcome::Fail(_))
+        && let Ok(id) = &f.body
         && let Some(why) = other_reading(&id.texts, &id.funcs)
     {
         return skip(
@@ -187,6 +201,105 @@ pub(super) fn check_reread(f: &Finding, s: &Settings, layout: Layout) -> Verdict
         );
     }
     v
+}
+
+/// The largest rounding a number written with decimals (two significant digits or
+/// more, outside exponents) in the identity may carry, relative to it (`0,785`:
+/// 0.0005 / 0.785), and that number as written: a difference within it may be the
+/// note's rounding, not an error.
+pub(super) fn rounding(texts: &[String]) -> Option<(f64, String)> {
+    static NUMERAL: std::sync::LazyLock<Option<regex::Regex>> = std::sync::LazyLock::new(|| {
+        regex::Regex::new(r"\d+(?:(?:~|\\,|\\ )\d{3})*[.,]\d+(?:(?:~|\\,|\\ )\d{3})*").ok()
+    });
+    let re = NUMERAL.as_ref()?;
+    let mut best: Option<(f64, String)> = None;
+    for t in texts {
+        for m in re.find_iter(t) {
+            // a number in an exponent (`e^{0,13t}`) is the same on both sides
+            if in_superscript(&t[..m.start()]) {
+                continue;
+            }
+            let written = m.as_str();
+            let digits: String = written
+                .chars()
+                .map(|c| if c == ',' { '.' } else { c })
+                .filter(|c| c.is_ascii_digit() || *c == '.')
+                .collect();
+            let Some((_, frac)) = digits.split_once('.') else {
+                continue;
+            };
+            let Ok(value) = digits.parse::<f64>() else {
+                continue;
+            };
+            // one significant digit (`0,0006`, `2.5`) is a number as it is, not a
+            // rounded one
+            let significant = digits.trim_start_matches(['0', '.']).replace('.', "");
+            if significant.trim_end_matches('0').len() < 2 {
+                continue;
+            }
+            if value == 0.0 {
+                continue;
+            }
+            let exp = i32::try_from(frac.len()).unwrap_or(i32::MAX);
+            let rel = 0.5 * 10f64.powi(-exp) / value;
+            if best.as_ref().is_none_or(|(b, _)| rel > *b) {
+                best = Some((rel, written.to_string()));
+            }
+        }
+    }
+    best
+}
+
+/// Does the text end inside a superscript (`e^{-0,`, `x^`)?
+fn in_superscript(before: &str) -> bool {
+    let mut depth = 0i32;
+    for (i, c) in before.char_indices().rev() {
+        match c {
+            '}' => depth += 1,
+            '{' if depth > 0 => depth -= 1,
+            '{' => return before[..i].ends_with('^'),
+            _ => {}
+        }
+    }
+    before.ends_with('^')
+}
+
+/// A letter only the first member has and one only the others have (`V''(p) =
+/// \frac{2}{3}\sqrt{1 - x} ...`, the right side written in another letter than the
+/// left): the note may use one for the other.
+fn letters_apart(members: &[Expr]) -> Option<(String, String)> {
+    let letters = |e: &Expr| {
+        let mut out = BTreeSet::new();
+        e.walk(&mut |x| {
+            // a plain letter (not a quantity named by the checker)
+            if let Expr::Var(s) = x
+                && s.sub.is_none()
+                && s.base.len() == 1
+                && s.base.bytes().all(|b| b.is_ascii_alphabetic())
+            {
+                out.insert(s.key());
+            }
+        });
+        out
+    };
+    let (first, rest) = members.split_first()?;
+    let left = letters(first);
+    let right: BTreeSet<String> = rest.iter().flat_map(letters).collect();
+    let l = left.difference(&right).next()?;
+    let r = right.difference(&left).next()?;
+    Some((l.clone(), r.clone()))
+}
+
+/// Does the text after a letter write primes and then an argument (`'(x)`,
+/// `^\prime(x)`, `^{''}(x)`)?
+fn primed_call(after: &str) -> bool {
+    let rest = after
+        .trim_start_matches(['\'', '^', '{', '}', ' '])
+        .trim_start_matches("\\prime")
+        .trim_start_matches(['\'', '}', ' '])
+        .trim_start_matches("\\prime")
+        .trim_start_matches(['}', ' ']);
+    rest.starts_with('(') || rest.starts_with("\\left(")
 }
 
 /// The verdict with `e^{X}` of a square matrix the matrix exponential; a failure
@@ -286,7 +399,8 @@ fn exp_entries(id: &Ident) -> Option<Ident> {
 /// - `\Delta` before a symbol, `\laplacian`, `\nabla^2` without a subscript: the
 ///   Laplacian, not a matrix or a Hessian by a guessed variable;
 /// - a prime after a capital letter (`P' = rP`): the derivative of a function P, not
-///   only a transpose;
+///   only a transpose (a function the note defines, primed and applied, `Q'(x)`, is
+///   differentiated);
 ///
 /// (A differential operator standing alone is [`operator_alone`].)
 fn other_reading(texts: &[String], funcs: &BTreeSet<String>) -> Option<String> {
@@ -369,6 +483,7 @@ fn other_reading(texts: &[String], funcs: &BTreeSet<String>) -> Option<String> {
     // function P (`P' = rP`) to a reader of differential equations
     for i in 0..b.len() {
         if b[i].is_ascii_uppercase()
+            && !(funcs.contains(&all[i..i + 1]) && primed_call(&all[i + 1..]))
             && (i == 0
                 || !(b[i - 1].is_ascii_alphabetic() || b[i - 1] == b'\\' || b[i - 1] == b'{'))
             && (b.get(i + 1) == Some(&b'\'') || all[i + 1..].starts_with("^\\prime"))
@@ -456,6 +571,21 @@ fn check_read(f: &Finding, s: &Settings, layout: Layout) -> Verdict {
         }
         .run()
     };
+    // conditions stated under other headings (the domain of an earlier exercise's
+    // function) that cannot hold with this identity's own: set aside, a pass stands
+    if v.outcome == Outcome::Skip(SkipReason::Domain) && !id.conds_elsewhere.is_empty() {
+        let mut id2 = id.clone();
+        id2.conds.retain(|c| !id.conds_elsewhere.contains(c));
+        let w = run_as(&id2);
+        if w.outcome == Outcome::Pass {
+            let mut w = w;
+            w.message = format!(
+                "{} (conditions stated under other headings set aside: with them, {})",
+                w.message, v.message
+            );
+            return w;
+        }
+    }
     // on a curve given implicitly, a formula may hold on one branch only
     if let Outcome::Fail(_) = v.outcome
         && id.implicit.is_some()
