@@ -336,9 +336,37 @@ fn skip_finding(
     finding(span, start, src, end, layout, otimes, Err(s))
 }
 
+/// How many earlier relations of the same part an implicit derivative may also be
+/// read on (`x^2 + y^2 = 25`, then a wrong step `2x + 2y = 0`: the curve is the
+/// first).
+const EARLIER_RELATIONS: usize = 3;
+
 /// Parses and resolves the members of an identity. An abstract function anywhere
-/// is reported before a member that does not parse.
+/// is reported before a member that does not parse. An implicit derivative is read
+/// on the latest relation of the part, and also on the earlier ones.
 fn build(st: &State, mems: &[&[Tok]], cx: &Ctx, src: &str) -> Result<Ident, Skip> {
+    let mut id = build_on(st, mems, cx, src, 0)?;
+    if id.implicit.is_some() {
+        for back in 1..=EARLIER_RELATIONS {
+            let Some(k) = st.relations.len().checked_sub(back + 1) else {
+                break;
+            };
+            if st.relations[k].2 != st.part {
+                break;
+            }
+            if let Ok(alt) = build_on(st, mems, cx, src, back)
+                && alt.implicit.is_some()
+            {
+                id.implicit_alts.push(alt);
+            }
+        }
+    }
+    Ok(id)
+}
+
+/// [`build`], with an implicit derivative read on the relation `back` places before
+/// the latest.
+fn build_on(st: &State, mems: &[&[Tok]], cx: &Ctx, src: &str, back: usize) -> Result<Ident, Skip> {
     let mut parsed = Vec::new();
     let mut texts = Vec::new();
     let mut bars = Vec::new();
@@ -389,7 +417,7 @@ fn build(st: &State, mems: &[&[Tok]], cx: &Ctx, src: &str) -> Result<Ident, Skip
     // `\frac{dy}{dx}` of a y given by a relation: `-H_x / H_y`
     let (parsed, implicit) = {
         let ok: Vec<Expr> = parsed.iter().flatten().cloned().collect();
-        match implicit_derivatives(st, ok) {
+        match implicit_derivatives(st, ok, back) {
             (done, Some(imp)) if parsed.iter().all(Result::is_ok) => {
                 (done.into_iter().map(Ok).collect::<Vec<_>>(), Some(imp))
             }
@@ -469,6 +497,7 @@ fn build(st: &State, mems: &[&[Tok]], cx: &Ctx, src: &str) -> Result<Ident, Skip
         branch_conds: Vec::new(),
         only_if_symmetric: BTreeSet::new(),
         implicit,
+        implicit_alts: Vec::new(),
     })
 }
 
@@ -1413,8 +1442,17 @@ fn relation(st: &mut State, lhs: &[Tok], rhs: &[Tok], cx: &Ctx) {
 /// `\frac{dy}{dx}` of a `y` the note does not define, both letters in the latest
 /// relation of this part of the note (`x^2 + y^2 = 25`): `-H_x / H_y`. Returns the
 /// members and, if any was replaced, y and H.
-fn implicit_derivatives(st: &State, members: Vec<Expr>) -> (Vec<Expr>, Option<(Sym, Expr)>) {
-    let Some((h, keys, part)) = st.relations.last() else {
+fn implicit_derivatives(
+    st: &State,
+    members: Vec<Expr>,
+    back: usize,
+) -> (Vec<Expr>, Option<(Sym, Expr)>) {
+    let Some((h, keys, part)) = st
+        .relations
+        .len()
+        .checked_sub(back + 1)
+        .and_then(|k| st.relations.get(k))
+    else {
         return (members, None);
     };
     if *part != st.part {

@@ -169,6 +169,8 @@ pub(crate) struct Ident {
     /// symbol and `H` with the relation `H = 0`; `dy/dx` is `-H_x / H_y`, and points
     /// are sampled on the curve.
     pub implicit: Option<(Sym, Expr)>,
+    /// The identity read on earlier relations of the same part, latest first.
+    pub implicit_alts: Vec<Ident>,
 }
 
 /// An evaluation bar: the symbol's key and its value there.

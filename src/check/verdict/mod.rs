@@ -590,6 +590,19 @@ fn check_read(f: &Finding, s: &Settings, layout: Layout) -> Verdict {
     if let Outcome::Fail(_) = v.outcome
         && id.implicit.is_some()
     {
+        // the curve may be a relation stated before the latest (a wrong step of
+        // the derivation, `2x + 2y = 0`, is a relation too)
+        for alt in &id.implicit_alts {
+            let w = run_as(alt);
+            if w.outcome == Outcome::Pass {
+                let mut w = w;
+                w.message = format!(
+                    "{} on the curve of an earlier relation the note states (on the latest: {})",
+                    w.message, v.message
+                );
+                return w;
+            }
+        }
         return skip(
             SkipReason::Ambiguous,
             &format!(
