@@ -227,15 +227,17 @@ pub(super) fn statement(
     }
     // `V''(5) = 24 \cdot 5 - 260 = -140 < 0`: the equalities are the identity; the
     // closing sign is a claim about its value, not checked
-    if rels.len() >= 2
-        && matches!(
-            rels.last(),
-            Some(Rel::Lt | Rel::Gt | Rel::Le | Rel::Ge | Rel::Ne)
-        )
-        && rels[..rels.len() - 1].iter().all(|r| *r == Rel::Eq)
+    // (`f'(x) = 15x^4 + 7 > 0 + 7 > 0`: a run of them, a bound argued step by step)
+    let sign = |r: &Rel| matches!(r, Rel::Lt | Rel::Gt | Rel::Le | Rel::Ge | Rel::Ne);
+    let equalities = rels.iter().take_while(|r| **r == Rel::Eq).count();
+    if equalities >= 1
+        && rels.len() > equalities
+        && rels[equalities..].iter().all(sign)
+        && (rels[equalities..].iter().all(|r| matches!(r, Rel::Gt | Rel::Ge | Rel::Ne))
+            || rels[equalities..].iter().all(|r| matches!(r, Rel::Lt | Rel::Le | Rel::Ne)))
     {
-        rels.pop();
-        mems.pop();
+        rels.truncate(equalities);
+        mems.truncate(equalities + 1);
     }
     if rels.iter().any(|r| *r != Rel::Eq) {
         if rels.iter().all(|r| matches!(r, Rel::Eq | Rel::Def)) && rels[0] == Rel::Def {
