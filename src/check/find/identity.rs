@@ -233,8 +233,12 @@ pub(super) fn statement(
     if equalities >= 1
         && rels.len() > equalities
         && rels[equalities..].iter().all(sign)
-        && (rels[equalities..].iter().all(|r| matches!(r, Rel::Gt | Rel::Ge | Rel::Ne))
-            || rels[equalities..].iter().all(|r| matches!(r, Rel::Lt | Rel::Le | Rel::Ne)))
+        && (rels[equalities..]
+            .iter()
+            .all(|r| matches!(r, Rel::Gt | Rel::Ge | Rel::Ne))
+            || rels[equalities..]
+                .iter()
+                .all(|r| matches!(r, Rel::Lt | Rel::Le | Rel::Ne)))
     {
         rels.truncate(equalities);
         mems.truncate(equalities + 1);

@@ -141,7 +141,11 @@ pub(super) fn declaration(st: &mut State, lhs: &[Tok], rhs: &[Tok], cx: &Ctx) {
         .or_else(|| r.strip_prefix("\\mathbb{R}"))
         .or_else(|| r.strip_prefix("\\R"))
     {
-        let rest = rest.replace(['{', '}'], "");
+        let mut rest = rest.replace(['{', '}'], "");
+        // `\mathbb{R}^+`, `\mathbb{R}^{+}`: the positive numbers, not a dimension
+        if let Some(r) = rest.strip_prefix("^+") {
+            rest = format!("_+{r}");
+        }
         if rest.contains("_+")
             || rest.contains("_{+}")
             || rest.contains("_{>0}")

@@ -68,6 +68,9 @@ pub(super) fn skip(why: SkipReason, message: &str, s: &Settings) -> Verdict {
     verdict(Outcome::Skip(why), message.to_string(), s)
 }
 
+/// At most this many conditions stated elsewhere are set aside one by one.
+const MAX_CONDS_SET_ASIDE: usize = 6;
+
 /// Marks of vectors and matrices in TeX: with none of them, an identity is about
 /// numbers.
 const ARRAY_MARKS: &[&str] = &[
@@ -584,6 +587,33 @@ fn check_read(f: &Finding, s: &Settings, layout: Layout) -> Verdict {
                 w.message, v.message
             );
             return w;
+        }
+        // a failure stands only if it fails with each one of them set aside alone
+        // (each of the largest sets of them that may hold together, when they
+        // contradict each other: `p \le 1`, `p > 1`) and with all set aside
+        if let Outcome::Fail(kind) = w.outcome
+            && id.conds_elsewhere.len() <= MAX_CONDS_SET_ASIDE
+        {
+            let mut failed = 0;
+            for c in &id.conds_elsewhere {
+                let mut id3 = id.clone();
+                id3.conds.retain(|d| d != c);
+                match run_as(&id3).outcome {
+                    Outcome::Fail(_) => failed += 1,
+                    Outcome::Skip(SkipReason::Domain) => {}
+                    _ => return v,
+                }
+            }
+            if failed > 0 || id.conds_elsewhere.len() == 1 {
+                let mut w = w;
+                w.outcome = Outcome::Fail(kind);
+                w.message = format!(
+                    "{} (the conditions stated under other headings cannot all hold here: \
+                     it fails with each set aside)",
+                    w.message
+                );
+                return w;
+            }
         }
     }
     // on a curve given implicitly, a formula may hold on one branch only

@@ -14,6 +14,17 @@ use crate::check::{Layout, SkipReason, Verdict, eval};
 use super::compare::compare;
 use super::{ATTEMPTS, Checker, FD_TOL, KINK, MAX_COND, Step, Trials, Typed, Worst, skip};
 
+/// Attempts at the usual magnitudes before numbers are drawn from a widening range.
+const WIDEN_AFTER: usize = 60;
+
+/// Which trial a point is drawn for, and how far from the usual magnitudes
+/// (a factor on scalars).
+#[derive(Clone, Copy)]
+struct Draw {
+    trial: usize,
+    spread: f64,
+}
+
 /// Splitmix64.
 pub(super) struct Rng(pub(super) u64);
 
@@ -107,8 +118,9 @@ impl Checker<'_> {
         positive: &BTreeSet<String>,
         symmetric: &BTreeSet<String>,
         invertible: &BTreeSet<String>,
-        trial: usize,
+        draw: Draw,
     ) -> Option<Point> {
+        let Draw { trial, spread } = draw;
         let inf = &t.inf;
         let free = self.sizes_for(inf, rng);
         let mut keys: Vec<&String> = inf.syms.keys().collect();
@@ -119,7 +131,7 @@ impl Checker<'_> {
             let pos = positive.contains(k);
             let v = match ty {
                 Ty::S | Ty::Any => {
-                    let mag = 0.5 + 1.5 * rng.unit();
+                    let mag = (0.5 + 1.5 * rng.unit()) * spread;
                     Val::S(if pos { mag } else { mag * rng.sign() })
                 }
                 Ty::M(r, c) => {
@@ -372,7 +384,15 @@ impl Checker<'_> {
                     positive = self.id.positive.clone();
                     learn = false;
                 }
-                let Some(p) = self.sample(t, &mut rng, &positive, symmetric, &invertible, trial)
+                // a domain away from the usual magnitudes (`\ln(x - 3)`, `x \in [3,
+                // 8]`): numbers drawn from a widening range after a while
+                let spread = if attempt < WIDEN_AFTER {
+                    1.0
+                } else {
+                    1.0 + (attempt - WIDEN_AFTER) as f64 / 20.0
+                };
+                let draw = Draw { trial, spread };
+                let Some(p) = self.sample(t, &mut rng, &positive, symmetric, &invertible, draw)
                 else {
                     last_reason = "a well-conditioned matrix".into();
                     continue;
