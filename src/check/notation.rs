@@ -883,3 +883,33 @@ pub(crate) const ONLY_WORDS: &[&str] = &[
     "仅",
     "只",
 ];
+
+/// Marks of vectors and matrices in TeX: with none of them, an identity is about
+/// numbers.
+pub(crate) const ARRAY_MARKS: &[&str] = &[
+    "\\mathbf",
+    "\\boldsymbol",
+    "\\bm",
+    "\\vec",
+    "\\bold",
+    "^T",
+    "^{T}",
+    "\\top",
+    "^{-1}",
+    "^{-T}",
+    "\\det",
+    "tr",
+    "\\|",
+    "\\Vert",
+    "diag",
+    "\\langle",
+    "\\otimes",
+    "\\odot",
+    "bmatrix",
+    "pmatrix",
+    "\\sum",
+    "\\nabla",
+    "_i",
+    "_j",
+    "_k",
+];

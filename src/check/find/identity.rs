@@ -297,7 +297,9 @@ pub(super) fn statement(
         .last()
         .and_then(|m| m.iter().rev().find(|t| !is_space(&t.tk)))
         .map_or(start, |t| t.end);
-    let body = build(st, &keep, &cx, src);
+    // functions the note never defines: arbitrary smooth ones
+    let body = build(st, &keep, &cx, src)
+        .or_else(|skip| super::generic::build_generic(st, &keep, &cx, src, skip));
     let f = match body {
         Ok(id) => finding(span, start, src, end, layout, otimes, Ok(id)),
         Err(s) => skip_finding(span, start, src, end, layout, otimes, s),
@@ -350,7 +352,7 @@ const EARLIER_RELATIONS: usize = 3;
 /// Parses and resolves the members of an identity. An abstract function anywhere
 /// is reported before a member that does not parse. An implicit derivative is read
 /// on the latest relation of the part, and also on the earlier ones.
-fn build(st: &State, mems: &[&[Tok]], cx: &Ctx, src: &str) -> Result<Ident, Skip> {
+pub(super) fn build(st: &State, mems: &[&[Tok]], cx: &Ctx, src: &str) -> Result<Ident, Skip> {
     let mut id = build_on(st, mems, cx, src, 0)?;
     if id.implicit.is_some() {
         for back in 1..=EARLIER_RELATIONS {
@@ -504,6 +506,8 @@ fn build_on(st: &State, mems: &[&[Tok]], cx: &Ctx, src: &str, back: usize) -> Re
         only_if_symmetric: BTreeSet::new(),
         implicit,
         implicit_alts: Vec::new(),
+        generic: Vec::new(),
+        instances: Vec::new(),
     })
 }
 

@@ -93,6 +93,7 @@
 //!   condition.
 
 mod convention;
+mod generic;
 mod identity;
 mod indices;
 mod rewrite;
@@ -107,6 +108,7 @@ use super::shape::Kind;
 use super::syntax::{self, Ctx, Expr, PErr, Sym, Tok};
 use super::{Finding, Layout, NoteMath, Otimes, SkipReason};
 pub(crate) use convention::stated_layout;
+pub(crate) use generic::INSTANCES as GENERIC_INSTANCES;
 use identity::statement;
 use scope::{cond_mentions, def_head, domain_condition, reads_on, symmetric_decl, uses_symbol};
 use statements::statements;
@@ -171,6 +173,11 @@ pub(crate) struct Ident {
     pub implicit: Option<(Sym, Expr)>,
     /// The identity read on earlier relations of the same part, latest first.
     pub implicit_alts: Vec<Ident>,
+    /// Functions the note never defines, read as arbitrary smooth functions (see
+    /// `find::generic`): this identity is their first random instance, `instances`
+    /// the others.
+    pub generic: Vec<String>,
+    pub instances: Vec<Ident>,
 }
 
 /// An evaluation bar: the symbol's key and its value there.
@@ -206,7 +213,7 @@ enum Def {
 }
 
 /// What the note has said so far.
-#[derive(Default)]
+#[derive(Default, Clone)]
 struct State {
     syms: BTreeMap<String, Def>,
     funcs: BTreeMap<String, Def>,

@@ -29,7 +29,7 @@ use std::collections::{BTreeSet, HashMap};
 
 use super::eval::Val;
 use super::find::Ident;
-use super::notation::Func;
+use super::notation::{ARRAY_MARKS, Func};
 use super::shape::{Infer, Kind, Ty, TyErr};
 use super::syntax::{BinOp, Expr, Sym};
 use super::{FailKind, Finding, Layout, Otimes, Outcome, Reading, Settings, SkipReason, Verdict};
@@ -70,36 +70,6 @@ pub(super) fn skip(why: SkipReason, message: &str, s: &Settings) -> Verdict {
 
 /// At most this many conditions stated elsewhere are set aside one by one.
 const MAX_CONDS_SET_ASIDE: usize = 6;
-
-/// Marks of vectors and matrices in TeX: with none of them, an identity is about
-/// numbers.
-const ARRAY_MARKS: &[&str] = &[
-    "\\mathbf",
-    "\\boldsymbol",
-    "\\bm",
-    "\\vec",
-    "\\bold",
-    "^T",
-    "^{T}",
-    "\\top",
-    "^{-1}",
-    "^{-T}",
-    "\\det",
-    "tr",
-    "\\|",
-    "\\Vert",
-    "diag",
-    "\\langle",
-    "\\otimes",
-    "\\odot",
-    "bmatrix",
-    "pmatrix",
-    "\\sum",
-    "\\nabla",
-    "_i",
-    "_j",
-    "_k",
-];
 
 /// The identity with every symbol of the reading a scalar, when its text has no
 /// mark of a vector or a matrix ([`ARRAY_MARKS`]) and the reading has some, none of
@@ -149,6 +119,11 @@ fn all_square(id: &Ident, r: &Reading) -> Option<Ident> {
 /// The verdict, with a pass or a fail that another reading of the notation would
 /// not support turned into a skip (`ambiguous`).
 pub(super) fn check_reread(f: &Finding, s: &Settings, layout: Layout) -> Verdict {
+    if let Ok(id) = &f.body
+        && !id.generic.is_empty()
+    {
+        return check_generic(f, id, s, layout);
+    }
     let v = check_read_exp(f, s, layout);
     if matches!(v.outcome, Outcome::Fail(_) | Outcome::Pass)
         && let Ok(id) = &f.body
@@ -303,6 +278,66 @@ fn primed_call(after: &str) -> bool {
         .trim_start_matches("\\prime")
         .trim_start_matches(['}', ' ']);
     rest.starts_with('(') || rest.starts_with("\\left(")
+}
+
+/// An identity about functions the note never defines, read as arbitrary smooth
+/// functions (`find::generic`): a pass only when it holds for each random instance;
+/// otherwise the note may mean particular functions, and it is a skip (`abstract`).
+fn check_generic(f: &Finding, id: &Ident, s: &Settings, layout: Layout) -> Verdict {
+    let names: Vec<String> = id
+        .generic
+        .iter()
+        .map(|n| n.trim_start_matches('\\').to_string())
+        .collect();
+    let one = names.len() == 1;
+    let names = names.join(", ");
+    let mut instances = vec![id.clone()];
+    instances.extend(id.instances.iter().cloned());
+    let mut first: Option<Verdict> = None;
+    for mut inst in instances {
+        inst.generic.clear();
+        inst.instances.clear();
+        let mut g = f.clone();
+        g.body = Ok(inst);
+        let v = check_reread(&g, s, layout);
+        if v.outcome != Outcome::Pass {
+            let message = if one {
+                format!(
+                    "abstract function {names}: the note does not define it, and with it any \
+                     smooth function the identity does not always hold (the note may mean a \
+                     particular one): {}",
+                    v.message
+                )
+            } else {
+                format!(
+                    "abstract functions {names}: the note does not define them, and with them \
+                     any smooth functions the identity does not always hold (the note may mean \
+                     particular ones): {}",
+                    v.message
+                )
+            };
+            return skip(SkipReason::Abstract, &message, s);
+        }
+        first.get_or_insert(v);
+    }
+    let Some(mut v) = first else {
+        return skip(
+            SkipReason::Abstract,
+            &format!("abstract function {names}"),
+            s,
+        );
+    };
+    let (any, them) = if one {
+        ("any smooth function", "it")
+    } else {
+        ("any smooth functions", "them")
+    };
+    v.message = format!(
+        "{} with {names} {any} ({} random ones; the note does not define {them})",
+        v.message,
+        crate::check::find::GENERIC_INSTANCES
+    );
+    v
 }
 
 /// The verdict with `e^{X}` of a square matrix the matrix exponential; a failure

@@ -108,6 +108,23 @@ impl Parser<'_, '_> {
         if let Some(r) = self.prime_call(&sym.key(), &base) {
             return r;
         }
+        // `g^2(x)`: the square of the defined function's value (`g^{-1}(x)`, its
+        // inverse, is not read)
+        if let Some(name) = [sym.key(), base.clone()]
+            .into_iter()
+            .find(|n| self.cx.funcs.contains(n))
+            && let Some((power, skip)) = self.power_before_paren()
+        {
+            for _ in 0..skip {
+                self.skip_space();
+                self.pos += 1;
+            }
+            let args = self.call_args(&name)?;
+            return Ok(Expr::Pow(
+                Expr::Apply(name, args).bx(),
+                Expr::Num(f64::from(power)).bx(),
+            ));
+        }
         let paren_next = self.peek().is_some_and(|t| {
             t.is_ch('(') || t.is_cmd("left") || t.is_cmd("big") || t.is_cmd("Big")
         });
@@ -139,6 +156,26 @@ impl Parser<'_, '_> {
             }
         }
         Ok(Expr::Var(sym))
+    }
+
+    /// `^2(`, `^{3}(`: a whole power from 2 to 9 written before a parenthesis, and
+    /// the tokens it takes.
+    fn power_before_paren(&self) -> Option<(u8, usize)> {
+        if !self.peek_at(0)?.is_ch('^') {
+            return None;
+        }
+        let (digit, skip) = match &self.peek_at(1)?.tk {
+            Tk::Digit(d) => (*d, 2),
+            Tk::Open if self.peek_at(3)?.tk == Tk::Close => match &self.peek_at(2)?.tk {
+                Tk::Digit(d) => (*d, 4),
+                _ => return None,
+            },
+            _ => return None,
+        };
+        let power = u8::try_from(digit.to_digit(10)?).ok()?;
+        let paren = self.peek_at(skip)?;
+        ((2..=9).contains(&power) && (paren.is_ch('(') || paren.is_cmd("left")))
+            .then_some((power, skip))
     }
 
     /// Is the next token a `(` right after the previous one (no space), holding a

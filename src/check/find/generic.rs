@@ -1,0 +1,270 @@
+//! Functions the note never defines (`g(x)`, `p'(x)`, `f(g(x))`), read as arbitrary
+//! smooth functions: an identity about them (the product rule `(pq)' = p'q + pq'`,
+//! a derivative through `g^2(x^3 - 1)`) is checked with each of them replaced by a
+//! few random members of a family of smooth functions. Only a pass on every one of
+//! them counts (evidence that the identity holds whatever the functions are); a
+//! failure may mean the note has particular functions in mind, so it stays a skip.
+
+use crate::check::notation::Func;
+use crate::check::syntax::{BinOp, Expr, Sym};
+
+/// How many random members of the family each identity is checked with.
+pub(crate) const INSTANCES: usize = 3;
+
+/// At most this many functions of one identity are read as arbitrary.
+pub(super) const MAX_FUNCTIONS: usize = 4;
+
+/// At most this many arguments for such a function.
+pub(super) const MAX_ARITY: usize = 3;
+
+/// The parameters of an arbitrary function of `arity` arguments (names no note can
+/// write).
+pub(super) fn params(arity: usize) -> Vec<Sym> {
+    (0..arity)
+        .map(|i| Sym {
+            base: format!("□{}", i + 1),
+            sub: None,
+            bold: false,
+            upper: false,
+        })
+        .collect()
+}
+
+/// A member of the family of smooth functions, positive everywhere (so that `\ln
+/// g(x)`, `\sqrt{g(x)}` and `1/g(x)` are defined), with every derivative non-trivial:
+/// `a + c \sin(d \cdot x + e) + b e^{s \cdot x} + h x_1 x_n`, its coefficients drawn
+/// from the function's name, its arity and the instance.
+pub(super) fn member(name: &str, arity: usize, instance: usize) -> Expr {
+    let mut seed = 0x9E37_79B9_7F4A_7C15u64 ^ (instance as u64).wrapping_mul(0xD1B5_4A32_D192_ED03);
+    for b in name.bytes() {
+        seed = (seed ^ u64::from(b)).wrapping_mul(0x0100_0000_01B3);
+    }
+    let mut draw = |lo: f64, hi: f64| {
+        // splitmix64
+        seed = seed.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = seed;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^= z >> 31;
+        lo + (hi - lo) * ((z >> 11) as f64 / (1u64 << 53) as f64)
+    };
+    let xs: Vec<Expr> = params(arity).into_iter().map(Expr::Var).collect();
+    let linear = |draw: &mut dyn FnMut(f64, f64) -> f64, lo: f64, hi: f64| {
+        xs.iter()
+            .map(|x| Expr::bin(BinOp::Mul, Expr::Num(draw(lo, hi)), x.clone()))
+            .reduce(|a, b| Expr::bin(BinOp::Add, a, b))
+            .unwrap_or(Expr::Num(0.0))
+    };
+    let a = draw(2.5, 3.5);
+    let c = draw(0.4, 1.0);
+    let phase = linear(&mut draw, 0.5, 1.5);
+    let e = draw(0.0, 3.0);
+    let b = draw(0.2, 0.6);
+    let rate = linear(&mut draw, -0.6, 0.6);
+    let h = draw(0.05, 0.15);
+    let sin = Expr::Call(Func::Sin, vec![Expr::bin(BinOp::Add, phase, Expr::Num(e))]);
+    let exp = Expr::Call(Func::Exp, vec![rate]);
+    // `h x_1 x_n` (`h x^2` for one argument): curvature, and mixed partials; kept
+    // small against `a` so the function stays positive where points are drawn
+    let first = xs.first().cloned().unwrap_or(Expr::Num(0.0));
+    let last = xs.last().cloned().unwrap_or(Expr::Num(0.0));
+    let square = Expr::bin(BinOp::Mul, Expr::Num(h), Expr::bin(BinOp::Mul, first, last));
+    [
+        Expr::bin(BinOp::Mul, Expr::Num(c), sin),
+        Expr::bin(BinOp::Mul, Expr::Num(b), exp),
+        square,
+    ]
+    .into_iter()
+    .fold(Expr::Num(a), |acc, t| Expr::bin(BinOp::Add, acc, t))
+}
+
+/// The name of the function a skip says is abstract (`abstract function g`), when
+/// it says only that.
+pub(super) fn abstract_name(message: &str) -> Option<&str> {
+    let name = message.strip_prefix("abstract function ")?;
+    (!name.contains(' ') && !name.contains(':')).then_some(name)
+}
+
+/// `f is defined with 1 argument(s) but used with 2`: the name and the arity used.
+pub(super) fn arity_used(message: &str) -> Option<(&str, usize)> {
+    let (name, rest) = message.split_once(" is defined with ")?;
+    let used = rest.split_once("but used with ")?.1.trim();
+    Some((name, used.parse().ok()?))
+}
+
+use std::collections::BTreeMap;
+
+use crate::check::SkipReason;
+use crate::check::notation::ARRAY_MARKS;
+use crate::check::syntax::{Ctx, Tk, Tok};
+
+use super::identity::build;
+use super::{Def, Ident, Skip, State};
+
+/// The identity with the functions it uses but the note never defines read as
+/// arbitrary smooth functions ([`member`]), when `first` (the skip without them)
+/// says a function is abstract; `first` again when that does not make it readable.
+/// The first instance is the identity; the others are in [`Ident::instances`].
+pub(super) fn build_generic(
+    st: &mut State,
+    mems: &[&[Tok]],
+    cx: &Ctx,
+    src: &str,
+    first: Skip,
+) -> Result<Ident, Skip> {
+    // the family holds numbers: not for an identity that writes vectors or
+    // matrices (a scalar reading commutes where a cross product does not)
+    let mut written = mems.iter().filter_map(|m| {
+        let (a, b) = (m.first()?.start, m.last()?.end);
+        src.get(a..b)
+    });
+    if first.kind != SkipReason::Abstract
+        || written.any(|t| {
+            ARRAY_MARKS
+                .iter()
+                .chain(["\\times"].iter())
+                .any(|k| t.contains(k))
+        })
+    {
+        return Err(first);
+    }
+    let mut names: BTreeMap<String, usize> = primed_names(mems)
+        .into_iter()
+        .filter(|n| !st.funcs.contains_key(n))
+        .map(|n| (n, 1))
+        .collect();
+    let mut skip = first.clone();
+    for _ in 0..=MAX_FUNCTIONS + MAX_ARITY {
+        if let Some(n) = abstract_name(&skip.message) {
+            for key in keys_of(n) {
+                if st.funcs.contains_key(&key) {
+                    return Err(first);
+                }
+                names.entry(key).or_insert(1);
+            }
+        } else if let Some((n, k)) = arity_used(&skip.message)
+            && k <= MAX_ARITY
+            && let Some(key) = keys_of(n)
+                .into_iter()
+                .find(|key| names.get(key).is_some_and(|a| *a != k))
+        {
+            names.insert(key, k);
+        } else if names.is_empty() {
+            return Err(first);
+        }
+        if names.len() > MAX_FUNCTIONS {
+            return Err(first);
+        }
+        match with_instance(st, &names, 0, |st| build_with(st, mems, cx, src)) {
+            Ok(mut id) => {
+                for k in 1..INSTANCES {
+                    match with_instance(st, &names, k, |st| build_with(st, mems, cx, src)) {
+                        Ok(other) => id.instances.push(other),
+                        Err(_) => return Err(first),
+                    }
+                }
+                id.generic = names.keys().cloned().collect();
+                return Ok(id);
+            }
+            Err(s) if s.message == skip.message => return Err(first),
+            Err(s) => skip = s,
+        }
+    }
+    Err(first)
+}
+
+/// [`build`] with the parser told of the functions the state defines.
+fn build_with(st: &State, mems: &[&[Tok]], cx: &Ctx, src: &str) -> Result<Ident, Skip> {
+    let funcs = st.func_names();
+    let cx = Ctx {
+        funcs: &funcs,
+        ids: cx.ids,
+        src: cx.src,
+        depth: std::cell::Cell::new(0),
+    };
+    build(st, mems, &cx, src)
+}
+
+/// Runs `f` with the functions `names` (name, arity) defined as members of the
+/// family (instance `k`), and the state as it was afterwards.
+fn with_instance<T>(
+    st: &mut State,
+    names: &BTreeMap<String, usize>,
+    k: usize,
+    f: impl FnOnce(&State) -> T,
+) -> T {
+    let mut saved = Vec::new();
+    for (n, &arity) in names {
+        let def = Def::Func {
+            params: params(arity),
+            body: Ok(member(n, arity, k)),
+        };
+        saved.push((
+            n.clone(),
+            st.funcs.insert(n.clone(), def),
+            st.syms.remove(n),
+        ));
+    }
+    let out = f(st);
+    for (n, func, sym) in saved {
+        match func {
+            Some(d) => st.funcs.insert(n.clone(), d),
+            None => st.funcs.remove(&n),
+        };
+        if let Some(d) = sym {
+            st.syms.insert(n, d);
+        }
+    }
+    out
+}
+
+/// The keys a name shown in a message may have (`phi`: `\phi`; `g`: `g`).
+fn keys_of(shown: &str) -> Vec<String> {
+    if shown.chars().count() == 1 {
+        vec![shown.to_string()]
+    } else {
+        vec![shown.to_string(), format!("\\{shown}")]
+    }
+}
+
+/// Letters (and Greek letters) written with primes and then an argument: `g'(x)`,
+/// `p^\prime(t)`, `v''(u(x))`.
+fn primed_names(mems: &[&[Tok]]) -> Vec<String> {
+    let mut out = Vec::new();
+    for m in mems {
+        let toks: Vec<&Tok> = m
+            .iter()
+            .filter(|t| !crate::check::syntax::is_space(&t.tk))
+            .collect();
+        for (k, t) in toks.iter().enumerate() {
+            let name = match &t.tk {
+                Tk::Letter(c) => c.to_string(),
+                Tk::Cmd(c) if c.len() > 1 && c.chars().all(|x| x.is_ascii_alphabetic()) => {
+                    format!("\\{c}")
+                }
+                _ => continue,
+            };
+            // the primes: `'`, `^\prime`, `^{\prime\prime}`, `^{''}`
+            let mut j = k + 1;
+            let mut primes = 0;
+            while let Some(u) = toks.get(j) {
+                match &u.tk {
+                    Tk::Ch('\'') => primes += 1,
+                    Tk::Ch('^') | Tk::Open | Tk::Close => {}
+                    Tk::Cmd(c) if c == "prime" => primes += 1,
+                    _ => break,
+                }
+                j += 1;
+            }
+            if primes > 0
+                && toks
+                    .get(j)
+                    .is_some_and(|u| u.is_ch('(') || u.is_cmd("left"))
+                && !out.contains(&name)
+            {
+                out.push(name);
+            }
+        }
+    }
+    out
+}
