@@ -237,6 +237,7 @@ fn measure_builds(
         check: Default::default(),
         cards: Default::default(),
         macros: Default::default(),
+        safe_html: false,
     };
     let warm_out = scratch.join(format!("out-{label}-warm-up"));
     let warm = pipeline::build(&options(warm_out.clone()), &Quiet)?;
@@ -344,6 +345,7 @@ fn measure_stages(
     let walk = WalkOptions::default();
     let settings = SiteSettings {
         title: "Benchmark".to_string(),
+        safe_html: false,
         quiz: false,
     };
     for run in 0..runs {

@@ -11,6 +11,7 @@
 //! macros:                  # TeX macros for every formula (KaTeX-style; #1… are arguments)
 //!   "\\R": "\\mathbb{R}"
 //!   "\\norm": "\\left\\|#1\\right\\|"
+//! html: safe                # drop raw HTML and javascript: links (default: raw, as Obsidian)
 //! ```
 //!
 //! Macros can also be defined in a `preamble.sty` at the vault's root (`\newcommand`,
@@ -48,6 +49,20 @@ pub struct VaultConfig {
     pub trials: Option<u64>,
     /// TeX macros, name (`\\R` or `R`) → replacement (`\\mathbb{R}`), in file order.
     pub macros: Option<std::collections::BTreeMap<String, String>>,
+    /// What becomes of the notes' raw HTML and `javascript:` links.
+    pub html: Option<HtmlSetting>,
+}
+
+/// `html:` in the file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum HtmlSetting {
+    /// As in Obsidian: raw HTML and every link's URL reach the page as written.
+    #[serde(alias = "obsidian")]
+    Raw,
+    /// Raw HTML is dropped, and links and images whose URL would run script
+    /// (`javascript:`, `vbscript:`, `data:` other than images) lose that URL.
+    Safe,
 }
 
 /// `layout:` in the file.
@@ -140,7 +155,8 @@ pub fn parse(text: &str) -> Result<VaultConfig, Diagnostic> {
         )
         .with_hint(
             "the keys are title, layout (numerator|denominator), otimes (elementwise|kronecker), \
-             card_tags (a list), seed, trials (5 to 1000) and macros (a map of TeX macros)",
+             card_tags (a list), seed, trials (5 to 1000), macros (a map of TeX macros) and \
+             html (raw|safe)",
         );
         d.severity = Severity::Error;
         d
@@ -160,7 +176,11 @@ pub fn parse(text: &str) -> Result<VaultConfig, Diagnostic> {
             at..at + "trials".len().min(text.len() - at),
             format!("bad vault settings: trials is {t}, it must be 5 to 1000"),
         )
-        .with_hint("fewer than 5 trials would let wrong identities pass by chance");
+        .with_hint(if t < 5 {
+            "fewer than 5 trials would let wrong identities pass by chance"
+        } else {
+            "more than 1000 trials would make checking a vault slow without making a verdict surer"
+        });
         d.severity = Severity::Error;
         return Err(d);
     }
@@ -186,7 +206,12 @@ mod tests {
                 seed: Some(7),
                 trials: Some(12),
                 macros: None,
+                html: None,
             })
+        );
+        assert_eq!(
+            parse("html: safe\n").map(|c| c.html),
+            Ok(Some(HtmlSetting::Safe))
         );
         assert_eq!(
             parse("otimes: element-wise\n").map(|c| c.otimes),
@@ -210,6 +235,16 @@ mod tests {
         );
         let e = parse("title: trials and errors\ntrials: 2\n").err();
         assert_eq!(e.as_ref().map(|d| d.line), Some(2), "{e:?}");
+        assert!(e.is_some_and(|d| d.hint.as_deref().is_some_and(|h| h.contains("fewer"))));
+        // too many trials is not "too few"
+        let e = parse("trials: 100000000\n").err();
+        assert!(
+            e.as_ref().is_some_and(|d| d
+                .hint
+                .as_deref()
+                .is_some_and(|h| h.contains("more than 1000"))),
+            "{e:?}"
+        );
         assert_eq!(parse("~\n"), Ok(VaultConfig::default()));
     }
 

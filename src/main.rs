@@ -306,6 +306,11 @@ struct SiteArgs {
     #[arg(short, long)]
     quiet: bool,
 
+    /// Drop the notes' raw HTML and javascript: links, for notes you did not write
+    /// [default: `html: safe` in notebuild.yaml, else kept as in Obsidian]
+    #[arg(long)]
+    safe_html: bool,
+
     #[command(flatten)]
     settings: CheckSettings,
 
@@ -426,6 +431,7 @@ fn build_options(args: &SiteArgs, command: &str) -> Result<BuildOptions, ExitCod
         check: args.settings.settings(&vault),
         cards: args.cards.settings(&vault),
         macros: vault.macros.clone().unwrap_or_default(),
+        safe_html: args.safe_html || vault.html == Some(config::HtmlSetting::Safe),
     })
 }
 
@@ -547,11 +553,51 @@ fn serve(args: ServeArgs) -> ExitCode {
                 eprintln!("notebuild.yaml has a problem (above); the last good settings are kept");
             }
         }
-        if build_and_report(&options, site).is_some() {
+        if rebuild(&options, site).is_some() {
             server.rebuilt();
+        } else {
+            eprintln!(
+                "the rebuild failed (above): the site still shows the last good build, and the next change rebuilds it"
+            );
         }
     }
     ExitCode::from(EXIT_OK)
+}
+
+/// A rebuild for `serve`: one that runs long says so while it runs (the site shows the
+/// last build meanwhile), and one that stops on an internal error is reported instead
+/// of ending the server.
+fn rebuild(options: &BuildOptions, site: &SiteArgs) -> Option<pipeline::BuildReport> {
+    const LONG: std::time::Duration = std::time::Duration::from_secs(10);
+    let (done, finished) = std::sync::mpsc::channel::<()>();
+    let watchdog = std::thread::spawn(move || {
+        let start = std::time::Instant::now();
+        let mut next = LONG;
+        loop {
+            match finished.recv_timeout(next.saturating_sub(start.elapsed())) {
+                Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {
+                    eprintln!(
+                        "still rebuilding after {} s: the site shows the last build until this one ends",
+                        start.elapsed().as_secs()
+                    );
+                    next *= 3;
+                }
+                _ => return,
+            }
+        }
+    });
+    let report = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        build_and_report(options, site)
+    }));
+    let _ = done.send(());
+    let _ = watchdog.join();
+    match report {
+        Ok(report) => report,
+        Err(_) => {
+            eprintln!("error: the rebuild stopped on an internal error (above)");
+            None
+        }
+    }
 }
 
 fn check_command(args: CheckArgs) -> ExitCode {

@@ -31,6 +31,8 @@ pub struct BuildOptions {
     pub cards: CardSettings,
     /// TeX macros of `notebuild.yaml` (name → replacement).
     pub macros: BTreeMap<String, String>,
+    /// Drop the notes' raw HTML and script URLs (`html: safe` in notebuild.yaml).
+    pub safe_html: bool,
 }
 
 /// What a build did.
@@ -254,7 +256,11 @@ pub fn build(options: &BuildOptions, progress: &dyn Progress) -> Result<BuildRep
         &graph,
         &identities,
         &cards,
-        &SiteSettings { title, quiz: false },
+        &SiteSettings {
+            title,
+            safe_html: options.safe_html,
+            quiz: false,
+        },
         &step,
     )
     .map_err(BuildError::Template)?;

@@ -1319,6 +1319,117 @@ fn distinct_tags_never_share_a_page() -> TestResult {
     Ok(())
 }
 
+/// Builds one generated note and returns its page. The inputs are large enough that a
+/// cost quadratic in them takes minutes; the bound on the time is generous, for a debug
+/// build on a busy machine (speed itself is measured by the benchmarks).
+fn build_generated(note: &str, extra: &[&str]) -> Result<(Run, String), Error> {
+    let (dir, vault) = temp_vault(&[("n.md", note), ("m.md", "# M\n")])?;
+    let out = dir.path().join("site");
+    let start = std::time::Instant::now();
+    let run = build(dir.path(), &vault, &out, extra)?;
+    let took = start.elapsed();
+    assert!(
+        took < std::time::Duration::from_secs(90),
+        "the build took {took:?} on {} bytes",
+        note.len()
+    );
+    let page = std::fs::read_to_string(out.join("n.html")).unwrap_or_default();
+    let content = note_content(&page)?.to_string();
+    Ok((run, content))
+}
+
+#[test]
+fn many_nested_list_items_are_written_in_linear_time() -> TestResult {
+    // 40,000 lists, each the only item of the one before (finding each item's end made
+    // this quadratic).
+    let n = 40_000;
+    let (run, page) = build_generated(&format!("{}deep\n", "- ".repeat(n)), &["-q"])?;
+    run.expect_code(0)?;
+    assert_eq!(page.matches("<li>").count(), n);
+    assert_eq!(page.matches("</ul>").count(), n);
+    Ok(())
+}
+
+#[test]
+fn many_links_and_dollars_on_one_line_are_read_in_linear_time() -> TestResult {
+    // 100,000 wikilinks on one line (its end was searched for once per link), a line of
+    // 50,000 `$` that open nothing (each searched the rest of the paragraph for its
+    // closing `$`) and a line of 50,000 `==` (each looked for the line's end).
+    let n = 100_000;
+    let note = format!(
+        "{}\n\n{}\n\n{}\n",
+        "[[m]] ".repeat(n),
+        "$a ".repeat(n / 2),
+        "x ==a ".repeat(n / 2)
+    );
+    let (run, page) = build_generated(&note, &["-q"])?;
+    run.expect_code(0)?;
+    assert_eq!(page.matches("href=\"m.html\"").count(), n);
+    assert_eq!(page.matches("<math").count(), 0);
+    // the first `==` opens a highlight that the next one closes; the rest are text
+    assert_eq!(page.matches("<mark>").count(), 1);
+    // a formula and a highlight after them are still found
+    let (_, page) = build_generated(
+        &format!("{}\n\n$x$ and ==y==\n", "[[m]] $a b== ".repeat(1000)),
+        &["-q"],
+    )?;
+    assert_eq!(page.matches("href=\"m.html\"").count(), 1000);
+    assert_eq!(page.matches("<mark>").count(), 1, "{page}");
+    assert_eq!(page.matches("<math").count(), 1, "{page}");
+    Ok(())
+}
+
+#[test]
+fn safe_html_drops_raw_html_and_script_links() -> TestResult {
+    let note = "<script>alert(1)</script>\n\nText <img src=x onerror=alert(2)> inline.\n\n\
+                [a](javascript:alert(3)) [b]( JaVa\tScRiPt:alert(4)) <javascript:alert(5)>\n\n\
+                ![c](javascript:alert(6)) [d](https://example.com/) [e](data:text/html,x)\n\n\
+                ![f](data:image/png;base64,AAAA)\n";
+    // by default, as in Obsidian, raw HTML and every URL pass through
+    let (run, content) = build_generated(note, &["-q"])?;
+    run.expect_code(0)?;
+    assert!(content.contains("<script>alert(1)"), "{content}");
+    assert!(content.contains("href=\"javascript:alert(3)"), "{content}");
+    let (run, content) = build_generated(note, &["-q", "--safe-html"])?;
+    run.expect_code(0)?;
+    for gone in ["<script", "onerror", "alert(1)", "alert(2)"] {
+        assert!(!content.contains(gone), "{gone} in {content}");
+    }
+    let urls = [
+        attribute_values(&content, "href"),
+        attribute_values(&content, "src"),
+    ]
+    .concat();
+    assert!(
+        urls.iter().all(|u| {
+            let u = u.to_ascii_lowercase();
+            !u.contains("javascript") && !u.starts_with("data:text")
+        }),
+        "{urls:?}"
+    );
+    assert_eq!(content.matches("is-unsafe").count(), 3, "{content}");
+    assert!(
+        content.contains("href=\"https://example.com/\""),
+        "{content}"
+    );
+    assert!(content.contains("data:image/png;base64,AAAA"), "{content}");
+    assert!(
+        content.contains("Text") && content.contains("inline."),
+        "{content}"
+    );
+    // html: safe in notebuild.yaml does the same
+    let (dir, vault) = temp_vault(&[("n.md", note), ("notebuild.yaml", "html: safe\n")])?;
+    let out = dir.path().join("site");
+    build(dir.path(), &vault, &out, &["-q"])?.expect_code(0)?;
+    let page = std::fs::read_to_string(out.join("n.html"))?;
+    assert!(
+        !note_content(&page)?.contains("href=\"javascript"),
+        "{page}"
+    );
+    assert!(!note_content(&page)?.contains("<script"), "{page}");
+    Ok(())
+}
+
 #[test]
 fn leftovers_of_a_killed_build_are_removed_by_the_next() -> TestResult {
     let dir = tempfile::tempdir()?;

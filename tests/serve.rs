@@ -196,3 +196,45 @@ fn a_client_that_never_reads_does_not_hold_up_the_others() -> TestResult {
     drop(stuck);
     Ok(())
 }
+
+#[test]
+fn a_failed_rebuild_is_reported_and_the_next_change_still_publishes() -> TestResult {
+    let (dir, vault) = temp_vault(&[("Alpha.md", "# Alpha\n\nFirst version.\n")])?;
+    let out = dir.path().join("site");
+    let server = serve(&vault, &out)?;
+    let wait_for = |what: &str| -> TestResult {
+        let start = Instant::now();
+        while start.elapsed() < WAIT {
+            if let Ok(line) = server.lines.recv_timeout(Duration::from_millis(200))
+                && line.contains(what)
+            {
+                return Ok(());
+            }
+        }
+        Err(fail(format!("serve never printed {what:?}")))
+    };
+    // without its marker the output folder is no longer notebuild's: the rebuild fails
+    let marker = out.join(".notebuild-site");
+    let mark = std::fs::read(&marker)?;
+    std::fs::remove_file(&marker)?;
+    write(&vault, "Alpha.md", "# Alpha\n\nSecond version.\n")?;
+    wait_for("the rebuild failed")?;
+    let (_, _, body) = get(server.port, "/alpha.html")?;
+    assert!(
+        body.contains("First version."),
+        "the last good build: {body}"
+    );
+    std::fs::write(&marker, mark)?;
+    write(&vault, "Alpha.md", "# Alpha\n\nThird version.\n")?;
+    let start = Instant::now();
+    loop {
+        let (_, _, body) = get(server.port, "/alpha.html")?;
+        if body.contains("Third version.") {
+            return Ok(());
+        }
+        if start.elapsed() > WAIT {
+            return Err(fail("the change after a failed rebuild was not published"));
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}

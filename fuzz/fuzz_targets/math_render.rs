@@ -2,25 +2,10 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use notebuild::render::math::{MathMode, render_or_fallback};
 
-/// The math renderer (pulldown-latex) panics on some input; notebuild catches that and
-/// shows the formula as written. libFuzzer's hook would abort on the caught panic: keep
-/// it for every other panic.
-fn tolerate_renderer_panics() {
-    static ONCE: std::sync::Once = std::sync::Once::new();
-    ONCE.call_once(|| {
-        let fuzzer_hook = std::panic::take_hook();
-        std::panic::set_hook(Box::new(move |info| {
-            let in_renderer = info
-                .location()
-                .is_some_and(|l| l.file().contains("pulldown-latex"));
-            if !in_renderer {
-                fuzzer_hook(info);
-            }
-        }));
-    });
-}
+mod common;
+use common::tolerate_renderer_panics;
+use notebuild::render::math::{MathMode, render_or_fallback};
 
 fuzz_target!(|data: &[u8]| {
     tolerate_renderer_panics();

@@ -54,7 +54,10 @@ pub fn split(file: &str, text: &str) -> Split {
         };
     }
     let front = match serde_yaml_ng::from_str::<Value>(yaml) {
-        Ok(value) => read(&value),
+        Ok(value) => {
+            diagnostics.extend(check_types(file, text, yaml_range.start, yaml, &value));
+            read(&value)
+        }
         Err(err) => {
             let offset = err
                 .location()
@@ -78,6 +81,83 @@ pub fn split(file: &str, text: &str) -> Split {
         body_start,
         diagnostics,
     }
+}
+
+/// Warnings for the fields notebuild reads whose value has the wrong type (`title:` a
+/// list, `tags:` a map, `draft: maybe`...): such a value is ignored, and the note
+/// should say what it means.
+fn check_types(
+    file: &str,
+    text: &str,
+    yaml_start: usize,
+    yaml: &str,
+    value: &Value,
+) -> Vec<Diagnostic> {
+    let Value::Mapping(map) = value else {
+        return Vec::new();
+    };
+    let is_scalar = |v: &Value| matches!(v, Value::String(_) | Value::Number(_) | Value::Bool(_));
+    let mut out = Vec::new();
+    for (key, value) in map {
+        let Some(key) = key.as_str() else { continue };
+        if value.is_null() {
+            continue;
+        }
+        let list = matches!(
+            key.to_ascii_lowercase().as_str(),
+            "tags" | "tag" | "aliases" | "alias"
+        );
+        let ignored = if list {
+            "what is not a word was"
+        } else {
+            "it was"
+        };
+        let expected = match key.to_ascii_lowercase().as_str() {
+            "title" | "layout" | "otimes" if !is_scalar(value) => "one line of text",
+            "date" | "updated" | "modified" | "created" if !is_scalar(value) => {
+                "a date, as in 2024-08-02"
+            }
+            "tags" | "tag" | "aliases" | "alias" => match value {
+                Value::Sequence(items) if items.iter().all(is_scalar) => continue,
+                v if is_scalar(v) => continue,
+                _ => "a list of words, as in [algebra, calculus]",
+            },
+            "draft" | "publish" => match value {
+                Value::Bool(_) => continue,
+                Value::String(s)
+                    if matches!(
+                        s.to_ascii_lowercase().as_str(),
+                        "true" | "false" | "yes" | "no"
+                    ) =>
+                {
+                    continue;
+                }
+                _ => "true or false",
+            },
+            _ => continue,
+        };
+        let at = yaml
+            .split_inclusive('\n')
+            .scan(0, |start, line| {
+                let here = *start;
+                *start += line.len();
+                Some((here, line))
+            })
+            .find(|(_, line)| {
+                line.starts_with(key) && line[key.len()..].trim_start().starts_with(':')
+            })
+            .map_or(yaml_start, |(k, _)| yaml_start + k);
+        out.push(
+            Diagnostic::warning(
+                file,
+                text,
+                at..at + key.len().max(1),
+                format!("front matter `{key}` is not {expected}: {ignored} ignored"),
+            )
+            .with_hint(format!("write {key}: followed by {expected}")),
+        );
+    }
+    out
 }
 
 /// A warning for a date that is not a calendar date `YYYY-MM-DD` (a time may follow):
@@ -369,8 +449,14 @@ mod tests {
         assert_eq!(s.diagnostics.len(), 1, "{:?}", s.diagnostics);
         assert!(s.diagnostics[0].message.contains("nested"));
         assert_eq!(&text[s.body_start..], "# Body\n");
+        // nested less deeply, it is read (the inner list is not words: a warning says so)
         let s = split("a.md", "---\ntags: [[a, b], '[[[[']\n---\n");
-        assert!(s.diagnostics.is_empty(), "{:?}", s.diagnostics);
+        assert!(
+            s.diagnostics.iter().all(|d| !d.message.contains("nested")),
+            "{:?}",
+            s.diagnostics
+        );
+        assert_eq!(s.front.tags, ["[[[["]);
     }
 
     #[test]
@@ -394,6 +480,41 @@ mod tests {
                 "{bad}"
             );
         }
+    }
+
+    #[test]
+    fn a_field_of_the_wrong_type_is_a_warning_at_its_line() {
+        let s = split(
+            "n.md",
+            "---\ntitle: [1, 2]\ntags: 5\naliases: {a: b}\ndraft: maybe\npublish: 3\nlayout: [x]\ndate: {y: 1}\n---\nx\n",
+        );
+        let lines: Vec<(usize, &str)> = s
+            .diagnostics
+            .iter()
+            .map(|d| (d.line, d.message.as_str()))
+            .collect();
+        assert_eq!(lines.len(), 6, "{lines:?}");
+        for (line, key) in [
+            (2, "title"),
+            (4, "aliases"),
+            (5, "draft"),
+            (6, "publish"),
+            (7, "layout"),
+            (8, "date"),
+        ] {
+            assert!(
+                lines
+                    .iter()
+                    .any(|(l, m)| *l == line && m.contains(&format!("`{key}`"))),
+                "{key}: {lines:?}"
+            );
+        }
+        // well-typed fields say nothing
+        let s = split(
+            "n.md",
+            "---\ntitle: 3\ntags: [a, b]\naliases: x\ndraft: no\npublish: true\ndate: 2024-01-02\n---\n",
+        );
+        assert!(s.diagnostics.is_empty(), "{:?}", s.diagnostics);
     }
 
     #[test]

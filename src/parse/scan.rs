@@ -93,6 +93,10 @@ pub fn scan(
         out: Scan::default(),
         copied: 0,
         open_highlight: None,
+        newline: Memo::default(),
+        link_close: Memo::default(),
+        highlight_mark: Memo::default(),
+        math_unclosed: 0..0,
     };
     s.run(protect, drop);
     s.out
@@ -109,6 +113,37 @@ struct Scanner<'a> {
     copied: usize,
     /// Where the currently open `==highlight==` started (its line ends it otherwise).
     open_highlight: Option<usize>,
+    /// The next `\n`, `]]` and `==`: each construct on a long line asks for them, and
+    /// searching the line again each time made 200,000 wikilinks on one line quadratic.
+    newline: Memo,
+    link_close: Memo,
+    highlight_mark: Memo,
+    /// A `$` opening in this range has no closing `$` (the search from an earlier `$`
+    /// went through it): `$a $a $a ...` is searched once, not once per `$`.
+    math_unclosed: Range<usize>,
+}
+
+/// The answer to "where does a pattern next start, at or after this offset", kept: the
+/// answer found searching from `from` holds for every offset up to it.
+#[derive(Debug, Default)]
+struct Memo {
+    from: usize,
+    /// `None` before the first search; `Some(None)` when the pattern is not in the rest.
+    at: Option<Option<usize>>,
+}
+
+impl Memo {
+    fn next(&mut self, text: &str, pattern: &str, from: usize) -> Option<usize> {
+        if let Some(at) = self.at
+            && self.from <= from
+            && at.is_none_or(|a| from <= a)
+        {
+            return at;
+        }
+        let at = text.get(from..)?.find(pattern).map(|k| from + k);
+        *self = Memo { from, at: Some(at) };
+        at
+    }
 }
 
 impl Scanner<'_> {
@@ -154,6 +189,14 @@ impl Scanner<'_> {
         }
         self.end_line_highlight(n);
         self.flush(n);
+    }
+
+    /// The offset of the `\n` ending the line that holds `at` (the text's length on the
+    /// last line).
+    fn line_end(&mut self, at: usize) -> usize {
+        self.newline
+            .next(self.body, "\n", at)
+            .unwrap_or(self.bytes.len())
     }
 
     fn at(&self, i: usize) -> Option<u8> {
@@ -230,12 +273,16 @@ impl Scanner<'_> {
             Some(b'\n' | b'\r') if self.blank_line_after(i + 1) => return i + 1,
             _ => {}
         }
+        if self.math_unclosed.contains(&i) {
+            return i + 1;
+        }
         let mut j = i + 1;
         while j < self.bytes.len() {
             match self.bytes[j] {
                 b'\\' => j += 2,
                 b'\n' => {
                     if self.blank_line_after(j) {
+                        self.math_unclosed = i..j;
                         return i + 1;
                     }
                     j += 1;
@@ -263,6 +310,7 @@ impl Scanner<'_> {
                 _ => j += 1,
             }
         }
+        self.math_unclosed = i..self.bytes.len();
         i + 1
     }
 
@@ -319,10 +367,13 @@ impl Scanner<'_> {
 
     fn wikilink(&mut self, i: usize, embed: bool) -> usize {
         let open = if embed { i + 3 } else { i + 2 };
-        let line_end = self.body[open..]
-            .find('\n')
-            .map_or(self.bytes.len(), |k| open + k);
-        let Some(k) = self.body[open..line_end].find("]]") else {
+        let line_end = self.line_end(open);
+        let Some(k) = self
+            .link_close
+            .next(self.body, "]]", open)
+            .filter(|&at| at < line_end)
+            .map(|at| at - open)
+        else {
             return open;
         };
         let inner = &self.body[open..open + k];
@@ -400,10 +451,12 @@ impl Scanner<'_> {
             None | Some(b' ' | b'\t' | b'\n' | b'\r') => i + 2,
             _ => {
                 // Only open when a closing `==` follows on the same line.
-                let line_end = self.body[i + 2..]
-                    .find('\n')
-                    .map_or(self.bytes.len(), |k| i + 2 + k);
-                if !self.body[i + 2..line_end].contains("==") {
+                let line_end = self.line_end(i + 2);
+                let closed = self
+                    .highlight_mark
+                    .next(self.body, "==", i + 2)
+                    .is_some_and(|at| at + 2 <= line_end);
+                if !closed {
                     return i + 2;
                 }
                 self.emit(i..i + 2, Item::HighlightOpen);

@@ -34,6 +34,8 @@ pub struct Ctx<'a> {
     pub identities: &'a [Vec<Located>],
     /// Flashcards per note, shown as cards on the note's page.
     pub cards: &'a [Vec<Card>],
+    /// `html: safe`: the notes' raw HTML is dropped and script URLs are not linked.
+    pub safe_html: bool,
 }
 
 /// A note's body as HTML, with its table of contents.
@@ -120,6 +122,31 @@ fn matching_end(nodes: &[Node], start: usize) -> usize {
         }
     }
     nodes.len().saturating_sub(1)
+}
+
+/// For the list item opened at `start`: the index of the node that closes it, when it
+/// holds inline content only (no paragraph, list, callout or other block); else `None`.
+/// The walk stops at the first block, so a note of many nested items is read in linear
+/// time (finding each item's end first made 100,000 nested items quadratic).
+fn plain_item_end(nodes: &[Node], start: usize) -> Option<usize> {
+    let mut depth = 0usize;
+    for (k, node) in nodes.iter().enumerate().skip(start) {
+        match node {
+            Node::Md(Event::Start(
+                Tag::Emphasis | Tag::Strong | Tag::Strikethrough | Tag::Link { .. },
+            )) => depth += 1,
+            Node::Md(Event::Start(_)) | Node::CalloutStart(_) if k == start => depth += 1,
+            Node::Md(Event::Start(_)) | Node::CalloutStart(_) | Node::Source(_) => return None,
+            Node::Md(Event::End(_)) | Node::CalloutEnd => {
+                depth = depth.saturating_sub(1);
+                if depth == 0 {
+                    return Some(k);
+                }
+            }
+            _ => {}
+        }
+    }
+    Some(nodes.len().saturating_sub(1))
 }
 
 struct Writer<'a> {
@@ -282,28 +309,16 @@ impl Writer<'_> {
                 // A list item is written as cards only when it holds no other block.
                 let item = nodes.get(k + 1) == Some(&Node::Md(Event::Start(Tag::Item)));
                 let end = if item {
-                    matching_end(nodes, k + 1)
+                    match plain_item_end(nodes, k + 1) {
+                        Some(end) => end,
+                        None => continue,
+                    }
                 } else {
                     nodes[k + 1..]
                         .iter()
                         .position(|n| *n == Node::Md(Event::End(TagEnd::Paragraph)))
                         .map_or(k, |p| k + 1 + p)
                 };
-                if item
-                    && nodes[k + 2..end].iter().any(|n| {
-                        matches!(
-                            n,
-                            Node::Md(Event::Start(_)) | Node::CalloutStart(_) | Node::Source(_)
-                        ) && !matches!(
-                            n,
-                            Node::Md(Event::Start(
-                                Tag::Emphasis | Tag::Strong | Tag::Strikethrough | Tag::Link { .. }
-                            ))
-                        )
-                    })
-                {
-                    continue;
-                }
                 // A card whose answer runs on into the lists after its paragraph
                 // (`?` then a bulleted answer) takes those lists along.
                 let (range, end) = if item {
@@ -442,6 +457,7 @@ impl Writer<'_> {
                     Event::End(TagEnd::FootnoteDefinition) => {
                         self.footnote_definition_close(&mut out)
                     }
+                    Event::Html(_) | Event::InlineHtml(_) if self.ctx.safe_html => {}
                     Event::Html(html) => out.push(Event::Html(normalise_html(html))),
                     Event::InlineHtml(html) => out.push(Event::InlineHtml(normalise_html(html))),
                     Event::Start(Tag::Image {
@@ -450,9 +466,13 @@ impl Writer<'_> {
                         title,
                         id,
                     }) => {
-                        let dest = self
-                            .attachment_url(dest_url)
-                            .unwrap_or_else(|| dest_url.to_string());
+                        let dest = match self.attachment_url(dest_url) {
+                            Some(url) => url,
+                            None if self.ctx.safe_html && runs_script(dest_url, true) => {
+                                String::new()
+                            }
+                            None => dest_url.to_string(),
+                        };
                         out.push(Event::Start(Tag::Image {
                             link_type: *link_type,
                             dest_url: CowStr::from(dest),
@@ -928,6 +948,9 @@ impl Writer<'_> {
                 "<a class=\"internal-link is-unresolved\" title=\"No file “{}” in the vault\">",
                 escape_attr(&path)
             );
+        }
+        if self.ctx.safe_html && runs_script(dest, false) {
+            return "<a class=\"external-link is-unsafe\" title=\"This link's URL runs a script: it was left out\">".to_string();
         }
         format!(
             "<a class=\"external-link\" href=\"{}\" rel=\"noopener\"{title_attr}>",
@@ -1425,6 +1448,35 @@ fn footnote_reference_id(prefix: &str, n: usize, k: usize) -> String {
 }
 
 /// Raw HTML as written, with `</br>` (which browsers read as `<br>`) written `<br>`.
+/// Whether a browser would run `url` as script (or show it as a page of its own, for
+/// `data:`) instead of fetching it: `javascript:`, `vbscript:`, and `data:` other than an
+/// image's (`image` when the URL is an image's source). The scheme is read as browsers
+/// read it: case aside, with tabs and line breaks inside it and spaces or control
+/// characters before it ignored.
+fn runs_script(url: &str, image: bool) -> bool {
+    let scheme: String = url
+        .trim_start_matches(|c: char| c <= ' ')
+        .chars()
+        .filter(|c| !matches!(c, '\t' | '\n' | '\r'))
+        .take_while(|&c| c != ':')
+        .take(16)
+        .collect::<String>()
+        .to_ascii_lowercase();
+    if !url.contains(':') {
+        return false;
+    }
+    match scheme.as_str() {
+        "javascript" | "vbscript" => true,
+        "data" => {
+            let rest = url.split_once(':').map_or("", |(_, r)| r).trim_start();
+            !(image
+                && rest.to_ascii_lowercase().starts_with("image/")
+                && !rest.to_ascii_lowercase().starts_with("image/svg"))
+        }
+        _ => false,
+    }
+}
+
 fn normalise_html(html: &CowStr<'static>) -> CowStr<'static> {
     if CLOSING_BR.is_match(html) {
         CowStr::from(CLOSING_BR.replace_all(html, "<br>").into_owned())

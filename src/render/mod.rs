@@ -42,6 +42,8 @@ pub struct Rendered {
 #[derive(Debug, Clone)]
 pub struct SiteSettings {
     pub title: String,
+    /// Drop the notes' raw HTML and script URLs (`html: safe`).
+    pub safe_html: bool,
     /// Set by [`render_site`]: whether the site has flashcards, hence quiz pages.
     pub quiz: bool,
 }
@@ -174,6 +176,7 @@ pub fn render_site(
         infos,
         identities,
         cards,
+        safe_html: settings.safe_html,
     };
     let results: Vec<Result<NoteOut, TemplateError>> = (0..notes.len())
         .into_par_iter()
