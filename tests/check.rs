@@ -678,3 +678,39 @@ fn the_site_shows_badges_and_a_report_page() -> TestResult {
     );
     Ok(())
 }
+
+/// A matrix written out entry by entry costs about the fifth power of its side in a
+/// matrix derivative: past 20 × 20 it is a skip at its line, and the note's other
+/// identities are still checked (the input is generated, 100 × 100).
+#[test]
+fn a_huge_matrix_written_out_is_too_costly_not_a_hang() -> TestResult {
+    let rows = |t: bool| {
+        (0..100)
+            .map(|i| {
+                (0..100)
+                    .map(|j| ((if t { j * 7 + i } else { i * 7 + j }) % 10).to_string())
+                    .collect::<Vec<_>>()
+                    .join("&")
+            })
+            .collect::<Vec<_>>()
+            .join("\\\\")
+    };
+    let note = format!(
+        "$$\\frac{{\\partial}}{{\\partial X}} \\operatorname{{tr}}\\left(\\begin{{bmatrix}}{}\\end{{bmatrix}} X\\right) = \\begin{{bmatrix}}{}\\end{{bmatrix}}$$\n\n$$\\frac{{d}}{{dx}} x^2 = 2x$$\n",
+        rows(false),
+        rows(true)
+    );
+    let (_dir, root) = temp_vault(&[("Big.md", &note)])?;
+    let (_, json) = check_json(&root, &[])?;
+    let big = at(&json, "Big.md", 1)?;
+    assert_eq!(big["status"], "skip", "{big}");
+    assert_eq!(big["reason"], "unsupported", "{big}");
+    assert!(
+        big["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("too costly") && m.contains("10000 entries")),
+        "{big}"
+    );
+    assert_eq!(at(&json, "Big.md", 3)?["status"], "pass");
+    Ok(())
+}

@@ -5,7 +5,7 @@
 //! ```text
 //! $$\frac{d}{dx} x^3 = 3x^2$$ <!-- expect: pass -->
 //! $$\frac{d}{dx} x^2 = x$$ <!-- expect: fail value hint: factor 1/2 -->
-//! $$\frac{d}{dx} f(x) = f'(x)$$ <!-- expect: skip abstract -->
+//! $$\frac{d}{dx} f(x) = 2f(x)$$ <!-- expect: skip abstract -->
 //! $$y = Ax + b$$ <!-- expect: none -->
 //! $$\frac{d}{dx}x^2 = 2x, \quad \frac{d}{dx}x^3 = 3x$$ <!-- expect: pass; fail value -->
 //! ```

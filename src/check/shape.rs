@@ -41,6 +41,10 @@ pub(crate) const ONE: D = 0;
 /// stay reproducible).
 pub(crate) const MAX_TERMS: usize = 200;
 
+/// The most entries a matrix written out may have (20 × 20): a derivative through it
+/// costs about the fifth power of its side.
+pub(crate) const MAX_ENTRIES: usize = 400;
+
 /// Union-find over dimensions.
 #[derive(Debug, Clone)]
 pub(crate) struct Dims {
@@ -553,6 +557,12 @@ impl Infer {
                 Ok(Ty::M(r, ONE))
             }
             Expr::Matrix(rows) => {
+                let entries: usize = rows.iter().map(Vec::len).sum();
+                if entries > MAX_ENTRIES {
+                    return Err(TyErr::Unsupported(format!(
+                        "too costly to evaluate: a matrix written out with {entries} entries (at most {MAX_ENTRIES} are evaluated)"
+                    )));
+                }
                 for row in rows {
                     for x in row {
                         let t = self.infer(x)?;

@@ -56,7 +56,14 @@ fn elementwise_call<T: Num>(f: Func, v: Val<T>, a0: &Expr, cx: &mut Cx<T>) -> R<
             cx.near(x.re(), 0.0);
         }
     }
-    Ok(map(v, |x| elementwise(f, x).unwrap_or(x)))
+    let arg = v.clone();
+    let out = map(v, |x| elementwise(f, x).unwrap_or(x));
+    // (a ramp or a step is zero away from zero as it should be)
+    let zero_ok = matches!(f, Func::Relu | Func::Step);
+    if let Some(what) = super::out_of_range(&arg, &out, !zero_ok) {
+        return domain(what, a0);
+    }
+    Ok(out)
 }
 
 /// A function that is not entry by entry (softmax, sum, diag, trace, det, max, vec).

@@ -17,7 +17,7 @@ use nalgebra::DMatrix;
 use super::Otimes;
 use super::syntax::{BinOp, Cond, Expr, NormKind, PostOp, Rel};
 use call::call;
-use value::{entries, finite, inverse, is_int, map, matmul, norm, pair_entries, shape_err, zip};
+use value::{entries, inverse, is_int, map, matmul, norm, pair_entries, shape_err, zip};
 
 pub(crate) use derivative::derivative;
 pub(crate) use value::{Num, Val, lift};
@@ -99,6 +99,32 @@ fn syms_of(e: &Expr) -> Vec<String> {
         }
     });
     v
+}
+
+/// A value beyond what a floating-point number holds: infinite, or so small that it
+/// underflows (a subnormal, or zero computed from a non-zero argument when
+/// `zero_from_nonzero` says that happens only so). Both sides of an identity
+/// vanishing or overflowing alike is no evidence that they agree (`\frac{d}{dx}
+/// e^{-10^6 x^2} = 3x e^{-10^6 x^2}`), so such a point is not used.
+pub(super) fn out_of_range<T: Num>(
+    arg: &Val<T>,
+    v: &Val<T>,
+    zero_from_nonzero: bool,
+) -> Option<&'static str> {
+    let (args, outs) = (entries(arg), entries(v));
+    for (k, x) in outs.iter().enumerate() {
+        let r = x.re();
+        if !r.is_finite() {
+            return Some("a value too large to represent (it overflows)");
+        }
+        let from_nonzero = args.get(k).or(args.first()).is_some_and(|a| a.re() != 0.0);
+        if (r != 0.0 && r.abs() < f64::MIN_POSITIVE)
+            || (r == 0.0 && zero_from_nonzero && from_nonzero)
+        {
+            return Some("a value too small to represent (it underflows)");
+        }
+    }
+    None
 }
 
 fn domain<T: Num>(what: &str, e: &Expr) -> R<T> {
@@ -246,6 +272,7 @@ fn power<T: Num>(a: &Expr, b: &Expr, cx: &mut Cx<T>) -> R<T> {
         }
         v => {
             let mut bad = None;
+            let base = v.clone();
             let r = map(v, |x| {
                 if const_exp && is_int(pr) {
                     if pr < 0.0 && x.re().abs() < 1e-9 {
@@ -259,9 +286,11 @@ fn power<T: Num>(a: &Expr, b: &Expr, cx: &mut Cx<T>) -> R<T> {
                     x.powf(p)
                 }
             });
-            let _ = &r;
-            if bad.is_some() || !finite(&r) {
+            if bad.is_some() {
                 return domain("a power of a non-positive value", a);
+            }
+            if let Some(what) = out_of_range(&base, &r, true) {
+                return domain(what, a);
             }
             Ok(r)
         }

@@ -404,7 +404,7 @@ impl Checker<'_> {
                                 positive.insert(s);
                             }
                         }
-                        last_reason = what;
+                        last_reason = format!("a point that avoids {what}");
                     }
                     Err(EvalErr::NoBranch) => {
                         last_reason = "a point where some `cases` branch holds".into();
