@@ -30,6 +30,11 @@ pub(super) fn params(arity: usize) -> Vec<Sym> {
         .collect()
 }
 
+/// Are these the parameters of an arbitrary function ([`params`])?
+pub(super) fn is_arbitrary(params: &[Sym]) -> bool {
+    params.first().is_some_and(|p| p.base.starts_with('□'))
+}
+
 /// A member of the family of smooth functions, positive everywhere (so that `\ln
 /// g(x)`, `\sqrt{g(x)}` and `1/g(x)` are defined), with every derivative non-trivial:
 /// `a + c \sin(d \cdot x + e) + b e^{s \cdot x} + h x_1 x_n`, its coefficients drawn

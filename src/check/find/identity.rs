@@ -535,12 +535,14 @@ fn point_equation(st: &State, parsed: &[Result<Expr, PErr>]) -> Option<Skip> {
                 && let Expr::Apply(name, args) = &d.of
                 && let [Expr::Var(p)] = args.as_slice()
                 && p.key() == d.wrt.key()
-                && st.funcs.contains_key(name)
+                && matches!(st.funcs.get(name), Some(Def::Func { params, .. })
+                    if !super::generic::is_arbitrary(params))
             {
                 points.push((p.clone(), name.clone()));
             }
         });
     }
+    // (an arbitrary function's derivative at the point uses it as a variable)
     let (p, name) = points.first()?;
     // a member not read (an abstract `g'(x)`) may name the point too
     if parsed.iter().any(Result::is_err) {
