@@ -5,15 +5,16 @@ use std::cell::Cell;
 use std::collections::{BTreeMap, BTreeSet};
 
 use crate::check::SkipReason;
+use crate::check::notation::Func;
 use crate::check::notation::{is_constant_letter, is_index_letter};
-use crate::check::syntax::{self, BinOp, Deriv, Expr, PostOp, Sym, TUPLE, VecOp};
+use crate::check::syntax::{self, BinOp, Deriv, Expr, NormKind, PostOp, Sym, TUPLE, VecOp};
 
 use super::Skip;
 use super::identity::abstract_in;
 
 /// Abstract functions, indices, dimension variables, ids.
 pub(super) fn resolve(members: Vec<Expr>) -> Result<(Vec<Expr>, Vec<String>), Skip> {
-    let mut members = coordinates(members);
+    let mut members = curves(coordinates(members));
     let mut tuple = false;
     for e in &members {
         e.walk(&mut |x| {
@@ -482,6 +483,67 @@ fn coordinates(members: Vec<Expr>) -> Vec<Expr> {
             .unwrap_or(taken)
         })
         .collect()
+}
+
+/// A curve written as a tuple of its coordinates, `\alpha(s) = (r\cos\frac{s}{r},
+/// r\sin\frac{s}{r}, 0)`, differentiated by its parameter (`\alpha'(s) = (-\sin
+/// \frac{s}{r}, \cos\frac{s}{r}, 0)`): every tuple of the identity is a column vector,
+/// and `|\alpha'(s)|` of one its length.
+fn curves(members: Vec<Expr>) -> Vec<Expr> {
+    let mut curve = false;
+    for e in &members {
+        e.walk(&mut |x| {
+            if let Expr::Deriv(_, d) = x
+                && !d.wrt.base.is_empty()
+                && !d.wrt.bold
+                && d.op.is_none()
+                && tuple_valued(&d.of)
+            {
+                curve = true;
+            }
+        });
+    }
+    // the identity writes a tuple itself (`\alpha''(s) = 0`, `\alpha'' = |\alpha''| N`
+    // about a curve defined earlier are conditions and relations, not read here)
+    fn outside(e: &Expr) -> bool {
+        match e {
+            Expr::Apply(n, _) if n == TUPLE => true,
+            Expr::Deriv(..) => false,
+            _ => e.children().into_iter().any(outside),
+        }
+    }
+    let written = members.iter().any(outside);
+    if !curve || !written {
+        return members;
+    }
+    members
+        .into_iter()
+        .map(|e| {
+            let taken = e.clone();
+            e.map(&mut |x| match x {
+                Expr::Apply(name, entries) if name == TUPLE => {
+                    Ok(Expr::Matrix(entries.into_iter().map(|e| vec![e]).collect()))
+                }
+                Expr::Call(Func::Abs, mut args)
+                    if args.len() == 1 && args[0].any(&|y| matches!(y, Expr::Matrix(_))) =>
+                {
+                    Ok(Expr::Norm(args.remove(0).bx(), NormKind::Plain))
+                }
+                other => Ok(other),
+            })
+            .unwrap_or(taken)
+        })
+        .collect()
+}
+
+/// A tuple, or a derivative of one (the operand of `\alpha''(s)`, the curve's
+/// definition substituted).
+fn tuple_valued(e: &Expr) -> bool {
+    match e {
+        Expr::Apply(n, _) => n == TUPLE,
+        Expr::Deriv(_, d) => tuple_valued(&d.of),
+        _ => false,
+    }
 }
 
 /// `\nabla f` without a subscript: the variable is the only symbol in `f`.

@@ -766,6 +766,49 @@ fn check_read(f: &Finding, s: &Settings, layout: Layout) -> Verdict {
             return w;
         }
     }
+    // `|\alpha''(s)| = \frac{1}{r}` of a circle of radius r: false for a negative
+    // letter, true for the positive ones a note usually means without saying
+    // (a parameter, not a variable: `\frac{d}{dx}|x| = 1` stays wrong)
+    if v.outcome == Outcome::Fail(FailKind::Value)
+        && let Some(r) = &v.reading
+    {
+        let mut variables = BTreeSet::new();
+        for m in &id.members {
+            m.walk(&mut |x| {
+                if let Expr::Deriv(_, d) = x {
+                    variables.insert(d.wrt.key());
+                }
+            });
+        }
+        let scalars: Vec<&String> = r
+            .kinds
+            .iter()
+            .filter(|(k, kind)| {
+                **kind == Kind::Scalar && !id.positive.contains(*k) && !variables.contains(*k)
+            })
+            .map(|(k, _)| k)
+            .collect();
+        if !scalars.is_empty() {
+            let mut id2 = id.clone();
+            id2.positive.extend(scalars.iter().map(|k| (*k).clone()));
+            if run_as(&id2).outcome == Outcome::Pass {
+                let names: Vec<&str> = scalars.iter().map(|k| k.trim_start_matches('\\')).collect();
+                let mut out = skip(
+                    SkipReason::Condition,
+                    &format!(
+                        "holds only when {} {} positive, which the note does not state (false \
+                         otherwise: {})",
+                        names.join(", "),
+                        if names.len() == 1 { "is" } else { "are" },
+                        v.message
+                    ),
+                    s,
+                );
+                out.hint = Some("state the condition (`r > 0`)".into());
+                return out;
+            }
+        }
+    }
     // a restatement of one branch of the `cases` identity just before (same left
     // side): false as stated, but it holds under that branch's condition
     if v.outcome == Outcome::Fail(FailKind::Value) {
