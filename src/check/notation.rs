@@ -737,7 +737,6 @@ pub(crate) const UNSUPPORTED_CMDS: &[&str] = &[
     "int",
     "iint",
     "oint",
-    "lim",
     "liminf",
     "limsup",
     "sup",

@@ -372,9 +372,48 @@ pub(super) fn build(st: &State, mems: &[&[Tok]], cx: &Ctx, src: &str) -> Result<
     Ok(id)
 }
 
+/// The variable of a `\lim_{h \to 0}` in one member that another member without
+/// `\lim` still has (`\lim_{h \to 0} \frac{|h|}{h} = \frac{|h|}{h}`: the writer
+/// dropped the limit, not an equality to check).
+fn limit_left_behind(mems: &[&[Tok]]) -> Option<char> {
+    let mut vars = Vec::new();
+    for m in mems {
+        for (k, t) in m.iter().enumerate() {
+            if t.is_cmd("lim")
+                && let Some(v) = m[k + 1..].iter().take(4).find_map(|u| match u.tk {
+                    Tk::Letter(c) => Some(c),
+                    _ => None,
+                })
+            {
+                vars.push(v);
+            }
+        }
+    }
+    if vars.is_empty() {
+        return None;
+    }
+    mems.iter()
+        .filter(|m| !m.iter().any(|t| t.is_cmd("lim")))
+        .find_map(|m| {
+            m.iter().find_map(|t| match t.tk {
+                Tk::Letter(c) if vars.contains(&c) => Some(c),
+                _ => None,
+            })
+        })
+}
+
 /// [`build`], with an implicit derivative read on the relation `back` places before
 /// the latest.
 fn build_on(st: &State, mems: &[&[Tok]], cx: &Ctx, src: &str, back: usize) -> Result<Ident, Skip> {
+    if let Some(v) = limit_left_behind(mems) {
+        return Err(Skip {
+            kind: SkipReason::Ambiguous,
+            message: format!(
+                "a step keeps the limit's variable {v} without `\\lim` (the limit taken in \
+                 the head, not written): the steps are not equal as written"
+            ),
+        });
+    }
     let mut parsed = Vec::new();
     let mut texts = Vec::new();
     let mut bars = Vec::new();

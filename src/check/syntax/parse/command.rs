@@ -29,6 +29,7 @@ impl Parser<'_, '_> {
             "lbrace" => self.paren_body(),
             "sum" => self.sum(false),
             "prod" => self.sum(true),
+            "lim" => self.limit(),
             "partial" => self.inline_partial(),
             "nabla" => self.nabla(),
             "begin" => self.env(),

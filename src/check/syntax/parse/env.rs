@@ -1,10 +1,14 @@
 //! Sums and products, environments (matrices, `cases`) and conditions.
 
 use crate::check::notation::{Func, is_bold, is_text};
-use crate::check::syntax::ast::{Cond, Expr, Rel};
+use crate::check::syntax::ast::{BinOp, Cond, Expr, Rel};
 use crate::check::syntax::lex::{Tk, Tok, is_space, skip_group};
 
 use super::{PErr, PResult, Parser, plain_text, relation, split_branch, split_rows, split_top};
+
+/// The step next to a limit's point (its Richardson extrapolation is exact to about
+/// its square).
+const LIMIT_STEP: f64 = 1e-5;
 
 impl Parser<'_, '_> {
     /// `\sum_{i=1}^{n} body` (`\prod_{i=1}^{n} body` when `prod`)
@@ -77,6 +81,84 @@ impl Parser<'_, '_> {
             };
         }
         Ok(e)
+    }
+
+    /// `\lim_{v \to a} body`, `\lim_{v \to a^+}` (one-sided): the body's value next to
+    /// the point, by Richardson extrapolation of its values at `a ± ε/2` and `a ± ε`
+    /// (exact for a difference quotient of a quadratic, O(ε²) for a smooth body). A
+    /// two-sided limit is the mean of the sides.
+    pub(super) fn limit(&mut self) -> PResult<Expr> {
+        if !self.peek().is_some_and(|t| t.is_ch('_')) {
+            return Err(PErr::unsupported("a limit without its variable"));
+        }
+        self.pos += 1;
+        let sub = self.arg_toks()?;
+        let Some(at) = sub
+            .iter()
+            .position(|t| t.is_cmd("to") || t.is_cmd("rightarrow") || t.is_cmd("longrightarrow"))
+        else {
+            return Err(PErr::unsupported("a limit not written `v \to a`"));
+        };
+        let mut p = self.sub(&sub[..at]);
+        let var = match p.expr()? {
+            Expr::Var(v) => v,
+            _ => {
+                return Err(PErr::unsupported(
+                    "a limit of a variable that is not a letter",
+                ));
+            }
+        };
+        let mut target = &sub[at + 1..];
+        if target.iter().any(|t| t.is_cmd("infty")) {
+            return Err(PErr::unsupported("a limit at infinity"));
+        }
+        // `a^+`, `a^{-}`: one side
+        let mut side = 0.0;
+        if let Some(caret) = target.iter().rposition(|t| t.is_ch('^')) {
+            let sign: Vec<&Tok> = target[caret + 1..]
+                .iter()
+                .filter(|t| !matches!(t.tk, Tk::Open | Tk::Close))
+                .collect();
+            match sign.as_slice() {
+                [t] if t.is_ch('+') => side = 1.0,
+                [t] if t.is_ch('-') => side = -1.0,
+                _ => {}
+            }
+            if side != 0.0 {
+                target = &target[..caret];
+            }
+        }
+        let mut p = self.sub(target);
+        let a = p.expr()?;
+        p.expect_end()?;
+        let body = self.term()?;
+        let key = var.key();
+        let near = |offset: f64| {
+            let point = Expr::bin(BinOp::Add, a.clone(), Expr::Num(offset));
+            body.clone()
+                .map(&mut |x| match x {
+                    Expr::Var(s) if s.key() == key => Ok(point.clone()),
+                    other => Ok(other),
+                })
+                .unwrap_or_else(|_| body.clone())
+        };
+        let richardson = |s: f64| {
+            Expr::bin(
+                BinOp::Sub,
+                Expr::bin(BinOp::Mul, Expr::Num(2.0), near(s * LIMIT_STEP / 2.0)),
+                near(s * LIMIT_STEP),
+            )
+        };
+        if side != 0.0 {
+            return Ok(richardson(side));
+        }
+        // two-sided: the mean of the sides (where they differ, at a kink of |.|,
+        // max or a `cases` boundary, the point is not used: see `Cx::near`)
+        Ok(Expr::bin(
+            BinOp::Mul,
+            Expr::Num(0.5),
+            Expr::bin(BinOp::Add, richardson(1.0), richardson(-1.0)),
+        ))
     }
 
     /// `\begin{env} ... \end{env}`
