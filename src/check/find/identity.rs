@@ -353,7 +353,7 @@ const EARLIER_RELATIONS: usize = 3;
 /// is reported before a member that does not parse. An implicit derivative is read
 /// on the latest relation of the part, and also on the earlier ones.
 pub(super) fn build(st: &State, mems: &[&[Tok]], cx: &Ctx, src: &str) -> Result<Ident, Skip> {
-    let mut id = build_on(st, mems, cx, src, 0)?;
+    let mut id = build_on(st, mems, cx, src, 0, false)?;
     if id.implicit.is_some() {
         for back in 1..=EARLIER_RELATIONS {
             let Some(k) = st.relations.len().checked_sub(back + 1) else {
@@ -362,7 +362,7 @@ pub(super) fn build(st: &State, mems: &[&[Tok]], cx: &Ctx, src: &str) -> Result<
             if st.relations[k].2 != st.part {
                 break;
             }
-            if let Ok(alt) = build_on(st, mems, cx, src, back)
+            if let Ok(alt) = build_on(st, mems, cx, src, back, false)
                 && alt.implicit.is_some()
             {
                 id.implicit_alts.push(alt);
@@ -403,8 +403,15 @@ fn limit_left_behind(mems: &[&[Tok]]) -> Option<char> {
 }
 
 /// [`build`], with an implicit derivative read on the relation `back` places before
-/// the latest.
-fn build_on(st: &State, mems: &[&[Tok]], cx: &Ctx, src: &str, back: usize) -> Result<Ident, Skip> {
+/// the latest, and an equation for a point read as an identity when `point_read`.
+fn build_on(
+    st: &State,
+    mems: &[&[Tok]],
+    cx: &Ctx,
+    src: &str,
+    back: usize,
+    point_read: bool,
+) -> Result<Ident, Skip> {
     if let Some(v) = limit_left_behind(mems) {
         return Err(Skip {
             kind: SkipReason::Ambiguous,
@@ -429,8 +436,26 @@ fn build_on(st: &State, mems: &[&[Tok]], cx: &Ctx, src: &str, back: usize) -> Re
             .map_or(a, |t| t.end);
         texts.push(src.get(a..b.max(a)).unwrap_or("").trim().to_string());
     }
+    // `f'(c) = 0`: an equation for the point, checked only for a pass (it may hold
+    // everywhere, `|\alpha'(t)| = 1` of a curve by arc length); read so, or not at all
+    let mut point = None;
     if let Some(s) = point_equation(st, &parsed) {
-        return Err(s);
+        // (`f'(c) = 0` holding everywhere says only that the function in force is
+        // constant: no evidence of anything)
+        let zero = parsed.iter().any(|p| matches!(p, Ok(e) if zero_literal(e)));
+        if !point_read && zero {
+            return Err(s);
+        }
+        if !point_read {
+            return match build_on(st, mems, cx, src, back, true) {
+                Ok(mut id) => {
+                    id.point = Some(s.message);
+                    Ok(id)
+                }
+                Err(_) => Err(s),
+            };
+        }
+        point = Some(s.message);
     }
     let parsed = entries_of_vectors(st, parsed);
     let parsed = subscript_partials(st, parsed);
@@ -545,6 +570,7 @@ fn build_on(st: &State, mems: &[&[Tok]], cx: &Ctx, src: &str, back: usize) -> Re
         only_if_symmetric: BTreeSet::new(),
         implicit,
         implicit_alts: Vec::new(),
+        point,
         generic: Vec::new(),
         instances: Vec::new(),
     })

@@ -173,6 +173,9 @@ pub(crate) struct Ident {
     pub implicit: Option<(Sym, Expr)>,
     /// The identity read on earlier relations of the same part, latest first.
     pub implicit_alts: Vec<Ident>,
+    /// Why the identity may be an equation for a point (`f'(c) = 0`): then only a
+    /// pass (it holds at every point) is a verdict, anything else a skip.
+    pub point: Option<String>,
     /// Functions the note never defines, read as arbitrary smooth functions (see
     /// `find::generic`): this identity is their first random instance, `instances`
     /// the others.

@@ -125,6 +125,12 @@ pub(super) fn check_reread(f: &Finding, s: &Settings, layout: Layout) -> Verdict
         return check_generic(f, id, s, layout);
     }
     let v = check_read_exp(f, s, layout);
+    if let Ok(id) = &f.body
+        && let Some(why) = &id.point
+        && v.outcome != Outcome::Pass
+    {
+        return skip(SkipReason::NotIdentity, why, s);
+    }
     if matches!(v.outcome, Outcome::Fail(_) | Outcome::Pass)
         && let Ok(id) = &f.body
         && operator_alone(&id.texts)
