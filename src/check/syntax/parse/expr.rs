@@ -7,7 +7,7 @@ use crate::check::notation::{
     DERIV_CMDS, FROBENIUS_SUBS, Func, MAX_NORM_SUBS, func_by_name, func_command, is_bold, is_frac,
     is_text, is_transpose_sup,
 };
-use crate::check::syntax::ast::{BinOp, Expr, NormKind, PostOp, Sym, TUPLE};
+use crate::check::syntax::ast::{BinOp, Deriv, Expr, NormKind, PostOp, Sym, TUPLE};
 use crate::check::syntax::lex::{Tk, Tok, is_space, skip_group};
 
 use super::{
@@ -264,6 +264,20 @@ impl Parser<'_, '_> {
                     e = Expr::Post(e.bx(), PostOp::Transpose);
                     continue;
                 }
+                // `(x^4 + 2)'`: a bracket in one variable, differentiated by it
+                let closes = self.pos > 0
+                    && self.toks[..self.pos]
+                        .iter()
+                        .rev()
+                        .find(|t| !is_space(&t.tk))
+                        .is_some_and(|t| t.is_ch(')'));
+                if closes && let Some(v) = sole_variable(&e) {
+                    self.pos += 1;
+                    let mut d = Deriv::by(e, v);
+                    d.total = true;
+                    e = Expr::Deriv(self.cx.id(), Box::new(d));
+                    continue;
+                }
                 return Err(PErr::abstract_(
                     "a derivative written with a prime (f') of an abstract function",
                 ));
@@ -322,6 +336,20 @@ impl Parser<'_, '_> {
     }
 
     /// Interprets a superscript: transpose, inverse, power.
+    /// Was the base of the superscript just read a bracket (`(...)^\prime`)?
+    fn bracket_before_sup(&self) -> bool {
+        // the tokens before the `^` and its argument: `) ^ { \prime }` or `) ^ \prime`
+        let before: Vec<&Tok> = self.toks[..self.pos]
+            .iter()
+            .rev()
+            .filter(|t| !is_space(&t.tk))
+            .skip_while(|t| {
+                t.is_cmd("prime") || t.is_ch('\'') || matches!(t.tk, Tk::Open | Tk::Close)
+            })
+            .collect();
+        matches!(before.as_slice(), [caret, close, ..] if caret.is_ch('^') && close.is_ch(')'))
+    }
+
     fn apply_sup(&mut self, base: Expr, sup: &[Tok]) -> PResult<Expr> {
         let sig: Vec<&Tok> = sup.iter().filter(|t| !is_space(&t.tk)).collect();
         let txt = plain_text(sup).replace(' ', "");
@@ -373,6 +401,14 @@ impl Parser<'_, '_> {
         if txt == "\\prime" || txt == "'" {
             if transposable(&base) {
                 return Ok(Expr::Post(base.bx(), PostOp::Transpose));
+            }
+            // `(x^4 + 2)^\prime`: a bracket in one variable, differentiated by it
+            if self.bracket_before_sup()
+                && let Some(v) = sole_variable(&base)
+            {
+                let mut d = Deriv::by(base, v);
+                d.total = true;
+                return Ok(Expr::Deriv(self.cx.id(), Box::new(d)));
             }
             return Err(PErr::abstract_("a derivative written with a prime (f')"));
         }
@@ -656,4 +692,25 @@ fn sample_sup(txt: &str) -> Option<(&str, &str)> {
     }
     let rest = &txt[end + 1..];
     (rest.is_empty() || is_transpose_sup(rest)).then(|| (&txt[..=end], rest))
+}
+
+/// The one plain letter a scalar expression is written in (`x` in `x^4 + 2`), if it
+/// has exactly one and nothing else that could vary (no function applied, no bold
+/// or capital letter, no derivative).
+fn sole_variable(e: &Expr) -> Option<Sym> {
+    let mut found: Option<Sym> = None;
+    let mut other = false;
+    e.walk(&mut |x| match x {
+        Expr::Var(s) if !s.bold && !s.upper && s.sub.is_none() && s.base.len() == 1 => match &found
+        {
+            Some(f) if f.key() != s.key() => other = true,
+            Some(_) => {}
+            None => found = Some(s.clone()),
+        },
+        Expr::Var(_) | Expr::Apply(..) | Expr::Deriv(..) | Expr::Index(..) | Expr::Sum { .. } => {
+            other = true
+        }
+        _ => {}
+    });
+    if other { None } else { found }
 }
