@@ -14,14 +14,17 @@
 //!
 //! Fields are HTML: the card's markdown rendered, with math written `\(...\)` and
 //! `\[...\]` for Anki's MathJax, wikilinks as their shown text, line breaks as `<br>`.
+//! With `html: safe` (or `--safe-html`), as on the site, the cards' raw HTML is dropped
+//! and a link or image whose URL would run script loses its URL (a link keeps its text).
 
 use std::fmt::Write as _;
 
-use pulldown_cmark::{Event, html};
+use pulldown_cmark::{Event, Tag, TagEnd, html};
 use serde::Serialize;
 
 use crate::extract::cards::{Card, CardKind, Cloze, Schedule};
 use crate::parse::{self, Node, ParsedNote};
+use crate::render::html::runs_script;
 use crate::vault::SourceFile;
 
 /// The JSON list of cards: `{"version":1, "cards":[...], "summary":{...}}`.
@@ -92,12 +95,14 @@ struct AnkiNote {
 
 /// The Anki import file for the cards of `notes` (`cards[i]` belongs to `notes[i]`);
 /// `tags[i]` are the note's tags, given to its cards, except the flashcard tags
-/// `card_tags` and the tags nested under them (they are decks).
+/// `card_tags` and the tags nested under them (they are decks). `safe_html`: drop the
+/// cards' raw HTML and script URLs (`html: safe`).
 pub fn anki(
     notes: &[ParsedNote],
     cards: &[Vec<Card>],
     tags: &[Vec<String>],
     card_tags: &[String],
+    safe_html: bool,
 ) -> String {
     let mut out = String::from(
         "#separator:tab\n#html:true\n#guid column:1\n#notetype column:2\n#deck column:3\n#tags column:4\n",
@@ -111,7 +116,7 @@ pub fn anki(
             .filter(|t| !is_card_tag(t, card_tags))
             .cloned()
             .collect();
-        for anki_note in anki_notes(note, note_cards, &kept) {
+        for anki_note in anki_notes(note, note_cards, &kept, safe_html) {
             let mut columns = vec![
                 anki_note.guid,
                 anki_note.notetype.to_string(),
@@ -128,7 +133,12 @@ pub fn anki(
 
 /// The Anki notes of one note's cards: siblings (a reversed pair, the cards of one cloze
 /// text) make one Anki note.
-fn anki_notes(note: &ParsedNote, cards: &[Card], note_tags: &[String]) -> Vec<AnkiNote> {
+fn anki_notes(
+    note: &ParsedNote,
+    cards: &[Card],
+    note_tags: &[String],
+    safe_html: bool,
+) -> Vec<AnkiNote> {
     let mut out = Vec::new();
     let mut done: Vec<std::ops::Range<usize>> = Vec::new();
     for card in cards {
@@ -140,14 +150,17 @@ fn anki_notes(note: &ParsedNote, cards: &[Card], note_tags: &[String]) -> Vec<An
         let deck = card.deck.join("::");
         let tags = anki_tags(note_tags, &card.deck);
         let (notetype, fields) = match card.kind {
-            CardKind::Cloze => ("Cloze", vec![cloze_text(note, &siblings), String::new()]),
+            CardKind::Cloze => (
+                "Cloze",
+                vec![cloze_text(note, &siblings, safe_html), String::new()],
+            ),
             _ => {
                 let reversed = siblings.iter().any(|c| c.kind == CardKind::Reversed);
                 // The fill-in prompts are part of the question.
-                let mut front = to_html(note, &card.front);
+                let mut front = to_html(note, &card.front, safe_html);
                 if !card.prompts.is_empty() {
                     front.push_str("<br>");
-                    front.push_str(&to_html(note, &card.prompts.join("\n")));
+                    front.push_str(&to_html(note, &card.prompts.join("\n"), safe_html));
                 }
                 (
                     if reversed {
@@ -155,7 +168,7 @@ fn anki_notes(note: &ParsedNote, cards: &[Card], note_tags: &[String]) -> Vec<An
                     } else {
                         "Basic"
                     },
-                    vec![front, to_html(note, &card.back)],
+                    vec![front, to_html(note, &card.back, safe_html)],
                 )
             }
         };
@@ -196,7 +209,7 @@ fn anki_tags(note_tags: &[String], deck: &[String]) -> String {
 /// The text of a cloze note: the paragraph with every deletion as `{{cN::answer::hint}}`.
 /// Inside a deletion, `}}` is written `} }` and `::` as `:&#58;` (Anki would read them
 /// as the deletion's end and its hint).
-fn cloze_text(note: &ParsedNote, siblings: &[&Card]) -> String {
+fn cloze_text(note: &ParsedNote, siblings: &[&Card], safe_html: bool) -> String {
     let Some(first) = siblings.first() else {
         return String::new();
     };
@@ -210,16 +223,17 @@ fn cloze_text(note: &ParsedNote, siblings: &[&Card]) -> String {
         format!("{{{{c{number}::{}{hint}}}}}", escape(&d.answer))
     });
     match text {
-        Some(text) => to_html(note, &text),
-        None => to_html(note, &first.back),
+        Some(text) => to_html(note, &text, safe_html),
+        None => to_html(note, &first.back, safe_html),
     }
 }
 
 /// Renders card markdown to HTML for Anki: math as `\(...\)` / `\[...\]`, wikilinks as
 /// their text, each line break kept.
 /// `note` is the note the markdown comes from: its macros are expanded (Anki knows none
-/// of the vault's macros).
-pub fn to_html(note: &ParsedNote, markdown: &str) -> String {
+/// of the vault's macros). `safe_html`: raw HTML is dropped, a link whose URL would run
+/// script keeps only its text, such an image loses its source.
+pub fn to_html(note: &ParsedNote, markdown: &str, safe_html: bool) -> String {
     let mut parsed = parse::parse(&SourceFile {
         path: note.path.clone(),
         text: markdown.to_string(),
@@ -227,9 +241,44 @@ pub fn to_html(note: &ParsedNote, markdown: &str) -> String {
     });
     parse::macros::expand(&mut parsed, &note.macros);
     let mut events: Vec<Event<'static>> = Vec::new();
+    // Links do not nest: the end of a link is the end of the last one started.
+    let mut link_dropped = false;
     for node in parsed.nodes {
         match node {
             Node::Md(Event::SoftBreak) => events.push(Event::HardBreak),
+            Node::Md(Event::Html(_) | Event::InlineHtml(_)) if safe_html => {}
+            Node::Md(Event::Start(Tag::Link {
+                link_type,
+                dest_url,
+                title,
+                id,
+            })) if safe_html => {
+                link_dropped = runs_script(&dest_url, false);
+                if !link_dropped {
+                    events.push(Event::Start(Tag::Link {
+                        link_type,
+                        dest_url,
+                        title,
+                        id,
+                    }));
+                }
+            }
+            Node::Md(Event::End(TagEnd::Link)) if safe_html && link_dropped => {
+                link_dropped = false;
+            }
+            Node::Md(Event::Start(Tag::Image {
+                link_type,
+                dest_url,
+                title,
+                id,
+            })) if safe_html && runs_script(&dest_url, true) => {
+                events.push(Event::Start(Tag::Image {
+                    link_type,
+                    dest_url: "".into(),
+                    title,
+                    id,
+                }));
+            }
             Node::Md(e) => events.push(e),
             Node::Math(m) => {
                 let (open, close) = if m.display {
@@ -317,7 +366,13 @@ mod tests {
             "flashcards/math".to_string(),
             "calculus/chain rule".to_string(),
         ];
-        anki(&[parsed], &[cards], &[tags], &["flashcards".to_string()])
+        anki(
+            &[parsed],
+            &[cards],
+            &[tags],
+            &["flashcards".to_string()],
+            false,
+        )
     }
 
     #[test]
@@ -367,6 +422,55 @@ mod tests {
             rows[0][4],
             "The {{c1::Jacobian}} of \\(f\\) is {{c2::m×n::shape}} and {{c3::made of partials}}."
         );
+    }
+
+    #[test]
+    fn safe_html_drops_raw_html_and_script_urls_from_fields() {
+        let text = "#flashcards\n\n\
+                    Q <img src=x onerror=alert(1)> [a](<jAvA\tscript:alert(2)>) <script>alert(3)</script>\
+                    ::![b](javascript:alert(4)) [c](https://example.com/) <svg onload=alert(5)>\n\n\
+                    The ==answer<b onclick=alert(6)>x</b>== is [d](VBScript:alert(7)).\n";
+        let (parsed, cards) = note(text);
+        let (notes, cards) = ([parsed], [cards]);
+        let export = |safe| anki(&notes, &cards, &[vec![]], &[], safe);
+        let raw = export(false);
+        assert!(raw.contains("onerror=alert(1)"), "kept by default: {raw}");
+        assert!(raw.contains("<script>"), "kept by default: {raw}");
+        let safe = export(true);
+        let rows = rows(&safe);
+        assert_eq!(rows.len(), 2, "{safe}");
+        for gone in [
+            "<img src=x",
+            "onerror",
+            "<script",
+            "alert(2)",
+            "alert(4)",
+            "alert(7)",
+            "javascript",
+            "java\tscript",
+            "java script",
+            "<svg",
+            "onload",
+            "onclick",
+            "vbscript",
+        ] {
+            assert!(!safe.to_lowercase().contains(gone), "{gone} in {safe}");
+        }
+        // The link keeps its text; the text between two dropped tags stays, as text (as
+        // on the site).
+        assert_eq!(rows[0][4], "Q  a alert(3)");
+        // (the field holds quotes, so it is quoted, its quotes doubled)
+        assert!(
+            rows[0][5].contains("<img src=\"\"\"\" alt=\"\"b\"\""),
+            "{:?}",
+            rows[0]
+        );
+        assert!(
+            rows[0][5].contains("<a href=\"\"https://example.com/\"\">c</a>"),
+            "{:?}",
+            rows[0]
+        );
+        assert_eq!(rows[1][4], "The {{c1::answerx}} is d.");
     }
 
     #[test]

@@ -115,7 +115,8 @@ enum Command {
         --format anki writes Anki's plain-text import file (File > Import): tab-separated, \
         HTML fields with math as \\(...\\) and \\[...\\], a GUID column from each card's stable \
         id so that importing again updates the cards, note types Basic, Basic (and reversed \
-        card) and Cloze, and deck and tags columns.\n\n\
+        card) and Cloze, and deck and tags columns. With --safe-html (or `html: safe` in \
+        notebuild.yaml) the cards' raw HTML and script URLs are left out, as on the site.\n\n\
         --format json lists every card with its file, line, deck, front, back and schedule \
         (from its <!--SR:...--> review comment).",
         after_help = "Examples:\n  notebuild cards ~/vault --format anki > deck.txt\n  \
@@ -152,6 +153,11 @@ struct CardsArgs {
     /// Follow symbolic links inside the vault
     #[arg(long)]
     follow_links: bool,
+
+    /// Drop the cards' raw HTML and javascript: links from the Anki export
+    /// [default: `html: safe` in notebuild.yaml, else kept as in Obsidian]
+    #[arg(long)]
+    safe_html: bool,
 
     #[command(flatten)]
     cards: CardTags,
@@ -714,7 +720,14 @@ fn cards_command(args: CardsArgs) -> ExitCode {
         }
         CardFormat::Anki => {
             let tags: Vec<Vec<String>> = analysed.infos.iter().map(|i| i.tags.clone()).collect();
-            export::anki(&analysed.notes, &analysed.cards, &tags, &card_settings.tags)
+            let safe_html = args.safe_html || vault.html == Some(config::HtmlSetting::Safe);
+            export::anki(
+                &analysed.notes,
+                &analysed.cards,
+                &tags,
+                &card_settings.tags,
+                safe_html,
+            )
         }
     };
     let written = match &args.output {

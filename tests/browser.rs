@@ -7,7 +7,8 @@
 //! Chromium is looked for as `$CHROME`, `/usr/bin/chromium`, then `chromium`,
 //! `chromium-browser`, `google-chrome` or `google-chrome-stable` on `PATH`. Without it
 //! the tests print "skipped: browser tests need chromium" and pass, unless
-//! `NOTEBUILD_BROWSER_TESTS=1` (CI sets it), in which case they fail.
+//! `NOTEBUILD_BROWSER_TESTS=1` or `CI` is set (as for the tests of `../shared`), in which
+//! case they fail.
 //!
 //! How Chromium is driven: the test starts `chromium --headless
 //! --remote-debugging-port=0` itself, reads the port from the profile's
@@ -119,6 +120,114 @@ fn tex_never_runs_script_on_any_page_in_chromium() -> TestResult {
             "document.querySelectorAll('img[src=\"x\"], svg[onload], [onerror]').length",
         )?;
         assert_eq!(injected, json!(0), "{page}: injected elements");
+    }
+    Ok(())
+}
+
+/// Raw HTML and script URLs in a note and in its flashcards, built with `html: safe`: on
+/// the note's page, its quiz page and the report page, nothing of them runs and no
+/// element, event handler or script URL of them is in the DOM. The same vault built
+/// without the setting keeps them (and they run): the test would see it.
+#[test]
+fn safe_html_never_runs_note_script_on_any_page_in_chromium() -> TestResult {
+    let Some(chrome) = chromium_or_skip()? else {
+        return Ok(());
+    };
+    // Each sets `window.__pwned` to its own number if it ever runs.
+    const PAYLOADS: &[&str] = &[
+        r#"<img src=x onerror="window.__pwned=1">"#,
+        r#"<script>window.__pwned=2</script>"#,
+        r#"<a href="javascript:window.__pwned=3">a3</a>"#,
+        "[a4](javascript:window.__pwned=4)",
+        "![a5](javascript:window.__pwned=5)",
+        r#"<svg onload="window.__pwned=6"></svg>"#,
+        "[a7](<jAvA\tscript:window.__pwned=7>)",
+        "[a8](JaVaScRiPt:window.__pwned=8)",
+        r#"<a href="jAvA&#9;script:window.__pwned=9">a9</a>"#,
+        "![a10](<jAvA\tscript:window.__pwned=10>)",
+        "<javascript:window.__pwned=11>",
+        "[a12](data:text/html,<script>window.__pwned=12</script>)",
+        "[a13](vbscript:window.__pwned=13)",
+    ];
+    let mut note = String::from("---\ntags: [flashcards]\n---\n# Payloads\n\n");
+    for (k, payload) in PAYLOADS.iter().enumerate() {
+        note.push_str(&format!("{payload}\n\nInline {payload} in text.\n\n"));
+        note.push_str(&format!("Card {k}: {payload}::answer {payload}\n\n"));
+        note.push_str(&format!(
+            "Question {k} {payload}\n?\nMulti-line {payload}\n\n"
+        ));
+    }
+    note.push_str("$$\\frac{d}{dx} x^2 = 2x$$\n");
+    let dir = tempfile::tempdir()?;
+    let mut sites = Vec::new();
+    for safe in [true, false] {
+        let vault = dir.path().join(if safe { "safe" } else { "raw" });
+        fs::create_dir_all(&vault)?;
+        fs::write(vault.join("Payloads.md"), &note)?;
+        if safe {
+            fs::write(vault.join("notebuild.yaml"), "html: safe\n")?;
+        }
+        let site = dir.path().join(if safe { "safe-site" } else { "raw-site" });
+        common::build(dir.path(), &vault, &site, &["-q"])?.expect_code(0)?;
+        sites.push((safe, site));
+    }
+    // What of the payloads is in the DOM: event handler attributes, script URLs (as the
+    // browser reads them: tabs and case aside), scripts of theirs, their `img src=x`.
+    const FOUND: &str = r#"(() => {
+      const found = [];
+      for (const e of document.querySelectorAll('*')) {
+        for (const a of e.attributes) {
+          if (a.name.startsWith('on')) found.push(`${e.localName} ${a.name}`);
+          if (['href', 'src', 'xlink:href', 'action', 'formaction'].includes(a.name)) {
+            let scheme = '';
+            try { scheme = new URL(a.value, location.href).protocol; } catch (_) {}
+            if (scheme === 'javascript:' || scheme === 'vbscript:' ||
+                (scheme === 'data:' && !/^\s*data:image\/(?!svg)/i.test(a.value))) {
+              found.push(`${e.localName} ${a.name}=${a.value}`);
+            }
+          }
+        }
+        if (e.localName === 'script' && e.textContent.includes('__pwned')) found.push('script');
+        if (e.localName === 'img' && e.getAttribute('src') === 'x') found.push('img src=x');
+      }
+      return found;
+    })()"#;
+    let mut browser = Browser::launch(&chrome, dir.path())?;
+    for (safe, site) in &sites {
+        for page in ["payloads.html", "quiz/index.html", "checks.html"] {
+            let path = site.join(page);
+            if !path.is_file() {
+                return Err(fail(format!("the build wrote no {page}")));
+            }
+            // A fresh page each time: a flag set by one page cannot hide in the next.
+            let tab = browser.open_tab(None)?;
+            browser.navigate(&tab, &file_url(&path)?)?;
+            browser.wait_until(&tab, "document.readyState === 'complete'")?;
+            // Let a failed image load fire its handler, were there one.
+            std::thread::sleep(Duration::from_millis(300));
+            let pwned = browser.eval(&tab, "window.__pwned === undefined ? 0 : window.__pwned")?;
+            let found = browser.eval(&tab, FOUND)?;
+            let found = found.as_array().ok_or("the DOM query returned no list")?;
+            if *safe {
+                assert_eq!(pwned, json!(0), "{page}: payload {pwned} ran");
+                assert!(found.is_empty(), "{page}: payloads in the DOM: {found:?}");
+            } else if page != "checks.html" {
+                // The report page shows no note text; the others show the raw HTML as
+                // Obsidian would, so the checks above are not vacuous.
+                assert_ne!(pwned, json!(0), "{page}: without html: safe nothing ran");
+                assert!(
+                    found.len() >= 10,
+                    "{page}: without html: safe, only {found:?} in the DOM"
+                );
+                let source = fs::read_to_string(&path)?;
+                for kept in ["onerror=\"window.__pwned=1\"", "<script>window.__pwned=2"] {
+                    assert!(
+                        source.contains(kept),
+                        "{page}: {kept} not kept without safe"
+                    );
+                }
+            }
+        }
     }
     Ok(())
 }
@@ -931,10 +1040,12 @@ fn chromium_or_skip() -> Result<Option<PathBuf>, Error> {
     if let Some(path) = find_chromium()? {
         return Ok(Some(path));
     }
-    if std::env::var("NOTEBUILD_BROWSER_TESTS").is_ok_and(|v| v == "1") {
+    if std::env::var("NOTEBUILD_BROWSER_TESTS").is_ok_and(|v| v == "1")
+        || std::env::var_os("CI").is_some()
+    {
         return Err(fail(
-            "chromium is required (NOTEBUILD_BROWSER_TESTS=1) but was not found: install it \
-             (apt-get install chromium) or point $CHROME at it",
+            "chromium is required (NOTEBUILD_BROWSER_TESTS=1 or CI is set) but was not \
+             found: install it (apt-get install chromium) or point $CHROME at it",
         ));
     }
     println!("skipped: browser tests need chromium");

@@ -151,6 +151,51 @@ fn card_tags_are_configurable_and_output_can_go_to_a_file() -> TestResult {
 }
 
 #[test]
+fn safe_html_leaves_raw_html_and_script_urls_out_of_the_anki_export() -> TestResult {
+    let note = "#flashcards\n\n\
+                Q <img src=x onerror=alert(1)> [a](JaVaScRiPt:alert(2))::A <script>alert(3)</script> \
+                ![b](<jAvA\tscript:alert(4)>) [c](https://example.com/)\n";
+    // (the text between <script> and </script> stays, as text, as on the site)
+    let unsafe_parts = [
+        "onerror",
+        "<script",
+        "alert(1)",
+        "alert(2)",
+        "alert(4)",
+        "javascript",
+        "java\tscript",
+        "java script",
+    ];
+    // by default, as in Obsidian, the cards' HTML and URLs pass through
+    let (_dir, root) = temp_vault(&[("n.md", note)])?;
+    let run = cards(&root, &["--format", "anki"])?;
+    run.expect_code(0)?;
+    assert!(run.stdout.contains("onerror=alert(1)"), "{}", run.stdout);
+    assert!(run.stdout.contains("<script>alert(3)"), "{}", run.stdout);
+    // --safe-html, or html: safe in notebuild.yaml
+    let (_dir2, safe_root) = temp_vault(&[("n.md", note), ("notebuild.yaml", "html: safe\n")])?;
+    for (vault, flags) in [
+        (&root, &["--format", "anki", "--safe-html"][..]),
+        (&safe_root, &["--format", "anki"][..]),
+    ] {
+        let run = cards(vault, flags)?;
+        run.expect_code(0)?;
+        for gone in unsafe_parts {
+            let lower = run.stdout.to_lowercase();
+            assert!(!lower.contains(gone), "{gone} in {}", run.stdout);
+        }
+        assert!(run.stdout.contains("\tQ  a\t"), "{}", run.stdout);
+        assert!(
+            run.stdout
+                .contains("<a href=\"\"https://example.com/\"\">c</a>"),
+            "{}",
+            run.stdout
+        );
+    }
+    Ok(())
+}
+
+#[test]
 fn the_export_is_never_written_into_the_vault() -> TestResult {
     let (_dir, root) = temp_vault(&[("Deck.md", DECK)])?;
     for target in ["Deck.md", "sub/new.txt", "./other.txt"] {

@@ -1453,7 +1453,7 @@ fn footnote_reference_id(prefix: &str, n: usize, k: usize) -> String {
 /// image's (`image` when the URL is an image's source). The scheme is read as browsers
 /// read it: case aside, with tabs and line breaks inside it and spaces or control
 /// characters before it ignored.
-fn runs_script(url: &str, image: bool) -> bool {
+pub(crate) fn runs_script(url: &str, image: bool) -> bool {
     let scheme: String = url
         .trim_start_matches(|c: char| c <= ' ')
         .chars()
