@@ -460,9 +460,7 @@ fn coordinates(members: Vec<Expr>) -> Vec<Expr> {
         .map(|e| {
             let taken = e.clone();
             e.map(&mut |x| match x {
-                Expr::Apply(name, entries) if name == TUPLE => {
-                    Ok(Expr::Matrix(entries.into_iter().map(|e| vec![e]).collect()))
-                }
+                Expr::Apply(name, entries) if name == TUPLE => Ok(column(entries)),
                 Expr::Var(s)
                     if !s.bold
                         && s.sub.is_none()
@@ -521,9 +519,7 @@ fn curves(members: Vec<Expr>) -> Vec<Expr> {
         .map(|e| {
             let taken = e.clone();
             e.map(&mut |x| match x {
-                Expr::Apply(name, entries) if name == TUPLE => {
-                    Ok(Expr::Matrix(entries.into_iter().map(|e| vec![e]).collect()))
-                }
+                Expr::Apply(name, entries) if name == TUPLE => Ok(column(entries)),
                 Expr::Call(Func::Abs, mut args)
                     if args.len() == 1 && args[0].any(&|y| matches!(y, Expr::Matrix(_))) =>
                 {
@@ -534,6 +530,11 @@ fn curves(members: Vec<Expr>) -> Vec<Expr> {
             .unwrap_or(taken)
         })
         .collect()
+}
+
+/// A tuple's entries as a column vector.
+fn column(entries: Vec<Expr>) -> Expr {
+    Expr::Matrix(entries.into_iter().map(|e| vec![e]).collect())
 }
 
 /// A tuple, or a derivative of one (the operand of `\alpha''(s)`, the curve's

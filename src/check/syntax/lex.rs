@@ -189,18 +189,24 @@ pub(crate) fn numeral_commas(toks: Vec<Tok>, decimal: bool) -> Vec<Tok> {
                 toks[comma].tk = Tk::Ch('.');
             }
             _ if thousands => {
-                for &(_, end) in &n.groups[..n.groups.len() - 1] {
-                    // the digit before the comma reaches over it, so the
-                    // digits stay one numeral
-                    toks[end - 1].end = toks[end].end;
-                    drop.push(end);
-                }
+                drop.extend(n.groups[..n.groups.len() - 1].iter().map(|&(_, end)| end));
             }
             _ => {}
         }
     }
+    glue_over(toks, drop)
+}
+
+/// The tokens without those at `drop` (separators inside a numeral), the token
+/// before each reaching over it, so the digits stay one numeral (contiguous).
+fn glue_over(mut toks: Vec<Tok>, drop: Vec<usize>) -> Vec<Tok> {
     if drop.is_empty() {
         return toks;
+    }
+    for &k in &drop {
+        if k > 0 && k < toks.len() {
+            toks[k - 1].end = toks[k].end;
+        }
     }
     let drop: std::collections::BTreeSet<usize> = drop.into_iter().collect();
     toks.into_iter()
@@ -226,19 +232,7 @@ fn spaced_digits(toks: Vec<Tok>) -> Vec<Tok> {
             drop.push(k);
         }
     }
-    if drop.is_empty() {
-        return toks;
-    }
-    let mut toks = toks;
-    for &k in &drop {
-        toks[k - 1].end = toks[k].end;
-    }
-    let drop: std::collections::BTreeSet<usize> = drop.into_iter().collect();
-    toks.into_iter()
-        .enumerate()
-        .filter(|(k, _)| !drop.contains(k))
-        .map(|(_, t)| t)
-        .collect()
+    glue_over(toks, drop)
 }
 
 /// `{a \over b}` (plain TeX's fraction) as `\frac{a}{b}`, so that `{dy \over dx}` is
