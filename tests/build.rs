@@ -1333,7 +1333,12 @@ fn build_generated(note: &str, extra: &[&str]) -> Result<(Run, String), Error> {
         "the build took {took:?} on {} bytes",
         note.len()
     );
-    let page = std::fs::read_to_string(out.join("n.html")).unwrap_or_default();
+    let page = std::fs::read_to_string(out.join("n.html")).map_err(|e| {
+        fail(format!(
+            "the build wrote no page for the generated note ({e}); stderr:\n{}",
+            run.stderr
+        ))
+    })?;
     let content = note_content(&page)?.to_string();
     Ok((run, content))
 }

@@ -1541,8 +1541,7 @@ fn implicit_derivatives(
     let out: Vec<Expr> = members
         .into_iter()
         .map(|m| {
-            let taken = m.clone();
-            m.map(&mut |x| match x {
+            m.rewrite(&mut |x| match x {
                 Expr::Deriv(id, d)
                     if matches!(&d.of, Expr::Var(y) if !y.bold && y.sub.is_none()
                         && keys.contains(&y.key())
@@ -1555,7 +1554,7 @@ fn implicit_derivatives(
                         && d.entry.is_none() =>
                 {
                     let Expr::Var(y) = &d.of else {
-                        return Ok(Expr::Deriv(id, d));
+                        return Expr::Deriv(id, d);
                     };
                     if found.as_ref().is_some_and(|f| f.key() != y.key()) {
                         clash = true;
@@ -1563,11 +1562,10 @@ fn implicit_derivatives(
                     found = Some(y.clone());
                     let hx = Expr::Deriv(0, Box::new(syntax::Deriv::by(h.clone(), d.wrt.clone())));
                     let hy = Expr::Deriv(0, Box::new(syntax::Deriv::by(h.clone(), y.clone())));
-                    Ok(Expr::Neg(Expr::bin(syntax::BinOp::Div, hx, hy).bx()))
+                    Expr::Neg(Expr::bin(syntax::BinOp::Div, hx, hy).bx())
                 }
-                other => Ok(other),
+                other => other,
             })
-            .unwrap_or(taken)
         })
         .collect();
     match found {

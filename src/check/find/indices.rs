@@ -458,27 +458,25 @@ fn coordinates(members: Vec<Expr>) -> Vec<Expr> {
     members
         .into_iter()
         .map(|e| {
-            let taken = e.clone();
-            e.map(&mut |x| match x {
-                Expr::Apply(name, entries) if name == TUPLE => Ok(column(entries)),
+            e.rewrite(&mut |x| match x {
+                Expr::Apply(name, entries) if name == TUPLE => column(entries),
                 Expr::Var(s)
                     if !s.bold
                         && s.sub.is_none()
                         && COORDINATES[..n].contains(&s.base.as_str()) =>
                 {
                     let k = COORDINATES.iter().position(|c| *c == s.base).unwrap_or(0);
-                    Ok(Expr::At(Expr::Var(point.clone()).bx(), k + 1, n))
+                    Expr::At(Expr::Var(point.clone()).bx(), k + 1, n)
                 }
-                Expr::Deriv(id, d) if d.wrt.base.is_empty() => Ok(Expr::Deriv(
+                Expr::Deriv(id, d) if d.wrt.base.is_empty() => Expr::Deriv(
                     id,
                     Box::new(Deriv {
                         wrt: point.clone(),
                         ..*d
                     }),
-                )),
-                other => Ok(other),
+                ),
+                other => other,
             })
-            .unwrap_or(taken)
         })
         .collect()
 }
@@ -517,17 +515,15 @@ fn curves(members: Vec<Expr>) -> Vec<Expr> {
     members
         .into_iter()
         .map(|e| {
-            let taken = e.clone();
-            e.map(&mut |x| match x {
-                Expr::Apply(name, entries) if name == TUPLE => Ok(column(entries)),
+            e.rewrite(&mut |x| match x {
+                Expr::Apply(name, entries) if name == TUPLE => column(entries),
                 Expr::Call(Func::Abs, mut args)
                     if args.len() == 1 && args[0].any(&|y| matches!(y, Expr::Matrix(_))) =>
                 {
-                    Ok(Expr::Norm(args.remove(0).bx(), NormKind::Plain))
+                    Expr::Norm(args.remove(0).bx(), NormKind::Plain)
                 }
-                other => Ok(other),
+                other => other,
             })
-            .unwrap_or(taken)
         })
         .collect()
 }

@@ -223,13 +223,12 @@ pub(super) fn dim_values(st: &State, members: &mut [Expr]) -> Vec<(String, Vec<O
     }
     for e in members.iter_mut() {
         let taken = std::mem::replace(e, Expr::ZeroAny);
-        let mapped = taken.clone().map(&mut |x| match x {
+        *e = taken.rewrite(&mut |x| match x {
             Expr::Var(s) if !s.bold && s.sub.is_none() && used.contains(&s.key()) => {
-                Ok(Expr::DimVar(s.key()))
+                Expr::DimVar(s.key())
             }
-            other => Ok(other),
+            other => other,
         });
-        *e = mapped.unwrap_or(taken);
     }
     out
 }
@@ -509,26 +508,24 @@ fn rename_sums(e: Expr, from: &str, keep: &str) -> Expr {
 
 /// `e` with the index `from` renamed `to`, in subscripts (`x_{from}`) and entries.
 fn rename_index(e: Expr, from: &str, to: &str) -> Expr {
-    e.clone()
-        .map(&mut |x| match x {
-            Expr::Var(mut v) => {
-                if let Some(t) = &v.sub
-                    && t.len() <= 2
-                    && t.contains(from)
-                {
-                    v.sub = Some(t.replace(from, to));
-                }
-                Ok(Expr::Var(v))
+    e.rewrite(&mut |x| match x {
+        Expr::Var(mut v) => {
+            if let Some(t) = &v.sub
+                && t.len() <= 2
+                && t.contains(from)
+            {
+                v.sub = Some(t.replace(from, to));
             }
-            Expr::Index(a, idxs) => Ok(Expr::Index(
-                a,
-                idxs.into_iter()
-                    .map(|t| if t == from { to.to_string() } else { t })
-                    .collect(),
-            )),
-            other => Ok(other),
-        })
-        .unwrap_or(e)
+            Expr::Var(v)
+        }
+        Expr::Index(a, idxs) => Expr::Index(
+            a,
+            idxs.into_iter()
+                .map(|t| if t == from { to.to_string() } else { t })
+                .collect(),
+        ),
+        other => other,
+    })
 }
 
 /// `e` with the sums over `from` rebound to `to` (their bodies' `x_from` renamed).

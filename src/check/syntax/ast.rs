@@ -395,6 +395,15 @@ impl Expr {
         let e = self.map_children(&mut |c| c.map(f))?;
         f(e)
     }
+
+    /// [`Expr::map`] for a rewrite that cannot fail: bottom-up, each node replaced by
+    /// what `f` makes of it.
+    pub(crate) fn rewrite(self, f: &mut dyn FnMut(Expr) -> Expr) -> Expr {
+        let e = self
+            .map_children(&mut |c| Ok::<_, std::convert::Infallible>(c.rewrite(f)))
+            .unwrap_or_else(|never| match never {});
+        f(e)
+    }
 }
 
 impl Cond {

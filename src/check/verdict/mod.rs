@@ -274,6 +274,12 @@ fn letters_apart(members: &[Expr]) -> Option<(String, String)> {
     Some((l.clone(), r.clone()))
 }
 
+/// The pass `w` with the reading it rests on said after its message.
+fn annotated(mut w: Verdict, reading: String) -> Verdict {
+    w.message = format!("{} {reading}", w.message);
+    w
+}
+
 /// Does the text after a letter write primes and then an argument (`'(x)`,
 /// `^\prime(x)`, `^{''}(x)`)?
 fn primed_call(after: &str) -> bool {
@@ -622,12 +628,13 @@ fn check_read(f: &Finding, s: &Settings, layout: Layout) -> Verdict {
         id2.conds.retain(|c| !id.conds_elsewhere.contains(c));
         let w = run_as(&id2);
         if w.outcome == Outcome::Pass {
-            let mut w = w;
-            w.message = format!(
-                "{} (conditions stated under other headings set aside: with them, {})",
-                w.message, v.message
+            return annotated(
+                w,
+                format!(
+                    "(conditions stated under other headings set aside: with them, {})",
+                    v.message
+                ),
             );
-            return w;
         }
         // a failure stands only if it fails with each one of them set aside alone
         // (each of the largest sets of them that may hold together, when they
@@ -666,12 +673,13 @@ fn check_read(f: &Finding, s: &Settings, layout: Layout) -> Verdict {
         for alt in &id.implicit_alts {
             let w = run_as(alt);
             if w.outcome == Outcome::Pass {
-                let mut w = w;
-                w.message = format!(
-                    "{} on the curve of an earlier relation the note states (on the latest: {})",
-                    w.message, v.message
+                return annotated(
+                    w,
+                    format!(
+                        "on the curve of an earlier relation the note states (on the latest: {})",
+                        v.message
+                    ),
                 );
-                return w;
             }
         }
         return skip(
@@ -730,13 +738,14 @@ fn check_read(f: &Finding, s: &Settings, layout: Layout) -> Verdict {
         // with the arrays' shapes not even fitting, numbers are the reading; with
         // them fitting and the values differing, the note may mean either
         if w.outcome == Outcome::Pass && v.outcome == Outcome::Fail(FailKind::Shape) {
-            let mut w = w;
-            w.message = format!(
-                "{} with every letter a number (nothing in it is written as a vector or a \
-                 matrix; with {arrays}: {})",
-                w.message, v.message
+            return annotated(
+                w,
+                format!(
+                    "with every letter a number (nothing in it is written as a vector or a \
+                     matrix; with {arrays}: {})",
+                    v.message
+                ),
             );
-            return w;
         }
         if w.outcome == Outcome::Pass {
             return skip(
@@ -763,13 +772,14 @@ fn check_read(f: &Finding, s: &Settings, layout: Layout) -> Verdict {
     {
         let w = run_as(&id2);
         if w.outcome == Outcome::Pass {
-            let mut w = w;
-            w.message = format!(
-                "{} with the matrices square, of one size (the note does not give their \
-                 sizes; with other sizes: {})",
-                w.message, v.message
+            return annotated(
+                w,
+                format!(
+                    "with the matrices square, of one size (the note does not give their \
+                     sizes; with other sizes: {})",
+                    v.message
+                ),
             );
-            return w;
         }
     }
     // `|\alpha''(s)| = \frac{1}{r}` of a circle of radius r: false for a negative

@@ -135,12 +135,10 @@ impl Parser<'_, '_> {
         let key = var.key();
         let near = |offset: f64| {
             let point = Expr::bin(BinOp::Add, a.clone(), Expr::Num(offset));
-            body.clone()
-                .map(&mut |x| match x {
-                    Expr::Var(s) if s.key() == key => Ok(point.clone()),
-                    other => Ok(other),
-                })
-                .unwrap_or_else(|_| body.clone())
+            body.clone().rewrite(&mut |x| match x {
+                Expr::Var(s) if s.key() == key => point.clone(),
+                other => other,
+            })
         };
         let richardson = |s: f64| {
             Expr::bin(

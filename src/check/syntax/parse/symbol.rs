@@ -216,6 +216,19 @@ impl Parser<'_, '_> {
         matches!(parse_expr(inner, &cx), Ok(Expr::Var(_)))
     }
 
+    /// `e` differentiated `order` times by `v`, as primes write it (`f''(x)`).
+    fn primed(&self, e: Expr, v: &Sym, order: usize) -> Expr {
+        (0..order).fold(e, |e, _| {
+            Expr::Deriv(
+                self.cx.id(),
+                Box::new(Deriv {
+                    prime: true,
+                    ..Deriv::by(e, v.clone())
+                }),
+            )
+        })
+    }
+
     /// Primes written after a function's name (`'`, `\prime`, `^{\prime\prime}`): how
     /// many. A superscript holding anything but primes is left unread.
     fn eat_primes(&mut self) -> usize {
@@ -296,17 +309,7 @@ impl Parser<'_, '_> {
                 return Ok(Expr::Apply(PRIME_AT.into(), vec![e, arg.clone()]));
             };
             let v = v.clone();
-            let mut e = Expr::Apply(name, args);
-            for _ in 0..order {
-                e = Expr::Deriv(
-                    self.cx.id(),
-                    Box::new(Deriv {
-                        prime: true,
-                        ..Deriv::by(e, v.clone())
-                    }),
-                );
-            }
-            Ok(e)
+            Ok(self.primed(Expr::Apply(name, args), &v, order))
         }))
     }
 
@@ -460,17 +463,7 @@ impl Parser<'_, '_> {
                 )));
             };
             let v = v.clone();
-            let mut e = Expr::Call(f, vec![Expr::Var(v.clone())]);
-            for _ in 0..order {
-                e = Expr::Deriv(
-                    self.cx.id(),
-                    Box::new(Deriv {
-                        prime: true,
-                        ..Deriv::by(e, v.clone())
-                    }),
-                );
-            }
-            return Ok(e);
+            return Ok(self.primed(Expr::Call(f, vec![Expr::Var(v.clone())]), &v, order));
         }
         let mut power: Option<Expr> = None;
         if self.peek().is_some_and(|t| t.is_ch('_')) {
