@@ -10,6 +10,7 @@ use crate::check::syntax::{self, Ctx, Deriv, Expr, PErr, Rel, Sym, Tk, Tok, is_s
 use crate::check::{Finding, Layout, Otimes, SkipReason};
 
 use super::indices::{free_indices, resolve, time_derivative_dots};
+use super::rates::{Rates, bare_prime};
 use super::rewrite::{bind_prime_at, dim_values, show_name, subst_ctx};
 use super::scope::{de_unknowns, declaration, define, domain_condition, symmetric_decl};
 use super::statements::{
@@ -298,7 +299,9 @@ pub(super) fn statement(
         .and_then(|m| m.iter().rev().find(|t| !is_space(&t.tk)))
         .map_or(start, |t| t.end);
     // functions the note never defines: arbitrary smooth ones
+    // quantities varying with the variable (related rates, brackets under a prime)
     let body = build(st, &keep, &cx, src)
+        .or_else(|skip| super::rates::build_rates(st, &keep, &cx, src, skip))
         .or_else(|skip| super::generic::build_generic(st, &keep, &cx, src, skip));
     let f = match body {
         Ok(id) => finding(span, start, src, end, layout, otimes, Ok(id)),
@@ -353,7 +356,7 @@ const EARLIER_RELATIONS: usize = 3;
 /// is reported before a member that does not parse. An implicit derivative is read
 /// on the latest relation of the part, and also on the earlier ones.
 pub(super) fn build(st: &State, mems: &[&[Tok]], cx: &Ctx, src: &str) -> Result<Ident, Skip> {
-    let mut id = build_on(st, mems, cx, src, 0, false)?;
+    let mut id = build_on(st, mems, cx, src, 0, false, None)?;
     if id.implicit.is_some() {
         for back in 1..=EARLIER_RELATIONS {
             let Some(k) = st.relations.len().checked_sub(back + 1) else {
@@ -362,7 +365,7 @@ pub(super) fn build(st: &State, mems: &[&[Tok]], cx: &Ctx, src: &str) -> Result<
             if st.relations[k].2 != st.part {
                 break;
             }
-            if let Ok(alt) = build_on(st, mems, cx, src, back, false)
+            if let Ok(alt) = build_on(st, mems, cx, src, back, false, None)
                 && alt.implicit.is_some()
             {
                 id.implicit_alts.push(alt);
@@ -402,8 +405,20 @@ fn limit_left_behind(mems: &[&[Tok]]) -> Option<char> {
         })
 }
 
+/// [`build`] with the quantities varying as `r` says (`find::rates`).
+pub(super) fn build_rates_on(
+    st: &State,
+    mems: &[&[Tok]],
+    cx: &Ctx,
+    src: &str,
+    r: &Rates,
+) -> Result<Ident, Skip> {
+    build_on(st, mems, cx, src, 0, false, Some(r))
+}
+
 /// [`build`], with an implicit derivative read on the relation `back` places before
-/// the latest, and an equation for a point read as an identity when `point_read`.
+/// the latest, an equation for a point read as an identity when `point_read`, and
+/// the quantities varying as `rates` says.
 fn build_on(
     st: &State,
     mems: &[&[Tok]],
@@ -411,6 +426,7 @@ fn build_on(
     src: &str,
     back: usize,
     point_read: bool,
+    rates: Option<&Rates>,
 ) -> Result<Ident, Skip> {
     if let Some(v) = limit_left_behind(mems) {
         return Err(Skip {
@@ -427,7 +443,17 @@ fn build_on(
     for m in mems {
         let (body, bar) = split_eval_bar(m, cx)?;
         bars.push(bar);
-        parsed.push(syntax::parse_expr(body, cx));
+        // a prime on a bracket in several letters: by the variable only a reading
+        // with varying quantities gives
+        parsed.push(syntax::parse_expr(body, cx).and_then(|e| {
+            if rates.is_none() && bare_prime(&e) {
+                Err(PErr::abstract_(
+                    "a derivative written with a prime (f') of an abstract function",
+                ))
+            } else {
+                Ok(e)
+            }
+        }));
         let a = m.iter().find(|t| !is_space(&t.tk)).map_or(0, |t| t.start);
         let b = m
             .iter()
@@ -447,7 +473,7 @@ fn build_on(
             return Err(s);
         }
         if !point_read {
-            return match build_on(st, mems, cx, src, back, true) {
+            return match build_on(st, mems, cx, src, back, true, rates) {
                 Ok(mut id) => {
                     id.point = Some(s.message);
                     Ok(id)
@@ -483,11 +509,17 @@ fn build_on(
     }
     let ok: Vec<Expr> = parsed.iter().flatten().cloned().collect();
     time_derivative_dots(&ok)?;
+    let parsed = match rates {
+        Some(r) => super::rates::rewrite(st, parsed, r)?,
+        None => parsed,
+    };
     let bound = bare_function_params(st, &parsed);
     let stale = stale_name(st, &parsed);
     let used = Cell::new(false);
     // `\frac{dy}{dx}` of a y given by a relation: `-H_x / H_y`
-    let (parsed, implicit) = {
+    let (parsed, implicit) = if let Some(r) = rates {
+        (parsed, r.implicit())
+    } else {
         let ok: Vec<Expr> = parsed.iter().flatten().cloned().collect();
         match implicit_derivatives(st, ok, back) {
             (done, Some(imp)) if parsed.iter().all(Result::is_ok) => {
@@ -573,6 +605,7 @@ fn build_on(
         point,
         generic: Vec::new(),
         instances: Vec::new(),
+        rates: None,
     })
 }
 
@@ -1508,7 +1541,10 @@ fn relation(st: &mut State, lhs: &[Tok], rhs: &[Tok], cx: &Ctx) {
         Expr::Var(s) if !s.bold && !s.upper && s.sub.is_none() => {
             keys.insert(s.key());
         }
-        Expr::Var(_) | Expr::Apply(..) | Expr::Deriv(..) | Expr::Sum { .. } => other = true,
+        // (`y'` read as a transpose: a differential equation, not a relation)
+        Expr::Var(_) | Expr::Apply(..) | Expr::Deriv(..) | Expr::Sum { .. } | Expr::Post(..) => {
+            other = true
+        }
         _ => {}
     });
     if !other && keys.len() >= 2 {

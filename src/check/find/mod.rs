@@ -96,6 +96,7 @@ mod convention;
 mod generic;
 mod identity;
 mod indices;
+mod rates;
 mod rewrite;
 mod scope;
 mod statements;
@@ -181,6 +182,10 @@ pub(crate) struct Ident {
     /// the others.
     pub generic: Vec<String>,
     pub instances: Vec<Ident>,
+    /// Read with quantities varying with the variable (see `find::rates`): the
+    /// reading, for the verdict's message; `implicit_alts` are then the same
+    /// identity on earlier relations.
+    pub rates: Option<String>,
 }
 
 /// An evaluation bar: the symbol's key and its value there.
@@ -485,6 +490,7 @@ pub(crate) fn find(note: &NoteMath) -> Vec<Finding> {
                 && let Some(Finding { body, .. }) = out.last_mut()
                 && let Ok(id) = body
                 && id.implicit.is_none()
+                && id.rates.is_none()
                 && let Some(y) = de_names.iter().find(|y| {
                     !st.syms.contains_key(*y) && id.members.iter().any(|m| uses_symbol(m, y))
                 })

@@ -124,6 +124,11 @@ pub(super) fn check_reread(f: &Finding, s: &Settings, layout: Layout) -> Verdict
     {
         return check_generic(f, id, s, layout);
     }
+    if let Ok(id) = &f.body
+        && let Some(reading) = &id.rates
+    {
+        return check_rates(f, id, reading, s, layout);
+    }
     let v = check_read_exp(f, s, layout);
     if let Ok(id) = &f.body
         && let Some(why) = &id.point
@@ -290,6 +295,51 @@ fn primed_call(after: &str) -> bool {
         .trim_start_matches("\\prime")
         .trim_start_matches(['}', ' ']);
     rest.starts_with('(') || rest.starts_with("\\left(")
+}
+
+/// An identity read with quantities varying with the variable (`find::rates`): a
+/// pass on that reading or on an earlier relation of the note; a failure may come
+/// from a tie between the quantities the note does not state (or values at one
+/// instant), so it is a skip (`ambiguous`).
+fn check_rates(f: &Finding, id: &Ident, reading: &str, s: &Settings, layout: Layout) -> Verdict {
+    let mut readings = vec![(id.clone(), reading.to_string())];
+    readings.extend(
+        id.implicit_alts
+            .iter()
+            .map(|a| (a.clone(), a.rates.clone().unwrap_or_default())),
+    );
+    let mut first: Option<Verdict> = None;
+    for (mut one, why) in readings {
+        one.rates = None;
+        one.implicit_alts.clear();
+        let mut g = f.clone();
+        g.body = Ok(one);
+        let v = check_reread(&g, s, layout);
+        if v.outcome == Outcome::Pass {
+            return annotated(v, format!("({why})"));
+        }
+        first.get_or_insert(v);
+    }
+    match first {
+        Some(v)
+            if matches!(
+                v.outcome,
+                Outcome::Fail(_) | Outcome::Skip(SkipReason::Ambiguous)
+            ) =>
+        {
+            skip(
+                SkipReason::Ambiguous,
+                &format!(
+                    "{reading}: {} (the note may tie these quantities in a way it does not \
+                     state, or give values at one instant)",
+                    v.message
+                ),
+                s,
+            )
+        }
+        Some(v) => v,
+        None => skip(SkipReason::Abstract, reading, s),
+    }
 }
 
 /// An identity about functions the note never defines, read as arbitrary smooth

@@ -233,13 +233,17 @@ impl Checker<'_> {
         // sampled value (a point where it does not converge is resampled)
         if let Some((y, h)) = &self.id.implicit {
             let key = y.key();
+            let value = |vals: &HashMap<String, Val<f64>>| -> Option<f64> {
+                let mut cx = Cx::new(vals, &poly, &dimvars, &empty, self.otimes);
+                cx.idx = idx.clone();
+                match eval::eval(h, &mut cx) {
+                    Ok(Val::S(v)) if v.is_finite() => Some(v),
+                    _ => None,
+                }
+            };
+            let mut hv = value(&vals)?;
             let mut converged = false;
             for _ in 0..60 {
-                let mut cx = Cx::new(&vals, &poly, &dimvars, &empty, self.otimes);
-                cx.idx = idx.clone();
-                let Ok(Val::S(hv)) = eval::eval(h, &mut cx) else {
-                    return None;
-                };
                 if hv.abs() <= 1e-13 {
                     converged = true;
                     break;
@@ -255,7 +259,24 @@ impl Checker<'_> {
                 if !dh.is_finite() || dh.abs() < 1e-9 {
                     return None;
                 }
-                vals.insert(key.clone(), Val::S(y0 - hv / dh));
+                // damped: the step halved until |H| decreases (a full step may leave
+                // the domain, `\sqrt{y}` with y < 0)
+                let mut step = hv / dh;
+                let mut moved = false;
+                for _ in 0..40 {
+                    vals.insert(key.clone(), Val::S(y0 - step));
+                    match value(&vals) {
+                        Some(h1) if h1.abs() < hv.abs() || h1.abs() <= 1e-13 => {
+                            hv = h1;
+                            moved = true;
+                            break;
+                        }
+                        _ => step /= 2.0,
+                    }
+                }
+                if !moved {
+                    return None;
+                }
             }
             if !converged {
                 return None;

@@ -271,7 +271,7 @@ impl Parser<'_, '_> {
                         .rev()
                         .find(|t| !is_space(&t.tk))
                         .is_some_and(|t| t.is_ch(')'));
-                if closes && let Some(v) = sole_variable(&e) {
+                if closes && let Some(v) = sole_variable(&e).or_else(|| several_letters(&e)) {
                     self.pos += 1;
                     let mut d = Deriv::by(e, v);
                     d.total = true;
@@ -404,7 +404,7 @@ impl Parser<'_, '_> {
             }
             // `(x^4 + 2)^\prime`: a bracket in one variable, differentiated by it
             if self.bracket_before_sup()
-                && let Some(v) = sole_variable(&base)
+                && let Some(v) = sole_variable(&base).or_else(|| several_letters(&base))
             {
                 let mut d = Deriv::by(base, v);
                 d.total = true;
@@ -698,19 +698,38 @@ fn sample_sup(txt: &str) -> Option<(&str, &str)> {
 /// has exactly one and nothing else that could vary (no function applied, no bold
 /// or capital letter, no derivative).
 fn sole_variable(e: &Expr) -> Option<Sym> {
-    let mut found: Option<Sym> = None;
+    letters(e)
+        .filter(|l| l.len() == 1)
+        .and_then(|mut l| l.pop())
+}
+
+/// A bracket in two or more plain letters (`(xy)'`, `(x + y)^\prime`): differentiated
+/// by the variable the rest of the identity differentiates by, which only `find`
+/// knows (`find::rates`); the variable left empty here.
+fn several_letters(e: &Expr) -> Option<Sym> {
+    letters(e).filter(|l| l.len() >= 2).map(|_| Sym {
+        base: String::new(),
+        sub: None,
+        bold: false,
+        upper: false,
+    })
+}
+
+/// The plain letters a scalar expression is written in, if nothing else in it could
+/// vary (no function applied, no bold or capital letter, no derivative).
+fn letters(e: &Expr) -> Option<Vec<Sym>> {
+    let mut found: Vec<Sym> = Vec::new();
     let mut other = false;
     e.walk(&mut |x| match x {
-        Expr::Var(s) if !s.bold && !s.upper && s.sub.is_none() && s.base.len() == 1 => match &found
-        {
-            Some(f) if f.key() != s.key() => other = true,
-            Some(_) => {}
-            None => found = Some(s.clone()),
-        },
+        Expr::Var(s) if !s.bold && !s.upper && s.sub.is_none() && s.base.len() == 1 => {
+            found.push(s.clone())
+        }
         Expr::Var(_) | Expr::Apply(..) | Expr::Deriv(..) | Expr::Index(..) | Expr::Sum { .. } => {
             other = true
         }
         _ => {}
     });
-    if other { None } else { found }
+    let mut seen = std::collections::BTreeSet::new();
+    found.retain(|s| seen.insert(s.key()));
+    (!other && !found.is_empty()).then_some(found)
 }
