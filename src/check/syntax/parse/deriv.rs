@@ -287,7 +287,7 @@ impl Parser<'_, '_> {
                 return Ok(e);
             }
             let wrt = self.wrt(sub)?;
-            let of = self.expr()?;
+            let of = self.operator_operand()?;
             return Ok(Expr::Deriv(self.cx.id(), Box::new(Deriv::by(of, wrt))));
         }
         let of = self.factor()?;
@@ -339,7 +339,7 @@ impl Parser<'_, '_> {
             }
             return self.vector_op(op, wrt);
         }
-        let of = self.expr()?;
+        let of = self.operator_operand()?;
         let wrt = match wrt {
             Some(w) => w,
             None => match &of {
@@ -364,6 +364,17 @@ impl Parser<'_, '_> {
         );
         if !hessian {
             return Ok(grad);
+        }
+        // `\nabla^2 g` by no variable (the coordinates): the Laplacian, the
+        // divergence of the gradient
+        if wrt.base.is_empty() {
+            return Ok(Expr::Deriv(
+                self.cx.id(),
+                Box::new(Deriv {
+                    op: Some(VecOp::Div),
+                    ..Deriv::by(grad, wrt)
+                }),
+            ));
         }
         Ok(Expr::Deriv(self.cx.id(), Box::new(Deriv::by(grad, wrt))))
     }

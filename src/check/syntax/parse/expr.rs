@@ -15,6 +15,9 @@ use super::{
     plain_text, relation, split_top, stopped_at, sub_indices, transposable,
 };
 
+/// How far [`Parser::term_differentiates_ahead`] looks (tokens).
+const MAX_TERM_LOOKAHEAD: usize = 200;
+
 impl Parser<'_, '_> {
     // expr := ['-'|'+'] term (('+'|'-') term)*
     pub(crate) fn expr(&mut self) -> PResult<Expr> {
@@ -28,7 +31,7 @@ impl Parser<'_, '_> {
             // an operator-form derivative's operand ends before `+ \frac{d}{dx} ...`
             if self.in_operand
                 && self.peek().is_some_and(|t| t.is_ch('+') || t.is_ch('-'))
-                && self.deriv_ahead(1)
+                && self.term_differentiates_ahead()
             {
                 return Ok(lhs);
             }
@@ -81,6 +84,10 @@ impl Parser<'_, '_> {
             let Some(op) = self.mul_op() else {
                 return Ok(lhs);
             };
+            // an operator-form derivative's operand ends before `\cdot \nabla g`
+            if self.in_operand && self.deriv_ahead(1) {
+                return Ok(lhs);
+            }
             self.pos += 1;
             // `a / -b`
             let rhs = if self.eat_ch('-') {
@@ -94,6 +101,7 @@ impl Parser<'_, '_> {
 
     // jterm := factor factor*   (juxtaposition binds tighter than \cdot, \odot, /)
     pub(super) fn jterm(&mut self) -> PResult<Expr> {
+        self.later_factor = false;
         let mut lhs = self.factor()?;
         loop {
             // (check the raw next token before `at_factor_start` skips spacing)
@@ -103,10 +111,27 @@ impl Parser<'_, '_> {
             if !self.at_factor_start() {
                 break;
             }
-            let rhs = self.factor()?;
-            lhs = Expr::bin(BinOp::Mul, lhs, rhs);
+            self.later_factor = true;
+            let rhs = self.factor();
+            self.later_factor = false;
+            lhs = Expr::bin(BinOp::Mul, lhs, rhs?);
         }
         Ok(lhs)
+    }
+
+    /// The operand of `\nabla` or `\partial_x`: the rest of the product after a
+    /// factor (`f \nabla g + ...`), else up to the relation or the next term that
+    /// differentiates (`\nabla f + \nabla g`).
+    pub(super) fn operator_operand(&mut self) -> PResult<Expr> {
+        if std::mem::take(&mut self.later_factor) {
+            return self.jterm();
+        }
+        let saved = (self.in_bare_arg, self.in_operand);
+        self.in_bare_arg = false;
+        self.in_operand = true;
+        let e = self.expr();
+        (self.in_bare_arg, self.in_operand) = saved;
+        e
     }
 
     /// Inside a function argument written without parentheses (`\sin x \cos x`), a
@@ -154,6 +179,30 @@ impl Parser<'_, '_> {
     }
 
     /// Does a derivative start at the `n`-th significant token from here?
+    /// Does the term after the `+` or `-` at the cursor write a derivative at its
+    /// top level (`+ f \nabla^2 g`, `+ \frac{d}{dx} g`)? Looks a bounded way ahead.
+    fn term_differentiates_ahead(&self) -> bool {
+        let mut depth = 0i32;
+        for n in 1..MAX_TERM_LOOKAHEAD {
+            let Some(t) = self.peek_at(n) else {
+                return false;
+            };
+            match &t.tk {
+                Tk::Open | Tk::Ch('(' | '[') => depth += 1,
+                Tk::Close | Tk::Ch(')' | ']') => depth -= 1,
+                Tk::Ch('+' | '-' | '=' | '<' | '>') if depth <= 0 => return false,
+                _ => {}
+            }
+            if depth < 0 {
+                return false;
+            }
+            if depth == 0 && self.deriv_ahead(n) {
+                return true;
+            }
+        }
+        false
+    }
+
     fn deriv_ahead(&self, n: usize) -> bool {
         let Some(t) = self.peek_at(n) else {
             return false;

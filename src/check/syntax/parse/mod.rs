@@ -138,6 +138,10 @@ pub(crate) struct Parser<'t, 'c> {
     in_bare_arg: bool,
     /// Parsing the operand of an operator-form derivative.
     in_operand: bool,
+    /// Parsing a factor after the first of a product (`g` in `f g`): a `\nabla` or
+    /// `\partial_x` there applies to the rest of that product only (`f \nabla g +
+    /// g \nabla f`).
+    later_factor: bool,
     /// The bare argument read so far has no bold vector: a bold vector after it
     /// starts a new factor (`\cos t \mathbf{u}` is `\cos(t)\,\mathbf{u}`).
     bare_scalar: bool,
@@ -187,6 +191,7 @@ impl<'t, 'c> Parser<'t, 'c> {
             norm_depth: 0,
             in_bare_arg: false,
             in_operand: false,
+            later_factor: false,
             bare_scalar: false,
             bound: Vec::new(),
         }
@@ -202,6 +207,7 @@ impl<'t, 'c> Parser<'t, 'c> {
             norm_depth: 0,
             in_bare_arg: false,
             in_operand: false,
+            later_factor: false,
             bare_scalar: false,
             bound: self.bound.clone(),
         }
