@@ -4,6 +4,11 @@
 //! few random members of a family of smooth functions. Only a pass on every one of
 //! them counts (evidence that the identity holds whatever the functions are); a
 //! failure may mean the note has particular functions in mind, so it stays a skip.
+//!
+//! So are fields the note never defines, under `\nabla`, `\nabla \cdot`, `\nabla
+//! \times` without a subscript (`\nabla \times (\nabla \phi) = 0`, `\nabla (fg) = f
+//! \nabla g + g \nabla f`): a scalar field (under a gradient) is a member of the family
+//! in the coordinates x, y, z, a vector field (under a divergence or a curl) three.
 
 use crate::check::notation::Func;
 use crate::check::syntax::{BinOp, Expr, Sym};
@@ -83,6 +88,48 @@ pub(super) fn member(name: &str, arity: usize, instance: usize) -> Expr {
     .fold(Expr::Num(a), |acc, t| Expr::bin(BinOp::Add, acc, t))
 }
 
+/// A member of the family in the coordinates x, y, z: a scalar field, or one
+/// component of a vector field (`part` > 0).
+fn field_member(name: &str, part: usize, instance: usize) -> Expr {
+    let name = format!("{name}#{part}");
+    let coords = params(FIELD_COORDINATES.len());
+    member(&name, FIELD_COORDINATES.len(), instance).rewrite(&mut |x| match x {
+        Expr::Var(s) => match coords.iter().position(|p| p.key() == s.key()) {
+            Some(k) => Expr::Var(Sym {
+                base: FIELD_COORDINATES[k].to_string(),
+                sub: None,
+                bold: false,
+                upper: false,
+            }),
+            None => Expr::Var(s),
+        },
+        other => other,
+    })
+}
+
+/// The coordinates of a field the note never defines.
+const FIELD_COORDINATES: [&str; 3] = ["x", "y", "z"];
+
+/// The field a skip says the note never defines (`the gradient of phi, which this
+/// note does not define as a function`: a scalar field; `the curl of A, which ...
+/// as a field`: a vector field), and whether it is a vector field.
+pub(super) fn field_name(message: &str) -> Option<(&str, bool)> {
+    let rest = message.strip_prefix("the ")?;
+    let (what, rest) = match rest.strip_prefix("field ") {
+        Some(rest) => ("field", rest),
+        None => rest.split_once(" of ")?,
+    };
+    let (name, tail) = rest.split_once(", which this note does not define as a ")?;
+    if name.contains(' ') {
+        return None;
+    }
+    match (what, tail) {
+        ("gradient" | "field", "function") => Some((name, false)),
+        ("divergence" | "curl", "field") => Some((name, true)),
+        _ => None,
+    }
+}
+
 /// The name of the function a skip says is abstract (`abstract function g`), when
 /// it says only that.
 pub(super) fn abstract_name(message: &str) -> Option<&str> {
@@ -100,8 +147,8 @@ pub(super) fn arity_used(message: &str) -> Option<(&str, usize)> {
 use std::collections::BTreeMap;
 
 use crate::check::SkipReason;
-use crate::check::notation::ARRAY_MARKS;
-use crate::check::syntax::{Ctx, Tk, Tok};
+use crate::check::notation::{ARRAY_MARKS, is_constant_letter};
+use crate::check::syntax::{Ctx, TUPLE, Tk, Tok};
 
 use super::identity::build;
 use super::{Def, Ident, Skip, State};
@@ -117,20 +164,19 @@ pub(super) fn build_generic(
     src: &str,
     first: Skip,
 ) -> Result<Ident, Skip> {
-    // the family holds numbers: not for an identity that writes vectors or
-    // matrices (a scalar reading commutes where a cross product does not)
+    // the family holds numbers: not for functions of an identity that writes
+    // vectors or matrices (a scalar reading commutes where a cross product does not)
     let mut written = mems.iter().filter_map(|m| {
         let (a, b) = (m.first()?.start, m.last()?.end);
         src.get(a..b)
     });
-    if first.kind != SkipReason::Abstract
-        || written.any(|t| {
-            ARRAY_MARKS
-                .iter()
-                .chain(["\\times"].iter())
-                .any(|k| t.contains(k))
-        })
-    {
+    let arrays = written.any(|t| {
+        ARRAY_MARKS
+            .iter()
+            .chain(["\\times"].iter())
+            .any(|k| t.contains(k))
+    });
+    if first.kind != SkipReason::Abstract {
         return Err(first);
     }
     let mut names: BTreeMap<String, usize> = primed_names(mems)
@@ -138,9 +184,30 @@ pub(super) fn build_generic(
         .filter(|n| !st.funcs.contains_key(n))
         .map(|n| (n, 1))
         .collect();
+    // every field of the identity at once (one left undefined keeps the others
+    // from being read in the coordinates)
+    let mut fields: BTreeMap<String, bool> = if field_name(&first.message).is_some() {
+        fields_in(st, mems, cx)
+    } else {
+        BTreeMap::new()
+    };
     let mut skip = first.clone();
     for _ in 0..=MAX_FUNCTIONS + MAX_ARITY {
-        if let Some(n) = abstract_name(&skip.message) {
+        if let Some((n, vector)) = field_name(&skip.message) {
+            // (`phi`: `\phi`)
+            let key = match n.chars().count() {
+                1 => n.to_string(),
+                _ if n.chars().all(|c| c.is_ascii_alphabetic()) => format!("\\{n}"),
+                _ => n.to_string(),
+            };
+            if st.funcs.contains_key(&key) {
+                return Err(first);
+            }
+            // (a field already read as the other kind: not a field of ours)
+            if fields.insert(key, vector).is_some_and(|v| v != vector) {
+                return Err(first);
+            }
+        } else if let Some(n) = abstract_name(&skip.message) {
             for key in keys_of(n) {
                 if st.funcs.contains_key(&key) {
                     return Err(first);
@@ -154,21 +221,26 @@ pub(super) fn build_generic(
                 .find(|key| names.get(key).is_some_and(|a| *a != k))
         {
             names.insert(key, k);
-        } else if names.is_empty() {
+        } else if names.is_empty() && fields.is_empty() {
             return Err(first);
         }
-        if names.len() > MAX_FUNCTIONS {
+        if names.len() + fields.len() > MAX_FUNCTIONS || (arrays && !names.is_empty()) {
             return Err(first);
         }
-        match with_instance(st, &names, 0, |st| build_with(st, mems, cx, src)) {
+        let read = |st: &mut State, k: usize| {
+            with_fields(st, &fields, k, |st| {
+                with_instance(st, &names, k, |st| build_with(st, mems, cx, src))
+            })
+        };
+        match read(st, 0) {
             Ok(mut id) => {
                 for k in 1..INSTANCES {
-                    match with_instance(st, &names, k, |st| build_with(st, mems, cx, src)) {
+                    match read(st, k) {
                         Ok(other) => id.instances.push(other),
                         Err(_) => return Err(first),
                     }
                 }
-                id.generic = names.keys().cloned().collect();
+                id.generic = names.keys().chain(fields.keys()).cloned().collect();
                 return Ok(id);
             }
             Err(s) if s.message == skip.message => return Err(first),
@@ -219,6 +291,80 @@ fn with_instance<T>(
         if let Some(d) = sym {
             st.syms.insert(n, d);
         }
+    }
+    out
+}
+
+/// The symbols an identity writes under `\nabla`, `\nabla \cdot`, `\nabla \times`
+/// without a subscript that the note never defines, and whether each is a vector
+/// field: bold or capital letters, and letters under a divergence or a curl, are;
+/// other letters that are not coordinates or constants by convention are scalar
+/// fields.
+fn fields_in(st: &State, mems: &[&[Tok]], cx: &Ctx) -> BTreeMap<String, bool> {
+    let mut out = BTreeMap::new();
+    for m in mems {
+        let Ok(e) = crate::check::syntax::parse_expr(m, cx) else {
+            continue;
+        };
+        e.walk(&mut |x| {
+            let Expr::Deriv(_, d) = x else { return };
+            if !d.wrt.base.is_empty() || !(d.nabla || d.op.is_some()) {
+                return;
+            }
+            d.of.walk(&mut |y| {
+                let Expr::Var(s) = y else { return };
+                let key = s.key();
+                if st.syms.contains_key(&key) || st.funcs.contains_key(&key) || s.sub.is_some() {
+                    return;
+                }
+                let vector = s.bold || s.upper || (d.op.is_some() && d.of == Expr::Var(s.clone()));
+                let scalar = !FIELD_COORDINATES.contains(&s.base.as_str())
+                    && !is_constant_letter(&s.base)
+                    && !["n", "m", "e", "\\pi"].contains(&s.base.as_str());
+                if vector || scalar {
+                    out.entry(key).or_insert(vector);
+                }
+            });
+        });
+    }
+    out
+}
+
+/// Runs `f` with the fields `fields` (key, whether a vector field) defined as
+/// members of the family in the coordinates (instance `k`), and the state as it
+/// was afterwards.
+fn with_fields<T>(
+    st: &mut State,
+    fields: &BTreeMap<String, bool>,
+    k: usize,
+    f: impl FnOnce(&mut State) -> T,
+) -> T {
+    let mut saved = Vec::new();
+    for (n, &vector) in fields {
+        let body = if vector {
+            Expr::Apply(
+                TUPLE.to_string(),
+                (1..=FIELD_COORDINATES.len())
+                    .map(|part| field_member(n, part, k))
+                    .collect(),
+            )
+        } else {
+            field_member(n, 0, k)
+        };
+        // (`upper`: it stands for the name however it is written, bold or not)
+        let def = Def::Sym {
+            bold: vector,
+            upper: true,
+            body: Ok(body),
+        };
+        saved.push((n.clone(), st.syms.insert(n.clone(), def)));
+    }
+    let out = f(st);
+    for (n, sym) in saved {
+        match sym {
+            Some(d) => st.syms.insert(n, d),
+            None => st.syms.remove(&n),
+        };
     }
     out
 }

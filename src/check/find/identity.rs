@@ -1359,6 +1359,25 @@ pub(super) fn abstract_in(e: &Expr) -> Option<Skip> {
             }
             Expr::Deriv(_, d) => {
                 if let Expr::Var(s) = &d.of
+                    && d.wrt.base == syntax::COORDINATE_POINT
+                {
+                    // `\nabla v` by the coordinates of a v the note never defines: a field
+                    let message = match d.op {
+                        Some(op) => format!(
+                            "the {} of {}, which this note does not define as a field",
+                            op.name(),
+                            s.show()
+                        ),
+                        None => format!(
+                            "the gradient of {}, which this note does not define as a function",
+                            s.show()
+                        ),
+                    };
+                    err = Some(Skip {
+                        kind: SkipReason::Abstract,
+                        message,
+                    });
+                } else if let Expr::Var(s) = &d.of
                     && s.key() != d.wrt.key()
                     && s.base != d.wrt.base
                     && !d.wrt.base.is_empty()

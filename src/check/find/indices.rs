@@ -7,7 +7,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use crate::check::SkipReason;
 use crate::check::notation::Func;
 use crate::check::notation::{is_constant_letter, is_index_letter};
-use crate::check::syntax::{self, BinOp, Deriv, Expr, NormKind, PostOp, Sym, TUPLE, VecOp};
+use crate::check::syntax::{
+    self, BinOp, COORDINATE_POINT, Deriv, Expr, NormKind, PostOp, Sym, TUPLE, VecOp,
+};
 
 use super::Skip;
 use super::identity::abstract_in;
@@ -450,7 +452,7 @@ fn coordinates(members: Vec<Expr>) -> Vec<Expr> {
         return members;
     }
     let point = Sym {
-        base: "(x,y,z)".into(),
+        base: COORDINATE_POINT.into(),
         sub: None,
         bold: true,
         upper: false,
@@ -602,6 +604,10 @@ fn fix_nabla(e: Expr) -> Result<Expr, Skip> {
                         ..*d
                     }),
                 ))
+            } else if let Some(f) = scalar_field(&syms) {
+                // `\nabla (u v)`: of quantities the note never defines (fields)
+                err = Some(undefined_field(f));
+                Err(String::new())
             } else {
                 err = Some(Skip {
                     kind: SkipReason::Unsupported,
@@ -619,6 +625,31 @@ fn fix_nabla(e: Expr) -> Result<Expr, Skip> {
             message: m,
         })
     })
+}
+
+/// A plain letter among an operand's symbols (definitions are in) that may be a
+/// scalar field: not a coordinate, not a constant by convention.
+fn scalar_field(syms: &[Sym]) -> Option<&Sym> {
+    syms.iter().find(|s| {
+        !s.bold
+            && !s.upper
+            && s.sub.is_none()
+            && !COORDINATES.contains(&s.base.as_str())
+            && !is_constant_letter(&s.base)
+            && !["n", "m", "e", "\\pi"].contains(&s.base.as_str())
+    })
+}
+
+/// A scalar field the note never defines (`find::generic` reads it as an arbitrary
+/// one).
+fn undefined_field(s: &Sym) -> Skip {
+    Skip {
+        kind: SkipReason::Abstract,
+        message: format!(
+            "the field {}, which this note does not define as a function",
+            s.show()
+        ),
+    }
 }
 
 /// Bold letters that name a point (a position, a state) and are the variable of
@@ -663,7 +694,19 @@ fn field_variable(d: &Deriv) -> Result<Sym, Skip> {
     let [v] = vectors.as_slice() else {
         if vectors.is_empty() {
             // no point: the field is of quantities the note leaves undefined
-            // (`\nabla \cdot (\phi \mathbf{F})`)
+            // (`\nabla \cdot (\phi \mathbf{F})`): named when they can be
+            if let Some(f) = syms
+                .iter()
+                .find(|s| (s.bold || s.upper) && !is_constant_letter(&s.base))
+            {
+                return Err(abstract_field(format!(
+                    "the {what} of {}, which this note does not define as a field",
+                    f.show()
+                )));
+            }
+            if let Some(f) = scalar_field(&syms) {
+                return Err(undefined_field(f));
+            }
             return Err(abstract_field(format!(
                 "the {what} of a field the note does not define as a function of a point \
                  (`\\mathbf{{x}}`)"

@@ -20,6 +20,10 @@ pub(crate) enum Rel {
 /// The name of the [`Expr::Apply`] a tuple `(a, b, c)` is parsed to: its entries.
 pub(crate) const TUPLE: &str = "\\tuple";
 
+/// The name of the point of the coordinates x, y, z (`find::indices`), the variable
+/// of `\nabla`, `\nabla \cdot`, `\nabla \times` written without a subscript in them.
+pub(crate) const COORDINATE_POINT: &str = "(x,y,z)";
+
 /// A symbol: a letter (Latin or Greek), possibly decorated, bold and subscripted.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct Sym {

@@ -5,7 +5,7 @@ mod lex;
 mod parse;
 
 pub(crate) use ast::{
-    BinOp, Cond, Deriv, Expr, NormKind, PRIME_AT, PostOp, Rel, Sym, TUPLE, VecOp,
+    BinOp, COORDINATE_POINT, Cond, Deriv, Expr, NormKind, PRIME_AT, PostOp, Rel, Sym, TUPLE, VecOp,
 };
 pub(crate) use lex::{Tk, Tok, is_space, lex, numeral_commas, skip_group, writes_decimal_comma};
 pub(crate) use parse::{Ctx, PErr, parse_condition, parse_expr, plain_text, relation, split_top};
