@@ -144,13 +144,14 @@ pub(super) fn arity_used(message: &str) -> Option<(&str, usize)> {
     Some((name, used.parse().ok()?))
 }
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use crate::check::SkipReason;
 use crate::check::notation::{ARRAY_MARKS, is_constant_letter};
 use crate::check::syntax::{Ctx, TUPLE, Tk, Tok};
 
-use super::identity::build;
+use super::identity::{bare_primes, build};
+use super::rates::PRIME_WITHOUT_VARIABLE;
 use super::{Def, Ident, Skip, State};
 
 /// The identity with the functions it uses but the note never defines read as
@@ -179,6 +180,12 @@ pub(super) fn build_generic(
     if first.kind != SkipReason::Abstract {
         return Err(first);
     }
+    if first.message == PRIME_WITHOUT_VARIABLE
+        && !arrays
+        && let Ok(id) = primed_letters(st, mems, cx, src)
+    {
+        return Ok(id);
+    }
     let mut names: BTreeMap<String, usize> = primed_names(mems)
         .into_iter()
         .filter(|n| !st.funcs.contains_key(n))
@@ -190,6 +197,12 @@ pub(super) fn build_generic(
         fields_in(st, mems, cx)
     } else {
         BTreeMap::new()
+    };
+    // primes written without an argument (`v'`): at the identity's one variable
+    let var = if writes_bare_primes(mems) {
+        sole_variable(st, mems, cx, &[])
+    } else {
+        None
     };
     let mut skip = first.clone();
     for _ in 0..=MAX_FUNCTIONS + MAX_ARITY {
@@ -229,7 +242,9 @@ pub(super) fn build_generic(
         }
         let read = |st: &mut State, k: usize| {
             with_fields(st, &fields, k, |st| {
-                with_instance(st, &names, k, |st| build_with(st, mems, cx, src))
+                with_instance(st, &names, k, var.as_ref(), |st| {
+                    build_with(st, mems, cx, src)
+                })
             })
         };
         match read(st, 0) {
@@ -250,7 +265,8 @@ pub(super) fn build_generic(
     Err(first)
 }
 
-/// [`build`] with the parser told of the functions the state defines.
+/// [`build`] with the parser told of the functions the state defines, and their
+/// primes written without an argument (`v'`) taken at their parameter.
 fn build_with(st: &State, mems: &[&[Tok]], cx: &Ctx, src: &str) -> Result<Ident, Skip> {
     let funcs = st.func_names();
     let cx = Ctx {
@@ -259,22 +275,42 @@ fn build_with(st: &State, mems: &[&[Tok]], cx: &Ctx, src: &str) -> Result<Ident,
         src: cx.src,
         depth: std::cell::Cell::new(0),
     };
-    build(st, mems, &cx, src)
+    // (also where the name is written bare too: these are arbitrary functions, and
+    // a differential equation `v' = 3v` does not hold for them)
+    let owned: Vec<Option<Vec<Tok>>> = mems.iter().map(|m| bare_primes(st, m, true)).collect();
+    let mems: Vec<&[Tok]> = mems
+        .iter()
+        .zip(&owned)
+        .map(|(m, o)| o.as_deref().unwrap_or(m))
+        .collect();
+    build(st, &mems, &cx, src)
 }
 
 /// Runs `f` with the functions `names` (name, arity) defined as members of the
-/// family (instance `k`), and the state as it was afterwards.
+/// family (instance `k`), and the state as it was afterwards. With `var`, a function
+/// of one argument has it as its parameter (so that `v` and `v'` written without an
+/// argument are at it).
 fn with_instance<T>(
     st: &mut State,
     names: &BTreeMap<String, usize>,
     k: usize,
+    var: Option<&Sym>,
     f: impl FnOnce(&State) -> T,
 ) -> T {
     let mut saved = Vec::new();
     for (n, &arity) in names {
-        let def = Def::Func {
-            params: params(arity),
-            body: Ok(member(n, arity, k)),
+        let def = match var {
+            Some(v) if arity == 1 => Def::Func {
+                params: vec![v.clone()],
+                body: Ok(member(n, 1, k).rewrite(&mut |x| match x {
+                    Expr::Var(s) if is_arbitrary(std::slice::from_ref(&s)) => Expr::Var(v.clone()),
+                    other => other,
+                })),
+            },
+            _ => Def::Func {
+                params: params(arity),
+                body: Ok(member(n, arity, k)),
+            },
         };
         saved.push((
             n.clone(),
@@ -330,6 +366,78 @@ fn fields_in(st: &State, mems: &[&[Tok]], cx: &Ctx) -> BTreeMap<String, bool> {
     out
 }
 
+/// The letters an identity may write primes on without an argument, as functions
+/// of this variable (`y' = v' e^{\lambda x} + \lambda v e^{\lambda x}`).
+const PRIME_VARIABLES: [&str; 3] = ["x", "t", "s"];
+
+/// The identity with the plain letters it writes primes on (`v'`, `v''`) and the
+/// note never defines read as arbitrary smooth functions of its one variable (the
+/// only letter of [`PRIME_VARIABLES`] it or the definitions it uses write).
+fn primed_letters(st: &mut State, mems: &[&[Tok]], cx: &Ctx, src: &str) -> Result<Ident, ()> {
+    let mut primed: Vec<Sym> = Vec::new();
+    for m in mems {
+        let Ok(e) = crate::check::syntax::parse_expr(m, cx) else {
+            return Err(());
+        };
+        e.walk(&mut |x| {
+            if let Expr::Deriv(_, d) = x
+                && d.wrt.base.is_empty()
+                && let Expr::Var(s) = &d.of
+                && !primed.iter().any(|p| p.key() == s.key())
+            {
+                primed.push(s.clone());
+            }
+        });
+    }
+    let Some(var) = sole_variable(st, mems, cx, &primed) else {
+        return Err(());
+    };
+    let names: Vec<String> = primed
+        .iter()
+        .map(Sym::key)
+        .filter(|k| !st.syms.contains_key(k) && !st.funcs.contains_key(k) && *k != var.key())
+        .collect();
+    if names.is_empty() || names.len() > MAX_FUNCTIONS {
+        return Err(());
+    }
+    let read = |st: &mut State, k: usize| {
+        let mut saved = Vec::new();
+        for n in &names {
+            let body = member(n, 1, k).rewrite(&mut |x| match x {
+                Expr::Var(s) if is_arbitrary(std::slice::from_ref(&s)) => Expr::Var(var.clone()),
+                other => other,
+            });
+            let def = Def::Sym {
+                bold: false,
+                upper: false,
+                body: Ok(body),
+            };
+            saved.push((n.clone(), st.syms.insert(n.clone(), def)));
+        }
+        st.prime_var = Some(var.clone());
+        let out = build_with(st, mems, cx, src);
+        st.prime_var = None;
+        for (n, d) in saved {
+            match d {
+                Some(d) => st.syms.insert(n, d),
+                None => st.syms.remove(&n),
+            };
+        }
+        out
+    };
+    let Ok(mut id) = read(st, 0) else {
+        return Err(());
+    };
+    for k in 1..INSTANCES {
+        match read(st, k) {
+            Ok(other) => id.instances.push(other),
+            Err(_) => return Err(()),
+        }
+    }
+    id.generic = names;
+    Ok(id)
+}
+
 /// Runs `f` with the fields `fields` (key, whether a vector field) defined as
 /// members of the family in the coordinates (instance `k`), and the state as it
 /// was afterwards.
@@ -367,6 +475,63 @@ fn with_fields<T>(
         };
     }
     out
+}
+
+/// Does the identity write primes on a letter with no argument after (`v'`, `y''`)?
+fn writes_bare_primes(mems: &[&[Tok]]) -> bool {
+    mems.iter().any(|m| {
+        let toks: Vec<&Tok> = m
+            .iter()
+            .filter(|t| !crate::check::syntax::is_space(&t.tk))
+            .collect();
+        toks.windows(2).enumerate().any(|(k, w)| {
+            matches!(w[0].tk, Tk::Letter(_))
+                && w[1].is_ch('\'')
+                && !toks[k + 1..]
+                    .iter()
+                    .find(|t| !t.is_ch('\''))
+                    .is_some_and(|t| t.is_ch('(') || t.is_cmd("left"))
+        })
+    })
+}
+
+/// The one letter of [`PRIME_VARIABLES`] the identity (or the definitions of the
+/// letters `extra`) writes, if exactly one.
+fn sole_variable(st: &State, mems: &[&[Tok]], cx: &Ctx, extra: &[Sym]) -> Option<Sym> {
+    let mut letters: BTreeSet<String> = BTreeSet::new();
+    for m in mems {
+        let e = crate::check::syntax::parse_expr(m, cx).ok()?;
+        e.walk(&mut |x| {
+            if let Expr::Var(s) = x {
+                letters.insert(s.key());
+            }
+        });
+    }
+    for p in extra {
+        let body = match st.syms.get(&p.key()).or_else(|| st.funcs.get(&p.key())) {
+            Some(Def::Sym { body: Ok(b), .. } | Def::Func { body: Ok(b), .. }) => b,
+            _ => continue,
+        };
+        body.walk(&mut |x| {
+            if let Expr::Var(s) = x {
+                letters.insert(s.key());
+            }
+        });
+    }
+    let vars: Vec<&str> = PRIME_VARIABLES
+        .iter()
+        .copied()
+        .filter(|v| letters.contains(*v))
+        .collect();
+    match vars.as_slice() {
+        [v] => Some(Sym {
+            base: (*v).to_string(),
+            sub: None,
+            bold: false,
+            upper: false,
+        }),
+        _ => None,
+    }
 }
 
 /// The keys a name shown in a message may have (`phi`: `\phi`; `g`: `g`).

@@ -10,7 +10,7 @@ use crate::check::syntax::{self, Ctx, Deriv, Expr, PErr, Rel, Sym, Tk, Tok, is_s
 use crate::check::{Finding, Layout, Otimes, SkipReason};
 
 use super::indices::{free_indices, resolve, time_derivative_dots};
-use super::rates::{Rates, bare_prime};
+use super::rates::{PRIME_WITHOUT_VARIABLE, Rates, bare_prime, by_variable};
 use super::rewrite::{bind_prime_at, dim_values, show_name, subst_ctx};
 use super::scope::{de_unknowns, declaration, define, domain_condition, symmetric_decl};
 use super::statements::{
@@ -88,7 +88,7 @@ pub(super) fn statement(
     out: &mut Vec<Finding>,
 ) -> Option<()> {
     // `f'' = ...` after `f(x) = ...`: the derivative at the function's parameter
-    let with_args = bare_primes(st, stmt);
+    let with_args = bare_primes(st, stmt, false);
     let stmt: &[Tok] = with_args.as_deref().unwrap_or(stmt);
     let (mut mems, mut rels) = members(stmt);
     if rels.is_empty() {
@@ -446,12 +446,12 @@ fn build_on(
         // a prime on a bracket in several letters: by the variable only a reading
         // with varying quantities gives
         parsed.push(syntax::parse_expr(body, cx).and_then(|e| {
-            if rates.is_none() && bare_prime(&e) {
-                Err(PErr::abstract_(
-                    "a derivative written with a prime (f') of an abstract function",
-                ))
-            } else {
+            if rates.is_some() || !bare_prime(&e) {
                 Ok(e)
+            } else if let Some(v) = &st.prime_var {
+                Ok(by_variable(e, v))
+            } else {
+                Err(PErr::abstract_(PRIME_WITHOUT_VARIABLE))
             }
         }));
         let a = m.iter().find(|t| !is_space(&t.tk)).map_or(0, |t| t.start);
@@ -1631,8 +1631,9 @@ fn implicit_derivatives(
 
 /// `f'`, `f''` (primes, no argument) of a function the note defined with one
 /// parameter (`f(x) = ...`): the tokens with `(x)` written after the primes. `None`
-/// when there is no such prime.
-fn bare_primes(st: &State, stmt: &[Tok]) -> Option<Vec<Tok>> {
+/// when there is no such prime. Unless `bare_too`, not for a name also written
+/// bare in the statement (`Q' = 3Q`: a differential equation, or a symbol).
+pub(super) fn bare_primes(st: &State, stmt: &[Tok], bare_too: bool) -> Option<Vec<Tok>> {
     let mut out: Vec<Tok> = Vec::with_capacity(stmt.len() + 3);
     let mut changed = false;
     let mut k = 0;
@@ -1660,7 +1661,7 @@ fn bare_primes(st: &State, stmt: &[Tok]) -> Option<Vec<Tok>> {
                     v.is_ch('(') || v.is_ch('\'') || v.is_cmd("prime") || v.is_cmd("left")
                 })
         });
-        if bare_elsewhere {
+        if bare_elsewhere && !bare_too {
             continue;
         }
         let [p] = params.as_slice() else {

@@ -251,6 +251,9 @@ struct State {
     /// Relations between letters the note states (`x^2 + y^2 = 25`): `lhs - rhs`, the
     /// letters, and the part of the note.
     relations: Vec<(Expr, BTreeSet<String>, usize)>,
+    /// The variable of primes on plain letters (`v'`), while `find::generic` reads
+    /// them as arbitrary functions of it.
+    prime_var: Option<Sym>,
     /// The prose after the span being read says its equations are results (`$y =
     /// ...$ if $m_1 = m_2$`, "is a solution"), not definitions.
     result_said: bool,

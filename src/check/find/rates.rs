@@ -90,8 +90,28 @@ impl Rates {
     }
 }
 
-/// A derivative written as a prime on a bracket in several letters (`(xy)'`), whose
-/// variable only a reading with varying quantities gives.
+/// Why an identity with primes whose variable nothing gives is skipped.
+pub(super) const PRIME_WITHOUT_VARIABLE: &str =
+    "a derivative written with a prime (f') of an abstract function";
+
+/// `e` with the primes on brackets and plain letters (`(xy)'`, `v'`) taken by `v`.
+pub(super) fn by_variable(e: Expr, v: &Sym) -> Expr {
+    e.rewrite(&mut |x| match x {
+        Expr::Deriv(id, d) if d.wrt.base.is_empty() && d.total && !d.nabla && d.op.is_none() => {
+            Expr::Deriv(
+                id,
+                Box::new(Deriv {
+                    wrt: v.clone(),
+                    ..*d
+                }),
+            )
+        }
+        other => other,
+    })
+}
+
+/// A derivative written as a prime on a bracket in several letters (`(xy)'`) or on
+/// a plain letter (`v'`), whose variable only the note's reading gives.
 pub(super) fn bare_prime(e: &Expr) -> bool {
     e.any(&|x| {
         matches!(x, Expr::Deriv(_, d)
@@ -130,11 +150,14 @@ pub(super) fn build_rates(
     {
         return Err(first);
     }
-    // a value given to a varying letter is its value at one instant
+    // a value given to a varying letter (`h = 0.4\,\text{m}`, through no other
+    // varying letter) is its value at one instant
     let mut st2 = st.clone();
     for x in &moving {
         if let Some(Def::Sym { body: Ok(b), .. }) = st.syms.get(&x.key())
-            && !b.any(&|y| matches!(y, Expr::Var(_) | Expr::Apply(..) | Expr::Deriv(..)))
+            && !b.any(&|y| matches!(y, Expr::Apply(..) | Expr::Deriv(..)))
+            && !uses_symbol(b, &var.key())
+            && !moving.iter().any(|m| uses_symbol(b, &m.key()))
         {
             st2.syms.remove(&x.key());
         }
@@ -213,6 +236,12 @@ fn differentiated(parsed: &[Expr]) -> Option<(Sym, Vec<Sym>)> {
                 return;
             }
             if d.wrt.base.is_empty() {
+                // `v'`: v varies
+                if let Expr::Var(s) = &d.of
+                    && !moving.iter().any(|m| m.key() == s.key())
+                {
+                    moving.push(s.clone());
+                }
                 return;
             }
             if d.wrt.bold || d.wrt.upper || d.wrt.sub.is_some() {

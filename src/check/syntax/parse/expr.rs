@@ -327,6 +327,13 @@ impl Parser<'_, '_> {
                     e = Expr::Deriv(self.cx.id(), Box::new(d));
                     continue;
                 }
+                // `v'`, `y''` of a plain letter, no argument after: by the variable only
+                // `find` knows (`find::generic`)
+                if bare_letter(&e) && !self.call_after_primes() {
+                    self.pos += 1;
+                    e = Expr::Deriv(self.cx.id(), Box::new(unknown_variable(e)));
+                    continue;
+                }
                 return Err(PErr::abstract_(
                     "a derivative written with a prime (f') of an abstract function",
                 ));
@@ -458,6 +465,9 @@ impl Parser<'_, '_> {
                 let mut d = Deriv::by(base, v);
                 d.total = true;
                 return Ok(Expr::Deriv(self.cx.id(), Box::new(d)));
+            }
+            if bare_letter(&base) && !self.call_after_primes() {
+                return Ok(Expr::Deriv(self.cx.id(), Box::new(unknown_variable(base))));
             }
             return Err(PErr::abstract_("a derivative written with a prime (f')"));
         }
@@ -750,6 +760,33 @@ fn sole_variable(e: &Expr) -> Option<Sym> {
     letters(e)
         .filter(|l| l.len() == 1)
         .and_then(|mut l| l.pop())
+}
+
+/// A plain lowercase letter, or a derivative of one by a variable not yet known
+/// (`v`, `v'`: a prime on it is a derivative, not a transpose).
+fn bare_letter(e: &Expr) -> bool {
+    match e {
+        Expr::Var(s) => !s.bold && !s.upper && s.sub.is_none() && !s.base.is_empty(),
+        Expr::Deriv(_, d) => {
+            d.total && d.wrt.base.is_empty() && d.op.is_none() && bare_letter(&d.of)
+        }
+        _ => false,
+    }
+}
+
+/// The total derivative of `of` by a variable left empty (found by `find`).
+fn unknown_variable(of: Expr) -> Deriv {
+    let mut d = Deriv::by(
+        of,
+        Sym {
+            base: String::new(),
+            sub: None,
+            bold: false,
+            upper: false,
+        },
+    );
+    d.total = true;
+    d
 }
 
 /// A bracket in two or more plain letters (`(xy)'`, `(x + y)^\prime`): differentiated

@@ -315,6 +315,14 @@ impl Parser<'_, '_> {
 
     /// Is there `(v)` at `k`, holding one symbol (`\mathbf{r}'(t)`: a derivative of a
     /// function, while `\mathbf{x}'(A + A')` is a product)?
+    /// Does an argument follow the primes at the cursor (`v'(x)`, `g''\left(t\right)`)?
+    pub(super) fn call_after_primes(&self) -> bool {
+        self.toks[self.pos..]
+            .iter()
+            .find(|t| !is_space(&t.tk) && !t.is_ch('\'') && !t.is_cmd("prime"))
+            .is_some_and(|t| t.is_ch('(') || t.is_cmd("left"))
+    }
+
     pub(super) fn single_symbol_paren_at(&self, k: usize) -> bool {
         if !self.toks.get(k).is_some_and(|t| t.is_ch('(')) {
             return false;
