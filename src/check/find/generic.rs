@@ -204,15 +204,27 @@ pub(super) fn build_generic(
     } else {
         None
     };
+    // letters naming functions, under partial derivatives: functions of their
+    // variables (`\frac{\partial^2 f}{\partial x \partial y}`)
+    let mut at: BTreeMap<String, Vec<Sym>> = BTreeMap::new();
     let mut skip = first.clone();
     for _ in 0..=MAX_FUNCTIONS + MAX_ARITY {
-        if let Some((n, vector)) = field_name(&skip.message) {
-            // (`phi`: `\phi`)
-            let key = match n.chars().count() {
-                1 => n.to_string(),
-                _ if n.chars().all(|c| c.is_ascii_alphabetic()) => format!("\\{n}"),
-                _ => n.to_string(),
-            };
+        if let Some(n) = dependent_name(&skip.message)
+            && let Some(vars) = derivative_variables(mems, cx)
+        {
+            let key = key_of(n);
+            if st.funcs.contains_key(&key)
+                || st.syms.contains_key(&key)
+                || !FUNCTION_NAMES.contains(&key.as_str())
+                || vars.iter().any(|v| v.key() == key)
+                || at.contains_key(&key)
+            {
+                return Err(first);
+            }
+            names.insert(key.clone(), vars.len());
+            at.insert(key, vars);
+        } else if let Some((n, vector)) = field_name(&skip.message) {
+            let key = key_of(n);
             if st.funcs.contains_key(&key) {
                 return Err(first);
             }
@@ -242,7 +254,7 @@ pub(super) fn build_generic(
         }
         let read = |st: &mut State, k: usize| {
             with_fields(st, &fields, k, |st| {
-                with_instance(st, &names, k, var.as_ref(), |st| {
+                with_instance(st, &names, &at, k, var.as_ref(), |st| {
                     build_with(st, mems, cx, src)
                 })
             })
@@ -293,20 +305,31 @@ fn build_with(st: &State, mems: &[&[Tok]], cx: &Ctx, src: &str) -> Result<Ident,
 fn with_instance<T>(
     st: &mut State,
     names: &BTreeMap<String, usize>,
+    at: &BTreeMap<String, Vec<Sym>>,
     k: usize,
     var: Option<&Sym>,
     f: impl FnOnce(&State) -> T,
 ) -> T {
     let mut saved = Vec::new();
     for (n, &arity) in names {
-        let def = match var {
-            Some(v) if arity == 1 => Def::Func {
-                params: vec![v.clone()],
-                body: Ok(member(n, 1, k).rewrite(&mut |x| match x {
-                    Expr::Var(s) if is_arbitrary(std::slice::from_ref(&s)) => Expr::Var(v.clone()),
-                    other => other,
-                })),
-            },
+        let own = at
+            .get(n)
+            .cloned()
+            .or_else(|| var.filter(|_| arity == 1).map(|v| vec![v.clone()]));
+        let def = match own {
+            Some(ps) if ps.len() == arity => {
+                let arbitrary = params(arity);
+                Def::Func {
+                    body: Ok(member(n, arity, k).rewrite(&mut |x| match x {
+                        Expr::Var(s) => match arbitrary.iter().position(|p| p.key() == s.key()) {
+                            Some(i) => Expr::Var(ps[i].clone()),
+                            None => Expr::Var(s),
+                        },
+                        other => other,
+                    })),
+                    params: ps,
+                }
+            }
             _ => Def::Func {
                 params: params(arity),
                 body: Ok(member(n, arity, k)),
@@ -475,6 +498,60 @@ fn with_fields<T>(
         };
     }
     out
+}
+
+/// Letters that name functions when the note differentiates them but never defines
+/// them (`f`, `u`, `\phi`).
+const FUNCTION_NAMES: &[&str] = &[
+    "f", "g", "h", "u", "v", "w", "F", "G", "\\phi", "\\varphi", "\\psi", "\\Phi", "\\Psi",
+];
+
+/// The letter a skip says the note never defines yet differentiates
+/// (`abstract function g: it is not defined in this note`), or differentiates by a
+/// variable its operand does not mention (`not an identity: f is not defined in this
+/// note and may depend on x: ...`).
+fn dependent_name(message: &str) -> Option<&str> {
+    if let Some(name) = message
+        .strip_prefix("abstract function ")
+        .and_then(|r| r.strip_suffix(": it is not defined in this note"))
+    {
+        return Some(name);
+    }
+    let rest = message.strip_prefix("not an identity: ")?;
+    let (name, rest) = rest.split_once(' ')?;
+    rest.starts_with("is not defined in this note and may depend on")
+        .then_some(name)
+}
+
+/// The key of a name shown in a message (`phi`: `\phi`).
+fn key_of(shown: &str) -> String {
+    match shown.chars().count() {
+        1 => shown.to_string(),
+        _ if shown.chars().all(|c| c.is_ascii_alphabetic()) => format!("\\{shown}"),
+        _ => shown.to_string(),
+    }
+}
+
+/// The variables of the identity's derivatives, when all are plain letters and at
+/// most [`MAX_ARITY`] (sorted by name).
+fn derivative_variables(mems: &[&[Tok]], cx: &Ctx) -> Option<Vec<Sym>> {
+    let mut vars: Vec<Sym> = Vec::new();
+    let mut bad = false;
+    for m in mems {
+        let e = crate::check::syntax::parse_expr(m, cx).ok()?;
+        e.walk(&mut |x| {
+            if let Expr::Deriv(_, d) = x {
+                let w = &d.wrt;
+                if w.base.is_empty() || w.bold || w.upper || w.sub.is_some() || d.op.is_some() {
+                    bad = true;
+                } else if !vars.iter().any(|v| v.key() == w.key()) {
+                    vars.push(w.clone());
+                }
+            }
+        });
+    }
+    vars.sort_by_key(Sym::key);
+    (!bad && !vars.is_empty() && vars.len() <= MAX_ARITY).then_some(vars)
 }
 
 /// Does the identity write primes on a letter with no argument after (`v'`, `y''`)?
