@@ -536,7 +536,13 @@ pub(crate) fn find(note: &NoteMath) -> Vec<Finding> {
                         continue;
                     }
                     let uses = match out.get(*k).map(|f: &Finding| &f.body) {
-                        Some(Ok(id)) => id.members.iter().any(|m| uses_symbol(m, &name)),
+                        // (read with arbitrary functions or varying quantities:
+                        // perhaps for want of this definition)
+                        Some(Ok(id)) => {
+                            id.members.iter().any(|m| uses_symbol(m, &name))
+                                || id.generic.contains(&name)
+                                || id.rates.is_some()
+                        }
                         Some(Err(s)) => s.kind == SkipReason::Abstract,
                         None => false,
                     };
