@@ -753,9 +753,8 @@ fn sample_sup(txt: &str) -> Option<(&str, &str)> {
     (rest.is_empty() || is_transpose_sup(rest)).then(|| (&txt[..=end], rest))
 }
 
-/// The one plain letter a scalar expression is written in (`x` in `x^4 + 2`), if it
-/// has exactly one and nothing else that could vary (no function applied, no bold
-/// or capital letter, no derivative).
+/// The one plain letter a scalar expression is written in (`x` in `x^4 + 2`, in
+/// `1 + g(2x)`), if it has exactly one ([`letters`]).
 fn sole_variable(e: &Expr) -> Option<Sym> {
     letters(e)
         .filter(|l| l.len() == 1)
@@ -801,8 +800,9 @@ fn several_letters(e: &Expr) -> Option<Sym> {
     })
 }
 
-/// The plain letters a scalar expression is written in, if nothing else in it could
-/// vary (no function applied, no bold or capital letter, no derivative).
+/// The plain letters a scalar expression is written in (also inside the arguments
+/// of functions applied), if nothing else in it could vary (no bold or capital
+/// letter, no derivative).
 fn letters(e: &Expr) -> Option<Vec<Sym>> {
     let mut found: Vec<Sym> = Vec::new();
     let mut other = false;
@@ -810,9 +810,9 @@ fn letters(e: &Expr) -> Option<Vec<Sym>> {
         Expr::Var(s) if !s.bold && !s.upper && s.sub.is_none() && s.base.len() == 1 => {
             found.push(s.clone())
         }
-        Expr::Var(_) | Expr::Apply(..) | Expr::Deriv(..) | Expr::Index(..) | Expr::Sum { .. } => {
-            other = true
-        }
+        // (a function applied, `(1 + g(2x))'`: its argument's letters count)
+        Expr::Apply(name, _) if name == TUPLE => other = true,
+        Expr::Var(_) | Expr::Deriv(..) | Expr::Index(..) | Expr::Sum { .. } => other = true,
         _ => {}
     });
     let mut seen = std::collections::BTreeSet::new();
