@@ -144,17 +144,15 @@ pub fn extract(note: &ParsedNote) -> NoteInfo {
         .trim_end_matches(".md")
         .trim_end_matches(".MD")
         .to_string();
+    // As Obsidian (and Quartz, Obsidian Publish) title a note: its front matter `title`,
+    // else its file name. A heading is part of the body, never the title.
     let title = note
         .front
         .title
-        .clone()
-        .or_else(|| {
-            headings
-                .iter()
-                .find(|h| h.level == 1 && !h.text.is_empty())
-                .map(|h| h.text.clone())
-        })
-        .unwrap_or(file_stem);
+        .as_deref()
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+        .map_or(file_stem, str::to_string);
     NoteInfo {
         path: note.path.clone(),
         title,
@@ -261,10 +259,13 @@ mod tests {
     }
 
     #[test]
-    fn title_from_front_matter_heading_or_file_name() {
+    fn title_from_front_matter_else_file_name() {
         assert_eq!(info("a/B c.md", "---\ntitle: T\n---\n# H").title, "T");
-        assert_eq!(info("a/B c.md", "text\n# H $x$\n").title, "H x");
+        // A heading, first or not, is never the title.
+        assert_eq!(info("a/B c.md", "# H $x$\ntext\n").title, "B c");
+        assert_eq!(info("a/B c.md", "text\n# H $x$\n").title, "B c");
         assert_eq!(info("a/B c.md", "text").title, "B c");
+        assert_eq!(info("a/B c.md", "---\ntitle: '  '\n---\n# H").title, "B c");
     }
 
     #[test]
