@@ -363,7 +363,7 @@ fn measure_stages(
 
         let t = Instant::now();
         let attachments: Vec<String> = vault.attachments.iter().map(|a| a.path.clone()).collect();
-        let (graph, _) = graph::build(&notes, &infos, &attachments);
+        let (graph, _) = graph::build(&notes, &infos, &attachments, &[]);
         s.graph.push(t.elapsed());
 
         let t = Instant::now();

@@ -8,9 +8,7 @@ use crate::diagnostics::Diagnostic;
 use crate::extract::{LinkKind, NoteInfo};
 use crate::parse::{Fragment, ParsedNote};
 use crate::slug;
-
-/// Page names the site uses for itself; a note never takes them.
-const RESERVED_PAGES: &[&str] = &["index.html", "tags.html", "report.html", "quiz.html"];
+use crate::urls;
 
 /// A note's place in the site.
 #[derive(Debug, Clone)]
@@ -43,6 +41,8 @@ pub struct TagEntry {
     pub all: Vec<usize>,
     /// Lowercased names of direct sub-tags.
     pub children: Vec<String>,
+    /// The tag's page ([`crate::urls`]).
+    pub url: String,
 }
 
 /// The link graph.
@@ -51,6 +51,8 @@ pub struct Graph {
     pub pages: Vec<Page>,
     /// Attachment paths, vault-relative.
     pub attachments: Vec<String>,
+    /// Where each attachment is copied in the site ([`crate::urls`]).
+    pub attachment_urls: Vec<String>,
     /// For each note, the published notes linking to it (each once, sorted by title).
     pub backlinks: Vec<Vec<usize>>,
     /// Tags by lowercased name, sub-tags included (`a` and `a/b` for `#a/b`).
@@ -67,42 +69,19 @@ pub struct Graph {
     block_ids: Vec<HashSet<String>>,
 }
 
-/// Builds the graph, reporting broken links and anchors as warnings.
+/// Builds the graph, reporting broken links and anchors as warnings. `generated` lists
+/// the files the site generates besides note and tag pages ([`crate::urls`]).
 pub fn build(
     notes: &[ParsedNote],
     infos: &[NoteInfo],
     attachments: &[String],
+    generated: &[String],
 ) -> (Graph, Vec<Diagnostic>) {
     let mut g = Graph {
         attachments: attachments.to_vec(),
         ..Graph::default()
     };
     let mut diagnostics = Vec::new();
-
-    let mut taken: HashSet<String> = RESERVED_PAGES.iter().map(|s| s.to_string()).collect();
-    for info in infos {
-        let base = slug::note_page(&info.path);
-        let mut url = base.clone();
-        let mut n = 1;
-        while !taken.insert(url.clone()) {
-            url = format!("{}-{n}.html", base.trim_end_matches(".html"));
-            n += 1;
-        }
-        if slug::shortened(&info.path) {
-            diagnostics.push(
-                Diagnostic::whole_file(
-                    crate::diagnostics::Severity::Warning,
-                    &info.path,
-                    format!("the note's name is too long for a file name: its page is `{url}`"),
-                )
-                .with_hint("a shorter name gives the page a readable address"),
-            );
-        }
-        g.pages.push(Page {
-            url,
-            published: info.published,
-        });
-    }
 
     for (i, info) in infos.iter().enumerate() {
         let key = strip_md(&info.path).to_lowercase();
@@ -211,15 +190,18 @@ pub fn build(
                     name: prefix.clone(),
                     ..TagEntry::default()
                 });
-                if !entry.all.contains(&i) {
+                // Notes come in order: a note already listed is the last one.
+                if entry.all.last() != Some(&i) {
                     entry.all.push(i);
                 }
-                if depth + 1 == parts.len() && !entry.direct.contains(&i) {
+                if depth + 1 == parts.len() && entry.direct.last() != Some(&i) {
                     entry.direct.push(i);
                 }
+                let new = entry.all.len() == 1;
+                // A sub-tag is its parent's child once (sorted and deduplicated below).
                 if depth > 0
+                    && new
                     && let Some(p) = g.tags.get_mut(&parent)
-                    && !p.children.contains(&key)
                 {
                     p.children.push(key.clone());
                 }
@@ -228,7 +210,38 @@ pub fn build(
     }
     for entry in g.tags.values_mut() {
         entry.children.sort();
+        entry.children.dedup();
     }
+
+    let names: Vec<urls::NoteName> = infos
+        .iter()
+        .map(|info| urls::NoteName {
+            path: &info.path,
+            published: info.published,
+        })
+        .collect();
+    let tags: Vec<(&str, &str)> = g
+        .tags
+        .iter()
+        .map(|(key, entry)| (key.as_str(), entry.name.as_str()))
+        .collect();
+    let (namespace, url_diagnostics) = urls::assign(generated, &names, &tags, attachments);
+    diagnostics.extend(url_diagnostics);
+    g.pages = namespace
+        .notes
+        .into_iter()
+        .zip(infos)
+        .map(|(url, info)| Page {
+            url,
+            published: info.published,
+        })
+        .collect();
+    for (key, url) in namespace.tags {
+        if let Some(entry) = g.tags.get_mut(&key) {
+            entry.url = url;
+        }
+    }
+    g.attachment_urls = namespace.attachments;
     (g, diagnostics)
 }
 
@@ -241,6 +254,20 @@ pub enum LinkError {
 }
 
 impl Graph {
+    /// The page of a tag (as written, `#` left off), from the namespace; tags of no
+    /// published note have none of their own and get the page their name asks for.
+    pub fn tag_url(&self, name: &str) -> String {
+        let key = name
+            .split('/')
+            .filter(|p| !p.is_empty())
+            .collect::<Vec<_>>()
+            .join("/")
+            .to_lowercase();
+        self.tags
+            .get(&key)
+            .map_or_else(|| slug::tag_page(name), |e| e.url.clone())
+    }
+
     /// Resolves a link written in note `from`: exact vault path first, then a note in the
     /// linking note's own folder, then the shortest path whose file name matches, then
     /// an alias; case-insensitive. Files that are not notes resolve the same way.
@@ -394,7 +421,7 @@ mod tests {
             .collect();
         let infos: Vec<NoteInfo> = notes.iter().map(extract::extract).collect();
         let atts: Vec<String> = attachments.iter().map(|s| s.to_string()).collect();
-        let (g, d) = build(&notes, &infos, &atts);
+        let (g, d) = build(&notes, &infos, &atts, &[]);
         (g, d, infos)
     }
 

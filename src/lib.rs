@@ -19,4 +19,5 @@ pub mod serve;
 pub mod site;
 pub mod slug;
 pub mod tex;
+pub mod urls;
 pub mod vault;

@@ -240,7 +240,9 @@ pub fn build(options: &BuildOptions, progress: &dyn Progress) -> Result<BuildRep
     }
 
     let attachment_paths: Vec<String> = vault.attachments.iter().map(|a| a.path.clone()).collect();
-    let (graph, link_diagnostics) = graph::build(&notes, &infos, &attachment_paths);
+    let published: Vec<bool> = infos.iter().map(|i| i.published).collect();
+    let generated = render::generated_paths(&cards, &published);
+    let (graph, link_diagnostics) = graph::build(&notes, &infos, &attachment_paths, &generated);
     diagnostics.extend(link_diagnostics);
 
     let title = options
@@ -267,13 +269,18 @@ pub fn build(options: &BuildOptions, progress: &dyn Progress) -> Result<BuildRep
     diagnostics.extend(rendered.diagnostics);
 
     progress.stage("writing", 0);
-    site::write(
-        &options.out,
-        &options.vault,
-        &rendered.files,
-        &vault.attachments,
-    )
-    .map_err(BuildError::Site)?;
+    // Each attachment goes where the namespace put it.
+    let copies: Vec<vault::Attachment> = vault
+        .attachments
+        .iter()
+        .zip(&graph.attachment_urls)
+        .map(|(a, url)| vault::Attachment {
+            path: url.clone(),
+            source: a.source.clone(),
+        })
+        .collect();
+    site::write(&options.out, &options.vault, &rendered.files, &copies)
+        .map_err(BuildError::Site)?;
 
     diagnostics.sort_by(|a, b| {
         (a.file.as_str(), a.line, a.column, a.severity).cmp(&(

@@ -538,7 +538,7 @@ impl Writer<'_> {
                 }
                 Node::Link(link) => out.push(Event::InlineHtml(CowStr::from(self.wikilink(link)))),
                 Node::Tag(tag) => {
-                    let href = self.url(&slug::tag_page(&tag.name));
+                    let href = self.url(&self.ctx.graph.tag_url(&tag.name));
                     out.push(Event::InlineHtml(CowStr::from(format!(
                         "<a class=\"tag\" href=\"{}\">#{}</a>",
                         escape_attr(&href),
@@ -969,7 +969,9 @@ impl Writer<'_> {
         let (raw, rest) = dest.split_at(cut);
         let path = extract::percent_decode(raw);
         match self.ctx.graph.resolve(self.from, &path, None) {
-            Ok(Resolved::Attachment(i)) => Some(self.url(&self.ctx.graph.attachments[i]) + rest),
+            Ok(Resolved::Attachment(i)) => {
+                Some(self.url(&self.ctx.graph.attachment_urls[i]) + rest)
+            }
             _ => None,
         }
     }
@@ -977,7 +979,7 @@ impl Writer<'_> {
     /// The URL of a resolved link from this page; `None` for an unpublished note.
     fn href(&self, resolved: &Resolved) -> Option<String> {
         match resolved {
-            Resolved::Attachment(i) => Some(self.url(&self.ctx.graph.attachments[*i])),
+            Resolved::Attachment(i) => Some(self.url(&self.ctx.graph.attachment_urls[*i])),
             Resolved::Note { index, anchor } => {
                 let page = &self.ctx.graph.pages[*index];
                 if !page.published {
@@ -1084,7 +1086,7 @@ impl Writer<'_> {
 
     fn file_embed(&self, i: usize, link: &WikiLink) -> String {
         let path = &self.ctx.graph.attachments[i];
-        let src = escape_attr(&self.url(path));
+        let src = escape_attr(&self.url(&self.ctx.graph.attachment_urls[i]));
         let name = path.rsplit('/').next().unwrap_or(path);
         let ext = name.rsplit('.').next().unwrap_or("").to_ascii_lowercase();
         let mut width = None;

@@ -20,6 +20,7 @@ use crate::extract::cards::Card;
 use crate::graph::{self, Graph};
 use crate::parse::ParsedNote;
 use crate::slug;
+use crate::urls;
 
 /// A file of the finished site.
 #[derive(Debug, Clone)]
@@ -216,29 +217,43 @@ pub fn render_site(
     )?);
     rendered.pages = rendered.files.len();
     rendered.files.push(OutFile {
-        path: "static/style.css".into(),
+        path: urls::STYLE.into(),
         contents: STYLE.to_vec(),
     });
     rendered.files.push(OutFile {
-        path: "static/quiz.css".into(),
+        path: urls::QUIZ_STYLE.into(),
         contents: QUIZ_STYLE.to_vec(),
     });
     rendered.files.push(OutFile {
-        path: "static/quiz.js".into(),
+        path: urls::QUIZ_SCRIPT.into(),
         contents: QUIZ_SCRIPT.to_vec(),
     });
     rendered.files.push(OutFile {
-        path: "static/search.js".into(),
+        path: urls::SEARCH_SCRIPT.into(),
         contents: SEARCH_SCRIPT.to_vec(),
     });
     rendered.files.push(search::index_file(&entries));
     for (path, bytes) in math::assets() {
         rendered.files.push(OutFile {
-            path: format!("static/{path}"),
+            path: format!("{}/{path}", urls::STATIC_DIR),
             contents: bytes.to_vec(),
         });
     }
     Ok(rendered)
+}
+
+/// Every file [`render_site`] writes besides the note and tag pages: the fixed ones
+/// ([`urls::FIXED`]), the math assets, and the quiz pages of the published notes' cards
+/// (`published[i]` for note `i`).
+pub fn generated_paths(cards: &[Vec<Card>], published: &[bool]) -> Vec<String> {
+    let mut paths: Vec<String> = urls::FIXED.iter().map(|p| p.to_string()).collect();
+    paths.extend(
+        math::assets()
+            .into_iter()
+            .map(|(path, _)| format!("{}/{path}", urls::STATIC_DIR)),
+    );
+    paths.extend(quiz::page_paths(cards, published));
+    paths
 }
 
 fn render(tera: &Tera, template: &str, context: &impl Serialize) -> Result<Vec<u8>, TemplateError> {
@@ -297,7 +312,7 @@ fn note_page(
             .iter()
             .map(|t| TagLink {
                 name: t.clone(),
-                url: slug::encode_path(&slug::relative_url(url, &slug::tag_page(t))),
+                url: slug::encode_path(&slug::relative_url(url, &ctx.graph.tag_url(t))),
                 count: 0,
                 depth: 0,
             })
@@ -554,7 +569,7 @@ fn index_page(
         home,
     };
     Ok(OutFile {
-        path: "index.html".into(),
+        path: urls::INDEX.into(),
         contents: render(tera, "index.html", &page)?,
     })
 }
@@ -566,7 +581,7 @@ fn tag_list(graph: &Graph, from_page: &str, top_level_only: bool) -> Vec<TagLink
         .filter(|(key, _)| !top_level_only || !key.contains('/'))
         .map(|(_, entry)| TagLink {
             name: entry.name.clone(),
-            url: slug::encode_path(&slug::relative_url(from_page, &slug::tag_page(&entry.name))),
+            url: slug::encode_path(&slug::relative_url(from_page, &entry.url)),
             count: entry.all.len(),
             depth: entry.name.matches('/').count(),
         })
@@ -599,7 +614,7 @@ fn tags_page(
         tags: tag_list(graph, "tags.html", false),
     };
     Ok(OutFile {
-        path: "tags.html".into(),
+        path: urls::TAGS.into(),
         contents: render(tera, "tags.html", &page)?,
     })
 }
@@ -630,11 +645,11 @@ fn tag_page(
     key: &str,
 ) -> Result<OutFile, TemplateError> {
     let entry = &graph.tags[key];
-    let url = slug::tag_page(&entry.name);
+    let url = entry.url.clone();
     let link = |k: &str| {
         graph.tags.get(k).map(|e| TagLink {
             name: e.name.clone(),
-            url: slug::encode_path(&slug::relative_url(&url, &slug::tag_page(&e.name))),
+            url: slug::encode_path(&slug::relative_url(&url, &e.url)),
             count: e.all.len(),
             depth: e.name.matches('/').count(),
         })
@@ -680,7 +695,7 @@ mod tests {
 }
 
 /// The path of the identity-check report page.
-pub const CHECKS_PAGE: &str = "checks.html";
+pub const CHECKS_PAGE: &str = urls::CHECKS;
 
 #[derive(Serialize)]
 struct CheckEntry {
