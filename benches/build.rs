@@ -238,6 +238,7 @@ fn measure_builds(
         cards: Default::default(),
         macros: Default::default(),
         safe_html: false,
+        git_dates: false,
     };
     let warm_out = scratch.join(format!("out-{label}-warm-up"));
     let warm = pipeline::build(&options(warm_out.clone()), &Quiet)?;

@@ -7,6 +7,7 @@
 
 pub mod check;
 pub mod config;
+pub mod dates;
 pub mod diagnostics;
 pub mod export;
 pub mod extract;

@@ -438,6 +438,7 @@ fn build_options(args: &SiteArgs, command: &str) -> Result<BuildOptions, ExitCod
         cards: args.cards.settings(&vault),
         macros: vault.macros.clone().unwrap_or_default(),
         safe_html: args.safe_html || vault.html == Some(config::HtmlSetting::Safe),
+        git_dates: vault.dates == Some(config::DatesSetting::Git),
     })
 }
 

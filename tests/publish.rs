@@ -137,3 +137,148 @@ fn links_with_class(html: &str, page: &str, class: &str) -> Vec<String> {
         .filter_map(|href| resolve_relative(page, &percent_decode(&href)?))
         .collect()
 }
+
+/// The bytes of the tag pages of a vault of `notes` notes each carrying `per_note`
+/// tags of their own.
+fn tag_pages_bytes(notes: usize, per_note: usize) -> Result<usize, Error> {
+    let texts: Vec<(String, String)> = (0..notes)
+        .map(|n| {
+            let tags: Vec<String> = (0..per_note).map(|k| format!("#t{n}x{k}")).collect();
+            (
+                format!("n{n}.md"),
+                format!("Note {n}. {}\n", tags.join(" ")),
+            )
+        })
+        .collect();
+    let refs: Vec<(&str, &str)> = texts
+        .iter()
+        .map(|(p, t)| (p.as_str(), t.as_str()))
+        .collect();
+    let (dir, vault) = temp_vault(&refs)?;
+    let out = dir.path().join("site");
+    let run = build(dir.path(), &vault, &out, &[])?;
+    if run.code != Some(0) {
+        return Err(fail(run.stderr));
+    }
+    let site = Site::read(&out)?;
+    let tag_pages: Vec<&String> = site
+        .pages
+        .keys()
+        .filter(|p| p.starts_with("tags/"))
+        .collect();
+    if tag_pages.len() != notes * per_note {
+        return Err(fail(format!("{} tag pages", tag_pages.len())));
+    }
+    Ok(tag_pages.iter().map(|p| site.pages[p.as_str()].len()).sum())
+}
+
+/// Each tag page lists its own notes, not every tag of the vault: ten times the tags,
+/// about ten times the bytes (with the whole tag list on each page it was a hundred).
+#[test]
+fn tag_pages_grow_linearly_with_the_tags() -> Result<(), Error> {
+    let small = tag_pages_bytes(20, 5)?;
+    let large = tag_pages_bytes(200, 5)?;
+    let ratio = large as f64 / small as f64;
+    assert!(ratio < 12.0, "{small} bytes for 100 tags, {large} for 1000");
+    Ok(())
+}
+
+/// The date a note page shows, and its `datetime`, if any.
+fn shown_date(html: &str) -> Option<(String, Option<String>)> {
+    let start = html.find("<span class=\"note-date\">")?;
+    let element = element_at(html, start, "span")?;
+    let time = start_tags(element, "time")
+        .first()
+        .and_then(|t| attribute(t, "datetime"));
+    let text = text_of(element).replace("Date:", "");
+    Some((text.trim().to_string(), time))
+}
+
+#[test]
+fn dates_come_from_the_front_matter_keys_people_write() -> Result<(), Error> {
+    let b = build_fixture("dates", &[])?;
+    let day = Some(("2024-08-05".to_string(), Some("2024-08-05".to_string())));
+    for page in [
+        "iso.html",
+        "created.html",
+        "slashes.html",
+        "words.html",
+        "dayfirst.html",
+    ] {
+        assert_eq!(shown_date(b.site.page(page)?), day, "{page}");
+    }
+    // What is no date is shown as written, with a warning, and no machine date.
+    assert_eq!(
+        shown_date(b.site.page("vague.html")?),
+        Some(("sometime in spring".to_string(), None))
+    );
+    assert!(b.run.stderr.contains("`sometime in spring` is not a date"));
+    // A note without a date shows none: never the file's modification time.
+    assert_eq!(shown_date(b.site.page("undated.html")?), None);
+    Ok(())
+}
+
+/// Runs git in `dir` with a fixed author and date.
+fn git(dir: &Path, args: &[&str], date: &str) -> Result<(), Error> {
+    let status = std::process::Command::new("git")
+        .args(["-c", "user.name=T", "-c", "user.email=t@example.org"])
+        .args(args)
+        .current_dir(dir)
+        .env("GIT_AUTHOR_DATE", date)
+        .env("GIT_COMMITTER_DATE", date)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status()?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(fail(format!("git {args:?} failed")))
+    }
+}
+
+#[test]
+fn with_dates_git_a_note_without_a_date_shows_its_last_commit() -> Result<(), Error> {
+    let (dir, vault) = temp_vault(&[
+        ("notebuild.yaml", "dates: git\n"),
+        ("a.md", "First.\n"),
+        ("sub/b.md", "---\ndate: 2020-02-02\n---\nDated.\n"),
+        ("c.md", "Never committed.\n"),
+    ])?;
+    git(&vault, &["init", "-q"], "2021-03-04T12:00:00Z")?;
+    git(&vault, &["add", "a.md", "sub/b.md"], "2021-03-04T12:00:00Z")?;
+    git(
+        &vault,
+        &["commit", "-q", "-m", "one"],
+        "2021-03-04T12:00:00Z",
+    )?;
+    write(&vault, "a.md", "First, changed.\n")?;
+    git(
+        &vault,
+        &["commit", "-q", "-am", "two"],
+        "2022-05-06T12:00:00Z",
+    )?;
+    let out = dir.path().join("site");
+    let run = build(dir.path(), &vault, &out, &[])?;
+    assert_eq!(run.code, Some(0), "{}", run.stderr);
+    let site = Site::read(&out)?;
+    let date = |d: &str| Some((d.to_string(), Some(d.to_string())));
+    assert_eq!(shown_date(site.page("a.html")?), date("2022-05-06"));
+    assert_eq!(shown_date(site.page("sub/b.html")?), date("2020-02-02"));
+    assert_eq!(shown_date(site.page("c.html")?), None);
+    // Without `dates: git`, the history is not read.
+    write(&vault, "notebuild.yaml", "title: x\n")?;
+    let run = build(dir.path(), &vault, &out, &[])?;
+    assert_eq!(run.code, Some(0), "{}", run.stderr);
+    let site = Site::read(&out)?;
+    assert_eq!(shown_date(site.page("a.html")?), None);
+    // Outside a repository, a warning says why there are no dates.
+    let (dir, vault) = temp_vault(&[("notebuild.yaml", "dates: git\n"), ("a.md", "x\n")])?;
+    let run = build(dir.path(), &vault, &dir.path().join("site"), &[])?;
+    assert_eq!(run.code, Some(0), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("history cannot be read"),
+        "{}",
+        run.stderr
+    );
+    Ok(())
+}

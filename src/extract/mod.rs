@@ -22,8 +22,11 @@ pub struct NoteInfo {
     pub math: Vec<Math>,
     /// `false` for `draft: true` or `publish: false`.
     pub published: bool,
-    /// The date the front matter gives, if any.
+    /// The date the front matter gives, as written, if any.
     pub date: Option<String>,
+    /// That date read as a day; or, with `dates: git`, the day of the last commit
+    /// touching the note when its front matter gives none.
+    pub day: Option<crate::dates::Date>,
 }
 
 /// A heading and its id.
@@ -164,6 +167,7 @@ pub fn extract(note: &ParsedNote) -> NoteInfo {
         math,
         published: !note.front.unpublished,
         date: note.front.date.clone(),
+        day: note.front.date.as_deref().and_then(crate::dates::parse),
     }
 }
 

@@ -7,7 +7,6 @@ pub mod quiz;
 pub mod search;
 
 use std::collections::HashSet;
-use std::time::UNIX_EPOCH;
 
 use rayon::prelude::*;
 use serde::Serialize;
@@ -123,7 +122,9 @@ struct NoteCtx {
     title: String,
     path: String,
     content: String,
+    /// The date as shown, and as `YYYY-MM-DD` when it is a day.
     date: Option<String>,
+    date_iso: Option<String>,
     breadcrumbs: Vec<Crumb>,
     tags: Vec<TagLink>,
     aliases: Vec<String>,
@@ -202,10 +203,15 @@ pub fn render_site(
     rendered
         .files
         .push(tags_page(&tera, graph, infos, settings)?);
-    for key in graph.tags.keys() {
-        rendered
-            .files
-            .push(tag_page(&tera, graph, infos, settings, key)?);
+    // Each tag page lists its own notes and sub-tags only (the whole list is on
+    // tags.html): the tag pages together grow as the vault does.
+    let tag_pages: Vec<Result<OutFile, TemplateError>> = graph
+        .tags
+        .par_iter()
+        .map(|(key, _)| tag_page(&tera, graph, infos, settings, key))
+        .collect();
+    for page in tag_pages {
+        rendered.files.push(page?);
     }
     rendered.files.push(checks_page(&tera, &ctx, settings)?);
     rendered.files.extend(quiz::quiz_pages(
@@ -299,7 +305,8 @@ fn note_page(
         title: info.title.clone(),
         path: info.path.clone(),
         content: body.html,
-        date: date_of(info, &ctx.notes[i]),
+        date: date_of(info).map(|(shown, _)| shown),
+        date_iso: date_of(info).and_then(|(_, iso)| iso),
         breadcrumbs: graph::folder_of(&info.path)
             .split('/')
             .filter(|s| !s.is_empty())
@@ -404,29 +411,15 @@ fn note_link(graph: &Graph, infos: &[NoteInfo], from_page: &str, i: usize) -> No
     }
 }
 
-/// The note's date: front matter first, then the file's modification time.
-fn date_of(info: &NoteInfo, note: &ParsedNote) -> Option<String> {
-    info.date.clone().or_else(|| {
-        note.modified
-            .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
-            .map(|d| civil_date(d.as_secs()))
-    })
-}
-
-/// `YYYY-MM-DD` of a Unix time (UTC).
-pub fn civil_date(secs: u64) -> String {
-    // Howard Hinnant's days-to-civil algorithm.
-    let z = (secs / 86_400) as i64 + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let y = yoe + era * 400;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = if m <= 2 { y + 1 } else { y };
-    format!("{y:04}-{m:02}-{d:02}")
+/// The note's date as shown, and as a day when it is one (for `<time datetime>` and
+/// for ordering). Never the file's modification time: after a checkout that is the
+/// same day for every note.
+fn date_of(info: &NoteInfo) -> Option<(String, Option<String>)> {
+    match (&info.day, &info.date) {
+        (Some(day), _) => Some((day.to_string(), Some(day.to_string()))),
+        (None, Some(written)) => Some((written.clone(), None)),
+        (None, None) => None,
+    }
 }
 
 #[derive(Serialize)]
@@ -518,7 +511,7 @@ fn index_page(
 
     let mut dated: Vec<(String, usize)> = published
         .iter()
-        .filter_map(|&i| date_of(&infos[i], &ctx.notes[i]).map(|d| (d, i)))
+        .filter_map(|&i| infos[i].day.map(|d| (d.to_string(), i)))
         .collect();
     dated.sort_by(|a, b| b.0.cmp(&a.0).then(infos[a.1].title.cmp(&infos[b.1].title)));
     let recent = dated
@@ -634,7 +627,6 @@ struct TagPage<'a> {
     page_title: String,
     generator: &'static str,
     tag: TagCtx,
-    tags: Vec<TagLink>,
 }
 
 fn tag_page(
@@ -675,23 +667,11 @@ fn tag_page(
             children: entry.children.iter().filter_map(|c| link(c)).collect(),
             parent,
         },
-        tags: tag_list(graph, &url, true),
     };
     Ok(OutFile {
         path: url,
         contents: render(tera, "tag.html", &page)?,
     })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn civil_dates() {
-        assert_eq!(civil_date(0), "1970-01-01");
-        assert_eq!(civil_date(1_722_556_800), "2024-08-02");
-    }
 }
 
 /// The path of the identity-check report page.
