@@ -282,3 +282,35 @@ fn with_dates_git_a_note_without_a_date_shows_its_last_commit() -> Result<(), Er
     );
     Ok(())
 }
+
+#[test]
+fn warnings_are_capped_per_kind_and_summed_up() -> Result<(), Error> {
+    let links: String = (0..15).map(|k| format!("[[missing {k}]]\n")).collect();
+    let (dir, vault) = temp_vault(&[("a.md", &links), ("b.md", "$\\frac{$\n")])?;
+    let out = dir.path().join("site");
+    let shown = |run: &Run| run.stderr.matches("warning: linked note").count();
+    let run = build(dir.path(), &vault, &out, &[])?;
+    assert_eq!(run.code, Some(0), "{}", run.stderr);
+    assert_eq!(shown(&run), 10, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("… and 5 more broken links not shown"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr
+            .contains("Warnings: 15 broken links in 1 file, 1 formula not rendered in 1 file"),
+        "{}",
+        run.stderr
+    );
+    let run = build(dir.path(), &vault, &out, &["--max-warnings", "2"])?;
+    assert_eq!(shown(&run), 2, "{}", run.stderr);
+    assert!(run.stderr.contains("formula cannot be rendered"));
+    let run = build(dir.path(), &vault, &out, &["--strict"])?;
+    assert_eq!(run.code, Some(1));
+    assert_eq!(shown(&run), 15, "{}", run.stderr);
+    assert!(!run.stderr.contains("more broken links not shown"));
+    let run = build(dir.path(), &vault, &out, &["--max-warnings", "all"])?;
+    assert_eq!(shown(&run), 15, "{}", run.stderr);
+    Ok(())
+}
