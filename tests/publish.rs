@@ -314,3 +314,56 @@ fn warnings_are_capped_per_kind_and_summed_up() -> Result<(), Error> {
     assert_eq!(shown(&run), 15, "{}", run.stderr);
     Ok(())
 }
+
+#[test]
+fn math_in_tables_and_links_to_headings_as_obsidian_reads_them() -> Result<(), Error> {
+    let b = build_fixture("tables-headings", &[])?;
+    assert_eq!(b.run.code, Some(0), "{}", b.run.stderr);
+    // No warning: every link resolves, every formula renders.
+    assert!(!b.run.stderr.contains("warning:"), "{}", b.run.stderr);
+    let page = b.site.page("derivatives-table.html")?;
+    let body = note_content(page)?;
+    // The table is a table, four rows of cells; no `$` paired across a `|`.
+    let table = elements(body, "<table")
+        .into_iter()
+        .next()
+        .ok_or("no table")?;
+    assert_eq!(elements(table, "<tr").len(), 5, "{table}");
+    assert!(
+        !text_of(&without_elements(table, "math")).contains('|'),
+        "{table}"
+    );
+    // `$\|x\|$` in a cell is |x|; the cells `$x^n $` and `costs $5` are text.
+    assert!(
+        table.contains("<mo>|</mo>") || table.contains(">|<"),
+        "{table}"
+    );
+    assert!(text_of(table).contains("costs $5"), "{table}");
+    // The table of contents holds no link inside its links.
+    let toc = elements(page, "<ol class=\"toc-list\"")
+        .into_iter()
+        .next()
+        .ok_or("no table of contents")?;
+    for entry in elements(toc, "<a ") {
+        assert!(
+            !entry[2..].contains("<a "),
+            "a link inside a contents entry: {entry}"
+        );
+    }
+    assert!(
+        text_of(toc).contains("Chain rule for Compositions"),
+        "{toc}"
+    );
+    // The links to the heading lead to it, as Obsidian writes them; `#` alone opens
+    // the note.
+    let from = b.site.page("compositions.html")?;
+    let targets: Vec<String> =
+        links_with_class(note_content(from)?, "compositions.html", "internal-link");
+    let heading = "derivatives-table.html#chain-rule-for-compositions";
+    assert_eq!(
+        targets,
+        [heading, "derivatives-table.html", heading],
+        "{from}"
+    );
+    Ok(())
+}

@@ -414,7 +414,9 @@ impl Writer<'_> {
                                 toc.push(TocEntry {
                                     level: *level as u8,
                                     id: id.clone(),
-                                    html: html.trim().to_string(),
+                                    // The entry is a link itself: the heading's own
+                                    // links are kept as their text.
+                                    html: without_links(html.trim()),
                                 });
                             }
                         }
@@ -1331,6 +1333,16 @@ enum ParagraphCards {
 /// The anchor id of an identity's badge on its note's page.
 pub fn badge_id(identity: &Located) -> String {
     format!("check-{}-{}", identity.line, identity.column)
+}
+
+static LINK_TAG: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"<a(?:\s[^>]*)?>|</a>").unwrap_or_else(|_| unreachable!("constant regex"))
+});
+
+/// `html` without its `<a>` tags (their content kept): for a table of contents entry,
+/// which is a link and may not hold one.
+fn without_links(html: &str) -> String {
+    LINK_TAG.replace_all(html, "").into_owned()
 }
 
 /// A verdict badge: ✓, ✗ or ?, with the details in a tooltip shown on hover and focus.
