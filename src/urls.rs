@@ -41,6 +41,8 @@ pub const STYLE: &str = "static/style.css";
 pub const QUIZ_STYLE: &str = "static/quiz.css";
 pub const QUIZ_SCRIPT: &str = "static/quiz.js";
 pub const SEARCH_SCRIPT: &str = "static/search.js";
+/// The script placing verdict badges on the rows of aligned blocks.
+pub const BADGE_SCRIPT: &str = "static/badges.js";
 
 /// The generated files every site has (the math assets and the quiz pages, which vary,
 /// are added by the renderer's [`crate::render::generated_paths`]).
@@ -53,6 +55,7 @@ pub const FIXED: &[&str] = &[
     QUIZ_STYLE,
     QUIZ_SCRIPT,
     SEARCH_SCRIPT,
+    BADGE_SCRIPT,
 ];
 
 /// A note as the namespace sees it.

@@ -367,3 +367,63 @@ fn math_in_tables_and_links_to_headings_as_obsidian_reads_them() -> Result<(), E
     );
     Ok(())
 }
+
+#[test]
+fn badges_only_where_the_checker_has_something_to_say() -> Result<(), Error> {
+    let b = build_fixture("badges", &[])?;
+    let page = b.site.page("aligned-derivatives.html")?;
+    // Five identities verified or wrong, each badge on its row; two skipped (a law of
+    // physics, an abstract rule) show none.
+    let rows: Vec<(String, String)> = start_tags(page, "span")
+        .into_iter()
+        .filter(|t| attribute(t, "class").is_some_and(|c| c.starts_with("badge ")))
+        .map(|t| {
+            (
+                attribute(t, "data-row").unwrap_or_default(),
+                attribute(t, "data-rows").unwrap_or_default(),
+            )
+        })
+        .collect();
+    let want: Vec<(String, String)> = [("0", "3"), ("1", "3"), ("2", "3"), ("0", "2"), ("1", "2")]
+        .iter()
+        .map(|(r, n)| (r.to_string(), n.to_string()))
+        .collect();
+    assert_eq!(rows, want);
+    assert!(page.contains("static/badges.js"));
+    // The report still lists the skipped ones, linked to their page (no badge to go to).
+    let report = b.site.page("checks.html")?;
+    assert!(report.contains("\\frac{d p}{d t} = F"), "{report}");
+    assert_eq!(broken_links(&b.site), Vec::<String>::new());
+    Ok(())
+}
+
+/// The headings (`<h1>`…`<h6>`) in a note's body, as text.
+fn body_headings(html: &str) -> Result<Vec<String>, Error> {
+    let body = note_content(html)?;
+    let mut out = Vec::new();
+    for level in 1..=6 {
+        for h in elements(body, &format!("<h{level}")) {
+            out.push(text_of(h).trim().trim_end_matches('#').trim().to_string());
+        }
+    }
+    Ok(out)
+}
+
+#[test]
+fn titles_as_obsidian_gives_them() -> Result<(), Error> {
+    let b = build_fixture("titles", &[])?;
+    for (page, title, headings) in [
+        // The file name, whatever heading comes first; the heading stays in the body.
+        ("chain-rule.html", "Chain rule", vec!["Todo"]),
+        ("divergence.html", "Divergence", vec!["Example"]),
+        // An H1 equal to the title is not repeated under it.
+        ("sub/gradient.html", "Gradient", vec![]),
+        // The front matter's title wins.
+        ("sub/x.html", "Custom title", vec!["Other heading"]),
+    ] {
+        let html = b.site.page(page)?;
+        assert_eq!(title_of(html).as_deref(), Some(title), "{page}");
+        assert_eq!(body_headings(html)?, headings, "{page}");
+    }
+    Ok(())
+}

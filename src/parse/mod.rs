@@ -166,9 +166,12 @@ static REVIEW_COMMENT: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"<!--SR:[^>]*-->").unwrap_or_else(|_| unreachable!("constant regex"))
 });
 
+/// Byte ranges of a note's body.
+type Ranges = Vec<Range<usize>>;
+
 /// Ranges of the body the scanner must leave alone (code and raw HTML), the
 /// spaced-repetition review comments it must remove, and the tables.
-fn protected_ranges(body: &str) -> (Vec<Range<usize>>, Vec<Range<usize>>, Vec<Range<usize>>) {
+fn protected_ranges(body: &str) -> (Ranges, Ranges, Ranges) {
     let mut protect: Vec<Range<usize>> = Vec::new();
     let mut tables: Vec<Range<usize>> = Vec::new();
     let mut code: Vec<Range<usize>> = Vec::new();

@@ -688,7 +688,10 @@ mod tests {
     #[test]
     fn in_a_table_a_formula_ends_with_its_cell() {
         let body = "| a | b |\n|---|---|\n| $x $ | $ y$ |\n| $|v|$ | $\\|w\\|$ |\n| $5 | $6 |\n";
-        let tables = [0..body.len()];
+        let tables = vec![Range {
+            start: 0,
+            end: body.len(),
+        }];
         let found: Vec<Item> = scan("t.md", body, 0, body, &[], &[], &tables)
             .items
             .into_iter()

@@ -63,6 +63,7 @@ const STYLE: &[u8] = include_bytes!("../../templates/static/style.css");
 const QUIZ_STYLE: &[u8] = include_bytes!("../../templates/static/quiz.css");
 const QUIZ_SCRIPT: &[u8] = include_bytes!("../../templates/static/quiz.js");
 const SEARCH_SCRIPT: &[u8] = include_bytes!("../../templates/static/search.js");
+const BADGE_SCRIPT: &[u8] = include_bytes!("../../templates/static/badges.js");
 
 /// An error in the templates themselves (a defect of notebuild, not of the vault).
 #[derive(Debug)]
@@ -132,6 +133,8 @@ struct NoteCtx {
     toc_min_level: u8,
     backlinks: Vec<NoteLink>,
     warnings: usize,
+    /// Whether badges stand beside rows of aligned blocks (the page loads their script).
+    row_badges: bool,
     /// Flashcards in the note, and the quiz pages of their decks.
     cards: usize,
     decks: Vec<DeckCount>,
@@ -238,6 +241,10 @@ pub fn render_site(
         path: urls::SEARCH_SCRIPT.into(),
         contents: SEARCH_SCRIPT.to_vec(),
     });
+    rendered.files.push(OutFile {
+        path: urls::BADGE_SCRIPT.into(),
+        contents: BADGE_SCRIPT.to_vec(),
+    });
     rendered.files.push(search::index_file(&entries));
     for (path, bytes) in math::assets() {
         rendered.files.push(OutFile {
@@ -288,6 +295,7 @@ fn note_page(
     let url = &ctx.graph.pages[i].url;
     let body = html::render_note(ctx, i, url);
     let toc_min_level = body.toc.iter().map(|t| t.level).min().unwrap_or(1);
+    let row_badges = body.html.contains(" data-row=\"");
     let headings: Vec<(String, String)> = body
         .toc
         .iter()
@@ -340,6 +348,7 @@ fn note_page(
             .map(|&b| note_link(ctx.graph, ctx.infos, url, b))
             .collect(),
         warnings: 0,
+        row_badges,
         cards: ctx.cards.get(i).map_or(0, Vec::len),
         decks: note_decks(ctx, i, url),
     };
@@ -762,12 +771,17 @@ fn checks_page(
             }
             let entry = CheckEntry {
                 place: format!("{}:{}:{}", identity.file, identity.line, identity.column),
+                // To the badge, or to the page when the formula shows none.
                 url: page.published.then(|| {
-                    format!(
-                        "{}#{}",
-                        slug::encode_path(&page.url),
-                        html::badge_id(identity)
-                    )
+                    if html::has_badge(identity) {
+                        format!(
+                            "{}#{}",
+                            slug::encode_path(&page.url),
+                            html::badge_id(identity)
+                        )
+                    } else {
+                        slug::encode_path(&page.url)
+                    }
                 }),
                 note_title: ctx.infos[i].title.clone(),
                 latex: identity.latex.clone(),
