@@ -60,7 +60,7 @@ enum Command {
         after_help = "Examples:\n  notebuild build                     build ./notes into ./site\n  \
                       notebuild build ~/vault --out public\n  \
                       notebuild build ~/vault --strict     fail (exit 1) on any warning\n\n\
-                      Settings: a notebuild.yaml at the vault's root may set title, layout, otimes, card_tags, seed and trials for every command; a flag wins over it.\n\n\
+                      Settings: a notebuild.yaml at the vault's root may set title, layout, otimes, card_tags, seed, trials, macros, html and dates for every command; a flag wins over it.\n\n\
                       Exit codes: 0 site built (warnings are printed with file:line), \
                       1 warnings with --strict (the site is still built), 2 usage or I/O error."
     )]
@@ -75,7 +75,7 @@ enum Command {
         after each build, as `build` prints them.",
         after_help = "Examples:\n  notebuild serve                  serve ./notes at http://127.0.0.1:8000/\n  \
                       notebuild serve ~/vault --port 0 any free port\n\n\
-                      Settings: a notebuild.yaml at the vault's root may set title, layout, otimes, card_tags, seed and trials for every command; a flag wins over it.\n\n\
+                      Settings: a notebuild.yaml at the vault's root may set title, layout, otimes, card_tags, seed, trials, macros, html and dates for every command; a flag wins over it.\n\n\
                       Exit codes: 2 usage or I/O error (the port is taken, the first build failed)."
     )]
     Serve(ServeArgs),
@@ -99,7 +99,7 @@ enum Command {
                       notebuild check ~/vault --format github  annotations for GitHub Actions\n  \
                       notebuild check ~/vault --format json > report.json\n  \
                       notebuild check ~/vault --seed 42        reproduce a failure\n\n\
-                      Settings: a notebuild.yaml at the vault's root may set title, layout, otimes, card_tags, seed and trials for every command; a flag wins over it.\n\n\
+                      Settings: a notebuild.yaml at the vault's root may set title, layout, otimes, card_tags, seed, trials, macros, html and dates for every command; a flag wins over it.\n\n\
                       Exit codes: 0 no identity fails, 1 an identity fails, 2 usage or I/O error."
     )]
     Check(CheckArgs),
@@ -121,7 +121,7 @@ enum Command {
         (from its <!--SR:...--> review comment).",
         after_help = "Examples:\n  notebuild cards ~/vault --format anki > deck.txt\n  \
                       notebuild cards ~/vault --format json | jq '.summary'\n\n\
-                      Settings: a notebuild.yaml at the vault's root may set title, layout, otimes, card_tags, seed and trials for every command; a flag wins over it.\n\n\
+                      Settings: a notebuild.yaml at the vault's root may set title, layout, otimes, card_tags, seed, trials, macros, html and dates for every command; a flag wins over it.\n\n\
                       Exit codes: 0 cards written (problems in card syntax are warnings on stderr), \
                       2 usage or I/O error."
     )]

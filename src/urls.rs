@@ -15,7 +15,7 @@
 //! its extension) and a warning: nothing the vault holds is ever overwritten or lost.
 //! The writer ([`crate::site`]) refuses two files with one path as a last guard.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use crate::diagnostics::{Diagnostic, Severity};
 use crate::slug;
@@ -77,10 +77,11 @@ pub struct Namespace {
     pub attachments: Vec<String>,
 }
 
-/// The paths taken so far, and the folders they need.
+/// The paths taken so far (each with what took it, for the warnings), and the folders
+/// they need.
 #[derive(Default)]
 struct Taken {
-    files: HashSet<String>,
+    files: HashMap<String, String>,
     folders: HashSet<String>,
 }
 
@@ -89,35 +90,45 @@ impl Taken {
     /// folders is a file.
     fn free(&self, path: &str) -> bool {
         let key = path.to_lowercase();
-        !self.files.contains(&key)
+        !self.files.contains_key(&key)
             && !self.folders.contains(&key)
-            && !folders_of(&key).any(|f| self.files.contains(f))
+            && !folders_of(&key).any(|f| self.files.contains_key(f))
     }
 
-    fn take(&mut self, path: &str) {
+    fn take(&mut self, path: &str, owner: &str) {
         let key = path.to_lowercase();
         for folder in folders_of(&key) {
             if !self.folders.insert(folder.to_string()) {
                 break;
             }
         }
-        self.files.insert(key);
+        self.files.insert(key, owner.to_string());
+    }
+
+    /// What took `path` (or a folder of it, or a file under it).
+    fn owner(&self, path: &str) -> String {
+        let key = path.to_lowercase();
+        self.files
+            .get(&key)
+            .or_else(|| folders_of(&key).find_map(|f| self.files.get(f)))
+            .cloned()
+            .unwrap_or_else(|| "files in a folder of that name".to_string())
     }
 
     /// `wanted` if free, else a free path like it (`stem-N.ext`, and a folder that is a
     /// file renamed the same way); taken either way.
-    fn claim(&mut self, wanted: &str) -> String {
+    fn claim(&mut self, wanted: &str, owner: &str) -> String {
         let mut path = wanted.to_string();
         // Outermost first, each folder of the path that is a file is renamed.
         while let Some(end) = folders_of(&path)
             .map(str::len)
-            .filter(|&end| self.files.contains(&path[..end].to_lowercase()))
+            .filter(|&end| self.files.contains_key(&path[..end].to_lowercase()))
             .last()
         {
             let mut n = 1;
             path = loop {
                 let folder = numbered(&path[..end], n);
-                if !self.files.contains(&folder.to_lowercase()) {
+                if !self.files.contains_key(&folder.to_lowercase()) {
                     break format!("{folder}{}", &path[end..]);
                 }
                 n += 1;
@@ -129,7 +140,7 @@ impl Taken {
             path = numbered(&base, n);
             n += 1;
         }
-        self.take(&path);
+        self.take(&path, owner);
         path
     }
 }
@@ -151,15 +162,6 @@ fn numbered(path: &str, n: usize) -> String {
     }
 }
 
-/// What took a path first, for the warning.
-fn owner_of(wanted: &str, generated: &HashSet<String>) -> &'static str {
-    if generated.contains(&wanted.to_lowercase()) {
-        "a page notebuild generates"
-    } else {
-        "another note, tag or file"
-    }
-}
-
 /// Assigns every path. `generated` lists the generated files (the [`FIXED`] ones and
 /// the others); `tags` are `(key, name)` in the graph's order.
 pub fn assign(
@@ -170,40 +172,38 @@ pub fn assign(
 ) -> (Namespace, Vec<Diagnostic>) {
     let mut taken = Taken::default();
     let mut diagnostics = Vec::new();
-    let generated_keys: HashSet<String> = generated.iter().map(|p| p.to_lowercase()).collect();
     for path in generated {
-        taken.take(path);
+        taken.take(path, "a page notebuild generates");
     }
     let mut out = Namespace {
         notes: vec![String::new(); notes.len()],
         ..Namespace::default()
     };
-    // Published notes first: an unpublished one never takes a name from them.
-    let order = notes
-        .iter()
-        .enumerate()
-        .filter(|(_, n)| n.published)
-        .chain(notes.iter().enumerate().filter(|(_, n)| !n.published));
-    for (i, note) in order {
+    // Published notes first (an unpublished one never takes a name from them), the
+    // shortest path first: `Bash.md` keeps `bash.html` before `Bash &.md` asks for it.
+    let mut order: Vec<usize> = (0..notes.len()).collect();
+    order.sort_by_key(|&i| (!notes[i].published, notes[i].path.len(), notes[i].path));
+    for i in order {
+        let note = &notes[i];
         let wanted = slug::note_page(note.path);
         let url = if note.published {
-            taken.claim(&wanted)
+            let before = taken.owner(&wanted);
+            let url = taken.claim(&wanted, &format!("the note `{}`", note.path));
+            if url != wanted {
+                diagnostics.push(
+                    Diagnostic::whole_file(
+                        Severity::Warning,
+                        note.path,
+                        format!("the note's page `{wanted}` is taken by {before}: its page is `{url}`"),
+                    )
+                    .with_hint("links to the note lead there; a name of its own gives it the address its name asks for"),
+                );
+            }
+            url
         } else {
             wanted.clone()
         };
-        if url != wanted {
-            diagnostics.push(
-                Diagnostic::whole_file(
-                    Severity::Warning,
-                    note.path,
-                    format!(
-                        "the note's page `{wanted}` is taken by {}: its page is `{url}`",
-                        owner_of(&wanted, &generated_keys)
-                    ),
-                )
-                .with_hint("links to the note still reach it; renaming the note gives it the address its name asks for"),
-            );
-        } else if slug::shortened(note.path) {
+        if url == wanted && slug::shortened(note.path) {
             diagnostics.push(
                 Diagnostic::whole_file(
                     Severity::Warning,
@@ -217,37 +217,35 @@ pub fn assign(
     }
     for (key, name) in tags {
         let wanted = slug::tag_page(name);
-        let url = taken.claim(&wanted);
+        let before = taken.owner(&wanted);
+        let url = taken.claim(&wanted, &format!("the tag #{name}"));
         if url != wanted {
             diagnostics.push(
                 Diagnostic::whole_file(
                     Severity::Warning,
                     "",
                     format!(
-                        "the page of the tag #{name} would be `{wanted}`, which {} takes: the tag's page is `{url}`",
-                        owner_of(&wanted, &generated_keys)
+                        "the page of the tag #{name}, `{wanted}`, is taken by {before}: the tag's page is `{url}`"
                     ),
                 )
-                .with_hint(format!(
-                    "a note at `{TAG_DIR}/` with a tag's name shares its address; tag links lead to `{url}`"
-                )),
+                .with_hint("the notes' tags link to it there"),
             );
         }
         out.tags.insert((*key).to_string(), url);
     }
     for path in attachments {
-        let url = taken.claim(path);
+        let before = taken.owner(path);
+        let url = taken.claim(path, &format!("the file `{path}`"));
         if url != *path {
             diagnostics.push(
                 Diagnostic::whole_file(
                     Severity::Warning,
                     path,
                     format!(
-                        "the file's place `{path}` is taken by {}: it is copied to `{url}`",
-                        owner_of(path, &generated_keys)
+                        "the file's place `{path}` is taken by {before}: it is copied to `{url}`"
                     ),
                 )
-                .with_hint("embeds and links to the file still reach it"),
+                .with_hint("embeds and links to the file lead there"),
             );
         }
         out.attachments.push(url);
@@ -280,7 +278,7 @@ mod tests {
                 note("quiz/index.md"),
                 note("static/x.md"),
                 note("tags/foo.md"),
-                note("Checks.md"),
+                note("Checks!.md"),
                 NoteName {
                     path: "index.md",
                     published: false,
@@ -309,10 +307,11 @@ mod tests {
     #[test]
     fn a_file_never_needs_a_taken_file_as_its_folder() {
         let mut taken = Taken::default();
-        assert_eq!(taken.claim("a.html"), "a.html");
-        assert_eq!(taken.claim("a.html/b.png"), "a-1.html/b.png");
-        assert_eq!(taken.claim("x/y.html"), "x/y.html");
-        assert_eq!(taken.claim("x"), "x-1");
-        assert_eq!(taken.claim("X/Y.HTML"), "X/Y-1.HTML");
+        let mut claim = |path: &str| taken.claim(path, "test");
+        assert_eq!(claim("a.html"), "a.html");
+        assert_eq!(claim("a.html/b.png"), "a-1.html/b.png");
+        assert_eq!(claim("x/y.html"), "x/y.html");
+        assert_eq!(claim("x"), "x-1");
+        assert_eq!(claim("X/Y.HTML"), "X/Y-1.HTML");
     }
 }

@@ -139,13 +139,13 @@ pub fn extract(note: &ParsedNote) -> NoteInfo {
             _ => {}
         }
     }
-    let file_stem = note
-        .path
-        .rsplit('/')
-        .next()
-        .unwrap_or(&note.path)
-        .trim_end_matches(".md")
-        .trim_end_matches(".MD")
+    // The file name without its one `.md` (`a.md.md` is `a.md`, as Obsidian shows it).
+    let name = note.path.rsplit('/').next().unwrap_or(&note.path);
+    let file_stem = name
+        .len()
+        .checked_sub(3)
+        .filter(|&k| name.is_char_boundary(k) && name[k..].eq_ignore_ascii_case(".md"))
+        .map_or(name, |k| &name[..k])
         .to_string();
     // As Obsidian (and Quartz, Obsidian Publish) title a note: its front matter `title`,
     // else its file name. A heading is part of the body, never the title.
@@ -270,6 +270,8 @@ mod tests {
         assert_eq!(info("a/B c.md", "text\n# H $x$\n").title, "B c");
         assert_eq!(info("a/B c.md", "text").title, "B c");
         assert_eq!(info("a/B c.md", "---\ntitle: '  '\n---\n# H").title, "B c");
+        assert_eq!(info("a/b.md.md", "x").title, "b.md");
+        assert_eq!(info("a/b.MD", "x").title, "b");
     }
 
     #[test]
