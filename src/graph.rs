@@ -65,7 +65,8 @@ pub struct Graph {
     file_paths: HashMap<String, usize>,
     file_names: HashMap<String, Vec<usize>>,
     folders: Vec<String>,
-    headings: Vec<Vec<(String, String)>>,
+    /// Per note, each heading's lowercased text, its id, and its [`loose`] key.
+    headings: Vec<Vec<(String, String, String)>>,
     block_ids: Vec<HashSet<String>>,
 }
 
@@ -96,7 +97,7 @@ pub fn build(
         g.headings.push(
             info.headings
                 .iter()
-                .map(|h| (h.text.to_lowercase(), h.id.clone()))
+                .map(|h| (h.text.to_lowercase(), h.id.clone(), loose(&h.text)))
                 .collect(),
         );
         g.block_ids
@@ -297,11 +298,21 @@ impl Graph {
             Some(Fragment::Heading(h)) => {
                 let lower = h.to_lowercase();
                 let id = slug::slugify(h);
-                let found = self.headings[index]
+                let headings = &self.headings[index];
+                // As written, as its id, else as Obsidian writes a link to a heading
+                // whose text has characters a link may not hold (`_definition:_ compact`
+                // is linked `#_definition _ compact`) or markup.
+                let key = loose(h);
+                let found = headings
                     .iter()
-                    .find(|(text, hid)| *text == lower || *hid == id);
+                    .find(|(text, hid, _)| *text == lower || *hid == id)
+                    .or_else(|| {
+                        headings
+                            .iter()
+                            .find(|(_, _, k)| !key.is_empty() && *k == key)
+                    });
                 match found {
-                    Some((_, hid)) => Some(hid.clone()),
+                    Some((_, hid, _)) => Some(hid.clone()),
                     None => return Err(LinkError::MissingAnchor(format!("#{h}"))),
                 }
             }
@@ -361,6 +372,16 @@ impl Graph {
             })
         })
     }
+}
+
+/// A heading's letters and digits, lowercased: the text a link to it keeps whatever
+/// markup (`_`, `*`, `` ` ``) and punctuation (`:`, `#`, `|`, `^`, which Obsidian writes
+/// as spaces in a link) it had.
+fn loose(text: &str) -> String {
+    text.chars()
+        .filter(|c| c.is_alphanumeric())
+        .flat_map(char::to_lowercase)
+        .collect()
 }
 
 fn strip_md(path: &str) -> &str {
@@ -495,8 +516,14 @@ mod tests {
     fn anchors_backlinks_and_tags() {
         let (g, d, _) = graph(
             &[
-                ("a.md", "# Top\n## Proof idea\nline ^blk\n#t/sub"),
-                ("b.md", "[[a#Proof idea]] [[a#^blk]] [[a#Nope]] #t"),
+                (
+                    "a.md",
+                    "# Top\n## Proof idea\nline ^blk\n#t/sub\n##### _definition:_ compact",
+                ),
+                (
+                    "b.md",
+                    "[[a#Proof idea]] [[a#^blk]] [[a#Nope]] #t [[a#_definition _ compact]]",
+                ),
             ],
             &[],
         );
