@@ -238,6 +238,7 @@ fn measure_builds(
         cards: Default::default(),
         macros: Default::default(),
         safe_html: false,
+        git_dates: false,
     };
     let warm_out = scratch.join(format!("out-{label}-warm-up"));
     let warm = pipeline::build(&options(warm_out.clone()), &Quiet)?;
@@ -363,7 +364,7 @@ fn measure_stages(
 
         let t = Instant::now();
         let attachments: Vec<String> = vault.attachments.iter().map(|a| a.path.clone()).collect();
-        let (graph, _) = graph::build(&notes, &infos, &attachments);
+        let (graph, _) = graph::build(&notes, &infos, &attachments, &[]);
         s.graph.push(t.elapsed());
 
         let t = Instant::now();

@@ -12,6 +12,8 @@
 //!   "\\R": "\\mathbb{R}"
 //!   "\\norm": "\\left\\|#1\\right\\|"
 //! html: safe                # drop raw HTML and javascript: links (default: raw, as Obsidian)
+//! dates: git                # a note without a front-matter date shows its last commit's
+//!                           # (default: frontmatter, front-matter dates only)
 //! ```
 //!
 //! Macros can also be defined in a `preamble.sty` at the vault's root (`\newcommand`,
@@ -51,6 +53,20 @@ pub struct VaultConfig {
     pub macros: Option<std::collections::BTreeMap<String, String>>,
     /// What becomes of the notes' raw HTML and `javascript:` links.
     pub html: Option<HtmlSetting>,
+    /// Where a note's date comes from.
+    pub dates: Option<DatesSetting>,
+}
+
+/// `dates:` in the file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DatesSetting {
+    /// The front matter's date keys only (`date`, `created`, `updated`…).
+    #[serde(alias = "front-matter", alias = "front_matter")]
+    Frontmatter,
+    /// The front matter's, else the date of the last commit touching the note (the
+    /// vault is in a git repository).
+    Git,
 }
 
 /// `html:` in the file.
@@ -155,8 +171,8 @@ pub fn parse(text: &str) -> Result<VaultConfig, Diagnostic> {
         )
         .with_hint(
             "the keys are title, layout (numerator|denominator), otimes (elementwise|kronecker), \
-             card_tags (a list), seed, trials (5 to 1000), macros (a map of TeX macros) and \
-             html (raw|safe)",
+             card_tags (a list), seed, trials (5 to 1000), macros (a map of TeX macros), \
+             html (raw|safe) and dates (frontmatter|git)",
         );
         d.severity = Severity::Error;
         d
@@ -207,11 +223,16 @@ mod tests {
                 trials: Some(12),
                 macros: None,
                 html: None,
+                dates: None,
             })
         );
         assert_eq!(
             parse("html: safe\n").map(|c| c.html),
             Ok(Some(HtmlSetting::Safe))
+        );
+        assert_eq!(
+            parse("dates: git\n").map(|c| c.dates),
+            Ok(Some(DatesSetting::Git))
         );
         assert_eq!(
             parse("otimes: element-wise\n").map(|c| c.otimes),

@@ -5,7 +5,7 @@
 //! line prints them.
 
 use std::collections::HashMap;
-use std::io::IsTerminal;
+use std::io::{IsTerminal, Write as _};
 use std::ops::Range;
 
 use codespan_reporting::diagnostic::{Diagnostic as Report, Label};
@@ -149,19 +149,174 @@ fn floor_char_boundary(text: &str, mut offset: usize) -> usize {
     offset
 }
 
+/// The kinds of problem, for the summary: a part of the message that tells the kind
+/// (the first that matches wins), and the kind's name in the plural. A message that
+/// matches none is one of the [`OTHER`].
+pub const KINDS: &[(&str, Kind)] = &[
+    ("linked note `", ("broken link", "broken links")),
+    ("embedded file or note `", ("broken embed", "broken embeds")),
+    ("linked file `", ("missing file", "missing files")),
+    (
+        "is not a heading or block id",
+        ("broken heading link", "broken heading links"),
+    ),
+    (
+        "formula cannot be rendered",
+        ("formula not rendered", "formulas not rendered"),
+    ),
+    ("unclosed `", ("unclosed formula", "unclosed formulas")),
+    (
+        "wrong derivative identity",
+        ("wrong identity", "wrong identities"),
+    ),
+    ("is taken by", ("address taken", "addresses taken")),
+    (
+        "too long for a file name",
+        ("name too long", "names too long"),
+    ),
+    ("note is empty", ("empty note", "empty notes")),
+    ("flashcard", ("flashcard problem", "flashcard problems")),
+    (
+        "review comment",
+        ("flashcard problem", "flashcard problems"),
+    ),
+    (
+        "front matter",
+        ("front matter problem", "front matter problems"),
+    ),
+    (
+        "is not a date",
+        ("front matter problem", "front matter problems"),
+    ),
+    ("macro", ("macro problem", "macro problems")),
+    ("cannot read", ("unreadable file", "unreadable files")),
+];
+
+/// A kind of problem: its name for one, and for many.
+pub type Kind = (&'static str, &'static str);
+
+/// The kind of the problems [`KINDS`] does not name.
+pub const OTHER: Kind = ("other warning", "other warnings");
+
+impl Diagnostic {
+    /// The kind of problem ([`KINDS`]).
+    pub fn kind(&self) -> Kind {
+        KINDS
+            .iter()
+            .find(|(part, _)| self.message.contains(part))
+            .map_or(OTHER, |(_, kind)| *kind)
+    }
+}
+
+/// `2390` → `2,390`.
+pub fn thousands(n: usize) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (k, c) in digits.chars().enumerate() {
+        if k > 0 && (digits.len() - k).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// `n` problems of a kind: `1 broken link`, `2,390 broken links`.
+fn count(n: usize, (one, many): Kind) -> String {
+    format!("{} {}", thousands(n), if n == 1 { one } else { many })
+}
+
+/// The problems counted by kind, most frequent first: `2,390 broken links in 612 files,
+/// 54 formulas not rendered in 20 files`. Empty when there are none.
+pub fn summary(diagnostics: &[Diagnostic]) -> String {
+    let mut kinds: Vec<(Kind, usize, std::collections::HashSet<&str>)> = Vec::new();
+    for d in diagnostics {
+        let kind = d.kind();
+        let at = match kinds.iter().position(|(k, _, _)| *k == kind) {
+            Some(at) => at,
+            None => {
+                kinds.push((kind, 0, Default::default()));
+                kinds.len() - 1
+            }
+        };
+        kinds[at].1 += 1;
+        kinds[at].2.insert(&d.file);
+    }
+    kinds.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+    kinds
+        .iter()
+        .map(|(kind, n, files)| {
+            let files = files.iter().filter(|f| !f.is_empty()).count();
+            match files {
+                0 => count(*n, *kind),
+                1 => format!("{} in 1 file", count(*n, *kind)),
+                f => format!("{} in {} files", count(*n, *kind), thousands(f)),
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// Prints diagnostics to standard error, with the source line and a caret when the
 /// file's text is known. Colour only on a terminal.
 pub fn print(diagnostics: &[Diagnostic], sources: &HashMap<String, String>) {
-    let mut files = SimpleFiles::new();
-    let mut ids = HashMap::new();
-    let config = term::Config::default();
+    print_some(diagnostics, sources, None);
+}
+
+/// Prints at most `max_per_kind` diagnostics of each kind ([`KINDS`], in the order
+/// given; all when `None`), then a line per kind saying how many were left out. All
+/// is written through one buffer: one write call per few kilobytes, not per line.
+pub fn print_some(
+    diagnostics: &[Diagnostic],
+    sources: &HashMap<String, String>,
+    max_per_kind: Option<usize>,
+) {
     let choice = if std::io::stderr().is_terminal() {
         termcolor::ColorChoice::Auto
     } else {
         termcolor::ColorChoice::Never
     };
-    let mut stream = termcolor::StandardStream::stderr(choice);
-    for d in diagnostics {
+    let mut stream = termcolor::BufferedStandardStream::stderr(choice);
+    let mut shown: HashMap<Kind, usize> = HashMap::new();
+    let mut left_out: Vec<(Kind, usize)> = Vec::new();
+    let chosen: Vec<&Diagnostic> = diagnostics
+        .iter()
+        .filter(|d| {
+            let kind = d.kind();
+            let n = shown.entry(kind).or_insert(0);
+            *n += 1;
+            if max_per_kind.is_some_and(|max| *n > max) {
+                match left_out.iter_mut().find(|(k, _)| *k == kind) {
+                    Some((_, count)) => *count += 1,
+                    None => left_out.push((kind, 1)),
+                }
+                false
+            } else {
+                true
+            }
+        })
+        .collect();
+    write_all(&mut stream, &chosen, sources);
+    for (kind, n) in left_out {
+        let _ = writeln!(
+            stream,
+            "… and {} more {} not shown (--max-warnings N shows N of each kind; --strict shows all)",
+            thousands(n),
+            if n == 1 { kind.0 } else { kind.1 }
+        );
+    }
+    let _ = stream.flush();
+}
+
+fn write_all(
+    stream: &mut termcolor::BufferedStandardStream,
+    diagnostics: &[&Diagnostic],
+    sources: &HashMap<String, String>,
+) {
+    let mut files = SimpleFiles::new();
+    let mut ids = HashMap::new();
+    let config = term::Config::default();
+    for d in diagnostics.iter().copied() {
         let mut report = match d.severity {
             Severity::Warning => Report::warning(),
             Severity::Error => Report::error(),
@@ -173,7 +328,7 @@ pub fn print(diagnostics: &[Diagnostic], sources: &HashMap<String, String>) {
         let source = sources.get(&d.file).filter(|_| d.line > 0);
         let printed = match source {
             Some(text) if !plain_line(text, d.range.start) => {
-                eprint!("{}", windowed(d, text));
+                let _ = write!(stream, "{}", windowed(d, text));
                 true
             }
             Some(text) => {
@@ -183,7 +338,7 @@ pub fn print(diagnostics: &[Diagnostic], sources: &HashMap<String, String>) {
                 let end = d.range.end.max(d.range.start + 1).min(text.len());
                 let start = d.range.start.min(end);
                 report = report.with_labels(vec![Label::primary(id, start..end)]);
-                term::emit_to_write_style(&mut stream, &config, &files, &report).is_ok()
+                term::emit_to_write_style(stream, &config, &files, &report).is_ok()
             }
             None => false,
         };
@@ -197,7 +352,8 @@ pub fn print(diagnostics: &[Diagnostic], sources: &HashMap<String, String>) {
                 Severity::Warning => "warning",
                 Severity::Error => "error",
             };
-            eprintln!(
+            let _ = writeln!(
+                stream,
                 "{kind}: {}\n  --> {}{}\n",
                 escape_controls(&d.message),
                 escape_controls(&d.location()),
@@ -396,6 +552,25 @@ mod tests {
             line_col(text, 4),
             fresh[offsets.iter().position(|&k| k == 4).unwrap_or(0)]
         );
+    }
+
+    #[test]
+    fn a_summary_by_kind() {
+        let text = "[[a]] [[b]]\n$\\frac{$\n";
+        let d = vec![
+            Diagnostic::warning("n.md", text, 0..5, "linked note `a` does not exist"),
+            Diagnostic::warning("n.md", text, 6..11, "linked note `b` does not exist"),
+            Diagnostic::warning("m.md", text, 0..5, "linked note `a` does not exist"),
+            Diagnostic::warning("m.md", text, 12..20, "formula cannot be rendered: x"),
+            Diagnostic::whole_file(Severity::Warning, "", "something new"),
+        ];
+        assert_eq!(
+            summary(&d),
+            "3 broken links in 2 files, 1 formula not rendered in 1 file, 1 other warning"
+        );
+        assert_eq!(thousands(2390), "2,390");
+        assert_eq!(thousands(1_000_000), "1,000,000");
+        assert_eq!(thousands(999), "999");
     }
 
     #[test]

@@ -8,9 +8,7 @@ use crate::diagnostics::Diagnostic;
 use crate::extract::{LinkKind, NoteInfo};
 use crate::parse::{Fragment, ParsedNote};
 use crate::slug;
-
-/// Page names the site uses for itself; a note never takes them.
-const RESERVED_PAGES: &[&str] = &["index.html", "tags.html", "report.html", "quiz.html"];
+use crate::urls;
 
 /// A note's place in the site.
 #[derive(Debug, Clone)]
@@ -43,6 +41,8 @@ pub struct TagEntry {
     pub all: Vec<usize>,
     /// Lowercased names of direct sub-tags.
     pub children: Vec<String>,
+    /// The tag's page ([`crate::urls`]).
+    pub url: String,
 }
 
 /// The link graph.
@@ -51,6 +51,8 @@ pub struct Graph {
     pub pages: Vec<Page>,
     /// Attachment paths, vault-relative.
     pub attachments: Vec<String>,
+    /// Where each attachment is copied in the site ([`crate::urls`]).
+    pub attachment_urls: Vec<String>,
     /// For each note, the published notes linking to it (each once, sorted by title).
     pub backlinks: Vec<Vec<usize>>,
     /// Tags by lowercased name, sub-tags included (`a` and `a/b` for `#a/b`).
@@ -63,46 +65,24 @@ pub struct Graph {
     file_paths: HashMap<String, usize>,
     file_names: HashMap<String, Vec<usize>>,
     folders: Vec<String>,
-    headings: Vec<Vec<(String, String)>>,
+    /// Per note, each heading's lowercased text, its id, and its [`loose`] key.
+    headings: Vec<Vec<(String, String, String)>>,
     block_ids: Vec<HashSet<String>>,
 }
 
-/// Builds the graph, reporting broken links and anchors as warnings.
+/// Builds the graph, reporting broken links and anchors as warnings. `generated` lists
+/// the files the site generates besides note and tag pages ([`crate::urls`]).
 pub fn build(
     notes: &[ParsedNote],
     infos: &[NoteInfo],
     attachments: &[String],
+    generated: &[String],
 ) -> (Graph, Vec<Diagnostic>) {
     let mut g = Graph {
         attachments: attachments.to_vec(),
         ..Graph::default()
     };
     let mut diagnostics = Vec::new();
-
-    let mut taken: HashSet<String> = RESERVED_PAGES.iter().map(|s| s.to_string()).collect();
-    for info in infos {
-        let base = slug::note_page(&info.path);
-        let mut url = base.clone();
-        let mut n = 1;
-        while !taken.insert(url.clone()) {
-            url = format!("{}-{n}.html", base.trim_end_matches(".html"));
-            n += 1;
-        }
-        if slug::shortened(&info.path) {
-            diagnostics.push(
-                Diagnostic::whole_file(
-                    crate::diagnostics::Severity::Warning,
-                    &info.path,
-                    format!("the note's name is too long for a file name: its page is `{url}`"),
-                )
-                .with_hint("a shorter name gives the page a readable address"),
-            );
-        }
-        g.pages.push(Page {
-            url,
-            published: info.published,
-        });
-    }
 
     for (i, info) in infos.iter().enumerate() {
         let key = strip_md(&info.path).to_lowercase();
@@ -117,7 +97,7 @@ pub fn build(
         g.headings.push(
             info.headings
                 .iter()
-                .map(|h| (h.text.to_lowercase(), h.id.clone()))
+                .map(|h| (h.text.to_lowercase(), h.id.clone(), loose(&h.text)))
                 .collect(),
         );
         g.block_ids
@@ -211,15 +191,18 @@ pub fn build(
                     name: prefix.clone(),
                     ..TagEntry::default()
                 });
-                if !entry.all.contains(&i) {
+                // Notes come in order: a note already listed is the last one.
+                if entry.all.last() != Some(&i) {
                     entry.all.push(i);
                 }
-                if depth + 1 == parts.len() && !entry.direct.contains(&i) {
+                if depth + 1 == parts.len() && entry.direct.last() != Some(&i) {
                     entry.direct.push(i);
                 }
+                let new = entry.all.len() == 1;
+                // A sub-tag is its parent's child once (sorted and deduplicated below).
                 if depth > 0
+                    && new
                     && let Some(p) = g.tags.get_mut(&parent)
-                    && !p.children.contains(&key)
                 {
                     p.children.push(key.clone());
                 }
@@ -228,7 +211,38 @@ pub fn build(
     }
     for entry in g.tags.values_mut() {
         entry.children.sort();
+        entry.children.dedup();
     }
+
+    let names: Vec<urls::NoteName> = infos
+        .iter()
+        .map(|info| urls::NoteName {
+            path: &info.path,
+            published: info.published,
+        })
+        .collect();
+    let tags: Vec<(&str, &str)> = g
+        .tags
+        .iter()
+        .map(|(key, entry)| (key.as_str(), entry.name.as_str()))
+        .collect();
+    let (namespace, url_diagnostics) = urls::assign(generated, &names, &tags, attachments);
+    diagnostics.extend(url_diagnostics);
+    g.pages = namespace
+        .notes
+        .into_iter()
+        .zip(infos)
+        .map(|(url, info)| Page {
+            url,
+            published: info.published,
+        })
+        .collect();
+    for (key, url) in namespace.tags {
+        if let Some(entry) = g.tags.get_mut(&key) {
+            entry.url = url;
+        }
+    }
+    g.attachment_urls = namespace.attachments;
     (g, diagnostics)
 }
 
@@ -241,6 +255,20 @@ pub enum LinkError {
 }
 
 impl Graph {
+    /// The page of a tag (as written, `#` left off), from the namespace; tags of no
+    /// published note have none of their own and get the page their name asks for.
+    pub fn tag_url(&self, name: &str) -> String {
+        let key = name
+            .split('/')
+            .filter(|p| !p.is_empty())
+            .collect::<Vec<_>>()
+            .join("/")
+            .to_lowercase();
+        self.tags
+            .get(&key)
+            .map_or_else(|| slug::tag_page(name), |e| e.url.clone())
+    }
+
     /// Resolves a link written in note `from`: exact vault path first, then a note in the
     /// linking note's own folder, then the shortest path whose file name matches, then
     /// an alias; case-insensitive. Files that are not notes resolve the same way.
@@ -270,11 +298,21 @@ impl Graph {
             Some(Fragment::Heading(h)) => {
                 let lower = h.to_lowercase();
                 let id = slug::slugify(h);
-                let found = self.headings[index]
+                let headings = &self.headings[index];
+                // As written, as its id, else as Obsidian writes a link to a heading
+                // whose text has characters a link may not hold (`_definition:_ compact`
+                // is linked `#_definition _ compact`) or markup.
+                let key = loose(h);
+                let found = headings
                     .iter()
-                    .find(|(text, hid)| *text == lower || *hid == id);
+                    .find(|(text, hid, _)| *text == lower || *hid == id)
+                    .or_else(|| {
+                        headings
+                            .iter()
+                            .find(|(_, _, k)| !key.is_empty() && *k == key)
+                    });
                 match found {
-                    Some((_, hid)) => Some(hid.clone()),
+                    Some((_, hid, _)) => Some(hid.clone()),
                     None => return Err(LinkError::MissingAnchor(format!("#{h}"))),
                 }
             }
@@ -336,6 +374,16 @@ impl Graph {
     }
 }
 
+/// A heading's letters and digits, lowercased: the text a link to it keeps whatever
+/// markup (`_`, `*`, `` ` ``) and punctuation (`:`, `#`, `|`, `^`, which Obsidian writes
+/// as spaces in a link) it had.
+fn loose(text: &str) -> String {
+    text.chars()
+        .filter(|c| c.is_alphanumeric())
+        .flat_map(char::to_lowercase)
+        .collect()
+}
+
 fn strip_md(path: &str) -> &str {
     let n = path.len();
     if n >= 3 && path.is_char_boundary(n - 3) && path[n - 3..].eq_ignore_ascii_case(".md") {
@@ -394,7 +442,7 @@ mod tests {
             .collect();
         let infos: Vec<NoteInfo> = notes.iter().map(extract::extract).collect();
         let atts: Vec<String> = attachments.iter().map(|s| s.to_string()).collect();
-        let (g, d) = build(&notes, &infos, &atts);
+        let (g, d) = build(&notes, &infos, &atts, &[]);
         (g, d, infos)
     }
 
@@ -468,8 +516,14 @@ mod tests {
     fn anchors_backlinks_and_tags() {
         let (g, d, _) = graph(
             &[
-                ("a.md", "# Top\n## Proof idea\nline ^blk\n#t/sub"),
-                ("b.md", "[[a#Proof idea]] [[a#^blk]] [[a#Nope]] #t"),
+                (
+                    "a.md",
+                    "# Top\n## Proof idea\nline ^blk\n#t/sub\n##### _definition:_ compact",
+                ),
+                (
+                    "b.md",
+                    "[[a#Proof idea]] [[a#^blk]] [[a#Nope]] #t [[a#_definition _ compact]]",
+                ),
             ],
             &[],
         );

@@ -7,6 +7,7 @@
 
 pub mod check;
 pub mod config;
+pub mod dates;
 pub mod diagnostics;
 pub mod export;
 pub mod extract;
@@ -19,4 +20,5 @@ pub mod serve;
 pub mod site;
 pub mod slug;
 pub mod tex;
+pub mod urls;
 pub mod vault;

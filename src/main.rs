@@ -60,7 +60,7 @@ enum Command {
         after_help = "Examples:\n  notebuild build                     build ./notes into ./site\n  \
                       notebuild build ~/vault --out public\n  \
                       notebuild build ~/vault --strict     fail (exit 1) on any warning\n\n\
-                      Settings: a notebuild.yaml at the vault's root may set title, layout, otimes, card_tags, seed and trials for every command; a flag wins over it.\n\n\
+                      Settings: a notebuild.yaml at the vault's root may set title, layout, otimes, card_tags, seed, trials, macros, html and dates for every command; a flag wins over it.\n\n\
                       Exit codes: 0 site built (warnings are printed with file:line), \
                       1 warnings with --strict (the site is still built), 2 usage or I/O error."
     )]
@@ -75,7 +75,7 @@ enum Command {
         after each build, as `build` prints them.",
         after_help = "Examples:\n  notebuild serve                  serve ./notes at http://127.0.0.1:8000/\n  \
                       notebuild serve ~/vault --port 0 any free port\n\n\
-                      Settings: a notebuild.yaml at the vault's root may set title, layout, otimes, card_tags, seed and trials for every command; a flag wins over it.\n\n\
+                      Settings: a notebuild.yaml at the vault's root may set title, layout, otimes, card_tags, seed, trials, macros, html and dates for every command; a flag wins over it.\n\n\
                       Exit codes: 2 usage or I/O error (the port is taken, the first build failed)."
     )]
     Serve(ServeArgs),
@@ -99,7 +99,7 @@ enum Command {
                       notebuild check ~/vault --format github  annotations for GitHub Actions\n  \
                       notebuild check ~/vault --format json > report.json\n  \
                       notebuild check ~/vault --seed 42        reproduce a failure\n\n\
-                      Settings: a notebuild.yaml at the vault's root may set title, layout, otimes, card_tags, seed and trials for every command; a flag wins over it.\n\n\
+                      Settings: a notebuild.yaml at the vault's root may set title, layout, otimes, card_tags, seed, trials, macros, html and dates for every command; a flag wins over it.\n\n\
                       Exit codes: 0 no identity fails, 1 an identity fails, 2 usage or I/O error."
     )]
     Check(CheckArgs),
@@ -121,7 +121,7 @@ enum Command {
         (from its <!--SR:...--> review comment).",
         after_help = "Examples:\n  notebuild cards ~/vault --format anki > deck.txt\n  \
                       notebuild cards ~/vault --format json | jq '.summary'\n\n\
-                      Settings: a notebuild.yaml at the vault's root may set title, layout, otimes, card_tags, seed and trials for every command; a flag wins over it.\n\n\
+                      Settings: a notebuild.yaml at the vault's root may set title, layout, otimes, card_tags, seed, trials, macros, html and dates for every command; a flag wins over it.\n\n\
                       Exit codes: 0 cards written (problems in card syntax are warnings on stderr), \
                       2 usage or I/O error."
     )]
@@ -312,6 +312,11 @@ struct SiteArgs {
     #[arg(short, long)]
     quiet: bool,
 
+    /// Print the first N warnings of each kind (broken links, formulas not rendered…),
+    /// or `all`; a summary by kind follows [default: 10; all with --strict]
+    #[arg(long, value_name = "N|all", value_parser = parse_max_warnings)]
+    max_warnings: Option<MaxWarnings>,
+
     /// Drop the notes' raw HTML and javascript: links, for notes you did not write
     /// [default: `html: safe` in notebuild.yaml, else kept as in Obsidian]
     #[arg(long)]
@@ -322,6 +327,36 @@ struct SiteArgs {
 
     #[command(flatten)]
     cards: CardTags,
+}
+
+/// How many warnings of each kind to print.
+#[derive(Clone, Copy, Debug)]
+enum MaxWarnings {
+    All,
+    Each(usize),
+}
+
+/// The warnings of each kind printed when neither --max-warnings nor --strict says.
+const DEFAULT_MAX_WARNINGS: usize = 10;
+
+fn parse_max_warnings(text: &str) -> Result<MaxWarnings, String> {
+    if text.eq_ignore_ascii_case("all") {
+        return Ok(MaxWarnings::All);
+    }
+    text.parse()
+        .map(MaxWarnings::Each)
+        .map_err(|_| format!("`{text}` is not a number or `all`"))
+}
+
+impl SiteArgs {
+    /// The most warnings of each kind to print (`None`: all).
+    fn max_per_kind(&self, strict: bool) -> Option<usize> {
+        match (self.max_warnings, strict) {
+            (Some(MaxWarnings::All), _) | (None, true) => None,
+            (Some(MaxWarnings::Each(n)), _) => Some(n),
+            (None, false) => Some(DEFAULT_MAX_WARNINGS),
+        }
+    }
 }
 
 #[derive(Args)]
@@ -438,12 +473,17 @@ fn build_options(args: &SiteArgs, command: &str) -> Result<BuildOptions, ExitCod
         cards: args.cards.settings(&vault),
         macros: vault.macros.clone().unwrap_or_default(),
         safe_html: args.safe_html || vault.html == Some(config::HtmlSetting::Safe),
+        git_dates: vault.dates == Some(config::DatesSetting::Git),
     })
 }
 
 /// Builds the site and prints its problems and (unless quiet) its summary. `None`
 /// when the build failed outright (the error is printed).
-fn build_and_report(options: &BuildOptions, args: &SiteArgs) -> Option<pipeline::BuildReport> {
+fn build_and_report(
+    options: &BuildOptions,
+    args: &SiteArgs,
+    strict: bool,
+) -> Option<pipeline::BuildReport> {
     let bar = Bar::new(!args.quiet);
     let result = pipeline::build(options, &bar);
     bar.finish();
@@ -454,7 +494,11 @@ fn build_and_report(options: &BuildOptions, args: &SiteArgs) -> Option<pipeline:
             return None;
         }
     };
-    diagnostics::print(&report.diagnostics, &report.sources);
+    diagnostics::print_some(
+        &report.diagnostics,
+        &report.sources,
+        args.max_per_kind(strict),
+    );
     if !args.quiet {
         print_summary(&report, args);
     }
@@ -477,6 +521,9 @@ fn print_summary(report: &pipeline::BuildReport, args: &SiteArgs) {
         plural(report.warnings(), "warning", "warnings"),
         report.elapsed.as_secs_f64()
     );
+    if !report.diagnostics.is_empty() {
+        eprintln!("Warnings: {}", diagnostics::summary(&report.diagnostics));
+    }
     let cards: usize = report.cards.iter().map(Vec::len).sum();
     if cards > 0 {
         let mut decks: Vec<String> = report
@@ -510,7 +557,7 @@ fn build(args: BuildArgs) -> ExitCode {
         Ok(o) => o,
         Err(code) => return code,
     };
-    let Some(report) = build_and_report(&options, &args.site) else {
+    let Some(report) = build_and_report(&options, &args.site, args.strict) else {
         return ExitCode::from(EXIT_ERROR);
     };
     if args.strict && report.warnings() > 0 {
@@ -526,7 +573,7 @@ fn serve(args: ServeArgs) -> ExitCode {
         Ok(o) => o,
         Err(code) => return code,
     };
-    if build_and_report(&options, site).is_none() {
+    if build_and_report(&options, site, false).is_none() {
         return ExitCode::from(EXIT_ERROR);
     }
     let server = match notebuild::serve::Server::start(&site.out, args.port) {
@@ -593,7 +640,7 @@ fn rebuild(options: &BuildOptions, site: &SiteArgs) -> Option<pipeline::BuildRep
         }
     });
     let report = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        build_and_report(options, site)
+        build_and_report(options, site, false)
     }));
     let _ = done.send(());
     let _ = watchdog.join();

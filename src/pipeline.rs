@@ -33,6 +33,8 @@ pub struct BuildOptions {
     pub macros: BTreeMap<String, String>,
     /// Drop the notes' raw HTML and script URLs (`html: safe` in notebuild.yaml).
     pub safe_html: bool,
+    /// A note without a front-matter date takes its last commit's (`dates: git`).
+    pub git_dates: bool,
 }
 
 /// What a build did.
@@ -208,7 +210,7 @@ pub fn build(options: &BuildOptions, progress: &dyn Progress) -> Result<BuildRep
     let Analysed {
         vault,
         notes,
-        infos,
+        mut infos,
         cards,
         mut diagnostics,
         card_diagnostics,
@@ -220,6 +222,10 @@ pub fn build(options: &BuildOptions, progress: &dyn Progress) -> Result<BuildRep
         progress,
     )?;
     diagnostics.extend(card_diagnostics);
+
+    if options.git_dates {
+        diagnostics.extend(git_dates(&options.vault, &mut infos));
+    }
 
     let identities = check_identities(&notes, &infos, &options.check, progress);
     for identity in identities.iter().flatten() {
@@ -240,7 +246,9 @@ pub fn build(options: &BuildOptions, progress: &dyn Progress) -> Result<BuildRep
     }
 
     let attachment_paths: Vec<String> = vault.attachments.iter().map(|a| a.path.clone()).collect();
-    let (graph, link_diagnostics) = graph::build(&notes, &infos, &attachment_paths);
+    let published: Vec<bool> = infos.iter().map(|i| i.published).collect();
+    let generated = render::generated_paths(&cards, &published);
+    let (graph, link_diagnostics) = graph::build(&notes, &infos, &attachment_paths, &generated);
     diagnostics.extend(link_diagnostics);
 
     let title = options
@@ -267,13 +275,18 @@ pub fn build(options: &BuildOptions, progress: &dyn Progress) -> Result<BuildRep
     diagnostics.extend(rendered.diagnostics);
 
     progress.stage("writing", 0);
-    site::write(
-        &options.out,
-        &options.vault,
-        &rendered.files,
-        &vault.attachments,
-    )
-    .map_err(BuildError::Site)?;
+    // Each attachment goes where the namespace put it.
+    let copies: Vec<vault::Attachment> = vault
+        .attachments
+        .iter()
+        .zip(&graph.attachment_urls)
+        .map(|(a, url)| vault::Attachment {
+            path: url.clone(),
+            source: a.source.clone(),
+        })
+        .collect();
+    site::write(&options.out, &options.vault, &rendered.files, &copies)
+        .map_err(BuildError::Site)?;
 
     diagnostics.sort_by(|a, b| {
         (a.file.as_str(), a.line, a.column, a.severity).cmp(&(
@@ -301,6 +314,35 @@ pub fn build(options: &BuildOptions, progress: &dyn Progress) -> Result<BuildRep
         sources,
         elapsed: start.elapsed(),
     })
+}
+
+/// Gives each note without a front-matter date the day of its last commit; a warning
+/// when git cannot say.
+fn git_dates(root: &Path, infos: &mut [NoteInfo]) -> Option<Diagnostic> {
+    let wanted: std::collections::HashSet<&str> = infos
+        .iter()
+        .filter(|i| i.date.is_none())
+        .map(|i| i.path.as_str())
+        .collect();
+    if wanted.is_empty() {
+        return None;
+    }
+    match crate::dates::from_git(root, &wanted) {
+        Ok(days) => {
+            for info in infos.iter_mut().filter(|i| i.date.is_none()) {
+                info.day = days.get(&info.path).copied();
+            }
+            None
+        }
+        Err(reason) => Some(
+            Diagnostic::whole_file(
+                diagnostics::Severity::Warning,
+                crate::config::FILE,
+                format!("dates: git, but the vault's history cannot be read: {reason}"),
+            )
+            .with_hint("notes show their front-matter dates only; is the vault a git repository?"),
+        ),
+    }
 }
 
 /// The vault folder's name, as the site's title.

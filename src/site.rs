@@ -28,6 +28,9 @@ pub enum SiteError {
     NotOurs(PathBuf),
     /// A path the site would write is not a plain relative path.
     BadPath(String),
+    /// Two files of the site would have one path (a defect: [`crate::urls`] gives every
+    /// file its own).
+    Duplicate(String),
     Io {
         path: PathBuf,
         error: io::Error,
@@ -49,6 +52,10 @@ impl std::fmt::Display for SiteError {
                 out.display()
             ),
             SiteError::BadPath(p) => write!(f, "refusing to write outside the output folder: {p}"),
+            SiteError::Duplicate(p) => write!(
+                f,
+                "two files of the site would be written to {p}: refusing to overwrite one with the other"
+            ),
             SiteError::Io { path, error } => write!(f, "cannot write {}: {error}", path.display()),
         }
     }
@@ -116,6 +123,8 @@ pub fn write(
     attachments: &[Attachment],
 ) -> Result<(), SiteError> {
     check_output(out, vault)?;
+    // Compared case-insensitively: some file systems do.
+    let mut seen = std::collections::HashSet::new();
     for path in files
         .iter()
         .map(|f| f.path.as_str())
@@ -123,6 +132,9 @@ pub fn write(
     {
         if !is_plain_relative(path) {
             return Err(SiteError::BadPath(path.to_string()));
+        }
+        if !seen.insert(path.to_lowercase()) {
+            return Err(SiteError::Duplicate(path.to_string()));
         }
     }
     let out_abs = absolute(out).map_err(io_err(out))?;
@@ -188,8 +200,6 @@ fn fill(tmp: &Path, files: &[OutFile], attachments: &[Attachment]) -> Result<(),
         std::fs::remove_dir_all(tmp).map_err(io_err(tmp))?;
     }
     std::fs::create_dir_all(tmp).map_err(io_err(tmp))?;
-    // Pages win over attachments that would take the same path.
-    let pages: std::collections::HashSet<&str> = files.iter().map(|f| f.path.as_str()).collect();
     files.par_iter().try_for_each(|f| {
         let path = tmp.join(&f.path);
         if let Some(dir) = path.parent() {
@@ -197,18 +207,15 @@ fn fill(tmp: &Path, files: &[OutFile], attachments: &[Attachment]) -> Result<(),
         }
         std::fs::write(&path, &f.contents).map_err(io_err(&path))
     })?;
-    attachments
-        .par_iter()
-        .filter(|a| !pages.contains(a.path.as_str()))
-        .try_for_each(|a| {
-            let path = tmp.join(&a.path);
-            if let Some(dir) = path.parent() {
-                std::fs::create_dir_all(dir).map_err(io_err(dir))?;
-            }
-            std::fs::copy(&a.source, &path)
-                .map(|_| ())
-                .map_err(io_err(&a.source))
-        })?;
+    attachments.par_iter().try_for_each(|a| {
+        let path = tmp.join(&a.path);
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir).map_err(io_err(dir))?;
+        }
+        std::fs::copy(&a.source, &path)
+            .map(|_| ())
+            .map_err(io_err(&a.source))
+    })?;
     let marker = tmp.join(MARKER);
     std::fs::write(
         &marker,
@@ -294,6 +301,14 @@ mod tests {
         assert!(foreign.join("precious.txt").exists());
         let err = write(&dir.path().join("s"), &vault, &[file("../x.html", "")], &[]);
         assert!(matches!(err, Err(SiteError::BadPath(_))));
+        let err = write(
+            &dir.path().join("s"),
+            &vault,
+            &[file("a.html", "1"), file("A.html", "2")],
+            &[],
+        );
+        assert!(matches!(err, Err(SiteError::Duplicate(_))));
+        assert!(!dir.path().join("s").exists());
         Ok(())
     }
 }

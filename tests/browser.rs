@@ -356,6 +356,55 @@ fn search_finds_notes_offline_in_chromium() -> TestResult {
     Ok(())
 }
 
+/// In an aligned block, each verdict badge stands beside its own row, at desktop and
+/// at phone width (tests/fixtures/badges).
+#[test]
+fn badges_stand_beside_their_rows_in_chromium() -> TestResult {
+    let Some(chrome) = chromium_or_skip()? else {
+        return Ok(());
+    };
+    let dir = tempfile::tempdir()?;
+    let site = dir.path().join("site");
+    let vault = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/badges");
+    common::build(dir.path(), &vault, &site, &[])?.expect_code(0)?;
+    let mut browser = Browser::launch(&chrome, dir.path())?;
+    let tab = browser.open_tab(None)?;
+    // For every badge with a row: how far (px) its middle is from its row's middle.
+    let offsets = "Array.from(document.querySelectorAll('.badge[data-row]')).map(b => { \
+         const t = Array.from(b.closest('.math-row').querySelectorAll('mtable')) \
+           .find(t => t.querySelectorAll(':scope > mtr').length == b.dataset.rows); \
+         const r = t.querySelectorAll(':scope > mtr')[b.dataset.row].getBoundingClientRect(); \
+         const c = b.getBoundingClientRect(); \
+         return Math.abs((c.top + c.height / 2) - (r.top + r.height / 2)); })";
+    for width in [1200, 390] {
+        browser.tab_call(
+            &tab,
+            "Emulation.setDeviceMetricsOverride",
+            json!({"width": width, "height": 900, "deviceScaleFactor": 1, "mobile": width < 600}),
+        )?;
+        browser.navigate(&tab, &file_url(&site.join("aligned-derivatives.html"))?)?;
+        browser.wait_until(
+            &tab,
+            "document.querySelectorAll('.badges-by-row').length === 2",
+        )?;
+        let found = browser.eval(&tab, offsets)?;
+        let found: Vec<f64> = found
+            .as_array()
+            .map(|a| a.iter().filter_map(Value::as_f64).collect())
+            .unwrap_or_default();
+        assert_eq!(found.len(), 5, "at {width}px: {found:?}");
+        assert!(
+            found.iter().all(|d| *d < 2.0),
+            "at {width}px a badge stands off its row by {found:?} px"
+        );
+        // The laws and abstract rules the checker cannot judge carry no badge.
+        let skips = browser.eval(&tab, "document.querySelectorAll('.badge-skip').length")?;
+        assert_eq!(skips, json!(0), "at {width}px");
+    }
+    browser.expect_clean(&tab)?;
+    Ok(())
+}
+
 // ---------------------------------------------------------------------------------------
 // Scenarios
 // ---------------------------------------------------------------------------------------

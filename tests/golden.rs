@@ -39,8 +39,8 @@ fn vault_copy() -> Result<(tempfile::TempDir, PathBuf), Error> {
     let dir = tempfile::tempdir()?;
     let root = dir.path().join("vault");
     let mut count = 0;
-    // A note without a `date:` is dated by its file: the same day for every copy, in
-    // every time zone.
+    // Every file gets one fixed modification time: a note without a `date:` must show
+    // no date at all (never its file's time, which after a checkout is that day's).
     let noon = std::time::UNIX_EPOCH + std::time::Duration::from_secs(FIXED_MTIME);
     for rel in common::list_files(&fixture())? {
         common::write(&root, &rel, std::fs::read(fixture().join(&rel))?)?;

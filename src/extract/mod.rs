@@ -22,8 +22,11 @@ pub struct NoteInfo {
     pub math: Vec<Math>,
     /// `false` for `draft: true` or `publish: false`.
     pub published: bool,
-    /// The date the front matter gives, if any.
+    /// The date the front matter gives, as written, if any.
     pub date: Option<String>,
+    /// That date read as a day; or, with `dates: git`, the day of the last commit
+    /// touching the note when its front matter gives none.
+    pub day: Option<crate::dates::Date>,
 }
 
 /// A heading and its id.
@@ -136,25 +139,23 @@ pub fn extract(note: &ParsedNote) -> NoteInfo {
             _ => {}
         }
     }
-    let file_stem = note
-        .path
-        .rsplit('/')
-        .next()
-        .unwrap_or(&note.path)
-        .trim_end_matches(".md")
-        .trim_end_matches(".MD")
+    // The file name without its one `.md` (`a.md.md` is `a.md`, as Obsidian shows it).
+    let name = note.path.rsplit('/').next().unwrap_or(&note.path);
+    let file_stem = name
+        .len()
+        .checked_sub(3)
+        .filter(|&k| name.is_char_boundary(k) && name[k..].eq_ignore_ascii_case(".md"))
+        .map_or(name, |k| &name[..k])
         .to_string();
+    // As Obsidian (and Quartz, Obsidian Publish) title a note: its front matter `title`,
+    // else its file name. A heading is part of the body, never the title.
     let title = note
         .front
         .title
-        .clone()
-        .or_else(|| {
-            headings
-                .iter()
-                .find(|h| h.level == 1 && !h.text.is_empty())
-                .map(|h| h.text.clone())
-        })
-        .unwrap_or(file_stem);
+        .as_deref()
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+        .map_or(file_stem, str::to_string);
     NoteInfo {
         path: note.path.clone(),
         title,
@@ -166,6 +167,7 @@ pub fn extract(note: &ParsedNote) -> NoteInfo {
         math,
         published: !note.front.unpublished,
         date: note.front.date.clone(),
+        day: note.front.date.as_deref().and_then(crate::dates::parse),
     }
 }
 
@@ -261,10 +263,15 @@ mod tests {
     }
 
     #[test]
-    fn title_from_front_matter_heading_or_file_name() {
+    fn title_from_front_matter_else_file_name() {
         assert_eq!(info("a/B c.md", "---\ntitle: T\n---\n# H").title, "T");
-        assert_eq!(info("a/B c.md", "text\n# H $x$\n").title, "H x");
+        // A heading, first or not, is never the title.
+        assert_eq!(info("a/B c.md", "# H $x$\ntext\n").title, "B c");
+        assert_eq!(info("a/B c.md", "text\n# H $x$\n").title, "B c");
         assert_eq!(info("a/B c.md", "text").title, "B c");
+        assert_eq!(info("a/B c.md", "---\ntitle: '  '\n---\n# H").title, "B c");
+        assert_eq!(info("a/b.md.md", "x").title, "b.md");
+        assert_eq!(info("a/b.MD", "x").title, "b");
     }
 
     #[test]

@@ -14,7 +14,7 @@ pub struct FrontMatter {
     pub aliases: Vec<String>,
     /// `draft: true` or `publish: false`: leave the note out of the site.
     pub unpublished: bool,
-    /// `date`, `updated`, `modified` or `created`, as written (the first found, in that order of preference: updated, modified, date, created).
+    /// The date, as written under the first of [`crate::dates::KEYS`] the note has.
     pub date: Option<String>,
     /// Every other top-level scalar field, as text (`layout: denominator`, for example).
     pub fields: BTreeMap<String, String>,
@@ -114,7 +114,7 @@ fn check_types(
         };
         let expected = match key.to_ascii_lowercase().as_str() {
             "title" | "layout" | "otimes" if !is_scalar(value) => "one line of text",
-            "date" | "updated" | "modified" | "created" if !is_scalar(value) => {
+            k if crate::dates::key_rank(k).is_some() && !is_scalar(value) => {
                 "a date, as in 2024-08-02"
             }
             "tags" | "tag" | "aliases" | "alias" => match value {
@@ -170,7 +170,7 @@ fn check_date(
     front: &FrontMatter,
 ) -> Option<Diagnostic> {
     let date = front.date.as_deref()?;
-    if is_calendar_date(date) {
+    if crate::dates::parse(date).is_some() {
         return None;
     }
     let mut at = yaml_start;
@@ -182,7 +182,7 @@ fn check_date(
             .unwrap_or("")
             .trim()
             .to_ascii_lowercase();
-        if matches!(key.as_str(), "date" | "updated" | "modified" | "created")
+        if crate::dates::key_rank(&key).is_some()
             && let Some(k) = line.find(date)
         {
             at = yaml_start + line_start + k;
@@ -195,33 +195,10 @@ fn check_date(
             file,
             text,
             at..at + date.len().max(1),
-            format!("`{date}` is not a date: it is shown as written"),
+            format!("`{date}` is not a date notebuild can read: it is shown as written"),
         )
-        .with_hint("write dates as YYYY-MM-DD, as in 2024-08-02"),
+        .with_hint("write dates as YYYY-MM-DD, as in 2024-08-02 (or August 2, 2024)"),
     )
-}
-
-/// `YYYY-MM-DD` with a month and a day that exist, optionally followed by a time.
-fn is_calendar_date(value: &str) -> bool {
-    let b = value.trim().as_bytes();
-    if b.len() < 10 || b[4] != b'-' || b[7] != b'-' {
-        return false;
-    }
-    let digits = |r: std::ops::Range<usize>| -> Option<u32> {
-        std::str::from_utf8(&b[r]).ok()?.parse().ok()
-    };
-    let (Some(year), Some(month), Some(day)) = (digits(0..4), digits(5..7), digits(8..10)) else {
-        return false;
-    };
-    let leap = year % 4 == 0 && (year % 100 != 0 || year % 400 == 0);
-    let days = match month {
-        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
-        4 | 6 | 9 | 11 => 30,
-        2 if leap => 29,
-        2 => 28,
-        _ => return false,
-    };
-    (1..=days).contains(&day) && (b.len() == 10 || matches!(b[10], b'T' | b' ' | b't'))
 }
 
 /// Warnings for the checker's settings (`layout:`, `otimes:`) whose value names nothing:
@@ -326,7 +303,7 @@ fn read(value: &Value) -> FrontMatter {
     let Value::Mapping(map) = value else {
         return front;
     };
-    let mut dates: BTreeMap<&str, String> = BTreeMap::new();
+    let mut dates: BTreeMap<usize, String> = BTreeMap::new();
     for (key, value) in map {
         let Some(key) = key.as_str() else { continue };
         match key.to_ascii_lowercase().as_str() {
@@ -335,17 +312,9 @@ fn read(value: &Value) -> FrontMatter {
             "aliases" | "alias" => front.aliases = list(value, false),
             "draft" => front.unpublished |= truthy(value),
             "publish" => front.unpublished |= value.as_bool() == Some(false),
-            k @ ("date" | "updated" | "modified" | "created") => {
-                if let Some(s) = scalar(value) {
-                    dates.insert(
-                        match k {
-                            "updated" => "0",
-                            "modified" => "1",
-                            "date" => "2",
-                            _ => "3",
-                        },
-                        s,
-                    );
+            k if crate::dates::key_rank(k).is_some() => {
+                if let (Some(rank), Some(s)) = (crate::dates::key_rank(k), scalar(value)) {
+                    dates.entry(rank).or_insert(s);
                 }
             }
             _ => {
@@ -466,11 +435,14 @@ mod tests {
             "2024-02-29",
             "2024-08-02T10:30:00",
             "2024-08-02 10:30",
+            "2024/08/02",
+            "August 2, 2024",
         ] {
             let s = split("a.md", &format!("---\ndate: {good}\n---\n"));
             assert!(s.diagnostics.is_empty(), "{good}: {:?}", s.diagnostics);
         }
         for bad in ["yesterday", "2023-02-29", "2024-13-01", "02/08/2024"] {
+            // (02/08/2024 is February 8th or 2 August: not read)
             let text = format!("---\ntitle: x\ncreated: {bad}\n---\n");
             let s = split("a.md", &text);
             assert_eq!(s.diagnostics.len(), 1, "{bad}");

@@ -144,8 +144,8 @@ pub fn parse(file: &SourceFile) -> ParsedNote {
     let body = &text[base..];
     let mut diagnostics = split.diagnostics;
 
-    let (protect, drop) = protected_ranges(body);
-    let scanned = scan::scan(&file.path, text, base, body, &protect, &drop);
+    let (protect, drop, tables) = protected_ranges(body);
+    let scanned = scan::scan(&file.path, text, base, body, &protect, &drop, &tables);
     let mut nodes = to_nodes(&scanned, base);
     diagnostics.extend(scanned.diagnostics);
     recognise_callouts(&mut nodes);
@@ -166,10 +166,14 @@ static REVIEW_COMMENT: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"<!--SR:[^>]*-->").unwrap_or_else(|_| unreachable!("constant regex"))
 });
 
-/// Ranges of the body the scanner must leave alone (code and raw HTML) and the
-/// spaced-repetition review comments it must remove.
-fn protected_ranges(body: &str) -> (Vec<Range<usize>>, Vec<Range<usize>>) {
+/// Byte ranges of a note's body.
+type Ranges = Vec<Range<usize>>;
+
+/// Ranges of the body the scanner must leave alone (code and raw HTML), the
+/// spaced-repetition review comments it must remove, and the tables.
+fn protected_ranges(body: &str) -> (Ranges, Ranges, Ranges) {
     let mut protect: Vec<Range<usize>> = Vec::new();
+    let mut tables: Vec<Range<usize>> = Vec::new();
     let mut code: Vec<Range<usize>> = Vec::new();
     let mut in_code: Option<usize> = None;
     for (event, range) in Parser::new_ext(body, markdown_options()).into_offset_iter() {
@@ -181,6 +185,7 @@ fn protected_ranges(body: &str) -> (Vec<Range<usize>>, Vec<Range<usize>>) {
                 }
             }
             Event::Code(_) if in_code.is_none() => code.push(range),
+            Event::Start(Tag::Table(_)) => tables.push(range),
             Event::Html(_) | Event::InlineHtml(_) if in_code.is_none() => protect.push(range),
             _ => {}
         }
@@ -194,7 +199,7 @@ fn protected_ranges(body: &str) -> (Vec<Range<usize>>, Vec<Range<usize>>) {
         .map(|m| m.range())
         .filter(|r| !in_code(r.start))
         .collect();
-    (protect, drop)
+    (protect, drop, tables)
 }
 
 /// Runs pulldown-cmark on the scanned text and puts the constructs back as nodes; each

@@ -75,7 +75,8 @@ impl Scan {
 
 /// Scans `body` (which starts at byte `base` of the note `file` whose whole text is
 /// `note_text`). `protect` lists byte ranges of `body` to copy untouched (code, raw
-/// HTML), sorted; `drop` lists ranges to remove (review comments), sorted.
+/// HTML), sorted; `drop` lists ranges to remove (review comments), sorted; `tables`
+/// the ranges of the tables, sorted, where a formula ends with its cell.
 pub fn scan(
     file: &str,
     note_text: &str,
@@ -83,6 +84,7 @@ pub fn scan(
     body: &str,
     protect: &[Range<usize>],
     drop: &[Range<usize>],
+    tables: &[Range<usize>],
 ) -> Scan {
     let mut s = Scanner {
         file,
@@ -97,6 +99,7 @@ pub fn scan(
         link_close: Memo::default(),
         highlight_mark: Memo::default(),
         math_unclosed: 0..0,
+        tables,
     };
     s.run(protect, drop);
     s.out
@@ -121,6 +124,9 @@ struct Scanner<'a> {
     /// A `$` opening in this range has no closing `$` (the search from an earlier `$`
     /// went through it): `$a $a $a ...` is searched once, not once per `$`.
     math_unclosed: Range<usize>,
+    /// The tables' ranges, sorted: in a table row a formula never runs past a `|` that
+    /// ends its cell, nor past its line (as Obsidian splits the row first).
+    tables: &'a [Range<usize>],
 }
 
 /// The answer to "where does a pattern next start, at or after this offset", kept: the
@@ -197,6 +203,12 @@ impl Scanner<'_> {
         self.newline
             .next(self.body, "\n", at)
             .unwrap_or(self.bytes.len())
+    }
+
+    /// Whether byte `i` of the body lies in a table.
+    fn in_table(&self, i: usize) -> bool {
+        let k = self.tables.partition_point(|r| r.start <= i);
+        k > 0 && self.tables[k - 1].contains(&i)
     }
 
     fn at(&self, i: usize) -> Option<u8> {
@@ -276,10 +288,15 @@ impl Scanner<'_> {
         if self.math_unclosed.contains(&i) {
             return i + 1;
         }
+        let in_table = self.in_table(i);
         let mut j = i + 1;
         while j < self.bytes.len() {
             match self.bytes[j] {
                 b'\\' => j += 2,
+                b'|' | b'\n' if in_table => {
+                    self.math_unclosed = i..j;
+                    return i + 1;
+                }
                 b'\n' => {
                     if self.blank_line_after(j) {
                         self.math_unclosed = i..j;
@@ -296,6 +313,7 @@ impl Scanner<'_> {
                         && !after.is_some_and(|c| c.is_ascii_digit())
                     {
                         let tex = self.unquote(i, &self.body[i + 1..j]);
+                        let tex = if in_table { unescape_pipes(tex) } else { tex };
                         self.emit(
                             i..j + 1,
                             Item::Math {
@@ -315,7 +333,14 @@ impl Scanner<'_> {
     }
 
     fn display_math(&mut self, i: usize) -> usize {
-        let Some(k) = find_unescaped(&self.body[i + 2..], "$$") else {
+        let in_table = self.in_table(i);
+        // In a table, the formula ends with its cell.
+        let limit = if in_table {
+            cell_end(self.body, i + 2)
+        } else {
+            self.bytes.len()
+        };
+        let Some(k) = find_unescaped(&self.body[i + 2..limit], "$$") else {
             self.warn(
                 i..i + 2,
                 "unclosed `$$`: display math has no closing `$$`",
@@ -329,6 +354,7 @@ impl Scanner<'_> {
             return close + 2;
         }
         let tex = self.unquote(i, raw);
+        let tex = if in_table { unescape_pipes(tex) } else { tex };
         self.emit(i..close + 2, Item::Math { tex, display: true });
         close + 2
     }
@@ -376,8 +402,17 @@ impl Scanner<'_> {
         else {
             return open;
         };
+        let mut k = k;
+        if self.body[open..open + k].contains("[[") {
+            // `[[note#Heading [[with link]]]]`: a link to a heading that holds a link,
+            // as Obsidian writes it. Its `]]` is the one that closes the outer `[[`.
+            match nested_close(&self.body[open..line_end]) {
+                Some(close) if self.body[open..open + close].contains('#') => k = close,
+                _ => return open,
+            }
+        }
         let inner = &self.body[open..open + k];
-        if inner.trim().is_empty() || inner.contains("[[") {
+        if inner.trim().is_empty() {
             return open;
         }
         let (target_part, label) = match split_pipe(inner) {
@@ -390,10 +425,23 @@ impl Scanner<'_> {
                 let fragment = if let Some(block) = frag.strip_prefix('^') {
                     Fragment::Block(block.trim().to_string())
                 } else {
-                    // `[[note#H1#H2]]` points at the last heading.
-                    Fragment::Heading(frag.rsplit('#').next().unwrap_or(frag).trim().to_string())
+                    // `[[note#H1#H2]]` points at the last heading; a link in the
+                    // heading is its text (`[[with link]]` is `with link`).
+                    let heading = frag.rsplit('#').next().unwrap_or(frag);
+                    Fragment::Heading(
+                        heading
+                            .replace("[[", "")
+                            .replace("]]", "")
+                            .trim()
+                            .to_string(),
+                    )
                 };
-                (target_part[..h].trim(), Some(fragment))
+                // `[[note#]]` is the note itself, as in Obsidian.
+                let fragment = match fragment {
+                    Fragment::Heading(h) | Fragment::Block(h) if h.is_empty() => None,
+                    f => Some(f),
+                };
+                (target_part[..h].trim(), fragment)
             }
             None => (target_part.trim(), None),
         };
@@ -498,6 +546,35 @@ impl Scanner<'_> {
     }
 }
 
+/// The longest a link to a heading holding links may be, in bytes (a bound on the
+/// search for its end).
+const LONGEST_NESTED_LINK: usize = 1024;
+
+/// In `rest` (what follows a `[[`, to its line's end), where the `]]` matching that
+/// `[[` starts, counting the `[[` and `]]` between.
+fn nested_close(rest: &str) -> Option<usize> {
+    let bytes = rest.as_bytes();
+    let mut depth = 1usize;
+    let mut j = 0;
+    while j + 1 < bytes.len().min(LONGEST_NESTED_LINK) {
+        match (bytes[j], bytes[j + 1]) {
+            (b'[', b'[') => {
+                depth += 1;
+                j += 2;
+            }
+            (b']', b']') => {
+                depth -= 1;
+                if depth == 0 {
+                    return Some(j);
+                }
+                j += 2;
+            }
+            _ => j += 1,
+        }
+    }
+    None
+}
+
 /// Characters allowed in a tag name.
 pub fn is_tag_char(c: char) -> bool {
     c.is_alphanumeric() || matches!(c, '_' | '-' | '/')
@@ -508,6 +585,31 @@ fn split_pipe(inner: &str) -> Option<(&str, &str)> {
     let k = inner.find('|')?;
     let target = inner[..k].strip_suffix('\\').unwrap_or(&inner[..k]);
     Some((target, &inner[k + 1..]))
+}
+
+/// Where the table cell holding byte `from` ends: its first `|` not escaped, or its
+/// line's end.
+fn cell_end(body: &str, from: usize) -> usize {
+    let bytes = body.as_bytes();
+    let mut j = from;
+    while j < bytes.len() {
+        match bytes[j] {
+            b'\\' => j += 2,
+            b'|' | b'\n' => return j,
+            _ => j += 1,
+        }
+    }
+    bytes.len()
+}
+
+/// A formula in a table cell as the cell gives it: `\|` is how a `|` is written in a
+/// cell (GitHub's tables, and Obsidian's), so the formula has `|`.
+fn unescape_pipes(tex: String) -> String {
+    if tex.contains("\\|") {
+        tex.replace("\\|", "|")
+    } else {
+        tex
+    }
 }
 
 fn find_unescaped(hay: &str, needle: &str) -> Option<usize> {
@@ -576,11 +678,30 @@ mod tests {
     use super::*;
 
     fn items(body: &str) -> Vec<Item> {
-        scan("t.md", body, 0, body, &[], &[])
+        scan("t.md", body, 0, body, &[], &[], &[])
             .items
             .into_iter()
             .map(|l| l.item)
             .collect()
+    }
+
+    #[test]
+    fn in_a_table_a_formula_ends_with_its_cell() {
+        let body = "| a | b |\n|---|---|\n| $x $ | $ y$ |\n| $|v|$ | $\\|w\\|$ |\n| $5 | $6 |\n";
+        let tables = vec![Range {
+            start: 0,
+            end: body.len(),
+        }];
+        let found: Vec<Item> = scan("t.md", body, 0, body, &[], &[], &tables)
+            .items
+            .into_iter()
+            .map(|l| l.item)
+            .collect();
+        // `$x $ | $ y$` pairs no `$` across the `|`; `\|` in a cell is a `|`.
+        // `$|v|$` is cut by its cell's `|` too: written `$\|v\|$`, it is `|v|`.
+        assert_eq!(found, [math("|w|", false)]);
+        // Outside a table, the same line is one formula.
+        assert_eq!(items("$x $ | $ y$"), [math("x $ | $ y", false)]);
     }
 
     /// Many formulas on one line: each is found without reading the line back to its
@@ -631,7 +752,7 @@ mod tests {
 
     #[test]
     fn unclosed_display_math_is_reported() {
-        let s = scan("t.md", "x\n$$ a", 0, "x\n$$ a", &[], &[]);
+        let s = scan("t.md", "x\n$$ a", 0, "x\n$$ a", &[], &[], &[]);
         assert!(s.items.is_empty());
         assert_eq!(s.diagnostics.len(), 1);
         assert_eq!(s.diagnostics[0].line, 2);
@@ -665,6 +786,24 @@ mod tests {
     }
 
     #[test]
+    fn links_to_headings_as_obsidian_writes_them() {
+        let link = |target: &str, heading: Option<&str>| Item::WikiLink {
+            target: target.into(),
+            fragment: heading.map(|h| Fragment::Heading(h.into())),
+            label: None,
+            embed: false,
+        };
+        assert_eq!(
+            items("[[note#Heading [[with link]]]] and [[note#]] and [[x [[y]]"),
+            [
+                link("note", Some("Heading with link")),
+                link("note", None),
+                link("y", None),
+            ]
+        );
+    }
+
+    #[test]
     fn tags_but_not_headings_colours_or_anchors() {
         assert_eq!(
             items("#flashcards and #math/linear-algebra, not a#b nor #123 nor url/#x"),
@@ -682,6 +821,7 @@ mod tests {
             "a %%hidden%% b\n%%\nmany\n%%\nc",
             0,
             "a %%hidden%% b\n%%\nmany\n%%\nc",
+            &[],
             &[],
             &[],
         );
@@ -705,7 +845,7 @@ mod tests {
     fn protected_ranges_are_untouched() {
         let body = "`$x$ #t [[l]]` $y$";
         let protect = [Range { start: 0, end: 14 }];
-        let s = scan("t.md", body, 0, body, &protect, &[]);
+        let s = scan("t.md", body, 0, body, &protect, &[], &[]);
         assert_eq!(
             s.items,
             [Located {
@@ -720,7 +860,7 @@ mod tests {
     fn dropped_lines_leave_no_blank_line() {
         let body = "a\n<!--SR:!2024-08-05,3,250-->\nb";
         let drop = [Range { start: 2, end: 29 }];
-        let s = scan("t.md", body, 0, body, &[], &drop);
+        let s = scan("t.md", body, 0, body, &[], &drop, &[]);
         assert_eq!(s.text, "a\nb");
     }
 }

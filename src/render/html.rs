@@ -414,7 +414,9 @@ impl Writer<'_> {
                                 toc.push(TocEntry {
                                     level: *level as u8,
                                     id: id.clone(),
-                                    html: html.trim().to_string(),
+                                    // The entry is a link itself: the heading's own
+                                    // links are kept as their text.
+                                    html: without_links(html.trim()),
                                 });
                             }
                         }
@@ -504,7 +506,7 @@ impl Writer<'_> {
                             .with_hint("the LaTeX source is shown on the page instead"),
                         );
                     }
-                    let badges = self.badges(m.range.start);
+                    let badges = self.badges(m);
                     let html = match (m.display, in_paragraph, badges.is_empty()) {
                         (false, _, _) => {
                             format!("<span class=\"math math-inline\">{mathml}</span>{badges}")
@@ -538,7 +540,7 @@ impl Writer<'_> {
                 }
                 Node::Link(link) => out.push(Event::InlineHtml(CowStr::from(self.wikilink(link)))),
                 Node::Tag(tag) => {
-                    let href = self.url(&slug::tag_page(&tag.name));
+                    let href = self.url(&self.ctx.graph.tag_url(&tag.name));
                     out.push(Event::InlineHtml(CowStr::from(format!(
                         "<a class=\"tag\" href=\"{}\">#{}</a>",
                         escape_attr(&href),
@@ -803,17 +805,29 @@ impl Writer<'_> {
         html
     }
 
-    /// The verdict badges of the identities in the formula starting at `math_start`.
-    fn badges(&self, math_start: usize) -> String {
+    /// The verdict badges of the identities in the formula `math`; in an `aligned` (or
+    /// `align*`…) block, each says the row it belongs to.
+    fn badges(&self, math: &parse::Math) -> String {
         if self.fragment {
             return String::new();
         }
         let Some(list) = self.ctx.identities.get(self.from) else {
             return String::new();
         };
+        let text = &self.ctx.notes[self.from].text;
+        let source = text.get(math.range.clone()).unwrap_or("");
         let mut out = String::new();
-        for identity in list.iter().filter(|i| i.math_start == math_start) {
-            out.push_str(&badge(identity, self.report && self.ids));
+        for identity in list
+            .iter()
+            .filter(|i| i.math_start == math.range.start && has_badge(i))
+        {
+            let at = identity.range.start.saturating_sub(math.range.start);
+            let row = if math.display {
+                aligned_row(source, at)
+            } else {
+                None
+            };
+            out.push_str(&badge(identity, self.report && self.ids, row));
         }
         out
     }
@@ -969,7 +983,9 @@ impl Writer<'_> {
         let (raw, rest) = dest.split_at(cut);
         let path = extract::percent_decode(raw);
         match self.ctx.graph.resolve(self.from, &path, None) {
-            Ok(Resolved::Attachment(i)) => Some(self.url(&self.ctx.graph.attachments[i]) + rest),
+            Ok(Resolved::Attachment(i)) => {
+                Some(self.url(&self.ctx.graph.attachment_urls[i]) + rest)
+            }
             _ => None,
         }
     }
@@ -977,7 +993,7 @@ impl Writer<'_> {
     /// The URL of a resolved link from this page; `None` for an unpublished note.
     fn href(&self, resolved: &Resolved) -> Option<String> {
         match resolved {
-            Resolved::Attachment(i) => Some(self.url(&self.ctx.graph.attachments[*i])),
+            Resolved::Attachment(i) => Some(self.url(&self.ctx.graph.attachment_urls[*i])),
             Resolved::Note { index, anchor } => {
                 let page = &self.ctx.graph.pages[*index];
                 if !page.published {
@@ -1084,7 +1100,7 @@ impl Writer<'_> {
 
     fn file_embed(&self, i: usize, link: &WikiLink) -> String {
         let path = &self.ctx.graph.attachments[i];
-        let src = escape_attr(&self.url(path));
+        let src = escape_attr(&self.url(&self.ctx.graph.attachment_urls[i]));
         let name = path.rsplit('/').next().unwrap_or(path);
         let ext = name.rsplit('.').next().unwrap_or("").to_ascii_lowercase();
         let mut width = None;
@@ -1286,7 +1302,8 @@ fn badges_with_ids(ctx: &Ctx, index: usize, range: std::ops::Range<usize>, ids: 
         .map(|list| {
             list.iter()
                 .filter(|i| range.start <= i.math_start && i.math_start < range.end)
-                .map(|i| badge(i, ids))
+                .filter(|i| has_badge(i))
+                .map(|i| badge(i, ids, None))
                 .collect()
         })
         .unwrap_or_default()
@@ -1331,8 +1348,113 @@ pub fn badge_id(identity: &Located) -> String {
     format!("check-{}-{}", identity.line, identity.column)
 }
 
-/// A verdict badge: ✓, ✗ or ?, with the details in a tooltip shown on hover and focus.
-fn badge(identity: &Located, with_id: bool) -> String {
+static LINK_TAG: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"<a(?:\s[^>]*)?>|</a>").unwrap_or_else(|_| unreachable!("constant regex"))
+});
+
+/// `html` without its `<a>` tags (their content kept): for a table of contents entry,
+/// which is a link and may not hold one.
+fn without_links(html: &str) -> String {
+    LINK_TAG.replace_all(html, "").into_owned()
+}
+
+/// The skips that still carry a badge on the page: the checker read the identity and
+/// has something to say (a failure under one reading of its notation; a truth under
+/// the note's own condition). Every other skip — an equation that is no identity, a
+/// law of physics with abstract functions, notation the checker does not read — shows
+/// nothing on the page: a "?" on each would read as doubt. The report lists them all.
+const SKIPS_WITH_BADGE: &[&str] = &["ambiguous", "condition"];
+
+/// Whether an identity shows a badge beside its formula.
+pub fn has_badge(identity: &Located) -> bool {
+    match identity.verdict.status() {
+        Status::Pass | Status::Fail => true,
+        Status::Skip => identity
+            .verdict
+            .reason()
+            .is_some_and(|r| SKIPS_WITH_BADGE.contains(&r)),
+    }
+}
+
+/// The environments whose rows a badge can stand beside (each row a line of the
+/// formula, rows split by `\\`).
+const ALIGNED_ENVS: &[&str] = &[
+    "aligned",
+    "align",
+    "align*",
+    "alignat",
+    "alignat*",
+    "gathered",
+    "gather",
+    "gather*",
+    "split",
+    "eqnarray",
+    "eqnarray*",
+    "flalign",
+    "flalign*",
+    "multline",
+    "multline*",
+];
+
+/// For byte `at` of a formula's source (delimiters included): the row of its first
+/// row-aligned environment it falls in, and that environment's number of rows; `None`
+/// when it is not in one. Rows of environments nested in it (matrices, cases) are not
+/// counted.
+fn aligned_row(source: &str, at: usize) -> Option<(usize, usize)> {
+    let (start, name) = ALIGNED_ENVS
+        .iter()
+        .filter_map(|env| {
+            source
+                .find(&format!("\\begin{{{env}}}"))
+                .map(|k| (k + env.len() + "\\begin{}".len(), *env))
+        })
+        .min()?;
+    if at < start {
+        return None;
+    }
+    let end_tag = format!("\\end{{{name}}}");
+    let bytes = source.as_bytes();
+    let (mut depth, mut separators, mut last_separator) = (0usize, 0usize, start);
+    let mut row_of_at = None;
+    let mut k = start;
+    loop {
+        if k >= bytes.len() {
+            return None; // not closed
+        }
+        if row_of_at.is_none() && k >= at {
+            row_of_at = Some(separators);
+        }
+        let rest = &source[k..];
+        if depth == 0 && rest.starts_with(end_tag.as_str()) {
+            break;
+        }
+        if rest.starts_with("\\begin{") {
+            depth += 1;
+            k += "\\begin{".len();
+        } else if rest.starts_with("\\end{") {
+            depth = depth.saturating_sub(1);
+            k += "\\end{".len();
+        } else if rest.starts_with("\\\\") {
+            if depth == 0 {
+                separators += 1;
+                last_separator = k + 2;
+            }
+            k += 2;
+        } else if bytes[k] == b'\\' {
+            k += 2;
+        } else {
+            k += 1;
+        }
+    }
+    // A `\\` that ends the last row opens none.
+    let trailing = separators > 0 && source[last_separator..k].trim().is_empty();
+    let rows = separators + 1 - usize::from(trailing);
+    row_of_at.filter(|r| *r < rows).map(|r| (r, rows))
+}
+
+/// A verdict badge: ✓, ✗ or ?, with the details in a tooltip shown on hover and focus;
+/// `row` is its row of an aligned block and the block's rows.
+fn badge(identity: &Located, with_id: bool, row: Option<(usize, usize)>) -> String {
     let v = &identity.verdict;
     let (class, glyph, label) = match v.status() {
         Status::Pass => ("badge-pass", "✓", "Identity verified"),
@@ -1356,8 +1478,11 @@ fn badge(identity: &Located, with_id: bool) -> String {
     } else {
         String::new()
     };
+    let row = row
+        .map(|(row, rows)| format!(" data-row=\"{row}\" data-rows=\"{rows}\""))
+        .unwrap_or_default();
     format!(
-        "<span class=\"badge {class}\"{id} tabindex=\"0\" aria-label=\"{label}\">{glyph}<span class=\"badge-detail\" role=\"tooltip\">{detail}</span></span>"
+        "<span class=\"badge {class}\"{id}{row} tabindex=\"0\" aria-label=\"{label}\">{glyph}<span class=\"badge-detail\" role=\"tooltip\">{detail}</span></span>"
     )
 }
 
@@ -1643,4 +1768,21 @@ pub fn escape_attr(s: &str) -> String {
 /// Encodes an anchor for a URL fragment (`^` and spaces stay readable where allowed).
 fn fragment_encode(anchor: &str) -> String {
     anchor.replace(' ', "%20").replace('"', "%22")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::aligned_row;
+
+    #[test]
+    fn rows_of_aligned_blocks() {
+        let src = "$$\\begin{aligned}\na &= b \\\\\nc &= \\begin{pmatrix} 1 \\\\ 2 \\end{pmatrix} \\\\\ne &= f \\\\\n\\end{aligned} g = h$$";
+        let at = |needle: &str| src.find(needle).unwrap_or(0);
+        assert_eq!(aligned_row(src, at("a &=")), Some((0, 3)));
+        assert_eq!(aligned_row(src, at("c &=")), Some((1, 3)));
+        assert_eq!(aligned_row(src, at("e &=")), Some((2, 3)));
+        assert_eq!(aligned_row(src, at("g =")), None);
+        assert_eq!(aligned_row("$$x = y$$", 2), None);
+        assert_eq!(aligned_row("$$\\begin{align*} a = b", 18), None);
+    }
 }

@@ -7,7 +7,6 @@ pub mod quiz;
 pub mod search;
 
 use std::collections::HashSet;
-use std::time::UNIX_EPOCH;
 
 use rayon::prelude::*;
 use serde::Serialize;
@@ -20,6 +19,7 @@ use crate::extract::cards::Card;
 use crate::graph::{self, Graph};
 use crate::parse::ParsedNote;
 use crate::slug;
+use crate::urls;
 
 /// A file of the finished site.
 #[derive(Debug, Clone)]
@@ -63,6 +63,7 @@ const STYLE: &[u8] = include_bytes!("../../templates/static/style.css");
 const QUIZ_STYLE: &[u8] = include_bytes!("../../templates/static/quiz.css");
 const QUIZ_SCRIPT: &[u8] = include_bytes!("../../templates/static/quiz.js");
 const SEARCH_SCRIPT: &[u8] = include_bytes!("../../templates/static/search.js");
+const BADGE_SCRIPT: &[u8] = include_bytes!("../../templates/static/badges.js");
 
 /// An error in the templates themselves (a defect of notebuild, not of the vault).
 #[derive(Debug)]
@@ -122,7 +123,9 @@ struct NoteCtx {
     title: String,
     path: String,
     content: String,
+    /// The date as shown, and as `YYYY-MM-DD` when it is a day.
     date: Option<String>,
+    date_iso: Option<String>,
     breadcrumbs: Vec<Crumb>,
     tags: Vec<TagLink>,
     aliases: Vec<String>,
@@ -130,6 +133,8 @@ struct NoteCtx {
     toc_min_level: u8,
     backlinks: Vec<NoteLink>,
     warnings: usize,
+    /// Whether badges stand beside rows of aligned blocks (the page loads their script).
+    row_badges: bool,
     /// Flashcards in the note, and the quiz pages of their decks.
     cards: usize,
     decks: Vec<DeckCount>,
@@ -201,10 +206,15 @@ pub fn render_site(
     rendered
         .files
         .push(tags_page(&tera, graph, infos, settings)?);
-    for key in graph.tags.keys() {
-        rendered
-            .files
-            .push(tag_page(&tera, graph, infos, settings, key)?);
+    // Each tag page lists its own notes and sub-tags only (the whole list is on
+    // tags.html): the tag pages together grow as the vault does.
+    let tag_pages: Vec<Result<OutFile, TemplateError>> = graph
+        .tags
+        .par_iter()
+        .map(|(key, _)| tag_page(&tera, graph, infos, settings, key))
+        .collect();
+    for page in tag_pages {
+        rendered.files.push(page?);
     }
     rendered.files.push(checks_page(&tera, &ctx, settings)?);
     rendered.files.extend(quiz::quiz_pages(
@@ -216,29 +226,47 @@ pub fn render_site(
     )?);
     rendered.pages = rendered.files.len();
     rendered.files.push(OutFile {
-        path: "static/style.css".into(),
+        path: urls::STYLE.into(),
         contents: STYLE.to_vec(),
     });
     rendered.files.push(OutFile {
-        path: "static/quiz.css".into(),
+        path: urls::QUIZ_STYLE.into(),
         contents: QUIZ_STYLE.to_vec(),
     });
     rendered.files.push(OutFile {
-        path: "static/quiz.js".into(),
+        path: urls::QUIZ_SCRIPT.into(),
         contents: QUIZ_SCRIPT.to_vec(),
     });
     rendered.files.push(OutFile {
-        path: "static/search.js".into(),
+        path: urls::SEARCH_SCRIPT.into(),
         contents: SEARCH_SCRIPT.to_vec(),
+    });
+    rendered.files.push(OutFile {
+        path: urls::BADGE_SCRIPT.into(),
+        contents: BADGE_SCRIPT.to_vec(),
     });
     rendered.files.push(search::index_file(&entries));
     for (path, bytes) in math::assets() {
         rendered.files.push(OutFile {
-            path: format!("static/{path}"),
+            path: format!("{}/{path}", urls::STATIC_DIR),
             contents: bytes.to_vec(),
         });
     }
     Ok(rendered)
+}
+
+/// Every file [`render_site`] writes besides the note and tag pages: the fixed ones
+/// ([`urls::FIXED`]), the math assets, and the quiz pages of the published notes' cards
+/// (`published[i]` for note `i`).
+pub fn generated_paths(cards: &[Vec<Card>], published: &[bool]) -> Vec<String> {
+    let mut paths: Vec<String> = urls::FIXED.iter().map(|p| p.to_string()).collect();
+    paths.extend(
+        math::assets()
+            .into_iter()
+            .map(|(path, _)| format!("{}/{path}", urls::STATIC_DIR)),
+    );
+    paths.extend(quiz::page_paths(cards, published));
+    paths
 }
 
 fn render(tera: &Tera, template: &str, context: &impl Serialize) -> Result<Vec<u8>, TemplateError> {
@@ -267,6 +295,7 @@ fn note_page(
     let url = &ctx.graph.pages[i].url;
     let body = html::render_note(ctx, i, url);
     let toc_min_level = body.toc.iter().map(|t| t.level).min().unwrap_or(1);
+    let row_badges = body.html.contains(" data-row=\"");
     let headings: Vec<(String, String)> = body
         .toc
         .iter()
@@ -284,7 +313,8 @@ fn note_page(
         title: info.title.clone(),
         path: info.path.clone(),
         content: body.html,
-        date: date_of(info, &ctx.notes[i]),
+        date: date_of(info).map(|(shown, _)| shown),
+        date_iso: date_of(info).and_then(|(_, iso)| iso),
         breadcrumbs: graph::folder_of(&info.path)
             .split('/')
             .filter(|s| !s.is_empty())
@@ -297,7 +327,7 @@ fn note_page(
             .iter()
             .map(|t| TagLink {
                 name: t.clone(),
-                url: slug::encode_path(&slug::relative_url(url, &slug::tag_page(t))),
+                url: slug::encode_path(&slug::relative_url(url, &ctx.graph.tag_url(t))),
                 count: 0,
                 depth: 0,
             })
@@ -318,6 +348,7 @@ fn note_page(
             .map(|&b| note_link(ctx.graph, ctx.infos, url, b))
             .collect(),
         warnings: 0,
+        row_badges,
         cards: ctx.cards.get(i).map_or(0, Vec::len),
         decks: note_decks(ctx, i, url),
     };
@@ -389,29 +420,15 @@ fn note_link(graph: &Graph, infos: &[NoteInfo], from_page: &str, i: usize) -> No
     }
 }
 
-/// The note's date: front matter first, then the file's modification time.
-fn date_of(info: &NoteInfo, note: &ParsedNote) -> Option<String> {
-    info.date.clone().or_else(|| {
-        note.modified
-            .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
-            .map(|d| civil_date(d.as_secs()))
-    })
-}
-
-/// `YYYY-MM-DD` of a Unix time (UTC).
-pub fn civil_date(secs: u64) -> String {
-    // Howard Hinnant's days-to-civil algorithm.
-    let z = (secs / 86_400) as i64 + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let y = yoe + era * 400;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = if m <= 2 { y + 1 } else { y };
-    format!("{y:04}-{m:02}-{d:02}")
+/// The note's date as shown, and as a day when it is one (for `<time datetime>` and
+/// for ordering). Never the file's modification time: after a checkout that is the
+/// same day for every note.
+fn date_of(info: &NoteInfo) -> Option<(String, Option<String>)> {
+    match (&info.day, &info.date) {
+        (Some(day), _) => Some((day.to_string(), Some(day.to_string()))),
+        (None, Some(written)) => Some((written.clone(), None)),
+        (None, None) => None,
+    }
 }
 
 #[derive(Serialize)]
@@ -503,7 +520,7 @@ fn index_page(
 
     let mut dated: Vec<(String, usize)> = published
         .iter()
-        .filter_map(|&i| date_of(&infos[i], &ctx.notes[i]).map(|d| (d, i)))
+        .filter_map(|&i| infos[i].day.map(|d| (d.to_string(), i)))
         .collect();
     dated.sort_by(|a, b| b.0.cmp(&a.0).then(infos[a.1].title.cmp(&infos[b.1].title)));
     let recent = dated
@@ -554,7 +571,7 @@ fn index_page(
         home,
     };
     Ok(OutFile {
-        path: "index.html".into(),
+        path: urls::INDEX.into(),
         contents: render(tera, "index.html", &page)?,
     })
 }
@@ -566,7 +583,7 @@ fn tag_list(graph: &Graph, from_page: &str, top_level_only: bool) -> Vec<TagLink
         .filter(|(key, _)| !top_level_only || !key.contains('/'))
         .map(|(_, entry)| TagLink {
             name: entry.name.clone(),
-            url: slug::encode_path(&slug::relative_url(from_page, &slug::tag_page(&entry.name))),
+            url: slug::encode_path(&slug::relative_url(from_page, &entry.url)),
             count: entry.all.len(),
             depth: entry.name.matches('/').count(),
         })
@@ -599,7 +616,7 @@ fn tags_page(
         tags: tag_list(graph, "tags.html", false),
     };
     Ok(OutFile {
-        path: "tags.html".into(),
+        path: urls::TAGS.into(),
         contents: render(tera, "tags.html", &page)?,
     })
 }
@@ -619,7 +636,6 @@ struct TagPage<'a> {
     page_title: String,
     generator: &'static str,
     tag: TagCtx,
-    tags: Vec<TagLink>,
 }
 
 fn tag_page(
@@ -630,11 +646,11 @@ fn tag_page(
     key: &str,
 ) -> Result<OutFile, TemplateError> {
     let entry = &graph.tags[key];
-    let url = slug::tag_page(&entry.name);
+    let url = entry.url.clone();
     let link = |k: &str| {
         graph.tags.get(k).map(|e| TagLink {
             name: e.name.clone(),
-            url: slug::encode_path(&slug::relative_url(&url, &slug::tag_page(&e.name))),
+            url: slug::encode_path(&slug::relative_url(&url, &e.url)),
             count: e.all.len(),
             depth: e.name.matches('/').count(),
         })
@@ -660,7 +676,6 @@ fn tag_page(
             children: entry.children.iter().filter_map(|c| link(c)).collect(),
             parent,
         },
-        tags: tag_list(graph, &url, true),
     };
     Ok(OutFile {
         path: url,
@@ -668,19 +683,8 @@ fn tag_page(
     })
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn civil_dates() {
-        assert_eq!(civil_date(0), "1970-01-01");
-        assert_eq!(civil_date(1_722_556_800), "2024-08-02");
-    }
-}
-
 /// The path of the identity-check report page.
-pub const CHECKS_PAGE: &str = "checks.html";
+pub const CHECKS_PAGE: &str = urls::CHECKS;
 
 #[derive(Serialize)]
 struct CheckEntry {
@@ -767,12 +771,17 @@ fn checks_page(
             }
             let entry = CheckEntry {
                 place: format!("{}:{}:{}", identity.file, identity.line, identity.column),
+                // To the badge, or to the page when the formula shows none.
                 url: page.published.then(|| {
-                    format!(
-                        "{}#{}",
-                        slug::encode_path(&page.url),
-                        html::badge_id(identity)
-                    )
+                    if html::has_badge(identity) {
+                        format!(
+                            "{}#{}",
+                            slug::encode_path(&page.url),
+                            html::badge_id(identity)
+                        )
+                    } else {
+                        slug::encode_path(&page.url)
+                    }
                 }),
                 note_title: ctx.infos[i].title.clone(),
                 latex: identity.latex.clone(),

@@ -18,10 +18,41 @@ use crate::extract::cards::{Card, CardKind, Schedule};
 use crate::slug;
 
 /// The folder of the quiz pages.
-pub const QUIZ_DIR: &str = "quiz";
+pub const QUIZ_DIR: &str = crate::urls::QUIZ_DIR;
 
 /// The page of all cards.
-pub const QUIZ_INDEX: &str = "quiz/index.html";
+pub const QUIZ_INDEX: &str = crate::urls::QUIZ_INDEX;
+
+/// The paths of the quiz pages of the cards of published notes (`published[i]` for
+/// note `i`): none without cards, else the page of all cards and one per deck and
+/// ancestor deck (compared case-insensitively).
+pub fn page_paths(cards: &[Vec<Card>], published: &[bool]) -> Vec<String> {
+    let mut decks: BTreeMap<Vec<String>, Vec<String>> = BTreeMap::new();
+    for (list, _) in cards
+        .iter()
+        .zip(published)
+        .filter(|(_, published)| **published)
+    {
+        for card in list {
+            for n in 1..=card.deck.len() {
+                let path = &card.deck[..n];
+                decks
+                    .entry(path.iter().map(|p| p.to_lowercase()).collect())
+                    .or_insert_with(|| path.to_vec());
+            }
+        }
+    }
+    let any = cards
+        .iter()
+        .zip(published)
+        .any(|(c, published)| *published && !c.is_empty());
+    if !any {
+        return Vec::new();
+    }
+    std::iter::once(QUIZ_INDEX.to_string())
+        .chain(decks.values().map(|path| deck_page(path)))
+        .collect()
+}
 
 /// The page of a deck: `flashcards/math` → `quiz/deck-flashcards-math.html`.
 ///

@@ -10,7 +10,7 @@ use super::OutFile;
 use crate::slug;
 
 /// Where the index is written in the site.
-pub const INDEX_PATH: &str = "static/search-index.js";
+pub const INDEX_PATH: &str = crate::urls::SEARCH_INDEX;
 
 /// The longest text kept per note, in bytes: enough for the notes people write, and a
 /// bound on the index of a vault with a few huge notes.
