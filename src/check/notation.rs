@@ -569,6 +569,10 @@ pub(crate) fn is_constant_letter(base: &str) -> bool {
     (CONSTANT_LATIN.contains(&base) || greek) && !FUNC_LETTERS.contains(&base) && base != "\\sigma"
 }
 
+/// Letters that name numbers, never a field or a varying quantity: sizes and
+/// exponents (`n`, `m`), Euler's number and pi.
+pub(crate) const NUMBER_LETTERS: &[&str] = &["n", "m", "e", "\\pi"];
+
 /// Commands that are letters naming physical constants (`\hbar`): scalar symbols,
 /// read like lowercase Greek letters.
 pub(crate) const CONSTANT_COMMANDS: &[&str] = &["hbar", "hslash"];

@@ -91,16 +91,25 @@ pub(super) fn member(name: &str, arity: usize, instance: usize) -> Expr {
 /// A member of the family in the coordinates x, y, z: a scalar field, or one
 /// component of a vector field (`part` > 0).
 fn field_member(name: &str, part: usize, instance: usize) -> Expr {
-    let name = format!("{name}#{part}");
-    let coords = params(FIELD_COORDINATES.len());
-    member(&name, FIELD_COORDINATES.len(), instance).rewrite(&mut |x| match x {
-        Expr::Var(s) => match coords.iter().position(|p| p.key() == s.key()) {
-            Some(k) => Expr::Var(Sym {
-                base: FIELD_COORDINATES[k].to_string(),
-                sub: None,
-                bold: false,
-                upper: false,
-            }),
+    let coords: Vec<Sym> = FIELD_COORDINATES
+        .iter()
+        .map(|c| Sym {
+            base: (*c).to_string(),
+            sub: None,
+            bold: false,
+            upper: false,
+        })
+        .collect();
+    member_at(&format!("{name}#{part}"), &coords, instance)
+}
+
+/// A member of the family ([`member`]) in the symbols `at` rather than in
+/// arbitrary parameters.
+fn member_at(name: &str, at: &[Sym], instance: usize) -> Expr {
+    let arbitrary = params(at.len());
+    member(name, at.len(), instance).rewrite(&mut |x| match x {
+        Expr::Var(s) => match arbitrary.iter().position(|p| p.key() == s.key()) {
+            Some(i) => at.get(i).cloned().map_or(Expr::Var(s), Expr::Var),
             None => Expr::Var(s),
         },
         other => other,
@@ -147,7 +156,7 @@ pub(super) fn arity_used(message: &str) -> Option<(&str, usize)> {
 use std::collections::{BTreeMap, BTreeSet};
 
 use crate::check::SkipReason;
-use crate::check::notation::{ARRAY_MARKS, is_constant_letter};
+use crate::check::notation::{ARRAY_MARKS, NUMBER_LETTERS, is_constant_letter};
 use crate::check::syntax::{Ctx, TUPLE, Tk, Tok};
 
 use super::identity::{bare_primes, build};
@@ -317,19 +326,10 @@ fn with_instance<T>(
             .cloned()
             .or_else(|| var.filter(|_| arity == 1).map(|v| vec![v.clone()]));
         let def = match own {
-            Some(ps) if ps.len() == arity => {
-                let arbitrary = params(arity);
-                Def::Func {
-                    body: Ok(member(n, arity, k).rewrite(&mut |x| match x {
-                        Expr::Var(s) => match arbitrary.iter().position(|p| p.key() == s.key()) {
-                            Some(i) => Expr::Var(ps[i].clone()),
-                            None => Expr::Var(s),
-                        },
-                        other => other,
-                    })),
-                    params: ps,
-                }
-            }
+            Some(ps) if ps.len() == arity => Def::Func {
+                body: Ok(member_at(n, &ps, k)),
+                params: ps,
+            },
             _ => Def::Func {
                 params: params(arity),
                 body: Ok(member(n, arity, k)),
@@ -379,7 +379,7 @@ fn fields_in(st: &State, mems: &[&[Tok]], cx: &Ctx) -> BTreeMap<String, bool> {
                 let vector = s.bold || s.upper || (d.op.is_some() && d.of == Expr::Var(s.clone()));
                 let scalar = !FIELD_COORDINATES.contains(&s.base.as_str())
                     && !is_constant_letter(&s.base)
-                    && !["n", "m", "e", "\\pi"].contains(&s.base.as_str());
+                    && !NUMBER_LETTERS.contains(&s.base.as_str());
                 if vector || scalar {
                     out.entry(key).or_insert(vector);
                 }
@@ -426,14 +426,10 @@ fn primed_letters(st: &mut State, mems: &[&[Tok]], cx: &Ctx, src: &str) -> Resul
     let read = |st: &mut State, k: usize| {
         let mut saved = Vec::new();
         for n in &names {
-            let body = member(n, 1, k).rewrite(&mut |x| match x {
-                Expr::Var(s) if is_arbitrary(std::slice::from_ref(&s)) => Expr::Var(var.clone()),
-                other => other,
-            });
             let def = Def::Sym {
                 bold: false,
                 upper: false,
-                body: Ok(body),
+                body: Ok(member_at(n, std::slice::from_ref(&var), k)),
             };
             saved.push((n.clone(), st.syms.insert(n.clone(), def)));
         }

@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use crate::check::SkipReason;
 use crate::check::notation::Func;
-use crate::check::notation::{is_constant_letter, is_index_letter};
+use crate::check::notation::{NUMBER_LETTERS, is_constant_letter, is_index_letter};
 use crate::check::syntax::{
     self, BinOp, COORDINATE_POINT, Deriv, Expr, NormKind, PostOp, Sym, TUPLE, VecOp,
 };
@@ -636,7 +636,7 @@ fn scalar_field(syms: &[Sym]) -> Option<&Sym> {
             && s.sub.is_none()
             && !COORDINATES.contains(&s.base.as_str())
             && !is_constant_letter(&s.base)
-            && !["n", "m", "e", "\\pi"].contains(&s.base.as_str())
+            && !NUMBER_LETTERS.contains(&s.base.as_str())
     })
 }
 
@@ -734,7 +734,7 @@ fn field_variable(d: &Deriv) -> Result<Sym, Skip> {
             && s.key() != v.key()
             && s.base != v.base
             && !is_constant_letter(&s.base)
-            && !["n", "m", "e", "\\pi"].contains(&s.base.as_str())
+            && !NUMBER_LETTERS.contains(&s.base.as_str())
     });
     if let Some(s) = field {
         return Err(abstract_field(format!(
