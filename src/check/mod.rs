@@ -13,7 +13,9 @@
 //!   uses).
 //! - `find`: statements and the derivative detector (`statements`), definitions,
 //!   declarations and conditions (`scope`), identities (`identity`), substitution
-//!   (`rewrite`), indices (`indices`).
+//!   (`rewrite`), indices (`indices`), functions and fields the note never defines
+//!   read as arbitrary ones (`generic`), quantities varying with a variable: related
+//!   rates, implicit differentiation (`rates`).
 //! - `shape`: kinds and shapes with symbolic dimensions, unified across the sides.
 //! - `eval`: a generic evaluator over `f64` and `num_dual::Dual64` (exact forward-mode
 //!   derivatives, `derivative`), with domain and kink tracking; values in `value`,
