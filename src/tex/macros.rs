@@ -268,11 +268,12 @@ impl Macros {
                             ),
                         });
                     }
-                    let body =
-                        instantiate(&m, &token, &mut input).map_err(|message| MacroError {
+                    let body = instantiate(&m, &token, &mut input, limit).map_err(|message| {
+                        MacroError {
                             offset: token.origin.start,
                             message: format!("macro `\\{name}`: {message}"),
-                        })?;
+                        }
+                    })?;
                     produced += body.len();
                     if input.pending() + body.len() > limit || produced > limit {
                         return Err(MacroError {
@@ -495,12 +496,22 @@ impl Macros {
 }
 
 /// The tokens of a macro's body with its arguments in place, read from `input`.
-fn instantiate(m: &Macro, call: &OwnedToken, input: &mut Input) -> Result<Vec<OwnedToken>, String> {
+/// A package macro's TeX longer than `limit` bytes is refused before it is read into
+/// tokens (it could be far larger than the formula: its arguments copied many times).
+fn instantiate(
+    m: &Macro,
+    call: &OwnedToken,
+    input: &mut Input,
+    limit: usize,
+) -> Result<Vec<OwnedToken>, String> {
     // The expansion stands for the whole call: the command and its arguments.
     let whole = |input: &Input| call.origin.start..input.last_end.max(call.origin.end);
     if let Some(native) = m.native {
         let tex = native(&mut Args { input })
             .ok_or_else(|| "its arguments are missing or malformed".to_owned())?;
+        if tex.len() > limit {
+            return Err(format!("expands to more than {limit} bytes"));
+        }
         return Ok(owned_tokens(&tex, whole(input), false));
     }
     let mut args: Vec<Vec<OwnedToken>> = Vec::with_capacity(m.params);
@@ -830,6 +841,23 @@ mod tests {
             Ok(Some(e)) => e.tex,
             Ok(None) => tex.to_owned(),
             Err(e) => panic!("{tex}: {e:?}"),
+        }
+    }
+
+    /// Found by fuzzing (`tex_expand`): a package macro's arguments copied into a
+    /// TeX of some 90 MB, whose tokens asked for 2.2 GB. The expansion is refused
+    /// within the formula's budget instead.
+    #[test]
+    fn a_package_macro_cannot_expand_past_the_budget() {
+        let input = "\\newcommand{\\R}{{R}d\u{0}1TT\\usK\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}{\\\u{1}\u{0}\u{0}\\ev\u{13}{xssp\u{0}\u{0}\\eval{}A\u{0}\u{0}pdv[2]{x} x^4 =and\u{0} \\vx\\TA A A\u{4}\\ned{\\R}{\\$md{\\R}{athmmand{\\R}{\\mathbb{%\\`maR";
+        let mut m = Macros::builtin();
+        if let Some(physics) = crate::tex::packages::package("physics") {
+            m.load(physics);
+        }
+        for formula in input.splitn(3, '$') {
+            if let Ok(Some(e)) = m.expand(formula) {
+                assert!(e.tex.len() <= max_output(formula.len()) + 64);
+            }
         }
     }
 
