@@ -11,41 +11,13 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 use common::*;
-use tempfile::TempDir;
 
 /// Pages the site writes for itself (not for a note).
 const SITE_PAGES: &[&str] = &["index.html", "tags.html", "checks.html"];
 
-/// A build and what it wrote. The temporary folder lives as long as this does.
-struct Built {
-    _dir: TempDir,
-    out: PathBuf,
-    run: Run,
-    site: Site,
-}
-
 /// Builds `vault` into a fresh temporary folder's `site/`.
 fn build_into_temp(vault: &Path, extra: &[&str]) -> Result<Built, Error> {
     build_in(tempfile::tempdir()?, vault, extra)
-}
-
-/// Builds `vault` into `dir/site`, running in `dir`.
-fn build_in(dir: TempDir, vault: &Path, extra: &[&str]) -> Result<Built, Error> {
-    let out = dir.path().join("site");
-    let run = build(dir.path(), vault, &out, extra)?;
-    if !out.is_dir() {
-        return Err(fail(format!(
-            "no site was written (exit code {:?}); stderr:\n{}",
-            run.code, run.stderr
-        )));
-    }
-    let site = Site::read(&out)?;
-    Ok(Built {
-        _dir: dir,
-        out,
-        run,
-        site,
-    })
 }
 
 fn build_bundled(extra: &[&str]) -> Result<Built, Error> {

@@ -11,7 +11,6 @@ mod common;
 use std::path::{Path, PathBuf};
 
 use common::*;
-use tempfile::TempDir;
 
 fn fixture(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -19,29 +18,9 @@ fn fixture(name: &str) -> PathBuf {
         .join(name)
 }
 
-/// A build of a fixture and what it wrote; the temporary folder lives as long as this.
-struct Built {
-    _dir: TempDir,
-    run: Run,
-    site: Site,
-}
-
+/// A build of a fixture into a fresh temporary folder.
 fn build_fixture(name: &str, extra: &[&str]) -> Result<Built, Error> {
-    let dir = tempfile::tempdir()?;
-    let out = dir.path().join("site");
-    let run = build(dir.path(), &fixture(name), &out, extra)?;
-    if !out.is_dir() {
-        return Err(fail(format!(
-            "no site was written (exit code {:?}); stderr:\n{}",
-            run.code, run.stderr
-        )));
-    }
-    let site = Site::read(&out)?;
-    Ok(Built {
-        _dir: dir,
-        run,
-        site,
-    })
+    build_in(tempfile::tempdir()?, &fixture(name), extra)
 }
 
 /// The vault path a note page says it shows (its "Source:" line).

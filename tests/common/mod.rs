@@ -180,6 +180,34 @@ pub fn build(cwd: &Path, vault: &Path, out: &Path, extra: &[&str]) -> Result<Run
     notebuild(cwd, args)
 }
 
+/// A build and what it wrote. The temporary folder lives as long as this does.
+pub struct Built {
+    pub _dir: tempfile::TempDir,
+    pub out: PathBuf,
+    pub run: Run,
+    pub site: Site,
+}
+
+/// Builds `vault` into `dir/site`, running in `dir`; an error with the build's stderr
+/// when no site was written.
+pub fn build_in(dir: tempfile::TempDir, vault: &Path, extra: &[&str]) -> Result<Built, Error> {
+    let out = dir.path().join("site");
+    let run = build(dir.path(), vault, &out, extra)?;
+    if !out.is_dir() {
+        return Err(fail(format!(
+            "no site was written (exit code {:?}); stderr:\n{}",
+            run.code, run.stderr
+        )));
+    }
+    let site = Site::read(&out)?;
+    Ok(Built {
+        _dir: dir,
+        out,
+        run,
+        site,
+    })
+}
+
 /// The vault that ships with the crate.
 pub fn bundled_vault() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("notes")
