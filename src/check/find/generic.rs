@@ -156,11 +156,11 @@ pub(super) fn arity_used(message: &str) -> Option<(&str, usize)> {
 use std::collections::{BTreeMap, BTreeSet};
 
 use crate::check::SkipReason;
-use crate::check::notation::{ARRAY_MARKS, NUMBER_LETTERS, is_constant_letter};
+use crate::check::notation::{NUMBER_LETTERS, is_constant_letter};
 use crate::check::syntax::{Ctx, TUPLE, Tk, Tok};
 
 use super::identity::{bare_primes, build};
-use super::rates::PRIME_WITHOUT_VARIABLE;
+use super::rates::{PRIME_WITHOUT_VARIABLE, writes_arrays};
 use super::{Def, Ident, Skip, State};
 
 /// The identity with the functions it uses but the note never defines read as
@@ -176,16 +176,7 @@ pub(super) fn build_generic(
 ) -> Result<Ident, Skip> {
     // the family holds numbers: not for functions of an identity that writes
     // vectors or matrices (a scalar reading commutes where a cross product does not)
-    let mut written = mems.iter().filter_map(|m| {
-        let (a, b) = (m.first()?.start, m.last()?.end);
-        src.get(a..b)
-    });
-    let arrays = written.any(|t| {
-        ARRAY_MARKS
-            .iter()
-            .chain(["\\times"].iter())
-            .any(|k| t.contains(k))
-    });
+    let arrays = writes_arrays(mems, src);
     if first.kind != SkipReason::Abstract {
         return Err(first);
     }
@@ -424,25 +415,20 @@ fn primed_letters(st: &mut State, mems: &[&[Tok]], cx: &Ctx, src: &str) -> Resul
         return Err(());
     }
     let read = |st: &mut State, k: usize| {
-        let mut saved = Vec::new();
-        for n in &names {
+        let defs = names.iter().map(|n| {
             let def = Def::Sym {
                 bold: false,
                 upper: false,
                 body: Ok(member_at(n, std::slice::from_ref(&var), k)),
             };
-            saved.push((n.clone(), st.syms.insert(n.clone(), def)));
-        }
-        st.prime_var = Some(var.clone());
-        let out = build_with(st, mems, cx, src);
-        st.prime_var = None;
-        for (n, d) in saved {
-            match d {
-                Some(d) => st.syms.insert(n, d),
-                None => st.syms.remove(&n),
-            };
-        }
-        out
+            (n.clone(), def)
+        });
+        with_syms(st, defs.collect(), |st| {
+            st.prime_var = Some(var.clone());
+            let out = build_with(st, mems, cx, src);
+            st.prime_var = None;
+            out
+        })
     };
     let Ok(mut id) = read(st, 0) else {
         return Err(());
@@ -466,8 +452,7 @@ fn with_fields<T>(
     k: usize,
     f: impl FnOnce(&mut State) -> T,
 ) -> T {
-    let mut saved = Vec::new();
-    for (n, &vector) in fields {
+    let defs = fields.iter().map(|(n, &vector)| {
         let body = if vector {
             Expr::Apply(
                 TUPLE.to_string(),
@@ -484,8 +469,21 @@ fn with_fields<T>(
             upper: true,
             body: Ok(body),
         };
-        saved.push((n.clone(), st.syms.insert(n.clone(), def)));
-    }
+        (n.clone(), def)
+    });
+    with_syms(st, defs.collect(), f)
+}
+
+/// Runs `f` with the symbols `defs` defined, and the state's symbols as they were
+/// afterwards.
+fn with_syms<T>(st: &mut State, defs: Vec<(String, Def)>, f: impl FnOnce(&mut State) -> T) -> T {
+    let saved: Vec<(String, Option<Def>)> = defs
+        .into_iter()
+        .map(|(n, d)| {
+            let old = st.syms.insert(n.clone(), d);
+            (n, old)
+        })
+        .collect();
     let out = f(st);
     for (n, sym) in saved {
         match sym {

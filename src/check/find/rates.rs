@@ -200,9 +200,9 @@ pub(super) fn build_rates(
     Ok(id)
 }
 
-/// Does the identity write vectors or matrices (where a scalar reading does not
-/// apply)?
-fn writes_arrays(mems: &[&[Tok]], src: &str) -> bool {
+/// Does the identity write vectors or matrices or a cross product (where a scalar
+/// reading does not apply)?
+pub(super) fn writes_arrays(mems: &[&[Tok]], src: &str) -> bool {
     mems.iter()
         .filter_map(|m| src.get(m.first()?.start..m.last()?.end))
         .any(|t| {
