@@ -42,7 +42,7 @@ fuzz_target!(|data: &[u8]| {
     let infos: Vec<_> = notes.iter().map(extract::extract).collect();
     let settings = CardSettings::default();
     let cards: Vec<_> = notes.iter().map(|n| cards::cards(n, &settings).0).collect();
-    let (graph, _) = graph::build(&notes, &infos, &["image.png".to_owned()]);
+    let (graph, _) = graph::build(&notes, &infos, &["image.png".to_owned()], &[]);
     let identities = vec![Vec::new(); notes.len()];
     let ctx = Ctx {
         graph: &graph,
