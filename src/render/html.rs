@@ -827,7 +827,7 @@ impl Writer<'_> {
             } else {
                 None
             };
-            out.push_str(&badge(identity, self.report && self.ids, row));
+            out.push_str(&badge(identity, self.from, self.report && self.ids, row));
         }
         out
     }
@@ -1303,7 +1303,7 @@ fn badges_with_ids(ctx: &Ctx, index: usize, range: std::ops::Range<usize>, ids: 
             list.iter()
                 .filter(|i| range.start <= i.math_start && i.math_start < range.end)
                 .filter(|i| has_badge(i))
-                .map(|i| badge(i, ids, None))
+                .map(|i| badge(i, index, ids, None))
                 .collect()
         })
         .unwrap_or_default()
@@ -1452,27 +1452,14 @@ fn aligned_row(source: &str, at: usize) -> Option<(usize, usize)> {
     row_of_at.filter(|r| *r < rows).map(|r| (r, rows))
 }
 
-/// A verdict badge: ✓, ✗ or ?, with the details in a tooltip shown on hover and focus;
-/// `row` is its row of an aligned block and the block's rows.
-fn badge(identity: &Located, with_id: bool, row: Option<(usize, usize)>) -> String {
+/// A verdict badge: ✓, ✗ or ○, with its details ([`super::nav::badge_detail`]) in a
+/// tooltip shown on hover (static/nav.js opens them in place on a click or a key);
+/// `row` is its row of an aligned block and the block's rows. A wrong or unchecked
+/// identity's badge is a tab stop, a verified one is not (the header links to each).
+fn badge(identity: &Located, note: usize, with_id: bool, row: Option<(usize, usize)>) -> String {
     let v = &identity.verdict;
-    let (class, glyph, label) = match v.status() {
-        Status::Pass => ("badge-pass", "✓", "Identity verified"),
-        Status::Fail => ("badge-fail", "✗", "Wrong identity"),
-        Status::Skip => ("badge-skip", "?", "Identity not checked"),
-    };
-    let mut detail = format!("<strong>{label}</strong>");
-    let body = match (v.status(), &v.hint) {
-        (Status::Pass, _) => format!("{} random trials agree (seed {}).", v.trials, v.seed),
-        (_, Some(hint)) => format!("{} Hint: {hint}", v.message),
-        _ => v.message.clone(),
-    };
-    detail.push_str(": ");
-    detail.push_str(&escape_text(&body));
-    if let Some(example) = &v.counterexample {
-        detail.push_str("<br>");
-        detail.push_str(&escape_text(example));
-    }
+    let (class, glyph, label) = super::nav::badge_look(v.status());
+    let detail = super::nav::badge_detail(v);
     let id = if with_id {
         format!(" id=\"{}\"", badge_id(identity))
     } else {
@@ -1481,8 +1468,14 @@ fn badge(identity: &Located, with_id: bool, row: Option<(usize, usize)>) -> Stri
     let row = row
         .map(|(row, rows)| format!(" data-row=\"{row}\" data-rows=\"{rows}\""))
         .unwrap_or_default();
+    let focus = if v.status() == Status::Pass {
+        ""
+    } else {
+        " tabindex=\"0\" role=\"button\" aria-expanded=\"false\""
+    };
+    let report = super::nav::report_id(note, identity);
     format!(
-        "<span class=\"badge {class}\"{id}{row} tabindex=\"0\" aria-label=\"{label}\">{glyph}<span class=\"badge-detail\" role=\"tooltip\">{detail}</span></span>"
+        "<span class=\"badge {class}\"{id}{row}{focus} data-report=\"{report}\" aria-label=\"{label}\">{glyph}<span class=\"badge-detail\" role=\"tooltip\">{detail}</span></span>"
     )
 }
 
