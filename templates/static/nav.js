@@ -568,7 +568,6 @@
   // ---------------------------------------------------------------------------------
 
   function initPreviews() {
-    if (!window.matchMedia || !window.matchMedia("(hover: hover)").matches) return;
     var box = null;
     var showTimer = null;
     var hideTimer = null;
@@ -601,7 +600,9 @@
         placeNear(box, link);
       });
     }
-    document.addEventListener("mouseover", function (e) {
+    // a mouse only: a tap on a phone follows the link
+    document.addEventListener("pointerover", function (e) {
+      if (e.pointerType !== "mouse" && e.pointerType !== "pen") return;
       var link = e.target.closest && e.target.closest("a.internal-link:not(.is-unresolved), .explorer a, .prev-next a");
       if (!link || link === over) return;
       over = link;
@@ -611,7 +612,7 @@
         show(link);
       }, 250);
     });
-    document.addEventListener("mouseout", function (e) {
+    document.addEventListener("pointerout", function (e) {
       var link = e.target.closest && e.target.closest("a");
       if (!link || link !== over) return;
       if (e.relatedTarget && link.contains(e.relatedTarget)) return;

@@ -94,7 +94,15 @@
     s = s.replace(FONTS, "").replace(/&/g, "");
     s = s.replace(/\\(?:left|right|big|Big|bigg|Bigg)\b/g, "");
     for (var k = 0; k < 3; k++) {
-      s = s.replace(/\\[dt]?frac\s*\{([^{}]*)\}\s*\{([^{}]*)\}/g, "$1/$2");
+      s = s.replace(/\\[dt]?frac\s*\{([^{}]*)\}\s*\{([^{}]*)\}/g, function (m, a, b) {
+        var wrap = function (t) {
+          return /^\s*[\w∂]*\s*$/.test(t) ? t.trim() : "(" + t.trim() + ")";
+        };
+        return wrap(a) + "/" + wrap(b);
+      });
+      s = s.replace(/([\^_])\{([^{}]*)\}/g, function (m, op, t) {
+        return t.length === 1 ? op + t : op + "(" + t + ")";
+      });
     }
     s = s.replace(/\^\s*(?:\{\s*(T|-1|2|3|n|\*|\\top)\s*\}|(T|2|3|n|\*)(?![A-Za-z0-9]))/g, function (m, a, b) {
       return SUPER[a || b];
