@@ -49,6 +49,7 @@ pub const GRAPH: &str = "graph.html";
 pub const NAV_SCRIPT: &str = "static/nav.js";
 pub const NAV_DATA: &str = "static/nav-data.js";
 pub const PREVIEW_DATA: &str = "static/previews.js";
+pub const CARDS_DATA: &str = "static/cards-data.js";
 
 /// The generated files every site has (the math assets and the quiz pages, which vary,
 /// are added by the renderer's [`crate::render::generated_paths`]).
@@ -66,6 +67,7 @@ pub const FIXED: &[&str] = &[
     NAV_SCRIPT,
     NAV_DATA,
     PREVIEW_DATA,
+    CARDS_DATA,
 ];
 
 /// A note as the namespace sees it.

@@ -689,6 +689,57 @@ fn search_forgives_typos_and_matches_formulas_in_chromium() -> TestResult {
     Ok(())
 }
 
+/// The Quiz link and each deck say how many cards are due and new today; an overdue
+/// card's grade buttons come with the reason of their long intervals.
+#[test]
+fn quiz_counts_and_overdue_reason_in_chromium() -> TestResult {
+    let Some(chrome) = chromium_or_skip()? else {
+        return Ok(());
+    };
+    let (dir, site) = bundled_site()?;
+    let mut browser = Browser::launch(&chrome, dir.path())?;
+    let tab = browser.open_tab(None)?;
+    // on a note page: the Quiz link counts the cards to study today
+    browser.navigate(&tab, &file_url(&site.join("rules/chain-rule.html"))?)?;
+    browser.wait_until(&tab, "!!document.querySelector('.site-nav .nav-count')")?;
+    let count = browser.eval(
+        &tab,
+        "document.querySelector('.site-nav .nav-count').textContent",
+    )?;
+    let due_and_new = browser.eval(
+        &tab,
+        "document.querySelector('.site-nav .nav-count').getAttribute('aria-label')",
+    )?;
+    // the bundled cards were last reviewed in 2024: every scheduled one is due
+    assert_eq!(count, "28", "{due_and_new}");
+    assert_eq!(due_and_new, "10 due · 18 new today");
+    browser.navigate(&tab, &file_url(&site.join(QUIZ_PAGE))?)?;
+    browser.wait_ready(&tab)?;
+    let decks = browser.eval(
+        &tab,
+        "Array.from(document.querySelectorAll('.quiz-deck-list .deck-due')).map(d => d.textContent)",
+    )?;
+    assert_eq!(
+        decks,
+        json!([
+            "10 due · 18 new",
+            "10 due · 18 new",
+            "5 due · 11 new",
+            "5 due · 7 new"
+        ])
+    );
+    browser.press(&tab, " ")?;
+    browser.wait_until(&tab, "!document.querySelector('.quiz-why').hidden")?;
+    let why = browser.eval(&tab, "document.querySelector('.quiz-why').textContent")?;
+    let why = why.as_str().unwrap_or("");
+    assert!(
+        why.starts_with("Last interval ") && why.contains(" d, overdue "),
+        "{why}"
+    );
+    browser.expect_clean(&tab)?;
+    Ok(())
+}
+
 // ---------------------------------------------------------------------------------------
 // Scenarios
 // ---------------------------------------------------------------------------------------

@@ -268,6 +268,7 @@ pub fn render_site(
     });
     rendered.files.push(nav::nav_file(graph, infos, &order));
     rendered.files.push(nav::previews_file(&previews));
+    rendered.files.push(nav::cards_file(cards, graph));
     for (path, bytes) in math::assets() {
         rendered.files.push(OutFile {
             path: format!("{}/{path}", urls::STATIC_DIR),

@@ -15,6 +15,7 @@ use super::OutFile;
 use super::html::{badge_id, escape_text, has_badge};
 use crate::check::{Located, Status, Verdict};
 use crate::extract::NoteInfo;
+use crate::extract::cards::{Card, Schedule};
 use crate::graph::{self, Graph};
 use crate::slug;
 
@@ -22,6 +23,8 @@ use crate::slug;
 pub const NAV_DATA: &str = crate::urls::NAV_DATA;
 /// The script with each note's first paragraphs, for link previews.
 pub const PREVIEW_DATA: &str = crate::urls::PREVIEW_DATA;
+/// The script with every card's deck and schedule.
+pub const CARDS_DATA: &str = crate::urls::CARDS_DATA;
 
 /// The longest preview kept per note, in bytes of HTML (formulas are verbose MathML).
 const MAX_PREVIEW: usize = 12 * 1024;
@@ -184,7 +187,7 @@ fn counterexample_html(example: &str) -> String {
     };
     if let Some(sizes) = without_seed.strip_prefix("sizes: ") {
         return format!(
-            "<span class=\"bd-example\"><strong>Example:</strong> with sizes {}.</span>",
+            "<span class=\"bd-example\"><strong>Example:</strong> with {}.</span>",
             escape_text(sizes)
         );
     }
@@ -204,12 +207,15 @@ fn counterexample_html(example: &str) -> String {
             escape_text(example)
         );
     };
-    let mut out =
-        String::from("<span class=\"bd-example\"><strong>Example</strong> (random values");
+    // `sizes` gives each matrix's size and each scalar's value (`A 3×3, x = 1.3380`)
+    let mut out = format!(
+        "<span class=\"bd-example\"><strong>Example</strong> (random values, trial {}",
+        escape_text(trial)
+    );
     if !sizes.trim().is_empty() {
-        out.push_str(&format!(", sizes {}", escape_text(sizes.trim())));
+        out.push_str(&format!(", with {}", escape_text(sizes.trim())));
     }
-    out.push_str(&format!(", trial {})", escape_text(trial)));
+    out.push(')');
     if let Some(entry) = entry {
         out.push_str(&format!(", entry {} of the result", escape_text(entry)));
     }
@@ -374,6 +380,31 @@ pub fn previews_file(previews: &[(String, String, String)]) -> OutFile {
     script_file(PREVIEW_DATA, "notebuildPreviews", &map)
 }
 
+/// `static/cards-data.js`: every published card's id, deck and the schedule its note
+/// writes (`[id, deck, due, interval]`), for the due and new counts that static/nav.js
+/// shows beside the Quiz link and each deck (the learner's history in localStorage
+/// overrides the note's schedule, as in static/quiz.js).
+pub fn cards_file(cards: &[Vec<Card>], graph: &Graph) -> OutFile {
+    let list: Vec<(&str, String, String, String)> = cards
+        .iter()
+        .zip(&graph.pages)
+        .filter(|(_, page)| page.published)
+        .flat_map(|(cs, _)| cs)
+        .map(|card| {
+            let (due, interval) = match &card.schedule {
+                Some(Schedule::Sm2 { due, interval, .. }) => (due.clone(), interval.to_string()),
+                Some(Schedule::Fsrs { due, interval, .. }) => (
+                    due.get(..10).unwrap_or(due).to_string(),
+                    format!("{}", interval.round().max(1.0)),
+                ),
+                None => (String::new(), String::new()),
+            };
+            (card.id.as_str(), card.deck.join("/"), due, interval)
+        })
+        .collect();
+    script_file(CARDS_DATA, "notebuildCards", &list)
+}
+
 fn script_file(path: &str, variable: &str, value: &impl Serialize) -> OutFile {
     let json = serde_json::to_string(value).unwrap_or_else(|_| "null".to_string());
     OutFile {
@@ -491,7 +522,7 @@ mod tests {
         let html = counterexample_html(
             "trial 5: A 3×3, x 3×1; left 0.532886 vs right -0.969726 at entry (1, 2) (seed 24301)",
         );
-        assert!(html.contains("sizes A 3×3, x 3×1"), "{html}");
+        assert!(html.contains("with A 3×3, x 3×1"), "{html}");
         assert!(html.contains("entry (1, 2) of the result"), "{html}");
         assert!(
             html.contains("<span class=\"bd-num\">−0.969726</span>"),

@@ -320,7 +320,7 @@
       nodes[i].vx = 0;
       nodes[i].vy = 0;
     }
-    var cut = 140;
+    var cut = 180;
     for (var it = 0; it < iterations; it++) {
       var alpha = 1 - it / iterations;
       var grid = {};
@@ -349,7 +349,7 @@
                 ddy = Math.random() - 0.5;
                 d2 = 0.5;
               }
-              var f = (900 * alpha) / d2;
+              var f = (1600 * alpha) / d2;
               p.vx += ddx * f;
               p.vy += ddy * f;
               q.vx -= ddx * f;
@@ -364,7 +364,7 @@
         var ex = t.x - s.x;
         var ey = t.y - s.y;
         var d = Math.sqrt(ex * ex + ey * ey) || 1;
-        var k = ((d - 60) / d) * 0.05 * alpha;
+        var k = ((d - 80) / d) * 0.05 * alpha;
         s.vx += ex * k;
         s.vy += ey * k;
         t.vx -= ex * k;
@@ -672,12 +672,76 @@
     update();
   }
 
+  // ---------------------------------------------------------------------------------
+  // Due and new cards, beside the Quiz link and each deck
+  // ---------------------------------------------------------------------------------
+
+  function pad2(n) {
+    return (n < 10 ? "0" : "") + n;
+  }
+
+  function initQuizCounts() {
+    var link = document.querySelector(".site-nav a[href$='quiz/index.html']");
+    if (!link) return;
+    loadScript("static/cards-data.js", "notebuildCards", function (list) {
+      if (!Array.isArray(list)) return;
+      var history = {};
+      try {
+        var stored = JSON.parse(localStorage.getItem("notebuild.quiz.v1") || "null");
+        if (stored && stored.cards && typeof stored.cards === "object") history = stored.cards;
+      } catch (e) {
+        /* no history readable: the notes' schedules alone */
+      }
+      var now = new Date();
+      var today = now.getFullYear() + "-" + pad2(now.getMonth() + 1) + "-" + pad2(now.getDate());
+      var decks = {};
+      var total = { due: 0, fresh: 0 };
+      list.forEach(function (c) {
+        if (!Array.isArray(c)) return;
+        var entry = Object.prototype.hasOwnProperty.call(history, c[0]) ? history[c[0]] : null;
+        var due = entry && typeof entry.due === "string" ? entry.due : String(c[2] || "");
+        due = /^\d{4}-\d{2}-\d{2}/.test(due) && due.slice(0, 10) !== "2000-01-01" ? due.slice(0, 10) : "";
+        var kind = !due ? "fresh" : due <= today ? "due" : null;
+        if (!kind) return;
+        total[kind]++;
+        // the card counts for its deck and every deck above it
+        var parts = String(c[1] || "").toLowerCase().split("/");
+        for (var k = 1; k <= parts.length; k++) {
+          var key = parts.slice(0, k).join("/");
+          var d = (decks[key] = decks[key] || { due: 0, fresh: 0 });
+          d[kind]++;
+        }
+      });
+      function label(c) {
+        var parts = [];
+        if (c.due) parts.push(c.due + " due");
+        if (c.fresh) parts.push(c.fresh + " new");
+        return parts.join(" · ");
+      }
+      if (total.due + total.fresh > 0) {
+        var badge = el("span", "nav-count", String(total.due + total.fresh));
+        badge.title = label(total) + " today";
+        badge.setAttribute("aria-label", label(total) + " today");
+        link.appendChild(document.createTextNode(" "));
+        link.appendChild(badge);
+      }
+      Array.prototype.forEach.call(document.querySelectorAll(".quiz-deck-list a"), function (a) {
+        var name = a.getAttribute("title");
+        var c = name === null ? total : decks[name.toLowerCase()];
+        if (!c || c.due + c.fresh === 0) return;
+        var li = a.parentNode;
+        li.appendChild(el("span", "deck-due", label(c)));
+      });
+    });
+  }
+
   function start() {
     initTheme();
     initBadges();
     initNav();
     initPreviews();
     initToc();
+    initQuizCounts();
   }
 
   if (document.readyState === "loading") {
