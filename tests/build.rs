@@ -769,6 +769,12 @@ fn images_notes_and_highlights_are_embedded() -> TestResult {
     let class = attribute(img, "class").unwrap_or_default();
     assert!(class.split(' ').any(|c| c == "align-center"), "{img}");
     assert_eq!(attribute(img, "width").as_deref(), Some("400"), "{img}");
+    // no caption: the file's name without its extension
+    assert_eq!(
+        attribute(img, "alt").as_deref(),
+        Some("jacobian-shapes"),
+        "{img}"
+    );
     let src = attribute(img, "src").unwrap_or_default();
     let file = resolve_relative(page, &percent_decode(&src).unwrap_or_default());
     assert_eq!(file.as_deref(), Some("attachments/jacobian-shapes.svg"));

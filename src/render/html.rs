@@ -90,7 +90,7 @@ pub fn render_note(ctx: &Ctx, index: usize, page: &str) -> Body {
     let mut writer = Writer::new(ctx, page, index, false);
     writer.toc = Some(Vec::new());
     writer.footnotes = Footnotes::plan(nodes);
-    let html = writer.blocks(nodes);
+    let html = super::typo::keep_punctuation(&writer.blocks(nodes));
     let mut diagnostics = writer.diagnostics;
     dedup(&mut diagnostics);
     Body {
@@ -1141,7 +1141,9 @@ impl Writer<'_> {
             Some(a) => format!(" align-{a}"),
             None => String::new(),
         };
-        let alt = escape_attr(alt.as_deref().unwrap_or(name));
+        // The embed's caption, else the file's name without its extension.
+        let stem = name.rsplit_once('.').map_or(name, |(stem, _)| stem);
+        let alt = escape_attr(alt.as_deref().unwrap_or(stem));
         match ext.as_str() {
             "png" | "jpg" | "jpeg" | "gif" | "svg" | "webp" | "bmp" | "avif" | "ico" => format!(
                 "<img class=\"embed-image{class}\" src=\"{src}\" alt=\"{alt}\" loading=\"lazy\"{attrs}>"
@@ -1288,7 +1290,7 @@ static REVIEW_COMMENT_TEXT: LazyLock<Regex> = LazyLock::new(|| {
 /// page, with URLs relative to `page`.
 pub fn render_fragment(ctx: &Ctx, index: usize, page: &str, markdown: &str) -> String {
     let mut writer = Writer::new(ctx, page, index, true);
-    writer.fragment_html(markdown)
+    super::typo::keep_punctuation(&writer.fragment_html(markdown))
 }
 
 /// The badges (without ids) of the identities of note `index` stated in `range`.

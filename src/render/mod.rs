@@ -6,6 +6,7 @@ pub mod math;
 pub mod nav;
 pub mod quiz;
 pub mod search;
+pub mod typo;
 
 use std::collections::HashSet;
 
