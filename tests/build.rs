@@ -2497,3 +2497,38 @@ fn note_pages_link_previous_and_next_and_navigation_data_is_written() -> TestRes
     );
     Ok(())
 }
+
+/// `order:` in notebuild.yaml sets the reading order of previous and next; the notes
+/// it does not name follow in folder order.
+#[test]
+fn previous_and_next_follow_the_order_of_the_settings() -> TestResult {
+    let (dir, vault) = temp_vault(&[
+        ("notebuild.yaml", "order:\n  - Zeta\n  - B/Alpha.md\n"),
+        ("A first.md", "# A first\n\nText.\n"),
+        ("Zeta.md", "# Zeta\n\nText.\n"),
+        ("B/Alpha.md", "# Alpha\n\nText.\n"),
+    ])?;
+    let b = build_in(dir, &vault, &[])?;
+    b.run.expect_code(0)?;
+    let links = |page: &str| -> Result<(Option<String>, Option<String>), Error> {
+        let html = b.site.page(page)?;
+        let nav = elements(html, "<nav class=\"prev-next\"")
+            .into_iter()
+            .next()
+            .unwrap_or("");
+        let find = |rel: &str| {
+            start_tags(nav, "a")
+                .into_iter()
+                .find(|t| attribute(t, "rel").as_deref() == Some(rel))
+                .and_then(|t| attribute(t, "href"))
+        };
+        Ok((find("prev"), find("next")))
+    };
+    assert_eq!(links("zeta.html")?, (None, Some("b/alpha.html".into())));
+    assert_eq!(
+        links("b/alpha.html")?,
+        (Some("../zeta.html".into()), Some("../a-first.html".into()))
+    );
+    assert_eq!(links("a-first.html")?, (Some("b/alpha.html".into()), None));
+    Ok(())
+}

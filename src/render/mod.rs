@@ -48,6 +48,8 @@ pub struct SiteSettings {
     pub safe_html: bool,
     /// Set by [`render_site`]: whether the site has flashcards, hence quiz pages.
     pub quiz: bool,
+    /// The reading order (`order:` in notebuild.yaml): vault paths, `.md` optional.
+    pub order: Vec<String>,
 }
 
 /// The templates, compiled into the binary.
@@ -194,7 +196,7 @@ pub fn render_site(
         cards,
         safe_html: settings.safe_html,
     };
-    let order = nav::reading_order(graph, infos, &[]);
+    let order = nav::reading_order(graph, infos, &settings.order);
     let positions = nav::positions(&order, notes.len());
     let reading = (order.as_slice(), positions.as_slice());
     let results: Vec<Result<NoteOut, TemplateError>> = (0..notes.len())
