@@ -2532,3 +2532,32 @@ fn previous_and_next_follow_the_order_of_the_settings() -> TestResult {
     assert_eq!(links("a-first.html")?, (Some("b/alpha.html".into()), None));
     Ok(())
 }
+
+/// On the quiz page and in a note's cards, each identity's badge stands right after
+/// the formula that states it, not in a row under the answer.
+#[test]
+fn card_badges_stand_beside_their_formulas() -> TestResult {
+    let b = build_bundled(&[])?;
+    b.run.expect_code(0)?;
+    for page in ["quiz/index.html", "review/flashcards-foundations.html"] {
+        let html = b.site.page(page)?;
+        let badges: Vec<usize> = html
+            .match_indices("<span class=\"badge badge-")
+            .map(|(k, _)| k)
+            .collect();
+        assert!(!badges.is_empty(), "{page} shows no badge");
+        for k in badges {
+            let before = &html[..k];
+            assert!(
+                before.ends_with("</math></span>")
+                    || before.ends_with("<span class=\"badges\">")
+                    || before.ends_with("</span></span>"),
+                "{page}: a badge not beside its formula: …{}",
+                &before[before.len().saturating_sub(80)..]
+            );
+        }
+        assert!(!html.contains("class=\"quiz-badges\""), "{page}");
+        assert!(!html.contains("class=\"flashcard-badges\""), "{page}");
+    }
+    Ok(())
+}
