@@ -403,13 +403,26 @@
       maxX = Math.max(maxX, p.x);
       maxY = Math.max(maxY, p.y);
     });
-    var pad = 60;
+    // room for the labels, which stand out to both sides of their dot
+    var pad = 40;
+    var padX = 110;
     var view = {
-      x: minX - pad,
+      x: minX - padX,
       y: minY - pad,
-      w: Math.max(200, maxX - minX + 2 * pad),
+      w: Math.max(200, maxX - minX + 2 * padX),
       h: Math.max(160, maxY - minY + 2 * pad),
     };
+    // keep the box's proportions, the drawing centred
+    var aspect = (box.clientHeight || 200) / Math.max(1, box.clientWidth || 300);
+    if (view.h / view.w < aspect) {
+      var h = view.w * aspect;
+      view.y -= (h - view.h) / 2;
+      view.h = h;
+    } else {
+      var w = view.h / aspect;
+      view.x -= (w - view.w) / 2;
+      view.w = w;
+    }
     var graph = svg("svg", { class: "graph", role: "img" });
     graph.setAttribute("aria-label", opts.label);
     function setView() {
@@ -433,7 +446,8 @@
       degree[e[1]]++;
     });
     var showLabels = nodes.length <= (opts.labels || 40);
-    var scale = Math.max(1, view.w / 600);
+    // one screen pixel in the drawing's units: labels and dots keep their size on screen
+    var scale = view.w / Math.max(120, box.clientWidth || 600);
     var layer = svg("g", { class: "graph-nodes" });
     nodes.forEach(function (p, k) {
       var a = svg("a", { href: root + p.u, class: "graph-node" + (p.current ? " is-current" : "") });
@@ -441,13 +455,13 @@
       title.textContent = p.t;
       a.appendChild(title);
       a.appendChild(
-        svg("circle", { cx: p.x, cy: p.y, r: (4 + Math.min(6, Math.sqrt(degree[k]) * 1.5)) * Math.min(scale, 2.5) })
+        svg("circle", { cx: p.x, cy: p.y, r: (3 + Math.min(5, Math.sqrt(degree[k]) * 1.2)) * scale })
       );
       var label = svg("text", {
         x: p.x,
-        y: p.y - 10 * Math.min(scale, 2.5),
+        y: p.y - 9 * scale,
         "text-anchor": "middle",
-        "font-size": 11 * Math.min(scale, 2.5),
+        "font-size": 11 * scale,
         class: showLabels || p.current ? "" : "graph-label-hover",
       });
       label.textContent = p.t.length > 28 ? p.t.slice(0, 27) + "…" : p.t;
@@ -529,7 +543,7 @@
       });
     var section = box.closest(".local-graph");
     if (section) section.hidden = false;
-    drawGraph(box, nodes, edges, { label: "Graph of the notes linked with this one", labels: 40 });
+    drawGraph(box, nodes, edges, { label: "Graph of the notes linked with this one", labels: 8 });
   }
 
   function initGlobalGraph(nav) {
