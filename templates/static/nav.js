@@ -212,8 +212,14 @@
       var badge = e.target.closest && e.target.closest(".badge[data-report]");
       if (badge && (e.key === "Enter" || e.key === " ")) {
         e.preventDefault();
-        if (openBadge === badge) closeBadge(true);
-        else openBadgeDetails(badge);
+        if (openBadge === badge) {
+          closeBadge(true);
+        } else {
+          openBadgeDetails(badge);
+          // from the keyboard, the details come next: their link, then Close
+          var first = openPanel && openPanel.querySelector("a, button");
+          if (first) first.focus();
+        }
       } else if (e.key === "Escape" && openBadge) {
         closeBadge(true);
       }
