@@ -563,6 +563,22 @@ fn explorer_theme_previews_and_graphs_work_offline_in_chromium() -> TestResult {
         &tab,
         "!document.querySelector('.explorer details[data-folder]').open",
     )?;
+    // and stays folded on the next page
+    let folded = browser.eval(
+        &tab,
+        "document.querySelector('.explorer details[data-folder]').getAttribute('data-folder')",
+    )?;
+    browser.navigate(&tab, &file_url(&site.join("foundations/jacobians.html"))?)?;
+    browser.wait_until(&tab, "!document.querySelector('nav.explorer').hidden")?;
+    let open = browser.eval(
+        &tab,
+        &format!(
+            "document.querySelector('.explorer details[data-folder=\"' + {folded} + '\"]').open"
+        ),
+    )?;
+    assert_eq!(open, false, "the folder {folded} opened again");
+    browser.navigate(&tab, &file_url(&site.join("rules/chain-rule.html"))?)?;
+    browser.wait_until(&tab, "!document.querySelector('nav.explorer').hidden")?;
     // the local graph: this note and its neighbours, this one marked
     browser.wait_until(
         &tab,

@@ -20,6 +20,7 @@
   "use strict";
 
   var THEME_KEY = "notebuild.theme";
+  var EXPLORER_KEY = "notebuild.explorer";
   var NARROW = 640;
   var SVG = "http://www.w3.org/2000/svg";
   var root = (document.body && document.body.getAttribute("data-root")) || "";
@@ -248,7 +249,7 @@
     var tree = box && box.querySelector(".explorer-tree");
     if (!box || !tree || !nav || !Array.isArray(nav.p)) return;
     var folders = {};
-    var top = { list: el("ul", "explorer-list"), notes: [], subs: [] };
+    var top = { list: el("ul", "explorer-list"), path: "", notes: [], subs: [] };
     folders[""] = top;
     function folder(path) {
       if (folders[path]) return folders[path];
@@ -291,17 +292,32 @@
     }
     build(top, top.list);
     tree.appendChild(top.list);
-    // open the current note's folders (all of them in a small vault)
+    // The folders the reader opened or closed stay so on every page; the others are
+    // open when they hold the current note (all of them in a small vault).
+    var saved = {};
+    try {
+      saved = JSON.parse(localStorage.getItem(EXPLORER_KEY) || "{}") || {};
+    } catch (e) {
+      saved = {};
+    }
     var small = nav.p.length <= 40;
     Array.prototype.forEach.call(tree.querySelectorAll("details[data-folder]"), function (d) {
       var path = d.getAttribute("data-folder");
-      if (
-        small ||
-        (currentFolder !== null &&
-          (currentFolder === path || currentFolder.indexOf(path + "/") === 0))
-      ) {
+      var holdsCurrent =
+        currentFolder !== null && (currentFolder === path || currentFolder.indexOf(path + "/") === 0);
+      if (holdsCurrent || (Object.prototype.hasOwnProperty.call(saved, path) ? saved[path] === true : small)) {
         d.open = true;
       }
+      // the reader's own clicks (Enter and Space on the summary click it too), not the
+      // opening above
+      d.firstChild.addEventListener("click", function () {
+        saved[path] = !d.open;
+        try {
+          localStorage.setItem(EXPLORER_KEY, JSON.stringify(saved));
+        } catch (e) {
+          /* not kept: the choice lasts for this page */
+        }
+      });
     });
     box.hidden = false;
     var mark = tree.querySelector('[aria-current="page"]');
