@@ -2417,6 +2417,11 @@ fn a_wrong_identity_is_announced_in_the_header_and_explained() -> TestResult {
         checks.contains(&format!("id=\"{report}\"")),
         "checks.html has no entry {report}"
     );
+    // The report lays the failure out the same way: the cause, then both sides.
+    let entry = &checks[checks.find(&format!("id=\"{report}\"")).unwrap_or(0)..];
+    let cause = entry.find("Likely cause").ok_or("no cause in the report")?;
+    let sides = entry.find("right side").ok_or("no sides in the report")?;
+    assert!(cause < sides);
     // The details: hint, then the example with both sides, then the seed.
     let at = page.find(&format!("id=\"{id}\"")).ok_or("badge")?;
     let end = page[at..]

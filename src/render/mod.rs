@@ -747,6 +747,8 @@ struct CheckEntry {
     message: String,
     hint: Option<String>,
     counterexample: Option<String>,
+    /// A failure laid out: the likely cause, then an example with both sides.
+    explained: String,
 }
 
 #[derive(Serialize)]
@@ -844,6 +846,7 @@ fn checks_page(
                 message: v.message.clone(),
                 hint: v.hint.clone(),
                 counterexample: v.counterexample.clone(),
+                explained: nav::failure_explained(v),
             };
             match v.status() {
                 Status::Pass => {

@@ -177,6 +177,25 @@ pub fn badge_detail(v: &Verdict) -> String {
     out
 }
 
+/// A failure as the report lays it out (phrasing content): the likely cause, then the
+/// example with both sides' numbers; empty for a pass or a skip.
+pub fn failure_explained(v: &Verdict) -> String {
+    if v.status() != Status::Fail {
+        return String::new();
+    }
+    let mut out = String::new();
+    if let Some(hint) = &v.hint {
+        out.push_str(&format!(
+            "<span class=\"bd-hint\"><strong>Likely cause:</strong> {}</span>",
+            escape_text(hint)
+        ));
+    }
+    if let Some(example) = &v.counterexample {
+        out.push_str(&counterexample_html(example));
+    }
+    out
+}
+
 /// A failure's counterexample, laid out: the sizes, the entry, both sides' numbers.
 /// The checker writes `trial 5: A 3×3, x 3×1; left 0.53 vs right -0.97 at entry (1, 2)
 /// (seed 7)` or `sizes: A 3×3, x 3×1 (seed 7)`; anything else is shown as written.
