@@ -2473,6 +2473,14 @@ fn note_pages_link_previous_and_next_and_navigation_data_is_written() -> TestRes
         nav.contains("href=\"applications/activation-functions.html\""),
         "{nav}"
     );
+    // The contents come before the note in the tab order, the explorer after it.
+    let chain = b.site.page("rules/chain-rule.html")?;
+    let (toc, article, explorer) = (
+        chain.find("id=\"nb-toc-title\"").ok_or("no contents")?,
+        chain.find("<article").ok_or("no article")?,
+        chain.find("class=\"explorer\"").ok_or("no explorer")?,
+    );
+    assert!(toc < article && article < explorer);
     let second = b.site.page("applications/activation-functions.html")?;
     assert!(second.contains("rel=\"prev\" href=\"../start-here.html\""));
     for file in ["static/nav-data.js", "static/previews.js", "static/nav.js"] {
