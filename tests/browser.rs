@@ -471,6 +471,39 @@ fn no_page_pans_sideways_on_a_phone_in_chromium() -> TestResult {
     Ok(())
 }
 
+/// Names without spaces (folders, titles, missing embeds) do not widen a phone's page.
+#[test]
+fn long_names_do_not_widen_a_phone_page_in_chromium() -> TestResult {
+    let Some(chrome) = chromium_or_skip()? else {
+        return Ok(());
+    };
+    let long = "a_folder_name_far_too_long_to_fit_on_any_phone_screen_at_all";
+    let note = format!("{long}/{long}_note.md");
+    let text = format!(
+        "# {long}_title\n\nSee ![[{long}_missing.png]] and $\\frac{{d}}{{dx}} x^2 = 3x$.\n\n#{long}\n"
+    );
+    let (dir, vault) = common::temp_vault(&[(note.as_str(), text.as_str())])?;
+    let site = dir.path().join("site");
+    common::build(dir.path(), &vault, &site, &[])?;
+    let mut browser = Browser::launch(&chrome, dir.path())?;
+    let tab = browser.open_tab(None)?;
+    set_width(&mut browser, &tab, 390, 844)?;
+    let pages: Vec<String> = common::list_files(&site)?
+        .into_iter()
+        .filter(|p| p.ends_with(".html"))
+        .collect();
+    assert!(pages.len() >= 5, "{pages:?}");
+    for page in pages {
+        browser.navigate(&tab, &file_url(&site.join(&page))?)?;
+        let width = browser.eval(&tab, "document.documentElement.scrollWidth")?;
+        assert!(
+            width.as_f64().is_some_and(|w| w <= 390.0),
+            "{page} is {width} px wide at 390 px"
+        );
+    }
+    Ok(())
+}
+
 /// A badge's details open in place, inside the viewport: a popover on a desktop, a
 /// panel under the formula on a phone; hint first, then both sides, then a link to the
 /// badge's entry in the report. The header's line links to the badge and opens it.
