@@ -771,6 +771,38 @@
     });
   }
 
+  // ---------------------------------------------------------------------------------
+  // Formulas wider than the column: say that they scroll
+  // ---------------------------------------------------------------------------------
+
+  function markWideFormulas() {
+    Array.prototype.forEach.call(document.querySelectorAll(".math-display"), function (m) {
+      var wide = m.scrollWidth > m.clientWidth + 2;
+      // under the formula, or under the row it shares with its badges
+      var after = m.parentNode.classList.contains("math-row") ? m.parentNode : m;
+      var hint = after.nextElementSibling;
+      var has = hint && hint.classList.contains("scroll-hint");
+      if (wide && !has) {
+        hint = el("span", "scroll-hint", "⇆ wider than the screen: swipe to see all of it");
+        hint.setAttribute("aria-hidden", "true");
+        after.parentNode.insertBefore(hint, after.nextSibling);
+      } else if (!wide && has) {
+        hint.parentNode.removeChild(hint);
+      }
+      m.classList.toggle("is-wide", wide);
+    });
+  }
+
+  function initWideFormulas() {
+    markWideFormulas();
+    var timer = null;
+    window.addEventListener("resize", function () {
+      clearTimeout(timer);
+      timer = setTimeout(markWideFormulas, 150);
+    });
+    if (document.fonts && document.fonts.ready) document.fonts.ready.then(markWideFormulas);
+  }
+
   function start() {
     initTheme();
     initBadges();
@@ -778,6 +810,7 @@
     initPreviews();
     initToc();
     initQuizCounts();
+    initWideFormulas();
   }
 
   if (document.readyState === "loading") {
