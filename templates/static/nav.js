@@ -479,14 +479,17 @@
       a.appendChild(
         svg("circle", { cx: p.x, cy: p.y, r: (3 + Math.min(5, Math.sqrt(degree[k]) * 1.2)) * scale })
       );
+      // above the dot in the upper half, below it in the lower half: fewer overlaps
+      var below = p.y > (minY + maxY) / 2;
       var label = svg("text", {
         x: p.x,
-        y: p.y - 9 * scale,
+        y: below ? p.y + 17 * scale : p.y - 9 * scale,
         "text-anchor": "middle",
         "font-size": 11 * scale,
         class: showLabels || p.current ? "" : "graph-label-hover",
       });
-      label.textContent = p.t.length > 28 ? p.t.slice(0, 27) + "…" : p.t;
+      var max = opts.maxLabel || 28;
+      label.textContent = p.t.length > max ? p.t.slice(0, max - 1) + "…" : p.t;
       a.appendChild(label);
       a.addEventListener("mouseenter", function () {
         Array.prototype.forEach.call(lines.childNodes, function (l) {
@@ -565,7 +568,7 @@
       });
     var section = box.closest(".local-graph");
     if (section) section.hidden = false;
-    drawGraph(box, nodes, edges, { label: "Graph of the notes linked with this one", labels: 8 });
+    drawGraph(box, nodes, edges, { label: "Graph of the notes linked with this one", labels: 8, maxLabel: 18 });
   }
 
   function initGlobalGraph(nav) {
