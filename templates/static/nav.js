@@ -608,6 +608,7 @@
 
   function initPreviews() {
     var box = null;
+    var decoded = null;
     var showTimer = null;
     var hideTimer = null;
     var over = null;
@@ -620,7 +621,18 @@
       if (!path) return;
       loadScript("static/previews.js", "notebuildPreviews", function (all) {
         if (over !== link || !all) return;
-        var entry = all[encodeURI(path)] || all[path];
+        if (!decoded) {
+          // the data's keys are percent-encoded as the pages' addresses are
+          decoded = {};
+          Object.keys(all).forEach(function (key) {
+            try {
+              decoded[decodeURIComponent(key)] = all[key];
+            } catch (e) {
+              decoded[key] = all[key];
+            }
+          });
+        }
+        var entry = decoded[path];
         if (!entry) return;
         hide();
         box = el("div", "link-preview");
