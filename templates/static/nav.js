@@ -331,7 +331,7 @@
   // ---------------------------------------------------------------------------------
 
   /** Lays out nodes with a small force simulation (grid-bounded repulsion, springs). */
-  function layout(nodes, edges, iterations) {
+  function layout(nodes, edges, iterations, spring) {
     var n = nodes.length;
     var i;
     for (i = 0; i < n; i++) {
@@ -386,7 +386,7 @@
         var ex = t.x - s.x;
         var ey = t.y - s.y;
         var d = Math.sqrt(ex * ex + ey * ey) || 1;
-        var k = ((d - 80) / d) * 0.05 * alpha;
+        var k = ((d - spring) / d) * 0.05 * alpha;
         s.vx += ex * k;
         s.vy += ey * k;
         t.vx -= ex * k;
@@ -414,7 +414,7 @@
    */
   function drawGraph(box, nodes, edges, opts) {
     var iterations = nodes.length > 1500 ? 60 : nodes.length > 400 ? 120 : 250;
-    layout(nodes, edges, iterations);
+    layout(nodes, edges, iterations, opts.spring || 80);
     var minX = Infinity;
     var minY = Infinity;
     var maxX = -Infinity;
@@ -568,7 +568,12 @@
       });
     var section = box.closest(".local-graph");
     if (section) section.hidden = false;
-    drawGraph(box, nodes, edges, { label: "Graph of the notes linked with this one", labels: 8, maxLabel: 18 });
+    drawGraph(box, nodes, edges, {
+      label: "Graph of the notes linked with this one",
+      labels: 8,
+      maxLabel: 18,
+      spring: nodes.length < 4 ? 160 : 110,
+    });
   }
 
   function initGlobalGraph(nav) {
