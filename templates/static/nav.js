@@ -473,6 +473,8 @@
     var layer = svg("g", { class: "graph-nodes" });
     nodes.forEach(function (p, k) {
       var a = svg("a", { href: root + p.u, class: "graph-node" + (p.current ? " is-current" : "") });
+      // a large graph is no list of tab stops: the explorer and the index list the notes
+      if (nodes.length > 60) a.setAttribute("tabindex", "-1");
       var title = svg("title");
       title.textContent = p.t;
       a.appendChild(title);
