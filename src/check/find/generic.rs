@@ -157,7 +157,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use crate::check::SkipReason;
 use crate::check::notation::{NUMBER_LETTERS, is_constant_letter};
-use crate::check::syntax::{Ctx, PRIME_AT, TUPLE, Tk, Tok};
+use crate::check::syntax::{Ctx, TUPLE, Tk, Tok, is_notation_apply};
 
 use super::identity::{bare_primes, build};
 use super::rates::{PRIME_WITHOUT_VARIABLE, build_rates, writes_arrays};
@@ -334,8 +334,7 @@ fn applied_in_definitions(st: &State, mems: &[&[Tok]], cx: &Ctx) -> BTreeMap<Str
         };
         b.walk(&mut |x| {
             if let Expr::Apply(name, args) = x
-                && name != TUPLE
-                && name != PRIME_AT
+                && !is_notation_apply(name)
                 && !st.funcs.contains_key(name)
                 && !st.syms.contains_key(name)
                 && (1..=MAX_ARITY).contains(&args.len())

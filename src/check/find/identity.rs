@@ -1364,7 +1364,8 @@ pub(super) fn abstract_in(e: &Expr) -> Option<Skip> {
         }
         match x {
             // a tuple: a vector where coordinates make it one, else refused (`indices`)
-            Expr::Apply(name, _) if name == syntax::TUPLE => {}
+            Expr::Apply(name, _) if syntax::is_notation_apply(name) && name != syntax::PRIME_AT => {
+            }
             Expr::Apply(name, _) => {
                 err = Some(Skip {
                     kind: SkipReason::Abstract,

@@ -8,7 +8,7 @@ use crate::check::SkipReason;
 use crate::check::notation::Func;
 use crate::check::notation::{NUMBER_LETTERS, is_constant_letter, is_index_letter};
 use crate::check::syntax::{
-    self, BinOp, COORDINATE_POINT, Deriv, Expr, NormKind, PostOp, Sym, TUPLE, VecOp,
+    self, ANGLE_PAIR, BinOp, COORDINATE_POINT, Deriv, Expr, NormKind, PostOp, Sym, TUPLE, VecOp,
 };
 
 use super::Skip;
@@ -16,7 +16,21 @@ use super::identity::abstract_in;
 
 /// Abstract functions, indices, dimension variables, ids.
 pub(super) fn resolve(members: Vec<Expr>) -> Result<(Vec<Expr>, Vec<String>), Skip> {
-    let mut members = curves(coordinates(members));
+    let mut members: Vec<Expr> = curves(coordinates(members))
+        .into_iter()
+        .map(|e| {
+            // `\langle a, b \rangle` that coordinates did not make a vector: the inner
+            // product, `sum(a ⊙ b)`
+            e.rewrite(&mut |x| match x {
+                Expr::Apply(name, mut entries) if name == ANGLE_PAIR && entries.len() == 2 => {
+                    let b = entries.pop().unwrap_or(Expr::ZeroAny);
+                    let a = entries.pop().unwrap_or(Expr::ZeroAny);
+                    Expr::Call(Func::Sum, vec![Expr::bin(BinOp::Had, a, b)])
+                }
+                other => other,
+            })
+        })
+        .collect();
     let mut tuple = false;
     for e in &members {
         e.walk(&mut |x| {
@@ -462,6 +476,12 @@ fn coordinates(members: Vec<Expr>) -> Vec<Expr> {
         .map(|e| {
             e.rewrite(&mut |x| match x {
                 Expr::Apply(name, entries) if name == TUPLE => column(entries),
+                // `\langle 2x, 2y \rangle`: a vector of scalar entries
+                Expr::Apply(name, entries)
+                    if name == ANGLE_PAIR && entries.iter().all(plain_scalar) =>
+                {
+                    column(entries)
+                }
                 Expr::Var(s)
                     if !s.bold
                         && s.sub.is_none()
@@ -528,6 +548,18 @@ fn curves(members: Vec<Expr>) -> Vec<Expr> {
             })
         })
         .collect()
+}
+
+/// Is this an expression of plain letters and numbers (no vector, matrix or
+/// derivative in it: an entry of a vector, not an argument of an inner product)?
+fn plain_scalar(e: &Expr) -> bool {
+    !e.any(&|x| match x {
+        // (the coordinates are entries of the point by now)
+        Expr::Var(s) => (s.bold || s.upper) && s.base != COORDINATE_POINT,
+        Expr::Deriv(..) | Expr::Matrix(_) | Expr::Ones(_) | Expr::Zeros(_) | Expr::Ident(_) => true,
+        Expr::Apply(..) => true,
+        _ => false,
+    })
 }
 
 /// A tuple's entries as a column vector.

@@ -20,6 +20,16 @@ pub(crate) enum Rel {
 /// The name of the [`Expr::Apply`] a tuple `(a, b, c)` is parsed to: its entries.
 pub(crate) const TUPLE: &str = "\\tuple";
 
+/// The name of the [`Expr::Apply`] `\langle a, b \rangle` is parsed to: the inner
+/// product of `a` and `b`, or, where coordinates make tuples vectors (`\nabla (x^2 +
+/// y^2) = \langle 2x, 2y \rangle`, `find::indices`), the vector of its entries.
+pub(crate) const ANGLE_PAIR: &str = "\\angle-pair";
+
+/// Is this the name of an [`Expr::Apply`] that writes notation, not a function?
+pub(crate) fn is_notation_apply(name: &str) -> bool {
+    name == TUPLE || name == ANGLE_PAIR || name == PRIME_AT
+}
+
 /// The name of the point of the coordinates x, y, z (`find::indices`), the variable
 /// of `\nabla`, `\nabla \cdot`, `\nabla \times` written without a subscript in them.
 pub(crate) const COORDINATE_POINT: &str = "(x,y,z)";

@@ -7,7 +7,7 @@ use crate::check::notation::{
     DERIV_CMDS, FROBENIUS_SUBS, Func, MAX_NORM_SUBS, func_by_name, func_command, is_bold, is_frac,
     is_text, is_transpose_sup,
 };
-use crate::check::syntax::ast::{BinOp, Deriv, Expr, NormKind, PostOp, Sym, TUPLE};
+use crate::check::syntax::ast::{ANGLE_PAIR, BinOp, Deriv, Expr, NormKind, PostOp, Sym, TUPLE};
 use crate::check::syntax::lex::{Tk, Tok, is_space, skip_group};
 
 use super::{
@@ -615,22 +615,31 @@ impl Parser<'_, '_> {
     }
 
     /// `\langle a, b \rangle`: the inner product, `sum(a ⊙ b)` (the dot product of
-    /// vectors, `tr(AᵀB)` of matrices).
+    /// vectors, `tr(AᵀB)` of matrices), or a vector of two entries where coordinates
+    /// say so ([`ANGLE_PAIR`]); `\langle a, b, c \rangle`: a tuple.
     pub(super) fn inner_product(&mut self) -> PResult<Expr> {
         let saved = (self.in_operand, self.abs_depth, self.norm_depth);
         self.in_operand = false;
         self.abs_depth = 0;
         self.norm_depth = 0;
-        let a = self.expr();
-        let r = a.and_then(|a| {
-            if !self.eat_ch(',') {
-                return Err(PErr::unsupported("`\\langle` without two arguments"));
+        let mut entries = Vec::new();
+        let r = loop {
+            match self.expr() {
+                Ok(e) => entries.push(e),
+                Err(e) => break Err(e),
             }
-            let b = self.expr()?;
-            Ok((a, b))
-        });
+            if entries.len() > 9 {
+                break Err(PErr::unsupported("a tuple of more than 9 entries"));
+            }
+            if !self.eat_ch(',') {
+                break Ok(());
+            }
+        };
         (self.in_operand, self.abs_depth, self.norm_depth) = saved;
-        let (a, b) = r?;
+        r?;
+        if entries.len() < 2 {
+            return Err(PErr::unsupported("`\\langle` without two arguments"));
+        }
         self.eat_cmd("right");
         if !self.eat_cmd("rangle") {
             return match self.peek() {
@@ -638,7 +647,12 @@ impl Parser<'_, '_> {
                 None => Err(PErr::parse("missing `\\rangle`")),
             };
         }
-        Ok(Expr::Call(Func::Sum, vec![Expr::bin(BinOp::Had, a, b)]))
+        let name = if entries.len() == 2 {
+            ANGLE_PAIR
+        } else {
+            TUPLE
+        };
+        Ok(Expr::Apply(name.into(), entries))
     }
 
     pub(super) fn close_delim(&mut self) -> PResult<()> {

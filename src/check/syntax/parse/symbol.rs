@@ -4,7 +4,7 @@
 use std::cell::Cell;
 
 use crate::check::notation::{FUNC_LETTERS, Func, func_by_name, is_constant_letter};
-use crate::check::syntax::ast::{BinOp, Deriv, Expr, PRIME_AT, Sym, TUPLE};
+use crate::check::syntax::ast::{BinOp, Deriv, Expr, PRIME_AT, Sym, is_notation_apply};
 use crate::check::syntax::lex::{Tk, Tok, is_space};
 
 use super::{
@@ -218,7 +218,7 @@ impl Parser<'_, '_> {
         };
         match parse_expr(inner, &cx) {
             Ok(Expr::Var(_)) => true,
-            Ok(Expr::Apply(name, _)) => compose && name != TUPLE && name != PRIME_AT,
+            Ok(Expr::Apply(name, _)) => compose && !is_notation_apply(&name),
             _ => false,
         }
     }
