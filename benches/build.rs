@@ -239,6 +239,8 @@ fn measure_builds(
         macros: Default::default(),
         safe_html: false,
         git_dates: false,
+        // Cold builds: every identity is checked on every run.
+        cache: false,
     };
     let warm_out = scratch.join(format!("out-{label}-warm-up"));
     let warm = pipeline::build(&options(warm_out.clone()), &Quiet)?;

@@ -215,6 +215,11 @@ struct CheckSettings {
     /// [default: elementwise]
     #[arg(long, value_enum)]
     otimes: Option<OtimesArg>,
+
+    /// Check every identity again, neither reading nor writing the verdict cache
+    /// (.notebuild/verdicts.json at the vault's root)
+    #[arg(long)]
+    no_cache: bool,
 }
 
 #[derive(Clone, Copy, clap::ValueEnum)]
@@ -474,6 +479,7 @@ fn build_options(args: &SiteArgs, command: &str) -> Result<BuildOptions, ExitCod
         macros: vault.macros.clone().unwrap_or_default(),
         safe_html: args.safe_html || vault.html == Some(config::HtmlSetting::Safe),
         git_dates: vault.dates == Some(config::DatesSetting::Git),
+        cache: !args.settings.no_cache,
     })
 }
 
@@ -665,17 +671,23 @@ fn check_command(args: CheckArgs) -> ExitCode {
     let interactive = matches!(args.format, Format::Human);
     let bar = Bar::new(interactive);
     let macros = vault.macros.clone().unwrap_or_default();
-    let analysed =
-        match pipeline::analyse(&args.vault, &walk, &CardSettings::default(), &macros, &bar) {
-            Ok(a) => a,
-            Err(err) => {
-                bar.finish();
-                eprintln!("error: {err}");
-                return ExitCode::from(EXIT_ERROR);
-            }
-        };
     let settings = args.settings.settings(&vault);
-    let identities = pipeline::check_identities(&analysed.notes, &analysed.infos, &settings, &bar);
+    let cache = if args.settings.no_cache {
+        notebuild::cache::Cache::disabled()
+    } else {
+        notebuild::cache::Cache::open(&args.vault)
+    };
+    let checked = match pipeline::check_vault(&args.vault, &walk, &macros, &settings, &cache, &bar)
+    {
+        Ok(c) => c,
+        Err(err) => {
+            bar.finish();
+            eprintln!("error: {err}");
+            return ExitCode::from(EXIT_ERROR);
+        }
+    };
+    cache.save();
+    let identities = checked.identities;
     bar.finish();
     let all: Vec<&check::Located> = identities.iter().flatten().collect();
     match args.format {
@@ -690,13 +702,11 @@ fn check_command(args: CheckArgs) -> ExitCode {
             print!("{}", output::github(&all, &prefix))
         }
         Format::Human => {
-            let sources = analysed
-                .notes
-                .iter()
-                .map(|n| (n.path.clone(), n.text.clone()))
-                .collect();
             let color = std::io::stdout().is_terminal();
-            print!("{}", output::human(&all, &sources, args.show_skips, color));
+            print!(
+                "{}",
+                output::human(&all, &checked.sources, args.show_skips, color)
+            );
         }
     }
     let failed = all

@@ -6,6 +6,7 @@ use std::time::{Duration, Instant};
 
 use rayon::prelude::*;
 
+use crate::cache::Cache;
 use crate::check;
 use crate::diagnostics::{self, Diagnostic};
 use crate::extract::cards::{self, Card, CardSettings};
@@ -35,6 +36,8 @@ pub struct BuildOptions {
     pub safe_html: bool,
     /// A note without a front-matter date takes its last commit's (`dates: git`).
     pub git_dates: bool,
+    /// Read and write the verdict cache at the vault's root (`--no-cache`: false).
+    pub cache: bool,
 }
 
 /// What a build did.
@@ -162,6 +165,68 @@ pub fn analyse(
     })
 }
 
+/// What `check` reports: the verdicts, one list per note (in the vault's order), and
+/// the notes' texts by path.
+pub struct Checked {
+    pub identities: Vec<Vec<check::Located>>,
+    pub sources: HashMap<String, String>,
+}
+
+/// Walks the vault and checks its identities, taking the verdicts of unchanged notes
+/// from `cache`: only the notes it lacks are parsed and checked.
+pub fn check_vault(
+    root: &Path,
+    walk: &WalkOptions,
+    config_macros: &BTreeMap<String, String>,
+    settings: &check::Settings,
+    cache: &Cache,
+    progress: &dyn Progress,
+) -> Result<Checked, BuildError> {
+    let vault = vault::load(root, walk).map_err(|error| BuildError::Vault {
+        path: root.to_path_buf(),
+        error,
+    })?;
+    let context = crate::cache::macro_context(vault.preamble.as_ref(), config_macros);
+    let keys: Vec<crate::cache::Key> = vault
+        .notes
+        .par_iter()
+        .map(|f| Cache::key(&f.path, &f.text, &context, settings))
+        .collect();
+    let mut identities: Vec<Option<Vec<check::Located>>> =
+        keys.iter().map(|&k| cache.get(k)).collect();
+    let missing: Vec<usize> = (0..vault.notes.len())
+        .filter(|&i| identities[i].is_none())
+        .collect();
+    if !missing.is_empty() {
+        let (macros, _) = vault_macros(vault.preamble.as_ref(), config_macros);
+        progress.stage("parsing", missing.len());
+        let notes: Vec<ParsedNote> = missing
+            .par_iter()
+            .map(|&i| {
+                let mut note = parse::parse(&vault.notes[i]);
+                parse::macros::expand(&mut note, &macros);
+                progress.step();
+                note
+            })
+            .collect();
+        let infos: Vec<NoteInfo> = notes.par_iter().map(extract::extract).collect();
+        let all: Vec<usize> = (0..notes.len()).collect();
+        let checked = check_some(&notes, &infos, &all, settings, progress);
+        for (&i, located) in missing.iter().zip(checked) {
+            cache.put(keys[i], &located);
+            identities[i] = Some(located);
+        }
+    }
+    let sources = vault.notes.into_iter().map(|f| (f.path, f.text)).collect();
+    Ok(Checked {
+        identities: identities
+            .into_iter()
+            .map(Option::unwrap_or_default)
+            .collect(),
+        sources,
+    })
+}
+
 /// The macros every note starts from: the built-in ones, then the vault's `preamble.sty`,
 /// then the `macros:` of `notebuild.yaml`; and the problems found reading them.
 pub fn vault_macros(
@@ -227,7 +292,21 @@ pub fn build(options: &BuildOptions, progress: &dyn Progress) -> Result<BuildRep
         diagnostics.extend(git_dates(&options.vault, &mut infos));
     }
 
-    let identities = check_identities(&notes, &infos, &options.check, progress);
+    let cache = if options.cache {
+        Cache::open(&options.vault)
+    } else {
+        Cache::disabled()
+    };
+    let macro_context = crate::cache::macro_context(vault.preamble.as_ref(), &options.macros);
+    let identities = check_identities_cached(
+        &notes,
+        &infos,
+        &options.check,
+        &cache,
+        &macro_context,
+        progress,
+    );
+    cache.save();
     for identity in identities.iter().flatten() {
         if identity.verdict.status() == check::Status::Fail {
             let note = notes.iter().find(|n| n.path == identity.file);
@@ -373,21 +452,64 @@ pub(crate) fn math_spans<'a>(
         .collect()
 }
 
-/// Finds every identity in the vault and checks them all, in parallel. The result has
-/// one list per note, in the notes' order, each in document order.
 /// An identity found in a note, and where its math span starts in the note.
 type Found = (check::Finding, usize);
 
+/// Finds every identity in the vault and checks them all, in parallel. The result has
+/// one list per note, in the notes' order, each in document order.
 pub fn check_identities(
     notes: &[ParsedNote],
     infos: &[NoteInfo],
     settings: &check::Settings,
     progress: &dyn Progress,
 ) -> Vec<Vec<check::Located>> {
-    let found: Vec<Vec<Found>> = notes
+    check_identities_cached(notes, infos, settings, &Cache::disabled(), "", progress)
+}
+
+/// [`check_identities`], taking the verdicts of the notes `cache` holds from it and
+/// checking only the others (whose verdicts it then keeps). `macros` is the vault's
+/// [`crate::cache::macro_context`].
+pub fn check_identities_cached(
+    notes: &[ParsedNote],
+    infos: &[NoteInfo],
+    settings: &check::Settings,
+    cache: &Cache,
+    macros: &str,
+    progress: &dyn Progress,
+) -> Vec<Vec<check::Located>> {
+    if !cache.enabled() {
+        let all: Vec<usize> = (0..notes.len()).collect();
+        return check_some(notes, infos, &all, settings, progress);
+    }
+    let keys: Vec<crate::cache::Key> = notes
         .par_iter()
         .zip(infos.par_iter())
-        .map(|(note, info)| {
+        .map(|(note, _)| Cache::key(&note.path, &note.text, macros, settings))
+        .collect();
+    let mut out: Vec<Option<Vec<check::Located>>> = keys.iter().map(|&k| cache.get(k)).collect();
+    let missing: Vec<usize> = (0..notes.len()).filter(|&i| out[i].is_none()).collect();
+    if !missing.is_empty() {
+        let checked = check_some(notes, infos, &missing, settings, progress);
+        for (&i, located) in missing.iter().zip(checked) {
+            cache.put(keys[i], &located);
+            out[i] = Some(located);
+        }
+    }
+    out.into_iter().map(Option::unwrap_or_default).collect()
+}
+
+/// Checks the notes `which` (indices into `notes`); one list per index, in that order.
+fn check_some(
+    notes: &[ParsedNote],
+    infos: &[NoteInfo],
+    which: &[usize],
+    settings: &check::Settings,
+    progress: &dyn Progress,
+) -> Vec<Vec<check::Located>> {
+    let found: Vec<Vec<Found>> = which
+        .par_iter()
+        .map(|&i| {
+            let (note, info) = (&notes[i], &infos[i]);
             let math = check::NoteMath {
                 spans: math_spans(&note.text, &info.math),
                 front: &note.front.fields,
@@ -417,15 +539,15 @@ pub fn check_identities(
         })
         .collect();
     // each note's identities weighed together (the layout its identities use)
-    let mut by_note: Vec<Vec<check::Readings>> = vec![Vec::new(); notes.len()];
+    let mut by_note: Vec<Vec<check::Readings>> = vec![Vec::new(); which.len()];
     for ((n, _, _), r) in jobs.iter().zip(readings) {
         by_note[*n].push(r);
     }
     let verdicts: Vec<check::Verdict> = by_note.into_iter().flat_map(check::decide_note).collect();
-    let mut out: Vec<Vec<check::Located>> = vec![Vec::new(); notes.len()];
+    let mut out: Vec<Vec<check::Located>> = vec![Vec::new(); which.len()];
     for ((n, finding, math_start), verdict) in jobs.into_iter().zip(verdicts) {
-        let note = &notes[n];
-        let info = &infos[n];
+        let note = &notes[which[n]];
+        let info = &infos[which[n]];
         let Some(math) = info.math.get(finding.span) else {
             continue;
         };
