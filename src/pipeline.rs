@@ -92,6 +92,12 @@ impl std::fmt::Display for BuildError {
 
 impl std::error::Error for BuildError {}
 
+impl From<render::TemplateError> for BuildError {
+    fn from(e: render::TemplateError) -> Self {
+        BuildError::Template(e)
+    }
+}
+
 /// Progress of a long build, for a progress bar.
 pub trait Progress: Sync {
     /// A stage starts, with this many steps.
@@ -337,7 +343,14 @@ pub fn build(options: &BuildOptions, progress: &dyn Progress) -> Result<BuildRep
     let published = graph.pages.iter().filter(|p| p.published).count();
     progress.stage("rendering", published);
     let step = || progress.step();
-    let rendered = render::render_site(
+    // Pages go to disk as they are rendered, into a folder swapped in at the end.
+    let staging = site::Staging::new(&options.out, &options.vault).map_err(BuildError::Site)?;
+    let sink = |file: render::OutFile| -> Result<(), BuildError> {
+        staging
+            .add(&file.path, &file.contents)
+            .map_err(BuildError::Site)
+    };
+    let rendered = render::render_site_to(
         &notes,
         &infos,
         &graph,
@@ -349,8 +362,8 @@ pub fn build(options: &BuildOptions, progress: &dyn Progress) -> Result<BuildRep
             quiz: false,
         },
         &step,
-    )
-    .map_err(BuildError::Template)?;
+        &sink,
+    )?;
     diagnostics.extend(rendered.diagnostics);
 
     progress.stage("writing", 0);
@@ -364,8 +377,7 @@ pub fn build(options: &BuildOptions, progress: &dyn Progress) -> Result<BuildRep
             source: a.source.clone(),
         })
         .collect();
-    site::write(&options.out, &options.vault, &rendered.files, &copies)
-        .map_err(BuildError::Site)?;
+    staging.finish(&copies).map_err(BuildError::Site)?;
 
     diagnostics.sort_by(|a, b| {
         (a.file.as_str(), a.line, a.column, a.severity).cmp(&(

@@ -167,6 +167,50 @@ pub fn render_site(
     settings: &SiteSettings,
     progress: &(dyn Fn() + Sync),
 ) -> Result<Rendered, TemplateError> {
+    let files = std::sync::Mutex::new(Vec::new());
+    let sink = |file: OutFile| -> Result<(), TemplateError> {
+        files
+            .lock()
+            .map_err(|_| TemplateError("a page's writer panicked".into()))?
+            .push(file);
+        Ok(())
+    };
+    let summary = render_site_to(
+        notes, infos, graph, identities, cards, settings, progress, &sink,
+    )?;
+    let mut files = files
+        .into_inner()
+        .map_err(|_| TemplateError("a page's writer panicked".into()))?;
+    // The pages first, as they were rendered: by path within each kind is enough.
+    files.sort_by(|a, b| a.path.cmp(&b.path));
+    Ok(Rendered {
+        files,
+        pages: summary.pages,
+        diagnostics: summary.diagnostics,
+    })
+}
+
+/// What [`render_site_to`] rendered: the number of HTML pages and the problems found.
+#[derive(Debug, Clone, Default)]
+pub struct RenderSummary {
+    pub pages: usize,
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+/// Renders every page of the site and hands each file to `sink` as soon as it is made
+/// (from several threads at once), so that the site is never held in memory as a whole.
+/// `progress` is called once per note written.
+#[allow(clippy::too_many_arguments)]
+pub fn render_site_to<E: From<TemplateError> + Send>(
+    notes: &[ParsedNote],
+    infos: &[NoteInfo],
+    graph: &Graph,
+    identities: &[Vec<Located>],
+    cards: &[Vec<Card>],
+    settings: &SiteSettings,
+    progress: &(dyn Fn() + Sync),
+    sink: &(dyn Fn(OutFile) -> Result<(), E> + Sync),
+) -> Result<RenderSummary, E> {
     let tera = engine()?;
     let settings = &SiteSettings {
         quiz: cards
@@ -183,76 +227,72 @@ pub fn render_site(
         cards,
         safe_html: settings.safe_html,
     };
-    let results: Vec<Result<NoteOut, TemplateError>> = (0..notes.len())
+    type NoteRest = (Vec<Diagnostic>, Vec<String>, search::Entry);
+    let results: Vec<Result<NoteRest, E>> = (0..notes.len())
         .into_par_iter()
         .filter(|&i| graph.pages[i].published)
         .map(|i| {
-            let out = note_page(&tera, &ctx, settings, i);
+            let out = note_page(&tera, &ctx, settings, i)?;
+            sink(out.file)?;
             progress();
-            out
+            Ok((out.diagnostics, out.cards_shown, out.search))
         })
         .collect();
-    let mut rendered = Rendered::default();
+    let mut summary = RenderSummary::default();
     let mut cards_shown: HashSet<String> = HashSet::new();
     let mut entries = Vec::new();
     for r in results {
-        let out = r?;
-        rendered.files.push(out.file);
-        rendered.diagnostics.extend(out.diagnostics);
-        cards_shown.extend(out.cards_shown);
-        entries.push(out.search);
+        let (diagnostics, shown, search) = r?;
+        summary.pages += 1;
+        summary.diagnostics.extend(diagnostics);
+        cards_shown.extend(shown);
+        entries.push(search);
     }
-    rendered.files.push(index_page(&tera, &ctx, settings)?);
-    rendered
-        .files
-        .push(tags_page(&tera, graph, infos, settings)?);
+    let mut page = |file: OutFile| -> Result<(), E> {
+        summary.pages += 1;
+        sink(file)
+    };
+    page(index_page(&tera, &ctx, settings)?)?;
+    page(tags_page(&tera, graph, infos, settings)?)?;
     // Each tag page lists its own notes and sub-tags only (the whole list is on
     // tags.html): the tag pages together grow as the vault does.
-    let tag_pages: Vec<Result<OutFile, TemplateError>> = graph
+    let tag_pages: Vec<Result<(), E>> = graph
         .tags
         .par_iter()
-        .map(|(key, _)| tag_page(&tera, graph, infos, settings, key))
+        .map(|(key, _)| sink(tag_page(&tera, graph, infos, settings, key)?))
         .collect();
-    for page in tag_pages {
-        rendered.files.push(page?);
+    for written in tag_pages {
+        written?;
+        summary.pages += 1;
     }
-    rendered.files.push(checks_page(&tera, &ctx, settings)?);
-    rendered.files.extend(quiz::quiz_pages(
-        &tera,
-        &ctx,
-        cards,
-        &cards_shown,
-        settings,
-    )?);
-    rendered.pages = rendered.files.len();
-    rendered.files.push(OutFile {
-        path: urls::STYLE.into(),
-        contents: STYLE.to_vec(),
-    });
-    rendered.files.push(OutFile {
-        path: urls::QUIZ_STYLE.into(),
-        contents: QUIZ_STYLE.to_vec(),
-    });
-    rendered.files.push(OutFile {
-        path: urls::QUIZ_SCRIPT.into(),
-        contents: QUIZ_SCRIPT.to_vec(),
-    });
-    rendered.files.push(OutFile {
-        path: urls::SEARCH_SCRIPT.into(),
-        contents: SEARCH_SCRIPT.to_vec(),
-    });
-    rendered.files.push(OutFile {
-        path: urls::BADGE_SCRIPT.into(),
-        contents: BADGE_SCRIPT.to_vec(),
-    });
-    rendered.files.push(search::index_file(&entries));
+    let mut page = |file: OutFile| -> Result<(), E> {
+        summary.pages += 1;
+        sink(file)
+    };
+    page(checks_page(&tera, &ctx, settings)?)?;
+    for file in quiz::quiz_pages(&tera, &ctx, cards, &cards_shown, settings)? {
+        page(file)?;
+    }
+    for (path, contents) in [
+        (urls::STYLE, STYLE),
+        (urls::QUIZ_STYLE, QUIZ_STYLE),
+        (urls::QUIZ_SCRIPT, QUIZ_SCRIPT),
+        (urls::SEARCH_SCRIPT, SEARCH_SCRIPT),
+        (urls::BADGE_SCRIPT, BADGE_SCRIPT),
+    ] {
+        sink(OutFile {
+            path: path.into(),
+            contents: contents.to_vec(),
+        })?;
+    }
+    sink(search::index_file(&entries))?;
     for (path, bytes) in math::assets() {
-        rendered.files.push(OutFile {
+        sink(OutFile {
             path: format!("{}/{path}", urls::STATIC_DIR),
             contents: bytes.to_vec(),
-        });
+        })?;
     }
-    Ok(rendered)
+    Ok(summary)
 }
 
 /// Every file [`render_site`] writes besides the note and tag pages: the fixed ones
