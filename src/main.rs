@@ -490,6 +490,17 @@ fn build_and_report(
     args: &SiteArgs,
     strict: bool,
 ) -> Option<pipeline::BuildReport> {
+    build_and_report_new(options, args, strict, None)
+}
+
+/// [`build_and_report`] printing only the warnings that are not in `shown` (those a
+/// `serve` printed after its last build), and how many of those are gone.
+fn build_and_report_new(
+    options: &BuildOptions,
+    args: &SiteArgs,
+    strict: bool,
+    shown: Option<&[diagnostics::Diagnostic]>,
+) -> Option<pipeline::BuildReport> {
     let bar = Bar::new(!args.quiet);
     let result = pipeline::build(options, &bar);
     bar.finish();
@@ -500,11 +511,36 @@ fn build_and_report(
             return None;
         }
     };
-    diagnostics::print_some(
-        &report.diagnostics,
-        &report.sources,
-        args.max_per_kind(strict),
-    );
+    match shown {
+        None => diagnostics::print_some(
+            &report.diagnostics,
+            &report.sources,
+            args.max_per_kind(strict),
+        ),
+        Some(shown) => {
+            let before: std::collections::HashSet<&diagnostics::Diagnostic> =
+                shown.iter().collect();
+            let now: std::collections::HashSet<&diagnostics::Diagnostic> =
+                report.diagnostics.iter().collect();
+            let new: Vec<diagnostics::Diagnostic> = report
+                .diagnostics
+                .iter()
+                .filter(|d| !before.contains(d))
+                .cloned()
+                .collect();
+            let gone = shown.iter().filter(|d| !now.contains(d)).count();
+            diagnostics::print_some(&new, &report.sources, args.max_per_kind(strict));
+            let kept = report.diagnostics.len() - new.len();
+            if kept > 0 || gone > 0 {
+                eprintln!(
+                    "{} new, {} as before (not printed again), {} gone",
+                    plural(new.len(), "warning", "warnings"),
+                    kept,
+                    gone
+                );
+            }
+        }
+    }
     if !args.quiet {
         print_summary(&report, args);
     }
@@ -579,9 +615,11 @@ fn serve(args: ServeArgs) -> ExitCode {
         Ok(o) => o,
         Err(code) => return code,
     };
-    if build_and_report(&options, site, false).is_none() {
+    let Some(first) = build_and_report(&options, site, false) else {
         return ExitCode::from(EXIT_ERROR);
-    }
+    };
+    // The warnings printed so far: a rebuild prints only the others.
+    let mut shown = first.diagnostics;
     let server = match notebuild::serve::Server::start(&site.out, args.port) {
         Ok(s) => s,
         Err(e) => {
@@ -612,7 +650,8 @@ fn serve(args: ServeArgs) -> ExitCode {
                 eprintln!("notebuild.yaml has a problem (above); the last good settings are kept");
             }
         }
-        if rebuild(&options, site).is_some() {
+        if let Some(report) = rebuild(&options, site, &shown) {
+            shown = report.diagnostics;
             server.rebuilt();
         } else {
             eprintln!(
@@ -626,7 +665,11 @@ fn serve(args: ServeArgs) -> ExitCode {
 /// A rebuild for `serve`: one that runs long says so while it runs (the site shows the
 /// last build meanwhile), and one that stops on an internal error is reported instead
 /// of ending the server.
-fn rebuild(options: &BuildOptions, site: &SiteArgs) -> Option<pipeline::BuildReport> {
+fn rebuild(
+    options: &BuildOptions,
+    site: &SiteArgs,
+    shown: &[diagnostics::Diagnostic],
+) -> Option<pipeline::BuildReport> {
     const LONG: std::time::Duration = std::time::Duration::from_secs(10);
     let (done, finished) = std::sync::mpsc::channel::<()>();
     let watchdog = std::thread::spawn(move || {
@@ -646,7 +689,7 @@ fn rebuild(options: &BuildOptions, site: &SiteArgs) -> Option<pipeline::BuildRep
         }
     });
     let report = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        build_and_report(options, site, false)
+        build_and_report_new(options, site, false, Some(shown))
     }));
     let _ = done.send(());
     let _ = watchdog.join();
