@@ -157,10 +157,10 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use crate::check::SkipReason;
 use crate::check::notation::{NUMBER_LETTERS, is_constant_letter};
-use crate::check::syntax::{Ctx, TUPLE, Tk, Tok};
+use crate::check::syntax::{Ctx, PRIME_AT, TUPLE, Tk, Tok};
 
 use super::identity::{bare_primes, build};
-use super::rates::{PRIME_WITHOUT_VARIABLE, writes_arrays};
+use super::rates::{PRIME_WITHOUT_VARIABLE, build_rates, writes_arrays};
 use super::{Def, Ident, Skip, State};
 
 /// The identity with the functions it uses but the note never defines read as
@@ -207,9 +207,37 @@ pub(super) fn build_generic(
     // letters naming functions, under partial derivatives: functions of their
     // variables (`\frac{\partial^2 f}{\partial x \partial y}`)
     let mut at: BTreeMap<String, Vec<Sym>> = BTreeMap::new();
+    // functions the definitions the identity uses apply but the note never gives
+    // (`z = f(x, y)`): arbitrary, with the letters read as varying ([`build_rates`])
+    let in_definitions = applied_in_definitions(st, mems, cx);
+    // applied there to distinct letters (`f(x, y)`): a function of them, so that
+    // `\frac{\partial f}{\partial x}` is its derivative by its first argument
+    let def_letters: BTreeMap<String, Vec<Sym>> = in_definitions
+        .iter()
+        .filter_map(|(n, args)| {
+            let letters: Vec<Sym> = args
+                .iter()
+                .filter_map(|a| match a {
+                    Expr::Var(s) => Some(s.clone()),
+                    _ => None,
+                })
+                .collect();
+            let distinct: BTreeSet<String> = letters.iter().map(Sym::key).collect();
+            (letters.len() == args.len() && distinct.len() == args.len())
+                .then(|| (n.clone(), letters))
+        })
+        .collect();
     let mut skip = first.clone();
     for _ in 0..=MAX_FUNCTIONS + MAX_ARITY {
         if let Some(n) = dependent_name(&skip.message)
+            && !FUNCTION_NAMES.contains(&key_of(n).as_str())
+            && !in_definitions.is_empty()
+            && names.is_empty()
+        {
+            for (n, args) in &in_definitions {
+                names.insert(n.clone(), args.len());
+            }
+        } else if let Some(n) = dependent_name(&skip.message)
             && let Some(vars) = derivative_variables(mems, cx)
         {
             let key = key_of(n);
@@ -237,7 +265,9 @@ pub(super) fn build_generic(
                 if st.funcs.contains_key(&key) {
                     return Err(first);
                 }
-                names.entry(key).or_insert(1);
+                // (as many arguments as a definition applies it to)
+                let arity = in_definitions.get(&key).map_or(1, Vec::len);
+                names.entry(key).or_insert(arity);
             }
         } else if let Some((n, k)) = arity_used(&skip.message)
             && k <= MAX_ARITY
@@ -252,10 +282,17 @@ pub(super) fn build_generic(
         if names.len() + fields.len() > MAX_FUNCTIONS || (arrays && !names.is_empty()) {
             return Err(first);
         }
+        for (n, &arity) in &names {
+            if let Some(letters) = def_letters.get(n)
+                && letters.len() == arity
+            {
+                at.entry(n.clone()).or_insert_with(|| letters.clone());
+            }
+        }
         let read = |st: &mut State, k: usize| {
             with_fields(st, &fields, k, |st| {
                 with_instance(st, &names, &at, k, var.as_ref(), |st| {
-                    build_with(st, mems, cx, src)
+                    build_or_rates(st, mems, cx, src)
                 })
             })
         };
@@ -275,6 +312,57 @@ pub(super) fn build_generic(
         }
     }
     Err(first)
+}
+
+/// The functions (name, arguments) that the definitions of the symbols an
+/// identity writes apply but the note never defines (`f` in `z = f(x, y)`).
+fn applied_in_definitions(st: &State, mems: &[&[Tok]], cx: &Ctx) -> BTreeMap<String, Vec<Expr>> {
+    let mut used = BTreeSet::new();
+    for m in mems {
+        if let Ok(e) = crate::check::syntax::parse_expr(m, cx) {
+            e.walk(&mut |x| {
+                if let Expr::Var(s) = x {
+                    used.insert(s.key());
+                }
+            });
+        }
+    }
+    let mut out = BTreeMap::new();
+    for key in &used {
+        let Some(Def::Sym { body: Ok(b), .. }) = st.syms.get(key) else {
+            continue;
+        };
+        b.walk(&mut |x| {
+            if let Expr::Apply(name, args) = x
+                && name != TUPLE
+                && name != PRIME_AT
+                && !st.funcs.contains_key(name)
+                && !st.syms.contains_key(name)
+                && (1..=MAX_ARITY).contains(&args.len())
+            {
+                out.insert(name.clone(), args.clone());
+            }
+        });
+    }
+    if out.len() > MAX_FUNCTIONS {
+        out.clear();
+    }
+    out
+}
+
+/// [`build_with`], or else the identity read with varying quantities
+/// ([`build_rates`]) under the same functions.
+fn build_or_rates(st: &State, mems: &[&[Tok]], cx: &Ctx, src: &str) -> Result<Ident, Skip> {
+    build_with(st, mems, cx, src).or_else(|skip| {
+        let funcs = st.func_names();
+        let cx = Ctx {
+            funcs: &funcs,
+            ids: cx.ids,
+            src: cx.src,
+            depth: std::cell::Cell::new(0),
+        };
+        build_rates(st, mems, &cx, src, skip)
+    })
 }
 
 /// [`build`] with the parser told of the functions the state defines, and their

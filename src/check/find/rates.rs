@@ -213,12 +213,17 @@ pub(super) fn writes_arrays(mems: &[&[Tok]], src: &str) -> bool {
         })
 }
 
-/// The one variable of every derivative (each total, first order, by a plain
-/// letter, or a prime on a bracket) and the letters differentiated by it
-/// (`\frac{dr}{dt}`: `r`).
+/// The one variable of the derivatives and the letters differentiated by it
+/// (`\frac{dr}{dt}`: `r`). Every derivative is first order, by a plain letter, or a
+/// prime on a bracket; each is total, or, in the chain rule through intermediate
+/// letters (`\frac{\partial z}{\partial t} = \frac{\partial z}{\partial x}
+/// \frac{\partial x}{\partial t} + \dots`), by the variable (the one letter
+/// differentiated by that is itself never differentiated) or by a letter that
+/// varies with it.
 fn differentiated(parsed: &[Expr]) -> Option<(Sym, Vec<Sym>)> {
-    let mut var: Option<Sym> = None;
-    let mut moving: Vec<Sym> = Vec::new();
+    // (of, by, total) of each derivative by a letter
+    let mut derivs: Vec<(Option<Sym>, Sym, bool)> = Vec::new();
+    let mut primed: Vec<Sym> = Vec::new();
     let mut bad = false;
     for e in parsed {
         e.walk(&mut |x| {
@@ -229,7 +234,6 @@ fn differentiated(parsed: &[Expr]) -> Option<(Sym, Vec<Sym>)> {
                 || d.vec
                 || d.prime
                 || !d.held.is_empty()
-                || !d.total
                 || d.of.any(&|y| matches!(y, Expr::Deriv(..)))
             {
                 bad = true;
@@ -237,10 +241,12 @@ fn differentiated(parsed: &[Expr]) -> Option<(Sym, Vec<Sym>)> {
             }
             if d.wrt.base.is_empty() {
                 // `v'`: v varies
-                if let Expr::Var(s) = &d.of
-                    && !moving.iter().any(|m| m.key() == s.key())
+                if !d.total {
+                    bad = true;
+                } else if let Expr::Var(s) = &d.of
+                    && !primed.iter().any(|m| m.key() == s.key())
                 {
-                    moving.push(s.clone());
+                    primed.push(s.clone());
                 }
                 return;
             }
@@ -248,25 +254,57 @@ fn differentiated(parsed: &[Expr]) -> Option<(Sym, Vec<Sym>)> {
                 bad = true;
                 return;
             }
-            match &var {
-                Some(v) if v.key() != d.wrt.key() => bad = true,
-                Some(_) => {}
-                None => var = Some(d.wrt.clone()),
-            }
-            if let Expr::Var(s) = &d.of
-                && !s.bold
-                && s.sub.is_none()
-                && s.key() != d.wrt.key()
-                && !moving.iter().any(|m| m.key() == s.key())
-            {
-                moving.push(s.clone());
-            }
+            let of = match &d.of {
+                Expr::Var(s) if !s.bold && s.sub.is_none() && s.key() != d.wrt.key() => {
+                    Some(s.clone())
+                }
+                _ => None,
+            };
+            derivs.push((of, d.wrt.clone(), d.total));
         });
     }
     if bad {
         return None;
     }
-    Some((var?, moving))
+    let differentiated_key = |k: &str| {
+        derivs
+            .iter()
+            .any(|(of, _, _)| of.as_ref().is_some_and(|s| s.key() == k))
+    };
+    let mut outer: Vec<&Sym> = Vec::new();
+    for (_, by, _) in &derivs {
+        if !differentiated_key(&by.key()) && !outer.iter().any(|o| o.key() == by.key()) {
+            outer.push(by);
+        }
+    }
+    let var = match outer.as_slice() {
+        [v] => (*v).clone(),
+        _ => return None,
+    };
+    let mut moving = primed;
+    for (of, by, _) in &derivs {
+        if by.key() == var.key()
+            && let Some(s) = of
+            && !moving.iter().any(|m| m.key() == s.key())
+        {
+            moving.push(s.clone());
+        }
+    }
+    // a partial derivative by the variable, or any derivative by another letter,
+    // only in the chain rule through the letters that vary with it
+    let by_intermediate = derivs.iter().any(|(_, by, _)| by.key() != var.key());
+    let all_total = derivs.iter().all(|(_, _, total)| *total);
+    if by_intermediate || !all_total {
+        let varies = |k: &str| moving.iter().any(|m| m.key() == k);
+        if !by_intermediate
+            || derivs
+                .iter()
+                .any(|(_, by, _)| by.key() != var.key() && !varies(&by.key()))
+        {
+            return None;
+        }
+    }
+    Some((var, moving))
 }
 
 /// A relation (`H`, its letters) that ties the variable or a varying letter to
@@ -328,7 +366,7 @@ pub(super) fn rewrite(
         let mut err: Option<Skip> = None;
         let e = e.rewrite(&mut |x| match x {
             Expr::Deriv(id, d)
-                if d.total && (d.wrt.base.is_empty() || d.wrt.key() == r.var.key()) =>
+                if (d.total && d.wrt.base.is_empty()) || d.wrt.key() == r.var.key() =>
             {
                 let got = match &d.of {
                     Expr::Var(s) if s.sub.is_none() && !s.bold => rate(st, r, s, &rule),

@@ -3,8 +3,8 @@
 
 use std::cell::Cell;
 
-use crate::check::notation::{FUNC_LETTERS, Func, func_by_name};
-use crate::check::syntax::ast::{BinOp, Deriv, Expr, PRIME_AT, Sym};
+use crate::check::notation::{FUNC_LETTERS, Func, func_by_name, is_constant_letter};
+use crate::check::syntax::ast::{BinOp, Deriv, Expr, PRIME_AT, Sym, TUPLE};
 use crate::check::syntax::lex::{Tk, Tok, is_space};
 
 use super::{
@@ -150,7 +150,8 @@ impl Parser<'_, '_> {
             }
             // `y(x)`, `\mathbf{r}(t)`: a lowercase letter glued to one symbol in
             // parentheses is a function of it (a product would be written `y\,x`)
-            if !upper && base.len() == 1 && self.glued_single_symbol_arg() {
+            if !upper && base.len() == 1 && self.glued_single_symbol_arg(!is_constant_letter(&base))
+            {
                 let args = self.abstract_args(&base)?;
                 return Ok(Expr::Apply(sym.key(), args));
             }
@@ -179,8 +180,10 @@ impl Parser<'_, '_> {
     }
 
     /// Is the next token a `(` right after the previous one (no space), holding a
-    /// single symbol and closed by `)`?
-    fn glued_single_symbol_arg(&self) -> bool {
+    /// single symbol, or a function applied to arguments (`v(u(x))`, a composition),
+    /// and closed by `)`? (The composition only when `compose`: `c(g(x))` with a
+    /// letter naming a constant is a product.)
+    fn glued_single_symbol_arg(&self, compose: bool) -> bool {
         let k = self.pos;
         let (Some(open), Some(prev)) = (
             self.toks.get(k),
@@ -213,7 +216,11 @@ impl Parser<'_, '_> {
             src: self.cx.src,
             depth: Cell::new(self.cx.depth.get()),
         };
-        matches!(parse_expr(inner, &cx), Ok(Expr::Var(_)))
+        match parse_expr(inner, &cx) {
+            Ok(Expr::Var(_)) => true,
+            Ok(Expr::Apply(name, _)) => compose && name != TUPLE && name != PRIME_AT,
+            _ => false,
+        }
     }
 
     /// `e` differentiated `order` times by `v`, as primes write it (`f''(x)`).
@@ -313,8 +320,6 @@ impl Parser<'_, '_> {
         }))
     }
 
-    /// Is there `(v)` at `k`, holding one symbol (`\mathbf{r}'(t)`: a derivative of a
-    /// function, while `\mathbf{x}'(A + A')` is a product)?
     /// Does an argument follow the primes at the cursor (`v'(x)`, `g''\left(t\right)`)?
     pub(super) fn call_after_primes(&self) -> bool {
         self.toks[self.pos..]
@@ -323,6 +328,8 @@ impl Parser<'_, '_> {
             .is_some_and(|t| t.is_ch('(') || t.is_cmd("left"))
     }
 
+    /// Is there `(v)` at `k`, holding one symbol (`\mathbf{r}'(t)`: a derivative of a
+    /// function, while `\mathbf{x}'(A + A')` is a product)?
     pub(super) fn single_symbol_paren_at(&self, k: usize) -> bool {
         if !self.toks.get(k).is_some_and(|t| t.is_ch('(')) {
             return false;
