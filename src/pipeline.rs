@@ -387,16 +387,16 @@ pub fn build(options: &BuildOptions, progress: &dyn Progress) -> Result<BuildRep
             b.severity,
         ))
     });
-    let mut sources: HashMap<String, String> = notes
-        .iter()
-        .map(|n| (n.path.clone(), n.text.clone()))
-        .collect();
+    let note_count = notes.len();
+    // The notes are done with: their texts move into the report.
+    let mut sources: HashMap<String, String> =
+        notes.into_iter().map(|n| (n.path, n.text)).collect();
     if let Some(preamble) = &vault.preamble {
         sources.insert(preamble.path.clone(), preamble.text.clone());
     }
     Ok(BuildReport {
-        notes: notes.len(),
-        unpublished: notes.len() - published,
+        notes: note_count,
+        unpublished: note_count - published,
         pages: rendered.pages,
         attachments: vault.attachments.len(),
         identities,
