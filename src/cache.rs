@@ -131,10 +131,12 @@ impl Cache {
         (u128::from(hash(0x6e62_5f31)) << 64) | u128::from(hash(0x6e62_5f32))
     }
 
-    /// The verdicts of the note with key `key`, if an earlier run left them.
-    pub fn get(&self, key: Key) -> Option<Vec<Located>> {
+    /// The verdicts of the note with key `key` and text `text`, if an earlier run left
+    /// them (and every place they name is a place in `text`: the file may have been
+    /// edited by hand).
+    pub fn get(&self, key: Key, text: &str) -> Option<Vec<Located>> {
         let entries = self.old.get(&key)?;
-        let located: Option<Vec<Located>> = entries.iter().map(Entry::to_located).collect();
+        let located: Option<Vec<Located>> = entries.iter().map(|e| e.to_located(text)).collect();
         let located = located?;
         if let Ok(mut new) = self.new.lock() {
             new.insert(key, entries.clone());
@@ -341,7 +343,9 @@ impl Entry {
         })
     }
 
-    fn to_located(&self) -> Option<Located> {
+    fn to_located(&self, text: &str) -> Option<Located> {
+        let in_text = |at: usize| text.is_char_boundary(at);
+        (in_text(self.start) && in_text(self.end) && in_text(self.math_start)).then_some(())?;
         let outcome = match (self.status.as_str(), self.kind.as_deref()) {
             ("pass", None) => Outcome::Pass,
             ("fail", Some(k)) => Outcome::Fail(FAILS.into_iter().find(|f| f.as_str() == k)?),

@@ -198,8 +198,11 @@ pub fn check_vault(
         .par_iter()
         .map(|f| Cache::key(&f.path, &f.text, &context, settings))
         .collect();
-    let mut identities: Vec<Option<Vec<check::Located>>> =
-        keys.iter().map(|&k| cache.get(k)).collect();
+    let mut identities: Vec<Option<Vec<check::Located>>> = keys
+        .iter()
+        .zip(&vault.notes)
+        .map(|(&k, f)| cache.get(k, &f.text))
+        .collect();
     let missing: Vec<usize> = (0..vault.notes.len())
         .filter(|&i| identities[i].is_none())
         .collect();
@@ -498,7 +501,11 @@ pub fn check_identities_cached(
         .zip(infos.par_iter())
         .map(|(note, _)| Cache::key(&note.path, &note.text, macros, settings))
         .collect();
-    let mut out: Vec<Option<Vec<check::Located>>> = keys.iter().map(|&k| cache.get(k)).collect();
+    let mut out: Vec<Option<Vec<check::Located>>> = keys
+        .iter()
+        .zip(notes)
+        .map(|(&k, note)| cache.get(k, &note.text))
+        .collect();
     let missing: Vec<usize> = (0..notes.len()).filter(|&i| out[i].is_none()).collect();
     if !missing.is_empty() {
         let checked = check_some(notes, infos, &missing, settings, progress);

@@ -109,6 +109,24 @@ fn a_corrupt_cache_is_ignored_and_written_again() -> TestResult {
     }
     std::fs::write(cache_file(&vault), serde_json::to_vec(&json)?)?;
     assert_eq!(check(&vault, &[])?, fresh);
+    // Nor one whose places are outside the note (the human report underlines them).
+    check(&vault, &[])?;
+    let text = std::fs::read_to_string(cache_file(&vault))?;
+    let mut json: serde_json::Value = serde_json::from_str(&text)?;
+    let notes = json["notes"]
+        .as_object_mut()
+        .ok_or("no notes in the cache")?;
+    for entries in notes.values_mut() {
+        for entry in entries.as_array_mut().ok_or("entries are not a list")? {
+            entry["start"] = 1_000_000.into();
+            entry["end"] = 1_000_001.into();
+        }
+    }
+    std::fs::write(cache_file(&vault), serde_json::to_vec(&json)?)?;
+    assert_eq!(check(&vault, &[])?, fresh);
+    let cwd = vault.parent().ok_or("no parent")?;
+    let human = notebuild(cwd, ["check", vault.to_str().ok_or("path")?])?;
+    assert_eq!(human.code, Some(1), "{}", human.stderr);
     Ok(())
 }
 
