@@ -116,6 +116,8 @@ impl Progress for Quiet {
 
 /// The vault parsed and extracted: the stages every command shares.
 pub struct Analysed {
+    /// The vault walked. Its `notes` are empty: their texts are in `notes` (each note's
+    /// text held once).
     pub vault: vault::Vault,
     pub notes: Vec<ParsedNote>,
     pub infos: Vec<NoteInfo>,
@@ -135,7 +137,7 @@ pub fn analyse(
     macros: &BTreeMap<String, String>,
     progress: &dyn Progress,
 ) -> Result<Analysed, BuildError> {
-    let vault = vault::load(root, walk).map_err(|error| BuildError::Vault {
+    let mut vault = vault::load(root, walk).map_err(|error| BuildError::Vault {
         path: root.to_path_buf(),
         error,
     })?;
@@ -151,6 +153,7 @@ pub fn analyse(
             note
         })
         .collect();
+    vault.notes = Vec::new();
     let infos: Vec<NoteInfo> = notes.par_iter().map(extract::extract).collect();
     let (cards, card_diagnostics): (Vec<Vec<Card>>, Vec<Vec<Diagnostic>>) = notes
         .par_iter()
