@@ -412,6 +412,7 @@ fn measure_stages(
         title: "Benchmark".to_string(),
         safe_html: false,
         quiz: false,
+        order: Vec::new(),
     };
     for run in 0..runs {
         let t = Instant::now();

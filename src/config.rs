@@ -14,6 +14,9 @@
 //! html: safe                # drop raw HTML and javascript: links (default: raw, as Obsidian)
 //! dates: git                # a note without a front-matter date shows its last commit's
 //!                           # (default: frontmatter, front-matter dates only)
+//! order:                    # reading order for previous/next (default: folder order)
+//!   - Start here
+//!   - Foundations/Notation and layout
 //! ```
 //!
 //! Macros can also be defined in a `preamble.sty` at the vault's root (`\newcommand`,
@@ -55,6 +58,9 @@ pub struct VaultConfig {
     pub html: Option<HtmlSetting>,
     /// Where a note's date comes from.
     pub dates: Option<DatesSetting>,
+    /// The reading order of the notes (vault paths, `.md` optional): previous and next
+    /// links follow it, then the folder order for the notes it does not name.
+    pub order: Option<Vec<String>>,
 }
 
 /// `dates:` in the file.
@@ -122,6 +128,15 @@ impl From<OtimesSetting> for check::Otimes {
 pub struct LoadError {
     pub diagnostic: Diagnostic,
     pub text: String,
+}
+
+/// The reading order the vault's file gives (empty without one; a file that does not
+/// load was reported when the settings were read).
+pub fn reading_order(vault: &Path) -> Vec<String> {
+    load(vault)
+        .ok()
+        .and_then(|config| config.order)
+        .unwrap_or_default()
 }
 
 /// Reads `VAULT/notebuild.yaml`. No file is no settings; a file that cannot be read or
@@ -224,7 +239,15 @@ mod tests {
                 macros: None,
                 html: None,
                 dates: None,
+                order: None,
             })
+        );
+        assert_eq!(
+            parse("order:\n  - Start here\n  - Rules/Chain rule.md\n").map(|c| c.order),
+            Ok(Some(vec![
+                "Start here".into(),
+                "Rules/Chain rule.md".into()
+            ]))
         );
         assert_eq!(
             parse("html: safe\n").map(|c| c.html),

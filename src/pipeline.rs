@@ -366,6 +366,7 @@ pub fn build(options: &BuildOptions, progress: &dyn Progress) -> Result<BuildRep
             title,
             safe_html: options.safe_html,
             quiz: false,
+            order: crate::config::reading_order(&options.vault),
         },
         &step,
         &sink,

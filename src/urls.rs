@@ -43,6 +43,13 @@ pub const QUIZ_SCRIPT: &str = "static/quiz.js";
 pub const SEARCH_SCRIPT: &str = "static/search.js";
 /// The script placing verdict badges on the rows of aligned blocks.
 pub const BADGE_SCRIPT: &str = "static/badges.js";
+/// The graph of every note.
+pub const GRAPH: &str = "graph.html";
+/// The script of the explorer, graphs, link previews, theme and contents, and its data.
+pub const NAV_SCRIPT: &str = "static/nav.js";
+pub const NAV_DATA: &str = "static/nav-data.js";
+pub const PREVIEW_DATA: &str = "static/previews.js";
+pub const CARDS_DATA: &str = "static/cards-data.js";
 
 /// The generated files every site has (the math assets and the quiz pages, which vary,
 /// are added by the renderer's [`crate::render::generated_paths`]).
@@ -56,6 +63,11 @@ pub const FIXED: &[&str] = &[
     QUIZ_SCRIPT,
     SEARCH_SCRIPT,
     BADGE_SCRIPT,
+    GRAPH,
+    NAV_SCRIPT,
+    NAV_DATA,
+    PREVIEW_DATA,
+    CARDS_DATA,
 ];
 
 /// A note as the namespace sees it.

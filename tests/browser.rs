@@ -405,6 +405,390 @@ fn badges_stand_beside_their_rows_in_chromium() -> TestResult {
     Ok(())
 }
 
+/// Sets the tab's viewport.
+fn set_width(browser: &mut Browser, tab: &Tab, width: u32, height: u32) -> TestResult {
+    browser.tab_call(
+        tab,
+        "Emulation.setDeviceMetricsOverride",
+        json!({"width": width, "height": height, "deviceScaleFactor": 1, "mobile": width < 600}),
+    )?;
+    Ok(())
+}
+
+/// Replaces the search box's text and lets search.js answer.
+const TYPE_IN_SEARCH: &str = "(q => { const i = document.getElementById('nb-search'); i.focus(); \
+     i.value = q; i.dispatchEvent(new Event('input', {bubbles: true})); })";
+
+/// At 390 px no page of any kind pans sideways, not even while the reader types in
+/// the search box (which then covers the width of the screen).
+#[test]
+fn no_page_pans_sideways_on_a_phone_in_chromium() -> TestResult {
+    let Some(chrome) = chromium_or_skip()? else {
+        return Ok(());
+    };
+    let (dir, site) = bundled_site()?;
+    let mut browser = Browser::launch(&chrome, dir.path())?;
+    let tab = browser.open_tab(None)?;
+    set_width(&mut browser, &tab, 390, 844)?;
+    for page in [
+        "index.html",
+        "review/common-mistakes.html",
+        "rules/chain-rule.html",
+        "checks.html",
+        "tags.html",
+        "tags/matrix-calculus.html",
+        "graph.html",
+        QUIZ_PAGE,
+    ] {
+        browser.navigate(&tab, &file_url(&site.join(page))?)?;
+        browser.wait_until(&tab, "!document.querySelector('form.site-search').hidden")?;
+        let width = browser.eval(&tab, "document.documentElement.scrollWidth")?;
+        assert!(
+            width.as_f64().is_some_and(|w| w <= 390.0),
+            "{page} is {width} px wide at 390 px"
+        );
+        browser.eval(&tab, &format!("{TYPE_IN_SEARCH}('jacobian')"))?;
+        browser.wait_until(
+            &tab,
+            "document.querySelectorAll('.site-search-result').length > 0",
+        )?;
+        let state = browser.eval(
+            &tab,
+            "(() => { const r = document.querySelector('.site-search-results').getBoundingClientRect(); \
+             return [document.documentElement.scrollWidth, window.scrollX, r.left, r.right]; })()",
+        )?;
+        let n = |k: usize| state[k].as_f64().unwrap_or(f64::NAN);
+        assert!(
+            n(0) <= 390.0 && n(1) == 0.0,
+            "{page} pans while searching: {state}"
+        );
+        assert!(
+            n(2) >= 0.0 && n(3) <= 390.0 && n(3) - n(2) > 300.0,
+            "{page}: the results are not a full-width overlay: {state}"
+        );
+    }
+    browser.expect_clean(&tab)?;
+    Ok(())
+}
+
+/// Names without spaces (folders, titles, missing embeds) do not widen a phone's page.
+#[test]
+fn long_names_do_not_widen_a_phone_page_in_chromium() -> TestResult {
+    let Some(chrome) = chromium_or_skip()? else {
+        return Ok(());
+    };
+    let long = "a_folder_name_far_too_long_to_fit_on_any_phone_screen_at_all";
+    let note = format!("{long}/{long}_note.md");
+    let text = format!(
+        "# {long}_title\n\nSee ![[{long}_missing.png]] and $\\frac{{d}}{{dx}} x^2 = 3x$.\n\n#{long}\n"
+    );
+    let (dir, vault) = common::temp_vault(&[(note.as_str(), text.as_str())])?;
+    let site = dir.path().join("site");
+    common::build(dir.path(), &vault, &site, &[])?;
+    let mut browser = Browser::launch(&chrome, dir.path())?;
+    let tab = browser.open_tab(None)?;
+    set_width(&mut browser, &tab, 390, 844)?;
+    let pages: Vec<String> = common::list_files(&site)?
+        .into_iter()
+        .filter(|p| p.ends_with(".html"))
+        .collect();
+    assert!(pages.len() >= 5, "{pages:?}");
+    for page in pages {
+        browser.navigate(&tab, &file_url(&site.join(&page))?)?;
+        let width = browser.eval(&tab, "document.documentElement.scrollWidth")?;
+        assert!(
+            width.as_f64().is_some_and(|w| w <= 390.0),
+            "{page} is {width} px wide at 390 px"
+        );
+    }
+    Ok(())
+}
+
+/// A badge's details open in place, inside the viewport: a popover on a desktop, a
+/// panel under the formula on a phone; hint first, then both sides, then a link to the
+/// badge's entry in the report. The header's line links to the badge and opens it.
+#[test]
+fn badge_details_open_inside_the_viewport_in_chromium() -> TestResult {
+    let Some(chrome) = chromium_or_skip()? else {
+        return Ok(());
+    };
+    let (dir, site) = bundled_site()?;
+    let mut browser = Browser::launch(&chrome, dir.path())?;
+    let tab = browser.open_tab(None)?;
+    let page = file_url(&site.join("review/common-mistakes.html"))?;
+    for (width, kind) in [(1280, "badge-pop"), (390, "badge-panel")] {
+        set_width(&mut browser, &tab, width, 800)?;
+        browser.navigate(&tab, &page)?;
+        browser.wait_until(&tab, "document.documentElement.classList.contains('js')")?;
+        // the header's link goes to the badge and opens it
+        browser.eval(&tab, "document.querySelector('.note-checks a').click()")?;
+        browser.wait_until(&tab, "!!document.querySelector('.badge-pop, .badge-panel')")?;
+        let found = browser.eval(
+            &tab,
+            "(() => { const p = document.querySelector('.badge-pop, .badge-panel'); \
+             const r = p.getBoundingClientRect(); const t = p.textContent; \
+             return {kind: p.className, left: r.left, right: r.right, \
+               width: document.documentElement.clientWidth, \
+               scroll: document.documentElement.scrollWidth, \
+               order: [t.indexOf('Likely cause'), t.indexOf('right side'), t.indexOf('Seed')], \
+               report: p.querySelector('a.badge-pop-report').getAttribute('href'), \
+               expanded: document.querySelector('.badge-fail[aria-expanded]').getAttribute('aria-expanded')}; })()",
+        )?;
+        assert_eq!(found["kind"], kind, "at {width}px: {found}");
+        let n = |k: &str| found[k].as_f64().unwrap_or(f64::NAN);
+        assert!(
+            n("left") >= 0.0 && n("right") <= n("width") && n("scroll") <= n("width"),
+            "at {width}px the details leave the viewport: {found}"
+        );
+        let order: Vec<i64> = found["order"]
+            .as_array()
+            .map(|a| a.iter().filter_map(Value::as_i64).collect())
+            .unwrap_or_default();
+        assert!(
+            order.len() == 3 && order[0] >= 0 && order[0] < order[1] && order[1] < order[2],
+            "hint, both sides, seed in that order: {found}"
+        );
+        assert_eq!(found["expanded"], "true");
+        let report = found["report"].as_str().unwrap_or("");
+        let id = report
+            .strip_prefix("../checks.html#")
+            .ok_or_else(|| fail(format!("the details do not link to the report: {report}")))?;
+        let checks = std::fs::read_to_string(site.join("checks.html"))?;
+        assert!(checks.contains(&format!("id=\"{id}\"")), "no entry {id}");
+        // Escape closes it
+        browser.press(&tab, "Escape")?;
+        browser.wait_until(&tab, "!document.querySelector('.badge-pop, .badge-panel')")?;
+    }
+    browser.expect_clean(&tab)?;
+    Ok(())
+}
+
+/// The explorer marks the current note, its folders fold; the theme toggle's choice
+/// holds on the next page; hovering a link to a note shows its preview; the local
+/// graph shows the note's neighbours; the graph page draws every note.
+#[test]
+fn explorer_theme_previews_and_graphs_work_offline_in_chromium() -> TestResult {
+    let Some(chrome) = chromium_or_skip()? else {
+        return Ok(());
+    };
+    let (dir, site) = bundled_site()?;
+    let mut browser = Browser::launch(&chrome, dir.path())?;
+    let tab = browser.open_tab(None)?;
+    set_width(&mut browser, &tab, 1280, 900)?;
+    browser.navigate(&tab, &file_url(&site.join("rules/chain-rule.html"))?)?;
+    browser.wait_until(&tab, "!document.querySelector('nav.explorer').hidden")?;
+    let current = browser.eval(
+        &tab,
+        "document.querySelector('.explorer [aria-current=page]').textContent",
+    )?;
+    assert_eq!(current, "Chain Rule");
+    let folders = browser.eval(
+        &tab,
+        "document.querySelectorAll('.explorer details[data-folder]').length",
+    )?;
+    assert!(folders.as_u64().is_some_and(|n| n >= 3), "{folders}");
+    // a folder folds
+    browser.eval(
+        &tab,
+        "document.querySelector('.explorer details[data-folder] > summary').click()",
+    )?;
+    browser.wait_until(
+        &tab,
+        "!document.querySelector('.explorer details[data-folder]').open",
+    )?;
+    // and stays folded on the next page
+    let folded = browser.eval(
+        &tab,
+        "document.querySelector('.explorer details[data-folder]').getAttribute('data-folder')",
+    )?;
+    browser.navigate(&tab, &file_url(&site.join("foundations/jacobians.html"))?)?;
+    browser.wait_until(&tab, "!document.querySelector('nav.explorer').hidden")?;
+    let open = browser.eval(
+        &tab,
+        &format!(
+            "document.querySelector('.explorer details[data-folder=\"' + {folded} + '\"]').open"
+        ),
+    )?;
+    assert_eq!(open, false, "the folder {folded} opened again");
+    browser.navigate(&tab, &file_url(&site.join("rules/chain-rule.html"))?)?;
+    browser.wait_until(&tab, "!document.querySelector('nav.explorer').hidden")?;
+    // the local graph: this note and its neighbours, this one marked
+    browser.wait_until(
+        &tab,
+        "document.querySelectorAll('#nb-local-graph .graph-node').length >= 2",
+    )?;
+    let marked = browser.eval(
+        &tab,
+        "document.querySelectorAll('#nb-local-graph .graph-node.is-current').length",
+    )?;
+    assert_eq!(marked, json!(1));
+
+    // the theme: automatic, then light, then dark; remembered on the next page
+    browser.eval(&tab, "document.querySelector('.theme-toggle').click()")?;
+    browser.eval(&tab, "document.querySelector('.theme-toggle').click()")?;
+    assert_eq!(
+        browser.eval(&tab, "document.documentElement.getAttribute('data-theme')")?,
+        "dark"
+    );
+    let dark_bg = browser.eval(&tab, "getComputedStyle(document.body).backgroundColor")?;
+    browser.navigate(&tab, &file_url(&site.join("index.html"))?)?;
+    assert_eq!(
+        browser.eval(&tab, "document.documentElement.getAttribute('data-theme')")?,
+        "dark",
+        "the theme is remembered across pages"
+    );
+    assert_eq!(
+        browser.eval(&tab, "getComputedStyle(document.body).backgroundColor")?,
+        dark_bg
+    );
+
+    // a preview of a link to a note, on hover, inside the viewport
+    browser.navigate(&tab, &file_url(&site.join("start-here.html"))?)?;
+    let at = browser.eval(
+        &tab,
+        "(() => { const a = document.querySelector('.note-content a.internal-link[href$=\"chain-rule.html\"]'); \
+         a.scrollIntoView({block: 'center'}); const r = a.getBoundingClientRect(); \
+         return [r.left + r.width / 2, r.top + r.height / 2]; })()",
+    )?;
+    let (x, y) = (at[0].as_f64().unwrap_or(0.0), at[1].as_f64().unwrap_or(0.0));
+    browser.tab_call(
+        &tab,
+        "Input.dispatchMouseEvent",
+        json!({"type": "mouseMoved", "x": x, "y": y}),
+    )?;
+    browser.wait_until(&tab, "!!document.querySelector('.link-preview')")?;
+    let preview = browser.eval(
+        &tab,
+        "(() => { const p = document.querySelector('.link-preview'); const r = p.getBoundingClientRect(); \
+         return [p.querySelector('.link-preview-title').textContent, r.left >= 0 && r.right <= innerWidth, \
+           p.querySelectorAll('math').length > 0 || p.textContent.length > 40]; })()",
+    )?;
+    assert_eq!(preview, json!(["Chain Rule", true, true]));
+
+    // the whole graph
+    browser.navigate(&tab, &file_url(&site.join("graph.html"))?)?;
+    browser.wait_until(
+        &tab,
+        "document.querySelectorAll('#nb-graph .graph-node').length >= 12",
+    )?;
+    browser.expect_clean(&tab)?;
+    Ok(())
+}
+
+/// Search forgives a typo in a longer word, matches a formula whatever its fonts and
+/// spacing, and shows snippets without TeX or flashcard markup.
+#[test]
+fn search_forgives_typos_and_matches_formulas_in_chromium() -> TestResult {
+    let Some(chrome) = chromium_or_skip()? else {
+        return Ok(());
+    };
+    let (dir, site) = bundled_site()?;
+    let mut browser = Browser::launch(&chrome, dir.path())?;
+    let tab = browser.open_tab(None)?;
+    browser.navigate(&tab, &file_url(&site.join("index.html"))?)?;
+    browser.wait_until(&tab, "!document.querySelector('form.site-search').hidden")?;
+    let results = "Array.from(document.querySelectorAll('.site-search-result')).map(a => a.getAttribute('href'))";
+    browser.eval(&tab, &format!("{TYPE_IN_SEARCH}('jacobain')"))?;
+    browser.wait_until(
+        &tab,
+        "document.querySelectorAll('.site-search-result').length > 0",
+    )?;
+    let found = browser.eval(&tab, results)?;
+    assert_eq!(found[0], "foundations/jacobians.html", "{found}");
+    // a short word is not guessed at
+    browser.eval(&tab, &format!("{TYPE_IN_SEARCH}('rulx')"))?;
+    browser.wait_until(&tab, "!!document.querySelector('.site-search-empty')")?;
+    // `x^T A x` finds the notes writing `\\mathbf{x}^T A \\mathbf{x}`, and only those
+    browser.eval(&tab, &format!("{TYPE_IN_SEARCH}('x^T A x')"))?;
+    browser.wait_until(
+        &tab,
+        "document.querySelectorAll('.site-search-result').length > 0",
+    )?;
+    let found = browser.eval(&tab, results)?;
+    let found: Vec<&str> = found
+        .as_array()
+        .map(|a| a.iter().filter_map(Value::as_str).collect())
+        .unwrap_or_default();
+    let notes = common::Site::read(&site)?;
+    for url in &found {
+        let page = notes.page(url)?;
+        assert!(
+            page.contains("\\mathbf{x}^T A \\mathbf{x}")
+                || page.contains("\\mathbf{x}^TA\\mathbf{x}"),
+            "{url} does not hold the formula"
+        );
+    }
+    assert!(found.contains(&"review/common-mistakes.html"), "{found:?}");
+    // snippets: no dollar signs, no backslashes, no card separators
+    browser.eval(&tab, &format!("{TYPE_IN_SEARCH}('sigmoid')"))?;
+    browser.wait_until(
+        &tab,
+        "document.querySelectorAll('.site-search-result').length > 1",
+    )?;
+    let snippets = browser.eval(
+        &tab,
+        "Array.from(document.querySelectorAll('.site-search-snippet')).map(s => s.textContent).join(' | ')",
+    )?;
+    let snippets = snippets.as_str().unwrap_or("");
+    assert!(
+        !snippets.contains('$') && !snippets.contains('\\') && !snippets.contains("frac"),
+        "{snippets}"
+    );
+    browser.expect_clean(&tab)?;
+    Ok(())
+}
+
+/// The Quiz link and each deck say how many cards are due and new today; an overdue
+/// card's grade buttons come with the reason of their long intervals.
+#[test]
+fn quiz_counts_and_overdue_reason_in_chromium() -> TestResult {
+    let Some(chrome) = chromium_or_skip()? else {
+        return Ok(());
+    };
+    let (dir, site) = bundled_site()?;
+    let mut browser = Browser::launch(&chrome, dir.path())?;
+    let tab = browser.open_tab(None)?;
+    // on a note page: the Quiz link counts the cards to study today
+    browser.navigate(&tab, &file_url(&site.join("rules/chain-rule.html"))?)?;
+    browser.wait_until(&tab, "!!document.querySelector('.site-nav .nav-count')")?;
+    let count = browser.eval(
+        &tab,
+        "document.querySelector('.site-nav .nav-count').textContent",
+    )?;
+    let due_and_new = browser.eval(
+        &tab,
+        "document.querySelector('.site-nav .nav-count').getAttribute('aria-label')",
+    )?;
+    // the bundled cards were last reviewed in 2024: every scheduled one is due
+    assert_eq!(count, "28", "{due_and_new}");
+    assert_eq!(due_and_new, "10 due · 18 new today");
+    browser.navigate(&tab, &file_url(&site.join(QUIZ_PAGE))?)?;
+    browser.wait_ready(&tab)?;
+    let decks = browser.eval(
+        &tab,
+        "Array.from(document.querySelectorAll('.quiz-deck-list .deck-due')).map(d => d.textContent)",
+    )?;
+    assert_eq!(
+        decks,
+        json!([
+            "10 due · 18 new",
+            "10 due · 18 new",
+            "5 due · 11 new",
+            "5 due · 7 new"
+        ])
+    );
+    browser.press(&tab, " ")?;
+    browser.wait_until(&tab, "!document.querySelector('.quiz-why').hidden")?;
+    let why = browser.eval(&tab, "document.querySelector('.quiz-why').textContent")?;
+    let why = why.as_str().unwrap_or("");
+    assert!(
+        why.starts_with("Last interval ") && why.contains(" d, overdue "),
+        "{why}"
+    );
+    browser.expect_clean(&tab)?;
+    Ok(())
+}
+
 // ---------------------------------------------------------------------------------------
 // Scenarios
 // ---------------------------------------------------------------------------------------
@@ -1395,6 +1779,7 @@ impl Browser {
             " " => ("Space".to_string(), 32, " "),
             "Enter" => ("Enter".to_string(), 13, "\r"),
             "/" => ("Slash".to_string(), 191, "/"),
+            "Escape" => ("Escape".to_string(), 27, ""),
             d if d.len() == 1 && d.as_bytes()[0].is_ascii_digit() => {
                 (format!("Digit{d}"), i64::from(d.as_bytes()[0]), d)
             }

@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use common::*;
 
 /// Pages the site writes for itself (not for a note).
-const SITE_PAGES: &[&str] = &["index.html", "tags.html", "checks.html"];
+const SITE_PAGES: &[&str] = &["index.html", "tags.html", "checks.html", "graph.html"];
 
 /// Builds `vault` into a fresh temporary folder's `site/`.
 fn build_into_temp(vault: &Path, extra: &[&str]) -> Result<Built, Error> {
@@ -769,6 +769,12 @@ fn images_notes_and_highlights_are_embedded() -> TestResult {
     let class = attribute(img, "class").unwrap_or_default();
     assert!(class.split(' ').any(|c| c == "align-center"), "{img}");
     assert_eq!(attribute(img, "width").as_deref(), Some("400"), "{img}");
+    // no caption: the file's name without its extension
+    assert_eq!(
+        attribute(img, "alt").as_deref(),
+        Some("jacobian-shapes"),
+        "{img}"
+    );
     let src = attribute(img, "src").unwrap_or_default();
     let file = resolve_relative(page, &percent_decode(&src).unwrap_or_default());
     assert_eq!(file.as_deref(), Some("attachments/jacobian-shapes.svg"));
@@ -2346,7 +2352,7 @@ fn the_search_index_lists_the_published_notes() -> TestResult {
         .pages
         .keys()
         .filter(|p| !p.starts_with("tags/") && !p.starts_with("quiz/"))
-        .filter(|p| !matches!(p.as_str(), "index.html" | "tags.html" | "checks.html"))
+        .filter(|p| !SITE_PAGES.contains(&p.as_str()))
         .cloned()
         .collect();
     assert_eq!(urls, notes, "one entry per note page");
@@ -2373,6 +2379,198 @@ fn the_search_index_lists_the_published_notes() -> TestResult {
             html.contains("static/search.js") && html.contains("class=\"site-search\""),
             "{path} has no search box"
         );
+    }
+    Ok(())
+}
+
+/// A note with a wrong identity says so in its header, linking to the badge; the
+/// badge opens its details (hint first, then both sides' numbers) and names its entry
+/// in the report, which carries that id; a verified badge is no tab stop.
+#[test]
+fn a_wrong_identity_is_announced_in_the_header_and_explained() -> TestResult {
+    let b = build_bundled(&[])?;
+    b.run.expect_code(0)?;
+    let page = b.site.page("review/common-mistakes.html")?;
+    let line = elements(page, "<p class=\"note-checks")
+        .into_iter()
+        .next()
+        .ok_or("no check line in the note's header")?;
+    assert!(text_of(line).contains("1 wrong identity"), "{line}");
+    let target = attribute_values(line, "href")
+        .into_iter()
+        .next()
+        .ok_or("the check line links nowhere")?;
+    let id = target.trim_start_matches('#');
+    let badge = start_tags(page, "span")
+        .into_iter()
+        .find(|t| attribute(t, "id").as_deref() == Some(id))
+        .ok_or_else(|| fail(format!("no badge with id {id}")))?;
+    assert!(badge.contains("badge-fail"), "{badge}");
+    assert_eq!(
+        attribute(badge, "tabindex").as_deref(),
+        Some("0"),
+        "{badge}"
+    );
+    let report = attribute(badge, "data-report").ok_or("the badge names no report entry")?;
+    let checks = b.site.page("checks.html")?;
+    assert!(
+        checks.contains(&format!("id=\"{report}\"")),
+        "checks.html has no entry {report}"
+    );
+    // The report lays the failure out the same way: the cause, then both sides.
+    let entry = &checks[checks.find(&format!("id=\"{report}\"")).unwrap_or(0)..];
+    let cause = entry.find("Likely cause").ok_or("no cause in the report")?;
+    let sides = entry.find("right side").ok_or("no sides in the report")?;
+    assert!(cause < sides);
+    // The details: hint, then the example with both sides, then the seed.
+    let at = page.find(&format!("id=\"{id}\"")).ok_or("badge")?;
+    let end = page[at..]
+        .find("</span></span><span class=\"badge")
+        .or_else(|| page[at..].find("gives the same numbers"))
+        .unwrap_or(0);
+    let detail = &page[at..at + end + 30.min(page.len() - at - end)];
+    let (hint, sides, seed) = (
+        detail.find("Likely cause").ok_or("no hint")?,
+        detail.find("right side").ok_or("no sides")?,
+        detail.find("Seed ").ok_or("no seed")?,
+    );
+    assert!(hint < sides && sides < seed, "{detail}");
+    assert!(!detail.contains("value:"), "jargon in {detail}");
+    // Verified badges are reachable from the header, not each a tab stop.
+    for tag in start_tags(page, "span") {
+        if attribute(tag, "class").is_some_and(|c| c.starts_with("badge badge-pass"))
+            && attribute(tag, "data-report").is_some()
+        {
+            assert!(attribute(tag, "tabindex").is_none(), "{tag}");
+        }
+    }
+    // The home page sums up the checks.
+    let index = b.site.page("index.html")?;
+    let home = elements(index, "<p class=\"home-checks")
+        .into_iter()
+        .next()
+        .ok_or("no check summary on the home page")?;
+    assert!(text_of(home).contains("1 wrong"), "{home}");
+    Ok(())
+}
+
+/// Every note page has previous and next links along the folder order, and the data
+/// of the explorer, graph and previews is written as scripts.
+#[test]
+fn note_pages_link_previous_and_next_and_navigation_data_is_written() -> TestResult {
+    let b = build_bundled(&[])?;
+    b.run.expect_code(0)?;
+    let start = b.site.page("start-here.html")?;
+    let nav = elements(start, "<nav class=\"prev-next\"")
+        .into_iter()
+        .next()
+        .ok_or("no previous/next on the first note")?;
+    assert!(
+        !nav.contains("rel=\"prev\""),
+        "the first note has no previous: {nav}"
+    );
+    assert!(
+        nav.contains("href=\"applications/activation-functions.html\""),
+        "{nav}"
+    );
+    // The contents come before the note in the tab order, the explorer after it.
+    let chain = b.site.page("rules/chain-rule.html")?;
+    let (toc, article, explorer) = (
+        chain.find("id=\"nb-toc-title\"").ok_or("no contents")?,
+        chain.find("<article").ok_or("no article")?,
+        chain.find("class=\"explorer\"").ok_or("no explorer")?,
+    );
+    assert!(toc < article && article < explorer);
+    let second = b.site.page("applications/activation-functions.html")?;
+    assert!(second.contains("rel=\"prev\" href=\"../start-here.html\""));
+    for file in ["static/nav-data.js", "static/previews.js", "static/nav.js"] {
+        assert!(
+            b.site.has(file) || b.out.join(file).is_file(),
+            "{file} missing"
+        );
+    }
+    let data = std::fs::read_to_string(b.out.join("static/nav-data.js"))?;
+    let json = data
+        .strip_prefix("window.notebuildNav = ")
+        .and_then(|t| t.trim_end().strip_suffix(';'))
+        .ok_or("not a nav script")?;
+    let nav: serde_json::Value = serde_json::from_str(json)?;
+    let pages = nav["p"].as_array().ok_or("no pages")?;
+    assert_eq!(pages[0]["u"], "start-here.html");
+    assert!(
+        !data.contains("Draft - Hessians"),
+        "an unpublished note in the data"
+    );
+    assert!(!nav["l"].as_array().ok_or("no links")?.is_empty());
+    let previews = std::fs::read_to_string(b.out.join("static/previews.js"))?;
+    assert!(previews.contains("\"rules/chain-rule.html\""));
+    assert!(
+        !previews.contains(" id=\""),
+        "ids would repeat on the page showing a preview"
+    );
+    Ok(())
+}
+
+/// `order:` in notebuild.yaml sets the reading order of previous and next; the notes
+/// it does not name follow in folder order.
+#[test]
+fn previous_and_next_follow_the_order_of_the_settings() -> TestResult {
+    let (dir, vault) = temp_vault(&[
+        ("notebuild.yaml", "order:\n  - Zeta\n  - B/Alpha.md\n"),
+        ("A first.md", "# A first\n\nText.\n"),
+        ("Zeta.md", "# Zeta\n\nText.\n"),
+        ("B/Alpha.md", "# Alpha\n\nText.\n"),
+    ])?;
+    let b = build_in(dir, &vault, &[])?;
+    b.run.expect_code(0)?;
+    let links = |page: &str| -> Result<(Option<String>, Option<String>), Error> {
+        let html = b.site.page(page)?;
+        let nav = elements(html, "<nav class=\"prev-next\"")
+            .into_iter()
+            .next()
+            .unwrap_or("");
+        let find = |rel: &str| {
+            start_tags(nav, "a")
+                .into_iter()
+                .find(|t| attribute(t, "rel").as_deref() == Some(rel))
+                .and_then(|t| attribute(t, "href"))
+        };
+        Ok((find("prev"), find("next")))
+    };
+    assert_eq!(links("zeta.html")?, (None, Some("b/alpha.html".into())));
+    assert_eq!(
+        links("b/alpha.html")?,
+        (Some("../zeta.html".into()), Some("../a-first.html".into()))
+    );
+    assert_eq!(links("a-first.html")?, (Some("b/alpha.html".into()), None));
+    Ok(())
+}
+
+/// On the quiz page and in a note's cards, each identity's badge stands right after
+/// the formula that states it, not in a row under the answer.
+#[test]
+fn card_badges_stand_beside_their_formulas() -> TestResult {
+    let b = build_bundled(&[])?;
+    b.run.expect_code(0)?;
+    for page in ["quiz/index.html", "review/flashcards-foundations.html"] {
+        let html = b.site.page(page)?;
+        let badges: Vec<usize> = html
+            .match_indices("<span class=\"badge badge-")
+            .map(|(k, _)| k)
+            .collect();
+        assert!(!badges.is_empty(), "{page} shows no badge");
+        for k in badges {
+            let before = &html[..k];
+            assert!(
+                before.ends_with("</math></span>")
+                    || before.ends_with("<span class=\"badges\">")
+                    || before.ends_with("</span></span>"),
+                "{page}: a badge not beside its formula: …{}",
+                &before[before.len().saturating_sub(80)..]
+            );
+        }
+        assert!(!html.contains("class=\"quiz-badges\""), "{page}");
+        assert!(!html.contains("class=\"flashcard-badges\""), "{page}");
     }
     Ok(())
 }

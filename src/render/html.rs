@@ -90,7 +90,7 @@ pub fn render_note(ctx: &Ctx, index: usize, page: &str) -> Body {
     let mut writer = Writer::new(ctx, page, index, false);
     writer.toc = Some(Vec::new());
     writer.footnotes = Footnotes::plan(nodes);
-    let html = writer.blocks(nodes);
+    let html = super::typo::keep_punctuation(&writer.blocks(nodes));
     let mut diagnostics = writer.diagnostics;
     dedup(&mut diagnostics);
     Body {
@@ -189,6 +189,14 @@ struct Writer<'a> {
     drop_until_question: bool,
     /// Ids of the flashcards given an anchor so far.
     cards_shown: Vec<String>,
+    /// The markdown of the fragment being written.
+    fragment_text: Option<String>,
+    /// While writing a flashcard's answer: the card's range in the note, whose
+    /// identities' badges go beside the formulas of the answer that state them, and
+    /// whether they carry their ids.
+    card_badges: Option<(std::ops::Range<usize>, bool)>,
+    /// Where the identities placed so far beside a card's formulas start.
+    placed: Vec<usize>,
 }
 
 /// The footnotes of one note as written on a page: numbered in order of first
@@ -263,6 +271,9 @@ impl<'a> Writer<'a> {
             drop_question_mark: false,
             drop_until_question: false,
             cards_shown: Vec::new(),
+            fragment_text: None,
+            card_badges: None,
+            placed: Vec::new(),
         }
     }
 }
@@ -751,8 +762,7 @@ impl Writer<'_> {
     fn card_html(&mut self, card: &Card) -> String {
         let (front, back) = card_sides(card, &self.ctx.notes[self.from].text, true);
         let front = as_inline(&self.fragment_html(&front));
-        let back = self.fragment_html(&back);
-        let badges = badges_with_ids(self.ctx, self.from, card.range.clone(), true);
+        let (back, badges) = self.card_back(&back, card.range.clone(), true);
         let badges = if badges.is_empty() {
             String::new()
         } else {
@@ -798,7 +808,9 @@ impl Writer<'_> {
         let saved_fragment = std::mem::replace(&mut self.fragment, true);
         let saved_report = std::mem::replace(&mut self.report, false);
         let saved_toc = self.toc.take();
+        let saved_text = self.fragment_text.replace(markdown.to_string());
         let html = self.blocks(&parsed.nodes);
+        self.fragment_text = saved_text;
         self.toc = saved_toc;
         self.report = saved_report;
         self.fragment = saved_fragment;
@@ -807,9 +819,9 @@ impl Writer<'_> {
 
     /// The verdict badges of the identities in the formula `math`; in an `aligned` (or
     /// `align*`…) block, each says the row it belongs to.
-    fn badges(&self, math: &parse::Math) -> String {
+    fn badges(&mut self, math: &parse::Math) -> String {
         if self.fragment {
-            return String::new();
+            return self.card_answer_badges(math);
         }
         let Some(list) = self.ctx.identities.get(self.from) else {
             return String::new();
@@ -827,9 +839,77 @@ impl Writer<'_> {
             } else {
                 None
             };
-            out.push_str(&badge(identity, self.report && self.ids, row));
+            out.push_str(&badge(identity, self.from, self.report && self.ids, row));
         }
         out
+    }
+
+    /// In a flashcard's answer: the badges of the card's identities stated by the
+    /// formula `math` (the note's formula with the same source), each placed once.
+    fn card_answer_badges(&mut self, math: &parse::Math) -> String {
+        let (Some((range, ids)), Some(fragment)) =
+            (self.card_badges.clone(), self.fragment_text.as_deref())
+        else {
+            return String::new();
+        };
+        let Some(list) = self.ctx.identities.get(self.from) else {
+            return String::new();
+        };
+        let source = fragment.get(math.range.clone()).unwrap_or("");
+        if source.is_empty() {
+            return String::new();
+        }
+        let text = &self.ctx.notes[self.from].text;
+        let mut out = String::new();
+        let mut placed = std::mem::take(&mut self.placed);
+        for identity in list {
+            let here = range.contains(&identity.math_start)
+                && has_badge(identity)
+                && !placed.contains(&identity.range.start)
+                && text
+                    .get(identity.math_start..)
+                    .is_some_and(|t| t.starts_with(source));
+            if !here {
+                continue;
+            }
+            let at = identity.range.start.saturating_sub(identity.math_start);
+            let row = if math.display {
+                aligned_row(source, at)
+            } else {
+                None
+            };
+            out.push_str(&badge(identity, self.from, ids, row));
+            placed.push(identity.range.start);
+        }
+        self.placed = placed;
+        out
+    }
+
+    /// A flashcard's answer with its identities' badges beside their formulas, and the
+    /// badges of those it could not place (in a row under it).
+    fn card_back(
+        &mut self,
+        back: &str,
+        range: std::ops::Range<usize>,
+        ids: bool,
+    ) -> (String, String) {
+        self.card_badges = Some((range.clone(), ids));
+        self.placed.clear();
+        let html = self.fragment_html(back);
+        self.card_badges = None;
+        let rest = self
+            .ctx
+            .identities
+            .get(self.from)
+            .map(|list| {
+                list.iter()
+                    .filter(|i| range.contains(&i.math_start) && has_badge(i))
+                    .filter(|i| !self.placed.contains(&i.range.start))
+                    .map(|i| badge(i, self.from, ids, None))
+                    .collect()
+            })
+            .unwrap_or_default();
+        (html, rest)
     }
 
     /// `[^label]`: `<sup>` linking to the definition, with an id the definition links
@@ -1141,7 +1221,9 @@ impl Writer<'_> {
             Some(a) => format!(" align-{a}"),
             None => String::new(),
         };
-        let alt = escape_attr(alt.as_deref().unwrap_or(name));
+        // The embed's caption, else the file's name without its extension.
+        let stem = name.rsplit_once('.').map_or(name, |(stem, _)| stem);
+        let alt = escape_attr(alt.as_deref().unwrap_or(stem));
         match ext.as_str() {
             "png" | "jpg" | "jpeg" | "gif" | "svg" | "webp" | "bmp" | "avif" | "ico" => format!(
                 "<img class=\"embed-image{class}\" src=\"{src}\" alt=\"{alt}\" loading=\"lazy\"{attrs}>"
@@ -1288,7 +1370,22 @@ static REVIEW_COMMENT_TEXT: LazyLock<Regex> = LazyLock::new(|| {
 /// page, with URLs relative to `page`.
 pub fn render_fragment(ctx: &Ctx, index: usize, page: &str, markdown: &str) -> String {
     let mut writer = Writer::new(ctx, page, index, true);
-    writer.fragment_html(markdown)
+    super::typo::keep_punctuation(&writer.fragment_html(markdown))
+}
+
+/// A flashcard's answer (a piece of note `index`'s markdown, the card at `range`) with
+/// its identities' badges (without ids) beside the formulas stating them, and the
+/// badges it could not place there.
+pub fn render_card_back(
+    ctx: &Ctx,
+    index: usize,
+    page: &str,
+    markdown: &str,
+    range: std::ops::Range<usize>,
+) -> (String, String) {
+    let mut writer = Writer::new(ctx, page, index, true);
+    let (html, rest) = writer.card_back(markdown, range, false);
+    (super::typo::keep_punctuation(&html), rest)
 }
 
 /// The badges (without ids) of the identities of note `index` stated in `range`.
@@ -1303,7 +1400,7 @@ fn badges_with_ids(ctx: &Ctx, index: usize, range: std::ops::Range<usize>, ids: 
             list.iter()
                 .filter(|i| range.start <= i.math_start && i.math_start < range.end)
                 .filter(|i| has_badge(i))
-                .map(|i| badge(i, ids, None))
+                .map(|i| badge(i, index, ids, None))
                 .collect()
         })
         .unwrap_or_default()
@@ -1452,27 +1549,14 @@ fn aligned_row(source: &str, at: usize) -> Option<(usize, usize)> {
     row_of_at.filter(|r| *r < rows).map(|r| (r, rows))
 }
 
-/// A verdict badge: ✓, ✗ or ?, with the details in a tooltip shown on hover and focus;
-/// `row` is its row of an aligned block and the block's rows.
-fn badge(identity: &Located, with_id: bool, row: Option<(usize, usize)>) -> String {
+/// A verdict badge: ✓, ✗ or ○, with its details ([`super::nav::badge_detail`]) in a
+/// tooltip shown on hover (static/nav.js opens them in place on a click or a key);
+/// `row` is its row of an aligned block and the block's rows. A wrong or unchecked
+/// identity's badge is a tab stop, a verified one is not (the header links to each).
+fn badge(identity: &Located, note: usize, with_id: bool, row: Option<(usize, usize)>) -> String {
     let v = &identity.verdict;
-    let (class, glyph, label) = match v.status() {
-        Status::Pass => ("badge-pass", "✓", "Identity verified"),
-        Status::Fail => ("badge-fail", "✗", "Wrong identity"),
-        Status::Skip => ("badge-skip", "?", "Identity not checked"),
-    };
-    let mut detail = format!("<strong>{label}</strong>");
-    let body = match (v.status(), &v.hint) {
-        (Status::Pass, _) => format!("{} random trials agree (seed {}).", v.trials, v.seed),
-        (_, Some(hint)) => format!("{} Hint: {hint}", v.message),
-        _ => v.message.clone(),
-    };
-    detail.push_str(": ");
-    detail.push_str(&escape_text(&body));
-    if let Some(example) = &v.counterexample {
-        detail.push_str("<br>");
-        detail.push_str(&escape_text(example));
-    }
+    let (class, glyph, label) = super::nav::badge_look(v.status());
+    let detail = super::nav::badge_detail(v);
     let id = if with_id {
         format!(" id=\"{}\"", badge_id(identity))
     } else {
@@ -1481,8 +1565,14 @@ fn badge(identity: &Located, with_id: bool, row: Option<(usize, usize)>) -> Stri
     let row = row
         .map(|(row, rows)| format!(" data-row=\"{row}\" data-rows=\"{rows}\""))
         .unwrap_or_default();
+    let focus = if v.status() == Status::Pass {
+        ""
+    } else {
+        " tabindex=\"0\" role=\"button\" aria-expanded=\"false\""
+    };
+    let report = super::nav::report_id(note, identity);
     format!(
-        "<span class=\"badge {class}\"{id}{row} tabindex=\"0\" aria-label=\"{label}\">{glyph}<span class=\"badge-detail\" role=\"tooltip\">{detail}</span></span>"
+        "<span class=\"badge {class}\"{id}{row}{focus} data-report=\"{report}\" aria-label=\"{label}\">{glyph}<span class=\"badge-detail\" role=\"tooltip\">{detail}</span></span>"
     )
 }
 

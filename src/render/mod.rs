@@ -3,8 +3,10 @@
 
 pub mod html;
 pub mod math;
+pub mod nav;
 pub mod quiz;
 pub mod search;
+pub mod typo;
 
 use std::collections::HashSet;
 
@@ -46,6 +48,8 @@ pub struct SiteSettings {
     pub safe_html: bool,
     /// Set by [`render_site`]: whether the site has flashcards, hence quiz pages.
     pub quiz: bool,
+    /// The reading order (`order:` in notebuild.yaml): vault paths, `.md` optional.
+    pub order: Vec<String>,
 }
 
 /// The templates, compiled into the binary.
@@ -57,6 +61,7 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("tags.html", include_str!("../../templates/tags.html")),
     ("checks.html", include_str!("../../templates/checks.html")),
     ("quiz.html", include_str!("../../templates/quiz.html")),
+    ("graph.html", include_str!("../../templates/graph.html")),
 ];
 
 const STYLE: &[u8] = include_bytes!("../../templates/static/style.css");
@@ -64,6 +69,7 @@ const QUIZ_STYLE: &[u8] = include_bytes!("../../templates/static/quiz.css");
 const QUIZ_SCRIPT: &[u8] = include_bytes!("../../templates/static/quiz.js");
 const SEARCH_SCRIPT: &[u8] = include_bytes!("../../templates/static/search.js");
 const BADGE_SCRIPT: &[u8] = include_bytes!("../../templates/static/badges.js");
+const NAV_SCRIPT: &[u8] = include_bytes!("../../templates/static/nav.js");
 
 /// An error in the templates themselves (a defect of notebuild, not of the vault).
 #[derive(Debug)]
@@ -138,6 +144,13 @@ struct NoteCtx {
     /// Flashcards in the note, and the quiz pages of their decks.
     cards: usize,
     decks: Vec<DeckCount>,
+    /// The page from the site's root (the explorer marks it).
+    url: String,
+    /// The line in the header about the note's checked identities.
+    checks: nav::CheckSummary,
+    /// The notes before and after this one in reading order.
+    prev: Option<nav::Neighbour>,
+    next: Option<nav::Neighbour>,
 }
 
 #[derive(Serialize)]
@@ -227,23 +240,33 @@ pub fn render_site_to<E: From<TemplateError> + Send>(
         cards,
         safe_html: settings.safe_html,
     };
-    type NoteRest = (Vec<Diagnostic>, Vec<String>, search::Entry);
+    let order = nav::reading_order(graph, infos, &settings.order);
+    let positions = nav::positions(&order, notes.len());
+    let reading = (order.as_slice(), positions.as_slice());
+    type NoteRest = (
+        Vec<Diagnostic>,
+        Vec<String>,
+        search::Entry,
+        (String, String, String),
+    );
     let results: Vec<Result<NoteRest, E>> = (0..notes.len())
         .into_par_iter()
         .filter(|&i| graph.pages[i].published)
         .map(|i| {
-            let out = note_page(&tera, &ctx, settings, i)?;
+            let out = note_page(&tera, &ctx, settings, i, reading)?;
             sink(out.file)?;
             progress();
-            Ok((out.diagnostics, out.cards_shown, out.search))
+            Ok((out.diagnostics, out.cards_shown, out.search, out.preview))
         })
         .collect();
     let mut summary = RenderSummary::default();
     let mut cards_shown: HashSet<String> = HashSet::new();
     let mut entries = Vec::new();
+    let mut previews = Vec::new();
     for r in results {
-        let (diagnostics, shown, search) = r?;
+        let (diagnostics, shown, search, preview) = r?;
         summary.pages += 1;
+        previews.push(preview);
         summary.diagnostics.extend(diagnostics);
         cards_shown.extend(shown);
         entries.push(search);
@@ -270,6 +293,7 @@ pub fn render_site_to<E: From<TemplateError> + Send>(
         sink(file)
     };
     page(checks_page(&tera, &ctx, settings)?)?;
+    page(graph_page(&tera, settings)?)?;
     for file in quiz::quiz_pages(&tera, &ctx, cards, &cards_shown, settings)? {
         page(file)?;
     }
@@ -286,6 +310,13 @@ pub fn render_site_to<E: From<TemplateError> + Send>(
         })?;
     }
     sink(search::index_file(&entries))?;
+    sink(OutFile {
+        path: urls::NAV_SCRIPT.into(),
+        contents: NAV_SCRIPT.to_vec(),
+    })?;
+    sink(nav::nav_file(graph, infos, &order))?;
+    sink(nav::previews_file(&previews))?;
+    sink(nav::cards_file(cards, graph))?;
     for (path, bytes) in math::assets() {
         sink(OutFile {
             path: format!("{}/{path}", urls::STATIC_DIR),
@@ -323,6 +354,8 @@ struct NoteOut {
     diagnostics: Vec<Diagnostic>,
     cards_shown: Vec<String>,
     search: search::Entry,
+    /// The page (from the root, percent-encoded), title and preview of the note.
+    preview: (String, String, String),
 }
 
 fn note_page(
@@ -330,10 +363,17 @@ fn note_page(
     ctx: &html::Ctx,
     settings: &SiteSettings,
     i: usize,
+    reading: (&[usize], &[Option<usize>]),
 ) -> Result<NoteOut, TemplateError> {
     let info = &ctx.infos[i];
     let url = &ctx.graph.pages[i].url;
     let body = html::render_note(ctx, i, url);
+    let preview = (
+        slug::encode_path(url),
+        info.title.clone(),
+        nav::preview_of(&body.html),
+    );
+    let (prev, next) = nav::prev_next(ctx.graph, ctx.infos, reading.0, reading.1, i);
     let toc_min_level = body.toc.iter().map(|t| t.level).min().unwrap_or(1);
     let row_badges = body.html.contains(" data-row=\"");
     let headings: Vec<(String, String)> = body
@@ -391,6 +431,14 @@ fn note_page(
         row_badges,
         cards: ctx.cards.get(i).map_or(0, Vec::len),
         decks: note_decks(ctx, i, url),
+        url: slug::encode_path(url),
+        checks: ctx
+            .identities
+            .get(i)
+            .map(|list| nav::check_summary(list))
+            .unwrap_or_default(),
+        prev,
+        next,
     };
     let page = NotePage {
         site: SiteCtx {
@@ -411,6 +459,7 @@ fn note_page(
         diagnostics: body.diagnostics,
         cards_shown: body.cards_shown,
         search,
+        preview,
     })
 }
 
@@ -510,6 +559,7 @@ struct IndexPage<'a> {
     tags: Vec<TagLink>,
     stats: Stats,
     home: Option<Home>,
+    checks: nav::SiteChecks,
 }
 
 fn index_page(
@@ -609,6 +659,7 @@ fn index_page(
             tags: graph.tags.len(),
         },
         home,
+        checks: nav::site_checks(ctx.identities),
     };
     Ok(OutFile {
         path: urls::INDEX.into(),
@@ -728,6 +779,8 @@ pub const CHECKS_PAGE: &str = urls::CHECKS;
 
 #[derive(Serialize)]
 struct CheckEntry {
+    /// The entry's id on the report page (badges link to it).
+    anchor: String,
     /// `file:line:col` in the vault.
     place: String,
     /// Link to the badge on the note's page; `None` for an unpublished note.
@@ -739,6 +792,8 @@ struct CheckEntry {
     message: String,
     hint: Option<String>,
     counterexample: Option<String>,
+    /// A failure laid out: the likely cause, then an example with both sides.
+    explained: String,
 }
 
 #[derive(Serialize)]
@@ -810,6 +865,7 @@ fn checks_page(
                 trials.get_or_insert(v.trials);
             }
             let entry = CheckEntry {
+                anchor: nav::report_id(i, identity),
                 place: format!("{}:{}:{}", identity.file, identity.line, identity.column),
                 // To the badge, or to the page when the formula shows none.
                 url: page.published.then(|| {
@@ -835,6 +891,7 @@ fn checks_page(
                 message: v.message.clone(),
                 hint: v.hint.clone(),
                 counterexample: v.counterexample.clone(),
+                explained: nav::failure_explained(v),
             };
             match v.status() {
                 Status::Pass => {
@@ -909,6 +966,31 @@ fn checks_page(
     Ok(OutFile {
         path: CHECKS_PAGE.to_string(),
         contents: render(tera, "checks.html", &page)?,
+    })
+}
+
+#[derive(Serialize)]
+struct GraphPage<'a> {
+    site: SiteCtx<'a>,
+    root: &'static str,
+    page_title: String,
+    generator: &'static str,
+}
+
+/// The graph of every note and its links (drawn by static/nav.js).
+fn graph_page(tera: &Tera, settings: &SiteSettings) -> Result<OutFile, TemplateError> {
+    let page = GraphPage {
+        site: SiteCtx {
+            title: &settings.title,
+            quiz: settings.quiz,
+        },
+        root: "",
+        page_title: "Graph".to_string(),
+        generator: concat!("notebuild ", env!("CARGO_PKG_VERSION")),
+    };
+    Ok(OutFile {
+        path: urls::GRAPH.into(),
+        contents: render(tera, "graph.html", &page)?,
     })
 }
 

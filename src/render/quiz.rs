@@ -240,6 +240,8 @@ fn quiz_card(ctx: &Ctx, index: usize, card: &Card, anchored: bool, page: &str) -
         None => (String::new(), String::new(), String::new()),
     };
     let (front, back) = html::card_sides(card, &ctx.notes[index].text, false);
+    let (back_html, badges_html) =
+        html::render_card_back(ctx, index, page, &back, card.range.clone());
     QuizCard {
         id: card.id.clone(),
         kind: match card.kind {
@@ -248,7 +250,7 @@ fn quiz_card(ctx: &Ctx, index: usize, card: &Card, anchored: bool, page: &str) -
             CardKind::Cloze => "cloze",
         },
         front_html: html::as_inline(&html::render_fragment(ctx, index, page, &front)),
-        back_html: html::render_fragment(ctx, index, page, &back),
+        back_html,
         prompts_html: card
             .prompts
             .iter()
@@ -267,7 +269,7 @@ fn quiz_card(ctx: &Ctx, index: usize, card: &Card, anchored: bool, page: &str) -
         due,
         interval,
         ease,
-        badges_html: html::badges_in(ctx, index, card.range.clone()),
+        badges_html,
         deck: card.deck.join("/"),
     }
 }

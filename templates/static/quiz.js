@@ -547,7 +547,9 @@
       ui.gradeButtons[grade] = { button: button, interval: interval };
       ui.grades.appendChild(button);
     });
-    ui.controls = el("div", { class: "quiz-controls" }, [ui.reveal, ui.grades]);
+    // Why the intervals are long: the days a card waited past its due date count.
+    ui.why = el("p", { class: "quiz-why", hidden: "" });
+    ui.controls = el("div", { class: "quiz-controls" }, [ui.reveal, ui.why, ui.grades]);
     ui.help = el("p", { class: "quiz-help" }, [
       el("kbd", { text: "Space" }), " or ", el("kbd", { text: "Enter" }), " shows the answer; ",
       el("kbd", { text: "1" }), "–", el("kbd", { text: "4" }), " grade it: Again, Hard, Good, Easy.",
@@ -663,7 +665,7 @@
         return { card: card, kind: "new" };
       }));
     }
-    session = { queue: queue, done: 0, mode: mode, revealed: false, current: null };
+    session = { queue: queue, done: 0, seen: {}, cardsDone: 0, mode: mode, revealed: false, current: null };
     show(focus);
   }
 
@@ -697,7 +699,9 @@
     ui.progress.setAttribute("aria-valuemax", String(total));
     ui.progress.setAttribute("aria-valuenow", String(session.done));
     ui.progress.setAttribute("aria-valuetext", session.done + " of " + total + " reviewed");
-    ui.bar.style.width = total ? (100 * session.done) / total + "%" : "100%";
+    // Nothing to review (as after a reload once all is done): an empty bar, as the
+    // counts say.
+    ui.bar.style.width = total ? (100 * session.done) / total + "%" : "0%";
     return c;
   }
 
@@ -722,6 +726,7 @@
     ui.help.hidden = false;
     ui.reveal.hidden = false;
     ui.grades.hidden = true;
+    ui.why.hidden = true;
     var card = item.card;
     card.details.open = false;
     card.li.hidden = false;
@@ -732,10 +737,11 @@
   }
 
   function showFinished(c, focus) {
-    var reviewed = session.done;
+    var reviewed = session.cardsDone;
     if (reviewed > 0) {
       ui.finishedTitle.textContent = "Session complete";
-      ui.finishedText.textContent = "You reviewed " + reviewed + " card" + (reviewed === 1 ? "" : "s") + ". ";
+      ui.finishedText.textContent = "You reviewed " + reviewed + " card" + (reviewed === 1 ? "" : "s") +
+        (session.done > reviewed ? " (" + session.done + " reviews: a card graded Again comes back)" : "") + ". ";
     } else {
       ui.finishedTitle.textContent = cards.length ? "Nothing due" : "No cards";
       ui.finishedText.textContent = cards.length ? "No card here is due today, and none is new. " : "";
@@ -779,6 +785,16 @@
         GRADE_LABELS[grade] + ", next review in " + next.interval + " day" + (next.interval === 1 ? "" : "s")
       );
     });
+    var overdue = current ? dayNumber(today) - dayNumber(current.due) : 0;
+    if (current && overdue > 0) {
+      var interval = positive(current.interval, 1);
+      ui.why.textContent = "Last interval " + interval + " d, overdue " + overdue + " d: " +
+        "the days it waited count towards the next interval (as in the Spaced Repetition plugin).";
+      ui.why.hidden = false;
+    } else {
+      ui.why.textContent = "";
+      ui.why.hidden = true;
+    }
     ui.reveal.hidden = true;
     ui.grades.hidden = false;
     // The answer gets the focus, so that a screen reader reads it; 1–4 or Tab to grade.
@@ -819,6 +835,10 @@
     }
     var item = session.queue.shift();
     session.done++;
+    if (!own(session.seen, card.id)) {
+      session.seen[card.id] = true;
+      session.cardsDone++;
+    }
     if (grade === "again") {
       // Seen again before the session ends (its stored schedule already says tomorrow).
       session.queue.push({ card: item.card, kind: "due" });

@@ -592,7 +592,7 @@ const FUNCTION_NAMES: &[&str] = &[
 /// (`abstract function g: it is not defined in this note`), or differentiates by a
 /// variable its operand does not mention (`not an identity: f is not defined in this
 /// note and may depend on x: ...`).
-fn dependent_name(message: &str) -> Option<&str> {
+pub(super) fn dependent_name(message: &str) -> Option<&str> {
     if let Some(name) = message
         .strip_prefix("abstract function ")
         .and_then(|r| r.strip_suffix(": it is not defined in this note"))
@@ -606,7 +606,7 @@ fn dependent_name(message: &str) -> Option<&str> {
 }
 
 /// The key of a name shown in a message (`phi`: `\phi`).
-fn key_of(shown: &str) -> String {
+pub(super) fn key_of(shown: &str) -> String {
     match shown.chars().count() {
         1 => shown.to_string(),
         _ if shown.chars().all(|c| c.is_ascii_alphabetic()) => format!("\\{shown}"),

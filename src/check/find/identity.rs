@@ -298,11 +298,10 @@ pub(super) fn statement(
         .last()
         .and_then(|m| m.iter().rev().find(|t| !is_space(&t.tk)))
         .map_or(start, |t| t.end);
-    // functions the note never defines: arbitrary smooth ones
-    // quantities varying with the variable (related rates, brackets under a prime)
-    let body = build(st, &keep, &cx, src)
-        .or_else(|skip| super::rates::build_rates(st, &keep, &cx, src, skip))
-        .or_else(|skip| super::generic::build_generic(st, &keep, &cx, src, skip));
+    // a letter defined in an earlier part, whose definition brings in a quantity
+    // the note never gives: maybe a new letter of the same name
+    let body = read_any(st, &keep, &cx, src)
+        .or_else(|skip| super::stale::without_stale(st, &keep, &cx, src, skip));
     let f = match body {
         Ok(id) => finding(span, start, src, end, layout, otimes, Ok(id)),
         Err(s) => skip_finding(span, start, src, end, layout, otimes, s),
@@ -355,6 +354,20 @@ const EARLIER_RELATIONS: usize = 3;
 /// Parses and resolves the members of an identity. An abstract function anywhere
 /// is reported before a member that does not parse. An implicit derivative is read
 /// on the latest relation of the part, and also on the earlier ones.
+/// The identity as written, or else read with quantities varying with the
+/// variable (related rates, brackets under a prime), or else with the functions the
+/// note never defines read as arbitrary smooth ones.
+pub(super) fn read_any(
+    st: &mut State,
+    mems: &[&[Tok]],
+    cx: &Ctx,
+    src: &str,
+) -> Result<Ident, Skip> {
+    build(st, mems, cx, src)
+        .or_else(|skip| super::rates::build_rates(st, mems, cx, src, skip))
+        .or_else(|skip| super::generic::build_generic(st, mems, cx, src, skip))
+}
+
 pub(super) fn build(st: &State, mems: &[&[Tok]], cx: &Ctx, src: &str) -> Result<Ident, Skip> {
     let mut id = build_on(st, mems, cx, src, 0, false, None)?;
     if id.implicit.is_some() {
@@ -577,6 +590,7 @@ fn build_on(
     let (conds, conds_elsewhere) = standing_conditions(st, &members);
     Ok(Ident {
         stale,
+        freed: None,
         members,
         alt,
         texts,

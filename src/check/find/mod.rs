@@ -99,6 +99,7 @@ mod indices;
 mod rates;
 mod rewrite;
 mod scope;
+mod stale;
 mod statements;
 
 use std::cell::Cell;
@@ -124,6 +125,10 @@ pub(crate) struct Ident {
     /// numbered list item (an exercise's own `f`): a failure may come from the wrong
     /// one, so it is not reported as a failure.
     pub stale: Option<String>,
+    /// Read with letters of its own where the note's earlier definitions of them
+    /// bring in a quantity it never gives (`find::stale`): the reading, for a pass,
+    /// and the skip the definitions led to, which stands otherwise.
+    pub freed: Option<(String, Skip)>,
     /// The members with symbols defined earlier in the note left as constants (when
     /// a definition was used): a safety net for letters reused after a definition.
     pub alt: Option<Vec<Expr>>,

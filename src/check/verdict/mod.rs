@@ -28,7 +28,7 @@ mod sample;
 use std::collections::{BTreeSet, HashMap};
 
 use super::eval::Val;
-use super::find::Ident;
+use super::find::{Ident, Skip};
 use super::notation::{ARRAY_MARKS, Func};
 use super::shape::{Infer, Kind, Ty, TyErr};
 use super::syntax::{BinOp, Expr, Sym};
@@ -119,6 +119,11 @@ fn all_square(id: &Ident, r: &Reading) -> Option<Ident> {
 /// The verdict, with a pass or a fail that another reading of the notation would
 /// not support turned into a skip (`ambiguous`).
 pub(super) fn check_reread(f: &Finding, s: &Settings, layout: Layout) -> Verdict {
+    if let Ok(id) = &f.body
+        && let Some(reading) = &id.freed
+    {
+        return check_freed(f, id, reading, s, layout);
+    }
     if let Ok(id) = &f.body
         && !id.generic.is_empty()
     {
@@ -295,6 +300,29 @@ fn primed_call(after: &str) -> bool {
         .trim_start_matches("\\prime")
         .trim_start_matches(['}', ' ']);
     rest.starts_with('(') || rest.starts_with("\\left(")
+}
+
+/// An identity read with letters of its own where the note's earlier definitions
+/// bring in quantities it never gives (`find::stale`): a pass names the reading;
+/// anything else may come from the definitions the note meant, and the skip they
+/// led to stands.
+fn check_freed(
+    f: &Finding,
+    id: &Ident,
+    (reading, otherwise): &(String, Skip),
+    s: &Settings,
+    layout: Layout,
+) -> Verdict {
+    let mut one = id.clone();
+    one.freed = None;
+    let mut g = f.clone();
+    g.body = Ok(one);
+    let v = check_reread(&g, s, layout);
+    if v.outcome == Outcome::Pass {
+        annotated(v, format!("({reading})"))
+    } else {
+        skip(otherwise.kind, &otherwise.message, s)
+    }
 }
 
 /// An identity read with quantities varying with the variable (`find::rates`): a

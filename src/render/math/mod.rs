@@ -253,8 +253,59 @@ fn run_pulldown(tex: &str, annotation: &str, mode: MathMode) -> Result<String, M
     let mathml = mathml
         .replace("&nbsp;", "\u{a0}")
         .replace("\"minsize=", "\" minsize=");
+    let mathml = mark_accents(&mathml);
     only_math_markup(&mathml).map_err(MathError::new)?;
     Ok(mathml)
+}
+
+/// The glyphs pulldown-latex writes over a base for `\vec`, `\hat`, `\bar`…
+const ACCENTS: &[&str] = &[
+    "→", "^", "‾", "~", "˙", "¨", "ˇ", "˘", "´", "`", "¯", "˜", "⃗",
+];
+
+/// Marks `<mover>` elements whose over-script is an accent glyph `accent="true"`:
+/// without it browsers set the glyph as a limit, high above its base, and a
+/// superscript after it (`\vec{1}^T`) stacks beside the arrow instead of the base.
+fn mark_accents(mathml: &str) -> String {
+    const OPEN: &str = "<mover>";
+    const CLOSE: &str = "</mover>";
+    if !mathml.contains(OPEN) {
+        return mathml.to_string();
+    }
+    let mut opens: Vec<usize> = Vec::new();
+    let mut marked: Vec<usize> = Vec::new();
+    let mut k = 0;
+    while k < mathml.len() {
+        let rest = &mathml[k..];
+        if rest.starts_with("<mover") && !rest.starts_with("<movers") {
+            opens.push(k);
+            k += "<mover".len();
+        } else if rest.starts_with(CLOSE) {
+            if let Some(open) = opens.pop() {
+                let before = &mathml[..k];
+                let accent = ACCENTS.iter().any(|a| {
+                    before.ends_with(&format!("<mi>{a}</mi>"))
+                        || before.ends_with(&format!("<mo>{a}</mo>"))
+                });
+                if accent && mathml[open..].starts_with(OPEN) {
+                    marked.push(open + "<mover".len());
+                }
+            }
+            k += CLOSE.len();
+        } else {
+            k += rest.chars().next().map_or(1, char::len_utf8);
+        }
+    }
+    let mut out = String::with_capacity(mathml.len() + marked.len() * 16);
+    let mut last = 0;
+    marked.sort_unstable();
+    for at in marked {
+        out.push_str(&mathml[last..at]);
+        out.push_str(" accent=\"true\"");
+        last = at;
+    }
+    out.push_str(&mathml[last..]);
+    out
 }
 
 /// The parser's message (without its multi-line context drawing) and where it happened.
@@ -378,6 +429,7 @@ const MATH_ELEMENTS: &[&str] = &[
 
 /// The attributes pulldown-latex writes (their values are its own: numbers, colours).
 const MATH_ATTRIBUTES: &[&str] = &[
+    "accent",
     "class",
     "depth",
     "display",

@@ -797,3 +797,16 @@ fn a_phantom_leaves_a_base_for_a_subscript() {
     let tex = r"\begin{alignat}{3} \lim_{x\to a^+}& f(x) = L &&(a, b) \\ \phantom{\lim}_{x\to a^-}& &&(a-\delta,a) \end{alignat}";
     assert_clean(tex, &display(tex));
 }
+
+#[test]
+fn accents_sit_on_their_base() {
+    // `\vec{1}^T`: the arrow is an accent of the 1, the T a superscript beside them.
+    let out = inline(r"\vec{1}^T + \hat{x} + \overline{xy}");
+    assert_eq!(out.matches("<mover accent=\"true\">").count(), 3, "{out}");
+    assert!(!out.contains("<mover>"), "{out}");
+    assert_eq!(
+        mark_accents("<mover><mrow><mi>x</mi></mrow><mi>y</mi></mover>"),
+        "<mover><mrow><mi>x</mi></mrow><mi>y</mi></mover>",
+        "a letter over a base is no accent"
+    );
+}
