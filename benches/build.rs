@@ -132,6 +132,19 @@ fn run() -> BenchResult<()> {
     }
 
     print_summary(&rows, cpus, &generated, &single, pool_threads);
+
+    println!(
+        "\n== {label}: rebuild after a one-note edit (verdict cache warm), as `serve` does =="
+    );
+    let (first, rebuilds) = measure_rebuilds(&generated_root, scratch.path(), args.runs)?;
+    println!(
+        "first build filling the cache {}; rebuild after editing one note ({} runs): min {}  median {}  max {}",
+        ms(first),
+        rebuilds.len(),
+        ms(*rebuilds.iter().min().unwrap_or(&Duration::ZERO)),
+        ms(median(&rebuilds)),
+        ms(*rebuilds.iter().max().unwrap_or(&Duration::ZERO)),
+    );
     if args.keep {
         println!("kept the generated vault in {}", scratch.keep().display());
     }
@@ -239,6 +252,8 @@ fn measure_builds(
         macros: Default::default(),
         safe_html: false,
         git_dates: false,
+        // Cold builds: every identity is checked on every run.
+        cache: false,
     };
     let warm_out = scratch.join(format!("out-{label}-warm-up"));
     let warm = pipeline::build(&options(warm_out.clone()), &Quiet)?;
@@ -274,6 +289,55 @@ fn measure_builds(
         warnings: last.warnings(),
         warning_kinds: warning_kinds(last.diagnostics.iter().map(|d| d.message.as_str())),
     })
+}
+
+/// A build that fills the verdict cache, then `runs` rebuilds each after appending a
+/// line to one note (the note is restored and the cache removed afterwards).
+fn measure_rebuilds(
+    vault: &Path,
+    scratch: &Path,
+    runs: usize,
+) -> BenchResult<(Duration, Vec<Duration>)> {
+    let out = scratch.join("out-rebuild");
+    let options = BuildOptions {
+        vault: vault.to_path_buf(),
+        out: out.clone(),
+        follow_links: false,
+        title: Some("Benchmark".to_string()),
+        check: Default::default(),
+        cards: Default::default(),
+        macros: Default::default(),
+        safe_html: false,
+        git_dates: false,
+        cache: true,
+    };
+    let cache_dir = vault.join(notebuild::cache::DIR);
+    if cache_dir.exists() {
+        fs::remove_dir_all(&cache_dir)?;
+    }
+    let started = Instant::now();
+    pipeline::build(&options, &Quiet)?;
+    let first = started.elapsed();
+    let walk = vault::load(vault, &WalkOptions::default())?;
+    let note = walk
+        .notes
+        .iter()
+        .find(|n| n.text.contains('$'))
+        .or(walk.notes.first())
+        .map(|n| vault.join(&n.path))
+        .ok_or("the vault has no note")?;
+    let original = fs::read_to_string(&note)?;
+    let mut times = Vec::with_capacity(runs);
+    for run in 0..runs {
+        fs::write(&note, format!("{original}\nEdited in run {run}.\n"))?;
+        let started = Instant::now();
+        pipeline::build(&options, &Quiet)?;
+        times.push(started.elapsed());
+    }
+    fs::write(&note, original)?;
+    fs::remove_dir_all(&cache_dir)?;
+    fs::remove_dir_all(&out)?;
+    Ok((first, times))
 }
 
 /// Groups warning messages by their wording with quoted parts and numbers blanked out.

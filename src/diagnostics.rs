@@ -24,7 +24,7 @@ pub enum Severity {
 }
 
 /// One problem, located in a note of the vault.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
 pub struct Diagnostic {
     pub severity: Severity,
     /// Path relative to the vault, `/`-separated; empty for problems with the vault itself.

@@ -5,6 +5,7 @@
 //! vault (walk) → parse (Obsidian markdown) → extract (headings, links, tags, math)
 //! → graph (link resolution, backlinks, tags) → render (HTML pages) → site (atomic output).
 
+pub mod cache;
 pub mod check;
 pub mod config;
 pub mod dates;

@@ -215,6 +215,11 @@ struct CheckSettings {
     /// [default: elementwise]
     #[arg(long, value_enum)]
     otimes: Option<OtimesArg>,
+
+    /// Check every identity again, neither reading nor writing the verdict cache
+    /// (.notebuild/verdicts.json at the vault's root)
+    #[arg(long)]
+    no_cache: bool,
 }
 
 #[derive(Clone, Copy, clap::ValueEnum)]
@@ -474,6 +479,7 @@ fn build_options(args: &SiteArgs, command: &str) -> Result<BuildOptions, ExitCod
         macros: vault.macros.clone().unwrap_or_default(),
         safe_html: args.safe_html || vault.html == Some(config::HtmlSetting::Safe),
         git_dates: vault.dates == Some(config::DatesSetting::Git),
+        cache: !args.settings.no_cache,
     })
 }
 
@@ -483,6 +489,17 @@ fn build_and_report(
     options: &BuildOptions,
     args: &SiteArgs,
     strict: bool,
+) -> Option<pipeline::BuildReport> {
+    build_and_report_new(options, args, strict, None)
+}
+
+/// [`build_and_report`] printing only the warnings that are not in `shown` (those a
+/// `serve` printed after its last build), and how many of those are gone.
+fn build_and_report_new(
+    options: &BuildOptions,
+    args: &SiteArgs,
+    strict: bool,
+    shown: Option<&[diagnostics::Diagnostic]>,
 ) -> Option<pipeline::BuildReport> {
     let bar = Bar::new(!args.quiet);
     let result = pipeline::build(options, &bar);
@@ -494,11 +511,36 @@ fn build_and_report(
             return None;
         }
     };
-    diagnostics::print_some(
-        &report.diagnostics,
-        &report.sources,
-        args.max_per_kind(strict),
-    );
+    match shown {
+        None => diagnostics::print_some(
+            &report.diagnostics,
+            &report.sources,
+            args.max_per_kind(strict),
+        ),
+        Some(shown) => {
+            let before: std::collections::HashSet<&diagnostics::Diagnostic> =
+                shown.iter().collect();
+            let now: std::collections::HashSet<&diagnostics::Diagnostic> =
+                report.diagnostics.iter().collect();
+            let new: Vec<diagnostics::Diagnostic> = report
+                .diagnostics
+                .iter()
+                .filter(|d| !before.contains(d))
+                .cloned()
+                .collect();
+            let gone = shown.iter().filter(|d| !now.contains(d)).count();
+            diagnostics::print_some(&new, &report.sources, args.max_per_kind(strict));
+            let kept = report.diagnostics.len() - new.len();
+            if kept > 0 || gone > 0 {
+                eprintln!(
+                    "{} new, {} as before (not printed again), {} gone",
+                    plural(new.len(), "warning", "warnings"),
+                    kept,
+                    gone
+                );
+            }
+        }
+    }
     if !args.quiet {
         print_summary(&report, args);
     }
@@ -573,9 +615,11 @@ fn serve(args: ServeArgs) -> ExitCode {
         Ok(o) => o,
         Err(code) => return code,
     };
-    if build_and_report(&options, site, false).is_none() {
+    let Some(first) = build_and_report(&options, site, false) else {
         return ExitCode::from(EXIT_ERROR);
-    }
+    };
+    // The warnings printed so far: a rebuild prints only the others.
+    let mut shown = first.diagnostics;
     let server = match notebuild::serve::Server::start(&site.out, args.port) {
         Ok(s) => s,
         Err(e) => {
@@ -606,7 +650,8 @@ fn serve(args: ServeArgs) -> ExitCode {
                 eprintln!("notebuild.yaml has a problem (above); the last good settings are kept");
             }
         }
-        if rebuild(&options, site).is_some() {
+        if let Some(report) = rebuild(&options, site, &shown) {
+            shown = report.diagnostics;
             server.rebuilt();
         } else {
             eprintln!(
@@ -620,7 +665,11 @@ fn serve(args: ServeArgs) -> ExitCode {
 /// A rebuild for `serve`: one that runs long says so while it runs (the site shows the
 /// last build meanwhile), and one that stops on an internal error is reported instead
 /// of ending the server.
-fn rebuild(options: &BuildOptions, site: &SiteArgs) -> Option<pipeline::BuildReport> {
+fn rebuild(
+    options: &BuildOptions,
+    site: &SiteArgs,
+    shown: &[diagnostics::Diagnostic],
+) -> Option<pipeline::BuildReport> {
     const LONG: std::time::Duration = std::time::Duration::from_secs(10);
     let (done, finished) = std::sync::mpsc::channel::<()>();
     let watchdog = std::thread::spawn(move || {
@@ -640,7 +689,7 @@ fn rebuild(options: &BuildOptions, site: &SiteArgs) -> Option<pipeline::BuildRep
         }
     });
     let report = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        build_and_report(options, site, false)
+        build_and_report_new(options, site, false, Some(shown))
     }));
     let _ = done.send(());
     let _ = watchdog.join();
@@ -665,17 +714,23 @@ fn check_command(args: CheckArgs) -> ExitCode {
     let interactive = matches!(args.format, Format::Human);
     let bar = Bar::new(interactive);
     let macros = vault.macros.clone().unwrap_or_default();
-    let analysed =
-        match pipeline::analyse(&args.vault, &walk, &CardSettings::default(), &macros, &bar) {
-            Ok(a) => a,
-            Err(err) => {
-                bar.finish();
-                eprintln!("error: {err}");
-                return ExitCode::from(EXIT_ERROR);
-            }
-        };
     let settings = args.settings.settings(&vault);
-    let identities = pipeline::check_identities(&analysed.notes, &analysed.infos, &settings, &bar);
+    let cache = if args.settings.no_cache {
+        notebuild::cache::Cache::disabled()
+    } else {
+        notebuild::cache::Cache::open(&args.vault)
+    };
+    let checked = match pipeline::check_vault(&args.vault, &walk, &macros, &settings, &cache, &bar)
+    {
+        Ok(c) => c,
+        Err(err) => {
+            bar.finish();
+            eprintln!("error: {err}");
+            return ExitCode::from(EXIT_ERROR);
+        }
+    };
+    cache.save();
+    let identities = checked.identities;
     bar.finish();
     let all: Vec<&check::Located> = identities.iter().flatten().collect();
     match args.format {
@@ -690,13 +745,11 @@ fn check_command(args: CheckArgs) -> ExitCode {
             print!("{}", output::github(&all, &prefix))
         }
         Format::Human => {
-            let sources = analysed
-                .notes
-                .iter()
-                .map(|n| (n.path.clone(), n.text.clone()))
-                .collect();
             let color = std::io::stdout().is_terminal();
-            print!("{}", output::human(&all, &sources, args.show_skips, color));
+            print!(
+                "{}",
+                output::human(&all, &checked.sources, args.show_skips, color)
+            );
         }
     }
     let failed = all

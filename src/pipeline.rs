@@ -6,6 +6,7 @@ use std::time::{Duration, Instant};
 
 use rayon::prelude::*;
 
+use crate::cache::Cache;
 use crate::check;
 use crate::diagnostics::{self, Diagnostic};
 use crate::extract::cards::{self, Card, CardSettings};
@@ -35,6 +36,8 @@ pub struct BuildOptions {
     pub safe_html: bool,
     /// A note without a front-matter date takes its last commit's (`dates: git`).
     pub git_dates: bool,
+    /// Read and write the verdict cache at the vault's root (`--no-cache`: false).
+    pub cache: bool,
 }
 
 /// What a build did.
@@ -89,6 +92,12 @@ impl std::fmt::Display for BuildError {
 
 impl std::error::Error for BuildError {}
 
+impl From<render::TemplateError> for BuildError {
+    fn from(e: render::TemplateError) -> Self {
+        BuildError::Template(e)
+    }
+}
+
 /// Progress of a long build, for a progress bar.
 pub trait Progress: Sync {
     /// A stage starts, with this many steps.
@@ -107,6 +116,8 @@ impl Progress for Quiet {
 
 /// The vault parsed and extracted: the stages every command shares.
 pub struct Analysed {
+    /// The vault walked. Its `notes` are empty: their texts are in `notes` (each note's
+    /// text held once).
     pub vault: vault::Vault,
     pub notes: Vec<ParsedNote>,
     pub infos: Vec<NoteInfo>,
@@ -126,7 +137,7 @@ pub fn analyse(
     macros: &BTreeMap<String, String>,
     progress: &dyn Progress,
 ) -> Result<Analysed, BuildError> {
-    let vault = vault::load(root, walk).map_err(|error| BuildError::Vault {
+    let mut vault = vault::load(root, walk).map_err(|error| BuildError::Vault {
         path: root.to_path_buf(),
         error,
     })?;
@@ -142,6 +153,7 @@ pub fn analyse(
             note
         })
         .collect();
+    vault.notes = Vec::new();
     let infos: Vec<NoteInfo> = notes.par_iter().map(extract::extract).collect();
     let (cards, card_diagnostics): (Vec<Vec<Card>>, Vec<Vec<Diagnostic>>) = notes
         .par_iter()
@@ -159,6 +171,71 @@ pub fn analyse(
         cards,
         diagnostics,
         card_diagnostics: card_diagnostics.into_iter().flatten().collect(),
+    })
+}
+
+/// What `check` reports: the verdicts, one list per note (in the vault's order), and
+/// the notes' texts by path.
+pub struct Checked {
+    pub identities: Vec<Vec<check::Located>>,
+    pub sources: HashMap<String, String>,
+}
+
+/// Walks the vault and checks its identities, taking the verdicts of unchanged notes
+/// from `cache`: only the notes it lacks are parsed and checked.
+pub fn check_vault(
+    root: &Path,
+    walk: &WalkOptions,
+    config_macros: &BTreeMap<String, String>,
+    settings: &check::Settings,
+    cache: &Cache,
+    progress: &dyn Progress,
+) -> Result<Checked, BuildError> {
+    let vault = vault::load(root, walk).map_err(|error| BuildError::Vault {
+        path: root.to_path_buf(),
+        error,
+    })?;
+    let context = crate::cache::macro_context(vault.preamble.as_ref(), config_macros);
+    let keys: Vec<crate::cache::Key> = vault
+        .notes
+        .par_iter()
+        .map(|f| Cache::key(&f.path, &f.text, &context, settings))
+        .collect();
+    let mut identities: Vec<Option<Vec<check::Located>>> = keys
+        .iter()
+        .zip(&vault.notes)
+        .map(|(&k, f)| cache.get(k, &f.text))
+        .collect();
+    let missing: Vec<usize> = (0..vault.notes.len())
+        .filter(|&i| identities[i].is_none())
+        .collect();
+    if !missing.is_empty() {
+        let (macros, _) = vault_macros(vault.preamble.as_ref(), config_macros);
+        progress.stage("parsing", missing.len());
+        let notes: Vec<ParsedNote> = missing
+            .par_iter()
+            .map(|&i| {
+                let mut note = parse::parse(&vault.notes[i]);
+                parse::macros::expand(&mut note, &macros);
+                progress.step();
+                note
+            })
+            .collect();
+        let infos: Vec<NoteInfo> = notes.par_iter().map(extract::extract).collect();
+        let all: Vec<usize> = (0..notes.len()).collect();
+        let checked = check_some(&notes, &infos, &all, settings, progress);
+        for (&i, located) in missing.iter().zip(checked) {
+            cache.put(keys[i], &located);
+            identities[i] = Some(located);
+        }
+    }
+    let sources = vault.notes.into_iter().map(|f| (f.path, f.text)).collect();
+    Ok(Checked {
+        identities: identities
+            .into_iter()
+            .map(Option::unwrap_or_default)
+            .collect(),
+        sources,
     })
 }
 
@@ -227,7 +304,21 @@ pub fn build(options: &BuildOptions, progress: &dyn Progress) -> Result<BuildRep
         diagnostics.extend(git_dates(&options.vault, &mut infos));
     }
 
-    let identities = check_identities(&notes, &infos, &options.check, progress);
+    let cache = if options.cache {
+        Cache::open(&options.vault)
+    } else {
+        Cache::disabled()
+    };
+    let macro_context = crate::cache::macro_context(vault.preamble.as_ref(), &options.macros);
+    let identities = check_identities_cached(
+        &notes,
+        &infos,
+        &options.check,
+        &cache,
+        &macro_context,
+        progress,
+    );
+    cache.save();
     for identity in identities.iter().flatten() {
         if identity.verdict.status() == check::Status::Fail {
             let note = notes.iter().find(|n| n.path == identity.file);
@@ -258,7 +349,14 @@ pub fn build(options: &BuildOptions, progress: &dyn Progress) -> Result<BuildRep
     let published = graph.pages.iter().filter(|p| p.published).count();
     progress.stage("rendering", published);
     let step = || progress.step();
-    let rendered = render::render_site(
+    // Pages go to disk as they are rendered, into a folder swapped in at the end.
+    let staging = site::Staging::new(&options.out, &options.vault).map_err(BuildError::Site)?;
+    let sink = |file: render::OutFile| -> Result<(), BuildError> {
+        staging
+            .add(&file.path, &file.contents)
+            .map_err(BuildError::Site)
+    };
+    let rendered = render::render_site_to(
         &notes,
         &infos,
         &graph,
@@ -271,8 +369,8 @@ pub fn build(options: &BuildOptions, progress: &dyn Progress) -> Result<BuildRep
             order: crate::config::reading_order(&options.vault),
         },
         &step,
-    )
-    .map_err(BuildError::Template)?;
+        &sink,
+    )?;
     diagnostics.extend(rendered.diagnostics);
 
     progress.stage("writing", 0);
@@ -286,8 +384,7 @@ pub fn build(options: &BuildOptions, progress: &dyn Progress) -> Result<BuildRep
             source: a.source.clone(),
         })
         .collect();
-    site::write(&options.out, &options.vault, &rendered.files, &copies)
-        .map_err(BuildError::Site)?;
+    staging.finish(&copies).map_err(BuildError::Site)?;
 
     diagnostics.sort_by(|a, b| {
         (a.file.as_str(), a.line, a.column, a.severity).cmp(&(
@@ -297,16 +394,16 @@ pub fn build(options: &BuildOptions, progress: &dyn Progress) -> Result<BuildRep
             b.severity,
         ))
     });
-    let mut sources: HashMap<String, String> = notes
-        .iter()
-        .map(|n| (n.path.clone(), n.text.clone()))
-        .collect();
+    let note_count = notes.len();
+    // The notes are done with: their texts move into the report.
+    let mut sources: HashMap<String, String> =
+        notes.into_iter().map(|n| (n.path, n.text)).collect();
     if let Some(preamble) = &vault.preamble {
         sources.insert(preamble.path.clone(), preamble.text.clone());
     }
     Ok(BuildReport {
-        notes: notes.len(),
-        unpublished: notes.len() - published,
+        notes: note_count,
+        unpublished: note_count - published,
         pages: rendered.pages,
         attachments: vault.attachments.len(),
         identities,
@@ -374,21 +471,68 @@ pub(crate) fn math_spans<'a>(
         .collect()
 }
 
-/// Finds every identity in the vault and checks them all, in parallel. The result has
-/// one list per note, in the notes' order, each in document order.
 /// An identity found in a note, and where its math span starts in the note.
 type Found = (check::Finding, usize);
 
+/// Finds every identity in the vault and checks them all, in parallel. The result has
+/// one list per note, in the notes' order, each in document order.
 pub fn check_identities(
     notes: &[ParsedNote],
     infos: &[NoteInfo],
     settings: &check::Settings,
     progress: &dyn Progress,
 ) -> Vec<Vec<check::Located>> {
-    let found: Vec<Vec<Found>> = notes
+    check_identities_cached(notes, infos, settings, &Cache::disabled(), "", progress)
+}
+
+/// [`check_identities`], taking the verdicts of the notes `cache` holds from it and
+/// checking only the others (whose verdicts it then keeps). `macros` is the vault's
+/// [`crate::cache::macro_context`].
+pub fn check_identities_cached(
+    notes: &[ParsedNote],
+    infos: &[NoteInfo],
+    settings: &check::Settings,
+    cache: &Cache,
+    macros: &str,
+    progress: &dyn Progress,
+) -> Vec<Vec<check::Located>> {
+    if !cache.enabled() {
+        let all: Vec<usize> = (0..notes.len()).collect();
+        return check_some(notes, infos, &all, settings, progress);
+    }
+    let keys: Vec<crate::cache::Key> = notes
         .par_iter()
         .zip(infos.par_iter())
-        .map(|(note, info)| {
+        .map(|(note, _)| Cache::key(&note.path, &note.text, macros, settings))
+        .collect();
+    let mut out: Vec<Option<Vec<check::Located>>> = keys
+        .iter()
+        .zip(notes)
+        .map(|(&k, note)| cache.get(k, &note.text))
+        .collect();
+    let missing: Vec<usize> = (0..notes.len()).filter(|&i| out[i].is_none()).collect();
+    if !missing.is_empty() {
+        let checked = check_some(notes, infos, &missing, settings, progress);
+        for (&i, located) in missing.iter().zip(checked) {
+            cache.put(keys[i], &located);
+            out[i] = Some(located);
+        }
+    }
+    out.into_iter().map(Option::unwrap_or_default).collect()
+}
+
+/// Checks the notes `which` (indices into `notes`); one list per index, in that order.
+fn check_some(
+    notes: &[ParsedNote],
+    infos: &[NoteInfo],
+    which: &[usize],
+    settings: &check::Settings,
+    progress: &dyn Progress,
+) -> Vec<Vec<check::Located>> {
+    let found: Vec<Vec<Found>> = which
+        .par_iter()
+        .map(|&i| {
+            let (note, info) = (&notes[i], &infos[i]);
             let math = check::NoteMath {
                 spans: math_spans(&note.text, &info.math),
                 front: &note.front.fields,
@@ -418,15 +562,15 @@ pub fn check_identities(
         })
         .collect();
     // each note's identities weighed together (the layout its identities use)
-    let mut by_note: Vec<Vec<check::Readings>> = vec![Vec::new(); notes.len()];
+    let mut by_note: Vec<Vec<check::Readings>> = vec![Vec::new(); which.len()];
     for ((n, _, _), r) in jobs.iter().zip(readings) {
         by_note[*n].push(r);
     }
     let verdicts: Vec<check::Verdict> = by_note.into_iter().flat_map(check::decide_note).collect();
-    let mut out: Vec<Vec<check::Located>> = vec![Vec::new(); notes.len()];
+    let mut out: Vec<Vec<check::Located>> = vec![Vec::new(); which.len()];
     for ((n, finding, math_start), verdict) in jobs.into_iter().zip(verdicts) {
-        let note = &notes[n];
-        let info = &infos[n];
+        let note = &notes[which[n]];
+        let info = &infos[which[n]];
         let Some(math) = info.math.get(finding.span) else {
             continue;
         };

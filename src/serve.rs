@@ -24,8 +24,8 @@ const POLL_MS: u32 = 700;
 const RESPONDERS: usize = 256;
 
 /// Changes closer together than this are one rebuild (an editor's save writes
-/// several times).
-const SETTLE: Duration = Duration::from_millis(250);
+/// several times, within a few milliseconds).
+const SETTLE: Duration = Duration::from_millis(40);
 
 /// The running server: its port, and the version to bump after a rebuild.
 pub struct Server {

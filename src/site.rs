@@ -122,8 +122,7 @@ pub fn write(
     files: &[OutFile],
     attachments: &[Attachment],
 ) -> Result<(), SiteError> {
-    check_output(out, vault)?;
-    // Compared case-insensitively: some file systems do.
+    // Every path is checked before anything is written.
     let mut seen = std::collections::HashSet::new();
     for path in files
         .iter()
@@ -137,26 +136,108 @@ pub fn write(
             return Err(SiteError::Duplicate(path.to_string()));
         }
     }
-    let out_abs = absolute(out).map_err(io_err(out))?;
-    let parent = out_abs
-        .parent()
-        .map(Path::to_path_buf)
-        .ok_or_else(|| SiteError::BadPath(out.display().to_string()))?;
-    let name = out_abs
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .ok_or_else(|| SiteError::BadPath(out.display().to_string()))?;
-    std::fs::create_dir_all(&parent).map_err(io_err(&parent))?;
-    remove_leftovers(&parent, &name);
-    let pid = std::process::id();
-    let tmp = parent.join(format!(".{name}.notebuild-tmp-{pid}"));
-    let old = parent.join(format!(".{name}.notebuild-old-{pid}"));
+    let staging = Staging::new(out, vault)?;
+    files
+        .par_iter()
+        .try_for_each(|f| staging.add(&f.path, &f.contents))?;
+    staging.finish(attachments)
+}
 
-    let result = fill(&tmp, files, attachments).and_then(|()| swap(&tmp, &old, &out_abs));
-    if result.is_err() {
-        let _ = std::fs::remove_dir_all(&tmp);
+/// A site being written: files go into a temporary folder next to the output folder as
+/// they come, and [`Staging::finish`] swaps it in. Dropped unfinished (an error, a
+/// panic), the temporary folder is removed and the previous site stays as it was.
+pub struct Staging {
+    tmp: PathBuf,
+    old: PathBuf,
+    out: PathBuf,
+    /// The paths written so far, lowercased (some file systems ignore case).
+    seen: std::sync::Mutex<std::collections::HashSet<String>>,
+    finished: bool,
+}
+
+impl Staging {
+    /// Checks `out` and prepares an empty temporary folder beside it.
+    pub fn new(out: &Path, vault: &Path) -> Result<Staging, SiteError> {
+        check_output(out, vault)?;
+        let out_abs = absolute(out).map_err(io_err(out))?;
+        let parent = out_abs
+            .parent()
+            .map(Path::to_path_buf)
+            .ok_or_else(|| SiteError::BadPath(out.display().to_string()))?;
+        let name = out_abs
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .ok_or_else(|| SiteError::BadPath(out.display().to_string()))?;
+        std::fs::create_dir_all(&parent).map_err(io_err(&parent))?;
+        remove_leftovers(&parent, &name);
+        let pid = std::process::id();
+        let tmp = parent.join(format!(".{name}.notebuild-tmp-{pid}"));
+        let old = parent.join(format!(".{name}.notebuild-old-{pid}"));
+        if tmp.exists() {
+            std::fs::remove_dir_all(&tmp).map_err(io_err(&tmp))?;
+        }
+        std::fs::create_dir_all(&tmp).map_err(io_err(&tmp))?;
+        Ok(Staging {
+            tmp,
+            old,
+            out: out_abs,
+            seen: Default::default(),
+            finished: false,
+        })
     }
-    result
+
+    /// Claims `path` for one file of the site.
+    fn claim(&self, path: &str) -> Result<PathBuf, SiteError> {
+        if !is_plain_relative(path) {
+            return Err(SiteError::BadPath(path.to_string()));
+        }
+        let fresh = self
+            .seen
+            .lock()
+            .map_err(|_| SiteError::BadPath(path.to_string()))?
+            .insert(path.to_lowercase());
+        if !fresh {
+            return Err(SiteError::Duplicate(path.to_string()));
+        }
+        let full = self.tmp.join(path);
+        if let Some(dir) = full.parent() {
+            std::fs::create_dir_all(dir).map_err(io_err(dir))?;
+        }
+        Ok(full)
+    }
+
+    /// Writes one file of the site (safe to call from several threads).
+    pub fn add(&self, path: &str, contents: &[u8]) -> Result<(), SiteError> {
+        let full = self.claim(path)?;
+        std::fs::write(&full, contents).map_err(io_err(&full))
+    }
+
+    /// Copies the attachments, marks the folder as notebuild's and swaps it in.
+    pub fn finish(mut self, attachments: &[Attachment]) -> Result<(), SiteError> {
+        attachments.par_iter().try_for_each(|a| {
+            let path = self.claim(&a.path)?;
+            std::fs::copy(&a.source, &path)
+                .map(|_| ())
+                .map_err(io_err(&a.source))
+        })?;
+        let marker = self.tmp.join(MARKER);
+        std::fs::write(
+            &marker,
+            "This folder was written by notebuild; `notebuild build` replaces it.\n",
+        )
+        .map_err(io_err(&marker))?;
+        swap(&self.tmp, &self.old, &self.out)?;
+        self.finished = true;
+        Ok(())
+    }
+}
+
+impl Drop for Staging {
+    fn drop(&mut self) {
+        if !self.finished {
+            let _ = std::fs::remove_dir_all(&self.tmp);
+        }
+    }
 }
 
 /// Removes the temporary folders of builds into `parent/name` that were killed before
@@ -193,35 +274,6 @@ fn remove_leftovers(parent: &Path, name: &str) {
             let _ = std::fs::remove_dir_all(entry.path());
         }
     }
-}
-
-fn fill(tmp: &Path, files: &[OutFile], attachments: &[Attachment]) -> Result<(), SiteError> {
-    if tmp.exists() {
-        std::fs::remove_dir_all(tmp).map_err(io_err(tmp))?;
-    }
-    std::fs::create_dir_all(tmp).map_err(io_err(tmp))?;
-    files.par_iter().try_for_each(|f| {
-        let path = tmp.join(&f.path);
-        if let Some(dir) = path.parent() {
-            std::fs::create_dir_all(dir).map_err(io_err(dir))?;
-        }
-        std::fs::write(&path, &f.contents).map_err(io_err(&path))
-    })?;
-    attachments.par_iter().try_for_each(|a| {
-        let path = tmp.join(&a.path);
-        if let Some(dir) = path.parent() {
-            std::fs::create_dir_all(dir).map_err(io_err(dir))?;
-        }
-        std::fs::copy(&a.source, &path)
-            .map(|_| ())
-            .map_err(io_err(&a.source))
-    })?;
-    let marker = tmp.join(MARKER);
-    std::fs::write(
-        &marker,
-        "This folder was written by notebuild; `notebuild build` replaces it.\n",
-    )
-    .map_err(io_err(&marker))
 }
 
 fn swap(tmp: &Path, old: &Path, out: &Path) -> Result<(), SiteError> {

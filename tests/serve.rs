@@ -238,3 +238,126 @@ fn a_failed_rebuild_is_reported_and_the_next_change_still_publishes() -> TestRes
         std::thread::sleep(Duration::from_millis(100));
     }
 }
+
+/// Waits until the served version differs from `before`, then until it stays put for a
+/// moment (a change may be seen as several); returns the last version.
+fn settled_after(port: u16, before: &str) -> Result<String, Error> {
+    let start = Instant::now();
+    let mut last = before.to_string();
+    let mut stable_since = Instant::now();
+    loop {
+        let (_, _, now) = get(port, "/__notebuild/version")?;
+        if now != last {
+            last = now;
+            stable_since = Instant::now();
+        } else if last != before && stable_since.elapsed() > Duration::from_millis(600) {
+            return Ok(last);
+        }
+        if start.elapsed() > WAIT {
+            return Err(fail("the site was not rebuilt after a change"));
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// Every file under `root`, by relative path.
+fn files_under(root: &Path) -> Result<std::collections::BTreeMap<String, Vec<u8>>, Error> {
+    let mut files = std::collections::BTreeMap::new();
+    let mut stack = vec![root.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir)? {
+            let path = entry?.path();
+            if path.is_dir() {
+                stack.push(path);
+            } else {
+                let rel = path
+                    .strip_prefix(root)?
+                    .to_string_lossy()
+                    .replace('\\', "/");
+                files.insert(rel, std::fs::read(&path)?);
+            }
+        }
+    }
+    Ok(files)
+}
+
+#[test]
+fn after_edits_renames_and_deletions_the_served_site_is_what_build_writes() -> TestResult {
+    let (dir, vault) = temp_vault(&[
+        (
+            "Alpha.md",
+            "# Alpha\n\nSee [[Missing note]] and #topic.\n\n$\\frac{d}{dx} x^2 = 2x$\n",
+        ),
+        ("Beta.md", "# Beta\n\n![[Alpha]]\n\nLinks [[Gamma]].\n"),
+        (
+            "sub/Gamma.md",
+            "# Gamma\n\n#topic/sub text. $\\frac{d}{dx} x^3 = 3x$\n",
+        ),
+    ])?;
+    let out = dir.path().join("site");
+    let server = serve(&vault, &out)?;
+    let (_, _, mut version) = get(server.port, "/__notebuild/version")?;
+    let steps: Vec<Box<dyn Fn() -> TestResult>> = vec![
+        // an edit that keeps Alpha's warning: the warning is not printed again
+        Box::new(|| {
+            write(
+                &vault,
+                "Alpha.md",
+                "# Alpha\n\nSee [[Missing note]] and #topic.\n\n$\\frac{d}{dx} x^2 = 2x$\n\nMore.\n",
+            )
+        }),
+        Box::new(|| {
+            write(
+                &vault,
+                "Delta.md",
+                "# Delta\n\n[[Beta]] and ![[Gamma]] #new-tag\n",
+            )
+        }),
+        Box::new(|| {
+            Ok(std::fs::rename(
+                vault.join("Delta.md"),
+                vault.join("sub/Epsilon.md"),
+            )?)
+        }),
+        Box::new(|| Ok(std::fs::remove_file(vault.join("Beta.md"))?)),
+        Box::new(|| {
+            write(
+                &vault,
+                "sub/Gamma.md",
+                "# Gamma\n\nNow right: $\\frac{d}{dx} x^3 = 3x^2$\n",
+            )
+        }),
+    ];
+    for step in &steps {
+        step()?;
+        version = settled_after(server.port, &version)?;
+    }
+    let mut printed = Vec::new();
+    while let Ok(line) = server.lines.try_recv() {
+        printed.push(line);
+    }
+    let broken = printed
+        .iter()
+        .filter(|l| l.contains("`Missing note` does not exist"))
+        .count();
+    assert_eq!(
+        broken, 0,
+        "an unchanged warning was printed again: {printed:#?}"
+    );
+    assert!(
+        printed.iter().any(|l| l.contains("as before")),
+        "{printed:#?}"
+    );
+    let fresh = dir.path().join("fresh");
+    common::build(dir.path(), &vault, &fresh, &["--no-cache", "-q"])?.expect_code(0)?;
+    let served = files_under(&out)?;
+    let built = files_under(&fresh)?;
+    assert_eq!(
+        served.keys().collect::<Vec<_>>(),
+        built.keys().collect::<Vec<_>>()
+    );
+    for (path, bytes) in &built {
+        assert!(served[path] == *bytes, "{path} differs from a fresh build");
+    }
+    Ok(())
+}

@@ -150,6 +150,8 @@ pub fn parse(file: &SourceFile) -> ParsedNote {
     diagnostics.extend(scanned.diagnostics);
     recognise_callouts(&mut nodes);
     assign_heading_ids(&mut nodes);
+    // Every note's nodes are kept until the site is written: no slack.
+    nodes.shrink_to_fit();
 
     ParsedNote {
         path: file.path.clone(),

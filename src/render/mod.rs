@@ -180,6 +180,50 @@ pub fn render_site(
     settings: &SiteSettings,
     progress: &(dyn Fn() + Sync),
 ) -> Result<Rendered, TemplateError> {
+    let files = std::sync::Mutex::new(Vec::new());
+    let sink = |file: OutFile| -> Result<(), TemplateError> {
+        files
+            .lock()
+            .map_err(|_| TemplateError("a page's writer panicked".into()))?
+            .push(file);
+        Ok(())
+    };
+    let summary = render_site_to(
+        notes, infos, graph, identities, cards, settings, progress, &sink,
+    )?;
+    let mut files = files
+        .into_inner()
+        .map_err(|_| TemplateError("a page's writer panicked".into()))?;
+    // The pages first, as they were rendered: by path within each kind is enough.
+    files.sort_by(|a, b| a.path.cmp(&b.path));
+    Ok(Rendered {
+        files,
+        pages: summary.pages,
+        diagnostics: summary.diagnostics,
+    })
+}
+
+/// What [`render_site_to`] rendered: the number of HTML pages and the problems found.
+#[derive(Debug, Clone, Default)]
+pub struct RenderSummary {
+    pub pages: usize,
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+/// Renders every page of the site and hands each file to `sink` as soon as it is made
+/// (from several threads at once), so that the site is never held in memory as a whole.
+/// `progress` is called once per note written.
+#[allow(clippy::too_many_arguments)]
+pub fn render_site_to<E: From<TemplateError> + Send>(
+    notes: &[ParsedNote],
+    infos: &[NoteInfo],
+    graph: &Graph,
+    identities: &[Vec<Located>],
+    cards: &[Vec<Card>],
+    settings: &SiteSettings,
+    progress: &(dyn Fn() + Sync),
+    sink: &(dyn Fn(OutFile) -> Result<(), E> + Sync),
+) -> Result<RenderSummary, E> {
     let tera = engine()?;
     let settings = &SiteSettings {
         quiz: cards
@@ -199,86 +243,87 @@ pub fn render_site(
     let order = nav::reading_order(graph, infos, &settings.order);
     let positions = nav::positions(&order, notes.len());
     let reading = (order.as_slice(), positions.as_slice());
-    let results: Vec<Result<NoteOut, TemplateError>> = (0..notes.len())
+    type NoteRest = (
+        Vec<Diagnostic>,
+        Vec<String>,
+        search::Entry,
+        (String, String, String),
+    );
+    let results: Vec<Result<NoteRest, E>> = (0..notes.len())
         .into_par_iter()
         .filter(|&i| graph.pages[i].published)
         .map(|i| {
-            let out = note_page(&tera, &ctx, settings, i, reading);
+            let out = note_page(&tera, &ctx, settings, i, reading)?;
+            sink(out.file)?;
             progress();
-            out
+            Ok((out.diagnostics, out.cards_shown, out.search, out.preview))
         })
         .collect();
-    let mut rendered = Rendered::default();
+    let mut summary = RenderSummary::default();
     let mut cards_shown: HashSet<String> = HashSet::new();
     let mut entries = Vec::new();
     let mut previews = Vec::new();
     for r in results {
-        let out = r?;
-        previews.push(out.preview);
-        rendered.files.push(out.file);
-        rendered.diagnostics.extend(out.diagnostics);
-        cards_shown.extend(out.cards_shown);
-        entries.push(out.search);
+        let (diagnostics, shown, search, preview) = r?;
+        summary.pages += 1;
+        previews.push(preview);
+        summary.diagnostics.extend(diagnostics);
+        cards_shown.extend(shown);
+        entries.push(search);
     }
-    rendered.files.push(index_page(&tera, &ctx, settings)?);
-    rendered
-        .files
-        .push(tags_page(&tera, graph, infos, settings)?);
+    let mut page = |file: OutFile| -> Result<(), E> {
+        summary.pages += 1;
+        sink(file)
+    };
+    page(index_page(&tera, &ctx, settings)?)?;
+    page(tags_page(&tera, graph, infos, settings)?)?;
     // Each tag page lists its own notes and sub-tags only (the whole list is on
     // tags.html): the tag pages together grow as the vault does.
-    let tag_pages: Vec<Result<OutFile, TemplateError>> = graph
+    let tag_pages: Vec<Result<(), E>> = graph
         .tags
         .par_iter()
-        .map(|(key, _)| tag_page(&tera, graph, infos, settings, key))
+        .map(|(key, _)| sink(tag_page(&tera, graph, infos, settings, key)?))
         .collect();
-    for page in tag_pages {
-        rendered.files.push(page?);
+    for written in tag_pages {
+        written?;
+        summary.pages += 1;
     }
-    rendered.files.push(checks_page(&tera, &ctx, settings)?);
-    rendered.files.push(graph_page(&tera, settings)?);
-    rendered.files.extend(quiz::quiz_pages(
-        &tera,
-        &ctx,
-        cards,
-        &cards_shown,
-        settings,
-    )?);
-    rendered.pages = rendered.files.len();
-    rendered.files.push(OutFile {
-        path: urls::STYLE.into(),
-        contents: STYLE.to_vec(),
-    });
-    rendered.files.push(OutFile {
-        path: urls::QUIZ_STYLE.into(),
-        contents: QUIZ_STYLE.to_vec(),
-    });
-    rendered.files.push(OutFile {
-        path: urls::QUIZ_SCRIPT.into(),
-        contents: QUIZ_SCRIPT.to_vec(),
-    });
-    rendered.files.push(OutFile {
-        path: urls::SEARCH_SCRIPT.into(),
-        contents: SEARCH_SCRIPT.to_vec(),
-    });
-    rendered.files.push(OutFile {
-        path: urls::BADGE_SCRIPT.into(),
-        contents: BADGE_SCRIPT.to_vec(),
-    });
-    rendered.files.push(search::index_file(&entries));
-    rendered.files.push(OutFile {
+    let mut page = |file: OutFile| -> Result<(), E> {
+        summary.pages += 1;
+        sink(file)
+    };
+    page(checks_page(&tera, &ctx, settings)?)?;
+    page(graph_page(&tera, settings)?)?;
+    for file in quiz::quiz_pages(&tera, &ctx, cards, &cards_shown, settings)? {
+        page(file)?;
+    }
+    for (path, contents) in [
+        (urls::STYLE, STYLE),
+        (urls::QUIZ_STYLE, QUIZ_STYLE),
+        (urls::QUIZ_SCRIPT, QUIZ_SCRIPT),
+        (urls::SEARCH_SCRIPT, SEARCH_SCRIPT),
+        (urls::BADGE_SCRIPT, BADGE_SCRIPT),
+    ] {
+        sink(OutFile {
+            path: path.into(),
+            contents: contents.to_vec(),
+        })?;
+    }
+    sink(search::index_file(&entries))?;
+    sink(OutFile {
         path: urls::NAV_SCRIPT.into(),
         contents: NAV_SCRIPT.to_vec(),
-    });
-    rendered.files.push(nav::nav_file(graph, infos, &order));
-    rendered.files.push(nav::previews_file(&previews));
-    rendered.files.push(nav::cards_file(cards, graph));
+    })?;
+    sink(nav::nav_file(graph, infos, &order))?;
+    sink(nav::previews_file(&previews))?;
+    sink(nav::cards_file(cards, graph))?;
     for (path, bytes) in math::assets() {
-        rendered.files.push(OutFile {
+        sink(OutFile {
             path: format!("{}/{path}", urls::STATIC_DIR),
             contents: bytes.to_vec(),
-        });
+        })?;
     }
-    Ok(rendered)
+    Ok(summary)
 }
 
 /// Every file [`render_site`] writes besides the note and tag pages: the fixed ones

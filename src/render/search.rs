@@ -65,10 +65,18 @@ impl Entry {
 
 /// The index file, entries in the given order.
 pub fn index_file(entries: &[Entry]) -> OutFile {
-    let json = serde_json::to_string(entries).unwrap_or_else(|_| "[]".into());
+    // Serialised straight into the file's bytes: the index is the largest file of a
+    // big site, and is not copied.
+    const PREFIX: &[u8] = b"window.notebuildSearchIndex = ";
+    let mut contents = PREFIX.to_vec();
+    if serde_json::to_writer(&mut contents, entries).is_err() {
+        contents.truncate(PREFIX.len());
+        contents.extend_from_slice(b"[]");
+    }
+    contents.extend_from_slice(b";\n");
     OutFile {
         path: INDEX_PATH.into(),
-        contents: format!("window.notebuildSearchIndex = {json};\n").into_bytes(),
+        contents,
     }
 }
 
