@@ -490,7 +490,22 @@ fn primed_letters(st: &mut State, mems: &[&[Tok]], cx: &Ctx, src: &str) -> Resul
             }
         });
     }
-    let Some(var) = sole_variable(st, mems, cx, &primed) else {
+    // a rule that writes no variable at all (`(fg)' = f'g + fg'`): functions of one
+    // the identity does not name
+    let var = sole_variable(st, mems, cx, &primed).or_else(|| {
+        let only_functions = letters_written(mems, cx)?.iter().all(|k| {
+            primed.iter().any(|p| p.key() == *k)
+                || is_constant_letter(k)
+                || NUMBER_LETTERS.contains(&k.as_str())
+        });
+        only_functions.then(|| Sym {
+            base: PRIME_VARIABLES[0].to_string(),
+            sub: None,
+            bold: false,
+            upper: false,
+        })
+    });
+    let Some(var) = var else {
         return Err(());
     };
     let names: Vec<String> = primed
@@ -651,6 +666,20 @@ fn writes_bare_primes(mems: &[&[Tok]]) -> bool {
                     .is_some_and(|t| t.is_ch('(') || t.is_cmd("left"))
         })
     })
+}
+
+/// The keys of the letters an identity writes (`None` if a member does not parse).
+fn letters_written(mems: &[&[Tok]], cx: &Ctx) -> Option<BTreeSet<String>> {
+    let mut letters = BTreeSet::new();
+    for m in mems {
+        let e = crate::check::syntax::parse_expr(m, cx).ok()?;
+        e.walk(&mut |x| {
+            if let Expr::Var(s) = x {
+                letters.insert(s.key());
+            }
+        });
+    }
+    Some(letters)
 }
 
 /// The one letter of [`PRIME_VARIABLES`] the identity (or the definitions of the

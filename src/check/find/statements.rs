@@ -436,6 +436,9 @@ pub(super) fn has_prime_call(toks: &[Tok], funcs: &BTreeMap<String, Def>) -> boo
         while j > 0 && (sig[j - 1].is_ch('\'') || sig[j - 1].is_cmd("prime")) {
             j -= 1;
         }
+        if primed_bracket(&sig[..j]) {
+            return true;
+        }
         let mut name = String::new();
         let mut i = j;
         while i > 0 {
@@ -478,6 +481,45 @@ pub(super) fn has_prime_call(toks: &[Tok], funcs: &BTreeMap<String, Def>) -> boo
         }
     }
     false
+}
+
+/// Do these tokens end with a bracket of lowercase letters, numbers and functions
+/// (`(fg)`, `\left(\frac{f}{g}\right)`, `(f \circ g)`), which a prime after it
+/// differentiates? Not one holding a capital or bold letter: `(AB)'`, `(X'X)'`
+/// write transposes.
+fn primed_bracket(sig: &[&Tok]) -> bool {
+    let Some(last) = sig.len().checked_sub(1) else {
+        return false;
+    };
+    // `\right)`: the delimiter follows `\right`
+    let close = &sig[last];
+    if !(close.is_ch(')') || close.is_ch(']')) {
+        return false;
+    }
+    let mut depth = 0usize;
+    let mut open = None;
+    for i in (0..=last).rev() {
+        let t = sig[i];
+        if t.is_ch(')') || t.is_ch(']') {
+            depth += 1;
+        } else if t.is_ch('(') || t.is_ch('[') {
+            depth = depth.saturating_sub(1);
+            if depth == 0 {
+                open = Some(i);
+                break;
+            }
+        }
+    }
+    let Some(open) = open else {
+        return false;
+    };
+    let inner = &sig[open + 1..last];
+    !inner.is_empty()
+        && inner.iter().all(|t| match &t.tk {
+            Tk::Letter(c) => !c.is_ascii_uppercase(),
+            Tk::Cmd(c) => !is_bold(c) && c != "top" && c != "intercal" && c != "mathsf",
+            _ => true,
+        })
 }
 
 /// Does the numerator or denominator of a fraction start with a differential (`d`,
