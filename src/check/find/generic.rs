@@ -174,6 +174,29 @@ pub(super) fn build_generic(
     src: &str,
     first: Skip,
 ) -> Result<Ident, Skip> {
+    // `(f + g)'(x)`, `(g \circ f)'(a)`: the bracket's functions taken at the point,
+    // then primed by it
+    if first.kind == SkipReason::Abstract
+        && let Some((owned, v)) = bracket_prime_at(mems)
+    {
+        let rewritten: Vec<&[Tok]> = owned.iter().map(Vec::as_slice).collect();
+        if let Ok(id) = generic_reading(st, &rewritten, cx, src, first.clone(), Some(v)) {
+            return Ok(id);
+        }
+    }
+    generic_reading(st, mems, cx, src, first, None)
+}
+
+/// [`build_generic`] on these members; `at_point`: the variable of primes on
+/// brackets (`(f + g)'` after [`bracket_prime_at`]).
+fn generic_reading(
+    st: &mut State,
+    mems: &[&[Tok]],
+    cx: &Ctx,
+    src: &str,
+    first: Skip,
+    at_point: Option<Sym>,
+) -> Result<Ident, Skip> {
     // the family holds numbers: not for functions of an identity that writes
     // vectors or matrices (a scalar reading commutes where a cross product does not)
     let arrays = writes_arrays(mems, src);
@@ -199,7 +222,9 @@ pub(super) fn build_generic(
         BTreeMap::new()
     };
     // primes written without an argument (`v'`): at the identity's one variable
-    let var = if writes_bare_primes(mems) {
+    let var = if at_point.is_some() {
+        at_point.clone()
+    } else if writes_bare_primes(mems) {
         sole_variable(st, mems, cx, &[])
     } else {
         None
@@ -292,7 +317,11 @@ pub(super) fn build_generic(
         let read = |st: &mut State, k: usize| {
             with_fields(st, &fields, k, |st| {
                 with_instance(st, &names, &at, k, var.as_ref(), |st| {
-                    build_or_rates(st, mems, cx, src)
+                    let mut st = st.clone();
+                    if at_point.is_some() {
+                        st.prime_var.clone_from(&at_point);
+                    }
+                    build_or_rates(&st, mems, cx, src)
                 })
             })
         };
@@ -666,6 +695,171 @@ fn writes_bare_primes(mems: &[&[Tok]]) -> bool {
                     .is_some_and(|t| t.is_ch('(') || t.is_cmd("left"))
         })
     })
+}
+
+/// Members where a prime on a bracket of function letters is taken at a point
+/// (`(f + g)'(x)`, `\left(\frac{f}{g}\right)'(x)`, `(g \circ f)'(a)`), rewritten with
+/// the functions applied at it (`(f(x) + g(x))'`, `(g(f(a)))'`), and that point's
+/// letter; `None` when no member writes one.
+fn bracket_prime_at(mems: &[&[Tok]]) -> Option<(Vec<Vec<Tok>>, Sym)> {
+    let mut var: Option<char> = None;
+    let mut out = Vec::with_capacity(mems.len());
+    for m in mems {
+        let sig: Vec<&Tok> = m
+            .iter()
+            .filter(|t| !crate::check::syntax::is_space(&t.tk))
+            .collect();
+        let mut toks: Vec<Tok> = Vec::with_capacity(sig.len());
+        let mut k = 0;
+        while k < sig.len() {
+            if let Some((inner, after, v)) = primed_bracket_at(&sig, k)
+                && var.is_none_or(|w| w == v)
+            {
+                var = Some(v);
+                let at = sig[k].start;
+                let tok = |tk: Tk| Tok {
+                    tk,
+                    start: at,
+                    end: at,
+                };
+                let point = |toks: &mut Vec<Tok>| {
+                    toks.push(tok(Tk::Ch('(')));
+                    toks.push(tok(Tk::Letter(v)));
+                    toks.push(tok(Tk::Ch(')')));
+                };
+                toks.push(tok(Tk::Ch('(')));
+                let mut i = 0;
+                while i < inner.len() {
+                    let t = inner[i];
+                    if let Tk::Letter(_) = t.tk {
+                        toks.push(t.clone());
+                        // `g \circ f`: g of f of the point
+                        if inner.get(i + 1).is_some_and(|u| u.is_cmd("circ"))
+                            && let Some(f) = inner.get(i + 2)
+                            && matches!(f.tk, Tk::Letter(_))
+                        {
+                            toks.push(tok(Tk::Ch('(')));
+                            toks.push((*f).clone());
+                            point(&mut toks);
+                            toks.push(tok(Tk::Ch(')')));
+                            i += 3;
+                            continue;
+                        }
+                        point(&mut toks);
+                    } else {
+                        toks.push(t.clone());
+                    }
+                    i += 1;
+                }
+                toks.push(tok(Tk::Ch(')')));
+                // the primes, then what follows the point
+                for t in &sig[after.0..after.1] {
+                    toks.push((*t).clone());
+                }
+                k = after.2;
+                continue;
+            }
+            toks.push(sig[k].clone());
+            k += 1;
+        }
+        out.push(toks);
+    }
+    let v = var?;
+    Some((
+        out,
+        Sym {
+            base: v.to_string(),
+            sub: None,
+            bold: false,
+            upper: false,
+        },
+    ))
+}
+
+/// A bracket primed at a point: its inner tokens, the range of the primes and
+/// where the point ends, and the point's letter.
+type BracketAt<'t> = (Vec<&'t Tok>, (usize, usize, usize), char);
+
+/// At `k`, a bracket `( ... )` or `\left( ... \right)` of lowercase letters that are
+/// not applied, numbers, `+`, `-`, `\cdot`, `\frac`, `\circ` and braces, then primes,
+/// then `(v)` with a single letter `v`: the bracket's inner tokens, the range of
+/// the primes and where the point ends, and `v`.
+fn primed_bracket_at<'t>(sig: &[&'t Tok], k: usize) -> Option<BracketAt<'t>> {
+    let left = sig[k].is_cmd("left");
+    let open = if left { k + 1 } else { k };
+    if !sig.get(open)?.is_ch('(') {
+        return None;
+    }
+    let mut depth = 0usize;
+    let mut close = None;
+    for (j, t) in sig.iter().enumerate().skip(open) {
+        if t.is_ch('(') {
+            depth += 1;
+        } else if t.is_ch(')') {
+            depth -= 1;
+            if depth == 0 {
+                close = Some(j);
+                break;
+            }
+        }
+    }
+    let close = close?;
+    let inner_end = if left {
+        if !sig.get(close.checked_sub(1)?)?.is_cmd("right") {
+            return None;
+        }
+        close - 1
+    } else {
+        close
+    };
+    let inner: Vec<&Tok> = sig[open + 1..inner_end].to_vec();
+    let letters = inner
+        .iter()
+        .filter(|t| matches!(t.tk, Tk::Letter(_)))
+        .count();
+    let plain = inner.iter().all(|t| match &t.tk {
+        Tk::Letter(c) => c.is_ascii_lowercase(),
+        Tk::Digit(_) | Tk::Open | Tk::Close => true,
+        Tk::Ch(c) => matches!(c, '+' | '-'),
+        Tk::Cmd(c) => matches!(c.as_str(), "cdot" | "frac" | "circ"),
+    });
+    // a letter applied inside (`(f(x) + g)'`) is not a bare function
+    if letters == 0 || !plain {
+        return None;
+    }
+    // the primes
+    let p0 = close + 1;
+    let mut p = p0;
+    while let Some(t) = sig.get(p) {
+        if t.is_ch('\'')
+            || t.is_cmd("prime")
+            || t.is_ch('^')
+            || t.tk == Tk::Open
+            || t.tk == Tk::Close
+        {
+            p += 1;
+        } else {
+            break;
+        }
+    }
+    if p == p0
+        || !sig[p0..p]
+            .iter()
+            .any(|t| t.is_ch('\'') || t.is_cmd("prime"))
+    {
+        return None;
+    }
+    // `(v)`
+    let (a, b, c) = (sig.get(p)?, sig.get(p + 1)?, sig.get(p + 2)?);
+    let Tk::Letter(v) = b.tk else { return None };
+    if !(a.is_ch('(') && c.is_ch(')')) {
+        return None;
+    }
+    // the point is not one of the functions
+    if inner.iter().any(|t| t.tk == Tk::Letter(v)) {
+        return None;
+    }
+    Some((inner, (p0, p, p + 3), v))
 }
 
 /// The keys of the letters an identity writes (`None` if a member does not parse).
