@@ -520,8 +520,11 @@ fn build_on(
             }
         });
     }
-    let ok: Vec<Expr> = parsed.iter().flatten().cloned().collect();
-    time_derivative_dots(&ok)?;
+    // (the dots are rates in a reading with varying quantities)
+    if rates.is_none() {
+        let ok: Vec<Expr> = parsed.iter().flatten().cloned().collect();
+        time_derivative_dots(&ok)?;
+    }
     let parsed = match rates {
         Some(r) => super::rates::rewrite(st, parsed, r)?,
         None => parsed,

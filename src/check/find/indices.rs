@@ -119,6 +119,9 @@ fn refused_derivatives(members: &[Expr]) -> Result<(), Skip> {
     Ok(())
 }
 
+/// Why a time derivative written with a dot is refused.
+pub(super) const TIME_DOTS: &str = "a time derivative `\\dot{}` next to a derivative by t";
+
 /// `\dot{q}` is a variable of its own (a Lagrangian's velocity), except next to a
 /// derivative by the time `t`, where it is q's time derivative, which the checker
 /// refuses. (Also asked before definitions are substituted, so that this reason
@@ -137,7 +140,7 @@ pub(super) fn time_derivative_dots(members: &[Expr]) -> Result<(), Skip> {
     if dotted && by_t {
         return Err(Skip {
             kind: SkipReason::Unsupported,
-            message: "a time derivative `\\dot{}` next to a derivative by t".into(),
+            message: TIME_DOTS.into(),
         });
     }
     Ok(())

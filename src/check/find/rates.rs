@@ -27,6 +27,7 @@ use crate::check::notation::{ARRAY_MARKS, is_constant_letter};
 use crate::check::syntax::{self, BinOp, Ctx, Deriv, Expr, PErr, Sym, Tok};
 
 use super::identity::build_rates_on;
+use super::indices::TIME_DOTS;
 use super::rewrite::subst_ctx;
 use super::scope::uses_symbol;
 use super::{Def, Ident, Skip, State};
@@ -41,6 +42,9 @@ pub(super) struct Rates {
     /// The letters that vary with it and are not defined from others.
     bases: Vec<Sym>,
     relation: Option<Relation>,
+    /// Rates the identity writes with dots (`\dot{x}`, `\ddot{x}` by `t`): the
+    /// key of the letter and its rate's symbol.
+    dots: Vec<(String, Sym)>,
 }
 
 /// A relation `H = 0` the note states between varying letters: `dep`'s rate is the
@@ -130,7 +134,9 @@ pub(super) fn build_rates(
     src: &str,
     first: Skip,
 ) -> Result<Ident, Skip> {
-    if first.kind != SkipReason::Abstract || writes_arrays(mems, src) {
+    if !(first.kind == SkipReason::Abstract || first.message == TIME_DOTS)
+        || writes_arrays(mems, src)
+    {
         return Err(first);
     }
     let mut parsed = Vec::new();
@@ -140,9 +146,26 @@ pub(super) fn build_rates(
             Err(_) => return Err(first),
         }
     }
-    let Some((var, moving)) = differentiated(&parsed) else {
+    let Some((var, mut moving)) = differentiated(&parsed) else {
         return Err(first);
     };
+    // `\dot{x}`, `\ddot{x}` next to a derivative by t: x varies, and so does its
+    // rate `\dot{x}` when `\ddot{x}` is written
+    let dots = if var.base == TIME {
+        dotted(&parsed)
+    } else {
+        Vec::new()
+    };
+    for (key, _) in &dots {
+        if !moving.iter().any(|m| m.key() == *key) {
+            moving.push(Sym {
+                base: key.clone(),
+                sub: None,
+                bold: false,
+                upper: false,
+            });
+        }
+    }
     let fixed_name = |k: &str| st.funcs.contains_key(k);
     if fixed_name(&var.key())
         || st.syms.contains_key(&var.key())
@@ -171,6 +194,7 @@ pub(super) fn build_rates(
         var: var.clone(),
         bases: bases.clone(),
         relation: None,
+        dots: dots.clone(),
     }];
     for (h, keys, _) in st.relations.iter().rev().take(RELATIONS_TRIED) {
         if let Some(rel) = relation_on(h, keys, &var, &bases) {
@@ -182,6 +206,7 @@ pub(super) fn build_rates(
                 var: var.clone(),
                 bases: b,
                 relation: Some(rel),
+                dots: dots.clone(),
             });
         }
     }
@@ -198,6 +223,52 @@ pub(super) fn build_rates(
     let mut id = built.remove(0);
     id.implicit_alts = built;
     Ok(id)
+}
+
+/// The letter of time derivatives written with dots.
+const TIME: &str = "t";
+
+/// The rates the identity writes with dots: (`x`, `\dot{x}`) for `\dot{x}`, and
+/// (`\dot{x}`, `\ddot{x}`) too for `\ddot{x}`. Only plain letters (`\dot{q}`,
+/// `\dot\theta`), not ones with subscripts.
+fn dotted(parsed: &[Expr]) -> Vec<(String, Sym)> {
+    let mut out: Vec<(String, Sym)> = Vec::new();
+    let mut add = |key: String, rate: Sym| {
+        if !out.iter().any(|(k, _)| *k == key) {
+            out.push((key, rate));
+        }
+    };
+    for e in parsed {
+        e.walk(&mut |x| {
+            let Expr::Var(s) = x else { return };
+            if s.sub.is_some() {
+                return;
+            }
+            let plain =
+                |inner: &str| !inner.contains(['{', '}', '_', '^', ' ']) && !inner.is_empty();
+            if let Some(inner) = s
+                .base
+                .strip_prefix("\\ddot{")
+                .and_then(|r| r.strip_suffix('}'))
+                && plain(inner)
+            {
+                let dot = Sym {
+                    base: format!("\\dot{{{inner}}}"),
+                    ..s.clone()
+                };
+                add(dot.key(), s.clone());
+                add(inner.to_string(), dot);
+            } else if let Some(inner) = s
+                .base
+                .strip_prefix("\\dot{")
+                .and_then(|r| r.strip_suffix('}'))
+                && plain(inner)
+            {
+                add(inner.to_string(), s.clone());
+            }
+        });
+    }
+    out
 }
 
 /// Does the identity write vectors or matrices or a cross product (where a scalar
@@ -421,6 +492,10 @@ fn rate(st: &State, r: &Rates, x: &Sym, rule: &Cell<bool>) -> Result<Expr, Skip>
         return Ok(Expr::Neg(
             Expr::bin(BinOp::Div, num, partial(rel.h.clone(), &rel.dep)).bx(),
         ));
+    }
+    if let Some((_, dot)) = r.dots.iter().find(|(k, _)| *k == x.key()) {
+        rule.set(true);
+        return Ok(Expr::Var(dot.clone()));
     }
     if r.bases.iter().any(|b| b.key() == x.key()) {
         return Ok(Expr::Var(Sym {
