@@ -1723,7 +1723,14 @@ impl Browser {
             return Err(fail(format!("cannot open {url}: {error}")));
         }
         self.wait_event(tab, "Page.loadEventFired", from)?;
-        Ok(())
+        // (a load event of the page before may come late: wait for this one)
+        let url = serde_json::to_string(url).map_err(|e| fail(e.to_string()))?;
+        self.wait_until(
+            tab,
+            &format!(
+                "document.readyState === 'complete' && decodeURI(location.href) === decodeURI({url})"
+            ),
+        )
     }
 
     fn reload(&mut self, tab: &Tab) -> TestResult {
