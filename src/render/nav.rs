@@ -232,7 +232,7 @@ fn counterexample_html(example: &str) -> String {
         escape_text(trial)
     );
     if !sizes.trim().is_empty() {
-        out.push_str(&format!(", with {}", escape_text(sizes.trim())));
+        out.push_str(&format!(", with {}", values_html(sizes.trim())));
     }
     out.push(')');
     if let Some(entry) = entry {
@@ -245,6 +245,57 @@ fn counterexample_html(example: &str) -> String {
         escape_text(&minus(right))
     ));
     out
+}
+
+/// The point of a counterexample (`A = [0.1 0.2; 0.3 0.4] (2×2), x = 1.3380, B 5×5`),
+/// each small matrix or vector laid out as one, the rest as written.
+fn values_html(values: &str) -> String {
+    // split at the commas between values, not inside brackets
+    let mut parts = Vec::new();
+    let (mut depth, mut start) = (0usize, 0);
+    for (i, c) in values.char_indices() {
+        match c {
+            '[' => depth += 1,
+            ']' => depth = depth.saturating_sub(1),
+            ',' if depth == 0 => {
+                parts.push(&values[start..i]);
+                start = i + 1;
+            }
+            _ => {}
+        }
+    }
+    parts.push(&values[start..]);
+    parts
+        .iter()
+        .map(|p| matrix_html(p.trim()).unwrap_or_else(|| escape_text(&minus(p.trim()))))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// `A = [0.1 0.2; 0.3 0.4] (2×2)` as the name and a grid of its entries.
+fn matrix_html(value: &str) -> Option<String> {
+    let (name, rest) = value.split_once(" = [")?;
+    let (body, size) = rest.split_once("] (")?;
+    size.strip_suffix(')')?;
+    let rows: Vec<Vec<&str>> = body
+        .split("; ")
+        .map(|r| r.split(' ').filter(|x| !x.is_empty()).collect())
+        .collect();
+    let cols = rows.first()?.len();
+    if cols == 0 || rows.iter().any(|r| r.len() != cols) {
+        return None;
+    }
+    let cells: String = rows
+        .iter()
+        .flatten()
+        .map(|x| format!("<span class=\"bd-num\">{}</span>", escape_text(&minus(x))))
+        .collect();
+    Some(format!(
+        "{} = <span class=\"bd-matrix\" style=\"grid-template-columns: repeat({cols}, auto)\" \
+         role=\"img\" aria-label=\"{}\">{cells}</span>",
+        escape_text(name),
+        escape_text(value)
+    ))
 }
 
 /// A number with a true minus sign.
@@ -550,6 +601,28 @@ mod tests {
         assert!(!html.contains("seed"), "{html}");
         let other = counterexample_html("<b>odd</b>");
         assert!(other.contains("&lt;b&gt;odd"), "{other}");
+    }
+
+    #[test]
+    fn small_matrices_of_a_counterexample_are_laid_out_as_grids() {
+        let html = counterexample_html(
+            "trial 2: A = [0.5 -1.25; 2.0 0.125] (2×2), t = 1.5000, B 6×6; left 1.0 vs right -2.0 (seed 7)",
+        );
+        assert!(
+            html.contains(
+                "A = <span class=\"bd-matrix\" style=\"grid-template-columns: repeat(2, auto)\""
+            ),
+            "{html}"
+        );
+        assert!(
+            html.contains("<span class=\"bd-num\">−1.25</span><span class=\"bd-num\">2.0</span>"),
+            "{html}"
+        );
+        assert!(html.contains(", t = 1.5000, B 6×6"), "{html}");
+        // a malformed matrix is shown as written
+        let ragged = counterexample_html("trial 1: A = [1 2; 3] (2×2); left 1 vs right 2 (seed 7)");
+        assert!(!ragged.contains("bd-matrix"), "{ragged}");
+        assert!(ragged.contains("A = [1 2; 3] (2×2)"), "{ragged}");
     }
 
     #[test]

@@ -530,6 +530,8 @@ impl Checker<'_> {
         true
     }
 
+    /// The point of a counterexample: each scalar's value, each small matrix's
+    /// entries ([`SHOWN_ENTRIES`]), the sizes of larger ones, the free indices.
     fn point_text(&self, t: &Typed, p: &Point) -> String {
         let mut keys: Vec<&String> = p.vals.keys().collect();
         keys.sort();
@@ -538,6 +540,23 @@ impl Checker<'_> {
             let name = k.trim_start_matches('\\');
             match &p.vals[k] {
                 Val::S(x) => parts.push(format!("{name} = {x:.4}")),
+                // a small matrix or vector with its entries, rows split by `;`
+                Val::M(m) if m.nrows() * m.ncols() <= SHOWN_ENTRIES => {
+                    let rows: Vec<String> = (0..m.nrows())
+                        .map(|r| {
+                            (0..m.ncols())
+                                .map(|c| format!("{:.3}", m[(r, c)]))
+                                .collect::<Vec<_>>()
+                                .join(" ")
+                        })
+                        .collect();
+                    parts.push(format!(
+                        "{name} = [{}] ({}×{})",
+                        rows.join("; "),
+                        m.nrows(),
+                        m.ncols()
+                    ));
+                }
                 Val::M(m) => parts.push(format!("{name} {}×{}", m.nrows(), m.ncols())),
                 Val::Zero => {}
             }
@@ -551,6 +570,10 @@ impl Checker<'_> {
         parts.join(", ")
     }
 }
+
+/// Matrices and vectors of at most this many entries are shown with their values
+/// in a counterexample (a 3×3 matrix, a 9-vector); larger ones by their size.
+const SHOWN_ENTRIES: usize = 9;
 
 /// The `cases` branches to cover: (id, branch); not those of a `cases` inside a
 /// branch of another (`\operatorname{elu}(u) + \alpha & u \le 0`): they hold only
