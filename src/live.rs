@@ -34,6 +34,16 @@ use crate::site::{self, SiteError};
 use crate::tex::macros::Macros;
 use crate::vault::{self, WalkOptions};
 
+/// With `NOTEBUILD_TIMING` set, prints how long each step of an update took.
+fn lap(start: Instant, what: &str) {
+    if std::env::var_os("NOTEBUILD_TIMING").is_some() {
+        eprintln!(
+            "update: {what} at {:.1} ms",
+            start.elapsed().as_secs_f64() * 1000.0
+        );
+    }
+}
+
 /// A file's length and a hash of its bytes.
 pub type Fingerprint = (usize, u64);
 
@@ -56,6 +66,7 @@ pub(crate) struct Parts {
     pub rests: Vec<(usize, NoteRest)>,
     pub settings: SiteSettings,
     pub written: HashMap<String, Fingerprint>,
+    pub pages: usize,
 }
 
 /// An attachment as last seen: its path, where it is, its size and modification time.
@@ -81,6 +92,10 @@ pub struct Live {
     /// Every file the site's pages were rendered into (attachments aside).
     written: HashMap<String, Fingerprint>,
     preamble_path: Option<String>,
+    /// HTML pages of the site.
+    pages: usize,
+    /// An update gave up or failed half-way: this state is no longer the site's.
+    spent: bool,
 }
 
 fn attachment_state(a: &vault::Attachment) -> AttachmentState {
@@ -117,6 +132,7 @@ impl Live {
             rests,
             settings,
             written,
+            pages,
         } = parts;
         let (macros, macro_diagnostics) =
             pipeline::vault_macros(vault.preamble.as_ref(), &options.macros);
@@ -152,6 +168,8 @@ impl Live {
             rests: by_note,
             settings,
             written,
+            pages,
+            spent: false,
         }
     }
 
@@ -171,9 +189,14 @@ impl Live {
     /// Brings the site up to date after a change in the vault. `Ok(None)` when the
     /// change is not one this can do (then nothing was written): a full build is needed.
     /// After an error the site on disk may hold some of the new files: a full build
-    /// puts it right.
+    /// puts it right. After either, this state is spent (every later update is
+    /// `Ok(None)`): a full build makes a new one.
     pub fn update(&mut self, options: &BuildOptions) -> Result<Option<BuildReport>, BuildError> {
         let start = Instant::now();
+        if self.spent {
+            return Ok(None);
+        }
+        self.spent = true;
         if format!("{options:?}") != format!("{:?}", self.options) || options.git_dates {
             return Ok(None);
         }
@@ -217,6 +240,7 @@ impl Live {
         if !same_vault {
             return Ok(None);
         }
+        lap(start, "walked");
         let changed: Vec<usize> = (0..self.notes.len())
             .filter(|&i| vault.notes[i].text != self.notes[i].text)
             .collect();
@@ -232,33 +256,29 @@ impl Live {
                 (note, info, cards, diagnostics)
             })
             .collect();
-        for ((_, info, _, _), &i) in fresh.iter().zip(&changed) {
-            if !same_outline(info, &self.infos[i]) {
+        for ((_, info, c, _), &i) in fresh.iter().zip(&changed) {
+            // (cards changed: the quiz pages may change in number)
+            if !same_outline(info, &self.infos[i]) || *c != self.cards[i] {
                 return Ok(None);
             }
         }
-        let mut notes = self.notes.clone();
-        let mut infos = self.infos.clone();
-        let mut cards = self.cards.clone();
-        let mut card_diagnostics = self.card_diagnostics.clone();
+        lap(start, "parsed");
         for ((note, info, c, d), &i) in fresh.into_iter().zip(&changed) {
-            notes[i] = note;
-            infos[i] = info;
-            cards[i] = c;
-            card_diagnostics[i] = d;
+            self.notes[i] = note;
+            self.infos[i] = info;
+            self.cards[i] = c;
+            self.card_diagnostics[i] = d;
         }
+        let (notes, infos, cards) = (&self.notes, &self.infos, &self.cards);
         let (graph, link_diagnostics) =
-            build_graph(&notes, &infos, &cards, &attachment_paths(&self.attachments));
+            build_graph(notes, infos, cards, &attachment_paths(&self.attachments));
         if !same_graph(&graph, &self.graph) {
             return Ok(None);
         }
-        let quiz = |cards: &[Vec<Card>]| render::site_settings(&settings, &graph, cards).quiz;
-        if quiz(&cards) != quiz(&self.cards) {
-            return Ok(None);
-        }
 
+        lap(start, "graph");
         // verdicts of the changed notes
-        let mut identities = self.identities.clone();
+        let identities = &mut self.identities;
         if !changed.is_empty() {
             let sub_notes: Vec<ParsedNote> = changed.iter().map(|&i| notes[i].clone()).collect();
             let sub_infos: Vec<NoteInfo> = changed.iter().map(|&i| infos[i].clone()).collect();
@@ -273,8 +293,10 @@ impl Live {
             }
         }
 
+        lap(start, "checked");
         // the pages that can differ: the changed notes' and those embedding them
-        let affected = embedders(&graph, &infos, &changed);
+        let identities = &self.identities;
+        let affected = embedders(&graph, infos, &changed);
         let files = std::sync::Mutex::new(Vec::new());
         let sink = |file: OutFile| -> Result<(), BuildError> {
             files
@@ -286,81 +308,56 @@ impl Live {
             Ok(())
         };
         let new_rests = render::render_notes(
-            &notes,
-            &infos,
+            notes,
+            infos,
             &graph,
-            &identities,
-            &cards,
+            identities,
+            cards,
             &settings,
             &affected,
             &|| {},
             &sink,
         )?;
-        let mut rests = self.rests.clone();
-        for (i, r) in new_rests {
-            rests[i] = Some(r);
+        lap(start, "notes rendered");
+        // the notes' pages first: the page being edited is on disk the soonest
+        let pages = std::mem::take(&mut *files.lock().map_err(|_| {
+            BuildError::Template(render::TemplateError("a page's writer panicked".into()))
+        })?);
+        if pages.iter().any(|f| !self.written.contains_key(&f.path)) {
+            return Ok(None);
         }
-        let list: Vec<&NoteRest> = rests.iter().flatten().collect();
+        self.graph = graph;
+        self.link_diagnostics = link_diagnostics;
+        self.write_changed(&options.out, &pages)?;
+        lap(start, "notes written");
+        for (i, r) in new_rests {
+            self.rests[i] = Some(r);
+        }
+        let list: Vec<&NoteRest> = self.rests.iter().flatten().collect();
+        // what is made of the outline only (tag pages, the graph, the explorer's data,
+        // fixed files) is as it was
         let rest = render::render_rest(
-            &notes,
-            &infos,
-            &graph,
-            &identities,
-            &cards,
+            &self.notes,
+            &self.infos,
+            &self.graph,
+            &self.identities,
+            &self.cards,
             &settings,
             &list,
+            false,
             &sink,
         )?;
         drop(list);
+        lap(start, "rest rendered");
         let files = files.into_inner().map_err(|_| {
             BuildError::Template(render::TemplateError("a page's writer panicked".into()))
         })?;
-        // every file must be one the site already has (else the set of files changed)
-        let seen: HashSet<&str> = files.iter().map(|f| f.path.as_str()).collect();
-        if seen.len() != files.len() || files.iter().any(|f| !self.written.contains_key(&f.path)) {
+        // every file must be one the site already has (the set of files is as it was)
+        if files.iter().any(|f| !self.written.contains_key(&f.path)) {
             return Ok(None);
         }
-        let rest_files = files.len()
-            - affected
-                .iter()
-                .filter(|&&i| graph.pages[i].published)
-                .count();
-        let old_rest_files =
-            self.written.len() - graph.pages.iter().filter(|p| p.published).count();
-        if rest_files != old_rest_files {
-            return Ok(None);
-        }
-        let to_write: Vec<(&OutFile, Fingerprint)> = files
-            .iter()
-            .map(|f| (f, fingerprint(&f.contents)))
-            .filter(|(f, print)| self.written.get(&f.path) != Some(print))
-            .collect();
-        // the changes are taken in now: a failed write leaves this state as it should
-        // be, and the caller builds afresh
-        self.notes = notes;
-        self.infos = infos;
-        self.cards = cards;
-        self.card_diagnostics = card_diagnostics;
-        self.identities = identities;
-        self.graph = graph;
-        self.link_diagnostics = link_diagnostics;
-        self.rests = rests;
-        let mut error = None;
-        for (file, print) in &to_write {
-            match write_atomically(&options.out, &file.path, &file.contents) {
-                Ok(()) => {
-                    self.written.insert(file.path.clone(), *print);
-                }
-                Err(e) => {
-                    self.written.remove(&file.path);
-                    error = Some(e);
-                }
-            }
-        }
-        if let Some(e) = error {
-            return Err(BuildError::Site(e));
-        }
-
+        self.write_changed(&options.out, &files)?;
+        lap(start, "written");
         let mut diagnostics = self.walk_diagnostics.clone();
         diagnostics.extend(self.macro_diagnostics.iter().cloned());
         for note in &self.notes {
@@ -374,11 +371,13 @@ impl Live {
         }
         diagnostics.extend(rest.diagnostics);
         pipeline::sort_diagnostics(&mut diagnostics);
+        lap(start, "diagnostics");
         let published = self.graph.pages.iter().filter(|p| p.published).count();
+        self.spent = false;
         Ok(Some(BuildReport {
             notes: self.notes.len(),
             unpublished: self.notes.len() - published,
-            pages: published + rest.pages,
+            pages: self.pages,
             attachments: self.attachments.len(),
             identities: self.identities.clone(),
             cards: self.cards.clone(),
@@ -386,6 +385,22 @@ impl Live {
             sources: pipeline::sources_of(&self.notes, vault.preamble.as_ref()),
             elapsed: start.elapsed(),
         }))
+    }
+}
+
+impl Live {
+    /// Writes each of `files` whose bytes differ from the site's.
+    fn write_changed(&mut self, out: &Path, files: &[OutFile]) -> Result<(), BuildError> {
+        for file in files {
+            let print = fingerprint(&file.contents);
+            if self.written.get(&file.path) == Some(&print) {
+                continue;
+            }
+            self.written.remove(&file.path);
+            write_atomically(out, &file.path, &file.contents).map_err(BuildError::Site)?;
+            self.written.insert(file.path.clone(), print);
+        }
+        Ok(())
     }
 }
 

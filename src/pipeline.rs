@@ -382,6 +382,7 @@ pub(crate) fn build_with(
         &cards,
         &settings,
         &list,
+        true,
         &sink,
     )?;
     drop(list);
@@ -451,6 +452,7 @@ pub(crate) fn build_with(
         rests,
         settings,
         written,
+        pages: rendered_pages,
     });
     Ok((report, Some(live)))
 }

@@ -134,9 +134,6 @@ fn edits_that_keep_the_outline_are_written_as_a_fresh_build_writes_them() -> Tes
 fn edits_that_change_the_outline_ask_for_a_full_build() -> TestResult {
     let (dir, vault) = temp_vault(&[("Alpha.md", ALPHA), ("Beta.md", BETA)])?;
     let out = dir.path().join("site");
-    let (_, live) = Live::build(&options(&vault, out.clone()), &Quiet)?;
-    let mut live = live.ok_or("a build for serve keeps its state")?;
-    let site_before = files_under(&out)?;
     let changes: Vec<Box<dyn Fn() -> TestResult>> = vec![
         Box::new(|| {
             write(
@@ -155,12 +152,17 @@ fn edits_that_change_the_outline_ask_for_a_full_build() -> TestResult {
         write(&vault, "Alpha.md", ALPHA)?;
         write(&vault, "Beta.md", BETA)?;
         let _ = std::fs::remove_file(vault.join("New.md"));
+        let (_, live) = Live::build(&options(&vault, out.clone()), &Quiet)?;
+        let mut live = live.ok_or("a build for serve keeps its state")?;
+        let site_before = files_under(&out)?;
         change()?;
         assert!(live.update(&options(&vault, out.clone()))?.is_none());
         assert!(
             files_under(&out)? == site_before,
             "a refused update wrote files"
         );
+        // the state is spent: a later update, even of nothing, asks for a build
+        assert!(live.update(&options(&vault, out.clone()))?.is_none());
     }
     Ok(())
 }

@@ -230,7 +230,7 @@ pub fn render_site_to<E: From<TemplateError> + Send>(
     )?;
     let list: Vec<&NoteRest> = rests.iter().map(|(_, r)| r).collect();
     let mut summary = render_rest(
-        notes, infos, graph, identities, cards, settings, &list, sink,
+        notes, infos, graph, identities, cards, settings, &list, true, sink,
     )?;
     summary.pages += rests.len();
     summary.diagnostics = rests
@@ -310,7 +310,10 @@ pub fn render_notes<E: From<TemplateError> + Send>(
 }
 
 /// Renders every file of the site but the notes' pages: `rests` are what the published
-/// notes' pages gave, in the notes' order. The summary counts these pages only.
+/// notes' pages gave, in the notes' order. Without `whole`, only the files that read the
+/// notes' text, verdicts or cards: not those made of the vault's outline alone (tag
+/// pages, the graph page, the explorer's data) nor the fixed files. The summary counts
+/// the pages rendered.
 #[allow(clippy::too_many_arguments)]
 pub fn render_rest<E: From<TemplateError> + Send>(
     notes: &[ParsedNote],
@@ -320,6 +323,7 @@ pub fn render_rest<E: From<TemplateError> + Send>(
     cards: &[Vec<Card>],
     settings: &SiteSettings,
     rests: &[&NoteRest],
+    whole: bool,
     sink: &(dyn Fn(OutFile) -> Result<(), E> + Sync),
 ) -> Result<RenderSummary, E> {
     let tera = engine()?;
@@ -347,52 +351,62 @@ pub fn render_rest<E: From<TemplateError> + Send>(
         sink(file)
     };
     page(index_page(&tera, &ctx, settings)?)?;
-    page(tags_page(&tera, graph, infos, settings)?)?;
-    // Each tag page lists its own notes and sub-tags only (the whole list is on
-    // tags.html): the tag pages together grow as the vault does.
-    let tag_pages: Vec<Result<(), E>> = graph
-        .tags
-        .par_iter()
-        .map(|(key, _)| sink(tag_page(&tera, graph, infos, settings, key)?))
-        .collect();
-    for written in tag_pages {
-        written?;
-        summary.pages += 1;
+    if whole {
+        page(tags_page(&tera, graph, infos, settings)?)?;
+        // Each tag page lists its own notes and sub-tags only (the whole list is on
+        // tags.html): the tag pages together grow as the vault does.
+        let tag_pages: Vec<Result<(), E>> = graph
+            .tags
+            .par_iter()
+            .map(|(key, _)| sink(tag_page(&tera, graph, infos, settings, key)?))
+            .collect();
+        for written in tag_pages {
+            written?;
+            summary.pages += 1;
+        }
     }
     let mut page = |file: OutFile| -> Result<(), E> {
         summary.pages += 1;
         sink(file)
     };
     page(checks_page(&tera, &ctx, settings)?)?;
-    page(graph_page(&tera, settings)?)?;
+    if whole {
+        page(graph_page(&tera, settings)?)?;
+    }
     for file in quiz::quiz_pages(&tera, &ctx, cards, &cards_shown, settings)? {
         page(file)?;
     }
-    for (path, contents) in [
-        (urls::STYLE, STYLE),
-        (urls::QUIZ_STYLE, QUIZ_STYLE),
-        (urls::QUIZ_SCRIPT, QUIZ_SCRIPT),
-        (urls::SEARCH_SCRIPT, SEARCH_SCRIPT),
-        (urls::BADGE_SCRIPT, BADGE_SCRIPT),
-    ] {
-        sink(OutFile {
-            path: path.into(),
-            contents: contents.to_vec(),
-        })?;
+    if whole {
+        for (path, contents) in [
+            (urls::STYLE, STYLE),
+            (urls::QUIZ_STYLE, QUIZ_STYLE),
+            (urls::QUIZ_SCRIPT, QUIZ_SCRIPT),
+            (urls::SEARCH_SCRIPT, SEARCH_SCRIPT),
+            (urls::BADGE_SCRIPT, BADGE_SCRIPT),
+        ] {
+            sink(OutFile {
+                path: path.into(),
+                contents: contents.to_vec(),
+            })?;
+        }
     }
     sink(search::index_file(&entries))?;
-    sink(OutFile {
-        path: urls::NAV_SCRIPT.into(),
-        contents: NAV_SCRIPT.to_vec(),
-    })?;
-    sink(nav::nav_file(graph, infos, &order))?;
+    if whole {
+        sink(OutFile {
+            path: urls::NAV_SCRIPT.into(),
+            contents: NAV_SCRIPT.to_vec(),
+        })?;
+        sink(nav::nav_file(graph, infos, &order))?;
+    }
     sink(nav::previews_file(&previews))?;
     sink(nav::cards_file(cards, graph))?;
-    for (path, bytes) in math::assets() {
-        sink(OutFile {
-            path: format!("{}/{path}", urls::STATIC_DIR),
-            contents: bytes.to_vec(),
-        })?;
+    if whole {
+        for (path, bytes) in math::assets() {
+            sink(OutFile {
+                path: format!("{}/{path}", urls::STATIC_DIR),
+                contents: bytes.to_vec(),
+            })?;
+        }
     }
     Ok(summary)
 }
