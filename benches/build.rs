@@ -145,6 +145,17 @@ fn run() -> BenchResult<()> {
         ms(median(&rebuilds)),
         ms(*rebuilds.iter().max().unwrap_or(&Duration::ZERO)),
     );
+    println!(
+        "\n== {label}: serve's quick rebuild after a one-line edit (notebuild::live), from the write to the site up to date =="
+    );
+    let quick = measure_quick_rebuilds(&generated_root, scratch.path(), args.runs)?;
+    println!(
+        "one-line edit ({} runs): min {}  median {}  max {}",
+        quick.len(),
+        ms(*quick.iter().min().unwrap_or(&Duration::ZERO)),
+        ms(median(&quick)),
+        ms(*quick.iter().max().unwrap_or(&Duration::ZERO)),
+    );
     if args.keep {
         println!("kept the generated vault in {}", scratch.keep().display());
     }
@@ -289,6 +300,47 @@ fn measure_builds(
         warnings: last.warnings(),
         warning_kinds: warning_kinds(last.diagnostics.iter().map(|d| d.message.as_str())),
     })
+}
+
+/// A build for `serve` (keeping its state), then `runs` quick updates each after adding
+/// a line of text to one note's body; each must take the quick way. The note is restored
+/// afterwards.
+fn measure_quick_rebuilds(vault: &Path, scratch: &Path, runs: usize) -> BenchResult<Vec<Duration>> {
+    let out = scratch.join("out-quick");
+    let options = BuildOptions {
+        vault: vault.to_path_buf(),
+        out: out.clone(),
+        follow_links: false,
+        title: Some("Benchmark".to_string()),
+        check: Default::default(),
+        cards: Default::default(),
+        macros: Default::default(),
+        safe_html: false,
+        git_dates: false,
+        cache: false,
+    };
+    let (_, live) = notebuild::live::Live::build(&options, &Quiet)?;
+    let mut live = live.ok_or("no state kept")?;
+    let walk = vault::load(vault, &WalkOptions::default())?;
+    let note = walk
+        .notes
+        .iter()
+        .find(|n| n.text.contains('$'))
+        .or(walk.notes.first())
+        .map(|n| vault.join(&n.path))
+        .ok_or("the vault has no note")?;
+    let original = fs::read_to_string(&note)?;
+    let mut times = Vec::with_capacity(runs);
+    for run in 0..runs {
+        let started = Instant::now();
+        fs::write(&note, format!("{original}\nEdited in run {run}.\n"))?;
+        live.update(&options)?
+            .ok_or("a one-line edit took a full build")?;
+        times.push(started.elapsed());
+    }
+    fs::write(&note, original)?;
+    fs::remove_dir_all(&out)?;
+    Ok(times)
 }
 
 /// A build that fills the verdict cache, then `runs` rebuilds each after appending a

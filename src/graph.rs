@@ -11,7 +11,7 @@ use crate::slug;
 use crate::urls;
 
 /// A note's place in the site.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Page {
     /// Site-relative page path, `rules/chain-rule.html`.
     pub url: String,
@@ -31,7 +31,7 @@ pub enum Resolved {
 }
 
 /// One tag and the notes that carry it or one of its sub-tags.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct TagEntry {
     /// As first written, `flashcards/math`.
     pub name: String,

@@ -13,6 +13,7 @@ pub mod diagnostics;
 pub mod export;
 pub mod extract;
 pub mod graph;
+pub mod live;
 pub mod output;
 pub mod parse;
 pub mod pipeline;

@@ -504,6 +504,17 @@ fn build_and_report_new(
     let bar = Bar::new(!args.quiet);
     let result = pipeline::build(options, &bar);
     bar.finish();
+    print_report(result, args, strict, shown)
+}
+
+/// Prints a build's problems (only those not in `shown`, when given) and (unless quiet)
+/// its summary. `None` when the build failed outright (the error is printed).
+fn print_report(
+    result: Result<pipeline::BuildReport, pipeline::BuildError>,
+    args: &SiteArgs,
+    strict: bool,
+    shown: Option<&[diagnostics::Diagnostic]>,
+) -> Option<pipeline::BuildReport> {
     let report = match result {
         Ok(report) => report,
         Err(err) => {
@@ -615,7 +626,16 @@ fn serve(args: ServeArgs) -> ExitCode {
         Ok(o) => o,
         Err(code) => return code,
     };
-    let Some(first) = build_and_report(&options, site, false) else {
+    let bar = Bar::new(!site.quiet);
+    let result = notebuild::live::Live::build(&options, &bar);
+    bar.finish();
+    // what the last build was made of, for rebuilds that redo only what changed
+    let mut live = None;
+    let result = result.map(|(report, state)| {
+        live = state;
+        report
+    });
+    let Some(first) = print_report(result, site, false, None) else {
         return ExitCode::from(EXIT_ERROR);
     };
     // The warnings printed so far: a rebuild prints only the others.
@@ -650,7 +670,7 @@ fn serve(args: ServeArgs) -> ExitCode {
                 eprintln!("notebuild.yaml has a problem (above); the last good settings are kept");
             }
         }
-        if let Some(report) = rebuild(&options, site, &shown) {
+        if let Some(report) = rebuild(&options, site, &shown, &mut live) {
             shown = report.diagnostics;
             server.rebuilt();
         } else {
@@ -662,13 +682,15 @@ fn serve(args: ServeArgs) -> ExitCode {
     ExitCode::from(EXIT_OK)
 }
 
-/// A rebuild for `serve`: one that runs long says so while it runs (the site shows the
-/// last build meanwhile), and one that stops on an internal error is reported instead
-/// of ending the server.
+/// A rebuild for `serve`: only the files a change touches when it can (`live`), else
+/// the whole site. One that runs long says so while it runs (the site shows the last
+/// build meanwhile), and one that stops on an internal error is reported instead of
+/// ending the server.
 fn rebuild(
     options: &BuildOptions,
     site: &SiteArgs,
     shown: &[diagnostics::Diagnostic],
+    live: &mut Option<notebuild::live::Live>,
 ) -> Option<pipeline::BuildReport> {
     const LONG: std::time::Duration = std::time::Duration::from_secs(10);
     let (done, finished) = std::sync::mpsc::channel::<()>();
@@ -689,13 +711,29 @@ fn rebuild(
         }
     });
     let report = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        build_and_report_new(options, site, false, Some(shown))
+        // the quick way first; anything it cannot do (or a failed write) is a full build
+        let quick = live.as_mut().and_then(|l| l.update(options).ok().flatten());
+        let result = match quick {
+            Some(report) => Ok(report),
+            None => {
+                *live = None;
+                let bar = Bar::new(!site.quiet);
+                let result = notebuild::live::Live::build(options, &bar);
+                bar.finish();
+                result.map(|(report, state)| {
+                    *live = state;
+                    report
+                })
+            }
+        };
+        print_report(result, site, false, Some(shown))
     }));
     let _ = done.send(());
     let _ = watchdog.join();
     match report {
         Ok(report) => report,
         Err(_) => {
+            *live = None;
             eprintln!("error: the rebuild stopped on an internal error (above)");
             None
         }

@@ -276,6 +276,16 @@ pub fn vault_macros(
 
 /// Builds the site.
 pub fn build(options: &BuildOptions, progress: &dyn Progress) -> Result<BuildReport, BuildError> {
+    build_with(options, progress, false).map(|(report, _)| report)
+}
+
+/// Builds the site, and with `keep` returns what it was built from, for
+/// [`crate::live::Live::update`] to rebuild only what a change touches.
+pub(crate) fn build_with(
+    options: &BuildOptions,
+    progress: &dyn Progress,
+    keep: bool,
+) -> Result<(BuildReport, Option<crate::live::Live>), BuildError> {
     let start = Instant::now();
     // Refuse a bad output folder before doing any work.
     site::check_output(&options.out, &options.vault).map_err(BuildError::Site)?;
@@ -319,22 +329,7 @@ pub fn build(options: &BuildOptions, progress: &dyn Progress) -> Result<BuildRep
         progress,
     );
     cache.save();
-    for identity in identities.iter().flatten() {
-        if identity.verdict.status() == check::Status::Fail {
-            let note = notes.iter().find(|n| n.path == identity.file);
-            let text = note.map_or("", |n| n.text.as_str());
-            let mut d = Diagnostic::warning(
-                &identity.file,
-                text,
-                identity.range.clone(),
-                format!("wrong derivative identity: {}", identity.verdict.message),
-            );
-            if let Some(hint) = &identity.verdict.hint {
-                d = d.with_hint(hint.clone());
-            }
-            diagnostics.push(d);
-        }
-    }
+    diagnostics.extend(fail_diagnostics(&notes, &identities));
 
     let attachment_paths: Vec<String> = vault.attachments.iter().map(|a| a.path.clone()).collect();
     let published: Vec<bool> = infos.iter().map(|i| i.published).collect();
@@ -351,27 +346,51 @@ pub fn build(options: &BuildOptions, progress: &dyn Progress) -> Result<BuildRep
     let step = || progress.step();
     // Pages go to disk as they are rendered, into a folder swapped in at the end.
     let staging = site::Staging::new(&options.out, &options.vault).map_err(BuildError::Site)?;
+    let written = std::sync::Mutex::new(HashMap::new());
     let sink = |file: render::OutFile| -> Result<(), BuildError> {
+        if keep && let Ok(mut written) = written.lock() {
+            written.insert(file.path.clone(), crate::live::fingerprint(&file.contents));
+        }
         staging
             .add(&file.path, &file.contents)
             .map_err(BuildError::Site)
     };
-    let rendered = render::render_site_to(
+    let settings = SiteSettings {
+        title,
+        safe_html: options.safe_html,
+        quiz: false,
+        order: crate::config::reading_order(&options.vault),
+    };
+    let which: Vec<usize> = (0..notes.len()).collect();
+    let rests = render::render_notes(
         &notes,
         &infos,
         &graph,
         &identities,
         &cards,
-        &SiteSettings {
-            title,
-            safe_html: options.safe_html,
-            quiz: false,
-            order: crate::config::reading_order(&options.vault),
-        },
+        &settings,
+        &which,
         &step,
         &sink,
     )?;
-    diagnostics.extend(rendered.diagnostics);
+    let list: Vec<&render::NoteRest> = rests.iter().map(|(_, r)| r).collect();
+    let rest = render::render_rest(
+        &notes,
+        &infos,
+        &graph,
+        &identities,
+        &cards,
+        &settings,
+        &list,
+        true,
+        &sink,
+    )?;
+    drop(list);
+    let rendered_pages = rests.len() + rest.pages;
+    for (_, r) in &rests {
+        diagnostics.extend(r.diagnostics.iter().cloned());
+    }
+    diagnostics.extend(rest.diagnostics);
 
     progress.stage("writing", 0);
     // Each attachment goes where the namespace put it.
@@ -385,7 +404,61 @@ pub fn build(options: &BuildOptions, progress: &dyn Progress) -> Result<BuildRep
         })
         .collect();
     staging.finish(&copies).map_err(BuildError::Site)?;
+    let written = written.into_inner().unwrap_or_default();
 
+    sort_diagnostics(&mut diagnostics);
+    let note_count = notes.len();
+    if !keep {
+        // The notes are done with: their texts move into the report.
+        let mut sources: HashMap<String, String> =
+            notes.into_iter().map(|n| (n.path, n.text)).collect();
+        if let Some(preamble) = &vault.preamble {
+            sources.insert(preamble.path.clone(), preamble.text.clone());
+        }
+        return Ok((
+            BuildReport {
+                notes: note_count,
+                unpublished: note_count - published,
+                pages: rendered_pages,
+                attachments: attachment_paths.len(),
+                identities,
+                cards,
+                diagnostics,
+                sources,
+                elapsed: start.elapsed(),
+            },
+            None,
+        ));
+    }
+    let sources = sources_of(&notes, vault.preamble.as_ref());
+    let report = BuildReport {
+        notes: note_count,
+        unpublished: note_count - published,
+        pages: rendered_pages,
+        attachments: attachment_paths.len(),
+        identities: identities.clone(),
+        cards: cards.clone(),
+        diagnostics,
+        sources,
+        elapsed: start.elapsed(),
+    };
+    let live = crate::live::Live::new(crate::live::Parts {
+        options: options.clone(),
+        vault,
+        notes,
+        infos,
+        cards,
+        identities,
+        rests,
+        settings,
+        written,
+        pages: rendered_pages,
+    });
+    Ok((report, Some(live)))
+}
+
+/// Sorts problems by file, line, column and severity.
+pub(crate) fn sort_diagnostics(diagnostics: &mut [Diagnostic]) {
     diagnostics.sort_by(|a, b| {
         (a.file.as_str(), a.line, a.column, a.severity).cmp(&(
             b.file.as_str(),
@@ -394,24 +467,52 @@ pub fn build(options: &BuildOptions, progress: &dyn Progress) -> Result<BuildRep
             b.severity,
         ))
     });
-    let note_count = notes.len();
-    // The notes are done with: their texts move into the report.
-    let mut sources: HashMap<String, String> =
-        notes.into_iter().map(|n| (n.path, n.text)).collect();
-    if let Some(preamble) = &vault.preamble {
+}
+
+/// The notes' texts (and the preamble's) by path, to show source lines in diagnostics.
+pub(crate) fn sources_of(
+    notes: &[ParsedNote],
+    preamble: Option<&vault::SourceFile>,
+) -> HashMap<String, String> {
+    let mut sources: HashMap<String, String> = notes
+        .iter()
+        .map(|n| (n.path.clone(), n.text.clone()))
+        .collect();
+    if let Some(preamble) = preamble {
         sources.insert(preamble.path.clone(), preamble.text.clone());
     }
-    Ok(BuildReport {
-        notes: note_count,
-        unpublished: note_count - published,
-        pages: rendered.pages,
-        attachments: vault.attachments.len(),
-        identities,
-        cards,
-        diagnostics,
-        sources,
-        elapsed: start.elapsed(),
-    })
+    sources
+}
+
+/// A warning for each identity found wrong.
+pub(crate) fn fail_diagnostics(
+    notes: &[ParsedNote],
+    identities: &[Vec<check::Located>],
+) -> Vec<Diagnostic> {
+    let mut out = Vec::new();
+    for (i, list) in identities.iter().enumerate() {
+        for identity in list {
+            if identity.verdict.status() != check::Status::Fail {
+                continue;
+            }
+            let note = notes
+                .get(i)
+                .filter(|n| n.path == identity.file)
+                .or_else(|| notes.iter().find(|n| n.path == identity.file));
+            let text = note.map_or("", |n| n.text.as_str());
+            let mut d = Diagnostic::warning(
+                &identity.file,
+                text,
+                identity.range.clone(),
+                format!("wrong derivative identity: {}", identity.verdict.message),
+            );
+            if let Some(hint) = &identity.verdict.hint {
+                d = d.with_hint(hint.clone());
+            }
+            out.push(d);
+        }
+    }
+    out
 }
 
 /// Gives each note without a front-matter date the day of its last commit; a warning

@@ -224,14 +224,60 @@ pub fn render_site_to<E: From<TemplateError> + Send>(
     progress: &(dyn Fn() + Sync),
     sink: &(dyn Fn(OutFile) -> Result<(), E> + Sync),
 ) -> Result<RenderSummary, E> {
-    let tera = engine()?;
-    let settings = &SiteSettings {
+    let which: Vec<usize> = (0..notes.len()).collect();
+    let rests = render_notes(
+        notes, infos, graph, identities, cards, settings, &which, progress, sink,
+    )?;
+    let list: Vec<&NoteRest> = rests.iter().map(|(_, r)| r).collect();
+    let mut summary = render_rest(
+        notes, infos, graph, identities, cards, settings, &list, true, sink,
+    )?;
+    summary.pages += rests.len();
+    summary.diagnostics = rests
+        .into_iter()
+        .flat_map(|(_, r)| r.diagnostics)
+        .chain(summary.diagnostics)
+        .collect();
+    Ok(summary)
+}
+
+/// What a note's page gives the rest of the site: the problems found writing it, the
+/// flashcards it anchors, its search entry and its preview.
+#[derive(Debug, Clone)]
+pub struct NoteRest {
+    pub diagnostics: Vec<Diagnostic>,
+    cards_shown: Vec<String>,
+    search: search::Entry,
+    preview: (String, String, String),
+}
+
+/// The settings with [`SiteSettings::quiz`] set: whether a published note has cards.
+pub fn site_settings(settings: &SiteSettings, graph: &Graph, cards: &[Vec<Card>]) -> SiteSettings {
+    SiteSettings {
         quiz: cards
             .iter()
             .zip(&graph.pages)
             .any(|(c, page)| page.published && !c.is_empty()),
         ..settings.clone()
-    };
+    }
+}
+
+/// Renders the pages of the published notes among `which` (indices, ascending) and
+/// hands each to `sink`; what each gives the rest of the site, by index, in order.
+#[allow(clippy::too_many_arguments)]
+pub fn render_notes<E: From<TemplateError> + Send>(
+    notes: &[ParsedNote],
+    infos: &[NoteInfo],
+    graph: &Graph,
+    identities: &[Vec<Located>],
+    cards: &[Vec<Card>],
+    settings: &SiteSettings,
+    which: &[usize],
+    progress: &(dyn Fn() + Sync),
+    sink: &(dyn Fn(OutFile) -> Result<(), E> + Sync),
+) -> Result<Vec<(usize, NoteRest)>, E> {
+    let tera = engine()?;
+    let settings = &site_settings(settings, graph, cards);
     let ctx = html::Ctx {
         graph,
         notes,
@@ -243,85 +289,124 @@ pub fn render_site_to<E: From<TemplateError> + Send>(
     let order = nav::reading_order(graph, infos, &settings.order);
     let positions = nav::positions(&order, notes.len());
     let reading = (order.as_slice(), positions.as_slice());
-    type NoteRest = (
-        Vec<Diagnostic>,
-        Vec<String>,
-        search::Entry,
-        (String, String, String),
-    );
-    let results: Vec<Result<NoteRest, E>> = (0..notes.len())
-        .into_par_iter()
-        .filter(|&i| graph.pages[i].published)
-        .map(|i| {
+    which
+        .par_iter()
+        .filter(|&&i| graph.pages.get(i).is_some_and(|p| p.published))
+        .map(|&i| {
             let out = note_page(&tera, &ctx, settings, i, reading)?;
             sink(out.file)?;
             progress();
-            Ok((out.diagnostics, out.cards_shown, out.search, out.preview))
+            Ok((
+                i,
+                NoteRest {
+                    diagnostics: out.diagnostics,
+                    cards_shown: out.cards_shown,
+                    search: out.search,
+                    preview: out.preview,
+                },
+            ))
         })
-        .collect();
+        .collect()
+}
+
+/// Renders every file of the site but the notes' pages: `rests` are what the published
+/// notes' pages gave, in the notes' order. Without `whole`, only the files that read the
+/// notes' text, verdicts or cards: not those made of the vault's outline alone (tag
+/// pages, the graph page, the explorer's data) nor the fixed files. The summary counts
+/// the pages rendered.
+#[allow(clippy::too_many_arguments)]
+pub fn render_rest<E: From<TemplateError> + Send>(
+    notes: &[ParsedNote],
+    infos: &[NoteInfo],
+    graph: &Graph,
+    identities: &[Vec<Located>],
+    cards: &[Vec<Card>],
+    settings: &SiteSettings,
+    rests: &[&NoteRest],
+    whole: bool,
+    sink: &(dyn Fn(OutFile) -> Result<(), E> + Sync),
+) -> Result<RenderSummary, E> {
+    let tera = engine()?;
+    let settings = &site_settings(settings, graph, cards);
+    let ctx = html::Ctx {
+        graph,
+        notes,
+        infos,
+        identities,
+        cards,
+        safe_html: settings.safe_html,
+    };
+    let order = nav::reading_order(graph, infos, &settings.order);
     let mut summary = RenderSummary::default();
     let mut cards_shown: HashSet<String> = HashSet::new();
     let mut entries = Vec::new();
     let mut previews = Vec::new();
-    for r in results {
-        let (diagnostics, shown, search, preview) = r?;
-        summary.pages += 1;
-        previews.push(preview);
-        summary.diagnostics.extend(diagnostics);
-        cards_shown.extend(shown);
-        entries.push(search);
+    for r in rests {
+        previews.push(&r.preview);
+        cards_shown.extend(r.cards_shown.iter().cloned());
+        entries.push(&r.search);
     }
     let mut page = |file: OutFile| -> Result<(), E> {
         summary.pages += 1;
         sink(file)
     };
     page(index_page(&tera, &ctx, settings)?)?;
-    page(tags_page(&tera, graph, infos, settings)?)?;
-    // Each tag page lists its own notes and sub-tags only (the whole list is on
-    // tags.html): the tag pages together grow as the vault does.
-    let tag_pages: Vec<Result<(), E>> = graph
-        .tags
-        .par_iter()
-        .map(|(key, _)| sink(tag_page(&tera, graph, infos, settings, key)?))
-        .collect();
-    for written in tag_pages {
-        written?;
-        summary.pages += 1;
+    if whole {
+        page(tags_page(&tera, graph, infos, settings)?)?;
+        // Each tag page lists its own notes and sub-tags only (the whole list is on
+        // tags.html): the tag pages together grow as the vault does.
+        let tag_pages: Vec<Result<(), E>> = graph
+            .tags
+            .par_iter()
+            .map(|(key, _)| sink(tag_page(&tera, graph, infos, settings, key)?))
+            .collect();
+        for written in tag_pages {
+            written?;
+            summary.pages += 1;
+        }
     }
     let mut page = |file: OutFile| -> Result<(), E> {
         summary.pages += 1;
         sink(file)
     };
     page(checks_page(&tera, &ctx, settings)?)?;
-    page(graph_page(&tera, settings)?)?;
+    if whole {
+        page(graph_page(&tera, settings)?)?;
+    }
     for file in quiz::quiz_pages(&tera, &ctx, cards, &cards_shown, settings)? {
         page(file)?;
     }
-    for (path, contents) in [
-        (urls::STYLE, STYLE),
-        (urls::QUIZ_STYLE, QUIZ_STYLE),
-        (urls::QUIZ_SCRIPT, QUIZ_SCRIPT),
-        (urls::SEARCH_SCRIPT, SEARCH_SCRIPT),
-        (urls::BADGE_SCRIPT, BADGE_SCRIPT),
-    ] {
-        sink(OutFile {
-            path: path.into(),
-            contents: contents.to_vec(),
-        })?;
+    if whole {
+        for (path, contents) in [
+            (urls::STYLE, STYLE),
+            (urls::QUIZ_STYLE, QUIZ_STYLE),
+            (urls::QUIZ_SCRIPT, QUIZ_SCRIPT),
+            (urls::SEARCH_SCRIPT, SEARCH_SCRIPT),
+            (urls::BADGE_SCRIPT, BADGE_SCRIPT),
+        ] {
+            sink(OutFile {
+                path: path.into(),
+                contents: contents.to_vec(),
+            })?;
+        }
     }
     sink(search::index_file(&entries))?;
-    sink(OutFile {
-        path: urls::NAV_SCRIPT.into(),
-        contents: NAV_SCRIPT.to_vec(),
-    })?;
-    sink(nav::nav_file(graph, infos, &order))?;
+    if whole {
+        sink(OutFile {
+            path: urls::NAV_SCRIPT.into(),
+            contents: NAV_SCRIPT.to_vec(),
+        })?;
+        sink(nav::nav_file(graph, infos, &order))?;
+    }
     sink(nav::previews_file(&previews))?;
     sink(nav::cards_file(cards, graph))?;
-    for (path, bytes) in math::assets() {
-        sink(OutFile {
-            path: format!("{}/{path}", urls::STATIC_DIR),
-            contents: bytes.to_vec(),
-        })?;
+    if whole {
+        for (path, bytes) in math::assets() {
+            sink(OutFile {
+                path: format!("{}/{path}", urls::STATIC_DIR),
+                contents: bytes.to_vec(),
+            })?;
+        }
     }
     Ok(summary)
 }

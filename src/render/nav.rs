@@ -442,7 +442,7 @@ pub fn nav_file(graph: &Graph, infos: &[NoteInfo], order: &[usize]) -> OutFile {
 
 /// `static/previews.js`: per page (from the site's root, percent-encoded), its title
 /// and first paragraphs.
-pub fn previews_file(previews: &[(String, String, String)]) -> OutFile {
+pub fn previews_file(previews: &[&(String, String, String)]) -> OutFile {
     let map: std::collections::BTreeMap<&str, (&str, &str)> = previews
         .iter()
         .map(|(url, title, html)| (url.as_str(), (title.as_str(), html.as_str())))

@@ -64,7 +64,7 @@ impl Entry {
 }
 
 /// The index file, entries in the given order.
-pub fn index_file(entries: &[Entry]) -> OutFile {
+pub fn index_file(entries: &[&Entry]) -> OutFile {
     // Serialised straight into the file's bytes: the index is the largest file of a
     // big site, and is not copied.
     const PREFIX: &[u8] = b"window.notebuildSearchIndex = ";
@@ -284,7 +284,7 @@ mod tests {
             "<p>Outer first.</p>",
         );
         assert_eq!(e.u, "rules/chain%20rule.html");
-        let file = index_file(&[e]);
+        let file = index_file(&[&e]);
         let text = String::from_utf8(file.contents).unwrap_or_default();
         let json = text
             .strip_prefix("window.notebuildSearchIndex = ")

@@ -1,0 +1,491 @@
+//! `serve`'s rebuilds: what the last build was made of, kept in memory, so that an edit
+//! to a note's text re-parses and re-checks that note only and writes only the files
+//! whose bytes changed.
+//!
+//! An edit takes the quick way only when everything the rest of the site reads of the
+//! note stays as it was: its title, aliases, tags, headings, block ids, links (where
+//! they lead, not where they are written), whether it is published and its date, and
+//! the link graph as a whole; the same notes, attachments, preamble and settings. Then
+//! the pages that can differ are the note's own, the pages that embed it (through any
+//! number of embeds) and the pages made from every note (index, tags, report, quiz
+//! pages, search index, previews): those are rendered again and each file whose bytes
+//! changed is replaced through a temporary file in its folder and a rename. Anything
+//! else is a full build ([`crate::pipeline::build`]), which swaps in a whole new site.
+//!
+//! Verdicts of notes checked again here are not written to the verdict cache (its file
+//! keeps the entries of the last full run); the next full build checks those notes once
+//! more.
+
+use std::collections::{HashMap, HashSet};
+use std::path::{Path, PathBuf};
+use std::time::{Instant, SystemTime};
+
+use rayon::prelude::*;
+
+use crate::check;
+use crate::diagnostics::Diagnostic;
+use crate::extract::cards::{self, Card};
+use crate::extract::{self, LinkKind, NoteInfo};
+use crate::graph::{self, Graph, Resolved};
+use crate::parse::{self, ParsedNote};
+use crate::pipeline::{self, BuildError, BuildOptions, BuildReport};
+use crate::render::{self, NoteRest, OutFile, SiteSettings};
+use crate::site::{self, SiteError};
+use crate::tex::macros::Macros;
+use crate::vault::{self, WalkOptions};
+
+/// With `NOTEBUILD_TIMING` set, prints how long each step of an update took.
+fn lap(start: Instant, what: &str) {
+    if std::env::var_os("NOTEBUILD_TIMING").is_some() {
+        eprintln!(
+            "update: {what} at {:.1} ms",
+            start.elapsed().as_secs_f64() * 1000.0
+        );
+    }
+}
+
+/// A file's length and a hash of its bytes.
+pub type Fingerprint = (usize, u64);
+
+/// The fingerprint of a file's bytes.
+pub fn fingerprint(bytes: &[u8]) -> Fingerprint {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::hash::DefaultHasher::new();
+    bytes.hash(&mut h);
+    (bytes.len(), h.finish())
+}
+
+/// What a full build hands over.
+pub(crate) struct Parts {
+    pub options: BuildOptions,
+    pub vault: vault::Vault,
+    pub notes: Vec<ParsedNote>,
+    pub infos: Vec<NoteInfo>,
+    pub cards: Vec<Vec<Card>>,
+    pub identities: Vec<Vec<check::Located>>,
+    pub rests: Vec<(usize, NoteRest)>,
+    pub settings: SiteSettings,
+    pub written: HashMap<String, Fingerprint>,
+    pub pages: usize,
+}
+
+/// An attachment as last seen: its path, where it is, its size and modification time.
+type AttachmentState = (String, PathBuf, Option<(u64, SystemTime)>);
+
+/// The last build, in memory.
+pub struct Live {
+    options: BuildOptions,
+    preamble: Option<String>,
+    attachments: Vec<AttachmentState>,
+    walk_diagnostics: Vec<Diagnostic>,
+    macros: Macros,
+    macro_diagnostics: Vec<Diagnostic>,
+    notes: Vec<ParsedNote>,
+    infos: Vec<NoteInfo>,
+    cards: Vec<Vec<Card>>,
+    card_diagnostics: Vec<Vec<Diagnostic>>,
+    identities: Vec<Vec<check::Located>>,
+    graph: Graph,
+    link_diagnostics: Vec<Diagnostic>,
+    rests: Vec<Option<NoteRest>>,
+    settings: SiteSettings,
+    /// Every file the site's pages were rendered into (attachments aside).
+    written: HashMap<String, Fingerprint>,
+    preamble_path: Option<String>,
+    /// HTML pages of the site.
+    pages: usize,
+    /// An update gave up or failed half-way: this state is no longer the site's.
+    spent: bool,
+}
+
+fn attachment_state(a: &vault::Attachment) -> AttachmentState {
+    let meta = std::fs::metadata(&a.source)
+        .ok()
+        .and_then(|m| Some((m.len(), m.modified().ok()?)));
+    (a.path.clone(), a.source.clone(), meta)
+}
+
+fn attachment_paths(attachments: &[AttachmentState]) -> Vec<String> {
+    attachments.iter().map(|(p, _, _)| p.clone()).collect()
+}
+
+fn build_graph(
+    notes: &[ParsedNote],
+    infos: &[NoteInfo],
+    cards: &[Vec<Card>],
+    attachments: &[String],
+) -> (Graph, Vec<Diagnostic>) {
+    let published: Vec<bool> = infos.iter().map(|i| i.published).collect();
+    let generated = render::generated_paths(cards, &published);
+    graph::build(notes, infos, attachments, &generated)
+}
+
+impl Live {
+    pub(crate) fn new(parts: Parts) -> Live {
+        let Parts {
+            options,
+            vault,
+            notes,
+            infos,
+            cards,
+            identities,
+            rests,
+            settings,
+            written,
+            pages,
+        } = parts;
+        let (macros, macro_diagnostics) =
+            pipeline::vault_macros(vault.preamble.as_ref(), &options.macros);
+        let card_diagnostics = notes
+            .par_iter()
+            .map(|n| cards::cards(n, &options.cards).1)
+            .collect();
+        let attachments: Vec<AttachmentState> =
+            vault.attachments.iter().map(attachment_state).collect();
+        let (graph, link_diagnostics) =
+            build_graph(&notes, &infos, &cards, &attachment_paths(&attachments));
+        let mut by_note: Vec<Option<NoteRest>> = vec![None; notes.len()];
+        for (i, r) in rests {
+            if let Some(slot) = by_note.get_mut(i) {
+                *slot = Some(r);
+            }
+        }
+        Live {
+            options,
+            preamble: vault.preamble.as_ref().map(|p| p.text.clone()),
+            preamble_path: vault.preamble.as_ref().map(|p| p.path.clone()),
+            attachments,
+            walk_diagnostics: vault.diagnostics,
+            macros,
+            macro_diagnostics,
+            notes,
+            infos,
+            cards,
+            card_diagnostics,
+            identities,
+            graph,
+            link_diagnostics,
+            rests: by_note,
+            settings,
+            written,
+            pages,
+            spent: false,
+        }
+    }
+
+    /// The flashcards of each note.
+    pub fn cards(&self) -> &[Vec<Card>] {
+        &self.cards
+    }
+
+    /// Builds the site from scratch and keeps what it was built from.
+    pub fn build(
+        options: &BuildOptions,
+        progress: &dyn pipeline::Progress,
+    ) -> Result<(BuildReport, Option<Live>), BuildError> {
+        pipeline::build_with(options, progress, true)
+    }
+
+    /// Brings the site up to date after a change in the vault. `Ok(None)` when the
+    /// change is not one this can do (then nothing was written): a full build is needed.
+    /// After an error the site on disk may hold some of the new files: a full build
+    /// puts it right. After either, this state is spent (every later update is
+    /// `Ok(None)`): a full build makes a new one.
+    pub fn update(&mut self, options: &BuildOptions) -> Result<Option<BuildReport>, BuildError> {
+        let start = Instant::now();
+        if self.spent {
+            return Ok(None);
+        }
+        self.spent = true;
+        if format!("{options:?}") != format!("{:?}", self.options) || options.git_dates {
+            return Ok(None);
+        }
+        // only into the site the last build wrote (a folder that lost its marker is no
+        // longer notebuild's; one that is gone is written afresh)
+        site::check_output(&options.out, &options.vault).map_err(BuildError::Site)?;
+        if !options.out.join(site::MARKER).is_file() {
+            return Ok(None);
+        }
+        let settings = SiteSettings {
+            order: crate::config::reading_order(&options.vault),
+            ..self.settings.clone()
+        };
+        if settings.order != self.settings.order {
+            return Ok(None);
+        }
+        let out_abs = site::absolute(&options.out).unwrap_or_else(|_| options.out.clone());
+        let walk = WalkOptions {
+            follow_links: options.follow_links,
+            exclude: vec![out_abs],
+        };
+        let vault = vault::load(&options.vault, &walk).map_err(|error| BuildError::Vault {
+            path: options.vault.clone(),
+            error,
+        })?;
+        let same_vault = vault.preamble.as_ref().map(|p| &p.text) == self.preamble.as_ref()
+            && vault.preamble.as_ref().map(|p| &p.path) == self.preamble_path.as_ref()
+            && vault.diagnostics == self.walk_diagnostics
+            && vault.notes.len() == self.notes.len()
+            && vault
+                .notes
+                .iter()
+                .zip(&self.notes)
+                .all(|(a, b)| a.path == b.path)
+            && vault.attachments.len() == self.attachments.len()
+            && vault
+                .attachments
+                .iter()
+                .zip(&self.attachments)
+                .all(|(a, b)| attachment_state(a) == *b);
+        if !same_vault {
+            return Ok(None);
+        }
+        lap(start, "walked");
+        let changed: Vec<usize> = (0..self.notes.len())
+            .filter(|&i| vault.notes[i].text != self.notes[i].text)
+            .collect();
+
+        // the changed notes, parsed and extracted again
+        let fresh: Vec<(ParsedNote, NoteInfo, Vec<Card>, Vec<Diagnostic>)> = changed
+            .par_iter()
+            .map(|&i| {
+                let mut note = parse::parse(&vault.notes[i]);
+                parse::macros::expand(&mut note, &self.macros);
+                let info = extract::extract(&note);
+                let (cards, diagnostics) = cards::cards(&note, &options.cards);
+                (note, info, cards, diagnostics)
+            })
+            .collect();
+        for ((_, info, c, _), &i) in fresh.iter().zip(&changed) {
+            // (cards changed: the quiz pages may change in number)
+            if !same_outline(info, &self.infos[i]) || *c != self.cards[i] {
+                return Ok(None);
+            }
+        }
+        lap(start, "parsed");
+        for ((note, info, c, d), &i) in fresh.into_iter().zip(&changed) {
+            self.notes[i] = note;
+            self.infos[i] = info;
+            self.cards[i] = c;
+            self.card_diagnostics[i] = d;
+        }
+        let (notes, infos, cards) = (&self.notes, &self.infos, &self.cards);
+        let (graph, link_diagnostics) =
+            build_graph(notes, infos, cards, &attachment_paths(&self.attachments));
+        if !same_graph(&graph, &self.graph) {
+            return Ok(None);
+        }
+
+        lap(start, "graph");
+        // verdicts of the changed notes
+        let identities = &mut self.identities;
+        if !changed.is_empty() {
+            let sub_notes: Vec<ParsedNote> = changed.iter().map(|&i| notes[i].clone()).collect();
+            let sub_infos: Vec<NoteInfo> = changed.iter().map(|&i| infos[i].clone()).collect();
+            let checked = pipeline::check_identities(
+                &sub_notes,
+                &sub_infos,
+                &options.check,
+                &pipeline::Quiet,
+            );
+            for (&i, list) in changed.iter().zip(checked) {
+                identities[i] = list;
+            }
+        }
+
+        lap(start, "checked");
+        // the pages that can differ: the changed notes' and those embedding them
+        let identities = &self.identities;
+        let affected = embedders(&graph, infos, &changed);
+        let files = std::sync::Mutex::new(Vec::new());
+        let sink = |file: OutFile| -> Result<(), BuildError> {
+            files
+                .lock()
+                .map_err(|_| {
+                    BuildError::Template(render::TemplateError("a page's writer panicked".into()))
+                })?
+                .push(file);
+            Ok(())
+        };
+        let new_rests = render::render_notes(
+            notes,
+            infos,
+            &graph,
+            identities,
+            cards,
+            &settings,
+            &affected,
+            &|| {},
+            &sink,
+        )?;
+        lap(start, "notes rendered");
+        // the notes' pages first: the page being edited is on disk the soonest
+        let pages = std::mem::take(&mut *files.lock().map_err(|_| {
+            BuildError::Template(render::TemplateError("a page's writer panicked".into()))
+        })?);
+        if pages.iter().any(|f| !self.written.contains_key(&f.path)) {
+            return Ok(None);
+        }
+        self.graph = graph;
+        self.link_diagnostics = link_diagnostics;
+        self.write_changed(&options.out, &pages)?;
+        lap(start, "notes written");
+        for (i, r) in new_rests {
+            self.rests[i] = Some(r);
+        }
+        let list: Vec<&NoteRest> = self.rests.iter().flatten().collect();
+        // what is made of the outline only (tag pages, the graph, the explorer's data,
+        // fixed files) is as it was
+        let rest = render::render_rest(
+            &self.notes,
+            &self.infos,
+            &self.graph,
+            &self.identities,
+            &self.cards,
+            &settings,
+            &list,
+            false,
+            &sink,
+        )?;
+        drop(list);
+        lap(start, "rest rendered");
+        let files = files.into_inner().map_err(|_| {
+            BuildError::Template(render::TemplateError("a page's writer panicked".into()))
+        })?;
+        // every file must be one the site already has (the set of files is as it was)
+        if files.iter().any(|f| !self.written.contains_key(&f.path)) {
+            return Ok(None);
+        }
+        self.write_changed(&options.out, &files)?;
+        lap(start, "written");
+        let mut diagnostics = self.walk_diagnostics.clone();
+        diagnostics.extend(self.macro_diagnostics.iter().cloned());
+        for note in &self.notes {
+            diagnostics.extend(note.diagnostics.iter().cloned());
+        }
+        diagnostics.extend(self.card_diagnostics.iter().flatten().cloned());
+        diagnostics.extend(pipeline::fail_diagnostics(&self.notes, &self.identities));
+        diagnostics.extend(self.link_diagnostics.iter().cloned());
+        for r in self.rests.iter().flatten() {
+            diagnostics.extend(r.diagnostics.iter().cloned());
+        }
+        diagnostics.extend(rest.diagnostics);
+        pipeline::sort_diagnostics(&mut diagnostics);
+        lap(start, "diagnostics");
+        let published = self.graph.pages.iter().filter(|p| p.published).count();
+        self.spent = false;
+        Ok(Some(BuildReport {
+            notes: self.notes.len(),
+            unpublished: self.notes.len() - published,
+            pages: self.pages,
+            attachments: self.attachments.len(),
+            identities: self.identities.clone(),
+            cards: self.cards.clone(),
+            diagnostics,
+            sources: pipeline::sources_of(&self.notes, vault.preamble.as_ref()),
+            elapsed: start.elapsed(),
+        }))
+    }
+}
+
+impl Live {
+    /// Writes each of `files` whose bytes differ from the site's.
+    fn write_changed(&mut self, out: &Path, files: &[OutFile]) -> Result<(), BuildError> {
+        for file in files {
+            let print = fingerprint(&file.contents);
+            if self.written.get(&file.path) == Some(&print) {
+                continue;
+            }
+            self.written.remove(&file.path);
+            write_atomically(out, &file.path, &file.contents).map_err(BuildError::Site)?;
+            self.written.insert(file.path.clone(), print);
+        }
+        Ok(())
+    }
+}
+
+/// Whether what other pages read of a note is the same in `a` and `b`.
+fn same_outline(a: &NoteInfo, b: &NoteInfo) -> bool {
+    let links = |i: &NoteInfo| -> Vec<(LinkKind, String, Option<parse::Fragment>)> {
+        i.links
+            .iter()
+            .map(|l| (l.kind, l.target.clone(), l.fragment.clone()))
+            .collect()
+    };
+    a.path == b.path
+        && a.title == b.title
+        && a.aliases == b.aliases
+        && a.tags == b.tags
+        && a.headings == b.headings
+        && a.block_ids == b.block_ids
+        && a.published == b.published
+        && a.date == b.date
+        && a.day == b.day
+        && links(a) == links(b)
+}
+
+fn same_graph(a: &Graph, b: &Graph) -> bool {
+    a.pages == b.pages
+        && a.backlinks == b.backlinks
+        && a.attachment_urls == b.attachment_urls
+        && a.tags == b.tags
+}
+
+/// `changed` and every note whose page embeds one of them, through any number of
+/// embeds; ascending.
+fn embedders(graph: &Graph, infos: &[NoteInfo], changed: &[usize]) -> Vec<usize> {
+    // who embeds whom
+    let mut embedded_by: HashMap<usize, Vec<usize>> = HashMap::new();
+    for (j, info) in infos.iter().enumerate() {
+        for link in &info.links {
+            if matches!(link.kind, LinkKind::Wiki | LinkKind::Markdown) {
+                continue;
+            }
+            if let Ok(Resolved::Note { index, .. }) =
+                graph.resolve(j, &link.target, link.fragment.as_ref())
+            {
+                embedded_by.entry(index).or_default().push(j);
+            }
+        }
+    }
+    let mut seen: HashSet<usize> = changed.iter().copied().collect();
+    let mut todo: Vec<usize> = changed.to_vec();
+    while let Some(i) = todo.pop() {
+        for &j in embedded_by.get(&i).into_iter().flatten() {
+            if seen.insert(j) {
+                todo.push(j);
+            }
+        }
+    }
+    let mut out: Vec<usize> = seen.into_iter().collect();
+    out.sort_unstable();
+    out
+}
+
+/// Replaces `out/path` by `contents` through a temporary file beside it and a rename.
+fn write_atomically(out: &Path, path: &str, contents: &[u8]) -> Result<(), SiteError> {
+    if path
+        .split('/')
+        .any(|s| s.is_empty() || s == "." || s == "..")
+        || path.contains('\\')
+    {
+        return Err(SiteError::BadPath(path.to_string()));
+    }
+    let full = out.join(path);
+    let dir = full.parent().unwrap_or(out).to_path_buf();
+    let name = full
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let tmp = dir.join(format!(".{name}.notebuild-part-{}", std::process::id()));
+    let io = |error: std::io::Error| SiteError::Io {
+        path: full.clone(),
+        error,
+    };
+    std::fs::write(&tmp, contents).map_err(io)?;
+    if let Err(e) = std::fs::rename(&tmp, &full) {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(io(e));
+    }
+    Ok(())
+}

@@ -1,0 +1,168 @@
+//! `serve`'s quick rebuilds (`notebuild::live`): an edit that leaves the vault's outline
+//! as it was rewrites only what it touches, and the site on disk is then byte for byte
+//! what a fresh build writes; an edit that changes the outline asks for a full build
+//! and writes nothing.
+
+#[allow(dead_code)]
+mod common;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use common::{Error, TestResult, fail, temp_vault, write};
+use notebuild::live::Live;
+use notebuild::pipeline::{self, BuildOptions, Quiet};
+
+fn options(vault: &Path, out: PathBuf) -> BuildOptions {
+    BuildOptions {
+        vault: vault.to_path_buf(),
+        out,
+        follow_links: false,
+        title: Some("Test".to_string()),
+        check: Default::default(),
+        cards: Default::default(),
+        macros: Default::default(),
+        safe_html: false,
+        git_dates: false,
+        cache: false,
+    }
+}
+
+/// Every file under `root`, by relative path.
+fn files_under(root: &Path) -> Result<BTreeMap<String, Vec<u8>>, Error> {
+    let mut files = BTreeMap::new();
+    let mut stack = vec![root.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir)? {
+            let path = entry?.path();
+            if path.is_dir() {
+                stack.push(path);
+            } else {
+                let rel = path
+                    .strip_prefix(root)?
+                    .to_string_lossy()
+                    .replace('\\', "/");
+                files.insert(rel, std::fs::read(&path)?);
+            }
+        }
+    }
+    Ok(files)
+}
+
+/// The site in `out` is what a fresh build of `vault` writes; that build's report.
+fn same_as_fresh(vault: &Path, out: &Path, scratch: &Path) -> Result<pipeline::BuildReport, Error> {
+    let fresh = scratch.join("fresh");
+    let report = pipeline::build(&options(vault, fresh.clone()), &Quiet)?;
+    let served = files_under(out)?;
+    let built = files_under(&fresh)?;
+    assert_eq!(
+        served.keys().collect::<Vec<_>>(),
+        built.keys().collect::<Vec<_>>()
+    );
+    for (path, bytes) in &built {
+        assert!(served[path] == *bytes, "{path} differs from a fresh build");
+    }
+    std::fs::remove_dir_all(&fresh)?;
+    Ok(report)
+}
+
+const ALPHA: &str = "# Alpha\n\nSee [[Missing note]] and #topic.\n\n$\\frac{d}{dx} x^2 = 2x$\n";
+const BETA: &str = "# Beta\n\n![[Alpha]]\n\nLinks [[sub/Gamma]].\n";
+const GAMMA: &str = "# Gamma\n\n#topic/sub text. $\\frac{d}{dx} x^3 = 3x$\n\n- [[Beta]]\n";
+const DELTA: &str = "# Delta\n\n![[Beta]]\n";
+
+#[test]
+fn edits_that_keep_the_outline_are_written_as_a_fresh_build_writes_them() -> TestResult {
+    let (dir, vault) = temp_vault(&[
+        ("Alpha.md", ALPHA),
+        ("Beta.md", BETA),
+        ("sub/Gamma.md", GAMMA),
+        ("Delta.md", DELTA),
+    ])?;
+    let out = dir.path().join("site");
+    let (first, live) = Live::build(&options(&vault, out.clone()), &Quiet)?;
+    let mut live = live.ok_or("a build for serve keeps its state")?;
+    let mut warnings = vec![first.diagnostics.len()];
+    let delta_page = std::fs::read(out.join("delta.html"))?;
+    let edits: &[(&str, String, &str)] = &[
+        // body text
+        (
+            "Alpha.md",
+            format!("{ALPHA}\nMore text, embedded twice over.\n"),
+            "More text",
+        ),
+        // a formula whose verdict changes (wrong, then right)
+        ("sub/Gamma.md", GAMMA.replace("3x$", "3x^2$"), "3x^2"),
+        // a note that another embeds (Delta embeds Beta, which embeds Alpha)
+        (
+            "Beta.md",
+            BETA.replace("# Beta\n", "# Beta\n\nA new first paragraph.\n"),
+            "A new first paragraph",
+        ),
+        // a line added above a broken link: its warning moves
+        (
+            "Alpha.md",
+            format!("# Alpha\n\nA line above.\n{}", &ALPHA["# Alpha\n".len()..]),
+            "A line above",
+        ),
+    ];
+    for (path, text, shown) in edits {
+        write(&vault, path, text)?;
+        let report = live
+            .update(&options(&vault, out.clone()))?
+            .ok_or_else(|| fail(format!("an edit of {path}'s text took a full build")))?;
+        let fresh = same_as_fresh(&vault, &out, dir.path())?;
+        assert_eq!(report.diagnostics, fresh.diagnostics);
+        assert_eq!(report.pages, fresh.pages);
+        warnings.push(report.diagnostics.len());
+        let page = String::from_utf8(std::fs::read(
+            out.join(path.to_lowercase().replace(".md", ".html")),
+        )?)?;
+        assert!(page.contains(shown), "{path}: {page}");
+    }
+    // the wrong identity of Gamma was a warning until it was put right
+    assert_eq!(warnings[1], warnings[0]);
+    assert_eq!(warnings[2] + 1, warnings[1]);
+    // Delta embeds Beta which embeds Alpha: its page followed both edits
+    let delta_now = String::from_utf8(std::fs::read(out.join("delta.html"))?)?;
+    assert!(delta_page != delta_now.as_bytes());
+    assert!(delta_now.contains("A line above") && delta_now.contains("A new first paragraph"));
+    Ok(())
+}
+
+#[test]
+fn edits_that_change_the_outline_ask_for_a_full_build() -> TestResult {
+    let (dir, vault) = temp_vault(&[("Alpha.md", ALPHA), ("Beta.md", BETA)])?;
+    let out = dir.path().join("site");
+    let changes: Vec<Box<dyn Fn() -> TestResult>> = vec![
+        Box::new(|| {
+            write(
+                &vault,
+                "Alpha.md",
+                ALPHA.replace("# Alpha", "# Alpha\n\n[[Beta]]"),
+            )
+        }),
+        Box::new(|| write(&vault, "Alpha.md", ALPHA.replace("#topic", "#other"))),
+        Box::new(|| write(&vault, "Alpha.md", format!("---\ntitle: A\n---\n{ALPHA}"))),
+        Box::new(|| write(&vault, "Alpha.md", format!("{ALPHA}\n## A heading\n"))),
+        Box::new(|| write(&vault, "New.md", "# New\n")),
+        Box::new(|| Ok(std::fs::remove_file(vault.join("Beta.md"))?)),
+    ];
+    for change in &changes {
+        write(&vault, "Alpha.md", ALPHA)?;
+        write(&vault, "Beta.md", BETA)?;
+        let _ = std::fs::remove_file(vault.join("New.md"));
+        let (_, live) = Live::build(&options(&vault, out.clone()), &Quiet)?;
+        let mut live = live.ok_or("a build for serve keeps its state")?;
+        let site_before = files_under(&out)?;
+        change()?;
+        assert!(live.update(&options(&vault, out.clone()))?.is_none());
+        assert!(
+            files_under(&out)? == site_before,
+            "a refused update wrote files"
+        );
+        // the state is spent: a later update, even of nothing, asks for a build
+        assert!(live.update(&options(&vault, out.clone()))?.is_none());
+    }
+    Ok(())
+}
