@@ -12,7 +12,7 @@ use std::collections::BTreeSet;
 use crate::check::SkipReason;
 use crate::check::syntax::{self, Ctx, Expr, Tok};
 
-use super::generic::dependent_name;
+use super::generic::{dependent_name, key_of};
 use super::identity::read_any;
 use super::scope::uses_symbol;
 use super::{Def, Ident, Skip, State};
@@ -119,11 +119,6 @@ fn brings_in(st: &State, key: &str, missing: &str, depth: usize) -> bool {
     });
     used.iter()
         .any(|u| u != key && brings_in(st, u, missing, depth - 1))
-}
-
-/// The key of a name as messages show it (`w_j`, `phi`).
-fn key_of(shown: &str) -> String {
-    super::generic::key_of(shown)
 }
 
 /// A key as messages show it.
