@@ -1298,19 +1298,13 @@ fn distinct_tags_never_share_a_page() -> TestResult {
 }
 
 /// Builds one generated note and returns its page. The inputs are large enough that a
-/// cost quadratic in them takes minutes; the bound on the time is generous, for a debug
-/// build on a busy machine (speed itself is measured by the benchmarks).
+/// cost quadratic in them turns the test from seconds into many minutes, which the CI
+/// time limit reports; the test itself times nothing (speed is measured by the
+/// benchmarks).
 fn build_generated(note: &str, extra: &[&str]) -> Result<(Run, String), Error> {
     let (dir, vault) = temp_vault(&[("n.md", note), ("m.md", "# M\n")])?;
     let out = dir.path().join("site");
-    let start = std::time::Instant::now();
     let run = build(dir.path(), &vault, &out, extra)?;
-    let took = start.elapsed();
-    assert!(
-        took < std::time::Duration::from_secs(90),
-        "the build took {took:?} on {} bytes",
-        note.len()
-    );
     let page = std::fs::read_to_string(out.join("n.html")).map_err(|e| {
         fail(format!(
             "the build wrote no page for the generated note ({e}); stderr:\n{}",

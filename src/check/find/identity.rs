@@ -300,14 +300,80 @@ pub(super) fn statement(
         .map_or(start, |t| t.end);
     // a letter defined in an earlier part, whose definition brings in a quantity
     // the note never gives: maybe a new letter of the same name
-    let body = read_any(st, &keep, &cx, src)
-        .or_else(|skip| super::stale::without_stale(st, &keep, &cx, src, skip));
+    // `\frac{\partial J}{\partial w} = \frac{\partial}{\partial w}(...) = ...` with J
+    // never defined and not used again: the first member names the derivative the
+    // steps work out, and the steps are checked on their own
+    let mut start = start;
+    let label = keep.len() >= 3
+        && keep[1..].iter().any(|m| is_deriv(m))
+        && derivative_label(st, &keep, &cx);
+    let steps = if label {
+        read_any(st, &keep[1..], &cx, src).ok()
+    } else {
+        None
+    };
+    let body = match steps {
+        Some(id) => {
+            start = keep[1]
+                .iter()
+                .find(|t| !is_space(&t.tk))
+                .map_or(start, |t| t.start);
+            Ok(id)
+        }
+        None => read_any(st, &keep, &cx, src)
+            .or_else(|skip| super::stale::without_stale(st, &keep, &cx, src, skip)),
+    };
     let f = match body {
         Ok(id) => finding(span, start, src, end, layout, otimes, Ok(id)),
         Err(s) => skip_finding(span, start, src, end, layout, otimes, s),
     };
     out.push(f);
     None
+}
+
+/// Is the first member the derivative of a quantity the note never defines and the
+/// other members never mention (`\frac{\partial J}{\partial w}`, `\frac{\partial
+/// \operatorname{cost}(w, b)}{\partial w_j}`): a name for what they work out?
+fn derivative_label(st: &State, mems: &[&[Tok]], cx: &Ctx) -> bool {
+    let Ok(Expr::Deriv(_, d)) = syntax::parse_expr(mems[0], cx) else {
+        return false;
+    };
+    let mut names = BTreeSet::new();
+    if !label_names(&d.of, &mut names) {
+        return false;
+    }
+    let defined = |k: &String| {
+        k == &d.wrt.key() || k == &d.wrt.base || st.syms.contains_key(k) || st.funcs.contains_key(k)
+    };
+    if names.is_empty() || names.iter().any(defined) {
+        return false;
+    }
+    mems[1..].iter().all(|m| {
+        syntax::parse_expr(m, cx).is_ok_and(|e| {
+            !e.any(&|x| match x {
+                Expr::Var(s) => names.contains(&s.key()) || names.contains(&s.base),
+                Expr::Apply(name, _) => names.contains(name),
+                _ => false,
+            })
+        })
+    })
+}
+
+/// The names a label is made of: letters and functions applied to anything
+/// (`L`, `\operatorname{cost}(w, b)`, `L L(w, b)`), else `false`.
+fn label_names(e: &Expr, names: &mut BTreeSet<String>) -> bool {
+    match e {
+        Expr::Var(s) => {
+            names.insert(s.key());
+            true
+        }
+        Expr::Apply(name, _) if !syntax::is_notation_apply(name) => {
+            names.insert(name.clone());
+            true
+        }
+        Expr::Bin(syntax::BinOp::Mul, a, b) => label_names(a, names) && label_names(b, names),
+        _ => false,
+    }
 }
 
 fn finding(

@@ -557,6 +557,12 @@ fn other_reading(texts: &[String], funcs: &BTreeSet<String>) -> Option<String> {
             }
         }
     }
+    if let Some(t) = texts.iter().find(|t| unbracketed_operator_before_sum(t)) {
+        return Some(format!(
+            "the operator in `{}` may apply to the first term only",
+            t.trim().chars().take(40).collect::<String>()
+        ));
+    }
     let all: String = texts.join(" ");
     // `\nabla^2 u` without a subscript (`\nabla^2_{\mathbf{x}}` is a Hessian)
     let bare_nabla2 = ["\\nabla^2", "\\nabla^{2}"].iter().any(|p| {
@@ -625,6 +631,74 @@ fn other_reading(texts: &[String], funcs: &BTreeSet<String>) -> Option<String> {
     None
 }
 
+/// A differential operator written in operator form without brackets around its
+/// operand, followed by a sum (`\frac{d}{dx} x^2 + 3x`): the checker reads the operand
+/// up to the relation, the writer may mean the first term only.
+fn unbracketed_operator_before_sum(text: &str) -> bool {
+    text.match_indices("\\frac").any(|(k, _)| {
+        let Some((num, r1)) = brace_group(&text[k + 5..]) else {
+            return false;
+        };
+        let Some((_, rest)) = brace_group(r1) else {
+            return false;
+        };
+        let num: String = num.chars().filter(|c| !c.is_whitespace()).collect();
+        if !["d", "\\partial", "\\mathrm{d}", "\\mathrmd"].contains(&num.as_str()) {
+            return false;
+        }
+        let rest = rest.trim_start();
+        if rest.is_empty()
+            || rest.starts_with(['(', '[', '{', '+', '-'])
+            || rest.starts_with("\\left")
+            || rest.starts_with("\\big")
+            || rest.starts_with("\\Big")
+        {
+            return false;
+        }
+        // a `+` or `-` outside every bracket, environment and pair of bars after the
+        // operand's first term (a row break `\\` ends the member)
+        let mut depth = 0i32;
+        let mut bars = false;
+        let mut started = false;
+        let mut k = 0;
+        while let Some(c) = rest[k..].chars().next() {
+            let tail = &rest[k..];
+            let mut step = c.len_utf8();
+            if c == '\\' {
+                let name: String = tail[1..]
+                    .chars()
+                    .take_while(|c| c.is_ascii_alphabetic())
+                    .collect();
+                step = 1 + name.len().max(1);
+                match name.as_str() {
+                    "left" | "begin" | "lVert" | "lvert" | "langle" => depth += 1,
+                    "right" | "end" | "rVert" | "rvert" | "rangle" => depth -= 1,
+                    "Vert" | "vert" => bars = !bars,
+                    "" if tail[1..].starts_with('\\') => return false,
+                    "" if tail[1..].starts_with('|') => bars = !bars,
+                    _ => {}
+                }
+            } else {
+                match c {
+                    '(' | '[' | '{' => depth += 1,
+                    ')' | ']' | '}' => depth -= 1,
+                    '|' => bars = !bars,
+                    '+' | '-' if depth == 0 && !bars && started => return true,
+                    _ => {}
+                }
+            }
+            if !c.is_whitespace() {
+                started = true;
+            }
+            if depth < 0 {
+                return false;
+            }
+            k += step;
+        }
+        false
+    })
+}
+
 /// A differential operator standing alone before `+`, `-` or a closing bracket
 /// (`[-\frac{1}{2}\frac{d^2}{dr^2} + V(r)]\,u = E u`): operator notation applied to
 /// a bracket, which the checker does not read (it would differentiate the next
@@ -633,23 +707,34 @@ fn operator_alone(texts: &[String]) -> bool {
     let all: String = texts.join(" ");
     // an operator written on its own and applied to what follows (`[-\frac{1}{2}
     // \frac{d^2}{dr^2} + V][r R(r)]`, `\dv[2]{r} +`): not a derivative of the next term
-    let operator = all.match_indices("\\frac").any(|(k, _)| {
-        let Some((num, r1)) = brace_group(&all[k + 5..]) else {
-            return false;
-        };
-        let Some((_, rest)) = brace_group(r1) else {
-            return false;
-        };
-        let num: String = num
-            .chars()
-            .filter(|c| !c.is_whitespace() && !"{}".contains(*c))
-            .collect();
-        let num = num
-            .trim_end_matches(|c: char| c.is_ascii_digit())
-            .trim_end_matches('^');
-        let differential = ["d", "\\partial", "\\mathrm d", "\\mathrmd"].contains(&num);
-        let rest = rest.trim_start();
-        differential && (rest.starts_with(['+', '-', ']', ')']) || rest.starts_with("\\right"))
+    let operator = texts.iter().any(|all| {
+        all.match_indices("\\frac").any(|(k, _)| {
+            let Some((num, r1)) = brace_group(&all[k + 5..]) else {
+                return false;
+            };
+            let Some((_, rest)) = brace_group(r1) else {
+                return false;
+            };
+            let num: String = num
+                .chars()
+                .filter(|c| !c.is_whitespace() && !"{}".contains(*c))
+                .collect();
+            let num = num
+                .trim_end_matches(|c: char| c.is_ascii_digit())
+                .trim_end_matches('^');
+            let differential = ["d", "\\partial", "\\mathrm d", "\\mathrmd"].contains(&num);
+            let rest = rest.trim_start();
+            // `= \frac{\partial}{\partial w} -[y \log p + ...]`: a member that starts with
+            // the operator, applied to a negated bracket
+            let before = all[..k].trim_end_matches(|c: char| c.is_whitespace() || c == '&');
+            let negated = rest.strip_prefix('-').is_some_and(|r| {
+                let r = r.trim_start();
+                r.starts_with(['[', '(']) || r.starts_with("\\left") || r.starts_with("\\big")
+            }) && before.is_empty();
+            differential
+                && !negated
+                && (rest.starts_with(['+', '-', ']', ')']) || rest.starts_with("\\right"))
+        })
     });
     operator && all.contains(['[', '('])
 }
