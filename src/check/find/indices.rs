@@ -27,6 +27,43 @@ pub(super) fn resolve(members: Vec<Expr>) -> Result<(Vec<Expr>, Vec<String>), Sk
                     let a = entries.pop().unwrap_or(Expr::ZeroAny);
                     Expr::Call(Func::Sum, vec![Expr::bin(BinOp::Had, a, b)])
                 }
+                // `\sum_k \frac{\partial}{\partial z_j} y_k \log p_k`: the derivative
+                // of the sum (a derivative's value does not depend on a bound index)
+                Expr::Sum {
+                    idx,
+                    lo,
+                    hi,
+                    body,
+                    prod: false,
+                } if matches!(body.as_ref(), Expr::Deriv(_, d)
+                    if d.wrt.sub.as_deref() != Some(idx.as_str())
+                        && d.entry.as_deref() != Some(idx.as_str())
+                        && d.wrt.base != idx) =>
+                {
+                    let Expr::Deriv(id, mut d) = *body else {
+                        return Expr::ZeroAny;
+                    };
+                    let of = std::mem::replace(&mut d.of, Expr::ZeroAny);
+                    d.of = Expr::Sum {
+                        idx,
+                        lo,
+                        hi,
+                        body: of.bx(),
+                        prod: false,
+                    };
+                    Expr::Deriv(id, d)
+                }
+                // `\operatorname{softmax}(z_j)`: entry j of the softmax of z (of a
+                // scalar, it would be 1)
+                Expr::Call(Func::Softmax, mut args)
+                    if matches!(args.as_slice(), [Expr::Var(v)] if v.sub.as_deref().is_some_and(is_index_letter)) =>
+                {
+                    let Some(Expr::Var(mut v)) = args.pop() else {
+                        return Expr::ZeroAny;
+                    };
+                    let j = v.sub.take().unwrap_or_default();
+                    Expr::Index(Expr::Call(Func::Softmax, vec![Expr::Var(v)]).bx(), vec![j])
+                }
                 other => other,
             })
         })

@@ -18,12 +18,24 @@ impl Parser<'_, '_> {
         let mut lo = 1i64;
         let mut hi: Option<Expr> = None;
         let mut have_sub = false;
+        let mut except: Option<String> = None;
         for _ in 0..2 {
             if self.peek().is_some_and(|t| t.is_ch('_')) && !have_sub {
                 self.pos += 1;
                 have_sub = true;
                 let sub = self.arg_toks()?;
                 let s = plain_text(sub).replace(' ', "");
+                // `\sum_{k \neq j}`: over every k but j
+                if let Some((k, j)) = s.split_once("\\neq").or_else(|| s.split_once("\\ne"))
+                    && [k, j]
+                        .iter()
+                        .all(|n| n.len() == 1 && n.chars().all(|c| c.is_ascii_lowercase()))
+                    && k != j
+                {
+                    idxs.push(k.to_string());
+                    except = Some(j.to_string());
+                    continue;
+                }
                 let (names, low) = match s.split_once('=') {
                     Some((a, b)) => (a.to_string(), Some(b.to_string())),
                     None => (s.clone(), None),
@@ -61,11 +73,28 @@ impl Parser<'_, '_> {
         if idxs.len() > 1 && hi.is_some() {
             return Err(PErr::unsupported(format!("a multiple {what} with bounds")));
         }
+        if except.is_some() && (hi.is_some() || prod) {
+            return Err(PErr::unsupported(format!(
+                "a {what} over all but one index, with bounds"
+            )));
+        }
         let depth = self.bound.len();
         self.bound.extend(idxs.iter().cloned());
         let body = self.term();
         self.bound.truncate(depth);
         let mut e = body?;
+        if let (Some(j), [k]) = (&except, idxs.as_slice()) {
+            // every term, less the one at k = j
+            let left_out = index_to(e.clone(), k, j);
+            let all = Expr::Sum {
+                idx: k.clone(),
+                lo,
+                hi: None,
+                body: e.bx(),
+                prod,
+            };
+            return Ok(Expr::bin(BinOp::Sub, all, left_out));
+        }
         let n = idxs.len();
         for (k, idx) in idxs.into_iter().enumerate().rev() {
             e = Expr::Sum {
@@ -414,5 +443,24 @@ impl Parser<'_, '_> {
         p.expect_end()?;
         exprs.push(e);
         Ok(Cond::Rel(exprs, rels))
+    }
+}
+
+/// `e` with the index `k` written `j` (`y_k \log p_k` to `y_j \log p_j`), except
+/// inside a sum that binds its own `k`.
+fn index_to(e: Expr, k: &str, j: &str) -> Expr {
+    match e {
+        Expr::Sum { ref idx, .. } if idx == k => e,
+        Expr::Var(mut s) if s.sub.as_deref() == Some(k) => {
+            s.sub = Some(j.to_string());
+            Expr::Var(s)
+        }
+        Expr::Var(mut s) if s.sub.is_none() && s.base == k => {
+            s.base = j.to_string();
+            Expr::Var(s)
+        }
+        other => other
+            .map_children(&mut |c| Ok::<_, std::convert::Infallible>(index_to(c, k, j)))
+            .unwrap_or_else(|never| match never {}),
     }
 }
