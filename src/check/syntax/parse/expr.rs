@@ -510,6 +510,9 @@ impl Parser<'_, '_> {
                 self.group(inner)
             }
             Tk::Ch('(') | Tk::Ch('[') => {
+                if let Some(e) = self.primed_function_in_parens() {
+                    return e;
+                }
                 self.pos += 1;
                 self.paren_body()
             }

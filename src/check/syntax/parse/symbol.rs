@@ -3,7 +3,7 @@
 
 use std::cell::Cell;
 
-use crate::check::notation::{FUNC_LETTERS, Func, func_by_name, is_constant_letter};
+use crate::check::notation::{FUNC_LETTERS, Func, func_by_name, func_command, is_constant_letter};
 use crate::check::syntax::ast::{BinOp, Deriv, Expr, PRIME_AT, Sym, is_notation_apply};
 use crate::check::syntax::lex::{Tk, Tok, is_space};
 
@@ -456,6 +456,56 @@ impl Parser<'_, '_> {
         self.skip_space();
     }
 
+    /// `(\sin)'(x)`, `(\cosh^{-1})'x`: a built-in function (or its inverse) in
+    /// parentheses, primed; `None` (nothing read) for anything else.
+    pub(super) fn primed_function_in_parens(&mut self) -> Option<PResult<Expr>> {
+        let sig: Vec<usize> = (self.pos..self.toks.len())
+            .filter(|&k| !is_space(&self.toks[k].tk))
+            .take(6)
+            .collect();
+        let tok = |n: usize| sig.get(n).map(|&k| &self.toks[k]);
+        if !tok(0)?.is_ch('(') {
+            return None;
+        }
+        let Tk::Cmd(c) = &tok(1)?.tk else {
+            return None;
+        };
+        let mut f = func_command(c)?;
+        let mut close = 2;
+        if tok(2)?.is_ch('^') {
+            // `^{-1}` (one group) or `^-1`
+            let k = sig[3];
+            let mut p = self.sub(&self.toks[k..]);
+            let sup = p.arg_toks().ok()?;
+            if plain_text(sup).replace(' ', "") != "-1" {
+                return None;
+            }
+            let after = k + p.pos;
+            f = f.info().inverse?;
+            let next = (after..self.toks.len()).find(|&j| !is_space(&self.toks[j].tk))?;
+            if !self.toks[next].is_ch(')') {
+                return None;
+            }
+            self.pos = next + 1;
+        } else {
+            if !tok(close)?.is_ch(')') {
+                return None;
+            }
+            close = sig[close];
+            self.pos = close + 1;
+        }
+        let primed = self
+            .peek()
+            .is_some_and(|t| t.is_ch('\'') || t.is_cmd("prime") || t.is_ch('^'));
+        let save = self.pos;
+        if !primed || self.eat_primes() == 0 {
+            self.pos = sig[0];
+            return None;
+        }
+        self.pos = save;
+        Some(self.call(f))
+    }
+
     /// A built-in function: `f(args)`, `f^2(x)`, `\sin x`.
     pub(super) fn call(&mut self, f: Func) -> PResult<Expr> {
         // `\sigma'(t)`, `\tanh^{\prime}(x)`: the derivative of the function at a
@@ -463,22 +513,52 @@ impl Parser<'_, '_> {
         let save = self.pos;
         let order = self.eat_primes();
         if order > 0 {
-            if !self.peek().is_some_and(|t| t.is_ch('(')) {
+            let args = if self.peek().is_some_and(|t| t.is_ch('(')) {
+                self.call_args(f.name())?
+            } else if let Some(t) = self.peek()
+                && let Tk::Letter(c) = t.tk
+                && !self
+                    .peek_at(1)
+                    .is_some_and(|u| matches!(u.tk, Tk::Letter(_) | Tk::Ch('_') | Tk::Ch('^')))
+            {
+                // `(\cosh^{-1})'x`: a letter alone as the argument
+                self.pos += 1;
+                vec![Expr::Var(Sym {
+                    base: c.to_string(),
+                    sub: None,
+                    bold: false,
+                    upper: c.is_uppercase(),
+                })]
+            } else {
                 self.pos = save;
                 return Err(PErr::unsupported(format!(
                     "a prime on `{}` without an argument",
                     f.name()
                 )));
-            }
-            let args = self.call_args(f.name())?;
-            let [Expr::Var(v)] = args.as_slice() else {
-                return Err(PErr::unsupported(format!(
-                    "a prime on `{}` at an expression",
-                    f.name()
-                )));
             };
-            let v = v.clone();
-            return Ok(self.primed(Expr::Call(f, vec![Expr::Var(v.clone())]), &v, order));
+            return match args.as_slice() {
+                [Expr::Var(v)] => {
+                    let v = v.clone();
+                    Ok(self.primed(Expr::Call(f, vec![Expr::Var(v.clone())]), &v, order))
+                }
+                // `\sin'(2x)`: the derivative by a fresh variable, taken where it
+                // equals the argument
+                [arg] => {
+                    let id = self.cx.id();
+                    let z = Sym {
+                        base: format!("{}'(…)#{id}", f.name()),
+                        sub: None,
+                        bold: false,
+                        upper: false,
+                    };
+                    let e = self.primed(Expr::Call(f, vec![Expr::Var(z.clone())]), &z, order);
+                    Ok(Expr::Apply(PRIME_AT.into(), vec![e, arg.clone()]))
+                }
+                _ => Err(PErr::unsupported(format!(
+                    "a prime on `{}` of several arguments",
+                    f.name()
+                ))),
+            };
         }
         let mut power: Option<Expr> = None;
         if self.peek().is_some_and(|t| t.is_ch('_')) {
