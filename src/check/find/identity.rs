@@ -454,6 +454,36 @@ pub(super) fn build(st: &State, mems: &[&[Tok]], cx: &Ctx, src: &str) -> Result<
     Ok(id)
 }
 
+/// The letter v of statements that prime brackets in v alone and v itself (`x'
+/// \sqrt{x^2 - 3} + x (\sqrt{x^2 - 3})'`, a product rule worked out): every
+/// derivative is by v, and every prime without a variable is on v.
+fn own_prime_variable(parsed: &[Result<Expr, PErr>]) -> Option<Sym> {
+    let mut by: Option<Sym> = None;
+    let mut bare_on_v = Vec::new();
+    let mut other = false;
+    for e in parsed.iter().flatten() {
+        e.walk(&mut |x| {
+            if let Expr::Deriv(_, d) = x {
+                if d.wrt.base.is_empty() {
+                    match &d.of {
+                        Expr::Var(s) => bare_on_v.push(s.key()),
+                        _ => other = true,
+                    }
+                } else if d.total && d.op.is_none() && !d.nabla {
+                    match &by {
+                        Some(v) if v.key() != d.wrt.key() => other = true,
+                        _ => by = Some(d.wrt.clone()),
+                    }
+                } else {
+                    other = true;
+                }
+            }
+        });
+    }
+    let v = by?;
+    (!other && !bare_on_v.is_empty() && bare_on_v.iter().all(|k| *k == v.key())).then_some(v)
+}
+
 /// The variable of a `\lim_{h \to 0}` in one member that another member without
 /// `\lim` still has (`\lim_{h \to 0} \frac{|h|}{h} = \frac{|h|}{h}`: the writer
 /// dropped the limit, not an equality to check).
@@ -516,18 +546,25 @@ fn build_on(
             ),
         });
     }
-    let mut parsed = Vec::new();
+    let mut raw = Vec::new();
     let mut texts = Vec::new();
     let mut bars = Vec::new();
     for m in mems {
         let (body, bar) = split_eval_bar(m, cx)?;
         bars.push(bar);
+        raw.push(syntax::parse_expr(body, cx));
+    }
+    // `x' \sqrt{x^2 - 3} + x (\sqrt{x^2 - 3})'`: brackets primed by x, and x primed
+    // itself, by x too
+    let own = own_prime_variable(&raw);
+    let mut parsed = Vec::new();
+    for (m, e) in mems.iter().zip(raw) {
         // a prime on a bracket in several letters: by the variable only a reading
         // with varying quantities gives
-        parsed.push(syntax::parse_expr(body, cx).and_then(|e| {
+        parsed.push(e.and_then(|e| {
             if rates.is_some() || !bare_prime(&e) {
                 Ok(e)
-            } else if let Some(v) = &st.prime_var {
+            } else if let Some(v) = st.prime_var.as_ref().or(own.as_ref()) {
                 Ok(by_variable(e, v))
             } else {
                 Err(PErr::abstract_(PRIME_WITHOUT_VARIABLE))

@@ -466,7 +466,14 @@ impl Parser<'_, '_> {
                 d.total = true;
                 return Ok(Expr::Deriv(self.cx.id(), Box::new(d)));
             }
-            if bare_letter(&base) && !self.call_after_primes() {
+            let own_letter = match &base {
+                Expr::Var(s) => s.base.chars().next().filter(|_| s.base.len() == 1),
+                _ => None,
+            };
+            if bare_letter(&base)
+                && (!self.call_after_primes()
+                    || own_letter.is_some_and(|c| self.bracket_after_primes_mentions(c)))
+            {
                 return Ok(Expr::Deriv(self.cx.id(), Box::new(unknown_variable(base))));
             }
             return Err(PErr::abstract_("a derivative written with a prime (f')"));

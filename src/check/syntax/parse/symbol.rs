@@ -328,6 +328,29 @@ impl Parser<'_, '_> {
             .is_some_and(|t| t.is_ch('(') || t.is_cmd("left"))
     }
 
+    /// Does the bracket after the primes mention the letter `c` itself (`x' (x^2 +
+    /// 1)^3`: x' times a power of an expression in x, not a function x applied)?
+    pub(super) fn bracket_after_primes_mentions(&self, c: char) -> bool {
+        let mut depth = 0i32;
+        for t in self.toks[self.pos..]
+            .iter()
+            .skip_while(|t| is_space(&t.tk) || t.is_ch('\'') || t.is_cmd("prime"))
+        {
+            match t.tk {
+                Tk::Ch('(') => depth += 1,
+                Tk::Ch(')') => {
+                    depth -= 1;
+                    if depth <= 0 {
+                        return false;
+                    }
+                }
+                Tk::Letter(l) if l == c && depth > 0 => return true,
+                _ => {}
+            }
+        }
+        false
+    }
+
     /// Is there `(v)` at `k`, holding one symbol (`\mathbf{r}'(t)`: a derivative of a
     /// function, while `\mathbf{x}'(A + A')` is a product)?
     pub(super) fn single_symbol_paren_at(&self, k: usize) -> bool {
