@@ -333,17 +333,44 @@ pub(super) fn statement(
 
 /// Is the first member the derivative of a quantity the note never defines and the
 /// other members never mention (`\frac{\partial J}{\partial w}`, `\frac{\partial
-/// \operatorname{cost}(w, b)}{\partial w_j}`): a name for what they work out?
+/// \operatorname{cost}(w, b)}{\partial w_j}`), or such a name applied (`D(x^2)`): a
+/// name for what they work out?
 fn derivative_label(st: &State, mems: &[&[Tok]], cx: &Ctx) -> bool {
-    let Ok(Expr::Deriv(_, d)) = syntax::parse_expr(mems[0], cx) else {
-        return false;
-    };
     let mut names = BTreeSet::new();
-    if !label_names(&d.of, &mut names) {
-        return false;
-    }
+    let wrt = match syntax::parse_expr(mems[0], cx) {
+        Ok(Expr::Deriv(_, d)) => {
+            if !label_names(&d.of, &mut names) {
+                return false;
+            }
+            Some(d.wrt)
+        }
+        // `D(x^2) = \frac{d}{dx}[x^2] = 2x`: an operator or a function the note
+        // never defines, applied
+        Ok(e @ Expr::Apply(..)) => {
+            if !label_names(&e, &mut names) {
+                return false;
+            }
+            None
+        }
+        // `\mathcal{D}(u^3 + u)`, read as a product: a capital written applied
+        Ok(Expr::Bin(syntax::BinOp::Mul, a, _))
+            if matches!(a.as_ref(), Expr::Var(s) if s.upper || s.base.starts_with("\\math"))
+                && mems[0]
+                    .iter()
+                    .position(|t| t.is_ch('(') || t.is_cmd("left"))
+                    .is_some_and(|k| {
+                        matches!(syntax::parse_expr(&mems[0][..k], cx), Ok(Expr::Var(_)))
+                    }) =>
+        {
+            label_names(&a, &mut names);
+            None
+        }
+        _ => return false,
+    };
     let defined = |k: &String| {
-        k == &d.wrt.key() || k == &d.wrt.base || st.syms.contains_key(k) || st.funcs.contains_key(k)
+        wrt.as_ref().is_some_and(|w| k == &w.key() || k == &w.base)
+            || st.syms.contains_key(k)
+            || st.funcs.contains_key(k)
     };
     if names.is_empty() || names.iter().any(defined) {
         return false;

@@ -587,6 +587,21 @@ fn other_reading(texts: &[String], funcs: &BTreeSet<String>) -> Option<String> {
             continue;
         }
         let mut j = i + 1;
+        // `\mathcal{D}(u^3 + u)`: a letter in a font of its own
+        if all[j..].starts_with('}')
+            && [
+                "\\mathcal{",
+                "\\mathscr{",
+                "\\mathrm{",
+                "\\mathfrak{",
+                "\\mathbb{",
+                "\\operatorname{",
+            ]
+            .iter()
+            .any(|f| all[..i].ends_with(f))
+        {
+            j += 1;
+        }
         if all[j..].starts_with("\\left") {
             j += 5;
         }
