@@ -76,6 +76,62 @@ fn constant_rule(st: &State, parsed: Vec<Result<Expr, PErr>>) -> Vec<Result<Expr
         .collect()
 }
 
+/// `\underbrace{-[y \log p + \dots]}_{=: L(w, b)}`: the brace names what it holds (`=:`
+/// defines the name on its right), a definition like `L(w, b) := ...`.
+fn underbrace_definitions(st: &mut State, stmt: &[Tok], src: &str) {
+    let mut k = 0;
+    while k < stmt.len() {
+        if !stmt[k].is_cmd("underbrace") {
+            k += 1;
+            continue;
+        }
+        let Some(open) = (k + 1..stmt.len()).find(|&j| !is_space(&stmt[j].tk)) else {
+            return;
+        };
+        if stmt[open].tk != Tk::Open {
+            k += 1;
+            continue;
+        }
+        let end = crate::check::syntax::skip_group(stmt, open);
+        let body = &stmt[open + 1..end.saturating_sub(1)];
+        let Some(us) = (end..stmt.len()).find(|&j| !is_space(&stmt[j].tk)) else {
+            return;
+        };
+        if !stmt[us].is_ch('_') {
+            k = end;
+            continue;
+        }
+        let Some(sopen) = (us + 1..stmt.len()).find(|&j| !is_space(&stmt[j].tk)) else {
+            return;
+        };
+        if stmt[sopen].tk != Tk::Open {
+            k = end;
+            continue;
+        }
+        let send = crate::check::syntax::skip_group(stmt, sopen);
+        let sub: Vec<&Tok> = stmt[sopen + 1..send.saturating_sub(1)]
+            .iter()
+            .filter(|t| !is_space(&t.tk))
+            .collect();
+        if sub.len() > 2 && sub[0].is_ch('=') && sub[1].is_ch(':') {
+            let at = (sopen + 1..send)
+                .find(|&j| stmt[j].is_ch(':'))
+                .unwrap_or(sopen);
+            let head = &stmt[at + 1..send.saturating_sub(1)];
+            let funcs = st.func_names();
+            let ids = Cell::new(0u32);
+            let cx = Ctx {
+                funcs: &funcs,
+                ids: &ids,
+                src,
+                depth: Cell::new(0),
+            };
+            define(st, head, body, &cx);
+        }
+        k = send;
+    }
+}
+
 /// Handles one statement: a definition, a declaration, or an identity.
 #[allow(clippy::too_many_arguments)]
 pub(super) fn statement(
@@ -87,6 +143,7 @@ pub(super) fn statement(
     otimes: Option<Otimes>,
     out: &mut Vec<Finding>,
 ) -> Option<()> {
+    underbrace_definitions(st, stmt, src);
     // `f'' = ...` after `f(x) = ...`: the derivative at the function's parameter
     let with_args = bare_primes(st, stmt, false);
     let stmt: &[Tok] = with_args.as_deref().unwrap_or(stmt);

@@ -351,6 +351,7 @@ fn clean(toks: Vec<Tok>) -> Vec<Tok> {
         if let Tk::Cmd(c) = &t.tk
             && matches!(c.as_str(), "underbrace" | "overbrace")
             && toks.get(k + 1).is_some_and(|u| u.tk == Tk::Open)
+            && !names_its_content(&toks, k)
         {
             let end = skip_group(&toks, k + 1).min(toks.len());
             out.extend(toks[k + 1..end].iter().cloned());
@@ -370,6 +371,17 @@ fn clean(toks: Vec<Tok>) -> Vec<Tok> {
         k += 1;
     }
     out
+}
+
+/// `\underbrace{X}_{=: L(w)}` at `k`: a brace that defines a name (`=:`), kept for
+/// `find` to read as a definition (the parser reads it as X).
+fn names_its_content(toks: &[Tok], k: usize) -> bool {
+    let end = skip_group(toks, k + 1).min(toks.len());
+    toks.get(end).is_some_and(|u| u.is_ch('_'))
+        && toks.get(end + 1).is_some_and(|u| u.tk == Tk::Open)
+        && toks
+            .get(end + 2..end + 4)
+            .is_some_and(|w| w[0].is_ch('=') && w[1].is_ch(':'))
 }
 
 /// Given `toks[open]` is `{`, the index after its matching `}` (or the end).

@@ -33,6 +33,14 @@ impl Parser<'_, '_> {
             "partial" => self.inline_partial(),
             "nabla" => self.nabla(),
             "begin" => self.env(),
+            // `\underbrace{X}_{=: L}` (a brace naming its content): X
+            "underbrace" => {
+                let inner = self.arg_toks()?;
+                if self.eat_ch('_') {
+                    self.arg_toks()?;
+                }
+                self.group(inner)
+            }
             "mathbb" => self.mathbb(),
             "mathcal" | "mathscr" | "mathfrak" => {
                 let inner = self.arg_toks()?;
