@@ -339,10 +339,12 @@ pub(crate) fn find(note: &NoteMath) -> Vec<Finding> {
             .spans
             .get(si + 1)
             .is_some_and(|next| scope::says_result(next.before));
+        let mut item_start = false;
         if let Some(item) = starts_part(span.before) {
             st.part += 1;
             if item {
                 st.item_parts.insert(st.part);
+                item_start = true;
             }
         }
         // a new paragraph that does not read on from the last one ends what the
@@ -352,6 +354,17 @@ pub(crate) fn find(note: &NoteMath) -> Vec<Finding> {
             retry.clear();
         }
         let toks = syntax::numeral_commas(std::mem::take(&mut lexed[si]), decimal);
+        // `2. $2\sin x - \cos 2x$, ...`: an exercise that states its function
+        // (only the item's number before it)
+        let bare_item = span
+            .before
+            .lines()
+            .last()
+            .map(|l| l.trim().trim_end_matches(['.', ')']))
+            .is_some_and(|n| !n.is_empty() && n.chars().all(|c| c.is_ascii_digit()));
+        if item_start && bare_item {
+            scope::exercise_function(&mut st, &toks, span.tex);
+        }
         let stmts = statements(&toks);
         let de_names: BTreeSet<String> = stmts.iter().flat_map(|s| scope::de_unknowns(s)).collect();
         // `$...$ for symmetric $A$`, `$...$ ($C$ symmetric)`: that identity's matrix

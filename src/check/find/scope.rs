@@ -417,6 +417,60 @@ fn delimited_inside(toks: &[Tok]) -> Option<&[Tok]> {
 }
 
 /// Records in which part of the note the last definition was made.
+/// A numbered exercise whose first formula is an expression, in the one parameter of
+/// the function the note defined last (`1. $f(x) = \frac{x - 1}{x + 2}$` before, now
+/// `2. $2 \sin x - \cos 2x$`): that function, for this exercise.
+pub(super) fn exercise_function(st: &mut State, toks: &[Tok], src: &str) {
+    let Some(Def::Func { params, .. }) = st.funcs.get(&st.last_def) else {
+        return;
+    };
+    let [p] = params.as_slice() else {
+        return;
+    };
+    let p = p.clone();
+    if toks
+        .iter()
+        .any(|t| syntax::relation(&t.tk).is_some() || t.is_ch(',') || t.is_ch('&'))
+    {
+        return;
+    }
+    let funcs = st.func_names();
+    let ids = Cell::new(0);
+    let cx = Ctx {
+        funcs: &funcs,
+        ids: &ids,
+        src,
+        depth: Cell::new(0),
+    };
+    let Ok(e) = syntax::parse_expr(toks, &cx) else {
+        return;
+    };
+    // written in the parameter alone, with no function of the note's applied
+    let mut letters = BTreeSet::new();
+    let mut other = false;
+    e.walk(&mut |x| match x {
+        Expr::Var(s) => {
+            letters.insert(s.key());
+        }
+        Expr::Apply(..) | Expr::Deriv(..) => other = true,
+        _ => {}
+    });
+    if other || letters.len() != 1 || !letters.contains(&p.key()) {
+        return;
+    }
+    let name = st.last_def.clone();
+    st.syms.remove(&name);
+    st.funcs.insert(
+        name,
+        Def::Func {
+            params: vec![p],
+            body: Ok(e),
+        },
+    );
+    st.defs += 1;
+    note_part(st);
+}
+
 fn note_part(st: &mut State) {
     let part = st.part;
     let e = st.def_part.entry(st.last_def.clone()).or_insert((part, 0));
