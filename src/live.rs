@@ -75,8 +75,11 @@ type AttachmentState = (String, PathBuf, Option<(u64, SystemTime)>);
 /// The last build, in memory.
 pub struct Live {
     options: BuildOptions,
-    preamble: Option<String>,
+    preamble: Option<vault::SourceFile>,
     attachments: Vec<AttachmentState>,
+    /// Index of each note, and of each attachment, by vault path.
+    note_index: HashMap<String, usize>,
+    attachment_index: HashMap<String, usize>,
     walk_diagnostics: Vec<Diagnostic>,
     macros: Macros,
     macro_diagnostics: Vec<Diagnostic>,
@@ -86,12 +89,13 @@ pub struct Live {
     card_diagnostics: Vec<Vec<Diagnostic>>,
     identities: Vec<Vec<check::Located>>,
     graph: Graph,
-    link_diagnostics: Vec<Diagnostic>,
+    /// The warnings of each note's links, and the graph's others (clashing paths).
+    link_diagnostics: Vec<Vec<Diagnostic>>,
+    graph_diagnostics: Vec<Diagnostic>,
     rests: Vec<Option<NoteRest>>,
     settings: SiteSettings,
     /// Every file the site's pages were rendered into (attachments aside).
     written: HashMap<String, Fingerprint>,
-    preamble_path: Option<String>,
     /// HTML pages of the site.
     pages: usize,
     /// An update gave up or failed half-way: this state is no longer the site's.
@@ -114,10 +118,20 @@ fn build_graph(
     infos: &[NoteInfo],
     cards: &[Vec<Card>],
     attachments: &[String],
-) -> (Graph, Vec<Diagnostic>) {
+) -> (Graph, Vec<Vec<Diagnostic>>, Vec<Diagnostic>) {
     let published: Vec<bool> = infos.iter().map(|i| i.published).collect();
     let generated = render::generated_paths(cards, &published);
-    graph::build(notes, infos, attachments, &generated)
+    graph::build_parts(notes, infos, attachments, &generated)
+}
+
+/// What the watcher's paths tell of a change.
+enum Reread {
+    /// Only notes' texts may have changed: these, read again (index, file).
+    Notes(Vec<(usize, vault::SourceFile)>),
+    /// The paths do not tell enough: walk the vault.
+    Walk,
+    /// Notes or attachments came, went or changed otherwise: a full build.
+    Full,
 }
 
 impl Live {
@@ -142,8 +156,18 @@ impl Live {
             .collect();
         let attachments: Vec<AttachmentState> =
             vault.attachments.iter().map(attachment_state).collect();
-        let (graph, link_diagnostics) =
+        let (graph, link_diagnostics, graph_diagnostics) =
             build_graph(&notes, &infos, &cards, &attachment_paths(&attachments));
+        let note_index = notes
+            .iter()
+            .enumerate()
+            .map(|(i, n)| (n.path.clone(), i))
+            .collect();
+        let attachment_index = attachments
+            .iter()
+            .enumerate()
+            .map(|(i, (p, _, _))| (p.clone(), i))
+            .collect();
         let mut by_note: Vec<Option<NoteRest>> = vec![None; notes.len()];
         for (i, r) in rests {
             if let Some(slot) = by_note.get_mut(i) {
@@ -152,9 +176,10 @@ impl Live {
         }
         Live {
             options,
-            preamble: vault.preamble.as_ref().map(|p| p.text.clone()),
-            preamble_path: vault.preamble.as_ref().map(|p| p.path.clone()),
+            preamble: vault.preamble,
             attachments,
+            note_index,
+            attachment_index,
             walk_diagnostics: vault.diagnostics,
             macros,
             macro_diagnostics,
@@ -165,6 +190,7 @@ impl Live {
             identities,
             graph,
             link_diagnostics,
+            graph_diagnostics,
             rests: by_note,
             settings,
             written,
@@ -183,7 +209,85 @@ impl Live {
         options: &BuildOptions,
         progress: &dyn pipeline::Progress,
     ) -> Result<(BuildReport, Option<Live>), BuildError> {
+        // the walk sees every change made before it
+        let _ = crate::serve::take_changed();
         pipeline::build_with(options, progress, true)
+    }
+
+    /// Reads again the files the watcher named, when that is enough to know what
+    /// changed: notes whose text may differ (the others as they were), or that a full
+    /// build is needed.
+    fn reread(&self, changed: &crate::serve::Changed) -> Reread {
+        if changed.rescan {
+            return Reread::Walk;
+        }
+        let mut notes = Vec::new();
+        for (rel, abs) in &changed.paths {
+            if rel.is_empty()
+                || rel == vault::PREAMBLE
+                || self.preamble.as_ref().is_some_and(|p| p.path == *rel)
+            {
+                return Reread::Walk;
+            }
+            // the vault's settings are read by the command (the options compared above)
+            if rel == crate::config::FILE {
+                continue;
+            }
+            let meta = match std::fs::symlink_metadata(abs) {
+                Ok(meta) => meta,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                    let inside = format!("{rel}/");
+                    let known = self.note_index.contains_key(rel)
+                        || self.attachment_index.contains_key(rel)
+                        || self.notes.iter().any(|n| n.path.starts_with(&inside))
+                        || self
+                            .attachments
+                            .iter()
+                            .any(|(p, _, _)| p.starts_with(&inside));
+                    if known {
+                        return Reread::Full;
+                    }
+                    // a file that came and went (an editor's temporary file)
+                    continue;
+                }
+                Err(_) => return Reread::Walk,
+            };
+            if meta.file_type().is_symlink() || meta.is_dir() {
+                return Reread::Walk;
+            }
+            if !meta.is_file() {
+                // the walk skips what is neither a file nor a folder
+                continue;
+            }
+            if let Some(&i) = self.note_index.get(rel) {
+                let Ok((file, warning)) = vault::read_note(rel.clone(), abs) else {
+                    return Reread::Walk;
+                };
+                // the walk's warnings about this note (empty, not UTF-8) as they were
+                let before: Vec<&Diagnostic> = self
+                    .walk_diagnostics
+                    .iter()
+                    .filter(|d| d.file == *rel)
+                    .collect();
+                if before != warning.iter().collect::<Vec<_>>() {
+                    return Reread::Walk;
+                }
+                notes.push((i, file));
+            } else if let Some(&k) = self.attachment_index.get(rel) {
+                let (path, source, _) = &self.attachments[k];
+                let now = attachment_state(&vault::Attachment {
+                    path: path.clone(),
+                    source: source.clone(),
+                });
+                if now != self.attachments[k] {
+                    return Reread::Full;
+                }
+            } else {
+                // a new note or attachment
+                return Reread::Full;
+            }
+        }
+        Reread::Notes(notes)
     }
 
     /// Brings the site up to date after a change in the vault. `Ok(None)` when the
@@ -193,6 +297,9 @@ impl Live {
     /// `Ok(None)`): a full build makes a new one.
     pub fn update(&mut self, options: &BuildOptions) -> Result<Option<BuildReport>, BuildError> {
         let start = Instant::now();
+        // what the watcher saw since the last rebuild (taken even when not used: the
+        // full build that follows sees it all)
+        let watched = crate::serve::take_changed();
         if self.spent {
             return Ok(None);
         }
@@ -213,43 +320,35 @@ impl Live {
         if settings.order != self.settings.order {
             return Ok(None);
         }
-        let out_abs = site::absolute(&options.out).unwrap_or_else(|_| options.out.clone());
-        let walk = WalkOptions {
-            follow_links: options.follow_links,
-            exclude: vec![out_abs],
+        let reread = match watched {
+            Some(changed) => self.reread(&changed),
+            None => Reread::Walk,
         };
-        let vault = vault::load(&options.vault, &walk).map_err(|error| BuildError::Vault {
-            path: options.vault.clone(),
-            error,
-        })?;
-        let same_vault = vault.preamble.as_ref().map(|p| &p.text) == self.preamble.as_ref()
-            && vault.preamble.as_ref().map(|p| &p.path) == self.preamble_path.as_ref()
-            && vault.diagnostics == self.walk_diagnostics
-            && vault.notes.len() == self.notes.len()
-            && vault
-                .notes
-                .iter()
-                .zip(&self.notes)
-                .all(|(a, b)| a.path == b.path)
-            && vault.attachments.len() == self.attachments.len()
-            && vault
-                .attachments
-                .iter()
-                .zip(&self.attachments)
-                .all(|(a, b)| attachment_state(a) == *b);
-        if !same_vault {
-            return Ok(None);
-        }
-        lap(start, "walked");
-        let changed: Vec<usize> = (0..self.notes.len())
-            .filter(|&i| vault.notes[i].text != self.notes[i].text)
+        let read: Vec<(usize, vault::SourceFile)> = match reread {
+            Reread::Full => return Ok(None),
+            Reread::Notes(notes) => {
+                lap(start, "read the changed files");
+                notes
+            }
+            Reread::Walk => {
+                let Some(notes) = self.walk(options)? else {
+                    return Ok(None);
+                };
+                lap(start, "walked");
+                notes
+            }
+        };
+        let read: Vec<(usize, vault::SourceFile)> = read
+            .into_iter()
+            .filter(|(i, file)| file.text != self.notes[*i].text)
             .collect();
+        let changed: Vec<usize> = read.iter().map(|(i, _)| *i).collect();
 
         // the changed notes, parsed and extracted again
-        let fresh: Vec<(ParsedNote, NoteInfo, Vec<Card>, Vec<Diagnostic>)> = changed
+        let fresh: Vec<(ParsedNote, NoteInfo, Vec<Card>, Vec<Diagnostic>)> = read
             .par_iter()
-            .map(|&i| {
-                let mut note = parse::parse(&vault.notes[i]);
+            .map(|(_, file)| {
+                let mut note = parse::parse(file);
                 parse::macros::expand(&mut note, &self.macros);
                 let info = extract::extract(&note);
                 let (cards, diagnostics) = cards::cards(&note, &options.cards);
@@ -269,14 +368,17 @@ impl Live {
             self.cards[i] = c;
             self.card_diagnostics[i] = d;
         }
-        let (notes, infos, cards) = (&self.notes, &self.infos, &self.cards);
-        let (graph, link_diagnostics) =
-            build_graph(notes, infos, cards, &attachment_paths(&self.attachments));
-        if !same_graph(&graph, &self.graph) {
-            return Ok(None);
+        // The graph is made of the notes' outlines, paths and cards, all as they were:
+        // it is the same. Only the warnings of the changed notes' links (their places
+        // in the text) are found again.
+        for &i in &changed {
+            self.link_diagnostics[i] =
+                self.graph
+                    .link_diagnostics(i, &self.notes[i], &self.infos[i]);
         }
-
-        lap(start, "graph");
+        let (notes, infos, cards) = (&self.notes, &self.infos, &self.cards);
+        let graph = &self.graph;
+        lap(start, "links");
         // verdicts of the changed notes
         let identities = &mut self.identities;
         if !changed.is_empty() {
@@ -296,7 +398,7 @@ impl Live {
         lap(start, "checked");
         // the pages that can differ: the changed notes' and those embedding them
         let identities = &self.identities;
-        let affected = embedders(&graph, infos, &changed);
+        let affected = embedders(graph, infos, &changed);
         let files = std::sync::Mutex::new(Vec::new());
         let sink = |file: OutFile| -> Result<(), BuildError> {
             files
@@ -310,7 +412,7 @@ impl Live {
         let new_rests = render::render_notes(
             notes,
             infos,
-            &graph,
+            graph,
             identities,
             cards,
             &settings,
@@ -326,8 +428,6 @@ impl Live {
         if pages.iter().any(|f| !self.written.contains_key(&f.path)) {
             return Ok(None);
         }
-        self.graph = graph;
-        self.link_diagnostics = link_diagnostics;
         self.write_changed(&options.out, &pages)?;
         lap(start, "notes written");
         for (i, r) in new_rests {
@@ -365,7 +465,8 @@ impl Live {
         }
         diagnostics.extend(self.card_diagnostics.iter().flatten().cloned());
         diagnostics.extend(pipeline::fail_diagnostics(&self.notes, &self.identities));
-        diagnostics.extend(self.link_diagnostics.iter().cloned());
+        diagnostics.extend(self.link_diagnostics.iter().flatten().cloned());
+        diagnostics.extend(self.graph_diagnostics.iter().cloned());
         for r in self.rests.iter().flatten() {
             diagnostics.extend(r.diagnostics.iter().cloned());
         }
@@ -382,13 +483,46 @@ impl Live {
             identities: self.identities.clone(),
             cards: self.cards.clone(),
             diagnostics,
-            sources: pipeline::sources_of(&self.notes, vault.preamble.as_ref()),
+            sources: pipeline::sources_of(&self.notes, self.preamble.as_ref()),
             elapsed: start.elapsed(),
         }))
     }
 }
 
 impl Live {
+    /// Walks the vault: the notes (index, file) when it holds the same notes,
+    /// attachments, preamble and walk warnings as the last build, else `None`.
+    fn walk(
+        &self,
+        options: &BuildOptions,
+    ) -> Result<Option<Vec<(usize, vault::SourceFile)>>, BuildError> {
+        let out_abs = site::absolute(&options.out).unwrap_or_else(|_| options.out.clone());
+        let walk = WalkOptions {
+            follow_links: options.follow_links,
+            exclude: vec![out_abs],
+        };
+        let vault = vault::load(&options.vault, &walk).map_err(|error| BuildError::Vault {
+            path: options.vault.clone(),
+            error,
+        })?;
+        let same_vault = vault.preamble.as_ref().map(|p| (&p.path, &p.text))
+            == self.preamble.as_ref().map(|p| (&p.path, &p.text))
+            && vault.diagnostics == self.walk_diagnostics
+            && vault.notes.len() == self.notes.len()
+            && vault
+                .notes
+                .iter()
+                .zip(&self.notes)
+                .all(|(a, b)| a.path == b.path)
+            && vault.attachments.len() == self.attachments.len()
+            && vault
+                .attachments
+                .iter()
+                .zip(&self.attachments)
+                .all(|(a, b)| attachment_state(a) == *b);
+        Ok(same_vault.then(|| vault.notes.into_iter().enumerate().collect()))
+    }
+
     /// Writes each of `files` whose bytes differ from the site's.
     fn write_changed(&mut self, out: &Path, files: &[OutFile]) -> Result<(), BuildError> {
         for file in files {
@@ -422,13 +556,6 @@ fn same_outline(a: &NoteInfo, b: &NoteInfo) -> bool {
         && a.date == b.date
         && a.day == b.day
         && links(a) == links(b)
-}
-
-fn same_graph(a: &Graph, b: &Graph) -> bool {
-    a.pages == b.pages
-        && a.backlinks == b.backlinks
-        && a.attachment_urls == b.attachment_urls
-        && a.tags == b.tags
 }
 
 /// `changed` and every note whose page embeds one of them, through any number of

@@ -166,3 +166,130 @@ fn edits_that_change_the_outline_ask_for_a_full_build() -> TestResult {
     }
     Ok(())
 }
+
+/// Waits for the watcher to report the change just made (and for it to settle).
+fn seen(changes: &std::sync::mpsc::Receiver<notebuild::serve::Seen>) -> TestResult {
+    match notebuild::serve::next_change_within(changes, std::time::Duration::from_secs(10)) {
+        Some(true) => Ok(()),
+        Some(false) => Err(fail("the watcher is gone")),
+        None => Err(fail("the watcher reported nothing within 10 s")),
+    }
+}
+
+/// What a step does, whether the quick way takes it, and the change itself.
+type Step<'a> = (&'a str, bool, Box<dyn Fn() -> TestResult + 'a>);
+
+#[test]
+fn with_the_watchers_paths_edits_are_read_alone_and_the_rest_is_a_full_build() -> TestResult {
+    let (dir, vault) = temp_vault(&[
+        ("Alpha.md", ALPHA),
+        ("Beta.md", BETA),
+        ("sub/Gamma.md", GAMMA),
+        ("Delta.md", DELTA),
+    ])?;
+    write(&vault, "img/pic.png", [1u8, 2, 3])?;
+    let out = dir.path().join("site");
+    let (_, live) = Live::build(&options(&vault, out.clone()), &Quiet)?;
+    let mut live = live.ok_or("a build for serve keeps its state")?;
+    let (_watcher, changes) = notebuild::serve::watch(&vault, std::slice::from_ref(&out))?;
+    // (quick: whether the change is one the quick way takes)
+    let steps: Vec<Step> = vec![
+        (
+            "a plain write",
+            true,
+            Box::new(|| write(&vault, "Alpha.md", format!("{ALPHA}\nWritten in place.\n"))),
+        ),
+        (
+            "a save through a temporary file renamed over the note",
+            true,
+            Box::new(|| {
+                write(&vault, "sub/Gamma.md.tmp", GAMMA.replace("3x$", "3x^2$"))?;
+                Ok(std::fs::rename(
+                    vault.join("sub/Gamma.md.tmp"),
+                    vault.join("sub/Gamma.md"),
+                )?)
+            }),
+        ),
+        (
+            "a save that first tries a file and removes it (vim's 4913)",
+            true,
+            Box::new(|| {
+                write(&vault, "4913", "")?;
+                std::fs::remove_file(vault.join("4913"))?;
+                write(&vault, "Beta.md", format!("{BETA}\nSaved by vim.\n"))
+            }),
+        ),
+        (
+            "an edit in a hidden folder only",
+            true,
+            Box::new(|| {
+                write(&vault, ".obsidian/workspace.json", "{}")?;
+                write(
+                    &vault,
+                    "Delta.md",
+                    format!("{DELTA}\nWith a hidden change.\n"),
+                )
+            }),
+        ),
+        (
+            "a new note",
+            false,
+            Box::new(|| write(&vault, "New.md", "# New\n\n[[Alpha]]\n")),
+        ),
+        (
+            "a renamed note",
+            false,
+            Box::new(|| {
+                Ok(std::fs::rename(
+                    vault.join("New.md"),
+                    vault.join("sub/Renamed.md"),
+                )?)
+            }),
+        ),
+        (
+            "a changed attachment",
+            false,
+            Box::new(|| write(&vault, "img/pic.png", [1u8, 2, 3, 4])),
+        ),
+        (
+            "a deleted note",
+            false,
+            Box::new(|| Ok(std::fs::remove_file(vault.join("sub/Renamed.md"))?)),
+        ),
+        (
+            "a new folder of notes",
+            false,
+            Box::new(|| write(&vault, "more/deep/Note.md", "# Deep\n")),
+        ),
+        (
+            "a removed folder",
+            false,
+            Box::new(|| Ok(std::fs::remove_dir_all(vault.join("more"))?)),
+        ),
+        (
+            "an edit after the full builds",
+            true,
+            Box::new(|| write(&vault, "Alpha.md", format!("{ALPHA}\nOnce more.\n"))),
+        ),
+    ];
+    for (what, quick, step) in &steps {
+        step()?;
+        seen(&changes)?;
+        let options = options(&vault, out.clone());
+        match live.update(&options)? {
+            Some(report) => {
+                assert!(*quick, "{what}: took the quick way");
+                let fresh = same_as_fresh(&vault, &out, dir.path())?;
+                assert_eq!(report.diagnostics, fresh.diagnostics, "{what}");
+                assert_eq!(report.pages, fresh.pages, "{what}");
+            }
+            None => {
+                assert!(!*quick, "{what}: took a full build");
+                let (_, state) = Live::build(&options, &Quiet)?;
+                live = state.ok_or("a build for serve keeps its state")?;
+                same_as_fresh(&vault, &out, dir.path())?;
+            }
+        }
+    }
+    Ok(())
+}
