@@ -381,6 +381,7 @@ impl Live {
         lap(start, "links");
         // verdicts of the changed notes
         let identities = &mut self.identities;
+        let mut verdicts_changed = false;
         if !changed.is_empty() {
             let sub_notes: Vec<ParsedNote> = changed.iter().map(|&i| notes[i].clone()).collect();
             let sub_infos: Vec<NoteInfo> = changed.iter().map(|&i| infos[i].clone()).collect();
@@ -391,6 +392,8 @@ impl Live {
                 &pipeline::Quiet,
             );
             for (&i, list) in changed.iter().zip(checked) {
+                // (the report shows each identity's place, text and verdict)
+                verdicts_changed |= format!("{list:?}") != format!("{:?}", identities[i]);
                 identities[i] = list;
             }
         }
@@ -430,13 +433,33 @@ impl Live {
         }
         self.write_changed(&options.out, &pages)?;
         lap(start, "notes written");
+        // what is made of the outline only (tag pages, the graph, the explorer's data,
+        // fixed files) and of the cards (the cards' data) is as it was; the report as
+        // well when no verdict changed, the search index and the previews when no
+        // page's entry in them did
+        let mut remake = render::Remake {
+            checks: verdicts_changed,
+            search: false,
+            previews: false,
+            cards: false,
+            ..render::Remake::NOTES
+        };
         for (i, r) in new_rests {
+            match &self.rests[i] {
+                Some(old) => {
+                    let (search, previews) = render::rest_changes(old, &r);
+                    remake.search |= search;
+                    remake.previews |= previews;
+                }
+                None => {
+                    remake.search = true;
+                    remake.previews = true;
+                }
+            }
             self.rests[i] = Some(r);
         }
         let list: Vec<&NoteRest> = self.rests.iter().flatten().collect();
-        // what is made of the outline only (tag pages, the graph, the explorer's data,
-        // fixed files) is as it was
-        let rest = render::render_rest(
+        let rest = render::render_rest_of(
             &self.notes,
             &self.infos,
             &self.graph,
@@ -444,7 +467,7 @@ impl Live {
             &self.cards,
             &settings,
             &list,
-            false,
+            remake,
             &sink,
         )?;
         drop(list);

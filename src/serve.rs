@@ -24,8 +24,10 @@ const POLL_MS: u32 = 700;
 const RESPONDERS: usize = 256;
 
 /// Changes closer together than this are one rebuild (an editor's save writes
-/// several times, within a few milliseconds).
-const SETTLE: Duration = Duration::from_millis(40);
+/// several times, within a few milliseconds: truncating and writing, or writing a
+/// temporary file and renaming it over the note). A save caught half-way is rebuilt
+/// again once its last write comes, so the site still ends as the vault is.
+const SETTLE: Duration = Duration::from_millis(20);
 
 /// The running server: its port, and the version to bump after a rebuild.
 pub struct Server {
