@@ -325,18 +325,18 @@ impl Live {
             None => Reread::Walk,
         };
         let read: Vec<(usize, vault::SourceFile)> = match reread {
-            Reread::Full => return Ok(None),
+            Reread::Full => return self.restructure(options, &settings, None, start),
             Reread::Notes(notes) => {
                 lap(start, "read the changed files");
                 notes
             }
-            Reread::Walk => {
-                let Some(notes) = self.walk(options)? else {
-                    return Ok(None);
-                };
-                lap(start, "walked");
-                notes
-            }
+            Reread::Walk => match self.walk(options)? {
+                Ok(notes) => {
+                    lap(start, "walked");
+                    notes
+                }
+                Err(vault) => return self.restructure(options, &settings, Some(vault), start),
+            },
         };
         let read: Vec<(usize, vault::SourceFile)> = read
             .into_iter()
@@ -358,7 +358,7 @@ impl Live {
         for ((_, info, c, _), &i) in fresh.iter().zip(&changed) {
             // (cards changed: the quiz pages may change in number)
             if !same_outline(info, &self.infos[i]) || *c != self.cards[i] {
-                return Ok(None);
+                return self.restructure(options, &settings, None, start);
             }
         }
         lap(start, "parsed");
@@ -481,6 +481,291 @@ impl Live {
         }
         self.write_changed(&options.out, &files)?;
         lap(start, "written");
+        self.spent = false;
+        Ok(Some(self.report(rest.diagnostics, start)))
+    }
+
+    /// Brings the site up to date after notes came, went, were renamed or changed their
+    /// outline: the vault (`vault`, or walked again) must have the same preamble and
+    /// attachments, and every note the same cards (a new or gone note none). Notes whose
+    /// text is as it was are kept as they are; the others are parsed and checked
+    /// again; the link graph is made anew. The pages rendered again are those of
+    /// the notes whose text changed or that other notes give something else (see
+    /// [`page_inputs`]), with the pages embedding them, and every file made of the
+    /// vault as a whole; pages of notes no longer published are removed.
+    fn restructure(
+        &mut self,
+        options: &BuildOptions,
+        settings: &SiteSettings,
+        vault: Option<vault::Vault>,
+        start: Instant,
+    ) -> Result<Option<BuildReport>, BuildError> {
+        let vault = match vault {
+            Some(v) => v,
+            None => walk_vault(options)?,
+        };
+        lap(start, "walked for a new outline");
+        let same_rest = vault.preamble.as_ref().map(|p| (&p.path, &p.text))
+            == self.preamble.as_ref().map(|p| (&p.path, &p.text))
+            && vault.attachments.len() == self.attachments.len()
+            && vault
+                .attachments
+                .iter()
+                .zip(&self.attachments)
+                .all(|(a, b)| attachment_state(a) == *b);
+        if !same_rest {
+            return Ok(None);
+        }
+        // each new note: the old note it keeps (same path and text), if any
+        let kept: Vec<Option<usize>> = vault
+            .notes
+            .iter()
+            .map(|f| {
+                self.note_index
+                    .get(&f.path)
+                    .copied()
+                    .filter(|&j| self.notes[j].text == f.text)
+            })
+            .collect();
+        let fresh_at: Vec<usize> = (0..vault.notes.len())
+            .filter(|&k| kept[k].is_none())
+            .collect();
+        let fresh: Vec<(ParsedNote, NoteInfo, Vec<Card>, Vec<Diagnostic>)> = fresh_at
+            .par_iter()
+            .map(|&k| {
+                let mut note = parse::parse(&vault.notes[k]);
+                parse::macros::expand(&mut note, &self.macros);
+                let info = extract::extract(&note);
+                let (cards, diagnostics) = cards::cards(&note, &options.cards);
+                (note, info, cards, diagnostics)
+            })
+            .collect();
+        // the cards as they were (a note that came or went had none)
+        for ((_, _, c, _), &k) in fresh.iter().zip(&fresh_at) {
+            let before = self
+                .note_index
+                .get(&vault.notes[k].path)
+                .map_or(&[][..], |&j| self.cards[j].as_slice());
+            if c.as_slice() != before {
+                return Ok(None);
+            }
+        }
+        let now: HashSet<&str> = vault.notes.iter().map(|f| f.path.as_str()).collect();
+        if self
+            .notes
+            .iter()
+            .zip(&self.cards)
+            .any(|(n, c)| !c.is_empty() && !now.contains(n.path.as_str()))
+        {
+            return Ok(None);
+        }
+        lap(start, "parsed");
+        let sub_notes: Vec<ParsedNote> = fresh.iter().map(|f| f.0.clone()).collect();
+        let sub_infos: Vec<NoteInfo> = fresh.iter().map(|f| f.1.clone()).collect();
+        let checked =
+            pipeline::check_identities(&sub_notes, &sub_infos, &options.check, &pipeline::Quiet);
+        drop((sub_notes, sub_infos));
+        lap(start, "checked");
+
+        // the old state, taken apart
+        let old_notes = std::mem::take(&mut self.notes);
+        let old_infos = std::mem::take(&mut self.infos);
+        let old_cards = std::mem::take(&mut self.cards);
+        let mut old_card_diagnostics = std::mem::take(&mut self.card_diagnostics);
+        let mut old_identities = std::mem::take(&mut self.identities);
+        let mut old_rests = std::mem::take(&mut self.rests);
+        let old_graph = std::mem::take(&mut self.graph);
+        let old_order = render::nav::reading_order(&old_graph, &old_infos, &settings.order);
+        let old_positions = render::nav::positions(&old_order, old_notes.len());
+        let old_inputs: Vec<u64> = (0..old_notes.len())
+            .into_par_iter()
+            .map(|j| {
+                page_inputs(
+                    &old_graph,
+                    &old_infos,
+                    &old_identities,
+                    (&old_positions, &old_order),
+                    j,
+                )
+            })
+            .collect();
+        let old_quiz = render::site_settings(settings, &old_graph, &old_cards).quiz;
+        let old_published: Vec<bool> = old_graph.pages.iter().map(|p| p.published).collect();
+        let old_generated = render::generated_paths(&old_cards, &old_published);
+        lap(start, "old pages' inputs");
+
+        let mut old_notes: Vec<Option<ParsedNote>> = old_notes.into_iter().map(Some).collect();
+        let mut fresh = fresh.into_iter().zip(checked);
+        let n = vault.notes.len();
+        let mut notes = Vec::with_capacity(n);
+        let mut infos = Vec::with_capacity(n);
+        let mut cards = Vec::with_capacity(n);
+        let mut card_diagnostics = Vec::with_capacity(n);
+        let mut identities = Vec::with_capacity(n);
+        let mut rests: Vec<Option<NoteRest>> = Vec::with_capacity(n);
+        for &old in &kept {
+            match old {
+                Some(j) => {
+                    let Some(note) = old_notes[j].take() else {
+                        return Ok(None);
+                    };
+                    notes.push(note);
+                    infos.push(old_infos[j].clone());
+                    cards.push(old_cards[j].clone());
+                    card_diagnostics.push(std::mem::take(&mut old_card_diagnostics[j]));
+                    identities.push(std::mem::take(&mut old_identities[j]));
+                    rests.push(old_rests[j].take());
+                }
+                None => {
+                    let Some(((note, info, c, d), list)) = fresh.next() else {
+                        return Ok(None);
+                    };
+                    notes.push(note);
+                    infos.push(info);
+                    cards.push(c);
+                    card_diagnostics.push(d);
+                    identities.push(list);
+                    rests.push(None);
+                }
+            }
+        }
+        lap(start, "notes gathered");
+        let (graph, link_diagnostics, graph_diagnostics) =
+            build_graph(&notes, &infos, &cards, &attachment_paths(&self.attachments));
+        let published: Vec<bool> = graph.pages.iter().map(|p| p.published).collect();
+        if graph.attachment_urls != old_graph.attachment_urls
+            || render::site_settings(settings, &graph, &cards).quiz != old_quiz
+            || render::generated_paths(&cards, &published) != old_generated
+        {
+            return Ok(None);
+        }
+        lap(start, "graph");
+        let order = render::nav::reading_order(&graph, &infos, &settings.order);
+        let positions = render::nav::positions(&order, notes.len());
+        // the notes whose page may differ: new text, or other notes give it
+        // something else
+        let dirty: Vec<usize> = (0..notes.len())
+            .into_par_iter()
+            .filter(|&k| match kept[k] {
+                None => true,
+                Some(j) => {
+                    page_inputs(&graph, &infos, &identities, (&positions, &order), k)
+                        != old_inputs[j]
+                        || rests[k].is_some() != published[k]
+                }
+            })
+            .collect();
+        let affected = embedders(&graph, &infos, &dirty);
+        lap(start, "found the pages to render");
+
+        let files = std::sync::Mutex::new(Vec::new());
+        let sink = |file: OutFile| -> Result<(), BuildError> {
+            files
+                .lock()
+                .map_err(|_| {
+                    BuildError::Template(render::TemplateError("a page's writer panicked".into()))
+                })?
+                .push(file);
+            Ok(())
+        };
+        let new_rests = render::render_notes(
+            &notes,
+            &infos,
+            &graph,
+            &identities,
+            &cards,
+            settings,
+            &affected,
+            &|| {},
+            &sink,
+        )?;
+        for &k in &affected {
+            rests[k] = None;
+        }
+        for (k, r) in new_rests {
+            rests[k] = Some(r);
+        }
+        lap(start, "notes rendered");
+        let pages = std::mem::take(&mut *files.lock().map_err(|_| {
+            BuildError::Template(render::TemplateError("a page's writer panicked".into()))
+        })?);
+        self.write_changed(&options.out, &pages)?;
+        // the pages of notes gone or no longer published
+        let urls: HashSet<&str> = graph
+            .pages
+            .iter()
+            .filter(|p| p.published)
+            .map(|p| p.url.as_str())
+            .collect();
+        for page in old_graph.pages.iter().filter(|p| p.published) {
+            if !urls.contains(page.url.as_str()) && self.written.remove(&page.url).is_some() {
+                remove_from_site(&options.out, &page.url).map_err(BuildError::Site)?;
+            }
+        }
+        drop(urls);
+        lap(start, "notes written");
+        let list: Vec<&NoteRest> = rests.iter().flatten().collect();
+        let rest = render::render_rest_of(
+            &notes,
+            &infos,
+            &graph,
+            &identities,
+            &cards,
+            settings,
+            &list,
+            render::Remake::ALL,
+            &sink,
+        )?;
+        drop(list);
+        lap(start, "rest rendered");
+        let files = files.into_inner().map_err(|_| {
+            BuildError::Template(render::TemplateError("a page's writer panicked".into()))
+        })?;
+        self.write_changed(&options.out, &files)?;
+        // what the site no longer has: pages of notes gone or unpublished, tag pages
+        // of tags gone
+        let mut wanted: HashSet<&str> = files.iter().map(|f| f.path.as_str()).collect();
+        for (page, &p) in graph.pages.iter().zip(&published) {
+            if p {
+                wanted.insert(page.url.as_str());
+            }
+        }
+        let gone: Vec<String> = self
+            .written
+            .keys()
+            .filter(|p| !wanted.contains(p.as_str()))
+            .cloned()
+            .collect();
+        drop(wanted);
+        for path in gone {
+            remove_from_site(&options.out, &path).map_err(BuildError::Site)?;
+            self.written.remove(&path);
+        }
+        lap(start, "written");
+
+        self.note_index = notes
+            .iter()
+            .enumerate()
+            .map(|(i, n)| (n.path.clone(), i))
+            .collect();
+        self.notes = notes;
+        self.infos = infos;
+        self.cards = cards;
+        self.card_diagnostics = card_diagnostics;
+        self.identities = identities;
+        self.rests = rests;
+        self.link_diagnostics = link_diagnostics;
+        self.graph_diagnostics = graph_diagnostics;
+        self.walk_diagnostics = vault.diagnostics;
+        self.preamble = vault.preamble;
+        self.pages = published.iter().filter(|&&p| p).count() + rest.pages;
+        self.graph = graph;
+        self.spent = false;
+        Ok(Some(self.report(rest.diagnostics, start)))
+    }
+
+    /// The report of the site as it now is.
+    fn report(&self, rest: Vec<Diagnostic>, start: Instant) -> BuildReport {
         let mut diagnostics = self.walk_diagnostics.clone();
         diagnostics.extend(self.macro_diagnostics.iter().cloned());
         for note in &self.notes {
@@ -493,12 +778,11 @@ impl Live {
         for r in self.rests.iter().flatten() {
             diagnostics.extend(r.diagnostics.iter().cloned());
         }
-        diagnostics.extend(rest.diagnostics);
+        diagnostics.extend(rest);
         pipeline::sort_diagnostics(&mut diagnostics);
         lap(start, "diagnostics");
         let published = self.graph.pages.iter().filter(|p| p.published).count();
-        self.spent = false;
-        Ok(Some(BuildReport {
+        BuildReport {
             notes: self.notes.len(),
             unpublished: self.notes.len() - published,
             pages: self.pages,
@@ -508,26 +792,19 @@ impl Live {
             diagnostics,
             sources: pipeline::sources_of(&self.notes, self.preamble.as_ref()),
             elapsed: start.elapsed(),
-        }))
+        }
     }
 }
 
 impl Live {
     /// Walks the vault: the notes (index, file) when it holds the same notes,
-    /// attachments, preamble and walk warnings as the last build, else `None`.
+    /// attachments, preamble and walk warnings as the last build, else what it holds.
+    #[allow(clippy::type_complexity)]
     fn walk(
         &self,
         options: &BuildOptions,
-    ) -> Result<Option<Vec<(usize, vault::SourceFile)>>, BuildError> {
-        let out_abs = site::absolute(&options.out).unwrap_or_else(|_| options.out.clone());
-        let walk = WalkOptions {
-            follow_links: options.follow_links,
-            exclude: vec![out_abs],
-        };
-        let vault = vault::load(&options.vault, &walk).map_err(|error| BuildError::Vault {
-            path: options.vault.clone(),
-            error,
-        })?;
+    ) -> Result<Result<Vec<(usize, vault::SourceFile)>, vault::Vault>, BuildError> {
+        let vault = walk_vault(options)?;
         let same_vault = vault.preamble.as_ref().map(|p| (&p.path, &p.text))
             == self.preamble.as_ref().map(|p| (&p.path, &p.text))
             && vault.diagnostics == self.walk_diagnostics
@@ -543,7 +820,11 @@ impl Live {
                 .iter()
                 .zip(&self.attachments)
                 .all(|(a, b)| attachment_state(a) == *b);
-        Ok(same_vault.then(|| vault.notes.into_iter().enumerate().collect()))
+        Ok(if same_vault {
+            Ok(vault.notes.into_iter().enumerate().collect())
+        } else {
+            Err(vault)
+        })
     }
 
     /// Writes each of `files` whose bytes differ from the site's.
@@ -559,6 +840,92 @@ impl Live {
         }
         Ok(())
     }
+}
+
+fn walk_vault(options: &BuildOptions) -> Result<vault::Vault, BuildError> {
+    let out_abs = site::absolute(&options.out).unwrap_or_else(|_| options.out.clone());
+    let walk = WalkOptions {
+        follow_links: options.follow_links,
+        exclude: vec![out_abs],
+    };
+    vault::load(&options.vault, &walk).map_err(|error| BuildError::Vault {
+        path: options.vault.clone(),
+        error,
+    })
+}
+
+/// A hash of what other notes give note `i`'s page (besides its own text, verdicts and
+/// cards, and the pages it embeds): its address, where each of its links leads (the
+/// note's path, title, address and whether it is published, or the attachment, or why
+/// the link is broken), its backlinks, its tags' pages, and its neighbours in the
+/// reading order; and, when it has identities, its index among the notes (the
+/// badges' links into the report name it). Two states of the site in which a note has the same text, cards
+/// and verdicts and the same hash, and whose embedded notes are all alike, give it
+/// the same page.
+fn page_inputs(
+    graph: &Graph,
+    infos: &[NoteInfo],
+    identities: &[Vec<check::Located>],
+    (positions, order): (&[Option<usize>], &[usize]),
+    i: usize,
+) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::hash::DefaultHasher::new();
+    identities
+        .get(i)
+        .is_some_and(|list| !list.is_empty())
+        .then_some(i)
+        .hash(&mut h);
+    let note = |k: usize, h: &mut std::hash::DefaultHasher| {
+        infos[k].path.hash(h);
+        infos[k].title.hash(h);
+        graph.pages[k].url.hash(h);
+        graph.pages[k].published.hash(h);
+    };
+    note(i, &mut h);
+    let resolved = |r: Result<Resolved, graph::LinkError>, h: &mut std::hash::DefaultHasher| match r
+    {
+        Ok(Resolved::Note { index, anchor }) => {
+            0u8.hash(h);
+            note(index, h);
+            anchor.hash(h);
+        }
+        Ok(Resolved::Attachment(k)) => {
+            1u8.hash(h);
+            graph.attachments.get(k).hash(h);
+            graph.attachment_urls.get(k).hash(h);
+        }
+        Err(graph::LinkError::MissingNote) => 2u8.hash(h),
+        Err(graph::LinkError::MissingAnchor(a)) => {
+            3u8.hash(h);
+            a.hash(h);
+        }
+    };
+    for link in &infos[i].links {
+        resolved(
+            graph.resolve(i, &link.target, link.fragment.as_ref()),
+            &mut h,
+        );
+        resolved(graph.resolve(i, &link.target, None), &mut h);
+    }
+    0xffu8.hash(&mut h);
+    for &b in &graph.backlinks[i] {
+        note(b, &mut h);
+    }
+    0xffu8.hash(&mut h);
+    for tag in &infos[i].tags {
+        graph.tag_url(tag).hash(&mut h);
+    }
+    0xffu8.hash(&mut h);
+    if let Some(Some(at)) = positions.get(i) {
+        for k in [at.checked_sub(1), Some(at + 1)] {
+            match k.and_then(|k| order.get(k)) {
+                Some(&k) => note(k, &mut h),
+                None => 0xfeu8.hash(&mut h),
+            }
+        }
+    }
+    h.finish()
 }
 
 /// Whether what other pages read of a note is the same in `a` and `b`.
@@ -612,6 +979,35 @@ fn embedders(graph: &Graph, infos: &[NoteInfo], changed: &[usize]) -> Vec<usize>
     out
 }
 
+/// Removes `out/path`, and the folders holding it that it leaves empty.
+fn remove_from_site(out: &Path, path: &str) -> Result<(), SiteError> {
+    if path
+        .split('/')
+        .any(|s| s.is_empty() || s == "." || s == "..")
+        || path.contains('\\')
+    {
+        return Err(SiteError::BadPath(path.to_string()));
+    }
+    let full = out.join(path);
+    match std::fs::remove_file(&full) {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(error) => return Err(SiteError::Io { path: full, error }),
+    }
+    let mut dir = full.parent();
+    while let Some(d) = dir {
+        if d == out || !d.starts_with(out) {
+            break;
+        }
+        // only an empty folder goes
+        if std::fs::remove_dir(d).is_err() {
+            break;
+        }
+        dir = d.parent();
+    }
+    Ok(())
+}
+
 /// Replaces `out/path` by `contents` through a temporary file beside it and a rename.
 fn write_atomically(out: &Path, path: &str, contents: &[u8]) -> Result<(), SiteError> {
     if path
@@ -632,6 +1028,8 @@ fn write_atomically(out: &Path, path: &str, contents: &[u8]) -> Result<(), SiteE
         path: full.clone(),
         error,
     };
+    // (a new note's page may be the first of its folder)
+    std::fs::create_dir_all(&dir).map_err(io)?;
     std::fs::write(&tmp, contents).map_err(io)?;
     if let Err(e) = std::fs::rename(&tmp, &full) {
         let _ = std::fs::remove_file(&tmp);

@@ -130,28 +130,127 @@ fn edits_that_keep_the_outline_are_written_as_a_fresh_build_writes_them() -> Tes
     Ok(())
 }
 
+/// What a change does, and the change itself.
+type Change<'a> = (&'a str, Box<dyn Fn() -> TestResult + 'a>);
+
 #[test]
-fn edits_that_change_the_outline_ask_for_a_full_build() -> TestResult {
+fn changes_of_the_outline_and_of_the_notes_are_written_as_a_fresh_build_writes_them() -> TestResult
+{
+    let (dir, vault) = temp_vault(&[
+        ("Alpha.md", ALPHA),
+        ("Beta.md", BETA),
+        ("sub/Gamma.md", GAMMA),
+        ("Delta.md", DELTA),
+    ])?;
+    let out = dir.path().join("site");
+    let (_, live) = Live::build(&options(&vault, out.clone()), &Quiet)?;
+    let mut live = live.ok_or("a build for serve keeps its state")?;
+    let changes: Vec<Change> = vec![
+        (
+            "a new link",
+            Box::new(|| {
+                write(
+                    &vault,
+                    "Alpha.md",
+                    ALPHA.replace("# Alpha", "# Alpha\n\n[[Beta]]"),
+                )
+            }),
+        ),
+        (
+            "another tag",
+            Box::new(|| write(&vault, "Alpha.md", ALPHA.replace("#topic", "#other"))),
+        ),
+        (
+            "a title that others' backlinks show",
+            Box::new(|| write(&vault, "Alpha.md", format!("---\ntitle: A\n---\n{ALPHA}"))),
+        ),
+        (
+            "a heading",
+            Box::new(|| write(&vault, "Beta.md", format!("{BETA}\n## A heading\n"))),
+        ),
+        (
+            "the missing note, created",
+            Box::new(|| write(&vault, "Missing note.md", "# Missing\n\n![[sub/Gamma]]\n")),
+        ),
+        (
+            "a new note in a new folder",
+            Box::new(|| {
+                write(
+                    &vault,
+                    "new/deep/Epsilon.md",
+                    "# Epsilon\n\n[[Delta]] #topic/new\n",
+                )
+            }),
+        ),
+        (
+            "an embedded note, renamed",
+            Box::new(|| {
+                Ok(std::fs::rename(
+                    vault.join("Beta.md"),
+                    vault.join("sub/Beta renamed.md"),
+                )?)
+            }),
+        ),
+        (
+            "a note unpublished",
+            Box::new(|| {
+                write(
+                    &vault,
+                    "Delta.md",
+                    format!("---\ndraft: true\n---\n{DELTA}"),
+                )
+            }),
+        ),
+        (
+            "a note deleted, its folder empty",
+            Box::new(|| Ok(std::fs::remove_dir_all(vault.join("new"))?)),
+        ),
+        (
+            "a note deleted that others link to",
+            Box::new(|| Ok(std::fs::remove_file(vault.join("sub/Gamma.md"))?)),
+        ),
+    ];
+    for (what, change) in &changes {
+        // (the step's name, shown with a failure below)
+        eprintln!("step: {what}");
+        change()?;
+        let report = live
+            .update(&options(&vault, out.clone()))?
+            .ok_or_else(|| fail(format!("{what}: took a full build")))?;
+        let fresh = same_as_fresh(&vault, &out, dir.path())?;
+        assert_eq!(report.diagnostics, fresh.diagnostics, "{what}");
+        assert_eq!(report.pages, fresh.pages, "{what}");
+        assert_eq!(report.notes, fresh.notes, "{what}");
+        assert!(
+            vault.join("new").exists() || !out.join("new").exists(),
+            "{what}: an empty folder is left"
+        );
+    }
+    Ok(())
+}
+
+#[test]
+fn changes_of_attachments_macros_and_cards_ask_for_a_full_build() -> TestResult {
     let (dir, vault) = temp_vault(&[("Alpha.md", ALPHA), ("Beta.md", BETA)])?;
+    write(&vault, "pic.png", [1u8, 2, 3])?;
     let out = dir.path().join("site");
     let changes: Vec<Box<dyn Fn() -> TestResult>> = vec![
+        Box::new(|| write(&vault, "pic.png", [1u8, 2, 3, 4])),
+        Box::new(|| write(&vault, "other.png", [1u8])),
+        Box::new(|| write(&vault, "preamble.sty", "\\newcommand{\\R}{\\mathbb{R}}\n")),
         Box::new(|| {
             write(
                 &vault,
                 "Alpha.md",
-                ALPHA.replace("# Alpha", "# Alpha\n\n[[Beta]]"),
+                format!("{ALPHA}\n#flashcards\n\nWhat is 1+1::2\n"),
             )
         }),
-        Box::new(|| write(&vault, "Alpha.md", ALPHA.replace("#topic", "#other"))),
-        Box::new(|| write(&vault, "Alpha.md", format!("---\ntitle: A\n---\n{ALPHA}"))),
-        Box::new(|| write(&vault, "Alpha.md", format!("{ALPHA}\n## A heading\n"))),
-        Box::new(|| write(&vault, "New.md", "# New\n")),
-        Box::new(|| Ok(std::fs::remove_file(vault.join("Beta.md"))?)),
     ];
     for change in &changes {
         write(&vault, "Alpha.md", ALPHA)?;
-        write(&vault, "Beta.md", BETA)?;
-        let _ = std::fs::remove_file(vault.join("New.md"));
+        write(&vault, "pic.png", [1u8, 2, 3])?;
+        let _ = std::fs::remove_file(vault.join("other.png"));
+        let _ = std::fs::remove_file(vault.join("preamble.sty"));
         let (_, live) = Live::build(&options(&vault, out.clone()), &Quiet)?;
         let mut live = live.ok_or("a build for serve keeps its state")?;
         let site_before = files_under(&out)?;
@@ -180,7 +279,8 @@ fn seen(changes: &std::sync::mpsc::Receiver<notebuild::serve::Seen>) -> TestResu
 type Step<'a> = (&'a str, bool, Box<dyn Fn() -> TestResult + 'a>);
 
 #[test]
-fn with_the_watchers_paths_edits_are_read_alone_and_the_rest_is_a_full_build() -> TestResult {
+fn with_the_watchers_paths_edits_are_read_alone_and_a_changed_attachment_is_a_full_build()
+-> TestResult {
     let (dir, vault) = temp_vault(&[
         ("Alpha.md", ALPHA),
         ("Beta.md", BETA),
@@ -233,12 +333,12 @@ fn with_the_watchers_paths_edits_are_read_alone_and_the_rest_is_a_full_build() -
         ),
         (
             "a new note",
-            false,
+            true,
             Box::new(|| write(&vault, "New.md", "# New\n\n[[Alpha]]\n")),
         ),
         (
             "a renamed note",
-            false,
+            true,
             Box::new(|| {
                 Ok(std::fs::rename(
                     vault.join("New.md"),
@@ -253,17 +353,17 @@ fn with_the_watchers_paths_edits_are_read_alone_and_the_rest_is_a_full_build() -
         ),
         (
             "a deleted note",
-            false,
+            true,
             Box::new(|| Ok(std::fs::remove_file(vault.join("sub/Renamed.md"))?)),
         ),
         (
             "a new folder of notes",
-            false,
+            true,
             Box::new(|| write(&vault, "more/deep/Note.md", "# Deep\n")),
         ),
         (
             "a removed folder",
-            false,
+            true,
             Box::new(|| Ok(std::fs::remove_dir_all(vault.join("more"))?)),
         ),
         (
