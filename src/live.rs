@@ -100,6 +100,8 @@ pub struct Live {
     pages: usize,
     /// An update gave up or failed half-way: this state is no longer the site's.
     spent: bool,
+    /// Each note's [`page_inputs`], once a change of the outline needed them.
+    inputs: Option<Vec<u64>>,
 }
 
 fn attachment_state(a: &vault::Attachment) -> AttachmentState {
@@ -196,6 +198,7 @@ impl Live {
             written,
             pages,
             spent: false,
+            inputs: None,
         }
     }
 
@@ -399,6 +402,22 @@ impl Live {
         }
 
         lap(start, "checked");
+        // (whether a changed note has identities may have changed)
+        if let Some(inputs) = self.inputs.as_mut() {
+            let order = render::nav::reading_order(&self.graph, &self.infos, &settings.order);
+            let positions = render::nav::positions(&order, self.notes.len());
+            for &i in &changed {
+                if let Some(slot) = inputs.get_mut(i) {
+                    *slot = page_inputs(
+                        &self.graph,
+                        &self.infos,
+                        &self.identities,
+                        (&positions, &order),
+                        i,
+                    );
+                }
+            }
+        }
         // the pages that can differ: the changed notes' and those embedding them
         let identities = &self.identities;
         let affected = embedders(graph, infos, &changed);
@@ -577,18 +596,21 @@ impl Live {
         let old_graph = std::mem::take(&mut self.graph);
         let old_order = render::nav::reading_order(&old_graph, &old_infos, &settings.order);
         let old_positions = render::nav::positions(&old_order, old_notes.len());
-        let old_inputs: Vec<u64> = (0..old_notes.len())
-            .into_par_iter()
-            .map(|j| {
-                page_inputs(
-                    &old_graph,
-                    &old_infos,
-                    &old_identities,
-                    (&old_positions, &old_order),
-                    j,
-                )
-            })
-            .collect();
+        let old_inputs: Vec<u64> = match self.inputs.take() {
+            Some(inputs) if inputs.len() == old_notes.len() => inputs,
+            _ => (0..old_notes.len())
+                .into_par_iter()
+                .map(|j| {
+                    page_inputs(
+                        &old_graph,
+                        &old_infos,
+                        &old_identities,
+                        (&old_positions, &old_order),
+                        j,
+                    )
+                })
+                .collect(),
+        };
         let old_quiz = render::site_settings(settings, &old_graph, &old_cards).quiz;
         let old_published: Vec<bool> = old_graph.pages.iter().map(|p| p.published).collect();
         let old_generated = render::generated_paths(&old_cards, &old_published);
@@ -644,15 +666,14 @@ impl Live {
         let positions = render::nav::positions(&order, notes.len());
         // the notes whose page may differ: new text, or other notes give it
         // something else
-        let dirty: Vec<usize> = (0..notes.len())
+        let inputs: Vec<u64> = (0..notes.len())
             .into_par_iter()
+            .map(|k| page_inputs(&graph, &infos, &identities, (&positions, &order), k))
+            .collect();
+        let dirty: Vec<usize> = (0..notes.len())
             .filter(|&k| match kept[k] {
                 None => true,
-                Some(j) => {
-                    page_inputs(&graph, &infos, &identities, (&positions, &order), k)
-                        != old_inputs[j]
-                        || rests[k].is_some() != published[k]
-                }
+                Some(j) => inputs[k] != old_inputs[j] || rests[k].is_some() != published[k],
             })
             .collect();
         let affected = embedders(&graph, &infos, &dirty);
@@ -760,6 +781,7 @@ impl Live {
         self.preamble = vault.preamble;
         self.pages = published.iter().filter(|&&p| p).count() + rest.pages;
         self.graph = graph;
+        self.inputs = Some(inputs);
         self.spent = false;
         Ok(Some(self.report(rest.diagnostics, start)))
     }
@@ -902,11 +924,13 @@ fn page_inputs(
         }
     };
     for link in &infos[i].links {
-        resolved(
-            graph.resolve(i, &link.target, link.fragment.as_ref()),
-            &mut h,
-        );
-        resolved(graph.resolve(i, &link.target, None), &mut h);
+        let r = graph.resolve(i, &link.target, link.fragment.as_ref());
+        // (a link to a missing heading goes to the note's top)
+        let top = matches!(r, Err(graph::LinkError::MissingAnchor(_)));
+        resolved(r, &mut h);
+        if top {
+            resolved(graph.resolve(i, &link.target, None), &mut h);
+        }
     }
     0xffu8.hash(&mut h);
     for &b in &graph.backlinks[i] {

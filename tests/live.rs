@@ -209,6 +209,20 @@ fn changes_of_the_outline_and_of_the_notes_are_written_as_a_fresh_build_writes_t
             "a note deleted that others link to",
             Box::new(|| Ok(std::fs::remove_file(vault.join("sub/Gamma.md"))?)),
         ),
+        (
+            "an identity added to a note that had none (the quick way)",
+            Box::new(|| {
+                write(
+                    &vault,
+                    "Missing note.md",
+                    "# Missing\n\n![[sub/Gamma]]\n\n$\\frac{d}{dx} x^2 = 3x$\n",
+                )
+            }),
+        ),
+        (
+            "the first note deleted: the others' indices, in their badges, move",
+            Box::new(|| Ok(std::fs::remove_file(vault.join("Alpha.md"))?)),
+        ),
     ];
     for (what, change) in &changes {
         // (the step's name, shown with a failure below)
