@@ -1,16 +1,26 @@
-//! `serve`'s rebuilds: what the last build was made of, kept in memory, so that an edit
-//! to a note's text re-parses and re-checks that note only and writes only the files
-//! whose bytes changed.
+//! `serve`'s rebuilds: what the last build was made of, kept in memory, so that a
+//! change to the vault re-reads, re-parses and re-checks only the notes it touches and
+//! writes only the files whose bytes changed.
 //!
-//! An edit takes the quick way only when everything the rest of the site reads of the
+//! What changed is known from the paths `serve`'s watcher names
+//! ([`crate::serve::take_changed`]); when it names a folder, a symbolic link or lost
+//! track (or no watcher runs on this thread) the vault is walked again.
+//!
+//! An edit takes the quickest way when everything the rest of the site reads of the
 //! note stays as it was: its title, aliases, tags, headings, block ids, links (where
 //! they lead, not where they are written), whether it is published and its date, and
-//! the link graph as a whole; the same notes, attachments, preamble and settings. Then
-//! the pages that can differ are the note's own, the pages that embed it (through any
-//! number of embeds) and the pages made from every note (index, tags, report, quiz
-//! pages, search index, previews): those are rendered again and each file whose bytes
-//! changed is replaced through a temporary file in its folder and a rename. Anything
-//! else is a full build ([`crate::pipeline::build`]), which swaps in a whole new site.
+//! its cards; then the link graph is the same. The pages that can differ are the
+//! note's own, the pages that embed it (through any number of embeds) and the pages made
+//! from every note (index, report, quiz pages, search index, previews), each made again
+//! only when what it is made of changed.
+//!
+//! Notes that come, go or are renamed, and edits of a note's outline, take a longer way
+//! (`Live::restructure`): the link graph is made anew, and the pages rendered again are
+//! those whose inputs from other notes changed (`page_inputs`), with the pages
+//! embedding them and every page made of the whole vault. Changes to attachments, the
+//! preamble, the settings or the cards are a full build ([`crate::pipeline::build`]),
+//! which swaps in a whole new site. Each file whose bytes changed is replaced through a
+//! temporary file in its folder and a rename.
 //!
 //! Verdicts of notes checked again here are not written to the verdict cache (its file
 //! keeps the entries of the last full run); the next full build checks those notes once
