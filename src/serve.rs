@@ -138,8 +138,18 @@ fn note_seen(seen: Seen) {
             }
             Seen::Rescan => changed.rescan = true,
         }
+        // past this many paths (a checkout, a folder copied in), walking the vault is
+        // as quick, and the list stays bounded
+        if changed.rescan || changed.paths.len() > PATHS_KEPT {
+            changed.rescan = true;
+            changed.paths.clear();
+        }
     });
 }
+
+/// How many changed paths [`take_changed`] keeps before saying the vault must be
+/// walked again instead.
+const PATHS_KEPT: usize = 10_000;
 
 /// Watches `vault` (recursively) and sends a message for each change to a note or an
 /// attachment, naming the paths that changed; changes in hidden folders (`.obsidian`,
