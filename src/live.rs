@@ -111,7 +111,7 @@ pub struct Live {
     /// An update gave up or failed half-way: this state is no longer the site's.
     spent: bool,
     /// Each note's [`page_inputs`], once a change of the outline needed them.
-    inputs: Option<Vec<u64>>,
+    inputs: Option<Vec<(u64, u64)>>,
 }
 
 fn attachment_state(a: &vault::Attachment) -> AttachmentState {
@@ -606,7 +606,7 @@ impl Live {
         let old_graph = std::mem::take(&mut self.graph);
         let old_order = render::nav::reading_order(&old_graph, &old_infos, &settings.order);
         let old_positions = render::nav::positions(&old_order, old_notes.len());
-        let old_inputs: Vec<u64> = match self.inputs.take() {
+        let old_inputs: Vec<(u64, u64)> = match self.inputs.take() {
             Some(inputs) if inputs.len() == old_notes.len() => inputs,
             _ => (0..old_notes.len())
                 .into_par_iter()
@@ -676,17 +676,22 @@ impl Live {
         let positions = render::nav::positions(&order, notes.len());
         // the notes whose page may differ: new text, or other notes give it
         // something else
-        let inputs: Vec<u64> = (0..notes.len())
+        let inputs: Vec<(u64, u64)> = (0..notes.len())
             .into_par_iter()
             .map(|k| page_inputs(&graph, &infos, &identities, (&positions, &order), k))
             .collect();
-        let dirty: Vec<usize> = (0..notes.len())
-            .filter(|&k| match kept[k] {
-                None => true,
-                Some(j) => inputs[k] != old_inputs[j] || rests[k].is_some() != published[k],
-            })
+        // (a note whose content is as it was changes no page embedding it)
+        let content_changed: Vec<usize> = (0..notes.len())
+            .filter(|&k| kept[k].is_none_or(|j| inputs[k].0 != old_inputs[j].0))
             .collect();
-        let affected = embedders(&graph, &infos, &dirty);
+        let mut affected = embedders(&graph, &infos, &content_changed);
+        affected.extend((0..notes.len()).filter(|&k| {
+            kept[k].is_some_and(|j| {
+                inputs[k].1 != old_inputs[j].1 || rests[k].is_some() != published[k]
+            })
+        }));
+        affected.sort_unstable();
+        affected.dedup();
         lap(start, "found the pages to render");
 
         let files = std::sync::Mutex::new(Vec::new());
@@ -886,21 +891,23 @@ fn walk_vault(options: &BuildOptions) -> Result<vault::Vault, BuildError> {
     })
 }
 
-/// A hash of what other notes give note `i`'s page (besides its own text, verdicts and
-/// cards, and the pages it embeds): its address, where each of its links leads (the
+/// Hashes of what other notes give note `i`'s page (besides its own text, verdicts and
+/// cards, and the pages it embeds). First what its content (also where it is
+/// embedded) reads: its path, title and address, where each of its links leads (the
 /// note's path, title, address and whether it is published, or the attachment, or why
-/// the link is broken), its backlinks, its tags' pages, and its neighbours in the
-/// reading order; and, when it has identities, its index among the notes (the
-/// badges' links into the report name it). Two states of the site in which a note has the same text, cards
-/// and verdicts and the same hash, and whose embedded notes are all alike, give it
-/// the same page.
+/// the link is broken), its tags' pages, and, when it has identities, its index among
+/// the notes (the badges' links into the report name it). Then all of that and what
+/// only its own page shows: its backlinks and its neighbours in the reading order.
+/// Two states of the site in which a note has the same text, cards and verdicts and
+/// the same second hash, and whose embedded notes have the same text, verdicts and
+/// first hash (through any number of embeds), give it the same page.
 fn page_inputs(
     graph: &Graph,
     infos: &[NoteInfo],
     identities: &[Vec<check::Located>],
     (positions, order): (&[Option<usize>], &[usize]),
     i: usize,
-) -> u64 {
+) -> (u64, u64) {
     use std::hash::{Hash, Hasher};
     let mut h = std::hash::DefaultHasher::new();
     identities
@@ -943,13 +950,10 @@ fn page_inputs(
         }
     }
     0xffu8.hash(&mut h);
-    for &b in &graph.backlinks[i] {
-        note(b, &mut h);
-    }
-    0xffu8.hash(&mut h);
     for tag in &infos[i].tags {
         graph.tag_url(tag).hash(&mut h);
     }
+    let content = h.finish();
     0xffu8.hash(&mut h);
     if let Some(Some(at)) = positions.get(i) {
         for k in [at.checked_sub(1), Some(at + 1)] {
@@ -959,7 +963,11 @@ fn page_inputs(
             }
         }
     }
-    h.finish()
+    0xffu8.hash(&mut h);
+    for &b in &graph.backlinks[i] {
+        note(b, &mut h);
+    }
+    (content, h.finish())
 }
 
 /// Whether what other pages read of a note is the same in `a` and `b`.
