@@ -624,6 +624,10 @@ impl Live {
         let old_quiz = render::site_settings(settings, &old_graph, &old_cards).quiz;
         let old_published: Vec<bool> = old_graph.pages.iter().map(|p| p.published).collect();
         let old_generated = render::generated_paths(&old_cards, &old_published);
+        // the notes with identities (those below are moved out of the list)
+        let old_with: Vec<usize> = (0..old_identities.len())
+            .filter(|&j| !old_identities[j].is_empty())
+            .collect();
         lap(start, "old pages' inputs");
 
         let mut old_notes: Vec<Option<ParsedNote>> = old_notes.into_iter().map(Some).collect();
@@ -672,6 +676,20 @@ impl Live {
             return Ok(None);
         }
         lap(start, "graph");
+        // the report is as it was when the notes with identities are the same, at the
+        // same places among the notes, with the same titles, addresses and identities
+        let new_with: Vec<usize> = (0..identities.len())
+            .filter(|&k| !identities[k].is_empty())
+            .collect();
+        // (a note not kept still has its old identities in `old_identities`)
+        let report_same = new_with == old_with
+            && new_with.iter().all(|&k| {
+                old_infos[k].path == infos[k].path
+                    && old_infos[k].title == infos[k].title
+                    && old_graph.pages[k] == graph.pages[k]
+                    && (kept[k] == Some(k)
+                        || format!("{:?}", identities[k]) == format!("{:?}", old_identities[k]))
+            });
         let order = render::nav::reading_order(&graph, &infos, &settings.order);
         let positions = render::nav::positions(&order, notes.len());
         // the notes whose page may differ: new text, or other notes give it
@@ -749,7 +767,10 @@ impl Live {
             &cards,
             settings,
             &list,
-            render::Remake::ALL,
+            render::Remake {
+                checks: !report_same,
+                ..render::Remake::ALL
+            },
             &sink,
         )?;
         drop(list);
@@ -761,6 +782,10 @@ impl Live {
         // what the site no longer has: pages of notes gone or unpublished, tag pages
         // of tags gone
         let mut wanted: HashSet<&str> = files.iter().map(|f| f.path.as_str()).collect();
+        if report_same {
+            // (not made again: as it was)
+            wanted.insert(render::CHECKS_PAGE);
+        }
         for (page, &p) in graph.pages.iter().zip(&published) {
             if p {
                 wanted.insert(page.url.as_str());
@@ -794,7 +819,9 @@ impl Live {
         self.graph_diagnostics = graph_diagnostics;
         self.walk_diagnostics = vault.diagnostics;
         self.preamble = vault.preamble;
-        self.pages = published.iter().filter(|&&p| p).count() + rest.pages;
+        // (the report, when not made again, is one page all the same)
+        self.pages =
+            published.iter().filter(|&&p| p).count() + rest.pages + usize::from(report_same);
         self.graph = graph;
         self.inputs = Some(inputs);
         self.spent = false;
