@@ -146,16 +146,23 @@ fn run() -> BenchResult<()> {
         ms(*rebuilds.iter().max().unwrap_or(&Duration::ZERO)),
     );
     println!(
-        "\n== {label}: serve's quick rebuild after a one-line edit (notebuild::live), from the write to the site up to date =="
+        "\n== {label}: serve's quick rebuilds (notebuild::live, with serve's watcher), from the write to the site up to date =="
     );
     let quick = measure_quick_rebuilds(&generated_root, scratch.path(), args.runs)?;
-    println!(
-        "one-line edit ({} runs): min {}  median {}  max {}",
-        quick.len(),
-        ms(*quick.iter().min().unwrap_or(&Duration::ZERO)),
-        ms(median(&quick)),
-        ms(*quick.iter().max().unwrap_or(&Duration::ZERO)),
-    );
+    for (what, times) in [
+        ("one-line edit", &quick.edits),
+        ("new note", &quick.new),
+        ("renamed note", &quick.renamed),
+        ("deleted note", &quick.deleted),
+    ] {
+        println!(
+            "{what} ({} runs): min {}  median {}  max {}",
+            times.len(),
+            ms(*times.iter().min().unwrap_or(&Duration::ZERO)),
+            ms(median(times)),
+            ms(*times.iter().max().unwrap_or(&Duration::ZERO)),
+        );
+    }
     if args.keep {
         println!("kept the generated vault in {}", scratch.keep().display());
     }
@@ -302,10 +309,22 @@ fn measure_builds(
     })
 }
 
-/// A build for `serve` (keeping its state), then `runs` quick updates each after adding
-/// a line of text to one note's body; each must take the quick way. The note is restored
-/// afterwards.
-fn measure_quick_rebuilds(vault: &Path, scratch: &Path, runs: usize) -> BenchResult<Vec<Duration>> {
+/// Times of serve's quick rebuilds, each from the write to the site up to date.
+struct QuickStats {
+    /// One-line edits of a note's body.
+    edits: Vec<Duration>,
+    /// A new note, the same note renamed, then deleted.
+    new: Vec<Duration>,
+    renamed: Vec<Duration>,
+    deleted: Vec<Duration>,
+}
+
+/// A build for `serve` (keeping its state) with `serve`'s watcher on the vault, then
+/// `runs` one-line edits of a note's body, and `runs` times a new note, renamed, then
+/// deleted; each must take the quick way (`notebuild::live`). Each time runs from the
+/// write to the update's end: the watcher's report, its 20 ms settle, the update. The
+/// vault is as it was afterwards.
+fn measure_quick_rebuilds(vault: &Path, scratch: &Path, runs: usize) -> BenchResult<QuickStats> {
     let out = scratch.join("out-quick");
     let options = BuildOptions {
         vault: vault.to_path_buf(),
@@ -321,6 +340,7 @@ fn measure_quick_rebuilds(vault: &Path, scratch: &Path, runs: usize) -> BenchRes
     };
     let (_, live) = notebuild::live::Live::build(&options, &Quiet)?;
     let mut live = live.ok_or("no state kept")?;
+    let (_watcher, changes) = notebuild::serve::watch(vault, std::slice::from_ref(&out))?;
     let walk = vault::load(vault, &WalkOptions::default())?;
     let note = walk
         .notes
@@ -330,17 +350,50 @@ fn measure_quick_rebuilds(vault: &Path, scratch: &Path, runs: usize) -> BenchRes
         .map(|n| vault.join(&n.path))
         .ok_or("the vault has no note")?;
     let original = fs::read_to_string(&note)?;
-    let mut times = Vec::with_capacity(runs);
+    let mut timed =
+        |what: &str, change: &dyn Fn() -> std::io::Result<()>| -> BenchResult<Duration> {
+            let started = Instant::now();
+            change()?;
+            match notebuild::serve::next_change_within(&changes, Duration::from_secs(10)) {
+                Some(true) => {}
+                _ => return Err(format!("{what}: the watcher reported nothing").into()),
+            }
+            live.update(&options)?
+                .ok_or_else(|| format!("{what} took a full build"))?;
+            Ok(started.elapsed())
+        };
+    let mut stats = QuickStats {
+        edits: Vec::new(),
+        new: Vec::new(),
+        renamed: Vec::new(),
+        deleted: Vec::new(),
+    };
     for run in 0..runs {
-        let started = Instant::now();
-        fs::write(&note, format!("{original}\nEdited in run {run}.\n"))?;
-        live.update(&options)?
-            .ok_or("a one-line edit took a full build")?;
-        times.push(started.elapsed());
+        stats.edits.push(timed("a one-line edit", &|| {
+            fs::write(&note, format!("{original}\nEdited in run {run}.\n"))
+        })?);
     }
-    fs::write(&note, original)?;
+    fs::write(&note, &original)?;
+    let _ = notebuild::serve::next_change_within(&changes, Duration::from_secs(10));
+    let linked = note
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    for run in 0..runs {
+        let new = vault.join(format!("bench-new-{run}.md"));
+        let renamed = vault.join(format!("bench-renamed-{run}.md"));
+        stats.new.push(timed("a new note", &|| {
+            fs::write(&new, format!("# New {run}\n\nSee [[{linked}]], $x^2$.\n"))
+        })?);
+        stats
+            .renamed
+            .push(timed("a renamed note", &|| fs::rename(&new, &renamed))?);
+        stats
+            .deleted
+            .push(timed("a deleted note", &|| fs::remove_file(&renamed))?);
+    }
     fs::remove_dir_all(&out)?;
-    Ok(times)
+    Ok(stats)
 }
 
 /// A build that fills the verdict cache, then `runs` rebuilds each after appending a

@@ -78,11 +78,26 @@ pub fn build(
     attachments: &[String],
     generated: &[String],
 ) -> (Graph, Vec<Diagnostic>) {
+    let (g, per_note, mut diagnostics) = build_parts(notes, infos, attachments, generated);
+    let mut all: Vec<Diagnostic> = per_note.into_iter().flatten().collect();
+    all.append(&mut diagnostics);
+    (g, all)
+}
+
+/// [`build`], with the warnings of each note's links apart (by note, as
+/// [`Graph::link_diagnostics`] gives them) from the others (pages whose paths clash).
+pub fn build_parts(
+    notes: &[ParsedNote],
+    infos: &[NoteInfo],
+    attachments: &[String],
+    generated: &[String],
+) -> (Graph, Vec<Vec<Diagnostic>>, Vec<Diagnostic>) {
     let mut g = Graph {
         attachments: attachments.to_vec(),
         ..Graph::default()
     };
     let mut diagnostics = Vec::new();
+    let mut per_note: Vec<Vec<Diagnostic>> = vec![Vec::new(); infos.len()];
 
     for (i, info) in infos.iter().enumerate() {
         let key = strip_md(&info.path).to_lowercase();
@@ -128,44 +143,7 @@ pub fn build(
                     }
                 }
                 Ok(Resolved::Attachment(_)) => {}
-                Err(LinkError::MissingNote) => {
-                    let (what, hint) = match link.kind {
-                        LinkKind::Embed => (
-                            "embedded file or note",
-                            "check the spelling, or create the note; the link is shown as broken",
-                        ),
-                        LinkKind::File => (
-                            "linked file",
-                            "add the file to the vault, or fix the path (relative to this note's folder or to the vault)",
-                        ),
-                        _ => (
-                            "linked note",
-                            "check the spelling, or create the note; the link is shown as broken",
-                        ),
-                    };
-                    diagnostics.push(
-                        Diagnostic::warning(
-                            &note.path,
-                            &note.text,
-                            link.range.clone(),
-                            format!("{what} `{}` does not exist", link.target),
-                        )
-                        .with_hint(hint),
-                    );
-                }
-                Err(LinkError::MissingAnchor(anchor)) => diagnostics.push(
-                    Diagnostic::warning(
-                        &note.path,
-                        &note.text,
-                        link.range.clone(),
-                        format!("`{anchor}` is not a heading or block id of the linked note"),
-                    )
-                    .with_hint(if link.kind == LinkKind::Embed {
-                        "the embed is shown as missing; check the heading's spelling"
-                    } else {
-                        "the link goes to the top of the note instead"
-                    }),
-                ),
+                Err(error) => per_note[from].push(broken_link(note, link, error)),
             }
         }
     }
@@ -243,7 +221,47 @@ pub fn build(
         }
     }
     g.attachment_urls = namespace.attachments;
-    (g, diagnostics)
+    (g, per_note, diagnostics)
+}
+
+/// The warning for a link of `note` that does not resolve.
+fn broken_link(note: &ParsedNote, link: &crate::extract::LinkRef, error: LinkError) -> Diagnostic {
+    match error {
+        LinkError::MissingNote => {
+            let (what, hint) = match link.kind {
+                LinkKind::Embed => (
+                    "embedded file or note",
+                    "check the spelling, or create the note; the link is shown as broken",
+                ),
+                LinkKind::File => (
+                    "linked file",
+                    "add the file to the vault, or fix the path (relative to this note's folder or to the vault)",
+                ),
+                _ => (
+                    "linked note",
+                    "check the spelling, or create the note; the link is shown as broken",
+                ),
+            };
+            Diagnostic::warning(
+                &note.path,
+                &note.text,
+                link.range.clone(),
+                format!("{what} `{}` does not exist", link.target),
+            )
+            .with_hint(hint)
+        }
+        LinkError::MissingAnchor(anchor) => Diagnostic::warning(
+            &note.path,
+            &note.text,
+            link.range.clone(),
+            format!("`{anchor}` is not a heading or block id of the linked note"),
+        )
+        .with_hint(if link.kind == LinkKind::Embed {
+            "the embed is shown as missing; check the heading's spelling"
+        } else {
+            "the link goes to the top of the note instead"
+        }),
+    }
 }
 
 /// Why a link did not resolve.
@@ -255,6 +273,24 @@ pub enum LinkError {
 }
 
 impl Graph {
+    /// The warnings for the links of note `from` (`note`, `info`) that do not resolve,
+    /// in the order they are written: what [`build`] reports for that note.
+    pub fn link_diagnostics(
+        &self,
+        from: usize,
+        note: &ParsedNote,
+        info: &NoteInfo,
+    ) -> Vec<Diagnostic> {
+        info.links
+            .iter()
+            .filter_map(|link| {
+                self.resolve(from, &link.target, link.fragment.as_ref())
+                    .err()
+                    .map(|error| broken_link(note, link, error))
+            })
+            .collect()
+    }
+
     /// The page of a tag (as written, `#` left off), from the namespace; tags of no
     /// published note have none of their own and get the page their name asks for.
     pub fn tag_url(&self, name: &str) -> String {

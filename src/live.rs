@@ -1,16 +1,26 @@
-//! `serve`'s rebuilds: what the last build was made of, kept in memory, so that an edit
-//! to a note's text re-parses and re-checks that note only and writes only the files
-//! whose bytes changed.
+//! `serve`'s rebuilds: what the last build was made of, kept in memory, so that a
+//! change to the vault re-reads, re-parses and re-checks only the notes it touches and
+//! writes only the files whose bytes changed.
 //!
-//! An edit takes the quick way only when everything the rest of the site reads of the
+//! What changed is known from the paths `serve`'s watcher names
+//! ([`crate::serve::take_changed`]); when it names a folder, a symbolic link or lost
+//! track (or no watcher runs on this thread) the vault is walked again.
+//!
+//! An edit takes the quickest way when everything the rest of the site reads of the
 //! note stays as it was: its title, aliases, tags, headings, block ids, links (where
 //! they lead, not where they are written), whether it is published and its date, and
-//! the link graph as a whole; the same notes, attachments, preamble and settings. Then
-//! the pages that can differ are the note's own, the pages that embed it (through any
-//! number of embeds) and the pages made from every note (index, tags, report, quiz
-//! pages, search index, previews): those are rendered again and each file whose bytes
-//! changed is replaced through a temporary file in its folder and a rename. Anything
-//! else is a full build ([`crate::pipeline::build`]), which swaps in a whole new site.
+//! its cards; then the link graph is the same. The pages that can differ are the
+//! note's own, the pages that embed it (through any number of embeds) and the pages made
+//! from every note (index, report, quiz pages, search index, previews), each made again
+//! only when what it is made of changed.
+//!
+//! Notes that come, go or are renamed, and edits of a note's outline, take a longer way
+//! (`Live::restructure`): the link graph is made anew, and the pages rendered again are
+//! those whose inputs from other notes changed (`page_inputs`), with the pages
+//! embedding them and every page made of the whole vault. Changes to attachments, the
+//! preamble, the settings or the cards are a full build ([`crate::pipeline::build`]),
+//! which swaps in a whole new site. Each file whose bytes changed is replaced through a
+//! temporary file in its folder and a rename.
 //!
 //! Verdicts of notes checked again here are not written to the verdict cache (its file
 //! keeps the entries of the last full run); the next full build checks those notes once
@@ -75,8 +85,11 @@ type AttachmentState = (String, PathBuf, Option<(u64, SystemTime)>);
 /// The last build, in memory.
 pub struct Live {
     options: BuildOptions,
-    preamble: Option<String>,
+    preamble: Option<vault::SourceFile>,
     attachments: Vec<AttachmentState>,
+    /// Index of each note, and of each attachment, by vault path.
+    note_index: HashMap<String, usize>,
+    attachment_index: HashMap<String, usize>,
     walk_diagnostics: Vec<Diagnostic>,
     macros: Macros,
     macro_diagnostics: Vec<Diagnostic>,
@@ -86,16 +99,19 @@ pub struct Live {
     card_diagnostics: Vec<Vec<Diagnostic>>,
     identities: Vec<Vec<check::Located>>,
     graph: Graph,
-    link_diagnostics: Vec<Diagnostic>,
+    /// The warnings of each note's links, and the graph's others (clashing paths).
+    link_diagnostics: Vec<Vec<Diagnostic>>,
+    graph_diagnostics: Vec<Diagnostic>,
     rests: Vec<Option<NoteRest>>,
     settings: SiteSettings,
     /// Every file the site's pages were rendered into (attachments aside).
     written: HashMap<String, Fingerprint>,
-    preamble_path: Option<String>,
     /// HTML pages of the site.
     pages: usize,
     /// An update gave up or failed half-way: this state is no longer the site's.
     spent: bool,
+    /// Each note's [`page_inputs`], once a change of the outline needed them.
+    inputs: Option<Vec<(u64, u64)>>,
 }
 
 fn attachment_state(a: &vault::Attachment) -> AttachmentState {
@@ -114,10 +130,20 @@ fn build_graph(
     infos: &[NoteInfo],
     cards: &[Vec<Card>],
     attachments: &[String],
-) -> (Graph, Vec<Diagnostic>) {
+) -> (Graph, Vec<Vec<Diagnostic>>, Vec<Diagnostic>) {
     let published: Vec<bool> = infos.iter().map(|i| i.published).collect();
     let generated = render::generated_paths(cards, &published);
-    graph::build(notes, infos, attachments, &generated)
+    graph::build_parts(notes, infos, attachments, &generated)
+}
+
+/// What the watcher's paths tell of a change.
+enum Reread {
+    /// Only notes' texts may have changed: these, read again (index, file).
+    Notes(Vec<(usize, vault::SourceFile)>),
+    /// The paths do not tell enough: walk the vault.
+    Walk,
+    /// Notes or attachments came, went or changed otherwise: a full build.
+    Full,
 }
 
 impl Live {
@@ -142,8 +168,18 @@ impl Live {
             .collect();
         let attachments: Vec<AttachmentState> =
             vault.attachments.iter().map(attachment_state).collect();
-        let (graph, link_diagnostics) =
+        let (graph, link_diagnostics, graph_diagnostics) =
             build_graph(&notes, &infos, &cards, &attachment_paths(&attachments));
+        let note_index = notes
+            .iter()
+            .enumerate()
+            .map(|(i, n)| (n.path.clone(), i))
+            .collect();
+        let attachment_index = attachments
+            .iter()
+            .enumerate()
+            .map(|(i, (p, _, _))| (p.clone(), i))
+            .collect();
         let mut by_note: Vec<Option<NoteRest>> = vec![None; notes.len()];
         for (i, r) in rests {
             if let Some(slot) = by_note.get_mut(i) {
@@ -152,9 +188,10 @@ impl Live {
         }
         Live {
             options,
-            preamble: vault.preamble.as_ref().map(|p| p.text.clone()),
-            preamble_path: vault.preamble.as_ref().map(|p| p.path.clone()),
+            preamble: vault.preamble,
             attachments,
+            note_index,
+            attachment_index,
             walk_diagnostics: vault.diagnostics,
             macros,
             macro_diagnostics,
@@ -165,11 +202,13 @@ impl Live {
             identities,
             graph,
             link_diagnostics,
+            graph_diagnostics,
             rests: by_note,
             settings,
             written,
             pages,
             spent: false,
+            inputs: None,
         }
     }
 
@@ -183,7 +222,85 @@ impl Live {
         options: &BuildOptions,
         progress: &dyn pipeline::Progress,
     ) -> Result<(BuildReport, Option<Live>), BuildError> {
+        // the walk sees every change made before it
+        let _ = crate::serve::take_changed();
         pipeline::build_with(options, progress, true)
+    }
+
+    /// Reads again the files the watcher named, when that is enough to know what
+    /// changed: notes whose text may differ (the others as they were), or that a full
+    /// build is needed.
+    fn reread(&self, changed: &crate::serve::Changed) -> Reread {
+        if changed.rescan {
+            return Reread::Walk;
+        }
+        let mut notes = Vec::new();
+        for (rel, abs) in &changed.paths {
+            if rel.is_empty()
+                || rel == vault::PREAMBLE
+                || self.preamble.as_ref().is_some_and(|p| p.path == *rel)
+            {
+                return Reread::Walk;
+            }
+            // the vault's settings are read by the command (the options compared above)
+            if rel == crate::config::FILE {
+                continue;
+            }
+            let meta = match std::fs::symlink_metadata(abs) {
+                Ok(meta) => meta,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                    let inside = format!("{rel}/");
+                    let known = self.note_index.contains_key(rel)
+                        || self.attachment_index.contains_key(rel)
+                        || self.notes.iter().any(|n| n.path.starts_with(&inside))
+                        || self
+                            .attachments
+                            .iter()
+                            .any(|(p, _, _)| p.starts_with(&inside));
+                    if known {
+                        return Reread::Full;
+                    }
+                    // a file that came and went (an editor's temporary file)
+                    continue;
+                }
+                Err(_) => return Reread::Walk,
+            };
+            if meta.file_type().is_symlink() || meta.is_dir() {
+                return Reread::Walk;
+            }
+            if !meta.is_file() {
+                // the walk skips what is neither a file nor a folder
+                continue;
+            }
+            if let Some(&i) = self.note_index.get(rel) {
+                let Ok((file, warning)) = vault::read_note(rel.clone(), abs) else {
+                    return Reread::Walk;
+                };
+                // the walk's warnings about this note (empty, not UTF-8) as they were
+                let before: Vec<&Diagnostic> = self
+                    .walk_diagnostics
+                    .iter()
+                    .filter(|d| d.file == *rel)
+                    .collect();
+                if before != warning.iter().collect::<Vec<_>>() {
+                    return Reread::Walk;
+                }
+                notes.push((i, file));
+            } else if let Some(&k) = self.attachment_index.get(rel) {
+                let (path, source, _) = &self.attachments[k];
+                let now = attachment_state(&vault::Attachment {
+                    path: path.clone(),
+                    source: source.clone(),
+                });
+                if now != self.attachments[k] {
+                    return Reread::Full;
+                }
+            } else {
+                // a new note or attachment
+                return Reread::Full;
+            }
+        }
+        Reread::Notes(notes)
     }
 
     /// Brings the site up to date after a change in the vault. `Ok(None)` when the
@@ -193,6 +310,9 @@ impl Live {
     /// `Ok(None)`): a full build makes a new one.
     pub fn update(&mut self, options: &BuildOptions) -> Result<Option<BuildReport>, BuildError> {
         let start = Instant::now();
+        // what the watcher saw since the last rebuild (taken even when not used: the
+        // full build that follows sees it all)
+        let watched = crate::serve::take_changed();
         if self.spent {
             return Ok(None);
         }
@@ -213,43 +333,35 @@ impl Live {
         if settings.order != self.settings.order {
             return Ok(None);
         }
-        let out_abs = site::absolute(&options.out).unwrap_or_else(|_| options.out.clone());
-        let walk = WalkOptions {
-            follow_links: options.follow_links,
-            exclude: vec![out_abs],
+        let reread = match watched {
+            Some(changed) => self.reread(&changed),
+            None => Reread::Walk,
         };
-        let vault = vault::load(&options.vault, &walk).map_err(|error| BuildError::Vault {
-            path: options.vault.clone(),
-            error,
-        })?;
-        let same_vault = vault.preamble.as_ref().map(|p| &p.text) == self.preamble.as_ref()
-            && vault.preamble.as_ref().map(|p| &p.path) == self.preamble_path.as_ref()
-            && vault.diagnostics == self.walk_diagnostics
-            && vault.notes.len() == self.notes.len()
-            && vault
-                .notes
-                .iter()
-                .zip(&self.notes)
-                .all(|(a, b)| a.path == b.path)
-            && vault.attachments.len() == self.attachments.len()
-            && vault
-                .attachments
-                .iter()
-                .zip(&self.attachments)
-                .all(|(a, b)| attachment_state(a) == *b);
-        if !same_vault {
-            return Ok(None);
-        }
-        lap(start, "walked");
-        let changed: Vec<usize> = (0..self.notes.len())
-            .filter(|&i| vault.notes[i].text != self.notes[i].text)
+        let read: Vec<(usize, vault::SourceFile)> = match reread {
+            Reread::Full => return self.restructure(options, &settings, None, start),
+            Reread::Notes(notes) => {
+                lap(start, "read the changed files");
+                notes
+            }
+            Reread::Walk => match self.walk(options)? {
+                Ok(notes) => {
+                    lap(start, "walked");
+                    notes
+                }
+                Err(vault) => return self.restructure(options, &settings, Some(vault), start),
+            },
+        };
+        let read: Vec<(usize, vault::SourceFile)> = read
+            .into_iter()
+            .filter(|(i, file)| file.text != self.notes[*i].text)
             .collect();
+        let changed: Vec<usize> = read.iter().map(|(i, _)| *i).collect();
 
         // the changed notes, parsed and extracted again
-        let fresh: Vec<(ParsedNote, NoteInfo, Vec<Card>, Vec<Diagnostic>)> = changed
+        let fresh: Vec<(ParsedNote, NoteInfo, Vec<Card>, Vec<Diagnostic>)> = read
             .par_iter()
-            .map(|&i| {
-                let mut note = parse::parse(&vault.notes[i]);
+            .map(|(_, file)| {
+                let mut note = parse::parse(file);
                 parse::macros::expand(&mut note, &self.macros);
                 let info = extract::extract(&note);
                 let (cards, diagnostics) = cards::cards(&note, &options.cards);
@@ -259,7 +371,7 @@ impl Live {
         for ((_, info, c, _), &i) in fresh.iter().zip(&changed) {
             // (cards changed: the quiz pages may change in number)
             if !same_outline(info, &self.infos[i]) || *c != self.cards[i] {
-                return Ok(None);
+                return self.restructure(options, &settings, None, start);
             }
         }
         lap(start, "parsed");
@@ -269,16 +381,20 @@ impl Live {
             self.cards[i] = c;
             self.card_diagnostics[i] = d;
         }
-        let (notes, infos, cards) = (&self.notes, &self.infos, &self.cards);
-        let (graph, link_diagnostics) =
-            build_graph(notes, infos, cards, &attachment_paths(&self.attachments));
-        if !same_graph(&graph, &self.graph) {
-            return Ok(None);
+        // The graph is made of the notes' outlines, paths and cards, all as they were:
+        // it is the same. Only the warnings of the changed notes' links (their places
+        // in the text) are found again.
+        for &i in &changed {
+            self.link_diagnostics[i] =
+                self.graph
+                    .link_diagnostics(i, &self.notes[i], &self.infos[i]);
         }
-
-        lap(start, "graph");
+        let (notes, infos, cards) = (&self.notes, &self.infos, &self.cards);
+        let graph = &self.graph;
+        lap(start, "links");
         // verdicts of the changed notes
         let identities = &mut self.identities;
+        let mut verdicts_changed = false;
         if !changed.is_empty() {
             let sub_notes: Vec<ParsedNote> = changed.iter().map(|&i| notes[i].clone()).collect();
             let sub_infos: Vec<NoteInfo> = changed.iter().map(|&i| infos[i].clone()).collect();
@@ -289,14 +405,32 @@ impl Live {
                 &pipeline::Quiet,
             );
             for (&i, list) in changed.iter().zip(checked) {
+                // (the report shows each identity's place, text and verdict)
+                verdicts_changed |= format!("{list:?}") != format!("{:?}", identities[i]);
                 identities[i] = list;
             }
         }
 
         lap(start, "checked");
+        // (whether a changed note has identities may have changed)
+        if let Some(inputs) = self.inputs.as_mut() {
+            let order = render::nav::reading_order(&self.graph, &self.infos, &settings.order);
+            let positions = render::nav::positions(&order, self.notes.len());
+            for &i in &changed {
+                if let Some(slot) = inputs.get_mut(i) {
+                    *slot = page_inputs(
+                        &self.graph,
+                        &self.infos,
+                        &self.identities,
+                        (&positions, &order),
+                        i,
+                    );
+                }
+            }
+        }
         // the pages that can differ: the changed notes' and those embedding them
         let identities = &self.identities;
-        let affected = embedders(&graph, infos, &changed);
+        let affected = embedders(graph, infos, &changed);
         let files = std::sync::Mutex::new(Vec::new());
         let sink = |file: OutFile| -> Result<(), BuildError> {
             files
@@ -310,7 +444,7 @@ impl Live {
         let new_rests = render::render_notes(
             notes,
             infos,
-            &graph,
+            graph,
             identities,
             cards,
             &settings,
@@ -326,17 +460,35 @@ impl Live {
         if pages.iter().any(|f| !self.written.contains_key(&f.path)) {
             return Ok(None);
         }
-        self.graph = graph;
-        self.link_diagnostics = link_diagnostics;
         self.write_changed(&options.out, &pages)?;
         lap(start, "notes written");
+        // what is made of the outline only (tag pages, the graph, the explorer's data,
+        // fixed files) and of the cards (the cards' data) is as it was; the report as
+        // well when no verdict changed, the search index and the previews when no
+        // page's entry in them did
+        let mut remake = render::Remake {
+            checks: verdicts_changed,
+            search: false,
+            previews: false,
+            cards: false,
+            ..render::Remake::NOTES
+        };
         for (i, r) in new_rests {
+            match &self.rests[i] {
+                Some(old) => {
+                    let (search, previews) = render::rest_changes(old, &r);
+                    remake.search |= search;
+                    remake.previews |= previews;
+                }
+                None => {
+                    remake.search = true;
+                    remake.previews = true;
+                }
+            }
             self.rests[i] = Some(r);
         }
         let list: Vec<&NoteRest> = self.rests.iter().flatten().collect();
-        // what is made of the outline only (tag pages, the graph, the explorer's data,
-        // fixed files) is as it was
-        let rest = render::render_rest(
+        let rest = render::render_rest_of(
             &self.notes,
             &self.infos,
             &self.graph,
@@ -344,7 +496,7 @@ impl Live {
             &self.cards,
             &settings,
             &list,
-            false,
+            remake,
             &sink,
         )?;
         drop(list);
@@ -358,6 +510,326 @@ impl Live {
         }
         self.write_changed(&options.out, &files)?;
         lap(start, "written");
+        self.spent = false;
+        Ok(Some(self.report(rest.diagnostics, start)))
+    }
+
+    /// Brings the site up to date after notes came, went, were renamed or changed their
+    /// outline: the vault (`vault`, or walked again) must have the same preamble and
+    /// attachments, and every note the same cards (a new or gone note none). Notes whose
+    /// text is as it was are kept as they are; the others are parsed and checked
+    /// again; the link graph is made anew. The pages rendered again are those of
+    /// the notes whose text changed or that other notes give something else (see
+    /// [`page_inputs`]), with the pages embedding them, and every file made of the
+    /// vault as a whole; pages of notes no longer published are removed.
+    fn restructure(
+        &mut self,
+        options: &BuildOptions,
+        settings: &SiteSettings,
+        vault: Option<vault::Vault>,
+        start: Instant,
+    ) -> Result<Option<BuildReport>, BuildError> {
+        let vault = match vault {
+            Some(v) => v,
+            None => walk_vault(options)?,
+        };
+        lap(start, "walked for a new outline");
+        let same_rest = vault.preamble.as_ref().map(|p| (&p.path, &p.text))
+            == self.preamble.as_ref().map(|p| (&p.path, &p.text))
+            && vault.attachments.len() == self.attachments.len()
+            && vault
+                .attachments
+                .iter()
+                .zip(&self.attachments)
+                .all(|(a, b)| attachment_state(a) == *b);
+        if !same_rest {
+            return Ok(None);
+        }
+        // each new note: the old note it keeps (same path and text), if any
+        let kept: Vec<Option<usize>> = vault
+            .notes
+            .iter()
+            .map(|f| {
+                self.note_index
+                    .get(&f.path)
+                    .copied()
+                    .filter(|&j| self.notes[j].text == f.text)
+            })
+            .collect();
+        let fresh_at: Vec<usize> = (0..vault.notes.len())
+            .filter(|&k| kept[k].is_none())
+            .collect();
+        let fresh: Vec<(ParsedNote, NoteInfo, Vec<Card>, Vec<Diagnostic>)> = fresh_at
+            .par_iter()
+            .map(|&k| {
+                let mut note = parse::parse(&vault.notes[k]);
+                parse::macros::expand(&mut note, &self.macros);
+                let info = extract::extract(&note);
+                let (cards, diagnostics) = cards::cards(&note, &options.cards);
+                (note, info, cards, diagnostics)
+            })
+            .collect();
+        // the cards as they were (a note that came or went had none)
+        for ((_, _, c, _), &k) in fresh.iter().zip(&fresh_at) {
+            let before = self
+                .note_index
+                .get(&vault.notes[k].path)
+                .map_or(&[][..], |&j| self.cards[j].as_slice());
+            if c.as_slice() != before {
+                return Ok(None);
+            }
+        }
+        let now: HashSet<&str> = vault.notes.iter().map(|f| f.path.as_str()).collect();
+        if self
+            .notes
+            .iter()
+            .zip(&self.cards)
+            .any(|(n, c)| !c.is_empty() && !now.contains(n.path.as_str()))
+        {
+            return Ok(None);
+        }
+        lap(start, "parsed");
+        let sub_notes: Vec<ParsedNote> = fresh.iter().map(|f| f.0.clone()).collect();
+        let sub_infos: Vec<NoteInfo> = fresh.iter().map(|f| f.1.clone()).collect();
+        let checked =
+            pipeline::check_identities(&sub_notes, &sub_infos, &options.check, &pipeline::Quiet);
+        drop((sub_notes, sub_infos));
+        lap(start, "checked");
+
+        // the old state, taken apart
+        let old_notes = std::mem::take(&mut self.notes);
+        let old_infos = std::mem::take(&mut self.infos);
+        let old_cards = std::mem::take(&mut self.cards);
+        let mut old_card_diagnostics = std::mem::take(&mut self.card_diagnostics);
+        let mut old_identities = std::mem::take(&mut self.identities);
+        let mut old_rests = std::mem::take(&mut self.rests);
+        let old_graph = std::mem::take(&mut self.graph);
+        let old_order = render::nav::reading_order(&old_graph, &old_infos, &settings.order);
+        let old_positions = render::nav::positions(&old_order, old_notes.len());
+        let old_inputs: Vec<(u64, u64)> = match self.inputs.take() {
+            Some(inputs) if inputs.len() == old_notes.len() => inputs,
+            _ => (0..old_notes.len())
+                .into_par_iter()
+                .map(|j| {
+                    page_inputs(
+                        &old_graph,
+                        &old_infos,
+                        &old_identities,
+                        (&old_positions, &old_order),
+                        j,
+                    )
+                })
+                .collect(),
+        };
+        let old_quiz = render::site_settings(settings, &old_graph, &old_cards).quiz;
+        let old_published: Vec<bool> = old_graph.pages.iter().map(|p| p.published).collect();
+        let old_generated = render::generated_paths(&old_cards, &old_published);
+        // the notes with identities (those below are moved out of the list)
+        let old_with: Vec<usize> = (0..old_identities.len())
+            .filter(|&j| !old_identities[j].is_empty())
+            .collect();
+        lap(start, "old pages' inputs");
+
+        let mut old_notes: Vec<Option<ParsedNote>> = old_notes.into_iter().map(Some).collect();
+        let mut fresh = fresh.into_iter().zip(checked);
+        let n = vault.notes.len();
+        let mut notes = Vec::with_capacity(n);
+        let mut infos = Vec::with_capacity(n);
+        let mut cards = Vec::with_capacity(n);
+        let mut card_diagnostics = Vec::with_capacity(n);
+        let mut identities = Vec::with_capacity(n);
+        let mut rests: Vec<Option<NoteRest>> = Vec::with_capacity(n);
+        for &old in &kept {
+            match old {
+                Some(j) => {
+                    let Some(note) = old_notes[j].take() else {
+                        return Ok(None);
+                    };
+                    notes.push(note);
+                    infos.push(old_infos[j].clone());
+                    cards.push(old_cards[j].clone());
+                    card_diagnostics.push(std::mem::take(&mut old_card_diagnostics[j]));
+                    identities.push(std::mem::take(&mut old_identities[j]));
+                    rests.push(old_rests[j].take());
+                }
+                None => {
+                    let Some(((note, info, c, d), list)) = fresh.next() else {
+                        return Ok(None);
+                    };
+                    notes.push(note);
+                    infos.push(info);
+                    cards.push(c);
+                    card_diagnostics.push(d);
+                    identities.push(list);
+                    rests.push(None);
+                }
+            }
+        }
+        lap(start, "notes gathered");
+        let (graph, link_diagnostics, graph_diagnostics) =
+            build_graph(&notes, &infos, &cards, &attachment_paths(&self.attachments));
+        let published: Vec<bool> = graph.pages.iter().map(|p| p.published).collect();
+        if graph.attachment_urls != old_graph.attachment_urls
+            || render::site_settings(settings, &graph, &cards).quiz != old_quiz
+            || render::generated_paths(&cards, &published) != old_generated
+        {
+            return Ok(None);
+        }
+        lap(start, "graph");
+        // the report is as it was when the notes with identities are the same, at the
+        // same places among the notes, with the same titles, addresses and identities
+        let new_with: Vec<usize> = (0..identities.len())
+            .filter(|&k| !identities[k].is_empty())
+            .collect();
+        // (a note not kept still has its old identities in `old_identities`)
+        let report_same = new_with == old_with
+            && new_with.iter().all(|&k| {
+                old_infos[k].path == infos[k].path
+                    && old_infos[k].title == infos[k].title
+                    && old_graph.pages[k] == graph.pages[k]
+                    && (kept[k] == Some(k)
+                        || format!("{:?}", identities[k]) == format!("{:?}", old_identities[k]))
+            });
+        let order = render::nav::reading_order(&graph, &infos, &settings.order);
+        let positions = render::nav::positions(&order, notes.len());
+        // the notes whose page may differ: new text, or other notes give it
+        // something else
+        let inputs: Vec<(u64, u64)> = (0..notes.len())
+            .into_par_iter()
+            .map(|k| page_inputs(&graph, &infos, &identities, (&positions, &order), k))
+            .collect();
+        // (a note whose content is as it was changes no page embedding it)
+        let content_changed: Vec<usize> = (0..notes.len())
+            .filter(|&k| kept[k].is_none_or(|j| inputs[k].0 != old_inputs[j].0))
+            .collect();
+        let mut affected = embedders(&graph, &infos, &content_changed);
+        affected.extend((0..notes.len()).filter(|&k| {
+            kept[k].is_some_and(|j| {
+                inputs[k].1 != old_inputs[j].1 || rests[k].is_some() != published[k]
+            })
+        }));
+        affected.sort_unstable();
+        affected.dedup();
+        lap(start, "found the pages to render");
+
+        let files = std::sync::Mutex::new(Vec::new());
+        let sink = |file: OutFile| -> Result<(), BuildError> {
+            files
+                .lock()
+                .map_err(|_| {
+                    BuildError::Template(render::TemplateError("a page's writer panicked".into()))
+                })?
+                .push(file);
+            Ok(())
+        };
+        let new_rests = render::render_notes(
+            &notes,
+            &infos,
+            &graph,
+            &identities,
+            &cards,
+            settings,
+            &affected,
+            &|| {},
+            &sink,
+        )?;
+        for &k in &affected {
+            rests[k] = None;
+        }
+        for (k, r) in new_rests {
+            rests[k] = Some(r);
+        }
+        lap(start, "notes rendered");
+        let pages = std::mem::take(&mut *files.lock().map_err(|_| {
+            BuildError::Template(render::TemplateError("a page's writer panicked".into()))
+        })?);
+        self.write_changed(&options.out, &pages)?;
+        // the pages of notes gone or no longer published
+        let urls: HashSet<&str> = graph
+            .pages
+            .iter()
+            .filter(|p| p.published)
+            .map(|p| p.url.as_str())
+            .collect();
+        for page in old_graph.pages.iter().filter(|p| p.published) {
+            if !urls.contains(page.url.as_str()) && self.written.remove(&page.url).is_some() {
+                remove_from_site(&options.out, &page.url).map_err(BuildError::Site)?;
+            }
+        }
+        drop(urls);
+        lap(start, "notes written");
+        let list: Vec<&NoteRest> = rests.iter().flatten().collect();
+        let rest = render::render_rest_of(
+            &notes,
+            &infos,
+            &graph,
+            &identities,
+            &cards,
+            settings,
+            &list,
+            render::Remake {
+                checks: !report_same,
+                ..render::Remake::ALL
+            },
+            &sink,
+        )?;
+        drop(list);
+        lap(start, "rest rendered");
+        let files = files.into_inner().map_err(|_| {
+            BuildError::Template(render::TemplateError("a page's writer panicked".into()))
+        })?;
+        self.write_changed(&options.out, &files)?;
+        // what the site no longer has: pages of notes gone or unpublished, tag pages
+        // of tags gone
+        let mut wanted: HashSet<&str> = files.iter().map(|f| f.path.as_str()).collect();
+        if report_same {
+            // (not made again: as it was)
+            wanted.insert(render::CHECKS_PAGE);
+        }
+        for (page, &p) in graph.pages.iter().zip(&published) {
+            if p {
+                wanted.insert(page.url.as_str());
+            }
+        }
+        let gone: Vec<String> = self
+            .written
+            .keys()
+            .filter(|p| !wanted.contains(p.as_str()))
+            .cloned()
+            .collect();
+        drop(wanted);
+        for path in gone {
+            remove_from_site(&options.out, &path).map_err(BuildError::Site)?;
+            self.written.remove(&path);
+        }
+        lap(start, "written");
+
+        self.note_index = notes
+            .iter()
+            .enumerate()
+            .map(|(i, n)| (n.path.clone(), i))
+            .collect();
+        self.notes = notes;
+        self.infos = infos;
+        self.cards = cards;
+        self.card_diagnostics = card_diagnostics;
+        self.identities = identities;
+        self.rests = rests;
+        self.link_diagnostics = link_diagnostics;
+        self.graph_diagnostics = graph_diagnostics;
+        self.walk_diagnostics = vault.diagnostics;
+        self.preamble = vault.preamble;
+        // (the report, when not made again, is one page all the same)
+        self.pages =
+            published.iter().filter(|&&p| p).count() + rest.pages + usize::from(report_same);
+        self.graph = graph;
+        self.inputs = Some(inputs);
+        self.spent = false;
+        Ok(Some(self.report(rest.diagnostics, start)))
+    }
+
+    /// The report of the site as it now is.
+    fn report(&self, rest: Vec<Diagnostic>, start: Instant) -> BuildReport {
         let mut diagnostics = self.walk_diagnostics.clone();
         diagnostics.extend(self.macro_diagnostics.iter().cloned());
         for note in &self.notes {
@@ -365,16 +837,16 @@ impl Live {
         }
         diagnostics.extend(self.card_diagnostics.iter().flatten().cloned());
         diagnostics.extend(pipeline::fail_diagnostics(&self.notes, &self.identities));
-        diagnostics.extend(self.link_diagnostics.iter().cloned());
+        diagnostics.extend(self.link_diagnostics.iter().flatten().cloned());
+        diagnostics.extend(self.graph_diagnostics.iter().cloned());
         for r in self.rests.iter().flatten() {
             diagnostics.extend(r.diagnostics.iter().cloned());
         }
-        diagnostics.extend(rest.diagnostics);
+        diagnostics.extend(rest);
         pipeline::sort_diagnostics(&mut diagnostics);
         lap(start, "diagnostics");
         let published = self.graph.pages.iter().filter(|p| p.published).count();
-        self.spent = false;
-        Ok(Some(BuildReport {
+        BuildReport {
             notes: self.notes.len(),
             unpublished: self.notes.len() - published,
             pages: self.pages,
@@ -382,13 +854,43 @@ impl Live {
             identities: self.identities.clone(),
             cards: self.cards.clone(),
             diagnostics,
-            sources: pipeline::sources_of(&self.notes, vault.preamble.as_ref()),
+            sources: pipeline::sources_of(&self.notes, self.preamble.as_ref()),
             elapsed: start.elapsed(),
-        }))
+        }
     }
 }
 
 impl Live {
+    /// Walks the vault: the notes (index, file) when it holds the same notes,
+    /// attachments, preamble and walk warnings as the last build, else what it holds.
+    #[allow(clippy::type_complexity)]
+    fn walk(
+        &self,
+        options: &BuildOptions,
+    ) -> Result<Result<Vec<(usize, vault::SourceFile)>, vault::Vault>, BuildError> {
+        let vault = walk_vault(options)?;
+        let same_vault = vault.preamble.as_ref().map(|p| (&p.path, &p.text))
+            == self.preamble.as_ref().map(|p| (&p.path, &p.text))
+            && vault.diagnostics == self.walk_diagnostics
+            && vault.notes.len() == self.notes.len()
+            && vault
+                .notes
+                .iter()
+                .zip(&self.notes)
+                .all(|(a, b)| a.path == b.path)
+            && vault.attachments.len() == self.attachments.len()
+            && vault
+                .attachments
+                .iter()
+                .zip(&self.attachments)
+                .all(|(a, b)| attachment_state(a) == *b);
+        Ok(if same_vault {
+            Ok(vault.notes.into_iter().enumerate().collect())
+        } else {
+            Err(vault)
+        })
+    }
+
     /// Writes each of `files` whose bytes differ from the site's.
     fn write_changed(&mut self, out: &Path, files: &[OutFile]) -> Result<(), BuildError> {
         for file in files {
@@ -402,6 +904,97 @@ impl Live {
         }
         Ok(())
     }
+}
+
+fn walk_vault(options: &BuildOptions) -> Result<vault::Vault, BuildError> {
+    let out_abs = site::absolute(&options.out).unwrap_or_else(|_| options.out.clone());
+    let walk = WalkOptions {
+        follow_links: options.follow_links,
+        exclude: vec![out_abs],
+    };
+    vault::load(&options.vault, &walk).map_err(|error| BuildError::Vault {
+        path: options.vault.clone(),
+        error,
+    })
+}
+
+/// Hashes of what other notes give note `i`'s page (besides its own text, verdicts and
+/// cards, and the pages it embeds). First what its content (also where it is
+/// embedded) reads: its path, title and address, where each of its links leads (the
+/// note's path, title, address and whether it is published, or the attachment, or why
+/// the link is broken), its tags' pages, and, when it has identities, its index among
+/// the notes (the badges' links into the report name it). Then all of that and what
+/// only its own page shows: its backlinks and its neighbours in the reading order.
+/// Two states of the site in which a note has the same text, cards and verdicts and
+/// the same second hash, and whose embedded notes have the same text, verdicts and
+/// first hash (through any number of embeds), give it the same page.
+fn page_inputs(
+    graph: &Graph,
+    infos: &[NoteInfo],
+    identities: &[Vec<check::Located>],
+    (positions, order): (&[Option<usize>], &[usize]),
+    i: usize,
+) -> (u64, u64) {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::hash::DefaultHasher::new();
+    identities
+        .get(i)
+        .is_some_and(|list| !list.is_empty())
+        .then_some(i)
+        .hash(&mut h);
+    let note = |k: usize, h: &mut std::hash::DefaultHasher| {
+        infos[k].path.hash(h);
+        infos[k].title.hash(h);
+        graph.pages[k].url.hash(h);
+        graph.pages[k].published.hash(h);
+    };
+    note(i, &mut h);
+    let resolved = |r: Result<Resolved, graph::LinkError>, h: &mut std::hash::DefaultHasher| match r
+    {
+        Ok(Resolved::Note { index, anchor }) => {
+            0u8.hash(h);
+            note(index, h);
+            anchor.hash(h);
+        }
+        Ok(Resolved::Attachment(k)) => {
+            1u8.hash(h);
+            graph.attachments.get(k).hash(h);
+            graph.attachment_urls.get(k).hash(h);
+        }
+        Err(graph::LinkError::MissingNote) => 2u8.hash(h),
+        Err(graph::LinkError::MissingAnchor(a)) => {
+            3u8.hash(h);
+            a.hash(h);
+        }
+    };
+    for link in &infos[i].links {
+        let r = graph.resolve(i, &link.target, link.fragment.as_ref());
+        // (a link to a missing heading goes to the note's top)
+        let top = matches!(r, Err(graph::LinkError::MissingAnchor(_)));
+        resolved(r, &mut h);
+        if top {
+            resolved(graph.resolve(i, &link.target, None), &mut h);
+        }
+    }
+    0xffu8.hash(&mut h);
+    for tag in &infos[i].tags {
+        graph.tag_url(tag).hash(&mut h);
+    }
+    let content = h.finish();
+    0xffu8.hash(&mut h);
+    if let Some(Some(at)) = positions.get(i) {
+        for k in [at.checked_sub(1), Some(at + 1)] {
+            match k.and_then(|k| order.get(k)) {
+                Some(&k) => note(k, &mut h),
+                None => 0xfeu8.hash(&mut h),
+            }
+        }
+    }
+    0xffu8.hash(&mut h);
+    for &b in &graph.backlinks[i] {
+        note(b, &mut h);
+    }
+    (content, h.finish())
 }
 
 /// Whether what other pages read of a note is the same in `a` and `b`.
@@ -422,13 +1015,6 @@ fn same_outline(a: &NoteInfo, b: &NoteInfo) -> bool {
         && a.date == b.date
         && a.day == b.day
         && links(a) == links(b)
-}
-
-fn same_graph(a: &Graph, b: &Graph) -> bool {
-    a.pages == b.pages
-        && a.backlinks == b.backlinks
-        && a.attachment_urls == b.attachment_urls
-        && a.tags == b.tags
 }
 
 /// `changed` and every note whose page embeds one of them, through any number of
@@ -462,6 +1048,35 @@ fn embedders(graph: &Graph, infos: &[NoteInfo], changed: &[usize]) -> Vec<usize>
     out
 }
 
+/// Removes `out/path`, and the folders holding it that it leaves empty.
+fn remove_from_site(out: &Path, path: &str) -> Result<(), SiteError> {
+    if path
+        .split('/')
+        .any(|s| s.is_empty() || s == "." || s == "..")
+        || path.contains('\\')
+    {
+        return Err(SiteError::BadPath(path.to_string()));
+    }
+    let full = out.join(path);
+    match std::fs::remove_file(&full) {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(error) => return Err(SiteError::Io { path: full, error }),
+    }
+    let mut dir = full.parent();
+    while let Some(d) = dir {
+        if d == out || !d.starts_with(out) {
+            break;
+        }
+        // only an empty folder goes
+        if std::fs::remove_dir(d).is_err() {
+            break;
+        }
+        dir = d.parent();
+    }
+    Ok(())
+}
+
 /// Replaces `out/path` by `contents` through a temporary file beside it and a rename.
 fn write_atomically(out: &Path, path: &str, contents: &[u8]) -> Result<(), SiteError> {
     if path
@@ -482,6 +1097,8 @@ fn write_atomically(out: &Path, path: &str, contents: &[u8]) -> Result<(), SiteE
         path: full.clone(),
         error,
     };
+    // (a new note's page may be the first of its folder)
+    std::fs::create_dir_all(&dir).map_err(io)?;
     std::fs::write(&tmp, contents).map_err(io)?;
     if let Err(e) = std::fs::rename(&tmp, &full) {
         let _ = std::fs::remove_file(&tmp);

@@ -24,8 +24,10 @@ const POLL_MS: u32 = 700;
 const RESPONDERS: usize = 256;
 
 /// Changes closer together than this are one rebuild (an editor's save writes
-/// several times, within a few milliseconds).
-const SETTLE: Duration = Duration::from_millis(40);
+/// several times, within a few milliseconds: truncating and writing, or writing a
+/// temporary file and renaming it over the note). A save caught half-way is rebuilt
+/// again once its last write comes, so the site still ends as the vault is.
+const SETTLE: Duration = Duration::from_millis(20);
 
 /// The running server: its port, and the version to bump after a rebuild.
 pub struct Server {
@@ -91,13 +93,72 @@ impl Server {
     }
 }
 
+/// What the watcher saw of one file-system event.
+#[derive(Debug)]
+pub enum Seen {
+    /// Changes to these files or folders: each as the event named it, and its path
+    /// relative to the vault (`/`-separated, as [`crate::vault`] writes it).
+    Paths(Vec<(PathBuf, String)>),
+    /// Something the paths do not tell (the watcher lost events, or an error): the
+    /// vault must be walked again.
+    Rescan,
+}
+
+/// The changes [`next_change`] gathered on this thread since the last rebuild took
+/// them: `None` when no watcher says (then a rebuild walks the whole vault).
+#[derive(Debug, Default)]
+pub struct Changed {
+    /// Vault-relative paths, each once, with the path the watcher named.
+    pub paths: std::collections::BTreeMap<String, PathBuf>,
+    /// The watcher could not say what changed.
+    pub rescan: bool,
+}
+
+thread_local! {
+    static PENDING: std::cell::RefCell<Option<Changed>> = const { std::cell::RefCell::new(None) };
+}
+
+/// What changed in the vault since the last call, as [`next_change`] gathered it on
+/// this thread: `None` when it did not (no watcher on this thread), in which case the
+/// caller must look at the whole vault. [`crate::live::Live`] takes it before each
+/// rebuild.
+pub fn take_changed() -> Option<Changed> {
+    PENDING.with(|p| p.borrow_mut().take())
+}
+
+fn note_seen(seen: Seen) {
+    PENDING.with(|p| {
+        let mut p = p.borrow_mut();
+        let changed = p.get_or_insert_with(Changed::default);
+        match seen {
+            Seen::Paths(paths) => {
+                for (abs, rel) in paths {
+                    changed.paths.insert(rel, abs);
+                }
+            }
+            Seen::Rescan => changed.rescan = true,
+        }
+        // past this many paths (a checkout, a folder copied in), walking the vault is
+        // as quick, and the list stays bounded
+        if changed.rescan || changed.paths.len() > PATHS_KEPT {
+            changed.rescan = true;
+            changed.paths.clear();
+        }
+    });
+}
+
+/// How many changed paths [`take_changed`] keeps before saying the vault must be
+/// walked again instead.
+const PATHS_KEPT: usize = 10_000;
+
 /// Watches `vault` (recursively) and sends a message for each change to a note or an
-/// attachment; changes in hidden folders (`.obsidian`, `.git`) and in `ignore` (the
-/// output folder, when it sits inside the vault) are left out.
+/// attachment, naming the paths that changed; changes in hidden folders (`.obsidian`,
+/// `.git`) and in `ignore` (the output folder, when it sits inside the vault) are left
+/// out.
 pub fn watch(
     vault: &Path,
     ignore: &[PathBuf],
-) -> Result<(notify::RecommendedWatcher, Receiver<()>), String> {
+) -> Result<(notify::RecommendedWatcher, Receiver<Seen>), String> {
     let (tx, rx) = channel();
     // events name paths as the vault was given or as they really are (through a
     // symbolic link, say): both forms are compared
@@ -110,23 +171,35 @@ pub fn watch(
     let ignore: Vec<PathBuf> = ignore.iter().flat_map(|p| both(p)).collect();
     let mut watcher = notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
         let Ok(event) = event else {
+            // an error of the watcher: what changed is not known
+            let _ = tx.send(Seen::Rescan);
             return;
         };
-        if matches!(event.kind, EventKind::Access(_) | EventKind::Other) {
+        if matches!(event.kind, EventKind::Access(_)) {
             return;
         }
-        let relevant = event.paths.iter().any(|p| {
-            let Some(rel) = roots.iter().find_map(|r| p.strip_prefix(r).ok()) else {
-                return false;
-            };
-            let hidden = rel.components().any(|c| match c {
-                Component::Normal(name) => name.to_string_lossy().starts_with('.'),
-                _ => false,
-            });
-            !hidden && !ignore.iter().any(|i| p.starts_with(i))
-        });
-        if relevant {
-            let _ = tx.send(());
+        if event.need_rescan() {
+            let _ = tx.send(Seen::Rescan);
+            return;
+        }
+        if matches!(event.kind, EventKind::Other) {
+            return;
+        }
+        let relevant: Vec<(PathBuf, String)> = event
+            .paths
+            .iter()
+            .filter_map(|p| {
+                let rel = roots.iter().find_map(|r| p.strip_prefix(r).ok())?;
+                let hidden = rel.components().any(|c| match c {
+                    Component::Normal(name) => name.to_string_lossy().starts_with('.'),
+                    _ => false,
+                });
+                (!hidden && !ignore.iter().any(|i| p.starts_with(i)))
+                    .then(|| (p.clone(), crate::vault::relative_text(rel)))
+            })
+            .collect();
+        if !relevant.is_empty() {
+            let _ = tx.send(Seen::Paths(relevant));
         }
     })
     .map_err(|e| format!("cannot watch the vault: {e}"))?;
@@ -136,15 +209,30 @@ pub fn watch(
     Ok((watcher, rx))
 }
 
-/// Waits for a change, then for the changes to settle. `false` when the watcher is
-/// gone.
-pub fn next_change(changes: &Receiver<()>) -> bool {
-    if changes.recv().is_err() {
-        return false;
+/// Waits for a change, then for the changes to settle; what changed is kept for
+/// [`take_changed`]. `false` when the watcher is gone.
+pub fn next_change(changes: &Receiver<Seen>) -> bool {
+    match changes.recv() {
+        Ok(seen) => note_seen(seen),
+        Err(_) => return false,
     }
+    settle(changes)
+}
+
+/// [`next_change`], waiting at most `limit` for the first change: `None` when none came.
+pub fn next_change_within(changes: &Receiver<Seen>, limit: Duration) -> Option<bool> {
+    match changes.recv_timeout(limit) {
+        Ok(seen) => note_seen(seen),
+        Err(RecvTimeoutError::Timeout) => return None,
+        Err(RecvTimeoutError::Disconnected) => return Some(false),
+    }
+    Some(settle(changes))
+}
+
+fn settle(changes: &Receiver<Seen>) -> bool {
     loop {
         match changes.recv_timeout(SETTLE) {
-            Ok(()) => continue,
+            Ok(seen) => note_seen(seen),
             Err(RecvTimeoutError::Timeout) => return true,
             Err(RecvTimeoutError::Disconnected) => return false,
         }

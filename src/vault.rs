@@ -242,7 +242,12 @@ pub fn from_memory(root: &Path, files: &[(&str, &str)]) -> Vault {
     }
 }
 
-fn read_note(rel: String, abs: &Path) -> Result<(SourceFile, Option<Diagnostic>), Diagnostic> {
+/// Reads one note (`rel`, its vault-relative path, found at `abs`): the note and the
+/// warning the walk gives it (not UTF-8, empty), or the error when it cannot be read.
+pub(crate) fn read_note(
+    rel: String,
+    abs: &Path,
+) -> Result<(SourceFile, Option<Diagnostic>), Diagnostic> {
     let bytes = std::fs::read(abs).map_err(|err| {
         Diagnostic::whole_file(Severity::Error, &rel, format!("cannot read note: {err}"))
             .with_hint("check the file's permissions; the note was left out of the site")
@@ -287,6 +292,12 @@ fn relative(root_canon: &Path, root: &Path, path: &Path) -> String {
         .strip_prefix(root)
         .or_else(|_| path.strip_prefix(root_canon))
         .unwrap_or(path);
+    relative_text(rel)
+}
+
+/// A path relative to the vault as the walk names it: `/`-separated, bytes that are
+/// not UTF-8 written `%XX`.
+pub fn relative_text(rel: &Path) -> String {
     rel.components()
         .map(|c| name_text(c.as_os_str()))
         .collect::<Vec<_>>()

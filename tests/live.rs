@@ -130,28 +130,141 @@ fn edits_that_keep_the_outline_are_written_as_a_fresh_build_writes_them() -> Tes
     Ok(())
 }
 
+/// What a change does, and the change itself.
+type Change<'a> = (&'a str, Box<dyn Fn() -> TestResult + 'a>);
+
 #[test]
-fn edits_that_change_the_outline_ask_for_a_full_build() -> TestResult {
+fn changes_of_the_outline_and_of_the_notes_are_written_as_a_fresh_build_writes_them() -> TestResult
+{
+    let (dir, vault) = temp_vault(&[
+        ("Alpha.md", ALPHA),
+        ("Beta.md", BETA),
+        ("sub/Gamma.md", GAMMA),
+        ("Delta.md", DELTA),
+    ])?;
+    let out = dir.path().join("site");
+    let (_, live) = Live::build(&options(&vault, out.clone()), &Quiet)?;
+    let mut live = live.ok_or("a build for serve keeps its state")?;
+    let changes: Vec<Change> = vec![
+        (
+            "a new link",
+            Box::new(|| {
+                write(
+                    &vault,
+                    "Alpha.md",
+                    ALPHA.replace("# Alpha", "# Alpha\n\n[[Beta]]"),
+                )
+            }),
+        ),
+        (
+            "another tag",
+            Box::new(|| write(&vault, "Alpha.md", ALPHA.replace("#topic", "#other"))),
+        ),
+        (
+            "a title that others' backlinks show",
+            Box::new(|| write(&vault, "Alpha.md", format!("---\ntitle: A\n---\n{ALPHA}"))),
+        ),
+        (
+            "a heading",
+            Box::new(|| write(&vault, "Beta.md", format!("{BETA}\n## A heading\n"))),
+        ),
+        (
+            "the missing note, created",
+            Box::new(|| write(&vault, "Missing note.md", "# Missing\n\n![[sub/Gamma]]\n")),
+        ),
+        (
+            "a new note in a new folder",
+            Box::new(|| {
+                write(
+                    &vault,
+                    "new/deep/Epsilon.md",
+                    "# Epsilon\n\n[[Delta]] #topic/new\n",
+                )
+            }),
+        ),
+        (
+            "an embedded note, renamed",
+            Box::new(|| {
+                Ok(std::fs::rename(
+                    vault.join("Beta.md"),
+                    vault.join("sub/Beta renamed.md"),
+                )?)
+            }),
+        ),
+        (
+            "a note unpublished",
+            Box::new(|| {
+                write(
+                    &vault,
+                    "Delta.md",
+                    format!("---\ndraft: true\n---\n{DELTA}"),
+                )
+            }),
+        ),
+        (
+            "a note deleted, its folder empty",
+            Box::new(|| Ok(std::fs::remove_dir_all(vault.join("new"))?)),
+        ),
+        (
+            "a note deleted that others link to",
+            Box::new(|| Ok(std::fs::remove_file(vault.join("sub/Gamma.md"))?)),
+        ),
+        (
+            "an identity added to a note that had none (the quick way)",
+            Box::new(|| {
+                write(
+                    &vault,
+                    "Missing note.md",
+                    "# Missing\n\n![[sub/Gamma]]\n\n$\\frac{d}{dx} x^2 = 3x$\n",
+                )
+            }),
+        ),
+        (
+            "the first note deleted: the others' indices, in their badges, move",
+            Box::new(|| Ok(std::fs::remove_file(vault.join("Alpha.md"))?)),
+        ),
+    ];
+    for (what, change) in &changes {
+        // (the step's name, shown with a failure below)
+        eprintln!("step: {what}");
+        change()?;
+        let report = live
+            .update(&options(&vault, out.clone()))?
+            .ok_or_else(|| fail(format!("{what}: took a full build")))?;
+        let fresh = same_as_fresh(&vault, &out, dir.path())?;
+        assert_eq!(report.diagnostics, fresh.diagnostics, "{what}");
+        assert_eq!(report.pages, fresh.pages, "{what}");
+        assert_eq!(report.notes, fresh.notes, "{what}");
+        assert!(
+            vault.join("new").exists() || !out.join("new").exists(),
+            "{what}: an empty folder is left"
+        );
+    }
+    Ok(())
+}
+
+#[test]
+fn changes_of_attachments_macros_and_cards_ask_for_a_full_build() -> TestResult {
     let (dir, vault) = temp_vault(&[("Alpha.md", ALPHA), ("Beta.md", BETA)])?;
+    write(&vault, "pic.png", [1u8, 2, 3])?;
     let out = dir.path().join("site");
     let changes: Vec<Box<dyn Fn() -> TestResult>> = vec![
+        Box::new(|| write(&vault, "pic.png", [1u8, 2, 3, 4])),
+        Box::new(|| write(&vault, "other.png", [1u8])),
+        Box::new(|| write(&vault, "preamble.sty", "\\newcommand{\\R}{\\mathbb{R}}\n")),
         Box::new(|| {
             write(
                 &vault,
                 "Alpha.md",
-                ALPHA.replace("# Alpha", "# Alpha\n\n[[Beta]]"),
+                format!("{ALPHA}\n#flashcards\n\nWhat is 1+1::2\n"),
             )
         }),
-        Box::new(|| write(&vault, "Alpha.md", ALPHA.replace("#topic", "#other"))),
-        Box::new(|| write(&vault, "Alpha.md", format!("---\ntitle: A\n---\n{ALPHA}"))),
-        Box::new(|| write(&vault, "Alpha.md", format!("{ALPHA}\n## A heading\n"))),
-        Box::new(|| write(&vault, "New.md", "# New\n")),
-        Box::new(|| Ok(std::fs::remove_file(vault.join("Beta.md"))?)),
     ];
     for change in &changes {
         write(&vault, "Alpha.md", ALPHA)?;
-        write(&vault, "Beta.md", BETA)?;
-        let _ = std::fs::remove_file(vault.join("New.md"));
+        write(&vault, "pic.png", [1u8, 2, 3])?;
+        let _ = std::fs::remove_file(vault.join("other.png"));
+        let _ = std::fs::remove_file(vault.join("preamble.sty"));
         let (_, live) = Live::build(&options(&vault, out.clone()), &Quiet)?;
         let mut live = live.ok_or("a build for serve keeps its state")?;
         let site_before = files_under(&out)?;
@@ -163,6 +276,134 @@ fn edits_that_change_the_outline_ask_for_a_full_build() -> TestResult {
         );
         // the state is spent: a later update, even of nothing, asks for a build
         assert!(live.update(&options(&vault, out.clone()))?.is_none());
+    }
+    Ok(())
+}
+
+/// Waits for the watcher to report the change just made (and for it to settle).
+fn seen(changes: &std::sync::mpsc::Receiver<notebuild::serve::Seen>) -> TestResult {
+    match notebuild::serve::next_change_within(changes, std::time::Duration::from_secs(10)) {
+        Some(true) => Ok(()),
+        Some(false) => Err(fail("the watcher is gone")),
+        None => Err(fail("the watcher reported nothing within 10 s")),
+    }
+}
+
+/// What a step does, whether the quick way takes it, and the change itself.
+type Step<'a> = (&'a str, bool, Box<dyn Fn() -> TestResult + 'a>);
+
+#[test]
+fn with_the_watchers_paths_edits_are_read_alone_and_a_changed_attachment_is_a_full_build()
+-> TestResult {
+    let (dir, vault) = temp_vault(&[
+        ("Alpha.md", ALPHA),
+        ("Beta.md", BETA),
+        ("sub/Gamma.md", GAMMA),
+        ("Delta.md", DELTA),
+    ])?;
+    write(&vault, "img/pic.png", [1u8, 2, 3])?;
+    let out = dir.path().join("site");
+    let (_, live) = Live::build(&options(&vault, out.clone()), &Quiet)?;
+    let mut live = live.ok_or("a build for serve keeps its state")?;
+    let (_watcher, changes) = notebuild::serve::watch(&vault, std::slice::from_ref(&out))?;
+    // (quick: whether the change is one the quick way takes)
+    let steps: Vec<Step> = vec![
+        (
+            "a plain write",
+            true,
+            Box::new(|| write(&vault, "Alpha.md", format!("{ALPHA}\nWritten in place.\n"))),
+        ),
+        (
+            "a save through a temporary file renamed over the note",
+            true,
+            Box::new(|| {
+                write(&vault, "sub/Gamma.md.tmp", GAMMA.replace("3x$", "3x^2$"))?;
+                Ok(std::fs::rename(
+                    vault.join("sub/Gamma.md.tmp"),
+                    vault.join("sub/Gamma.md"),
+                )?)
+            }),
+        ),
+        (
+            "a save that first tries a file and removes it (vim's 4913)",
+            true,
+            Box::new(|| {
+                write(&vault, "4913", "")?;
+                std::fs::remove_file(vault.join("4913"))?;
+                write(&vault, "Beta.md", format!("{BETA}\nSaved by vim.\n"))
+            }),
+        ),
+        (
+            "an edit in a hidden folder only",
+            true,
+            Box::new(|| {
+                write(&vault, ".obsidian/workspace.json", "{}")?;
+                write(
+                    &vault,
+                    "Delta.md",
+                    format!("{DELTA}\nWith a hidden change.\n"),
+                )
+            }),
+        ),
+        (
+            "a new note",
+            true,
+            Box::new(|| write(&vault, "New.md", "# New\n\n[[Alpha]]\n")),
+        ),
+        (
+            "a renamed note",
+            true,
+            Box::new(|| {
+                Ok(std::fs::rename(
+                    vault.join("New.md"),
+                    vault.join("sub/Renamed.md"),
+                )?)
+            }),
+        ),
+        (
+            "a changed attachment",
+            false,
+            Box::new(|| write(&vault, "img/pic.png", [1u8, 2, 3, 4])),
+        ),
+        (
+            "a deleted note",
+            true,
+            Box::new(|| Ok(std::fs::remove_file(vault.join("sub/Renamed.md"))?)),
+        ),
+        (
+            "a new folder of notes",
+            true,
+            Box::new(|| write(&vault, "more/deep/Note.md", "# Deep\n")),
+        ),
+        (
+            "a removed folder",
+            true,
+            Box::new(|| Ok(std::fs::remove_dir_all(vault.join("more"))?)),
+        ),
+        (
+            "an edit after the full builds",
+            true,
+            Box::new(|| write(&vault, "Alpha.md", format!("{ALPHA}\nOnce more.\n"))),
+        ),
+    ];
+    for (what, quick, step) in &steps {
+        step()?;
+        seen(&changes)?;
+        let options = options(&vault, out.clone());
+        match live.update(&options)? {
+            Some(report) => {
+                assert!(*quick, "{what}: took the quick way");
+                let fresh = same_as_fresh(&vault, &out, dir.path())?;
+                assert_eq!(report.diagnostics, fresh.diagnostics, "{what}");
+                assert_eq!(report.pages, fresh.pages, "{what}");
+            }
+            None => {
+                assert!(!*quick, "{what}: took a full build");
+                let (_, state) = Live::build(&options, &Quiet)?;
+                live = state.ok_or("a build for serve keeps its state")?;
+                same_as_fresh(&vault, &out, dir.path())?;
+            }
+        }
     }
     Ok(())
 }

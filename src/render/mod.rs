@@ -83,11 +83,32 @@ impl std::fmt::Display for TemplateError {
 
 impl std::error::Error for TemplateError {}
 
-fn engine() -> Result<Tera, TemplateError> {
-    let mut tera = Tera::new();
-    tera.add_raw_templates(TEMPLATES.iter().copied())
-        .map_err(|e| TemplateError(format!("{e:?}")))?;
-    Ok(tera)
+/// The templates, compiled once per process (each rebuild of `serve` uses them again).
+fn engine() -> Result<&'static Tera, TemplateError> {
+    static ENGINE: std::sync::OnceLock<Result<Tera, String>> = std::sync::OnceLock::new();
+    ENGINE
+        .get_or_init(|| {
+            let mut tera = Tera::new();
+            tera.add_raw_templates(TEMPLATES.iter().copied())
+                .map_err(|e| format!("{e:?}"))?;
+            Ok(tera)
+        })
+        .as_ref()
+        .map_err(|e| TemplateError(e.clone()))
+}
+
+/// With `NOTEBUILD_TIMING` set, prints how long a part of the rendering took.
+fn timed<T>(what: &str, f: impl FnOnce() -> T) -> T {
+    if std::env::var_os("NOTEBUILD_TIMING").is_none() {
+        return f();
+    }
+    let start = std::time::Instant::now();
+    let out = f();
+    eprintln!(
+        "render: {what} in {:.1} ms",
+        start.elapsed().as_secs_f64() * 1000.0
+    );
+    out
 }
 
 #[derive(Serialize)]
@@ -293,7 +314,7 @@ pub fn render_notes<E: From<TemplateError> + Send>(
         .par_iter()
         .filter(|&&i| graph.pages.get(i).is_some_and(|p| p.published))
         .map(|&i| {
-            let out = note_page(&tera, &ctx, settings, i, reading)?;
+            let out = note_page(tera, &ctx, settings, i, reading)?;
             sink(out.file)?;
             progress();
             Ok((
@@ -326,6 +347,69 @@ pub fn render_rest<E: From<TemplateError> + Send>(
     whole: bool,
     sink: &(dyn Fn(OutFile) -> Result<(), E> + Sync),
 ) -> Result<RenderSummary, E> {
+    let remake = if whole { Remake::ALL } else { Remake::NOTES };
+    render_rest_of(
+        notes, infos, graph, identities, cards, settings, rests, remake, sink,
+    )
+}
+
+/// Which of the files [`render_rest`] makes to make.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Remake {
+    /// The index page (it reads the verdicts' counts and the home note's text).
+    pub index: bool,
+    /// The report (every verdict).
+    pub checks: bool,
+    /// The quiz pages (the cards, and which of them the notes' pages show).
+    pub quiz: bool,
+    /// The search index (the notes' search entries).
+    pub search: bool,
+    /// The previews (the notes' previews).
+    pub previews: bool,
+    /// The cards' data (the cards and where their notes are).
+    pub cards: bool,
+    /// What is made of the vault's outline alone: the tag list and tag pages, the
+    /// graph page, the explorer's data; and the fixed files.
+    pub outline: bool,
+}
+
+impl Remake {
+    /// Every file.
+    pub const ALL: Remake = Remake {
+        index: true,
+        checks: true,
+        quiz: true,
+        search: true,
+        previews: true,
+        cards: true,
+        outline: true,
+    };
+    /// The files that read the notes' text, verdicts or cards.
+    pub const NOTES: Remake = Remake {
+        outline: false,
+        ..Remake::ALL
+    };
+}
+
+/// Which of the files made of the notes' pages can differ after a note's page gave
+/// `new` instead of `old`: the search index, the previews.
+pub fn rest_changes(old: &NoteRest, new: &NoteRest) -> (bool, bool) {
+    (old.search != new.search, old.preview != new.preview)
+}
+
+/// [`render_rest`], making only the files `remake` names.
+#[allow(clippy::too_many_arguments)]
+pub fn render_rest_of<E: From<TemplateError> + Send>(
+    notes: &[ParsedNote],
+    infos: &[NoteInfo],
+    graph: &Graph,
+    identities: &[Vec<Located>],
+    cards: &[Vec<Card>],
+    settings: &SiteSettings,
+    rests: &[&NoteRest],
+    remake: Remake,
+    sink: &(dyn Fn(OutFile) -> Result<(), E> + Sync),
+) -> Result<RenderSummary, E> {
     let tera = engine()?;
     let settings = &site_settings(settings, graph, cards);
     let ctx = html::Ctx {
@@ -336,8 +420,6 @@ pub fn render_rest<E: From<TemplateError> + Send>(
         cards,
         safe_html: settings.safe_html,
     };
-    let order = nav::reading_order(graph, infos, &settings.order);
-    let mut summary = RenderSummary::default();
     let mut cards_shown: HashSet<String> = HashSet::new();
     let mut entries = Vec::new();
     let mut previews = Vec::new();
@@ -346,67 +428,123 @@ pub fn render_rest<E: From<TemplateError> + Send>(
         cards_shown.extend(r.cards_shown.iter().cloned());
         entries.push(&r.search);
     }
-    let mut page = |file: OutFile| -> Result<(), E> {
-        summary.pages += 1;
-        sink(file)
-    };
-    page(index_page(&tera, &ctx, settings)?)?;
-    if whole {
-        page(tags_page(&tera, graph, infos, settings)?)?;
-        // Each tag page lists its own notes and sub-tags only (the whole list is on
-        // tags.html): the tag pages together grow as the vault does.
-        let tag_pages: Vec<Result<(), E>> = graph
-            .tags
-            .par_iter()
-            .map(|(key, _)| sink(tag_page(&tera, graph, infos, settings, key)?))
-            .collect();
-        for written in tag_pages {
-            written?;
-            summary.pages += 1;
-        }
+    // The files, in parts made side by side; each part hands its files to `sink` and
+    // says how many HTML pages it made.
+    #[derive(Clone, Copy, Debug)]
+    enum Part {
+        Index,
+        Tags,
+        Checks,
+        Graph,
+        Quiz,
+        Fixed,
+        Search,
+        Nav,
+        Previews,
+        Cards,
     }
-    let mut page = |file: OutFile| -> Result<(), E> {
-        summary.pages += 1;
-        sink(file)
-    };
-    page(checks_page(&tera, &ctx, settings)?)?;
-    if whole {
-        page(graph_page(&tera, settings)?)?;
-    }
-    for file in quiz::quiz_pages(&tera, &ctx, cards, &cards_shown, settings)? {
-        page(file)?;
-    }
-    if whole {
-        for (path, contents) in [
-            (urls::STYLE, STYLE),
-            (urls::QUIZ_STYLE, QUIZ_STYLE),
-            (urls::QUIZ_SCRIPT, QUIZ_SCRIPT),
-            (urls::SEARCH_SCRIPT, SEARCH_SCRIPT),
-            (urls::BADGE_SCRIPT, BADGE_SCRIPT),
-        ] {
-            sink(OutFile {
-                path: path.into(),
-                contents: contents.to_vec(),
-            })?;
-        }
-    }
-    sink(search::index_file(&entries))?;
-    if whole {
+    // the slowest first
+    let parts: Vec<Part> = [
+        (remake.checks, Part::Checks),
+        (remake.search, Part::Search),
+        (remake.previews, Part::Previews),
+        (remake.index, Part::Index),
+        (remake.quiz, Part::Quiz),
+        (remake.cards, Part::Cards),
+        (remake.outline, Part::Tags),
+        (remake.outline, Part::Graph),
+        (remake.outline, Part::Fixed),
+        (remake.outline, Part::Nav),
+    ]
+    .into_iter()
+    .filter_map(|(wanted, part)| wanted.then_some(part))
+    .collect();
+    let fixed = |path: &str, contents: &[u8]| {
         sink(OutFile {
-            path: urls::NAV_SCRIPT.into(),
-            contents: NAV_SCRIPT.to_vec(),
-        })?;
-        sink(nav::nav_file(graph, infos, &order))?;
-    }
-    sink(nav::previews_file(&previews))?;
-    sink(nav::cards_file(cards, graph))?;
-    if whole {
-        for (path, bytes) in math::assets() {
-            sink(OutFile {
-                path: format!("{}/{path}", urls::STATIC_DIR),
-                contents: bytes.to_vec(),
-            })?;
-        }
+            path: path.into(),
+            contents: contents.to_vec(),
+        })
+    };
+    let make = |part: Part| -> Result<usize, E> {
+        Ok(match part {
+            Part::Index => {
+                sink(index_page(tera, &ctx, settings)?)?;
+                1
+            }
+            Part::Tags => {
+                sink(tags_page(tera, graph, infos, settings)?)?;
+                // Each tag page lists its own notes and sub-tags only (the whole list is
+                // on tags.html): the tag pages together grow as the vault does.
+                let tag_pages: Vec<Result<(), E>> = graph
+                    .tags
+                    .par_iter()
+                    .map(|(key, _)| sink(tag_page(tera, graph, infos, settings, key)?))
+                    .collect();
+                let mut n = 1;
+                for written in tag_pages {
+                    written?;
+                    n += 1;
+                }
+                n
+            }
+            Part::Checks => {
+                sink(checks_page(tera, &ctx, settings)?)?;
+                1
+            }
+            Part::Graph => {
+                sink(graph_page(tera, settings)?)?;
+                1
+            }
+            Part::Quiz => {
+                let files = quiz::quiz_pages(tera, &ctx, cards, &cards_shown, settings)?;
+                let n = files.len();
+                for file in files {
+                    sink(file)?;
+                }
+                n
+            }
+            Part::Fixed => {
+                for (path, contents) in [
+                    (urls::STYLE, STYLE),
+                    (urls::QUIZ_STYLE, QUIZ_STYLE),
+                    (urls::QUIZ_SCRIPT, QUIZ_SCRIPT),
+                    (urls::SEARCH_SCRIPT, SEARCH_SCRIPT),
+                    (urls::BADGE_SCRIPT, BADGE_SCRIPT),
+                    (urls::NAV_SCRIPT, NAV_SCRIPT),
+                ] {
+                    fixed(path, contents)?;
+                }
+                for (path, bytes) in math::assets() {
+                    fixed(&format!("{}/{path}", urls::STATIC_DIR), bytes)?;
+                }
+                0
+            }
+            Part::Search => {
+                sink(search::index_file(&entries))?;
+                0
+            }
+            Part::Nav => {
+                let order = nav::reading_order(graph, infos, &settings.order);
+                sink(nav::nav_file(graph, infos, &order))?;
+                0
+            }
+            Part::Previews => {
+                sink(nav::previews_file(&previews))?;
+                0
+            }
+            Part::Cards => {
+                sink(nav::cards_file(cards, graph))?;
+                0
+            }
+        })
+    };
+    let made: Vec<Result<usize, E>> = parts
+        .par_iter()
+        .map(|&part| timed(&format!("{part:?}"), || make(part)))
+        .collect();
+    let mut summary = RenderSummary::default();
+    for pages in made {
+        summary.pages += pages?;
     }
     Ok(summary)
 }
@@ -940,44 +1078,52 @@ fn checks_page(
     };
     let mut seed = None;
     let mut trials = None;
-    for (i, list) in ctx.identities.iter().enumerate() {
-        let page = &ctx.graph.pages[i];
-        for identity in list {
+    // each identity's entry, made side by side (the formulas are the slow part)
+    let made: Vec<Vec<CheckEntry>> = ctx
+        .identities
+        .par_iter()
+        .enumerate()
+        .map(|(i, list)| {
+            let page = &ctx.graph.pages[i];
+            list.iter()
+                .map(|identity| {
+                    let v = &identity.verdict;
+                    CheckEntry {
+                        anchor: nav::report_id(i, identity),
+                        place: format!("{}:{}:{}", identity.file, identity.line, identity.column),
+                        // To the badge, or to the page when the formula shows none.
+                        url: page.published.then(|| {
+                            if html::has_badge(identity) {
+                                format!(
+                                    "{}#{}",
+                                    slug::encode_path(&page.url),
+                                    html::badge_id(identity)
+                                )
+                            } else {
+                                slug::encode_path(&page.url)
+                            }
+                        }),
+                        note_title: ctx.infos[i].title.clone(),
+                        latex: identity.latex.clone(),
+                        math: report_math(&identity.read_as, &identity.latex),
+                        kind: v.kind().map(str::to_string),
+                        message: v.message.clone(),
+                        hint: v.hint.clone(),
+                        counterexample: v.counterexample.clone(),
+                        explained: nav::failure_explained(v),
+                    }
+                })
+                .collect()
+        })
+        .collect();
+    for (list, entries) in ctx.identities.iter().zip(made) {
+        for (identity, entry) in list.iter().zip(entries) {
             let v = &identity.verdict;
             counts.total += 1;
             seed.get_or_insert(v.seed);
             if v.status() == Status::Pass {
                 trials.get_or_insert(v.trials);
             }
-            let entry = CheckEntry {
-                anchor: nav::report_id(i, identity),
-                place: format!("{}:{}:{}", identity.file, identity.line, identity.column),
-                // To the badge, or to the page when the formula shows none.
-                url: page.published.then(|| {
-                    if html::has_badge(identity) {
-                        format!(
-                            "{}#{}",
-                            slug::encode_path(&page.url),
-                            html::badge_id(identity)
-                        )
-                    } else {
-                        slug::encode_path(&page.url)
-                    }
-                }),
-                note_title: ctx.infos[i].title.clone(),
-                latex: identity.latex.clone(),
-                math: math::render_or_fallback_expanded(
-                    &identity.read_as,
-                    &identity.latex,
-                    math::MathMode::Display,
-                )
-                .0,
-                kind: v.kind().map(str::to_string),
-                message: v.message.clone(),
-                hint: v.hint.clone(),
-                counterexample: v.counterexample.clone(),
-                explained: nav::failure_explained(v),
-            };
             match v.status() {
                 Status::Pass => {
                     counts.pass += 1;
@@ -1053,6 +1199,31 @@ fn checks_page(
         contents: render(tera, "checks.html", &page)?,
     })
 }
+
+/// An identity's formula on the report, as [`math::render_or_fallback_expanded`]
+/// writes it in display mode. Kept for the process's later rebuilds (`serve`
+/// renders the report again after each edit, with the same formulas but the edited
+/// ones): at most [`REPORT_MATH_KEPT`] formulas, forgotten all at once beyond that.
+fn report_math(read_as: &str, latex: &str) -> String {
+    type Memo = std::sync::Mutex<std::collections::HashMap<(String, String), String>>;
+    static MEMO: std::sync::OnceLock<Memo> = std::sync::OnceLock::new();
+    let memo = MEMO.get_or_init(Default::default);
+    let key = (read_as.to_string(), latex.to_string());
+    if let Some(html) = memo.lock().ok().and_then(|m| m.get(&key).cloned()) {
+        return html;
+    }
+    let html = math::render_or_fallback_expanded(read_as, latex, math::MathMode::Display).0;
+    if let Ok(mut m) = memo.lock() {
+        if m.len() >= REPORT_MATH_KEPT {
+            m.clear();
+        }
+        m.insert(key, html.clone());
+    }
+    html
+}
+
+/// How many of the report's formulas [`report_math`] keeps.
+const REPORT_MATH_KEPT: usize = 100_000;
 
 #[derive(Serialize)]
 struct GraphPage<'a> {
