@@ -354,11 +354,12 @@ fn measure_quick_rebuilds(vault: &Path, scratch: &Path, runs: usize) -> BenchRes
         |what: &str, change: &dyn Fn() -> std::io::Result<()>| -> BenchResult<Duration> {
             let started = Instant::now();
             change()?;
-            match notebuild::serve::next_change_within(&changes, Duration::from_secs(10)) {
-                Some(true) => {}
-                _ => return Err(format!("{what}: the watcher reported nothing").into()),
-            }
-            live.update(&options)?
+            let changed =
+                match notebuild::serve::next_change_within(&changes, Duration::from_secs(10)) {
+                    Ok(Some(changed)) => changed,
+                    _ => return Err(format!("{what}: the watcher reported nothing").into()),
+                };
+            live.update(&options, Some(changed))?
                 .ok_or_else(|| format!("{what} took a full build"))?;
             Ok(started.elapsed())
         };

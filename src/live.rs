@@ -3,8 +3,9 @@
 //! writes only the files whose bytes changed.
 //!
 //! What changed is known from the paths `serve`'s watcher names
-//! ([`crate::serve::take_changed`]); when it names a folder, a symbolic link or lost
-//! track (or no watcher runs on this thread) the vault is walked again.
+//! ([`crate::serve::Changed`], passed to [`Live::update`]); when it names a folder, a
+//! symbolic link or lost track (or no watcher's list is given) the vault is walked
+//! again.
 //!
 //! An edit takes the quickest way when everything the rest of the site reads of the
 //! note stays as it was: its title, aliases, tags, headings, block ids, links (where
@@ -222,8 +223,6 @@ impl Live {
         options: &BuildOptions,
         progress: &dyn pipeline::Progress,
     ) -> Result<(BuildReport, Option<Live>), BuildError> {
-        // the walk sees every change made before it
-        let _ = crate::serve::take_changed();
         pipeline::build_with(options, progress, true)
     }
 
@@ -308,11 +307,12 @@ impl Live {
     /// After an error the site on disk may hold some of the new files: a full build
     /// puts it right. After either, this state is spent (every later update is
     /// `Ok(None)`): a full build makes a new one.
-    pub fn update(&mut self, options: &BuildOptions) -> Result<Option<BuildReport>, BuildError> {
+    pub fn update(
+        &mut self,
+        options: &BuildOptions,
+        watched: Option<crate::serve::Changed>,
+    ) -> Result<Option<BuildReport>, BuildError> {
         let start = Instant::now();
-        // what the watcher saw since the last rebuild (taken even when not used: the
-        // full build that follows sees it all)
-        let watched = crate::serve::take_changed();
         if self.spent {
             return Ok(None);
         }

@@ -662,7 +662,7 @@ fn serve(args: ServeArgs) -> ExitCode {
         site.out.display(),
         server.port
     );
-    while notebuild::serve::next_change(&changes) {
+    while let Some(changed) = notebuild::serve::next_change(&changes) {
         // the vault's settings may have changed too
         match build_options(site, "serve") {
             Ok(o) => options = o,
@@ -670,7 +670,7 @@ fn serve(args: ServeArgs) -> ExitCode {
                 eprintln!("notebuild.yaml has a problem (above); the last good settings are kept");
             }
         }
-        if let Some(report) = rebuild(&options, site, &shown, &mut live) {
+        if let Some(report) = rebuild(&options, site, &shown, &mut live, changed) {
             shown = report.diagnostics;
             server.rebuilt();
         } else {
@@ -691,8 +691,10 @@ fn rebuild(
     site: &SiteArgs,
     shown: &[diagnostics::Diagnostic],
     live: &mut Option<notebuild::live::Live>,
+    changed: notebuild::serve::Changed,
 ) -> Option<pipeline::BuildReport> {
     const LONG: std::time::Duration = std::time::Duration::from_secs(10);
+    let mut changed = Some(changed);
     let (done, finished) = std::sync::mpsc::channel::<()>();
     let watchdog = std::thread::spawn(move || {
         let start = std::time::Instant::now();
@@ -712,7 +714,9 @@ fn rebuild(
     });
     let report = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
         // the quick way first; anything it cannot do (or a failed write) is a full build
-        let quick = live.as_mut().and_then(|l| l.update(options).ok().flatten());
+        let quick = live
+            .as_mut()
+            .and_then(|l| l.update(options, changed.take()).ok().flatten());
         let result = match quick {
             Some(report) => Ok(report),
             None => {

@@ -104,8 +104,9 @@ pub enum Seen {
     Rescan,
 }
 
-/// The changes [`next_change`] gathered on this thread since the last rebuild took
-/// them: `None` when no watcher says (then a rebuild walks the whole vault).
+/// The changes [`next_change`] gathered since the last rebuild, for
+/// [`crate::live::Live::update`]: which files to read again, or that the whole vault
+/// must be walked.
 #[derive(Debug, Default)]
 pub struct Changed {
     /// Vault-relative paths, each once, with the path the watcher named.
@@ -114,40 +115,26 @@ pub struct Changed {
     pub rescan: bool,
 }
 
-thread_local! {
-    static PENDING: std::cell::RefCell<Option<Changed>> = const { std::cell::RefCell::new(None) };
-}
-
-/// What changed in the vault since the last call, as [`next_change`] gathered it on
-/// this thread: `None` when it did not (no watcher on this thread), in which case the
-/// caller must look at the whole vault. [`crate::live::Live`] takes it before each
-/// rebuild.
-pub fn take_changed() -> Option<Changed> {
-    PENDING.with(|p| p.borrow_mut().take())
-}
-
-fn note_seen(seen: Seen) {
-    PENDING.with(|p| {
-        let mut p = p.borrow_mut();
-        let changed = p.get_or_insert_with(Changed::default);
+impl Changed {
+    fn note(&mut self, seen: Seen) {
         match seen {
             Seen::Paths(paths) => {
                 for (abs, rel) in paths {
-                    changed.paths.insert(rel, abs);
+                    self.paths.insert(rel, abs);
                 }
             }
-            Seen::Rescan => changed.rescan = true,
+            Seen::Rescan => self.rescan = true,
         }
         // past this many paths (a checkout, a folder copied in), walking the vault is
         // as quick, and the list stays bounded
-        if changed.rescan || changed.paths.len() > PATHS_KEPT {
-            changed.rescan = true;
-            changed.paths.clear();
+        if self.rescan || self.paths.len() > PATHS_KEPT {
+            self.rescan = true;
+            self.paths.clear();
         }
-    });
+    }
 }
 
-/// How many changed paths [`take_changed`] keeps before saying the vault must be
+/// How many changed paths a [`Changed`] keeps before saying the vault must be
 /// walked again instead.
 const PATHS_KEPT: usize = 10_000;
 
@@ -209,30 +196,34 @@ pub fn watch(
     Ok((watcher, rx))
 }
 
-/// Waits for a change, then for the changes to settle; what changed is kept for
-/// [`take_changed`]. `false` when the watcher is gone.
-pub fn next_change(changes: &Receiver<Seen>) -> bool {
-    match changes.recv() {
-        Ok(seen) => note_seen(seen),
-        Err(_) => return false,
-    }
-    settle(changes)
+/// Waits for a change, then for the changes to settle: what changed, or `None` when
+/// the watcher is gone.
+pub fn next_change(changes: &Receiver<Seen>) -> Option<Changed> {
+    let mut changed = Changed::default();
+    changed.note(changes.recv().ok()?);
+    settle(changes, &mut changed).then_some(changed)
 }
 
-/// [`next_change`], waiting at most `limit` for the first change: `None` when none came.
-pub fn next_change_within(changes: &Receiver<Seen>, limit: Duration) -> Option<bool> {
+/// [`next_change`], waiting at most `limit` for the first change: `Ok(None)` when the
+/// watcher is gone, `Err(())` when nothing came in time.
+#[allow(clippy::result_unit_err)]
+pub fn next_change_within(
+    changes: &Receiver<Seen>,
+    limit: Duration,
+) -> Result<Option<Changed>, ()> {
+    let mut changed = Changed::default();
     match changes.recv_timeout(limit) {
-        Ok(seen) => note_seen(seen),
-        Err(RecvTimeoutError::Timeout) => return None,
-        Err(RecvTimeoutError::Disconnected) => return Some(false),
+        Ok(seen) => changed.note(seen),
+        Err(RecvTimeoutError::Timeout) => return Err(()),
+        Err(RecvTimeoutError::Disconnected) => return Ok(None),
     }
-    Some(settle(changes))
+    Ok(settle(changes, &mut changed).then_some(changed))
 }
 
-fn settle(changes: &Receiver<Seen>) -> bool {
+fn settle(changes: &Receiver<Seen>, changed: &mut Changed) -> bool {
     loop {
         match changes.recv_timeout(SETTLE) {
-            Ok(seen) => note_seen(seen),
+            Ok(seen) => changed.note(seen),
             Err(RecvTimeoutError::Timeout) => return true,
             Err(RecvTimeoutError::Disconnected) => return false,
         }

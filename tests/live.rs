@@ -109,7 +109,7 @@ fn edits_that_keep_the_outline_are_written_as_a_fresh_build_writes_them() -> Tes
     for (path, text, shown) in edits {
         write(&vault, path, text)?;
         let report = live
-            .update(&options(&vault, out.clone()))?
+            .update(&options(&vault, out.clone()), None)?
             .ok_or_else(|| fail(format!("an edit of {path}'s text took a full build")))?;
         let fresh = same_as_fresh(&vault, &out, dir.path())?;
         assert_eq!(report.diagnostics, fresh.diagnostics);
@@ -229,7 +229,7 @@ fn changes_of_the_outline_and_of_the_notes_are_written_as_a_fresh_build_writes_t
         eprintln!("step: {what}");
         change()?;
         let report = live
-            .update(&options(&vault, out.clone()))?
+            .update(&options(&vault, out.clone()), None)?
             .ok_or_else(|| fail(format!("{what}: took a full build")))?;
         let fresh = same_as_fresh(&vault, &out, dir.path())?;
         assert_eq!(report.diagnostics, fresh.diagnostics, "{what}");
@@ -269,23 +269,25 @@ fn changes_of_attachments_macros_and_cards_ask_for_a_full_build() -> TestResult 
         let mut live = live.ok_or("a build for serve keeps its state")?;
         let site_before = files_under(&out)?;
         change()?;
-        assert!(live.update(&options(&vault, out.clone()))?.is_none());
+        assert!(live.update(&options(&vault, out.clone()), None)?.is_none());
         assert!(
             files_under(&out)? == site_before,
             "a refused update wrote files"
         );
         // the state is spent: a later update, even of nothing, asks for a build
-        assert!(live.update(&options(&vault, out.clone()))?.is_none());
+        assert!(live.update(&options(&vault, out.clone()), None)?.is_none());
     }
     Ok(())
 }
 
 /// Waits for the watcher to report the change just made (and for it to settle).
-fn seen(changes: &std::sync::mpsc::Receiver<notebuild::serve::Seen>) -> TestResult {
+fn seen(
+    changes: &std::sync::mpsc::Receiver<notebuild::serve::Seen>,
+) -> Result<notebuild::serve::Changed, Error> {
     match notebuild::serve::next_change_within(changes, std::time::Duration::from_secs(10)) {
-        Some(true) => Ok(()),
-        Some(false) => Err(fail("the watcher is gone")),
-        None => Err(fail("the watcher reported nothing within 10 s")),
+        Ok(Some(changed)) => Ok(changed),
+        Ok(None) => Err(fail("the watcher is gone")),
+        Err(()) => Err(fail("the watcher reported nothing within 10 s")),
     }
 }
 
@@ -388,9 +390,9 @@ fn with_the_watchers_paths_edits_are_read_alone_and_a_changed_attachment_is_a_fu
     ];
     for (what, quick, step) in &steps {
         step()?;
-        seen(&changes)?;
+        let changed = seen(&changes)?;
         let options = options(&vault, out.clone());
-        match live.update(&options)? {
+        match live.update(&options, Some(changed))? {
             Some(report) => {
                 assert!(*quick, "{what}: took the quick way");
                 let fresh = same_as_fresh(&vault, &out, dir.path())?;
