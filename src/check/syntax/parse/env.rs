@@ -405,6 +405,9 @@ impl Parser<'_, '_> {
             }
             return Ok(Cond::And(cs));
         }
+        if let Some(c) = self.interval_condition(toks) {
+            return c;
+        }
         let mut exprs = Vec::new();
         let mut rels = Vec::new();
         let mut start = 0;
@@ -443,6 +446,55 @@ impl Parser<'_, '_> {
         p.expect_end()?;
         exprs.push(e);
         Ok(Cond::Rel(exprs, rels))
+    }
+}
+
+impl Parser<'_, '_> {
+    /// `x \in [0, 1)`, `t \in (a, b]`, `x \in [0, \infty)`: a bound on each finite
+    /// side, strict at a round bracket. `None` when the tokens are not written so.
+    fn interval_condition(&self, toks: &[Tok]) -> Option<PResult<Cond>> {
+        let sig: Vec<usize> = (0..toks.len())
+            .filter(|&k| !is_space(&toks[k].tk))
+            .collect();
+        let at = *sig.iter().find(|&&k| toks[k].is_cmd("in"))?;
+        let (&first, &last) = (sig.iter().find(|&&k| k > at)?, sig.last()?);
+        let open = &toks[first];
+        let close = &toks[last];
+        if !(open.is_ch('[') || open.is_ch('(')) || !(close.is_ch(']') || close.is_ch(')')) {
+            return None;
+        }
+        let inner = &toks[first + 1..last];
+        let parts = split_top(inner, |t| t.is_ch(','));
+        let [lo, hi] = parts.as_slice() else {
+            return None;
+        };
+        let infinite = |p: &[Tok]| p.iter().any(|t| t.is_cmd("infty"));
+        let parse = |p: &[Tok]| -> PResult<Expr> {
+            let mut q = self.sub(p);
+            let e = q.expr()?;
+            q.expect_end()?;
+            Ok(e)
+        };
+        let x = match parse(&toks[..at]) {
+            Ok(x) => x,
+            Err(e) => return Some(Err(e)),
+        };
+        let mut cs = Vec::new();
+        if !infinite(lo) {
+            let r = if open.is_ch('[') { Rel::Le } else { Rel::Lt };
+            match parse(lo) {
+                Ok(a) => cs.push(Cond::Rel(vec![a, x.clone()], vec![r])),
+                Err(e) => return Some(Err(e)),
+            }
+        }
+        if !infinite(hi) {
+            let r = if close.is_ch(']') { Rel::Le } else { Rel::Lt };
+            match parse(hi) {
+                Ok(b) => cs.push(Cond::Rel(vec![x, b], vec![r])),
+                Err(e) => return Some(Err(e)),
+            }
+        }
+        Some(Ok(Cond::And(cs)))
     }
 }
 
