@@ -197,6 +197,9 @@ struct Writer<'a> {
     card_badges: Option<(std::ops::Range<usize>, bool)>,
     /// Where the identities placed so far beside a card's formulas start.
     placed: Vec<usize>,
+    /// For each note whose formulas were written: its identities by the offset of
+    /// their formula (found once, not by a scan of the note's list per formula).
+    badge_index: HashMap<usize, HashMap<usize, Vec<usize>>>,
 }
 
 /// The footnotes of one note as written on a page: numbered in order of first
@@ -274,6 +277,7 @@ impl<'a> Writer<'a> {
             fragment_text: None,
             card_badges: None,
             placed: Vec::new(),
+            badge_index: HashMap::new(),
         }
     }
 }
@@ -829,9 +833,18 @@ impl Writer<'_> {
         let text = &self.ctx.notes[self.from].text;
         let source = text.get(math.range.clone()).unwrap_or("");
         let mut out = String::new();
-        for identity in list
+        let index = self.badge_index.entry(self.from).or_insert_with(|| {
+            let mut by_start: HashMap<usize, Vec<usize>> = HashMap::new();
+            for (k, i) in list.iter().enumerate() {
+                by_start.entry(i.math_start).or_default().push(k);
+            }
+            by_start
+        });
+        let here = index.get(&math.range.start).map_or(&[][..], Vec::as_slice);
+        for identity in here
             .iter()
-            .filter(|i| i.math_start == math.range.start && has_badge(i))
+            .filter_map(|&k| list.get(k))
+            .filter(|i| has_badge(i))
         {
             let at = identity.range.start.saturating_sub(math.range.start);
             let row = if math.display {
