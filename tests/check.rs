@@ -716,3 +716,26 @@ fn a_huge_matrix_written_out_is_too_costly_not_a_hang() -> TestResult {
     assert_eq!(at(&json, "Big.md", 3)?["status"], "pass");
     Ok(())
 }
+
+/// Derivatives nested deeper than four levels (a defined function primed nine times,
+/// beside a product of letters read as arbitrary functions) are refused as too
+/// costly; each level multiplied the work, and this formula, found by fuzzing the
+/// checker, ran for minutes. The note's other identities are still checked.
+#[test]
+fn derivatives_nested_deep_are_too_costly_not_a_hang() -> TestResult {
+    let note = "Let $g(t) = e^{t}$.\n\n$$g n o'''''''''h g' = 7n7$$\n\n$$g''''(t) = e^{t}$$\n\n$$g'''''(t) = e^{t}$$\n";
+    let (_dir, root) = temp_vault(&[("Deep.md", note)])?;
+    let (_, json) = check_json(&root, &[])?;
+    let deep = at(&json, "Deep.md", 3)?;
+    assert_eq!(deep["status"], "skip", "{deep}");
+    assert_eq!(at(&json, "Deep.md", 5)?["status"], "pass");
+    let fifth = at(&json, "Deep.md", 7)?;
+    assert_eq!(fifth["status"], "skip", "{fifth}");
+    assert!(
+        fifth["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("too costly") && m.contains("nested 5 deep")),
+        "{fifth}"
+    );
+    Ok(())
+}

@@ -25,6 +25,19 @@ pub(crate) struct DerivOut {
     pub taken: Vec<(u32, usize)>,
 }
 
+/// How deep derivatives of derivatives are taken (a fifth prime is refused): each
+/// level evaluates the one inside at several points for each entry of its variable,
+/// so the work grows exponentially with the depth.
+const MAX_NESTED: usize = 4;
+
+/// How many derivatives are nested in `e` at its deepest.
+fn nesting(e: &Expr) -> usize {
+    match e {
+        Expr::Deriv(_, d) => 1 + nesting(&d.of),
+        _ => e.children().into_iter().map(nesting).max().unwrap_or(0),
+    }
+}
+
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn derivative(
     d: &Deriv,
@@ -43,6 +56,13 @@ pub(crate) fn derivative(
         )));
     };
     if d.of.has_deriv() {
+        let depth = nesting(&d.of) + 1;
+        if depth > MAX_NESTED {
+            return Err(EvalErr::Unsupported(format!(
+                "too costly to evaluate: derivatives nested {depth} deep (at most {MAX_NESTED} \
+                 are evaluated; each level multiplies the work)"
+            )));
+        }
         if d.vec {
             return Err(EvalErr::Unsupported(
                 "a derivative by vec(X) of a derivative".into(),
