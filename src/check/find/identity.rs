@@ -120,12 +120,7 @@ fn underbrace_definitions(st: &mut State, stmt: &[Tok], src: &str) {
             let head = &stmt[at + 1..send.saturating_sub(1)];
             let funcs = st.func_names();
             let ids = Cell::new(0u32);
-            let cx = Ctx {
-                funcs: &funcs,
-                ids: &ids,
-                src,
-                depth: Cell::new(0),
-            };
+            let cx = Ctx::new(&funcs, &ids, src);
             define(st, head, body, &cx);
         }
         k = send;
@@ -166,12 +161,7 @@ pub(super) fn statement(
     }
     let funcs = st.func_names();
     let ids = Cell::new(0u32);
-    let cx = Ctx {
-        funcs: &funcs,
-        ids: &ids,
-        src,
-        depth: Cell::new(0),
-    };
+    let cx = Ctx::new(&funcs, &ids, src);
     // `W = W^\top \in \mathbb{R}^{n \times n}`: symmetric, and declared
     if rels == [Rel::Eq, Rel::Other]
         && let Some(at) = stmt.iter().position(|t| t.is_cmd("in"))

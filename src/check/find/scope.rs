@@ -436,12 +436,7 @@ pub(super) fn exercise_function(st: &mut State, toks: &[Tok], src: &str) {
     }
     let funcs = st.func_names();
     let ids = Cell::new(0);
-    let cx = Ctx {
-        funcs: &funcs,
-        ids: &ids,
-        src,
-        depth: Cell::new(0),
-    };
+    let cx = Ctx::new(&funcs, &ids, src);
     let Ok(e) = syntax::parse_expr(toks, &cx) else {
         return;
     };
@@ -544,12 +539,7 @@ pub(super) fn symmetric_decl(st: &State, stmt: &[Tok], src: &str) -> Option<Stri
     }
     let funcs = st.func_names();
     let ids = Cell::new(1000);
-    let cx = Ctx {
-        funcs: &funcs,
-        ids: &ids,
-        src,
-        depth: Cell::new(0),
-    };
+    let cx = Ctx::new(&funcs, &ids, src);
     let a = syntax::parse_expr(mems[0], &cx).ok()?;
     let b = syntax::parse_expr(mems[1], &cx).ok()?;
     match (&a, &b) {
@@ -587,12 +577,7 @@ pub(super) fn domain_condition(st: &State, stmt: &[Tok], src: &str) -> Option<sy
     }
     let funcs = st.func_names();
     let ids = Cell::new(1000);
-    let cx = Ctx {
-        funcs: &funcs,
-        ids: &ids,
-        src,
-        depth: Cell::new(0),
-    };
+    let cx = Ctx::new(&funcs, &ids, src);
     syntax::parse_condition(stmt, &cx).ok()
 }
 

@@ -87,6 +87,18 @@ pub(crate) struct Ctx<'a> {
     pub src: &'a str,
 }
 
+impl<'a> Ctx<'a> {
+    /// A context for parsing at the top level of `src`, with the note's functions.
+    pub(crate) fn new(funcs: &'a BTreeSet<String>, ids: &'a Cell<u32>, src: &'a str) -> Self {
+        Ctx {
+            funcs,
+            ids,
+            src,
+            depth: Cell::new(0),
+        }
+    }
+}
+
 impl Ctx<'_> {
     /// The source text of a token range (or its plain text if offsets don't fit).
     pub(crate) fn text(&self, toks: &[Tok]) -> String {
