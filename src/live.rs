@@ -431,16 +431,8 @@ impl Live {
         // the pages that can differ: the changed notes' and those embedding them
         let identities = &self.identities;
         let affected = embedders(graph, infos, &changed);
-        let files = std::sync::Mutex::new(Vec::new());
-        let sink = |file: OutFile| -> Result<(), BuildError> {
-            files
-                .lock()
-                .map_err(|_| {
-                    BuildError::Template(render::TemplateError("a page's writer panicked".into()))
-                })?
-                .push(file);
-            Ok(())
-        };
+        let files = Collected::default();
+        let sink = |file: OutFile| files.push(file);
         let new_rests = render::render_notes(
             notes,
             infos,
@@ -454,9 +446,7 @@ impl Live {
         )?;
         lap(start, "notes rendered");
         // the notes' pages first: the page being edited is on disk the soonest
-        let pages = std::mem::take(&mut *files.lock().map_err(|_| {
-            BuildError::Template(render::TemplateError("a page's writer panicked".into()))
-        })?);
+        let pages = files.take()?;
         if pages.iter().any(|f| !self.written.contains_key(&f.path)) {
             return Ok(None);
         }
@@ -501,9 +491,7 @@ impl Live {
         )?;
         drop(list);
         lap(start, "rest rendered");
-        let files = files.into_inner().map_err(|_| {
-            BuildError::Template(render::TemplateError("a page's writer panicked".into()))
-        })?;
+        let files = files.take()?;
         // every file must be one the site already has (the set of files is as it was)
         if files.iter().any(|f| !self.written.contains_key(&f.path)) {
             return Ok(None);
@@ -712,16 +700,8 @@ impl Live {
         affected.dedup();
         lap(start, "found the pages to render");
 
-        let files = std::sync::Mutex::new(Vec::new());
-        let sink = |file: OutFile| -> Result<(), BuildError> {
-            files
-                .lock()
-                .map_err(|_| {
-                    BuildError::Template(render::TemplateError("a page's writer panicked".into()))
-                })?
-                .push(file);
-            Ok(())
-        };
+        let files = Collected::default();
+        let sink = |file: OutFile| files.push(file);
         let new_rests = render::render_notes(
             &notes,
             &infos,
@@ -740,9 +720,7 @@ impl Live {
             rests[k] = Some(r);
         }
         lap(start, "notes rendered");
-        let pages = std::mem::take(&mut *files.lock().map_err(|_| {
-            BuildError::Template(render::TemplateError("a page's writer panicked".into()))
-        })?);
+        let pages = files.take()?;
         self.write_changed(&options.out, &pages)?;
         // the pages of notes gone or no longer published
         let urls: HashSet<&str> = graph
@@ -775,9 +753,7 @@ impl Live {
         )?;
         drop(list);
         lap(start, "rest rendered");
-        let files = files.into_inner().map_err(|_| {
-            BuildError::Template(render::TemplateError("a page's writer panicked".into()))
-        })?;
+        let files = files.take()?;
         self.write_changed(&options.out, &files)?;
         // what the site no longer has: pages of notes gone or unpublished, tag pages
         // of tags gone
@@ -1105,4 +1081,26 @@ fn write_atomically(out: &Path, path: &str, contents: &[u8]) -> Result<(), SiteE
         return Err(io(e));
     }
     Ok(())
+}
+
+/// The files a render gives from its threads, gathered in the order they come.
+#[derive(Default)]
+struct Collected(std::sync::Mutex<Vec<OutFile>>);
+
+impl Collected {
+    fn push(&self, file: OutFile) -> Result<(), BuildError> {
+        self.0.lock().map_err(|_| writer_panicked())?.push(file);
+        Ok(())
+    }
+
+    /// The files gathered so far (leaving none).
+    fn take(&self) -> Result<Vec<OutFile>, BuildError> {
+        Ok(std::mem::take(
+            &mut *self.0.lock().map_err(|_| writer_panicked())?,
+        ))
+    }
+}
+
+fn writer_panicked() -> BuildError {
+    BuildError::Template(render::TemplateError("a page's writer panicked".into()))
 }
