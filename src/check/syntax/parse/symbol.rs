@@ -236,6 +236,18 @@ impl Parser<'_, '_> {
         })
     }
 
+    /// The fresh variable of `name` primed at an expression (`f'(…)#3`), which
+    /// `find` binds to that expression (a `PRIME_AT` node).
+    fn fresh_prime_variable(&self, name: &str) -> Sym {
+        let id = self.cx.id();
+        Sym {
+            base: format!("{}'(…)#{id}", name.trim_start_matches('\\')),
+            sub: None,
+            bold: false,
+            upper: false,
+        }
+    }
+
     /// Primes written after a function's name (`'`, `\prime`, `^{\prime\prime}`): how
     /// many. A superscript holding anything but primes is left unread.
     fn eat_primes(&mut self) -> usize {
@@ -302,13 +314,7 @@ impl Parser<'_, '_> {
             let Expr::Var(v) = arg else {
                 // `f'(g(x))`: the derivative by a fresh variable, taken where it
                 // equals the argument (`find` binds it: a `PRIME_AT` node)
-                let id = self.cx.id();
-                let z = Sym {
-                    base: format!("{}'(…)#{id}", name.trim_start_matches('\\')),
-                    sub: None,
-                    bold: false,
-                    upper: false,
-                };
+                let z = self.fresh_prime_variable(&name);
                 let mut e = Expr::Apply(name, vec![Expr::Var(z.clone())]);
                 for _ in 0..order {
                     e = Expr::Deriv(self.cx.id(), Box::new(Deriv::by(e, z.clone())));
@@ -567,13 +573,7 @@ impl Parser<'_, '_> {
                 // `\sin'(2x)`: the derivative by a fresh variable, taken where it
                 // equals the argument
                 [arg] => {
-                    let id = self.cx.id();
-                    let z = Sym {
-                        base: format!("{}'(…)#{id}", f.name()),
-                        sub: None,
-                        bold: false,
-                        upper: false,
-                    };
+                    let z = self.fresh_prime_variable(f.name());
                     let e = self.primed(Expr::Call(f, vec![Expr::Var(z.clone())]), &z, order);
                     Ok(Expr::Apply(PRIME_AT.into(), vec![e, arg.clone()]))
                 }
