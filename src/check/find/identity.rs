@@ -162,6 +162,15 @@ pub(super) fn statement(
     let funcs = st.func_names();
     let ids = Cell::new(0u32);
     let cx = Ctx::new(&funcs, &ids, src);
+    // `g(-x) = -g(x)` under a new heading: a property the note gives a function of
+    // this part (an odd `g`), not a statement about the `g` an earlier part defined
+    if rels == [Rel::Eq]
+        && let Some(g) = functional_equation(&mems, &cx)
+        && st.def_part.get(&g).is_some_and(|&(part, _)| part < st.part)
+    {
+        st.funcs.remove(&g);
+        return None;
+    }
     // `W = W^\top \in \mathbb{R}^{n \times n}`: symmetric, and declared
     if rels == [Rel::Eq, Rel::Other]
         && let Some(at) = stmt.iter().position(|t| t.is_cmd("in"))
@@ -1017,6 +1026,45 @@ fn constants_equation(parsed: &[Result<Expr, PErr>], members: &[Expr]) -> Option
             names.join(", ")
         ),
     })
+}
+
+/// The function a functional equation is about: an equation without derivatives that
+/// applies one function, and no other, to different arguments in one letter
+/// (`g(-x) = -g(x)`, `f(x + T) = f(x)`).
+fn functional_equation(mems: &[&[Tok]], cx: &Ctx) -> Option<String> {
+    let mut calls: Vec<(String, Expr)> = Vec::new();
+    for m in mems {
+        if has_deriv(m) || m.iter().any(|t| t.is_ch('\'') || t.is_cmd("prime")) {
+            return None;
+        }
+        let e = syntax::parse_expr(m, cx).ok()?;
+        e.walk(&mut |x| {
+            if let Expr::Apply(n, args) = x
+                && let [a] = args.as_slice()
+            {
+                calls.push((n.clone(), a.clone()));
+            }
+        });
+    }
+    let (name, first) = calls.first()?.clone();
+    let letters = |a: &Expr| {
+        let mut v = BTreeSet::new();
+        a.walk(&mut |x| {
+            if let Expr::Var(s) = x {
+                v.insert(s.key());
+            }
+        });
+        v
+    };
+    // one letter in every argument (`f(a) = f(b)` is about two points)
+    let shared = calls
+        .iter()
+        .map(|(_, a)| letters(a))
+        .reduce(|a, b| a.intersection(&b).cloned().collect())
+        .is_some_and(|v| !v.is_empty());
+    let same = calls.iter().all(|(n, _)| *n == name);
+    let differ = calls.iter().any(|(_, a)| *a != first);
+    (same && differ && shared).then_some(name)
 }
 
 /// A defined name the identity uses (a symbol, a function applied or primed) whose

@@ -633,10 +633,20 @@ pub(super) fn de_unknowns(stmt: &[Tok]) -> Vec<String> {
                 j += 1;
             }
             let applied = sig.get(j).is_some_and(|t| t.is_ch('('));
+            // `y^2`, `y^{-1}`: a power of the letter itself (not `y^{(4)}`, `y^T`)
+            let powered = sig.get(j).is_some_and(|t| t.is_ch('^'))
+                && match sig.get(j + 1).map(|t| &t.tk) {
+                    Some(Tk::Digit(_)) => true,
+                    Some(Tk::Open) => {
+                        matches!(sig.get(j + 2).map(|t| &t.tk), Some(Tk::Digit(_)))
+                            || sig.get(j + 2).is_some_and(|t| t.is_ch('-'))
+                    }
+                    _ => false,
+                };
             if !applied {
                 if primes > 0 {
                     derived.insert(c);
-                } else if !sig.get(j).is_some_and(|t| t.is_ch('_') || t.is_ch('^')) {
+                } else if powered || !sig.get(j).is_some_and(|t| t.is_ch('_') || t.is_ch('^')) {
                     bare.insert(c);
                 }
             }

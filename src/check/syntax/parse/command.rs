@@ -96,6 +96,17 @@ impl Parser<'_, '_> {
     /// A Greek letter: a symbol, except `\sigma(x)` and `\sigma^2(x)` (the sigmoid).
     fn greek_letter(&mut self, c: &str, upper: bool) -> PResult<Expr> {
         let name = format!("\\{c}");
+        // `\delta{\nabla\phi}`, `\delta \nabla \phi` (physics' `\var`): a variation of
+        // what follows, not a constant times it
+        if c == "delta"
+            && self
+                .peek()
+                .is_some_and(|t| t.tk == Tk::Open || t.is_cmd("nabla"))
+        {
+            return Err(PErr::unsupported(
+                "a variation `\\delta` of the quantity after it (calculus of variations)",
+            ));
+        }
         if c == "sigma" && !self.bold {
             let paren = self
                 .peek()
