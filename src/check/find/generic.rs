@@ -10,7 +10,7 @@
 //! \nabla g + g \nabla f`): a scalar field (under a gradient) is a member of the family
 //! in the coordinates x, y, z, a vector field (under a divergence or a curl) three.
 
-use crate::check::notation::Func;
+use crate::check::notation::{Func, is_frac};
 use crate::check::syntax::{BinOp, Expr, Sym};
 
 /// How many random members of the family each identity is checked with.
@@ -702,6 +702,22 @@ fn writes_bare_primes(mems: &[&[Tok]]) -> bool {
 /// the functions applied at it (`(f(x) + g(x))'`, `(g(f(a)))'`), and that point's
 /// letter; `None` when no member writes one.
 fn bracket_prime_at(mems: &[&[Tok]]) -> Option<(Vec<Vec<Tok>>, Sym)> {
+    // the letters the identity applies or primes elsewhere are the functions; a
+    // letter it never does is a constant factor (`(c f)'(a) = c f'(a)`)
+    let mut applied: BTreeSet<char> = BTreeSet::new();
+    for m in mems {
+        let sig: Vec<&Tok> = m
+            .iter()
+            .filter(|t| !crate::check::syntax::is_space(&t.tk))
+            .collect();
+        for w in sig.windows(2) {
+            if let Tk::Letter(c) = w[0].tk
+                && (w[1].is_ch('(') || w[1].is_ch('\'') || w[1].is_cmd("prime") || w[1].is_ch('^'))
+            {
+                applied.insert(c);
+            }
+        }
+    }
     let mut var: Option<char> = None;
     let mut out = Vec::with_capacity(mems.len());
     for m in mems {
@@ -731,8 +747,12 @@ fn bracket_prime_at(mems: &[&[Tok]]) -> Option<(Vec<Vec<Tok>>, Sym)> {
                 let mut i = 0;
                 while i < inner.len() {
                     let t = inner[i];
-                    if let Tk::Letter(_) = t.tk {
+                    if let Tk::Letter(c) = t.tk {
                         toks.push(t.clone());
+                        if !applied.is_empty() && !applied.contains(&c) {
+                            i += 1;
+                            continue;
+                        }
                         // `g \circ f`: g of f of the point
                         if inner.get(i + 1).is_some_and(|u| u.is_cmd("circ"))
                             && let Some(f) = inner.get(i + 2)
@@ -781,7 +801,7 @@ fn bracket_prime_at(mems: &[&[Tok]]) -> Option<(Vec<Vec<Tok>>, Sym)> {
 type BracketAt<'t> = (Vec<&'t Tok>, (usize, usize, usize), char);
 
 /// At `k`, a bracket `( ... )` or `\left( ... \right)` of lowercase letters that are
-/// not applied, numbers, `+`, `-`, `\cdot`, `\frac`, `\circ` and braces, then primes,
+/// not applied, numbers, `+`, `-`, `/`, `\cdot`, `\frac` (`\dfrac`), `\circ` and braces, then primes,
 /// then `(v)` with a single letter `v`: the bracket's inner tokens, the range of
 /// the primes and where the point ends, and `v`.
 fn primed_bracket_at<'t>(sig: &[&'t Tok], k: usize) -> Option<BracketAt<'t>> {
@@ -820,8 +840,8 @@ fn primed_bracket_at<'t>(sig: &[&'t Tok], k: usize) -> Option<BracketAt<'t>> {
     let plain = inner.iter().all(|t| match &t.tk {
         Tk::Letter(c) => c.is_ascii_lowercase(),
         Tk::Digit(_) | Tk::Open | Tk::Close => true,
-        Tk::Ch(c) => matches!(c, '+' | '-'),
-        Tk::Cmd(c) => matches!(c.as_str(), "cdot" | "frac" | "circ"),
+        Tk::Ch(c) => matches!(c, '+' | '-' | '/'),
+        Tk::Cmd(c) => matches!(c.as_str(), "cdot" | "circ") || is_frac(c),
     });
     // a letter applied inside (`(f(x) + g)'`) is not a bare function
     if letters == 0 || !plain {

@@ -143,10 +143,14 @@ pub(super) fn build_rates(
     for m in mems {
         match syntax::parse_expr(m, cx) {
             Ok(e) => parsed.push(e),
-            Err(_) => return Err(first),
+            Err(e) => {
+                return Err(first);
+            }
         }
     }
-    let Some((var, mut moving)) = differentiated(&parsed) else {
+    let Some((var, mut moving)) =
+        differentiated(&parsed).or_else(|| primed_on_relation(st, &parsed))
+    else {
         return Err(first);
     };
     // `\dot{x}`, `\ddot{x}` next to a derivative by t: x varies, and so does its
@@ -376,6 +380,50 @@ fn differentiated(parsed: &[Expr]) -> Option<(Sym, Vec<Sym>)> {
         }
     }
     Some((var, moving))
+}
+
+/// Implicit differentiation written with primes only (`(x^2 + y^2)' = (25)'`,
+/// `2x + 2y y' = 0`): their variable is `x` when a relation this part of the note
+/// states ties `x` to the other letters the identity writes, and those vary with it
+/// (the primed ones at least).
+fn primed_on_relation(st: &State, parsed: &[Expr]) -> Option<(Sym, Vec<Sym>)> {
+    const X: &str = "x";
+    let mut primed: Vec<Sym> = Vec::new();
+    let mut letters: BTreeSet<String> = BTreeSet::new();
+    let mut other = false;
+    for e in parsed {
+        e.walk(&mut |x| match x {
+            Expr::Deriv(_, d) => {
+                if !(d.wrt.base.is_empty() && d.total && !d.nabla && d.op.is_none()) {
+                    other = true;
+                } else if let Expr::Var(s) = &d.of
+                    && !primed.iter().any(|m| m.key() == s.key())
+                {
+                    primed.push(s.clone());
+                }
+            }
+            Expr::Var(s) => {
+                letters.insert(s.key());
+            }
+            Expr::Apply(..) => other = true,
+            _ => {}
+        });
+    }
+    if other || !letters.contains(X) {
+        return None;
+    }
+    let tied = st.relations.iter().rev().any(|(_, keys, part)| {
+        *part == st.part
+            && keys.contains(X)
+            && letters.iter().all(|k| keys.contains(k) || is_constant_letter(k))
+    });
+    let var = Sym {
+        base: X.to_string(),
+        sub: None,
+        bold: false,
+        upper: false,
+    };
+    (tied && primed.iter().all(|p| p.key() != X)).then_some((var, primed))
 }
 
 /// A relation (`H`, its letters) that ties the variable or a varying letter to

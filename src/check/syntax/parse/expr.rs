@@ -816,7 +816,9 @@ fn unknown_variable(of: Expr) -> Deriv {
 /// by the variable the rest of the identity differentiates by, which only `find`
 /// knows (`find::rates`); the variable left empty here.
 fn several_letters(e: &Expr) -> Option<Sym> {
-    letters(e).filter(|l| l.len() >= 2).map(|_| Sym {
+    // (`(25)'`, a number: by whatever the other members are differentiated by)
+    let number = !e.any(&|x| !matches!(x, Expr::Num(_) | Expr::Bin(..) | Expr::Neg(_)));
+    (number || letters(e).is_some_and(|l| l.len() >= 2)).then(|| Sym {
         base: String::new(),
         sub: None,
         bold: false,
