@@ -415,7 +415,9 @@ fn primed_on_relation(st: &State, parsed: &[Expr]) -> Option<(Sym, Vec<Sym>)> {
     let tied = st.relations.iter().rev().any(|(_, keys, part)| {
         *part == st.part
             && keys.contains(X)
-            && letters.iter().all(|k| keys.contains(k) || is_constant_letter(k))
+            && letters
+                .iter()
+                .all(|k| keys.contains(k) || is_constant_letter(k))
     });
     let var = Sym {
         base: X.to_string(),

@@ -35,6 +35,10 @@ use super::syntax::{BinOp, Expr, Sym};
 use super::{FailKind, Finding, Layout, Otimes, Outcome, Reading, Settings, SkipReason, Verdict};
 use kinds::{SymInfo, abs_as_norm, analyse, candidates, nabla_transposed, row_transposed};
 
+/// How many points of an implicitly given curve a failing formula is tried at, one
+/// by one, before it is said to hold on none of its branches.
+const BRANCH_POINTS: usize = 24;
+
 /// Entries agree when `|a − b| ≤ TOL · max(1, |a|, |b|)`.
 const TOL: f64 = 1e-6;
 
@@ -859,6 +863,37 @@ fn check_read(f: &Finding, s: &Settings, layout: Layout) -> Verdict {
                     ),
                 );
             }
+        }
+        // a formula for one branch holds at that branch's points; one that holds at
+        // none of many points, on whichever branch they fall, on the latest
+        // relation or the earlier ones, holds on no branch
+        let holds_somewhere = std::iter::once(id).chain(&id.implicit_alts).any(|r| {
+            (0..BRANCH_POINTS).any(|k| {
+                let one = Settings {
+                    seed: s.seed.wrapping_add(k as u64 + 1),
+                    trials: 1,
+                    ..s.clone()
+                };
+                Checker {
+                    id: r,
+                    members: &r.members,
+                    s: &one,
+                    layout,
+                    otimes,
+                }
+                .run()
+                .outcome
+                    == Outcome::Pass
+            })
+        });
+        if !holds_somewhere {
+            return annotated(
+                v.clone(),
+                format!(
+                    "(y is given implicitly by the relation the note states; it holds at none \
+                     of {BRANCH_POINTS} points of the curve, on any of its branches)"
+                ),
+            );
         }
         return skip(
             SkipReason::Ambiguous,
