@@ -143,9 +143,7 @@ pub(super) fn build_rates(
     for m in mems {
         match syntax::parse_expr(m, cx) {
             Ok(e) => parsed.push(e),
-            Err(e) => {
-                return Err(first);
-            }
+            Err(_) => return Err(first),
         }
     }
     let Some((var, mut moving)) =
