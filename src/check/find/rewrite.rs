@@ -11,6 +11,19 @@ use super::indices::entry_letter;
 use super::scope::uses_symbol;
 use super::{Def, Skip, State};
 
+/// The skip of an identity that uses a definition the checker could not read.
+fn unreadable(name: &str, why: &str) -> String {
+    format!("uses {name}, whose definition could not be read: {why}")
+}
+
+/// The name [`unreadable`] names in a skip's message.
+pub(super) fn unreadable_name(message: &str) -> Option<&str> {
+    message
+        .strip_prefix("uses ")?
+        .split_once(", whose definition could not be read: ")
+        .map(|(name, _)| name)
+}
+
 /// Replaces defined functions (always) and defined symbols (when `syms`; `used`
 /// records whether one was replaced).
 fn substitute(
@@ -50,11 +63,7 @@ fn substitute(
                     Err(pe) => {
                         err = Some(Skip {
                             kind: pe.kind,
-                            message: format!(
-                                "uses {}, whose definition could not be read: {}",
-                                s.show(),
-                                pe.msg
-                            ),
+                            message: unreadable(&s.show(), &pe.msg),
                         });
                         Err(String::new())
                     }
@@ -136,10 +145,7 @@ fn substitute(
                 Err(pe) => {
                     err = Some(Skip {
                         kind: pe.kind,
-                        message: format!(
-                            "uses {name}, whose definition could not be read: {}",
-                            pe.msg
-                        ),
+                        message: unreadable(&name, &pe.msg),
                     });
                     Err(String::new())
                 }

@@ -14,6 +14,7 @@ use crate::check::syntax::{self, Ctx, Expr, Tok};
 
 use super::generic::{dependent_name, key_of};
 use super::identity::read_any;
+use super::rewrite::unreadable_name;
 use super::scope::uses_symbol;
 use super::{Def, Ident, Skip, State};
 
@@ -30,6 +31,9 @@ pub(super) fn without_stale(
     src: &str,
     first: Skip,
 ) -> Result<Ident, Skip> {
+    if let Some(name) = unreadable_name(&first.message).map(key_of) {
+        return without_unreadable(st, mems, cx, src, first, name);
+    }
     if first.kind != SkipReason::Abstract {
         return Err(first);
     }
@@ -93,6 +97,40 @@ pub(super) fn without_stale(
                 ));
             }
             id.freed = Some((why.join("; "), first));
+            Ok(id)
+        }
+        Err(_) => Err(first),
+    }
+}
+
+/// The identity read with `name` a letter of its own, when the definition of it in
+/// force, made in an earlier part of the note, could not be read (`m = \pm
+/// \sqrt{\dots}` in one section, the mass `m` in another); `first` otherwise.
+fn without_unreadable(
+    st: &mut State,
+    mems: &[&[Tok]],
+    cx: &Ctx,
+    src: &str,
+    first: Skip,
+    name: String,
+) -> Result<Ident, Skip> {
+    let earlier = st
+        .def_part
+        .get(&name)
+        .is_some_and(|&(part, _)| part < st.part);
+    if !earlier || !matches!(st.syms.get(&name), Some(Def::Sym { .. })) {
+        return Err(first);
+    }
+    let mut st2 = st.clone();
+    st2.syms.remove(&name);
+    match read_any(&mut st2, mems, cx, src) {
+        Ok(mut id) => {
+            let why = format!(
+                "with {} read as a new letter here (its definition in an earlier part of \
+                 the note could not be read)",
+                shown(&name)
+            );
+            id.freed = Some((why, first));
             Ok(id)
         }
         Err(_) => Err(first),
