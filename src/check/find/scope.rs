@@ -242,6 +242,11 @@ pub(super) fn define(st: &mut State, head: &[Tok], body: &[Tok], cx: &Ctx) {
                 return;
             }
         }
+        // `g(x) = 1/(1-x)`, then its series `g(x) = \sum_{n=0}^\infty x^n`: a form
+        // the checker cannot read, in the same part, restates the readable one
+        if parsed.is_err() && readable_here(st, &name) {
+            return;
+        }
         st.last_def.clone_from(&name);
         // the latest definition of a name is the one in force
         st.syms.remove(&name);
@@ -290,6 +295,9 @@ pub(super) fn define(st: &mut State, head: &[Tok], body: &[Tok], cx: &Ctx) {
             return;
         }
     }
+    if parsed.is_err() && readable_here(st, &s.key()) {
+        return;
+    }
     st.funcs.remove(&s.key());
     let parsed = bind_entries(st, parsed);
     st.syms.insert(
@@ -303,6 +311,19 @@ pub(super) fn define(st: &mut State, head: &[Tok], body: &[Tok], cx: &Ctx) {
     st.defs += 1;
     st.last_def = s.key();
     note_part(st);
+}
+
+/// Has `name` a readable definition made in this part of the note?
+fn readable_here(st: &State, name: &str) -> bool {
+    let readable = match st.funcs.get(name).or_else(|| st.syms.get(name)) {
+        Some(Def::Func { body, .. } | Def::Sym { body, .. }) => body.is_ok(),
+        None => false,
+    };
+    readable
+        && st
+            .def_part
+            .get(name)
+            .is_some_and(|&(part, _)| part == st.part)
 }
 
 /// Is `body` a listing of the entries of the vector `s` (`[x_1, x_2, \dots, x_n]`,
