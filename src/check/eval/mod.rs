@@ -578,16 +578,26 @@ fn bin<T: Num>(op: BinOp, a: Val<T>, b: Val<T>, be: &Expr, cx: &mut Cx<T>) -> R<
         BinOp::Sub => zip(a, b, "a difference", |x, y| x - y),
         BinOp::Mul => matmul(a, b),
         BinOp::Cross => match (&a, &b) {
-            (Val::M(m), Val::M(n)) if m.ncols() == 1 && n.ncols() == 1 => {
-                if m.nrows() != 3 || n.nrows() != 3 {
+            // two vectors, columns or rows (`(\nabla u) \times \mathbf{A}`, a gradient
+            // a row in numerator layout): a column unless both are rows
+            (Val::M(m), Val::M(n))
+                if (m.ncols() == 1 || m.nrows() == 1)
+                    && (n.ncols() == 1 || n.nrows() == 1)
+                    && {
+                        let one_by_one = |x: &DMatrix<T>| x.len() == 1;
+                        !one_by_one(m) && !one_by_one(n)
+                    } =>
+            {
+                if m.len() != 3 || n.len() != 3 {
                     return shape_err("a cross product", &a, &b);
                 }
                 let c = |i: usize, j: usize| m[i] * n[j] - m[j] * n[i];
-                Ok(Val::M(DMatrix::from_vec(
-                    3,
-                    1,
-                    vec![c(1, 2), c(2, 0), c(0, 1)],
-                )))
+                let entries = vec![c(1, 2), c(2, 0), c(0, 1)];
+                Ok(Val::M(if m.nrows() == 1 && n.nrows() == 1 {
+                    DMatrix::from_vec(1, 3, entries)
+                } else {
+                    DMatrix::from_vec(3, 1, entries)
+                }))
             }
             _ => matmul(a, b),
         },

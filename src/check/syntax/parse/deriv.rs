@@ -339,7 +339,12 @@ impl Parser<'_, '_> {
             }
             return self.vector_op(op, wrt);
         }
-        let of = self.operator_operand()?;
+        // (by the coordinates, no subscript: vector calculus, where `\nabla` binds
+        // tighter than the products of vectors)
+        let saved = std::mem::replace(&mut self.grad_operand, wrt.is_none());
+        let of = self.operator_operand();
+        self.grad_operand = saved;
+        let of = of?;
         let wrt = match wrt {
             Some(w) => w,
             None => match &of {

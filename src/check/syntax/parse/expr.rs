@@ -88,6 +88,9 @@ impl Parser<'_, '_> {
             if self.in_operand && self.deriv_ahead(1) {
                 return Ok(lhs);
             }
+            if self.grad_operand && matches!(op, BinOp::Cross | BinOp::Dot) {
+                return Ok(lhs);
+            }
             self.pos += 1;
             // `a / -b`
             let rhs = if self.eat_ch('-') {
@@ -594,19 +597,21 @@ impl Parser<'_, '_> {
 
     /// After an opening `(` or `[`: the expression and the closing delimiter.
     pub(super) fn paren_body(&mut self) -> PResult<Expr> {
-        let saved = self.in_operand;
+        let saved = (self.in_operand, self.grad_operand);
         self.in_operand = false;
+        self.grad_operand = false;
         let e = self.dots_or_expr();
-        self.in_operand = saved;
+        (self.in_operand, self.grad_operand) = saved;
         let e = e?;
         if self.peek().is_some_and(|t| t.is_ch(',')) {
             // `(2x, z, y)`, `[6xy, 3x^2]`: its entries
             let mut entries = vec![vec![e]];
             while self.eat_ch(',') {
-                let saved = self.in_operand;
+                let saved = (self.in_operand, self.grad_operand);
                 self.in_operand = false;
+                self.grad_operand = false;
                 let next = self.expr();
-                self.in_operand = saved;
+                (self.in_operand, self.grad_operand) = saved;
                 entries.push(vec![next?]);
                 if entries.len() > 9 {
                     return Err(PErr::unsupported("a tuple of more than 9 entries"));
@@ -628,8 +633,14 @@ impl Parser<'_, '_> {
     /// vectors, `tr(AᵀB)` of matrices), or a vector of two entries where coordinates
     /// say so ([`ANGLE_PAIR`]); `\langle a, b, c \rangle`: a tuple.
     pub(super) fn inner_product(&mut self) -> PResult<Expr> {
-        let saved = (self.in_operand, self.abs_depth, self.norm_depth);
+        let saved = (
+            self.in_operand,
+            self.abs_depth,
+            self.norm_depth,
+            self.grad_operand,
+        );
         self.in_operand = false;
+        self.grad_operand = false;
         self.abs_depth = 0;
         self.norm_depth = 0;
         let mut entries = Vec::new();
@@ -645,7 +656,12 @@ impl Parser<'_, '_> {
                 break Ok(());
             }
         };
-        (self.in_operand, self.abs_depth, self.norm_depth) = saved;
+        (
+            self.in_operand,
+            self.abs_depth,
+            self.norm_depth,
+            self.grad_operand,
+        ) = saved;
         r?;
         if entries.len() < 2 {
             return Err(PErr::unsupported("`\\langle` without two arguments"));

@@ -150,6 +150,9 @@ pub(crate) struct Parser<'t, 'c> {
     in_bare_arg: bool,
     /// Parsing the operand of an operator-form derivative.
     in_operand: bool,
+    /// Parsing the operand of a gradient `\nabla u`, which ends before `\times` and
+    /// `\cdot` (`\nabla u \times \mathbf{A}` is `(\nabla u) \times \mathbf{A}`).
+    grad_operand: bool,
     /// Parsing a factor after the first of a product (`g` in `f g`): a `\nabla` or
     /// `\partial_x` there applies to the rest of that product only (`f \nabla g +
     /// g \nabla f`).
@@ -203,6 +206,7 @@ impl<'t, 'c> Parser<'t, 'c> {
             norm_depth: 0,
             in_bare_arg: false,
             in_operand: false,
+            grad_operand: false,
             later_factor: false,
             bare_scalar: false,
             bound: Vec::new(),
@@ -219,6 +223,7 @@ impl<'t, 'c> Parser<'t, 'c> {
             norm_depth: 0,
             in_bare_arg: false,
             in_operand: false,
+            grad_operand: false,
             later_factor: false,
             bare_scalar: false,
             bound: self.bound.clone(),
