@@ -1810,6 +1810,13 @@ fn relation(st: &mut State, lhs: &[Tok], rhs: &[Tok], cx: &Ctx) {
         _ => {}
     });
     if !other && keys.len() >= 2 {
+        // a curve stated in a new part of the note (`x^2 + y^2 = 25` in a new
+        // exercise) ties its letters anew: a `y` an earlier part defined is not this one
+        for k in &keys {
+            if st.def_part.get(k).is_some_and(|&(part, _)| part < st.part) {
+                st.syms.remove(k);
+            }
+        }
         st.relations.push((h, keys, st.part));
     }
 }

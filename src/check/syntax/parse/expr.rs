@@ -323,7 +323,11 @@ impl Parser<'_, '_> {
                         .rev()
                         .find(|t| !is_space(&t.tk))
                         .is_some_and(|t| t.is_ch(')'));
-                if closes && let Some(v) = sole_variable(&e).or_else(|| several_letters(&e)) {
+                // (`1'`, a number: as `(1)'`)
+                let number = matches!(e, Expr::Num(_));
+                if (closes || number)
+                    && let Some(v) = sole_variable(&e).or_else(|| several_letters(&e))
+                {
                     self.pos += 1;
                     let mut d = Deriv::by(e, v);
                     d.total = true;
