@@ -226,7 +226,7 @@ pub(super) fn define(st: &mut State, head: &[Tok], body: &[Tok], cx: &Ctx) {
             src: cx.src,
             depth: Cell::new(0),
         };
-        let parsed = syntax::parse_expr(body, &bcx);
+        let parsed = parse_body(body, &bcx);
         if let Ok(e) = &parsed {
             // `P(x) = 0`, `f(c) = 0`: a root or a value at a point, not a definition
             if is_constant_value(e) {
@@ -275,7 +275,7 @@ pub(super) fn define(st: &mut State, head: &[Tok], body: &[Tok], cx: &Ctx) {
         }
         return;
     }
-    let parsed = syntax::parse_expr(body, cx);
+    let parsed = parse_body(body, cx);
     if let Ok(e) = &parsed {
         let mut rec = false;
         let key = s.key();
@@ -311,6 +311,30 @@ pub(super) fn define(st: &mut State, head: &[Tok], body: &[Tok], cx: &Ctx) {
     st.defs += 1;
     st.last_def = s.key();
     note_part(st);
+}
+
+/// A definition's body, parsed; a closing bracket at its end that nothing opened
+/// (`f(x) = \sin{x})`, a typo) is left out.
+fn parse_body(body: &[Tok], cx: &Ctx) -> Result<Expr, syntax::PErr> {
+    let first = syntax::parse_expr(body, cx);
+    if first.is_ok() {
+        return first;
+    }
+    let sig: Vec<&Tok> = body.iter().filter(|t| !is_space(&t.tk)).collect();
+    let depth: i64 = sig
+        .iter()
+        .map(|t| i64::from(t.is_ch('(') || t.is_ch('[')) - i64::from(t.is_ch(')') || t.is_ch(']')))
+        .sum();
+    match sig.last() {
+        Some(last) if depth == -1 && (last.is_ch(')') || last.is_ch(']')) => {
+            let end = body
+                .iter()
+                .rposition(|t| std::ptr::eq(t, *last))
+                .unwrap_or(body.len());
+            syntax::parse_expr(&body[..end], cx).or(first)
+        }
+        _ => first,
+    }
 }
 
 /// Has `name` a readable definition made in this part of the note?
