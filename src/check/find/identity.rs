@@ -163,10 +163,14 @@ pub(super) fn statement(
     let ids = Cell::new(0u32);
     let cx = Ctx::new(&funcs, &ids, src);
     // `g(-x) = -g(x)` under a new heading: a property the note gives a function of
-    // this part (an odd `g`), not a statement about the `g` an earlier part defined
+    // this part (an odd `g`), not a statement about the `g` another exercise defined
+    // (one made in a section enclosing this one is the same `g`)
     if rels == [Rel::Eq]
         && let Some(g) = functional_equation(&mems, &cx)
-        && st.def_part.get(&g).is_some_and(|&(part, _)| part < st.part)
+        && st
+            .def_part
+            .get(&g)
+            .is_some_and(|&(part, _)| !st.encloses(part))
     {
         st.funcs.remove(&g);
         return None;
@@ -711,6 +715,8 @@ fn build_on(
         let ok: Vec<Expr> = parsed.iter().flatten().cloned().collect();
         time_derivative_dots(&ok)?;
     }
+    // (as written, before rates or the curve's derivative replace any)
+    let written = values_written(&parsed);
     let parsed = match rates {
         Some(r) => super::rates::rewrite(st, parsed, r)?,
         None => parsed,
@@ -730,6 +736,28 @@ fn build_on(
             _ => (parsed, None),
         }
     };
+    // `3\frac{dy}{dx} = -3` "at (1, 1)": without any of the curve's letters, about
+    // one point of it (only a pass is a verdict)
+    let curve_written = |all: bool| {
+        implicit.as_ref().is_some_and(|(_, h)| {
+            let mut seen = (true, false);
+            h.walk(&mut |x| {
+                if let Expr::Var(v) = x {
+                    let w = written.contains(&v.key());
+                    seen = (seen.0 && w, seen.1 || w);
+                }
+            });
+            if all { seen.0 } else { seen.1 }
+        })
+    };
+    let along_curve = curve_written(true);
+    if implicit.is_some() && point.is_none() && !curve_written(false) {
+        point = Some(
+            "an equation at a point of the curve the note states (it writes the \
+             derivative without the curve's letters)"
+                .to_string(),
+        );
+    }
     let members = substituted(st, &parsed, &bound, &used)?;
     if let Some(s) = constants_equation(&parsed, &members) {
         return Err(s);
@@ -805,11 +833,31 @@ fn build_on(
         only_if_symmetric: BTreeSet::new(),
         implicit,
         implicit_alts: Vec::new(),
+        along_curve,
         point,
         generic: Vec::new(),
         instances: Vec::new(),
         rates: None,
     })
+}
+
+/// The letters the members write as values, outside the derivatives of a letter
+/// (`y` in `\frac{dy}{dx} = -\frac{x}{y}`, not in `3\frac{dy}{dx} = -3`).
+fn values_written(parsed: &[Result<Expr, PErr>]) -> BTreeSet<String> {
+    fn visit(e: &Expr, out: &mut BTreeSet<String>) {
+        match e {
+            Expr::Var(v) => {
+                out.insert(v.key());
+            }
+            Expr::Deriv(_, d) if matches!(d.of, Expr::Var(_)) => {}
+            _ => e.for_each_child(&mut |c| visit(c, out)),
+        }
+    }
+    let mut out = BTreeSet::new();
+    for e in parsed.iter().flatten() {
+        visit(e, &mut out);
+    }
+    out
 }
 
 /// A defined function's derivative written with a prime at a symbol that appears

@@ -179,6 +179,11 @@ pub(crate) struct Ident {
     pub implicit: Option<(Sym, Expr)>,
     /// The identity read on earlier relations of the same part, latest first.
     pub implicit_alts: Vec<Ident>,
+    /// It writes every letter of that relation as a value (`\frac{dy}{dx} =
+    /// -\frac{x}{y}`): a formula along the whole curve, which a failure at every
+    /// point of it, on every branch, shows wrong (not `\frac{dy}{dx} = -\frac{2 +
+    /// y}{1 + 2y}` written at x = 1).
+    pub along_curve: bool,
     /// Why the identity may be an equation for a point (`f'(c) = 0`): then only a
     /// pass (it holds at every point) is a verdict, anything else a skip.
     pub point: Option<String>,
@@ -253,6 +258,9 @@ struct State {
     def_part: BTreeMap<String, (usize, usize)>,
     /// The parts that are numbered list items (an exercise defines its own `f`).
     item_parts: BTreeSet<usize>,
+    /// The parts enclosing this one, with their depth (a heading's level, deeper for a
+    /// numbered item): a definition made in one of them holds here.
+    enclosing: Vec<(usize, usize)>,
     /// Relations between letters the note states (`x^2 + y^2 = 25`): `lhs - rhs`, the
     /// letters, and the part of the note.
     relations: Vec<(Expr, BTreeSet<String>, usize)>,
@@ -287,6 +295,30 @@ fn starts_part(text: &str) -> Option<bool> {
         }
     }
     out
+}
+
+/// The depth of the last part the prose starts: a heading's level, 7 for a numbered
+/// list item (inside any heading).
+fn part_depth(text: &str) -> usize {
+    let mut out = 7;
+    for l in text.lines() {
+        let l = l.trim_start();
+        let hashes = l.chars().take_while(|&c| c == '#').count();
+        let digits = l.chars().take_while(char::is_ascii_digit).count();
+        if (1..=6).contains(&hashes) && l[hashes..].starts_with(' ') {
+            out = hashes;
+        } else if digits > 0 && l[digits..].starts_with(". ") {
+            out = 7;
+        }
+    }
+    out
+}
+
+impl State {
+    /// Was `part` this one or one enclosing it (or the note's start, before any)?
+    fn encloses(&self, part: usize) -> bool {
+        part == 0 || part == self.part || self.enclosing.iter().any(|&(_, p)| p == part)
+    }
 }
 
 /// Front-matter keys that are never definitions.
@@ -342,6 +374,9 @@ pub(crate) fn find(note: &NoteMath) -> Vec<Finding> {
         let mut item_start = false;
         if let Some(item) = starts_part(span.before) {
             st.part += 1;
+            let depth = part_depth(span.before);
+            st.enclosing.retain(|&(d, _)| d < depth);
+            st.enclosing.push((depth, st.part));
             if item {
                 st.item_parts.insert(st.part);
                 item_start = true;

@@ -867,25 +867,26 @@ fn check_read(f: &Finding, s: &Settings, layout: Layout) -> Verdict {
         // a formula for one branch holds at that branch's points; one that holds at
         // none of many points, on whichever branch they fall, on the latest
         // relation or the earlier ones, holds on no branch
-        let holds_somewhere = std::iter::once(id).chain(&id.implicit_alts).any(|r| {
-            (0..BRANCH_POINTS).any(|k| {
-                let one = Settings {
-                    seed: s.seed.wrapping_add(k as u64 + 1),
-                    trials: 1,
-                    ..s.clone()
-                };
-                Checker {
-                    id: r,
-                    members: &r.members,
-                    s: &one,
-                    layout,
-                    otimes,
-                }
-                .run()
-                .outcome
-                    == Outcome::Pass
-            })
-        });
+        let holds_somewhere = !id.along_curve
+            || std::iter::once(id).chain(&id.implicit_alts).any(|r| {
+                (0..BRANCH_POINTS).any(|k| {
+                    let one = Settings {
+                        seed: s.seed.wrapping_add(k as u64 + 1),
+                        trials: 1,
+                        ..s.clone()
+                    };
+                    Checker {
+                        id: r,
+                        members: &r.members,
+                        s: &one,
+                        layout,
+                        otimes,
+                    }
+                    .run()
+                    .outcome
+                        == Outcome::Pass
+                })
+            });
         if !holds_somewhere {
             return annotated(
                 v.clone(),
