@@ -426,6 +426,29 @@ impl Parser<'_, '_> {
         if is_t(&txt) && !t_power {
             return Ok(Expr::Post(base.bx(), PostOp::Transpose));
         }
+        // `f^{-1}(x)`, `(f^{-1})'(x)`: a function's inverse, not its reciprocal
+        if txt == "-1"
+            && let Expr::Var(s) = &base
+            && s.sub.is_none()
+            && !s.bold
+            && (self.cx.funcs.contains(&s.key())
+                || crate::check::notation::FUNC_LETTERS.contains(&s.base.as_str()))
+        {
+            let applied = self
+                .peek()
+                .is_some_and(|t| t.is_ch('(') || t.is_cmd("left"));
+            let primed_bracket = self.peek().is_some_and(|t| t.is_ch(')'))
+                && self
+                    .toks
+                    .get(self.pos + 1)
+                    .is_some_and(|t| t.is_ch('\'') || t.is_ch('^'));
+            if applied || primed_bracket {
+                return Err(PErr::unsupported(format!(
+                    "the inverse function `{}^{{-1}}`",
+                    s.base.trim_start_matches('\\')
+                )));
+            }
+        }
         // `x^{(i)}`, `a^{[l]}`: a training example (a layer), never a power; a
         // transpose may follow inside (`x^{(i)T}`)
         if let Expr::Var(s) = &base
