@@ -539,6 +539,24 @@ pub(crate) fn find(note: &NoteMath) -> Vec<Finding> {
             let defs = st.defs;
             statement(&mut st, &stmt, span.tex, si, layout, otimes, &mut out);
             last = (out.len() > before).then(|| out.len() - 1);
+            // `Set $f''(x) = 0$`, `$f''(x) = 0$ when $x = 0$`: an equation to solve
+            // (only a pass, holding everywhere, is a verdict)
+            if out.len() > before
+                && let Some(Finding { body: Ok(id), .. }) = out.last_mut()
+                && id.point.is_none()
+            {
+                let to_number = id.members.last().is_some_and(|m| {
+                    !m.any(&|x| matches!(x, Expr::Var(_) | Expr::Deriv(..) | Expr::Apply(..)))
+                });
+                let after = note.spans.get(si + 1).map_or("", |s| s.before);
+                if scope::says_equation(span.before, after, to_number) {
+                    id.point = Some(
+                        "an equation the prose around it sets up to solve (\"set\", \"when\", \
+                         \"where\")"
+                            .to_string(),
+                    );
+                }
+            }
             // an identity about the unknown of a differential equation this display
             // writes (`q' - kq = 0`, then `\frac{d}{dx}(e^{-kx} q) = 0`): it holds
             // for the solutions only

@@ -711,6 +711,32 @@ pub(super) fn says_result(after: &str) -> bool {
     RESULT_WORDS.iter().any(|w| t.starts_with(w))
 }
 
+/// Does the prose around a formula make it an equation to solve: right before it,
+/// "set", "when", "where", "solve" (`Set $f''(x) = 0$`, `(where $f'(x) = 0$)`), or,
+/// for an equation whose right side is a number, right after it "when", "where"
+/// (`$f''(x) = 0$ when $x = 0$`)?
+pub(super) fn says_equation(before: &str, after: &str, to_number: bool) -> bool {
+    let b = before.trim_end().to_lowercase();
+    let b = b.trim_end_matches(['(', ':']).trim_end();
+    let last = b
+        .rsplit(|c: char| !c.is_alphanumeric())
+        .next()
+        .unwrap_or("");
+    if EQUATION_WORDS.contains(&last) {
+        return true;
+    }
+    let a = after.trim_start().to_lowercase();
+    to_number
+        && ["when ", "where ", "whenever "]
+            .iter()
+            .any(|w| a.starts_with(w))
+}
+
+/// The last word before a formula that makes it an equation to solve.
+const EQUATION_WORDS: &[&str] = &[
+    "set", "setting", "when", "where", "whenever", "wherever", "solve", "solving", "until",
+];
+
 /// How prose right after an equation says it is a result (see [`says_result`]).
 const RESULT_WORDS: &[&str] = &[
     "if ",

@@ -120,9 +120,118 @@ fn all_square(id: &Ident, r: &Reading) -> Option<Ident> {
     Some(id2)
 }
 
+/// [`check_reread_whole`], with a failing chain in scalar letters that goes on to a
+/// number (`P'(x) = 80 - 0.12x = 0`, `f'(c) = 2c = 4`) read as the identity up to
+/// there: from that member on, an equation for the points where it holds or a value
+/// at one, not an identity.
+pub(super) fn check_reread(f: &Finding, s: &Settings, layout: Layout) -> Verdict {
+    let v = check_reread_whole(f, s, layout);
+    if !matches!(v.outcome, Outcome::Fail(_)) {
+        return v;
+    }
+    let Ok(id) = &f.body else { return v };
+    // a bare `e` the note never defines: maybe Euler's number (`\ln e`, `f'(1) = e`)
+    if let Some(euler) = with_euler(id) {
+        let mut g = f.clone();
+        g.body = Ok(euler);
+        let w = check_reread(&g, s, layout);
+        if w.outcome == Outcome::Pass {
+            return annotated(w, "(with e Euler's number)".to_string());
+        }
+    }
+    // (capital letters read as numbers: `V'(x) = 12x^2 - 4(L + W)x + LW = 0`)
+    let scalars = v
+        .reading
+        .as_ref()
+        .is_some_and(|r| r.kinds.values().all(|k| *k == Kind::Scalar));
+    let Some(j) = value_member(id, scalars) else {
+        return v;
+    };
+    let text = id.texts.get(j).cloned().unwrap_or_default();
+    let mut g = f.clone();
+    g.body = Ok(up_to(id, j));
+    let w = check_reread_whole(&g, s, layout);
+    if w.outcome == Outcome::Pass {
+        annotated(
+            w,
+            format!("(up to `= {text}`, an equation for a point or a value at one)"),
+        )
+    } else {
+        w
+    }
+}
+
+/// The first member after the second that is a number (no letter, no derivative, no
+/// function the note names) after a member in plain scalar letters that vary (not a
+/// point's, not under an evaluation bar), in an identity of such letters only.
+fn value_member(id: &Ident, scalars: bool) -> Option<usize> {
+    let members = &id.members;
+    if id.bars.iter().any(Option::is_some) {
+        return None;
+    }
+    let plain = members.iter().all(|m| {
+        !m.any(&|x| matches!(x, Expr::Var(v) if v.bold || (v.upper && !scalars)))
+            && !m.any(&|x| matches!(x, Expr::Zeros(..) | Expr::Ones(..) | Expr::Ident(..)))
+    });
+    if !plain {
+        return None;
+    }
+    let number = |e: &Expr| {
+        !e.any(&|x| {
+            matches!(
+                x,
+                Expr::Var(_) | Expr::Deriv(..) | Expr::Apply(..) | Expr::Sum { .. }
+            )
+        })
+    };
+    let letters = |e: &Expr| {
+        e.any(&|x| matches!(x, Expr::Var(v) if !id.deps.iter().any(|(d, _)| d.key() == v.key())))
+    };
+    (2..members.len()).find(|&j| number(&members[j]) && letters(&members[j - 1]))
+}
+
+/// The identity with its free letter `e` (plain, no subscript) read as Euler's
+/// number; `None` when it has none.
+fn with_euler(id: &Ident) -> Option<Ident> {
+    let is_e = |x: &Expr| matches!(x, Expr::Var(v) if v.base == "e" && v.sub.is_none() && !v.bold);
+    if !id.members.iter().any(|m| m.any(&is_e)) {
+        return None;
+    }
+    let swap = |e: &Expr| {
+        e.clone().rewrite(&mut |x| {
+            if is_e(&x) {
+                Expr::Num(std::f64::consts::E)
+            } else {
+                x
+            }
+        })
+    };
+    let mut out = id.clone();
+    out.members = id.members.iter().map(swap).collect();
+    let each = |v: &[Ident]| -> Vec<Ident> {
+        v.iter()
+            .map(|i| with_euler(i).unwrap_or_else(|| i.clone()))
+            .collect()
+    };
+    out.instances = each(&id.instances);
+    out.implicit_alts = each(&id.implicit_alts);
+    Some(out)
+}
+
+/// The identity's first `j` members.
+fn up_to(id: &Ident, j: usize) -> Ident {
+    let mut out = id.clone();
+    out.members.truncate(j);
+    out.texts.truncate(j);
+    out.bars.truncate(j);
+    out.instances = id.instances.iter().map(|i| up_to(i, j)).collect();
+    out.implicit_alts = id.implicit_alts.iter().map(|i| up_to(i, j)).collect();
+    out
+}
+
 /// The verdict, with a pass or a fail that another reading of the notation would
 /// not support turned into a skip (`ambiguous`).
-pub(super) fn check_reread(f: &Finding, s: &Settings, layout: Layout) -> Verdict {
+fn check_reread_whole(f: &Finding, s: &Settings, layout: Layout) -> Verdict {
     if let Ok(id) = &f.body
         && let Some(reading) = &id.freed
     {
