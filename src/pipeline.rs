@@ -274,6 +274,31 @@ pub fn vault_macros(
     (macros, diagnostics)
 }
 
+/// With `NOTEBUILD_TIMING` set, prints when a stage of the build ended and the
+/// process's peak memory so far.
+pub(crate) fn mark(start: Instant, what: &str) {
+    if std::env::var_os("NOTEBUILD_TIMING").is_none() {
+        return;
+    }
+    let peak = std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .filter(|l| {
+                    ["VmHWM:", "RssAnon:", "RssFile:", "RssShmem:"]
+                        .iter()
+                        .any(|k| l.starts_with(k))
+                })
+                .map(|l| l.split_whitespace().collect::<Vec<_>>().join(" "))
+                .reduce(|a, b| a + ", " + &b)
+        })
+        .unwrap_or_default();
+    eprintln!(
+        "build: {what} at {:.1} ms, peak {peak}",
+        start.elapsed().as_secs_f64() * 1000.0
+    );
+}
+
 /// Builds the site.
 pub fn build(options: &BuildOptions, progress: &dyn Progress) -> Result<BuildReport, BuildError> {
     build_with(options, progress, false).map(|(report, _)| report)
@@ -309,6 +334,7 @@ pub(crate) fn build_with(
         progress,
     )?;
     diagnostics.extend(card_diagnostics);
+    mark(start, "analysed");
 
     if options.git_dates {
         diagnostics.extend(git_dates(&options.vault, &mut infos));
@@ -329,6 +355,7 @@ pub(crate) fn build_with(
         progress,
     );
     cache.save();
+    mark(start, "checked");
     diagnostics.extend(fail_diagnostics(&notes, &identities));
 
     let attachment_paths: Vec<String> = vault.attachments.iter().map(|a| a.path.clone()).collect();
@@ -373,6 +400,7 @@ pub(crate) fn build_with(
         &step,
         &sink,
     )?;
+    mark(start, "notes rendered");
     let list: Vec<&render::NoteRest> = rests.iter().map(|(_, r)| r).collect();
     let rest = render::render_rest(
         &notes,
@@ -403,7 +431,9 @@ pub(crate) fn build_with(
             source: a.source.clone(),
         })
         .collect();
+    mark(start, "rest rendered");
     staging.finish(&copies).map_err(BuildError::Site)?;
+    mark(start, "swapped");
     let written = written.into_inner().unwrap_or_default();
 
     sort_diagnostics(&mut diagnostics);

@@ -1201,29 +1201,10 @@ fn checks_page(
 }
 
 /// An identity's formula on the report, as [`math::render_or_fallback_expanded`]
-/// writes it in display mode. Kept for the process's later rebuilds (`serve`
-/// renders the report again after each edit, with the same formulas but the edited
-/// ones): at most [`REPORT_MATH_KEPT`] formulas, forgotten all at once beyond that.
+/// writes it in display mode (which keeps it for `serve`'s later rebuilds).
 fn report_math(read_as: &str, latex: &str) -> String {
-    type Memo = std::sync::Mutex<std::collections::HashMap<(String, String), String>>;
-    static MEMO: std::sync::OnceLock<Memo> = std::sync::OnceLock::new();
-    let memo = MEMO.get_or_init(Default::default);
-    let key = (read_as.to_string(), latex.to_string());
-    if let Some(html) = memo.lock().ok().and_then(|m| m.get(&key).cloned()) {
-        return html;
-    }
-    let html = math::render_or_fallback_expanded(read_as, latex, math::MathMode::Display).0;
-    if let Ok(mut m) = memo.lock() {
-        if m.len() >= REPORT_MATH_KEPT {
-            m.clear();
-        }
-        m.insert(key, html.clone());
-    }
-    html
+    math::render_or_fallback_expanded(read_as, latex, math::MathMode::Display).0
 }
-
-/// How many of the report's formulas [`report_math`] keeps.
-const REPORT_MATH_KEPT: usize = 100_000;
 
 #[derive(Serialize)]
 struct GraphPage<'a> {
