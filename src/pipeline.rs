@@ -127,6 +127,8 @@ pub struct Analysed {
     pub diagnostics: Vec<Diagnostic>,
     /// Problems in the flashcards' syntax.
     pub card_diagnostics: Vec<Diagnostic>,
+    /// The macros every note starts from ([`vault_macros`]).
+    pub macros: Macros,
 }
 
 /// Walks, parses and extracts the vault (facts and flashcards).
@@ -137,28 +139,53 @@ pub fn analyse(
     macros: &BTreeMap<String, String>,
     progress: &dyn Progress,
 ) -> Result<Analysed, BuildError> {
+    analyse_with(root, walk, card_settings, macros, true, progress)
+}
+
+/// [`analyse`]; without `keep_nodes`, each note's nodes are let go as soon as its facts
+/// and flashcards are read (their [`ParsedNote::nodes`] are empty), so that the nodes of
+/// every note are never held at once: [`parse::nodes_again`] gives them back.
+pub fn analyse_with(
+    root: &Path,
+    walk: &WalkOptions,
+    card_settings: &CardSettings,
+    macros: &BTreeMap<String, String>,
+    keep_nodes: bool,
+    progress: &dyn Progress,
+) -> Result<Analysed, BuildError> {
     let mut vault = vault::load(root, walk).map_err(|error| BuildError::Vault {
         path: root.to_path_buf(),
         error,
     })?;
     let (macros, macro_diagnostics) = vault_macros(vault.preamble.as_ref(), macros);
     progress.stage("parsing", vault.notes.len());
-    let notes: Vec<ParsedNote> = vault
-        .notes
-        .par_iter()
+    // Each note parsed, read and (without `keep_nodes`) let go of in one step.
+    type One = (ParsedNote, NoteInfo, Vec<Card>, Vec<Diagnostic>);
+    let files = std::mem::take(&mut vault.notes);
+    let done: Vec<One> = files
+        .into_par_iter()
         .map(|file| {
-            let mut note = parse::parse(file);
+            let mut note = parse::parse_owned(file);
             parse::macros::expand(&mut note, &macros);
+            let info = extract::extract(&note);
+            let (cards, card_diagnostics) = cards::cards(&note, card_settings);
+            if !keep_nodes {
+                note.nodes = Vec::new();
+            }
             progress.step();
-            note
+            (note, info, cards, card_diagnostics)
         })
         .collect();
-    vault.notes = Vec::new();
-    let infos: Vec<NoteInfo> = notes.par_iter().map(extract::extract).collect();
-    let (cards, card_diagnostics): (Vec<Vec<Card>>, Vec<Vec<Diagnostic>>) = notes
-        .par_iter()
-        .map(|note| cards::cards(note, card_settings))
-        .unzip();
+    let mut notes = Vec::with_capacity(done.len());
+    let mut infos = Vec::with_capacity(done.len());
+    let mut cards = Vec::with_capacity(done.len());
+    let mut card_diagnostics = Vec::new();
+    for (note, info, note_cards, problems) in done {
+        notes.push(note);
+        infos.push(info);
+        cards.push(note_cards);
+        card_diagnostics.extend(problems);
+    }
     let mut diagnostics = vault.diagnostics.clone();
     diagnostics.extend(macro_diagnostics);
     for note in &notes {
@@ -170,7 +197,8 @@ pub fn analyse(
         infos,
         cards,
         diagnostics,
-        card_diagnostics: card_diagnostics.into_iter().flatten().collect(),
+        card_diagnostics,
+        macros,
     })
 }
 
@@ -326,11 +354,13 @@ pub(crate) fn build_with(
         cards,
         mut diagnostics,
         card_diagnostics,
-    } = analyse(
+        macros,
+    } = analyse_with(
         &options.vault,
         &walk,
         &options.cards,
         &options.macros,
+        keep,
         progress,
     )?;
     diagnostics.extend(card_diagnostics);
@@ -387,6 +417,7 @@ pub(crate) fn build_with(
         safe_html: options.safe_html,
         quiz: false,
         order: crate::config::reading_order(&options.vault),
+        reparse: (!keep).then_some(macros),
     };
     let which: Vec<usize> = (0..notes.len()).collect();
     let rests = render::render_notes(

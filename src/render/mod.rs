@@ -50,6 +50,9 @@ pub struct SiteSettings {
     pub quiz: bool,
     /// The reading order (`order:` in notebuild.yaml): vault paths, `.md` optional.
     pub order: Vec<String>,
+    /// The vault's TeX macros when the notes' nodes were let go after the analysis
+    /// (a cold build): each page then parses its note again ([`crate::parse::nodes_again`]).
+    pub reparse: Option<crate::tex::macros::Macros>,
 }
 
 /// The templates, compiled into the binary.
@@ -306,6 +309,7 @@ pub fn render_notes<E: From<TemplateError> + Send>(
         identities,
         cards,
         safe_html: settings.safe_html,
+        reparse: settings.reparse.as_ref(),
     };
     let order = nav::reading_order(graph, infos, &settings.order);
     let positions = nav::positions(&order, notes.len());
@@ -419,6 +423,7 @@ pub fn render_rest_of<E: From<TemplateError> + Send>(
         identities,
         cards,
         safe_html: settings.safe_html,
+        reparse: settings.reparse.as_ref(),
     };
     let mut cards_shown: HashSet<String> = HashSet::new();
     let mut entries = Vec::new();

@@ -193,7 +193,17 @@ thread_local! {
     static MEMO_KEY: std::cell::RefCell<String> = const { std::cell::RefCell::new(String::new()) };
 }
 
-fn render_or_fallback_uncached(
+/// Forgets the formulas [`render_or_fallback_expanded`] keeps (for benchmarks that time
+/// cold builds in one process).
+pub fn forget() {
+    if let Ok(mut m) = memo().lock() {
+        m.map.clear();
+        m.bytes = 0;
+    }
+}
+
+/// [`render_or_fallback_expanded`] without the formulas it keeps: always renders.
+pub fn render_or_fallback_uncached(
     tex: &str,
     source: &str,
     mode: MathMode,
