@@ -420,7 +420,16 @@ pub(crate) fn build_with(
         reparse: (!keep).then_some(macros),
     };
     let which: Vec<usize> = (0..notes.len()).collect();
-    let rests = render::render_notes(
+    // A cold build keeps no note's search entry nor preview in memory: they go to a
+    // scratch file as the pages are written, and the two files made of them are written
+    // from it at the end.
+    let spill = if keep {
+        None
+    } else {
+        Some(Spill::new(staging.scratch().map_err(BuildError::Site)?))
+    };
+    let spill_error = |e: std::io::Error| BuildError::Site(staging.write_error("(scratch)", e));
+    let kept = render::render_notes_then(
         &notes,
         &infos,
         &graph,
@@ -430,10 +439,40 @@ pub(crate) fn build_with(
         &which,
         &step,
         &sink,
+        &|_, rest| match &spill {
+            None => Ok((rest, None)),
+            Some(spill) => {
+                let search = spill.put(&rest.search_json()).map_err(spill_error)?;
+                let (url, json) = rest.preview_json();
+                let url = url.to_owned();
+                let preview = spill.put(&json).map_err(spill_error)?;
+                Ok((
+                    rest.slim(),
+                    Some(Spilled {
+                        search,
+                        url,
+                        preview,
+                    }),
+                ))
+            }
+        },
     )?;
+    let (rests, spilled): (Vec<(usize, render::NoteRest)>, Vec<Option<Spilled>>) = kept
+        .into_iter()
+        .map(|(i, (rest, spilled))| ((i, rest), spilled))
+        .unzip();
     mark(start, "notes rendered");
     let list: Vec<&render::NoteRest> = rests.iter().map(|(_, r)| r).collect();
-    let rest = render::render_rest(
+    let remake = if spill.is_some() {
+        render::Remake {
+            search: false,
+            previews: false,
+            ..render::Remake::ALL
+        }
+    } else {
+        render::Remake::ALL
+    };
+    let rest = render::render_rest_of(
         &notes,
         &infos,
         &graph,
@@ -441,10 +480,17 @@ pub(crate) fn build_with(
         &cards,
         &settings,
         &list,
-        true,
+        remake,
         &sink,
     )?;
     drop(list);
+    if let Some(spill) = &spill {
+        let spilled: Vec<Spilled> = spilled.into_iter().flatten().collect();
+        spill
+            .write_files(&staging, &spilled)
+            .map_err(BuildError::Site)?;
+    }
+    drop(spill);
     let rendered_pages = rests.len() + rest.pages;
     for (_, r) in &rests {
         diagnostics.extend(r.diagnostics.iter().cloned());
@@ -516,6 +562,82 @@ pub(crate) fn build_with(
         pages: rendered_pages,
     });
     Ok((report, Some(live)))
+}
+
+/// Where a note's search entry and preview went in the [`Spill`].
+struct Spilled {
+    search: std::ops::Range<u64>,
+    /// The note's page, percent-encoded (the previews are by page).
+    url: String,
+    preview: std::ops::Range<u64>,
+}
+
+/// A scratch file the notes' search entries and previews are written to while their
+/// pages are rendered, then read back, in order, into the two files made of them.
+struct Spill {
+    file: std::sync::Mutex<(std::fs::File, u64)>,
+}
+
+impl Spill {
+    fn new(file: std::fs::File) -> Spill {
+        Spill {
+            file: std::sync::Mutex::new((file, 0)),
+        }
+    }
+
+    /// Appends `bytes`; where they are.
+    fn put(&self, bytes: &[u8]) -> std::io::Result<std::ops::Range<u64>> {
+        use std::io::Write;
+        let mut guard = self
+            .file
+            .lock()
+            .map_err(|_| std::io::Error::other("a page's writer panicked"))?;
+        let (file, end) = &mut *guard;
+        file.write_all(bytes)?;
+        let start = *end;
+        *end += bytes.len() as u64;
+        Ok(start..*end)
+    }
+
+    /// Appends the bytes at `range` to `buf`.
+    fn get(&self, range: &std::ops::Range<u64>, buf: &mut Vec<u8>) -> std::io::Result<()> {
+        use std::io::{Read, Seek};
+        let mut guard = self
+            .file
+            .lock()
+            .map_err(|_| std::io::Error::other("a page's writer panicked"))?;
+        let (file, _) = &mut *guard;
+        file.seek(std::io::SeekFrom::Start(range.start))?;
+        let len = usize::try_from(range.end - range.start).map_err(std::io::Error::other)?;
+        let at = buf.len();
+        buf.resize(at + len, 0);
+        file.read_exact(&mut buf[at..])
+    }
+
+    /// Writes the search index and the previews' file of the notes `spilled` (the
+    /// published ones, in the notes' order) into the site.
+    fn write_files(
+        &self,
+        staging: &site::Staging,
+        spilled: &[Spilled],
+    ) -> Result<(), site::SiteError> {
+        use std::io::Write;
+        let path = render::search::INDEX_PATH;
+        let mut w = staging.create(path)?;
+        render::search::write_index(&mut w, spilled.len(), &mut |k, buf| {
+            self.get(&spilled[k].search, buf)
+        })
+        .and_then(|()| w.flush())
+        .map_err(|e| staging.write_error(path, e))?;
+        let path = render::nav::PREVIEW_DATA;
+        let mut w = staging.create(path)?;
+        let urls: Vec<&str> = spilled.iter().map(|s| s.url.as_str()).collect();
+        render::nav::write_previews(&mut w, &urls, &mut |k, buf| {
+            self.get(&spilled[k].preview, buf)
+        })
+        .and_then(|()| w.flush())
+        .map_err(|e| staging.write_error(path, e))
+    }
 }
 
 /// Sorts problems by file, line, column and severity.

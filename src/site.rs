@@ -212,8 +212,43 @@ impl Staging {
         std::fs::write(&full, contents).map_err(io_err(&full))
     }
 
+    /// Opens one file of the site for writing (safe to call from several threads): for a
+    /// file too large to make in memory first.
+    pub fn create(&self, path: &str) -> Result<std::io::BufWriter<std::fs::File>, SiteError> {
+        let full = self.claim(path)?;
+        std::fs::File::create(&full)
+            .map(std::io::BufWriter::new)
+            .map_err(io_err(&full))
+    }
+
+    /// The error of writing the file `path` of the site.
+    pub fn write_error(&self, path: &str, error: std::io::Error) -> SiteError {
+        SiteError::Io {
+            path: self.tmp.join(path),
+            error,
+        }
+    }
+
+    /// A scratch file, read and written, that is never part of the site (it is gone
+    /// when the folder is swapped in, or removed with it).
+    pub fn scratch(&self) -> Result<std::fs::File, SiteError> {
+        let path = self.tmp.join(SCRATCH);
+        let file = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .open(&path)
+            .map_err(io_err(&path))?;
+        // Where the system allows it, the file is unnamed at once (it lives as long as
+        // it is open); elsewhere `finish` removes it.
+        let _ = std::fs::remove_file(&path);
+        Ok(file)
+    }
+
     /// Copies the attachments, marks the folder as notebuild's and swaps it in.
     pub fn finish(mut self, attachments: &[Attachment]) -> Result<(), SiteError> {
+        let _ = std::fs::remove_file(self.tmp.join(SCRATCH));
         attachments.par_iter().try_for_each(|a| {
             let path = self.claim(&a.path)?;
             std::fs::copy(&a.source, &path)
@@ -231,6 +266,10 @@ impl Staging {
         Ok(())
     }
 }
+
+/// The name of [`Staging::scratch`]'s file in the temporary folder (a site's paths never
+/// start with a dot and a hyphen).
+const SCRATCH: &str = ".-notebuild-scratch";
 
 impl Drop for Staging {
     fn drop(&mut self) {

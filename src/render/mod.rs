@@ -275,6 +275,33 @@ pub struct NoteRest {
     preview: (String, String, String),
 }
 
+impl NoteRest {
+    /// The note's search entry as the search index writes it (JSON).
+    pub fn search_json(&self) -> Vec<u8> {
+        serde_json::to_vec(&self.search).unwrap_or_else(|_| b"null".to_vec())
+    }
+
+    /// The note's page (from the root, percent-encoded), and its title and preview as
+    /// the previews' file writes them (JSON).
+    pub fn preview_json(&self) -> (&str, Vec<u8>) {
+        let (url, title, html) = &self.preview;
+        let json = serde_json::to_vec(&(title, html)).unwrap_or_else(|_| b"null".to_vec());
+        (url, json)
+    }
+
+    /// This rest without its search entry and preview (written by the caller, from
+    /// [`NoteRest::search_json`] and [`NoteRest::preview_json`]): what the other files of
+    /// the site read, when those two are not made by [`render_rest_of`].
+    pub fn slim(self) -> NoteRest {
+        NoteRest {
+            diagnostics: self.diagnostics,
+            cards_shown: self.cards_shown,
+            search: search::Entry::empty(),
+            preview: Default::default(),
+        }
+    }
+}
+
 /// The settings with [`SiteSettings::quiz`] set: whether a published note has cards.
 pub fn site_settings(settings: &SiteSettings, graph: &Graph, cards: &[Vec<Card>]) -> SiteSettings {
     SiteSettings {
@@ -300,6 +327,35 @@ pub fn render_notes<E: From<TemplateError> + Send>(
     progress: &(dyn Fn() + Sync),
     sink: &(dyn Fn(OutFile) -> Result<(), E> + Sync),
 ) -> Result<Vec<(usize, NoteRest)>, E> {
+    render_notes_then(
+        notes,
+        infos,
+        graph,
+        identities,
+        cards,
+        settings,
+        which,
+        progress,
+        sink,
+        &|_, rest| Ok(rest),
+    )
+}
+
+/// [`render_notes`], keeping of each note's rest what `then` makes of it (called as
+/// soon as the note's page is written, from several threads at once).
+#[allow(clippy::too_many_arguments)]
+pub fn render_notes_then<E: From<TemplateError> + Send, R: Send>(
+    notes: &[ParsedNote],
+    infos: &[NoteInfo],
+    graph: &Graph,
+    identities: &[Vec<Located>],
+    cards: &[Vec<Card>],
+    settings: &SiteSettings,
+    which: &[usize],
+    progress: &(dyn Fn() + Sync),
+    sink: &(dyn Fn(OutFile) -> Result<(), E> + Sync),
+    then: &(dyn Fn(usize, NoteRest) -> Result<R, E> + Sync),
+) -> Result<Vec<(usize, R)>, E> {
     let tera = engine()?;
     let settings = &site_settings(settings, graph, cards);
     let ctx = html::Ctx {
@@ -321,15 +377,13 @@ pub fn render_notes<E: From<TemplateError> + Send>(
             let out = note_page(tera, &ctx, settings, i, reading)?;
             sink(out.file)?;
             progress();
-            Ok((
-                i,
-                NoteRest {
-                    diagnostics: out.diagnostics,
-                    cards_shown: out.cards_shown,
-                    search: out.search,
-                    preview: out.preview,
-                },
-            ))
+            let rest = NoteRest {
+                diagnostics: out.diagnostics,
+                cards_shown: out.cards_shown,
+                search: out.search,
+                preview: out.preview,
+            };
+            Ok((i, then(i, rest)?))
         })
         .collect()
 }

@@ -66,6 +66,40 @@ impl Entry {
     }
 }
 
+impl Entry {
+    /// An entry with nothing in it.
+    pub fn empty() -> Entry {
+        Entry {
+            t: String::new(),
+            u: String::new(),
+            p: String::new(),
+            g: Vec::new(),
+            h: Vec::new(),
+            x: String::new(),
+        }
+    }
+}
+
+/// Writes the index file of the entries `json` gives (each as [`Entry`] serialises, in
+/// the index's order), as [`index_file`] makes it, without holding it.
+pub fn write_index(
+    w: &mut dyn std::io::Write,
+    count: usize,
+    json: &mut dyn FnMut(usize, &mut Vec<u8>) -> std::io::Result<()>,
+) -> std::io::Result<()> {
+    w.write_all(b"window.notebuildSearchIndex = [")?;
+    let mut buf = Vec::new();
+    for k in 0..count {
+        if k > 0 {
+            w.write_all(b",")?;
+        }
+        buf.clear();
+        json(k, &mut buf)?;
+        w.write_all(&buf)?;
+    }
+    w.write_all(b"];\n")
+}
+
 /// The index file, entries in the given order.
 pub fn index_file(entries: &[&Entry]) -> OutFile {
     // Serialised straight into the file's bytes: the index is the largest file of a
