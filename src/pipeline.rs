@@ -129,6 +129,15 @@ pub struct Analysed {
     pub card_diagnostics: Vec<Diagnostic>,
     /// The macros every note starts from ([`vault_macros`]).
     pub macros: Macros,
+    /// The verdicts on each note's identities, when [`analyse_with`] was asked to check
+    /// them (else empty).
+    pub identities: Vec<Vec<check::Located>>,
+}
+
+/// How [`analyse_with`] checks each note's identities as it reads it.
+pub struct Checking<'a> {
+    pub settings: &'a check::Settings,
+    pub cache: &'a Cache,
 }
 
 /// Walks, parses and extracts the vault (facts and flashcards).
@@ -139,52 +148,81 @@ pub fn analyse(
     macros: &BTreeMap<String, String>,
     progress: &dyn Progress,
 ) -> Result<Analysed, BuildError> {
-    analyse_with(root, walk, card_settings, macros, true, progress)
+    analyse_with(root, walk, card_settings, macros, true, None, progress)
 }
 
-/// [`analyse`]; without `keep_nodes`, each note's nodes are let go as soon as its facts
-/// and flashcards are read (their [`ParsedNote::nodes`] are empty), so that the nodes of
-/// every note are never held at once: [`parse::nodes_again`] gives them back.
+/// [`analyse`]; with `checking`, each note's identities are checked (or their verdicts
+/// taken from the cache) as soon as the note is read. Without `keep_nodes`, each note's
+/// nodes are let go as soon as its facts, flashcards and verdicts are made (its
+/// [`ParsedNote::nodes`] and, once checked, its [`NoteInfo::math`] are empty), so that
+/// they are never held for every note at once: [`parse::nodes_again`] gives them back.
 pub fn analyse_with(
     root: &Path,
     walk: &WalkOptions,
     card_settings: &CardSettings,
     macros: &BTreeMap<String, String>,
     keep_nodes: bool,
+    checking: Option<Checking>,
     progress: &dyn Progress,
 ) -> Result<Analysed, BuildError> {
     let mut vault = vault::load(root, walk).map_err(|error| BuildError::Vault {
         path: root.to_path_buf(),
         error,
     })?;
+    let macro_context = crate::cache::macro_context(vault.preamble.as_ref(), macros);
     let (macros, macro_diagnostics) = vault_macros(vault.preamble.as_ref(), macros);
     progress.stage("parsing", vault.notes.len());
-    // Each note parsed, read and (without `keep_nodes`) let go of in one step.
-    type One = (ParsedNote, NoteInfo, Vec<Card>, Vec<Diagnostic>);
+    // Each note parsed, read, checked and (without `keep_nodes`) let go of in one step.
+    type One = (
+        ParsedNote,
+        NoteInfo,
+        Vec<Card>,
+        Vec<Diagnostic>,
+        Vec<check::Located>,
+    );
     let files = std::mem::take(&mut vault.notes);
     let done: Vec<One> = files
         .into_par_iter()
         .map(|file| {
             let mut note = parse::parse_owned(file);
             parse::macros::expand(&mut note, &macros);
-            let info = extract::extract(&note);
+            let mut info = extract::extract(&note);
             let (cards, card_diagnostics) = cards::cards(&note, card_settings);
+            let identities = match &checking {
+                None => Vec::new(),
+                Some(c) => {
+                    let key = Cache::key(&note.path, &note.text, &macro_context, c.settings);
+                    match c.cache.get(key, &note.text) {
+                        Some(found) => found,
+                        None => {
+                            let found = check_note(&note, &info, c.settings, &Quiet);
+                            c.cache.put(key, &found);
+                            found
+                        }
+                    }
+                }
+            };
             if !keep_nodes {
                 note.nodes = Vec::new();
+                if checking.is_some() {
+                    info.math = Vec::new();
+                }
             }
             progress.step();
-            (note, info, cards, card_diagnostics)
+            (note, info, cards, card_diagnostics, identities)
         })
         .collect();
     let mut notes = Vec::with_capacity(done.len());
     let mut infos = Vec::with_capacity(done.len());
     let mut cards = Vec::with_capacity(done.len());
+    let mut identities = Vec::with_capacity(done.len());
     let mut card_diagnostics = Vec::new();
-    for (note, info, note_cards, problems) in done {
+    for (note, info, note_cards, problems, verdicts) in done {
         notes.push(note);
         infos.push(info);
         cards.push(note_cards);
         card_diagnostics.extend(problems);
+        identities.push(verdicts);
     }
     let mut diagnostics = vault.diagnostics.clone();
     diagnostics.extend(macro_diagnostics);
@@ -199,6 +237,7 @@ pub fn analyse_with(
         diagnostics,
         card_diagnostics,
         macros,
+        identities,
     })
 }
 
@@ -342,6 +381,11 @@ pub(crate) fn build_with(
     let start = Instant::now();
     // Refuse a bad output folder before doing any work.
     site::check_output(&options.out, &options.vault).map_err(BuildError::Site)?;
+    let cache = if options.cache {
+        Cache::open(&options.vault)
+    } else {
+        Cache::disabled()
+    };
     let out_abs = site::absolute(&options.out).unwrap_or_else(|_| options.out.clone());
     let walk = WalkOptions {
         follow_links: options.follow_links,
@@ -355,37 +399,28 @@ pub(crate) fn build_with(
         mut diagnostics,
         card_diagnostics,
         macros,
+        identities,
     } = analyse_with(
         &options.vault,
         &walk,
         &options.cards,
         &options.macros,
         keep,
+        Some(Checking {
+            settings: &options.check,
+            cache: &cache,
+        }),
         progress,
     )?;
     diagnostics.extend(card_diagnostics);
-    mark(start, "analysed");
+    cache.save();
+    drop(cache);
+    mark(start, "analysed and checked");
 
     if options.git_dates {
         diagnostics.extend(git_dates(&options.vault, &mut infos));
     }
 
-    let cache = if options.cache {
-        Cache::open(&options.vault)
-    } else {
-        Cache::disabled()
-    };
-    let macro_context = crate::cache::macro_context(vault.preamble.as_ref(), &options.macros);
-    let identities = check_identities_cached(
-        &notes,
-        &infos,
-        &options.check,
-        &cache,
-        &macro_context,
-        progress,
-    );
-    cache.save();
-    mark(start, "checked");
     diagnostics.extend(fail_diagnostics(&notes, &identities));
 
     let attachment_paths: Vec<String> = vault.attachments.iter().map(|a| a.path.clone()).collect();
@@ -855,24 +890,74 @@ fn check_some(
     for ((n, finding, math_start), verdict) in jobs.into_iter().zip(verdicts) {
         let note = &notes[which[n]];
         let info = &infos[which[n]];
-        let Some(math) = info.math.get(finding.span) else {
-            continue;
-        };
-        let tex_offset = math.source_offset(finding.tex_offset);
-        let range = place(&note.text, math, tex_offset, &finding.latex);
-        let (line, column) = diagnostics::line_col(&note.text, range.start);
-        out[n].push(check::Located {
-            file: note.path.clone(),
-            line,
-            column,
-            range,
-            math_start,
-            latex: source_latex(math, finding.tex_offset, &finding.latex),
-            read_as: finding.latex.clone(),
-            verdict,
-        });
+        if let Some(located) = locate(note, info, finding, math_start, verdict) {
+            out[n].push(located);
+        }
     }
     out
+}
+
+/// Checks the identities of one note (its findings read side by side).
+fn check_note(
+    note: &ParsedNote,
+    info: &NoteInfo,
+    settings: &check::Settings,
+    progress: &dyn Progress,
+) -> Vec<check::Located> {
+    let math = check::NoteMath {
+        spans: math_spans(&note.text, &info.math),
+        front: &note.front.fields,
+    };
+    let found: Vec<Found> = check::find(&math)
+        .into_iter()
+        .map(|f| {
+            let start = info.math.get(f.span).map_or(0, |m| m.range.start);
+            (f, start)
+        })
+        .collect();
+    if found.is_empty() {
+        return Vec::new();
+    }
+    let readings: Vec<check::Readings> = found
+        .par_iter()
+        .map(|(finding, _)| {
+            let readings = check::read(finding, settings);
+            progress.step();
+            readings
+        })
+        .collect();
+    let verdicts = check::decide_note(readings);
+    found
+        .iter()
+        .zip(verdicts)
+        .filter_map(|((finding, math_start), verdict)| {
+            locate(note, info, finding, *math_start, verdict)
+        })
+        .collect()
+}
+
+/// An identity found in `note` with its verdict, placed in the note's text.
+fn locate(
+    note: &ParsedNote,
+    info: &NoteInfo,
+    finding: &check::Finding,
+    math_start: usize,
+    verdict: check::Verdict,
+) -> Option<check::Located> {
+    let math = info.math.get(finding.span)?;
+    let tex_offset = math.source_offset(finding.tex_offset);
+    let range = place(&note.text, math, tex_offset, &finding.latex);
+    let (line, column) = diagnostics::line_col(&note.text, range.start);
+    Some(check::Located {
+        file: note.path.clone(),
+        line,
+        column,
+        range,
+        math_start,
+        latex: source_latex(math, finding.tex_offset, &finding.latex),
+        read_as: finding.latex.clone(),
+        verdict,
+    })
 }
 
 /// The identity's text as the note writes it, when the checker read it with macros
