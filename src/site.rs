@@ -152,6 +152,8 @@ pub struct Staging {
     out: PathBuf,
     /// The paths written so far, lowercased (some file systems ignore case).
     seen: std::sync::Mutex<std::collections::HashSet<String>>,
+    /// The folders made so far, as the site's paths name them.
+    folders: std::sync::Mutex<std::collections::HashSet<String>>,
     finished: bool,
 }
 
@@ -182,6 +184,7 @@ impl Staging {
             old,
             out: out_abs,
             seen: Default::default(),
+            folders: Default::default(),
             finished: false,
         })
     }
@@ -200,8 +203,20 @@ impl Staging {
             return Err(SiteError::Duplicate(path.to_string()));
         }
         let full = self.tmp.join(path);
-        if let Some(dir) = full.parent() {
+        // Each folder is made once (most files of a site share a few folders).
+        let folder = path.rsplit_once('/').map_or("", |(folder, _)| folder);
+        let folders = || {
+            self.folders
+                .lock()
+                .map_err(|_| SiteError::BadPath(path.to_string()))
+        };
+        if !folder.is_empty()
+            && !folders()?.contains(folder)
+            && let Some(dir) = full.parent()
+        {
+            // made before it is marked made: another file of it may be written meanwhile
             std::fs::create_dir_all(dir).map_err(io_err(dir))?;
+            folders()?.insert(folder.to_string());
         }
         Ok(full)
     }
