@@ -622,6 +622,34 @@ mod tests {
     use super::*;
 
     #[test]
+    fn streamed_previews_are_the_previews_file() -> Result<(), Box<dyn std::error::Error>> {
+        // unsorted pages, one page twice (the later note wins, as in a map), characters
+        // JSON escapes
+        let previews: Vec<(String, String, String)> = [
+            ("b.html", "B", "<p>bee</p>"),
+            ("a%20b.html", "A \"quoted\"", "<p>a\\b</p>"),
+            ("b.html", "B again", "<p>second</p>"),
+            ("\u{e9}t\u{e9}.html", "Été", ""),
+        ]
+        .iter()
+        .map(|(u, t, h)| (u.to_string(), t.to_string(), h.to_string()))
+        .collect();
+        let refs: Vec<&(String, String, String)> = previews.iter().collect();
+        let whole = previews_file(&refs).contents;
+        let urls: Vec<&str> = previews.iter().map(|p| p.0.as_str()).collect();
+        let mut streamed = Vec::new();
+        write_previews(&mut streamed, &urls, &mut |k, buf| {
+            serde_json::to_writer(buf, &(&previews[k].1, &previews[k].2))
+                .map_err(std::io::Error::other)
+        })?;
+        assert_eq!(String::from_utf8(streamed)?, String::from_utf8(whole)?);
+        let mut empty = Vec::new();
+        write_previews(&mut empty, &[], &mut |_, _| Ok(()))?;
+        assert_eq!(empty, previews_file(&[]).contents);
+        Ok(())
+    }
+
+    #[test]
     fn counterexample_laid_out_with_both_sides() {
         let html = counterexample_html(
             "trial 5: A 3×3, x 3×1; left 0.532886 vs right -0.969726 at entry (1, 2) (seed 24301)",

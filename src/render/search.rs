@@ -327,6 +327,32 @@ mod tests {
     }
 
     #[test]
+    fn streamed_index_is_the_index_file() -> Result<(), Box<dyn std::error::Error>> {
+        let entries: Vec<Entry> = ["One", "Two \"2\"", "Three"]
+            .iter()
+            .map(|t| {
+                Entry::new(
+                    t,
+                    "a b.html",
+                    "A b.md",
+                    &["x".into()],
+                    &[],
+                    "<p>text &amp; more</p>",
+                )
+            })
+            .collect();
+        for n in 0..=entries.len() {
+            let refs: Vec<&Entry> = entries[..n].iter().collect();
+            let mut streamed = Vec::new();
+            write_index(&mut streamed, n, &mut |k, buf| {
+                serde_json::to_writer(buf, &entries[k]).map_err(std::io::Error::other)
+            })?;
+            assert_eq!(streamed, index_file(&refs).contents);
+        }
+        Ok(())
+    }
+
+    #[test]
     fn entries_are_a_script_setting_the_index() {
         let e = Entry::new(
             "Chain Rule",
