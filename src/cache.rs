@@ -49,7 +49,9 @@ pub struct Cache {
     file: Option<PathBuf>,
     /// Entries read from the file.
     old: HashMap<Key, Vec<Entry>>,
-    /// Entries used or made in this run: the ones written back.
+    /// The keys of the entries of `old` used in this run: written back.
+    used: Mutex<std::collections::HashSet<Key>>,
+    /// Entries made in this run: written back.
     new: Mutex<HashMap<Key, Vec<Entry>>>,
     /// Whether this run checked a note again (the file needs writing).
     dirty: AtomicBool,
@@ -86,6 +88,7 @@ impl Cache {
         Cache {
             file: None,
             old: HashMap::new(),
+            used: Mutex::new(Default::default()),
             new: Mutex::new(HashMap::new()),
             dirty: AtomicBool::new(false),
         }
@@ -101,15 +104,14 @@ impl Cache {
             .map(|f| {
                 f.notes
                     .into_iter()
-                    .filter_map(|(key, entries)| {
-                        Some((u128::from_str_radix(&key, 16).ok()?, entries))
-                    })
+                    .filter_map(|(key, entries)| Some((key.0?, entries)))
                     .collect()
             })
             .unwrap_or_default();
         Cache {
             file: Some(file),
             old,
+            used: Mutex::new(Default::default()),
             new: Mutex::new(HashMap::new()),
             dirty: AtomicBool::new(false),
         }
@@ -138,8 +140,8 @@ impl Cache {
         let entries = self.old.get(&key)?;
         let located: Option<Vec<Located>> = entries.iter().map(|e| e.to_located(text)).collect();
         let located = located?;
-        if let Ok(mut new) = self.new.lock() {
-            new.insert(key, entries.clone());
+        if let Ok(mut used) = self.used.lock() {
+            used.insert(key);
         }
         Some(located)
     }
@@ -165,15 +167,20 @@ impl Cache {
         let Some(file) = &self.file else {
             return;
         };
-        let Ok(new) = self.new.lock() else {
+        let (Ok(new), Ok(used)) = (self.new.lock(), self.used.lock()) else {
             return;
         };
-        let unchanged = !self.dirty.load(Ordering::Relaxed) && new.len() == self.old.len();
+        let unchanged = !self.dirty.load(Ordering::Relaxed) && used.len() == self.old.len();
         if unchanged {
             return;
         }
-        let notes: BTreeMap<String, &Vec<Entry>> =
-            new.iter().map(|(k, v)| (format!("{k:032x}"), v)).collect();
+        let notes: BTreeMap<String, &Vec<Entry>> = used
+            .iter()
+            .filter(|k| !new.contains_key(k))
+            .filter_map(|k| Some((k, self.old.get(k)?)))
+            .chain(new.iter())
+            .map(|(k, v)| (format!("{k:032x}"), v))
+            .collect();
         let data = SavedFile {
             format: FORMAT,
             build: BUILD,
@@ -230,7 +237,27 @@ fn write_atomically(file: &Path, bytes: &[u8]) -> std::io::Result<()> {
 struct CacheFile {
     format: u32,
     build: String,
-    notes: HashMap<String, Vec<Entry>>,
+    notes: HashMap<HexKey, Vec<Entry>>,
+}
+
+/// A key as the file writes it (32 hexadecimal digits); `None` for any other text.
+#[derive(PartialEq, Eq, Hash)]
+struct HexKey(Option<Key>);
+
+impl<'de> Deserialize<'de> for HexKey {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl serde::de::Visitor<'_> for Visit {
+            type Value = HexKey;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a hexadecimal key")
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<HexKey, E> {
+                Ok(HexKey(u128::from_str_radix(v, 16).ok()))
+            }
+        }
+        d.deserialize_str(Visit)
+    }
 }
 
 #[derive(Serialize)]

@@ -127,6 +127,17 @@ pub struct Analysed {
     pub diagnostics: Vec<Diagnostic>,
     /// Problems in the flashcards' syntax.
     pub card_diagnostics: Vec<Diagnostic>,
+    /// The macros every note starts from ([`vault_macros`]).
+    pub macros: Macros,
+    /// The verdicts on each note's identities, when [`analyse_with`] was asked to check
+    /// them (else empty).
+    pub identities: Vec<Vec<check::Located>>,
+}
+
+/// How [`analyse_with`] checks each note's identities as it reads it.
+pub struct Checking<'a> {
+    pub settings: &'a check::Settings,
+    pub cache: &'a Cache,
 }
 
 /// Walks, parses and extracts the vault (facts and flashcards).
@@ -137,28 +148,82 @@ pub fn analyse(
     macros: &BTreeMap<String, String>,
     progress: &dyn Progress,
 ) -> Result<Analysed, BuildError> {
+    analyse_with(root, walk, card_settings, macros, true, None, progress)
+}
+
+/// [`analyse`]; with `checking`, each note's identities are checked (or their verdicts
+/// taken from the cache) as soon as the note is read. Without `keep_nodes`, each note's
+/// nodes are let go as soon as its facts, flashcards and verdicts are made (its
+/// [`ParsedNote::nodes`] and, once checked, its [`NoteInfo::math`] are empty), so that
+/// they are never held for every note at once: [`parse::nodes_again`] gives them back.
+pub fn analyse_with(
+    root: &Path,
+    walk: &WalkOptions,
+    card_settings: &CardSettings,
+    macros: &BTreeMap<String, String>,
+    keep_nodes: bool,
+    checking: Option<Checking>,
+    progress: &dyn Progress,
+) -> Result<Analysed, BuildError> {
     let mut vault = vault::load(root, walk).map_err(|error| BuildError::Vault {
         path: root.to_path_buf(),
         error,
     })?;
+    let macro_context = crate::cache::macro_context(vault.preamble.as_ref(), macros);
     let (macros, macro_diagnostics) = vault_macros(vault.preamble.as_ref(), macros);
     progress.stage("parsing", vault.notes.len());
-    let notes: Vec<ParsedNote> = vault
-        .notes
-        .par_iter()
+    // Each note parsed, read, checked and (without `keep_nodes`) let go of in one step.
+    type One = (
+        ParsedNote,
+        NoteInfo,
+        Vec<Card>,
+        Vec<Diagnostic>,
+        Vec<check::Located>,
+    );
+    let files = std::mem::take(&mut vault.notes);
+    let done: Vec<One> = files
+        .into_par_iter()
         .map(|file| {
-            let mut note = parse::parse(file);
+            let mut note = parse::parse_owned(file);
             parse::macros::expand(&mut note, &macros);
+            let mut info = extract::extract(&note);
+            let (cards, card_diagnostics) = cards::cards(&note, card_settings);
+            let identities = match &checking {
+                None => Vec::new(),
+                Some(c) => {
+                    let key = Cache::key(&note.path, &note.text, &macro_context, c.settings);
+                    match c.cache.get(key, &note.text) {
+                        Some(found) => found,
+                        None => {
+                            let found = check_note(&note, &info, c.settings, &Quiet);
+                            c.cache.put(key, &found);
+                            found
+                        }
+                    }
+                }
+            };
+            if !keep_nodes {
+                note.nodes = Vec::new();
+                if checking.is_some() {
+                    info.math = Vec::new();
+                }
+            }
             progress.step();
-            note
+            (note, info, cards, card_diagnostics, identities)
         })
         .collect();
-    vault.notes = Vec::new();
-    let infos: Vec<NoteInfo> = notes.par_iter().map(extract::extract).collect();
-    let (cards, card_diagnostics): (Vec<Vec<Card>>, Vec<Vec<Diagnostic>>) = notes
-        .par_iter()
-        .map(|note| cards::cards(note, card_settings))
-        .unzip();
+    let mut notes = Vec::with_capacity(done.len());
+    let mut infos = Vec::with_capacity(done.len());
+    let mut cards = Vec::with_capacity(done.len());
+    let mut identities = Vec::with_capacity(done.len());
+    let mut card_diagnostics = Vec::new();
+    for (note, info, note_cards, problems, verdicts) in done {
+        notes.push(note);
+        infos.push(info);
+        cards.push(note_cards);
+        card_diagnostics.extend(problems);
+        identities.push(verdicts);
+    }
     let mut diagnostics = vault.diagnostics.clone();
     diagnostics.extend(macro_diagnostics);
     for note in &notes {
@@ -170,7 +235,9 @@ pub fn analyse(
         infos,
         cards,
         diagnostics,
-        card_diagnostics: card_diagnostics.into_iter().flatten().collect(),
+        card_diagnostics,
+        macros,
+        identities,
     })
 }
 
@@ -274,6 +341,31 @@ pub fn vault_macros(
     (macros, diagnostics)
 }
 
+/// With `NOTEBUILD_TIMING` set, prints when a stage of the build ended and the
+/// process's peak memory so far.
+pub(crate) fn mark(start: Instant, what: &str) {
+    if std::env::var_os("NOTEBUILD_TIMING").is_none() {
+        return;
+    }
+    let peak = std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .filter(|l| {
+                    ["VmHWM:", "RssAnon:", "RssFile:", "RssShmem:"]
+                        .iter()
+                        .any(|k| l.starts_with(k))
+                })
+                .map(|l| l.split_whitespace().collect::<Vec<_>>().join(" "))
+                .reduce(|a, b| a + ", " + &b)
+        })
+        .unwrap_or_default();
+    eprintln!(
+        "build: {what} at {:.1} ms, peak {peak}",
+        start.elapsed().as_secs_f64() * 1000.0
+    );
+}
+
 /// Builds the site.
 pub fn build(options: &BuildOptions, progress: &dyn Progress) -> Result<BuildReport, BuildError> {
     build_with(options, progress, false).map(|(report, _)| report)
@@ -289,6 +381,11 @@ pub(crate) fn build_with(
     let start = Instant::now();
     // Refuse a bad output folder before doing any work.
     site::check_output(&options.out, &options.vault).map_err(BuildError::Site)?;
+    let cache = if options.cache {
+        Cache::open(&options.vault)
+    } else {
+        Cache::disabled()
+    };
     let out_abs = site::absolute(&options.out).unwrap_or_else(|_| options.out.clone());
     let walk = WalkOptions {
         follow_links: options.follow_links,
@@ -301,34 +398,29 @@ pub(crate) fn build_with(
         cards,
         mut diagnostics,
         card_diagnostics,
-    } = analyse(
+        macros,
+        identities,
+    } = analyse_with(
         &options.vault,
         &walk,
         &options.cards,
         &options.macros,
+        keep,
+        Some(Checking {
+            settings: &options.check,
+            cache: &cache,
+        }),
         progress,
     )?;
     diagnostics.extend(card_diagnostics);
+    cache.save();
+    drop(cache);
+    mark(start, "analysed and checked");
 
     if options.git_dates {
         diagnostics.extend(git_dates(&options.vault, &mut infos));
     }
 
-    let cache = if options.cache {
-        Cache::open(&options.vault)
-    } else {
-        Cache::disabled()
-    };
-    let macro_context = crate::cache::macro_context(vault.preamble.as_ref(), &options.macros);
-    let identities = check_identities_cached(
-        &notes,
-        &infos,
-        &options.check,
-        &cache,
-        &macro_context,
-        progress,
-    );
-    cache.save();
     diagnostics.extend(fail_diagnostics(&notes, &identities));
 
     let attachment_paths: Vec<String> = vault.attachments.iter().map(|a| a.path.clone()).collect();
@@ -360,9 +452,19 @@ pub(crate) fn build_with(
         safe_html: options.safe_html,
         quiz: false,
         order: crate::config::reading_order(&options.vault),
+        reparse: (!keep).then_some(macros),
     };
     let which: Vec<usize> = (0..notes.len()).collect();
-    let rests = render::render_notes(
+    // A cold build keeps no note's search entry nor preview in memory: they go to a
+    // scratch file as the pages are written, and the two files made of them are written
+    // from it at the end.
+    let spill = if keep {
+        None
+    } else {
+        Some(Spill::new(staging.scratch().map_err(BuildError::Site)?))
+    };
+    let spill_error = |e: std::io::Error| BuildError::Site(staging.write_error("(scratch)", e));
+    let kept = render::render_notes_then(
         &notes,
         &infos,
         &graph,
@@ -372,9 +474,40 @@ pub(crate) fn build_with(
         &which,
         &step,
         &sink,
+        &|_, rest| match &spill {
+            None => Ok((rest, None)),
+            Some(spill) => {
+                let search = spill.put(&rest.search_json()).map_err(spill_error)?;
+                let (url, json) = rest.preview_json();
+                let url = url.to_owned();
+                let preview = spill.put(&json).map_err(spill_error)?;
+                Ok((
+                    rest.slim(),
+                    Some(Spilled {
+                        search,
+                        url,
+                        preview,
+                    }),
+                ))
+            }
+        },
     )?;
+    let (rests, spilled): (Vec<(usize, render::NoteRest)>, Vec<Option<Spilled>>) = kept
+        .into_iter()
+        .map(|(i, (rest, spilled))| ((i, rest), spilled))
+        .unzip();
+    mark(start, "notes rendered");
     let list: Vec<&render::NoteRest> = rests.iter().map(|(_, r)| r).collect();
-    let rest = render::render_rest(
+    let remake = if spill.is_some() {
+        render::Remake {
+            search: false,
+            previews: false,
+            ..render::Remake::ALL
+        }
+    } else {
+        render::Remake::ALL
+    };
+    let rest = render::render_rest_of(
         &notes,
         &infos,
         &graph,
@@ -382,10 +515,17 @@ pub(crate) fn build_with(
         &cards,
         &settings,
         &list,
-        true,
+        remake,
         &sink,
     )?;
     drop(list);
+    if let Some(spill) = &spill {
+        let spilled: Vec<Spilled> = spilled.into_iter().flatten().collect();
+        spill
+            .write_files(&staging, &spilled)
+            .map_err(BuildError::Site)?;
+    }
+    drop(spill);
     let rendered_pages = rests.len() + rest.pages;
     for (_, r) in &rests {
         diagnostics.extend(r.diagnostics.iter().cloned());
@@ -403,7 +543,9 @@ pub(crate) fn build_with(
             source: a.source.clone(),
         })
         .collect();
+    mark(start, "rest rendered");
     staging.finish(&copies).map_err(BuildError::Site)?;
+    mark(start, "swapped");
     let written = written.into_inner().unwrap_or_default();
 
     sort_diagnostics(&mut diagnostics);
@@ -455,6 +597,82 @@ pub(crate) fn build_with(
         pages: rendered_pages,
     });
     Ok((report, Some(live)))
+}
+
+/// Where a note's search entry and preview went in the [`Spill`].
+struct Spilled {
+    search: std::ops::Range<u64>,
+    /// The note's page, percent-encoded (the previews are by page).
+    url: String,
+    preview: std::ops::Range<u64>,
+}
+
+/// A scratch file the notes' search entries and previews are written to while their
+/// pages are rendered, then read back, in order, into the two files made of them.
+struct Spill {
+    file: std::sync::Mutex<(std::fs::File, u64)>,
+}
+
+impl Spill {
+    fn new(file: std::fs::File) -> Spill {
+        Spill {
+            file: std::sync::Mutex::new((file, 0)),
+        }
+    }
+
+    /// Appends `bytes`; where they are.
+    fn put(&self, bytes: &[u8]) -> std::io::Result<std::ops::Range<u64>> {
+        use std::io::Write;
+        let mut guard = self
+            .file
+            .lock()
+            .map_err(|_| std::io::Error::other("a page's writer panicked"))?;
+        let (file, end) = &mut *guard;
+        file.write_all(bytes)?;
+        let start = *end;
+        *end += bytes.len() as u64;
+        Ok(start..*end)
+    }
+
+    /// Appends the bytes at `range` to `buf`.
+    fn get(&self, range: &std::ops::Range<u64>, buf: &mut Vec<u8>) -> std::io::Result<()> {
+        use std::io::{Read, Seek};
+        let mut guard = self
+            .file
+            .lock()
+            .map_err(|_| std::io::Error::other("a page's writer panicked"))?;
+        let (file, _) = &mut *guard;
+        file.seek(std::io::SeekFrom::Start(range.start))?;
+        let len = usize::try_from(range.end - range.start).map_err(std::io::Error::other)?;
+        let at = buf.len();
+        buf.resize(at + len, 0);
+        file.read_exact(&mut buf[at..])
+    }
+
+    /// Writes the search index and the previews' file of the notes `spilled` (the
+    /// published ones, in the notes' order) into the site.
+    fn write_files(
+        &self,
+        staging: &site::Staging,
+        spilled: &[Spilled],
+    ) -> Result<(), site::SiteError> {
+        use std::io::Write;
+        let path = render::search::INDEX_PATH;
+        let mut w = staging.create(path)?;
+        render::search::write_index(&mut w, spilled.len(), &mut |k, buf| {
+            self.get(&spilled[k].search, buf)
+        })
+        .and_then(|()| w.flush())
+        .map_err(|e| staging.write_error(path, e))?;
+        let path = render::nav::PREVIEW_DATA;
+        let mut w = staging.create(path)?;
+        let urls: Vec<&str> = spilled.iter().map(|s| s.url.as_str()).collect();
+        render::nav::write_previews(&mut w, &urls, &mut |k, buf| {
+            self.get(&spilled[k].preview, buf)
+        })
+        .and_then(|()| w.flush())
+        .map_err(|e| staging.write_error(path, e))
+    }
 }
 
 /// Sorts problems by file, line, column and severity.
@@ -672,24 +890,74 @@ fn check_some(
     for ((n, finding, math_start), verdict) in jobs.into_iter().zip(verdicts) {
         let note = &notes[which[n]];
         let info = &infos[which[n]];
-        let Some(math) = info.math.get(finding.span) else {
-            continue;
-        };
-        let tex_offset = math.source_offset(finding.tex_offset);
-        let range = place(&note.text, math, tex_offset, &finding.latex);
-        let (line, column) = diagnostics::line_col(&note.text, range.start);
-        out[n].push(check::Located {
-            file: note.path.clone(),
-            line,
-            column,
-            range,
-            math_start,
-            latex: source_latex(math, finding.tex_offset, &finding.latex),
-            read_as: finding.latex.clone(),
-            verdict,
-        });
+        if let Some(located) = locate(note, info, finding, math_start, verdict) {
+            out[n].push(located);
+        }
     }
     out
+}
+
+/// Checks the identities of one note (its findings read side by side).
+fn check_note(
+    note: &ParsedNote,
+    info: &NoteInfo,
+    settings: &check::Settings,
+    progress: &dyn Progress,
+) -> Vec<check::Located> {
+    let math = check::NoteMath {
+        spans: math_spans(&note.text, &info.math),
+        front: &note.front.fields,
+    };
+    let found: Vec<Found> = check::find(&math)
+        .into_iter()
+        .map(|f| {
+            let start = info.math.get(f.span).map_or(0, |m| m.range.start);
+            (f, start)
+        })
+        .collect();
+    if found.is_empty() {
+        return Vec::new();
+    }
+    let readings: Vec<check::Readings> = found
+        .par_iter()
+        .map(|(finding, _)| {
+            let readings = check::read(finding, settings);
+            progress.step();
+            readings
+        })
+        .collect();
+    let verdicts = check::decide_note(readings);
+    found
+        .iter()
+        .zip(verdicts)
+        .filter_map(|((finding, math_start), verdict)| {
+            locate(note, info, finding, *math_start, verdict)
+        })
+        .collect()
+}
+
+/// An identity found in `note` with its verdict, placed in the note's text.
+fn locate(
+    note: &ParsedNote,
+    info: &NoteInfo,
+    finding: &check::Finding,
+    math_start: usize,
+    verdict: check::Verdict,
+) -> Option<check::Located> {
+    let math = info.math.get(finding.span)?;
+    let tex_offset = math.source_offset(finding.tex_offset);
+    let range = place(&note.text, math, tex_offset, &finding.latex);
+    let (line, column) = diagnostics::line_col(&note.text, range.start);
+    Some(check::Located {
+        file: note.path.clone(),
+        line,
+        column,
+        range,
+        math_start,
+        latex: source_latex(math, finding.tex_offset, &finding.latex),
+        read_as: finding.latex.clone(),
+        verdict,
+    })
 }
 
 /// The identity's text as the note writes it, when the checker read it with macros

@@ -152,6 +152,8 @@ pub struct Staging {
     out: PathBuf,
     /// The paths written so far, lowercased (some file systems ignore case).
     seen: std::sync::Mutex<std::collections::HashSet<String>>,
+    /// The folders made so far, as the site's paths name them.
+    folders: std::sync::Mutex<std::collections::HashSet<String>>,
     finished: bool,
 }
 
@@ -182,6 +184,7 @@ impl Staging {
             old,
             out: out_abs,
             seen: Default::default(),
+            folders: Default::default(),
             finished: false,
         })
     }
@@ -200,8 +203,20 @@ impl Staging {
             return Err(SiteError::Duplicate(path.to_string()));
         }
         let full = self.tmp.join(path);
-        if let Some(dir) = full.parent() {
+        // Each folder is made once (most files of a site share a few folders).
+        let folder = path.rsplit_once('/').map_or("", |(folder, _)| folder);
+        let folders = || {
+            self.folders
+                .lock()
+                .map_err(|_| SiteError::BadPath(path.to_string()))
+        };
+        if !folder.is_empty()
+            && !folders()?.contains(folder)
+            && let Some(dir) = full.parent()
+        {
+            // made before it is marked made: another file of it may be written meanwhile
             std::fs::create_dir_all(dir).map_err(io_err(dir))?;
+            folders()?.insert(folder.to_string());
         }
         Ok(full)
     }
@@ -212,8 +227,43 @@ impl Staging {
         std::fs::write(&full, contents).map_err(io_err(&full))
     }
 
+    /// Opens one file of the site for writing (safe to call from several threads): for a
+    /// file too large to make in memory first.
+    pub fn create(&self, path: &str) -> Result<std::io::BufWriter<std::fs::File>, SiteError> {
+        let full = self.claim(path)?;
+        std::fs::File::create(&full)
+            .map(std::io::BufWriter::new)
+            .map_err(io_err(&full))
+    }
+
+    /// The error of writing the file `path` of the site.
+    pub fn write_error(&self, path: &str, error: std::io::Error) -> SiteError {
+        SiteError::Io {
+            path: self.tmp.join(path),
+            error,
+        }
+    }
+
+    /// A scratch file, read and written, that is never part of the site (it is gone
+    /// when the folder is swapped in, or removed with it).
+    pub fn scratch(&self) -> Result<std::fs::File, SiteError> {
+        let path = self.tmp.join(SCRATCH);
+        let file = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .open(&path)
+            .map_err(io_err(&path))?;
+        // Where the system allows it, the file is unnamed at once (it lives as long as
+        // it is open); elsewhere `finish` removes it.
+        let _ = std::fs::remove_file(&path);
+        Ok(file)
+    }
+
     /// Copies the attachments, marks the folder as notebuild's and swaps it in.
     pub fn finish(mut self, attachments: &[Attachment]) -> Result<(), SiteError> {
+        let _ = std::fs::remove_file(self.tmp.join(SCRATCH));
         attachments.par_iter().try_for_each(|a| {
             let path = self.claim(&a.path)?;
             std::fs::copy(&a.source, &path)
@@ -231,6 +281,10 @@ impl Staging {
         Ok(())
     }
 }
+
+/// The name of [`Staging::scratch`]'s file in the temporary folder (a site's paths never
+/// start with a dot and a hyphen).
+const SCRATCH: &str = ".-notebuild-scratch";
 
 impl Drop for Staging {
     fn drop(&mut self) {

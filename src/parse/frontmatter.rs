@@ -29,6 +29,11 @@ pub struct Split {
     pub diagnostics: Vec<Diagnostic>,
 }
 
+/// Where the body of `text` starts, as [`split`] finds it, without reading the YAML.
+pub fn body_start(text: &str) -> usize {
+    locate(text).map_or(0, |(_, start)| start)
+}
+
 /// Finds and reads the front matter of `text` (the note at `file`).
 pub fn split(file: &str, text: &str) -> Split {
     let Some((yaml_range, body_start)) = locate(text) else {

@@ -14,9 +14,22 @@ use super::{Node, ParsedNote};
 /// Expands the macros of every formula of `note`, starting from `vault`'s macros, and
 /// records the macros in force at its end in [`ParsedNote::macros`].
 pub fn expand(note: &mut ParsedNote, vault: &Macros) {
+    let (macros, problems) = expand_nodes(&mut note.nodes, vault);
+    for (at, message) in problems {
+        note.diagnostics.push(
+            Diagnostic::warning(&note.path, &note.text, at..at + 1, message)
+                .with_hint("the formula is shown as written; fix the macro's definition"),
+        );
+    }
+    note.macros = macros;
+}
+
+/// Expands the macros of every formula of `nodes`, starting from `vault`'s macros: the
+/// macros in force at the end, and the problems found (offset in the note, message).
+pub fn expand_nodes(nodes: &mut [Node], vault: &Macros) -> (Macros, Vec<(usize, String)>) {
     let mut macros = vault.clone();
     let mut problems = Vec::new();
-    for node in &mut note.nodes {
+    for node in nodes {
         match node {
             Node::Math(m) => expand_one(m, &mut macros, &mut problems),
             Node::CalloutStart(callout) => {
@@ -29,13 +42,7 @@ pub fn expand(note: &mut ParsedNote, vault: &Macros) {
             _ => {}
         }
     }
-    for (at, message) in problems {
-        note.diagnostics.push(
-            Diagnostic::warning(&note.path, &note.text, at..at + 1, message)
-                .with_hint("the formula is shown as written; fix the macro's definition"),
-        );
-    }
-    note.macros = macros;
+    (macros, problems)
 }
 
 fn expand_one(m: &mut super::Math, macros: &mut Macros, problems: &mut Vec<(usize, String)>) {

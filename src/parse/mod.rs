@@ -138,30 +138,66 @@ pub fn markdown_options() -> Options {
 
 /// Parses one note.
 pub fn parse(file: &SourceFile) -> ParsedNote {
-    let text = &file.text;
-    let split = frontmatter::split(&file.path, text);
-    let base = split.body_start;
-    let body = &text[base..];
-    let mut diagnostics = split.diagnostics;
-
-    let (protect, drop, tables) = protected_ranges(body);
-    let scanned = scan::scan(&file.path, text, base, body, &protect, &drop, &tables);
-    let mut nodes = to_nodes(&scanned, base);
-    diagnostics.extend(scanned.diagnostics);
-    recognise_callouts(&mut nodes);
-    assign_heading_ids(&mut nodes);
-    // Every note's nodes are kept until the site is written: no slack.
-    nodes.shrink_to_fit();
-
+    let (front, nodes, diagnostics) = parse_text(&file.path, &file.text);
     ParsedNote {
         path: file.path.clone(),
-        text: text.clone(),
-        front: split.front,
+        text: file.text.clone(),
+        front,
         nodes,
         modified: file.modified,
         diagnostics,
         macros: crate::tex::macros::Macros::default(),
     }
+}
+
+/// Parses one note, taking its text.
+pub fn parse_owned(file: SourceFile) -> ParsedNote {
+    let (front, nodes, diagnostics) = parse_text(&file.path, &file.text);
+    ParsedNote {
+        path: file.path,
+        text: file.text,
+        front,
+        nodes,
+        modified: file.modified,
+        diagnostics,
+        macros: crate::tex::macros::Macros::default(),
+    }
+}
+
+/// The nodes of `note` parsed again from its text, its formulas' macros expanded from
+/// `vault` as [`macros::expand`] did: the same nodes as the first time, for a build
+/// that let them go after reading what it needed (so that the nodes of every note are
+/// never held at once).
+pub fn nodes_again(note: &ParsedNote, vault: &crate::tex::macros::Macros) -> Vec<Node> {
+    let text = &note.text;
+    let (mut nodes, _) = parse_body(&note.path, text, frontmatter::body_start(text));
+    macros::expand_nodes(&mut nodes, vault);
+    nodes
+}
+
+/// The front matter, the nodes and the problems of the note at `path` with text `text`.
+fn parse_text(path: &str, text: &str) -> (FrontMatter, Vec<Node>, Vec<Diagnostic>) {
+    let split = frontmatter::split(path, text);
+    let (nodes, problems) = parse_body(path, text, split.body_start);
+    let mut diagnostics = split.diagnostics;
+    diagnostics.extend(problems);
+    (split.front, nodes, diagnostics)
+}
+
+/// The nodes and the problems of the body of the note at `path` with text `text`, which
+/// starts at byte `base`.
+fn parse_body(path: &str, text: &str, base: usize) -> (Vec<Node>, Vec<Diagnostic>) {
+    let body = &text[base..];
+    let mut diagnostics = Vec::new();
+    let (protect, drop, tables) = protected_ranges(body);
+    let scanned = scan::scan(path, text, base, body, &protect, &drop, &tables);
+    let mut nodes = to_nodes(&scanned, base);
+    diagnostics.extend(scanned.diagnostics);
+    recognise_callouts(&mut nodes);
+    assign_heading_ids(&mut nodes);
+    // A note's nodes may be kept until the site is written: no slack.
+    nodes.shrink_to_fit();
+    (nodes, diagnostics)
 }
 
 static REVIEW_COMMENT: LazyLock<Regex> = LazyLock::new(|| {

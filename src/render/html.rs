@@ -36,6 +36,20 @@ pub struct Ctx<'a> {
     pub cards: &'a [Vec<Card>],
     /// `html: safe`: the notes' raw HTML is dropped and script URLs are not linked.
     pub safe_html: bool,
+    /// When set, the notes' nodes were let go: they are parsed again, with these
+    /// macros, where they are needed.
+    pub reparse: Option<&'a crate::tex::macros::Macros>,
+}
+
+impl<'a> Ctx<'a> {
+    /// The nodes of note `index`.
+    pub fn nodes(&self, index: usize) -> std::borrow::Cow<'a, [Node]> {
+        let note = &self.notes[index];
+        match self.reparse {
+            Some(macros) => std::borrow::Cow::Owned(parse::nodes_again(note, macros)),
+            None => std::borrow::Cow::Borrowed(&note.nodes),
+        }
+    }
 }
 
 /// A note's body as HTML, with its table of contents.
@@ -62,8 +76,8 @@ type EmbedKey = (usize, Option<Fragment>);
 
 /// Renders note `index` for the page `page` (its own, or the index for the home note).
 pub fn render_note(ctx: &Ctx, index: usize, page: &str) -> Body {
-    let note = &ctx.notes[index];
-    let mut nodes: &[Node] = &note.nodes;
+    let all = ctx.nodes(index);
+    let mut nodes: &[Node] = &all;
     // The page shows the title as its heading: drop a first H1 that repeats it.
     let mut skip = None;
     if let Some(start) = nodes
@@ -1321,15 +1335,16 @@ impl Writer<'_> {
             );
         }
         self.embedded_bytes += target.text.len();
+        let target_nodes = self.ctx.nodes(index);
         let mut nodes: Vec<Node> = match (&link.fragment, &anchor) {
-            (Some(Fragment::Heading(_)), Some(id)) => section(&target.nodes, id),
+            (Some(Fragment::Heading(_)), Some(id)) => section(&target_nodes, id),
             (Some(Fragment::Block(_)), Some(id)) => {
-                block(&target.nodes, id.trim_start_matches('^'))
+                block(&target_nodes, id.trim_start_matches('^'))
             }
-            _ => target.nodes.clone(),
+            _ => target_nodes.to_vec(),
         };
         if link.fragment.is_some() {
-            add_footnote_definitions(&mut nodes, &target.nodes);
+            add_footnote_definitions(&mut nodes, &target_nodes);
         }
         let published = self.ctx.graph.pages[index].published;
         let heading = match &link.fragment {

@@ -50,6 +50,9 @@ pub struct SiteSettings {
     pub quiz: bool,
     /// The reading order (`order:` in notebuild.yaml): vault paths, `.md` optional.
     pub order: Vec<String>,
+    /// The vault's TeX macros when the notes' nodes were let go after the analysis
+    /// (a cold build): each page then parses its note again ([`crate::parse::nodes_again`]).
+    pub reparse: Option<crate::tex::macros::Macros>,
 }
 
 /// The templates, compiled into the binary.
@@ -272,6 +275,33 @@ pub struct NoteRest {
     preview: (String, String, String),
 }
 
+impl NoteRest {
+    /// The note's search entry as the search index writes it (JSON).
+    pub fn search_json(&self) -> Vec<u8> {
+        serde_json::to_vec(&self.search).unwrap_or_else(|_| b"null".to_vec())
+    }
+
+    /// The note's page (from the root, percent-encoded), and its title and preview as
+    /// the previews' file writes them (JSON).
+    pub fn preview_json(&self) -> (&str, Vec<u8>) {
+        let (url, title, html) = &self.preview;
+        let json = serde_json::to_vec(&(title, html)).unwrap_or_else(|_| b"null".to_vec());
+        (url, json)
+    }
+
+    /// This rest without its search entry and preview (written by the caller, from
+    /// [`NoteRest::search_json`] and [`NoteRest::preview_json`]): what the other files of
+    /// the site read, when those two are not made by [`render_rest_of`].
+    pub fn slim(self) -> NoteRest {
+        NoteRest {
+            diagnostics: self.diagnostics,
+            cards_shown: self.cards_shown,
+            search: search::Entry::empty(),
+            preview: Default::default(),
+        }
+    }
+}
+
 /// The settings with [`SiteSettings::quiz`] set: whether a published note has cards.
 pub fn site_settings(settings: &SiteSettings, graph: &Graph, cards: &[Vec<Card>]) -> SiteSettings {
     SiteSettings {
@@ -297,6 +327,35 @@ pub fn render_notes<E: From<TemplateError> + Send>(
     progress: &(dyn Fn() + Sync),
     sink: &(dyn Fn(OutFile) -> Result<(), E> + Sync),
 ) -> Result<Vec<(usize, NoteRest)>, E> {
+    render_notes_then(
+        notes,
+        infos,
+        graph,
+        identities,
+        cards,
+        settings,
+        which,
+        progress,
+        sink,
+        &|_, rest| Ok(rest),
+    )
+}
+
+/// [`render_notes`], keeping of each note's rest what `then` makes of it (called as
+/// soon as the note's page is written, from several threads at once).
+#[allow(clippy::too_many_arguments)]
+pub fn render_notes_then<E: From<TemplateError> + Send, R: Send>(
+    notes: &[ParsedNote],
+    infos: &[NoteInfo],
+    graph: &Graph,
+    identities: &[Vec<Located>],
+    cards: &[Vec<Card>],
+    settings: &SiteSettings,
+    which: &[usize],
+    progress: &(dyn Fn() + Sync),
+    sink: &(dyn Fn(OutFile) -> Result<(), E> + Sync),
+    then: &(dyn Fn(usize, NoteRest) -> Result<R, E> + Sync),
+) -> Result<Vec<(usize, R)>, E> {
     let tera = engine()?;
     let settings = &site_settings(settings, graph, cards);
     let ctx = html::Ctx {
@@ -306,6 +365,7 @@ pub fn render_notes<E: From<TemplateError> + Send>(
         identities,
         cards,
         safe_html: settings.safe_html,
+        reparse: settings.reparse.as_ref(),
     };
     let order = nav::reading_order(graph, infos, &settings.order);
     let positions = nav::positions(&order, notes.len());
@@ -317,15 +377,13 @@ pub fn render_notes<E: From<TemplateError> + Send>(
             let out = note_page(tera, &ctx, settings, i, reading)?;
             sink(out.file)?;
             progress();
-            Ok((
-                i,
-                NoteRest {
-                    diagnostics: out.diagnostics,
-                    cards_shown: out.cards_shown,
-                    search: out.search,
-                    preview: out.preview,
-                },
-            ))
+            let rest = NoteRest {
+                diagnostics: out.diagnostics,
+                cards_shown: out.cards_shown,
+                search: out.search,
+                preview: out.preview,
+            };
+            Ok((i, then(i, rest)?))
         })
         .collect()
 }
@@ -419,6 +477,7 @@ pub fn render_rest_of<E: From<TemplateError> + Send>(
         identities,
         cards,
         safe_html: settings.safe_html,
+        reparse: settings.reparse.as_ref(),
     };
     let mut cards_shown: HashSet<String> = HashSet::new();
     let mut entries = Vec::new();
@@ -1201,29 +1260,10 @@ fn checks_page(
 }
 
 /// An identity's formula on the report, as [`math::render_or_fallback_expanded`]
-/// writes it in display mode. Kept for the process's later rebuilds (`serve`
-/// renders the report again after each edit, with the same formulas but the edited
-/// ones): at most [`REPORT_MATH_KEPT`] formulas, forgotten all at once beyond that.
+/// writes it in display mode (which keeps it for `serve`'s later rebuilds).
 fn report_math(read_as: &str, latex: &str) -> String {
-    type Memo = std::sync::Mutex<std::collections::HashMap<(String, String), String>>;
-    static MEMO: std::sync::OnceLock<Memo> = std::sync::OnceLock::new();
-    let memo = MEMO.get_or_init(Default::default);
-    let key = (read_as.to_string(), latex.to_string());
-    if let Some(html) = memo.lock().ok().and_then(|m| m.get(&key).cloned()) {
-        return html;
-    }
-    let html = math::render_or_fallback_expanded(read_as, latex, math::MathMode::Display).0;
-    if let Ok(mut m) = memo.lock() {
-        if m.len() >= REPORT_MATH_KEPT {
-            m.clear();
-        }
-        m.insert(key, html.clone());
-    }
-    html
+    math::render_or_fallback_expanded(read_as, latex, math::MathMode::Display).0
 }
-
-/// How many of the report's formulas [`report_math`] keeps.
-const REPORT_MATH_KEPT: usize = 100_000;
 
 #[derive(Serialize)]
 struct GraphPage<'a> {

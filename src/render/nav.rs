@@ -450,6 +450,33 @@ pub fn previews_file(previews: &[&(String, String, String)]) -> OutFile {
     script_file(PREVIEW_DATA, "notebuildPreviews", &map)
 }
 
+/// Writes the previews' file as [`previews_file`] makes it, without holding it: `urls`
+/// are the notes' pages, `json(k, buf)` puts the title and preview of the `k`th (as
+/// [`super::NoteRest::preview_json`] gives them) in `buf`.
+pub fn write_previews(
+    w: &mut dyn std::io::Write,
+    urls: &[&str],
+    json: &mut dyn FnMut(usize, &mut Vec<u8>) -> std::io::Result<()>,
+) -> std::io::Result<()> {
+    // in the order of a map by page, the last of the notes with one page kept
+    let mut order: Vec<usize> = (0..urls.len()).collect();
+    order.sort_by(|&a, &b| urls[a].cmp(urls[b]).then(b.cmp(&a)));
+    order.dedup_by(|b, a| urls[*a] == urls[*b]);
+    w.write_all(b"window.notebuildPreviews = {")?;
+    let mut buf = Vec::new();
+    for (n, &k) in order.iter().enumerate() {
+        if n > 0 {
+            w.write_all(b",")?;
+        }
+        serde_json::to_writer(&mut *w, urls[k])?;
+        w.write_all(b":")?;
+        buf.clear();
+        json(k, &mut buf)?;
+        w.write_all(&buf)?;
+    }
+    w.write_all(b"};\n")
+}
+
 /// `static/cards-data.js`: every published card's id, deck and the schedule its note
 /// writes (`[id, deck, due, interval]`), for the due and new counts that static/nav.js
 /// shows beside the Quiz link and each deck (the learner's history in localStorage
@@ -476,10 +503,17 @@ pub fn cards_file(cards: &[Vec<Card>], graph: &Graph) -> OutFile {
 }
 
 fn script_file(path: &str, variable: &str, value: &impl Serialize) -> OutFile {
-    let json = serde_json::to_string(value).unwrap_or_else(|_| "null".to_string());
+    // Serialised straight into the file's bytes: the data of a big site is large.
+    let mut contents = format!("window.{variable} = ").into_bytes();
+    let prefix = contents.len();
+    if serde_json::to_writer(&mut contents, value).is_err() {
+        contents.truncate(prefix);
+        contents.extend_from_slice(b"null");
+    }
+    contents.extend_from_slice(b";\n");
     OutFile {
         path: path.to_string(),
-        contents: format!("window.{variable} = {json};\n").into_bytes(),
+        contents,
     }
 }
 
@@ -586,6 +620,34 @@ fn strip_ids(html: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn streamed_previews_are_the_previews_file() -> Result<(), Box<dyn std::error::Error>> {
+        // unsorted pages, one page twice (the later note wins, as in a map), characters
+        // JSON escapes
+        let previews: Vec<(String, String, String)> = [
+            ("b.html", "B", "<p>bee</p>"),
+            ("a%20b.html", "A \"quoted\"", "<p>a\\b</p>"),
+            ("b.html", "B again", "<p>second</p>"),
+            ("\u{e9}t\u{e9}.html", "Été", ""),
+        ]
+        .iter()
+        .map(|(u, t, h)| (u.to_string(), t.to_string(), h.to_string()))
+        .collect();
+        let refs: Vec<&(String, String, String)> = previews.iter().collect();
+        let whole = previews_file(&refs).contents;
+        let urls: Vec<&str> = previews.iter().map(|p| p.0.as_str()).collect();
+        let mut streamed = Vec::new();
+        write_previews(&mut streamed, &urls, &mut |k, buf| {
+            serde_json::to_writer(buf, &(&previews[k].1, &previews[k].2))
+                .map_err(std::io::Error::other)
+        })?;
+        assert_eq!(String::from_utf8(streamed)?, String::from_utf8(whole)?);
+        let mut empty = Vec::new();
+        write_previews(&mut empty, &[], &mut |_, _| Ok(()))?;
+        assert_eq!(empty, previews_file(&[]).contents);
+        Ok(())
+    }
 
     #[test]
     fn counterexample_laid_out_with_both_sides() {

@@ -4,6 +4,9 @@
 //! refuse `fetch` of local files: the search works from `file://` too. The page's
 //! `static/search.js` loads it the first time the reader searches.
 
+use std::sync::LazyLock;
+
+use memchr::memmem;
 use serde::Serialize;
 
 use super::OutFile;
@@ -63,6 +66,40 @@ impl Entry {
     }
 }
 
+impl Entry {
+    /// An entry with nothing in it.
+    pub fn empty() -> Entry {
+        Entry {
+            t: String::new(),
+            u: String::new(),
+            p: String::new(),
+            g: Vec::new(),
+            h: Vec::new(),
+            x: String::new(),
+        }
+    }
+}
+
+/// Writes the index file of the entries `json` gives (each as [`Entry`] serialises, in
+/// the index's order), as [`index_file`] makes it, without holding it.
+pub fn write_index(
+    w: &mut dyn std::io::Write,
+    count: usize,
+    json: &mut dyn FnMut(usize, &mut Vec<u8>) -> std::io::Result<()>,
+) -> std::io::Result<()> {
+    w.write_all(b"window.notebuildSearchIndex = [")?;
+    let mut buf = Vec::new();
+    for k in 0..count {
+        if k > 0 {
+            w.write_all(b",")?;
+        }
+        buf.clear();
+        json(k, &mut buf)?;
+        w.write_all(&buf)?;
+    }
+    w.write_all(b"];\n")
+}
+
 /// The index file, entries in the given order.
 pub fn index_file(entries: &[&Entry]) -> OutFile {
     // Serialised straight into the file's bytes: the index is the largest file of a
@@ -83,9 +120,29 @@ pub fn index_file(entries: &[&Entry]) -> OutFile {
 /// The TeX source a MathML formula carries in its annotation.
 fn tex_annotation(mathml: &str) -> Option<&str> {
     const OPEN: &str = "<annotation encoding=\"application/x-tex\">";
-    let start = mathml.find(OPEN)? + OPEN.len();
-    let len = mathml[start..].find("</annotation>")?;
+    static FIND_OPEN: LazyLock<memmem::Finder<'static>> =
+        LazyLock::new(|| memmem::Finder::new(OPEN));
+    static FIND_CLOSE: LazyLock<memmem::Finder<'static>> =
+        LazyLock::new(|| memmem::Finder::new("</annotation>"));
+    let start = FIND_OPEN.find(mathml.as_bytes())? + OPEN.len();
+    let len = FIND_CLOSE.find(&mathml.as_bytes()[start..])?;
     Some(&mathml[start..start + len])
+}
+
+/// The lowercase name of the element a tag (`<name …>`, `</name>`) opens or closes.
+fn tag_name(tag: &str) -> std::borrow::Cow<'_, str> {
+    let mut t = tag;
+    while let Some(r) = t.strip_prefix("</") {
+        t = r;
+    }
+    let t = t.trim_start_matches('<');
+    let len = t.bytes().take_while(u8::is_ascii_alphanumeric).count();
+    let name = &t[..len];
+    if name.bytes().any(|b| b.is_ascii_uppercase()) {
+        std::borrow::Cow::Owned(name.to_ascii_lowercase())
+    } else {
+        std::borrow::Cow::Borrowed(name)
+    }
 }
 
 /// Elements whose content is not prose to search: scripts and styles, the checker's
@@ -110,7 +167,7 @@ fn class_has(tag: &str, class: &str) -> bool {
 pub fn visible_text(html: &str) -> String {
     let mut out = String::with_capacity(html.len() / 2);
     // while inside a skipped element: its name and how deep in it we are
-    let mut skip: Option<(String, usize)> = None;
+    let mut skip: Option<(std::borrow::Cow<str>, usize)> = None;
     let mut rest = html;
     while !rest.is_empty() {
         let Some(lt) = rest.find('<') else {
@@ -131,14 +188,8 @@ pub fn visible_text(html: &str) -> String {
         let tag = &rest[..end];
         rest = &rest[end..];
         let closing = tag.starts_with("</");
-        let name: String = tag
-            .trim_start_matches("</")
-            .trim_start_matches('<')
-            .chars()
-            .take_while(|c| c.is_ascii_alphanumeric())
-            .collect::<String>()
-            .to_ascii_lowercase();
-        let self_closing = tag.ends_with("/>") || VOID.contains(&name.as_str());
+        let name = tag_name(tag);
+        let self_closing = tag.ends_with("/>") || VOID.contains(&name.as_ref());
         match &mut skip {
             Some((skipping, depth)) if *skipping == name => {
                 if closing {
@@ -154,7 +205,9 @@ pub fn visible_text(html: &str) -> String {
             None => {
                 if name == "math" && !closing {
                     // a formula reads as its TeX source, as the note's author wrote it
-                    let end = rest.find("</math>").unwrap_or(rest.len());
+                    static CLOSE: LazyLock<memmem::Finder<'static>> =
+                        LazyLock::new(|| memmem::Finder::new("</math>"));
+                    let end = CLOSE.find(rest.as_bytes()).unwrap_or(rest.len());
                     if let Some(tex) = tex_annotation(&rest[..end]) {
                         out.push('$');
                         push_text(&mut out, tex.trim());
@@ -163,7 +216,7 @@ pub fn visible_text(html: &str) -> String {
                     rest = rest.get(end + "</math>".len()..).unwrap_or("");
                 } else if !closing && !self_closing && skipped(&name, tag) {
                     skip = Some((name, 1));
-                } else if BLOCK.contains(&name.as_str()) || name == "br" {
+                } else if BLOCK.contains(&name.as_ref()) || name == "br" {
                     // a block boundary separates words
                     out.push(' ');
                 }
@@ -271,6 +324,32 @@ mod tests {
             visible_text(html),
             "Chain rule The Jacobian of $f \\circ g < h$ is a product\u{200b}<here>. one two"
         );
+    }
+
+    #[test]
+    fn streamed_index_is_the_index_file() -> Result<(), Box<dyn std::error::Error>> {
+        let entries: Vec<Entry> = ["One", "Two \"2\"", "Three"]
+            .iter()
+            .map(|t| {
+                Entry::new(
+                    t,
+                    "a b.html",
+                    "A b.md",
+                    &["x".into()],
+                    &[],
+                    "<p>text &amp; more</p>",
+                )
+            })
+            .collect();
+        for n in 0..=entries.len() {
+            let refs: Vec<&Entry> = entries[..n].iter().collect();
+            let mut streamed = Vec::new();
+            write_index(&mut streamed, n, &mut |k, buf| {
+                serde_json::to_writer(buf, &entries[k]).map_err(std::io::Error::other)
+            })?;
+            assert_eq!(streamed, index_file(&refs).contents);
+        }
+        Ok(())
     }
 
     #[test]

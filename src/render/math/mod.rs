@@ -128,7 +128,82 @@ pub fn render_or_fallback(tex: &str, mode: MathMode) -> (String, Option<MathErro
 
 /// [`render_or_fallback`] of `tex`, the expansion of `source`: the fallback shows the
 /// source, as the note writes it.
+///
+/// Rendering is pure, and notes repeat their formulas (`$x$`, `$\mathbf{x}$`, a
+/// definition restated): the results of short formulas are kept for the process's
+/// life (and so for `serve`'s later rebuilds), within [`MEMO_BYTES`].
 pub fn render_or_fallback_expanded(
+    tex: &str,
+    source: &str,
+    mode: MathMode,
+) -> (String, Option<MathError>) {
+    if tex.len() + source.len() > MEMO_FORMULA {
+        return render_or_fallback_uncached(tex, source, mode);
+    }
+    MEMO_KEY.with_borrow_mut(|key| {
+        key.clear();
+        key.push(if mode == MathMode::Display { 'D' } else { 'I' });
+        key.push_str(tex);
+        // a byte no TeX of a note holds between the two
+        key.push('\0');
+        key.push_str(source);
+        let memo = memo();
+        if let Some(found) = memo
+            .lock()
+            .ok()
+            .and_then(|m| m.map.get(key.as_str()).cloned())
+        {
+            return (found.0.clone(), found.1.clone());
+        }
+        let made = render_or_fallback_uncached(tex, source, mode);
+        if let Ok(mut m) = memo.lock() {
+            let size = key.len() + made.0.len() + made.1.as_ref().map_or(0, |e| e.message.len());
+            if m.bytes + size > MEMO_BYTES {
+                m.map.clear();
+                m.bytes = 0;
+            }
+            m.bytes += size;
+            m.map
+                .insert(key.as_str().into(), std::sync::Arc::new(made.clone()));
+        }
+        made
+    })
+}
+
+/// Formulas longer than this (TeX and source together, in bytes) are not kept.
+const MEMO_FORMULA: usize = 512;
+/// The most the kept formulas and their MathML may take, in bytes (about); beyond it
+/// they are forgotten all at once.
+const MEMO_BYTES: usize = 4 << 20;
+
+/// Rendered formulas, by mode, TeX and source.
+#[derive(Default)]
+struct Memo {
+    map: std::collections::HashMap<Box<str>, std::sync::Arc<(String, Option<MathError>)>>,
+    bytes: usize,
+}
+
+fn memo() -> &'static std::sync::Mutex<Memo> {
+    static MEMO: std::sync::OnceLock<std::sync::Mutex<Memo>> = std::sync::OnceLock::new();
+    MEMO.get_or_init(Default::default)
+}
+
+thread_local! {
+    /// The key being looked up, its buffer kept between formulas.
+    static MEMO_KEY: std::cell::RefCell<String> = const { std::cell::RefCell::new(String::new()) };
+}
+
+/// Forgets the formulas [`render_or_fallback_expanded`] keeps (for benchmarks that time
+/// cold builds in one process).
+pub fn forget() {
+    if let Ok(mut m) = memo().lock() {
+        m.map.clear();
+        m.bytes = 0;
+    }
+}
+
+/// [`render_or_fallback_expanded`] without the formulas it keeps: always renders.
+pub fn render_or_fallback_uncached(
     tex: &str,
     source: &str,
     mode: MathMode,
