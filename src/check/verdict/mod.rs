@@ -148,6 +148,17 @@ pub(super) fn check_reread(f: &Finding, s: &Settings, layout: Layout) -> Verdict
         return v;
     };
     let text = id.texts.get(j).cloned().unwrap_or_default();
+    // `\frac{dV}{ds} = 3(10)^2 = 300`: a value at a point, worked out
+    if j == 1 {
+        return skip(
+            SkipReason::NotIdentity,
+            &format!(
+                "a value at a point, worked out (`= {text}` is a number); as an identity: {}",
+                v.message
+            ),
+            s,
+        );
+    }
     let mut g = f.clone();
     g.body = Ok(up_to(id, j));
     let w = check_reread_whole(&g, s, layout);
@@ -161,7 +172,7 @@ pub(super) fn check_reread(f: &Finding, s: &Settings, layout: Layout) -> Verdict
     }
 }
 
-/// The first member after the second that is a number (no letter, no derivative, no
+/// The first member that is a number (no letter, no derivative, no
 /// function the note names) after a member in plain scalar letters that vary (not a
 /// point's, not under an evaluation bar), in an identity of such letters only.
 fn value_member(id: &Ident, scalars: bool) -> Option<usize> {
@@ -187,7 +198,10 @@ fn value_member(id: &Ident, scalars: bool) -> Option<usize> {
     let letters = |e: &Expr| {
         e.any(&|x| matches!(x, Expr::Var(v) if !id.deps.iter().any(|(d, _)| d.key() == v.key())))
     };
-    (2..members.len()).find(|&j| number(&members[j]) && letters(&members[j - 1]))
+    // (a number right after the first member only in a chain that goes on: `f''(x) =
+    // 0` alone says the derivative vanishes)
+    let first = if members.len() >= 3 { 1 } else { 2 };
+    (first..members.len()).find(|&j| number(&members[j]) && letters(&members[j - 1]))
 }
 
 /// The identity with its free letter `e` (plain, no subscript) read as Euler's
