@@ -396,6 +396,24 @@ pub(super) fn statement(
 /// \operatorname{cost}(w, b)}{\partial w_j}`), or such a name applied (`D(x^2)`): a
 /// name for what they work out?
 fn derivative_label(st: &State, mems: &[&[Tok]], cx: &Ctx) -> bool {
+    // `MC = C'(x) = 2ax + b`: capitals written together, a name the note never gives
+    // (marginal cost), not a product
+    let sig: Vec<&Tok> = mems[0].iter().filter(|t| !is_space(&t.tk)).collect();
+    if sig.len() >= 2
+        && sig
+            .iter()
+            .all(|t| matches!(t.tk, Tk::Letter(c) if c.is_ascii_uppercase()))
+        && sig.windows(2).all(|w| w[0].end == w[1].start)
+    {
+        let name: String = sig
+            .iter()
+            .filter_map(|t| match t.tk {
+                Tk::Letter(c) => Some(c),
+                _ => None,
+            })
+            .collect();
+        return !st.syms.contains_key(&name) && !st.funcs.contains_key(&name);
+    }
     let mut names = BTreeSet::new();
     let wrt = match syntax::parse_expr(mems[0], cx) {
         Ok(Expr::Deriv(_, d)) => {
