@@ -280,39 +280,25 @@ impl State {
 }
 
 /// Does this prose start a new part of the note: a Markdown heading (`## 5`) or a
-/// numbered list item (`2. ...`, an exercise)? `Some(true)` when the last such line
-/// is a numbered item.
-fn starts_part(text: &str) -> Option<bool> {
+/// numbered list item (`2. ...`, an exercise)? The last such line's depth: the
+/// heading's level, 7 for a numbered item (inside any heading).
+fn starts_part(text: &str) -> Option<usize> {
     let mut out = None;
     for l in text.lines() {
         let l = l.trim_start();
         let hashes = l.chars().take_while(|&c| c == '#').count();
         let digits = l.chars().take_while(char::is_ascii_digit).count();
         if (1..=6).contains(&hashes) && l[hashes..].starts_with(' ') {
-            out = Some(false);
+            out = Some(hashes);
         } else if digits > 0 && l[digits..].starts_with(". ") {
-            out = Some(true);
+            out = Some(ITEM_DEPTH);
         }
     }
     out
 }
 
-/// The depth of the last part the prose starts: a heading's level, 7 for a numbered
-/// list item (inside any heading).
-fn part_depth(text: &str) -> usize {
-    let mut out = 7;
-    for l in text.lines() {
-        let l = l.trim_start();
-        let hashes = l.chars().take_while(|&c| c == '#').count();
-        let digits = l.chars().take_while(char::is_ascii_digit).count();
-        if (1..=6).contains(&hashes) && l[hashes..].starts_with(' ') {
-            out = hashes;
-        } else if digits > 0 && l[digits..].starts_with(". ") {
-            out = 7;
-        }
-    }
-    out
-}
+/// The depth of a part that a numbered list item starts.
+const ITEM_DEPTH: usize = 7;
 
 impl State {
     /// Was `part` this one or one enclosing it (or the note's start, before any)?
@@ -372,12 +358,11 @@ pub(crate) fn find(note: &NoteMath) -> Vec<Finding> {
             .get(si + 1)
             .is_some_and(|next| scope::says_result(next.before));
         let mut item_start = false;
-        if let Some(item) = starts_part(span.before) {
+        if let Some(depth) = starts_part(span.before) {
             st.part += 1;
-            let depth = part_depth(span.before);
             st.enclosing.retain(|&(d, _)| d < depth);
             st.enclosing.push((depth, st.part));
-            if item {
+            if depth == ITEM_DEPTH {
                 st.item_parts.insert(st.part);
                 item_start = true;
             }

@@ -320,17 +320,12 @@ fn parse_body(body: &[Tok], cx: &Ctx) -> Result<Expr, syntax::PErr> {
     if first.is_ok() {
         return first;
     }
-    let sig: Vec<&Tok> = body.iter().filter(|t| !is_space(&t.tk)).collect();
-    let depth: i64 = sig
+    let depth: i64 = body
         .iter()
         .map(|t| i64::from(t.is_ch('(') || t.is_ch('[')) - i64::from(t.is_ch(')') || t.is_ch(']')))
         .sum();
-    match sig.last() {
-        Some(last) if depth == -1 && (last.is_ch(')') || last.is_ch(']')) => {
-            let end = body
-                .iter()
-                .rposition(|t| std::ptr::eq(t, *last))
-                .unwrap_or(body.len());
+    match body.iter().rposition(|t| !is_space(&t.tk)) {
+        Some(end) if depth == -1 && (body[end].is_ch(')') || body[end].is_ch(']')) => {
             syntax::parse_expr(&body[..end], cx).or(first)
         }
         _ => first,
