@@ -144,6 +144,19 @@ pub(super) fn check_reread(f: &Finding, s: &Settings, layout: Layout) -> Verdict
         .reading
         .as_ref()
         .is_some_and(|r| r.kinds.values().all(|k| *k == Kind::Scalar));
+    // `f'' = 0`, `f'(x) = 0` of a function the note gives: the condition for a
+    // critical or inflection point, not a claim that the function is flat
+    if let Some(d) = vanishing_prime(id) {
+        return skip(
+            SkipReason::NotIdentity,
+            &format!(
+                "`{d} = 0` reads as the condition for the points where it vanishes; as an \
+                 identity: {}",
+                v.message
+            ),
+            s,
+        );
+    }
     let Some(j) = value_member(id, scalars) else {
         return v;
     };
@@ -195,13 +208,38 @@ fn value_member(id: &Ident, scalars: bool) -> Option<usize> {
             )
         })
     };
-    let letters = |e: &Expr| {
-        e.any(&|x| matches!(x, Expr::Var(v) if !id.deps.iter().any(|(d, _)| d.key() == v.key())))
+    // (a symbol defined in other letters varies with them: `s = \frac{2}{3}x`)
+    let varies = |v: &Sym| {
+        id.deps
+            .iter()
+            .find(|(d, _)| d.key() == v.key())
+            .is_none_or(|(_, def)| def.any(&|x| matches!(x, Expr::Var(_))))
     };
+    let letters = |e: &Expr| e.any(&|x| matches!(x, Expr::Var(v) if varies(v)));
     // (a number right after the first member only in a chain that goes on: `f''(x) =
     // 0` alone says the derivative vanishes)
     let first = if members.len() >= 3 { 1 } else { 2 };
     (first..members.len()).find(|&j| number(&members[j]) && letters(&members[j - 1]))
+}
+
+/// The primed side of `f'' = 0`, `f'(x) = 0` (two members, one a plain `0`, the
+/// other a function's primes at a letter or at nothing).
+fn vanishing_prime(id: &Ident) -> Option<String> {
+    static PRIMED: std::sync::LazyLock<Option<regex::Regex>> = std::sync::LazyLock::new(|| {
+        regex::Regex::new(
+            r"^[A-Za-z](?:'+|\^\{?(?:\\prime)+\}?|\^\{\(\d\)\})(?:\s*\(\s*[A-Za-z]\s*\))?$",
+        )
+        .ok()
+    });
+    let [a, b] = id.texts.as_slice() else {
+        return None;
+    };
+    let (a, b) = (a.trim(), b.trim());
+    let primed = |t: &str| PRIMED.as_ref().is_some_and(|r| r.is_match(t));
+    match (a, b) {
+        (d, "0") | ("0", d) if primed(d) => Some(d.to_string()),
+        _ => None,
+    }
 }
 
 /// The identity with its free letter `e` (plain, no subscript) read as Euler's
@@ -907,25 +945,9 @@ fn check_read(f: &Finding, s: &Settings, layout: Layout) -> Verdict {
         Err(sk) => return skip(sk.kind, &sk.message, s),
     };
     let otimes = f.otimes.unwrap_or(s.otimes);
-    let v = Checker {
-        id,
-        members: &id.members,
-        s,
-        layout,
-        otimes,
-    }
-    .run();
-    // the same identity read with more said of it (a condition, sizes, kinds)
-    let run_as = |id2: &Ident| {
-        Checker {
-            id: id2,
-            members: &id2.members,
-            s,
-            layout,
-            otimes,
-        }
-        .run()
-    };
+    let v = check_ident(id, s, layout, otimes);
+    // the same identity with conditions set aside, read every way the first was
+    let run_as = |id2: &Ident| check_ident(id2, s, layout, otimes);
     // conditions stated under other headings (the domain of an earlier exercise's
     // function) that cannot hold with this identity's own: set aside, a pass stands
     if v.outcome == Outcome::Skip(SkipReason::Domain) && !id.conds_elsewhere.is_empty() {
@@ -969,6 +991,33 @@ fn check_read(f: &Finding, s: &Settings, layout: Layout) -> Verdict {
             }
         }
     }
+    v
+}
+
+/// The verdict on one reading of an identity (its conditions as found), with the
+/// other plausible readings of a failure tried: the curve's earlier relations, a
+/// stated symmetry, every letter a number, square matrices, positive parameters,
+/// a branch's condition, a probability vector, earlier definitions as constants.
+fn check_ident(id: &Ident, s: &Settings, layout: Layout, otimes: Otimes) -> Verdict {
+    let v = Checker {
+        id,
+        members: &id.members,
+        s,
+        layout,
+        otimes,
+    }
+    .run();
+    // the same identity read with more said of it (a condition, sizes, kinds)
+    let run_as = |id2: &Ident| {
+        Checker {
+            id: id2,
+            members: &id2.members,
+            s,
+            layout,
+            otimes,
+        }
+        .run()
+    };
     // on a curve given implicitly, a formula may hold on one branch only
     if let Outcome::Fail(_) = v.outcome
         && id.implicit.is_some()
@@ -1083,6 +1132,13 @@ fn check_read(f: &Finding, s: &Settings, layout: Layout) -> Verdict {
                     v.message
                 ),
             );
+        }
+        // numbers being the reading, one that cannot be sampled under the
+        // conditions is no failure (they may be another part's, set aside later)
+        if w.outcome == Outcome::Skip(SkipReason::Domain)
+            && v.outcome == Outcome::Fail(FailKind::Shape)
+        {
+            return w;
         }
         if w.outcome == Outcome::Pass {
             return skip(
