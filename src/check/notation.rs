@@ -577,6 +577,17 @@ pub(crate) const NUMBER_LETTERS: &[&str] = &["n", "m", "e", "\\pi"];
 /// read like lowercase Greek letters.
 pub(crate) const CONSTANT_COMMANDS: &[&str] = &["hbar", "hslash"];
 
+/// Greek letters that, written both as a superscript and as a subscript in one
+/// formula (`\partial_\mu j^\mu`, `F_{\mu\nu}\beta^\nu`), are tensor indices summed
+/// over (Einstein's convention), not exponents.
+pub(crate) const TENSOR_INDICES: &[&str] = &[
+    "mu", "nu", "rho", "sigma", "lambda", "kappa", "alpha", "beta", "gamma", "tau",
+];
+
+/// The letter that names the imaginary unit when the note leaves it free
+/// (`i\hbar \partial_t \psi`, `e^{i k x}`).
+pub(crate) const IMAGINARY_UNIT: &str = "i";
+
 /// Subscripts that are free indices: `x_i`, `\partial w_j`.
 pub(crate) fn is_index_letter(sub: &str) -> bool {
     matches!(sub, "i" | "j" | "k" | "l")

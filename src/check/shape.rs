@@ -207,6 +207,9 @@ pub(crate) struct Infer {
     pub free: Vec<(String, D)>,
     /// `exp` of a square matrix was read as the matrix exponential.
     pub expm: bool,
+    /// Sums of a letter read as a scalar and an array (`A x - b` with `b` a
+    /// number): a reading that needs none is the likelier one.
+    pub broadcasts: usize,
 }
 
 impl Infer {
@@ -225,6 +228,7 @@ impl Infer {
             names: HashMap::new(),
             free: Vec::new(),
             expm: false,
+            broadcasts: 0,
         }
     }
 
@@ -594,7 +598,15 @@ impl Infer {
         let ta = self.infer(a)?;
         let tb = self.infer(b)?;
         match op {
-            BinOp::Add | BinOp::Sub => self.same(ta, tb, "a sum"),
+            BinOp::Add | BinOp::Sub => {
+                let letter = |e: &Expr| e.any(&|x| matches!(x, Expr::Var(_)));
+                match (self.norm(ta), self.norm(tb)) {
+                    (Ty::S, Ty::M(..)) if letter(a) => self.broadcasts += 1,
+                    (Ty::M(..), Ty::S) if letter(b) => self.broadcasts += 1,
+                    _ => {}
+                }
+                self.same(ta, tb, "a sum")
+            }
             BinOp::Mul => self.matmul(ta, tb),
             BinOp::Cross => {
                 // between two columns the cross product: both (and it) 3×1

@@ -163,6 +163,10 @@ pub const DROPPED_WITH_ARGUMENT: &[&str] = &[
     "label", "tag", "hspace", "vspace", "phantom", "hphantom", "vphantom", "color",
 ];
 
+/// Commands that frame their braced argument without changing what it says
+/// (`\boxed{a = b}` states `a = b`): the checker reads the argument in their place.
+pub const FRAMES: &[&str] = &["boxed", "fbox", "framebox"];
+
 /// Whether the control word `name` only changes size, style or spacing (or nothing at all).
 pub fn is_layout_word(name: &str) -> bool {
     SIZE_COMMANDS.contains(&name)

@@ -109,7 +109,10 @@ pub(super) fn def_head(toks: &[Tok], cx: &Ctx) -> Option<(String, Vec<Sym>)> {
             }
         }
     };
-    if func_by_name(&name).is_some() || name == "I" {
+    // (a plain letter is the note's own function even where a command spells a
+    // built-in one: `H(v) = ...` is no Heaviside step)
+    let one_letter = name.chars().count() == 1 && name_txt.chars().count() == 1;
+    if (func_by_name(&name).is_some() && !one_letter) || name == "I" {
         return None;
     }
     let mut params = Vec::new();

@@ -304,7 +304,8 @@ fn rewrite_over(toks: &[Tok], out: &mut Vec<Tok>) {
 
 /// Drops the commands whose argument means nothing for the math with that argument
 /// ([`vocab::DROPPED_WITH_ARGUMENT`]: `\label{..}`, `\tag{..}`, `\hspace{..}`,
-/// `\phantom{..}`, `\color{..}`), and turns `\textcolor{c}{x}` into `x`.
+/// `\phantom{..}`, `\color{..}`), turns `\textcolor{c}{x}` into `x` and reads what a
+/// frame holds ([`vocab::FRAMES`]: `\boxed{..}`) in its place.
 fn clean(toks: Vec<Tok>) -> Vec<Tok> {
     let mut out = Vec::with_capacity(toks.len());
     let mut k = 0;
@@ -321,6 +322,21 @@ fn clean(toks: Vec<Tok>) -> Vec<Tok> {
                 j = skip_group(&toks, j);
             }
             k = j;
+            continue;
+        }
+        // `\boxed{a = b}`: what the frame holds, as if written without it
+        if let Tk::Cmd(c) = &t.tk
+            && vocab::FRAMES.contains(&c.as_str())
+            && toks.get(k + 1).is_some_and(|u| u.tk == Tk::Open)
+        {
+            let end = skip_group(&toks, k + 1).min(toks.len());
+            let inner_end = if end > k + 2 && toks[end - 1].tk == Tk::Close {
+                end - 1
+            } else {
+                end
+            };
+            out.extend(clean(toks[k + 2..inner_end].to_vec()));
+            k = end;
             continue;
         }
         // `\overset{(1)}{=}`, `\stackrel{def}{=}`: the annotated symbol, unwrapped

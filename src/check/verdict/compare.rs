@@ -363,10 +363,12 @@ fn relative(e: f64) -> String {
 }
 
 /// Is every entry of the value exactly zero?
+/// Every entry zero, up to rounding (`X(X^T X)^{-1}X^T y - y` with X square).
 fn all_zero(v: &Val<f64>) -> bool {
+    const ROUNDING: f64 = 1e-9;
     match v {
-        Val::S(x) => *x == 0.0,
-        Val::M(m) => m.iter().all(|x| *x == 0.0),
+        Val::S(x) => x.abs() < ROUNDING,
+        Val::M(m) => m.iter().all(|x| x.abs() < ROUNDING),
         Val::Zero => true,
     }
 }

@@ -29,7 +29,7 @@ use std::collections::{BTreeSet, HashMap};
 
 use super::eval::Val;
 use super::find::{Ident, Skip};
-use super::notation::{ARRAY_MARKS, Func};
+use super::notation::{ARRAY_MARKS, Func, IMAGINARY_UNIT, TENSOR_INDICES};
 use super::shape::{Infer, Kind, Ty, TyErr};
 use super::syntax::{BinOp, Expr, Sym};
 use super::{FailKind, Finding, Layout, Otimes, Outcome, Reading, Settings, SkipReason, Verdict};
@@ -130,6 +130,29 @@ pub(super) fn check_reread(f: &Finding, s: &Settings, layout: Layout) -> Verdict
         return v;
     }
     let Ok(id) = &f.body else { return v };
+    // notations the checker reads otherwise than the note means: no failure
+    if let Some(index) = tensor_index(id) {
+        return skip(
+            SkipReason::Unsupported,
+            &format!(
+                "index notation: \\{index} is written both up and down, a tensor index summed \
+                 over, not an exponent (as read: {})",
+                v.message
+            ),
+            s,
+        );
+    }
+    if imaginary_unit(id) {
+        return skip(
+            SkipReason::Unsupported,
+            &format!(
+                "{IMAGINARY_UNIT} may be the imaginary unit (the checker samples real numbers \
+                 only; with {IMAGINARY_UNIT} a real number: {})",
+                v.message
+            ),
+            s,
+        );
+    }
     // a bare `e` the note never defines: maybe Euler's number (`\ln e`, `f'(1) = e`)
     if let Some(euler) = with_euler(id) {
         let mut g = f.clone();
@@ -220,6 +243,47 @@ fn value_member(id: &Ident, scalars: bool) -> Option<usize> {
     // 0` alone says the derivative vanishes)
     let first = if members.len() >= 3 { 1 } else { 2 };
     (first..members.len()).find(|&j| number(&members[j]) && letters(&members[j - 1]))
+}
+
+/// A Greek letter written both as a superscript and as a subscript in the
+/// identity's text ([`TENSOR_INDICES`]): `\partial_\mu j^\mu`.
+fn tensor_index(id: &Ident) -> Option<&'static str> {
+    static SCRIPT: std::sync::LazyLock<Option<regex::Regex>> =
+        std::sync::LazyLock::new(|| regex::Regex::new(r"([\^_])\s*(\{[^{}]*\}|\\[A-Za-z]+)").ok());
+    let re = SCRIPT.as_ref()?;
+    let (mut up, mut down) = (BTreeSet::new(), BTreeSet::new());
+    for text in &id.texts {
+        for c in re.captures_iter(text) {
+            let side = if &c[1] == "^" { &mut up } else { &mut down };
+            for name in TENSOR_INDICES {
+                let cmd = format!("\\{name}");
+                let body = &c[2];
+                if body.match_indices(&cmd).any(|(k, _)| {
+                    !body[k + cmd.len()..].starts_with(|ch: char| ch.is_ascii_alphabetic())
+                }) {
+                    side.insert(*name);
+                }
+            }
+        }
+    }
+    up.intersection(&down).next().copied()
+}
+
+/// A free `i` (no subscript, not an index of a sum, not defined): maybe the
+/// imaginary unit.
+fn imaginary_unit(id: &Ident) -> bool {
+    let mut bound = BTreeSet::new();
+    let mut free = false;
+    for m in &id.members {
+        m.walk(&mut |x| match x {
+            Expr::Sum { idx, .. } => {
+                bound.insert(idx.clone());
+            }
+            Expr::Var(v) if v.base == IMAGINARY_UNIT && v.sub.is_none() && !v.bold => free = true,
+            _ => {}
+        });
+    }
+    free && !bound.contains(IMAGINARY_UNIT) && !id.free.iter().any(|f| f == IMAGINARY_UNIT)
 }
 
 /// The primed side of `f'' = 0`, `f'(x) = 0` (two members, one a plain `0`, the
@@ -1463,11 +1527,21 @@ impl Checker<'_> {
         // vector: when that reading gives the sides different shapes, that is the
         // verdict (reading it as a scalar would hide a layout error)
         let vector_letters = info.preferred.iter().any(|&p| p);
+        // the first reading that types, unless it adds a letter read as a number to
+        // an array (`(Ax - b)^T(Ax - b)` with x and b numbers) and a later one
+        // needs no such sum
+        let mut broadcast: Option<Typed> = None;
         for (n_assign, assign) in candidates(&info.preferred).into_iter().enumerate() {
             let kinds = self.kinds_for(&info, &assign);
             let mut all_mismatch = true;
             for v in &variants {
                 match self.try_type(v, &kinds) {
+                    Attempt::Ok(t) if t.inf.broadcasts > 0 => {
+                        all_mismatch = false;
+                        if broadcast.is_none() {
+                            broadcast = Some(t);
+                        }
+                    }
                     Attempt::Ok(t) => return self.sampled(t, &info),
                     Attempt::Mismatch(t, at) => {
                         if fails.mismatch.is_none() {
@@ -1485,8 +1559,25 @@ impl Checker<'_> {
                 && all_mismatch
                 && let Some((t, at)) = fails.mismatch.take()
             {
+                // (other letters may be vectors too: `x^T b`)
+                for more in candidates(&info.preferred).into_iter().skip(1) {
+                    if more.iter().zip(&info.preferred).any(|(m, p)| *p && !m) {
+                        continue;
+                    }
+                    let kinds = self.kinds_for(&info, &more);
+                    for v in &variants {
+                        if let Attempt::Ok(t) = self.try_type(v, &kinds)
+                            && t.inf.broadcasts == 0
+                        {
+                            return self.sampled(t, &info);
+                        }
+                    }
+                }
                 return self.shape_fail(t, at, &info);
             }
+        }
+        if let Some(t) = broadcast {
+            return self.sampled(t, &info);
         }
         let to_scalar = self.default_matrices_said_scalar(&scan, &info);
         if fails.mismatch.is_none()
