@@ -18,6 +18,24 @@
 //! generated bindings for the whole protocol (the `headless_chrome` crate compiles
 //! those, plus its own process and download machinery), and a test that shows every
 //! protocol call it relies on. The websocket goes to 127.0.0.1 only.
+//!
+//! localStorage and Chromium's commit race: Chromium (156, with RenderDocument: a new
+//! frame host for every cross-document navigation) binds a document's localStorage when
+//! the page first touches it, and the browser silently refuses the binding when it has
+//! not yet processed that document's commit (content/browser/dom_storage/
+//! dom_storage_context_wrapper.cc: "it's possible this is the result of a race condition
+//! between committing the new document and binding the DOM Storage. For now, we'll just
+//! fail to bind"). Every page of the site reads localStorage in its `<head>` (the theme),
+//! so on a busy machine about one load in a hundred gets a store that is not connected:
+//! it reads as empty, takes writes that never leave the page, and stays so until the
+//! next load. That is no fault of the site (a page cannot tell such a store from an
+//! empty one), but a test that writes on one page and reads on the next would fail.
+//! So every load of a `file://` page here is checked before the test goes on: a second
+//! tab that never navigates (its store connected after its load) writes a fresh value
+//! under [`PROBE_KEY`], and the page under test must see it arrive; a page that does not
+//! is loaded again (a bounded number of times). And a test that needs a write to have
+//! reached the browser before it leaves the page waits until that second tab sees it
+//! ([`Browser::wait_stored`]).
 
 #[allow(dead_code)]
 mod common;
@@ -50,6 +68,18 @@ const STORAGE_KEY: &str = "notebuild.quiz.v1";
 
 /// How long any one wait (Chromium's start, a page load, a condition) may take.
 const TIMEOUT: Duration = Duration::from_secs(30);
+
+/// The localStorage key under which the probe tab writes the value each loaded page must
+/// see (see the module's documentation); removed again after each check.
+const PROBE_KEY: &str = "notebuild.test.storage-probe";
+
+/// How long a loaded page may take to see the probe tab's write before its store counts
+/// as not connected: a connected page sees it within milliseconds.
+const PROBE_WAIT: Duration = Duration::from_secs(3);
+
+/// How many times a page whose store is not connected is loaded again before the test
+/// fails.
+const PROBE_LOADS: usize = 5;
 
 // ---------------------------------------------------------------------------------------
 // The tests
@@ -601,6 +631,10 @@ fn explorer_theme_previews_and_graphs_work_offline_in_chromium() -> TestResult {
         &tab,
         "document.querySelector('.explorer details[data-folder]').getAttribute('data-folder')",
     )?;
+    browser.wait_stored(
+        "notebuild.explorer",
+        &format!("!!v && JSON.parse(v)[{folded}] === false"),
+    )?;
     browser.navigate(&tab, &file_url(&site.join("foundations/jacobians.html"))?)?;
     browser.wait_until(&tab, "!document.querySelector('nav.explorer').hidden")?;
     let open = browser.eval(
@@ -631,6 +665,7 @@ fn explorer_theme_previews_and_graphs_work_offline_in_chromium() -> TestResult {
         "dark"
     );
     let dark_bg = browser.eval(&tab, "getComputedStyle(document.body).backgroundColor")?;
+    browser.wait_stored("notebuild.theme", "v === 'dark'")?;
     browser.navigate(&tab, &file_url(&site.join("index.html"))?)?;
     assert_eq!(
         browser.eval(&tab, "document.documentElement.getAttribute('data-theme')")?,
@@ -944,6 +979,7 @@ fn review_scenario(
         tab,
         &format!("localStorage.removeItem('{STORAGE_KEY}'), true"),
     )?;
+    browser.wait_stored(STORAGE_KEY, "v === null")?;
     browser.reload(tab)?;
 
     let s = snapshot(browser, tab)?;
@@ -1071,20 +1107,9 @@ fn review_scenario(
     }
 
     // The history is stored, and survives a reload: the card is no longer due.
-    // (Chromium hands a page's localStorage writes to its browser process
-    // asynchronously: a reload at once may, rarely, load before they arrive. Once
-    // the store holds the grade, a page loaded after a moment must see it.)
-    browser.wait_until(
-        tab,
-        &format!("(localStorage.getItem('{STORAGE_KEY}') || '').indexOf({first:?}) >= 0"),
-    )?;
+    browser.wait_stored(STORAGE_KEY, &format!("(v || '').indexOf({first:?}) >= 0"))?;
     browser.reload(tab)?;
-    let mut s = snapshot(browser, tab)?;
-    if s.current.as_ref() == Some(&first) {
-        std::thread::sleep(std::time::Duration::from_millis(500));
-        browser.reload(tab)?;
-        s = snapshot(browser, tab)?;
-    }
+    let s = snapshot(browser, tab)?;
     assert_ne!(
         s.current.as_ref(),
         Some(&first),
@@ -1502,6 +1527,7 @@ fn chromium_or_skip() -> Result<Option<PathBuf>, Error> {
 // ---------------------------------------------------------------------------------------
 
 /// One page of the browser: its flattened CDP session.
+#[derive(Clone)]
 struct Tab {
     session: String,
 }
@@ -1516,6 +1542,12 @@ struct Browser {
     next_id: u64,
     /// Every event received, in order.
     events: Vec<Value>,
+    /// A blank `file://` page for the probe tab, in the test's scratch folder.
+    probe_page: PathBuf,
+    /// The probe tab, opened at the first check of a page's store.
+    probe: Option<Tab>,
+    /// The last value the probe tab wrote.
+    probe_count: u64,
 }
 
 impl Drop for Browser {
@@ -1608,6 +1640,12 @@ impl Browser {
             .map_err(|e| fail(format!("websocket handshake with {url}: {e}")))?;
         ws.get_ref()
             .set_read_timeout(Some(Duration::from_millis(200)))?;
+        let probe_page = scratch.join("storage-probe.html");
+        fs::write(
+            &probe_page,
+            "<!doctype html><title>storage probe</title><p>No script: the test reads and \
+             writes localStorage from here.</p>\n",
+        )?;
         Ok(Browser {
             ws,
             _process: process,
@@ -1615,6 +1653,9 @@ impl Browser {
             log,
             next_id: 0,
             events: Vec::new(),
+            probe_page,
+            probe: None,
+            probe_count: 0,
         })
     }
 
@@ -1693,7 +1734,16 @@ impl Browser {
     /// A new page with the domains the tests listen to enabled; `init` runs in every
     /// document before its own scripts.
     fn open_tab(&mut self, init: Option<&str>) -> Result<Tab, Error> {
-        let target = self.call(None, "Target.createTarget", json!({"url": "about:blank"}))?;
+        self.open_tab_in(init, false)
+    }
+
+    /// [`Browser::open_tab`], the new page behind the others when `background`.
+    fn open_tab_in(&mut self, init: Option<&str>, background: bool) -> Result<Tab, Error> {
+        let target = self.call(
+            None,
+            "Target.createTarget",
+            json!({"url": "about:blank", "background": background}),
+        )?;
         let attached = self.call(
             None,
             "Target.attachToTarget",
@@ -1742,14 +1792,121 @@ impl Browser {
             &format!(
                 "document.readyState === 'complete' && decodeURI(location.href) === decodeURI({url})"
             ),
-        )
+        )?;
+        self.connect_storage(tab)
     }
 
+    /// Reloads the quiz page and waits until quiz.js has set it up.
     fn reload(&mut self, tab: &Tab) -> TestResult {
+        self.reload_page(tab)?;
+        self.connect_storage(tab)?;
+        self.wait_ready(tab)
+    }
+
+    /// Reloads the page and waits for its load.
+    fn reload_page(&mut self, tab: &Tab) -> TestResult {
         let from = self.events.len();
         self.tab_call(tab, "Page.reload", json!({}))?;
         self.wait_event(tab, "Page.loadEventFired", from)?;
-        self.wait_ready(tab)
+        self.wait_until(tab, "document.readyState === 'complete'")
+    }
+
+    /// Makes sure the page just loaded in `tab` has a connected localStorage, loading it
+    /// again (at most [`PROBE_LOADS`] times) while it has not; a page that cannot use
+    /// localStorage at all (not `file://`, or refused) is left as it is.
+    fn connect_storage(&mut self, tab: &Tab) -> TestResult {
+        for _ in 0..PROBE_LOADS {
+            if self.storage_connected(tab)? {
+                return Ok(());
+            }
+            let page = self.eval(tab, "location.href")?;
+            eprintln!("note: the localStorage of {page} is not connected: loading it again");
+            self.reload_page(tab)?;
+        }
+        let page = self.eval(tab, "location.href")?;
+        Err(fail(format!(
+            "Chromium left the localStorage of {page} unconnected on {PROBE_LOADS} loads in a \
+             row (a value written from another tab never reached it): the race between \
+             committing a document and binding its storage is rare, so something else is wrong"
+        )))
+    }
+
+    /// Whether the page in `tab` sees a value the probe tab writes now (true too for a
+    /// page without localStorage: there is nothing to connect).
+    fn storage_connected(&mut self, tab: &Tab) -> Result<bool, Error> {
+        let usable = self.eval(
+            tab,
+            "(() => { try { return location.protocol === 'file:' && !!window.localStorage; } \
+             catch (e) { return false; } })()",
+        )?;
+        if usable != true {
+            return Ok(true);
+        }
+        let probe = self.probe_tab()?;
+        self.probe_count += 1;
+        let value = format!("{}", self.probe_count);
+        self.eval(
+            &probe,
+            &format!("localStorage.setItem('{PROBE_KEY}', '{value}'), true"),
+        )?;
+        let seen = format!("localStorage.getItem('{PROBE_KEY}') === '{value}'");
+        let start = Instant::now();
+        let connected = loop {
+            if self.eval(tab, &seen)? == true {
+                break true;
+            }
+            if start.elapsed() > PROBE_WAIT {
+                break false;
+            }
+            std::thread::sleep(Duration::from_millis(25));
+        };
+        self.eval(
+            &probe,
+            &format!("localStorage.removeItem('{PROBE_KEY}'), true"),
+        )?;
+        Ok(connected)
+    }
+
+    /// The probe tab: a page of its own, behind the tested ones, on a blank `file://`
+    /// page that runs no script, so that its store is first touched (and bound) by the
+    /// test after its load, when Chromium has long committed it.
+    fn probe_tab(&mut self) -> Result<Tab, Error> {
+        if let Some(tab) = &self.probe {
+            return Ok(tab.clone());
+        }
+        let tab = self.open_tab_in(None, true)?;
+        let url = file_url(&self.probe_page)?;
+        let from = self.events.len();
+        let result = self.tab_call(&tab, "Page.navigate", json!({ "url": url }))?;
+        if let Some(error) = result.get("errorText") {
+            return Err(fail(format!("cannot open {url}: {error}")));
+        }
+        self.wait_event(&tab, "Page.loadEventFired", from)?;
+        // (the load event may be about:blank's, which has no localStorage)
+        self.wait_until(
+            &tab,
+            "document.readyState === 'complete' && location.protocol === 'file:'",
+        )?;
+        self.eval(&tab, "!!localStorage")?;
+        self.probe = Some(tab.clone());
+        Ok(tab)
+    }
+
+    /// Waits until the browser's store (as a page other than the tested one reads it)
+    /// holds `key` with a value for which `condition` (JavaScript, the value as `v`, a
+    /// string or null) is true: the page's write has left it.
+    fn wait_stored(&mut self, key: &str, condition: &str) -> TestResult {
+        let probe = self.probe_tab()?;
+        let key = serde_json::to_string(key).map_err(|e| fail(e.to_string()))?;
+        self.wait_until(
+            &probe,
+            &format!("((v) => {condition})(localStorage.getItem({key}))"),
+        )
+        .map_err(|e| {
+            fail(format!(
+                "the write to localStorage {key} never reached the browser: {e}"
+            ))
+        })
     }
 
     /// Waits until quiz.js has set the page up.
