@@ -421,7 +421,7 @@ fn panic_text(p: &(dyn std::any::Any + Send)) -> String {
 /// Checks one identity. Pure and thread-safe; never panics (an internal error is a
 /// skip).
 pub fn check(finding: &Finding, settings: &Settings) -> Verdict {
-    verdict::layout::decide(read(finding, settings), &[])
+    verdict::layout::decide(read(finding, settings), (0, 0))
 }
 
 pub use verdict::layout::Readings;
@@ -454,17 +454,16 @@ pub fn read(finding: &Finding, settings: &Settings) -> Readings {
 /// other identities hold in (`verdict/layout.rs`).
 pub fn decide_note(readings: Vec<Readings>) -> Vec<Verdict> {
     let only: Vec<Option<verdict::layout::Only>> = readings.iter().map(Readings::only).collect();
+    // the identities holding in one layout only, counted once per distinct set of
+    // families (a few per note), so that weighing each identity against the others
+    // costs the same however many the note has
+    let mut tally = verdict::layout::Tally::default();
+    for o in only.iter().flatten() {
+        tally.add(o);
+    }
     readings
         .into_iter()
-        .enumerate()
-        .map(|(i, r)| {
-            let others: Vec<verdict::layout::Only> = only
-                .iter()
-                .enumerate()
-                .filter(|(j, _)| *j != i)
-                .filter_map(|(_, o)| o.clone())
-                .collect();
-            verdict::layout::decide(r, &others)
-        })
+        .zip(&only)
+        .map(|(r, mine)| verdict::layout::decide(r, tally.others(mine.as_ref())))
         .collect()
 }

@@ -38,6 +38,44 @@ pub struct Only {
 /// What derivatives differentiate by what (`("scalar", "vector")`).
 pub type Families = BTreeSet<(&'static str, &'static str)>;
 
+/// A note's identities that hold in one layout only, counted by layout and by their
+/// set of families.
+#[derive(Debug, Default)]
+pub struct Tally {
+    counts: std::collections::BTreeMap<Families, (usize, usize)>,
+}
+
+impl Tally {
+    pub fn add(&mut self, o: &Only) {
+        let c = self.counts.entry(o.families.clone()).or_default();
+        match o.layout {
+            Layout::Numerator => c.0 += 1,
+            Layout::Denominator => c.1 += 1,
+        }
+    }
+
+    /// How many of the other identities that differentiate the same kinds by the
+    /// same kinds as `mine` (a note may write gradients as columns and Jacobians in
+    /// numerator layout) hold in numerator layout only, and in denominator layout
+    /// only.
+    pub fn others(&self, mine: Option<&Only>) -> (usize, usize) {
+        let Some(m) = mine else { return (0, 0) };
+        let (mut num, mut den) = (0, 0);
+        for (families, (n, d)) in &self.counts {
+            if !m.families.is_disjoint(families) {
+                num += n;
+                den += d;
+            }
+        }
+        // (not counting itself)
+        match m.layout {
+            Layout::Numerator => num = num.saturating_sub(1),
+            Layout::Denominator => den = den.saturating_sub(1),
+        }
+        (num, den)
+    }
+}
+
 impl Readings {
     /// One verdict, read once (an internal error, say).
     pub fn alone(v: Verdict) -> Readings {
@@ -104,26 +142,11 @@ fn with_reading(mut v: Verdict, layout: Layout) -> Verdict {
 
 /// The verdict, given which layout each of the note's other identities holds in
 /// only (see the module's header).
-pub(crate) fn decide(r: Readings, others: &[Only]) -> Verdict {
-    let mine = r.only();
+pub(crate) fn decide(r: Readings, (num, den): (usize, usize)) -> Verdict {
     let Readings { first, other } = r;
     let Some(other) = other else {
         return first;
     };
-    // the identities that differentiate the same kinds by the same kinds (a note may
-    // write gradients as columns and Jacobians in numerator layout)
-    let alike = |o: &&Only| {
-        mine.as_ref()
-            .is_some_and(|m| !m.families.is_disjoint(&o.families))
-    };
-    let count = |l: Layout| {
-        others
-            .iter()
-            .filter(alike)
-            .filter(|o| o.layout == l)
-            .count()
-    };
-    let (num, den) = (count(Layout::Numerator), count(Layout::Denominator));
     let note = if num >= CONSISTENT && den == 0 {
         Some(Layout::Numerator)
     } else if den >= CONSISTENT && num == 0 {
@@ -195,4 +218,38 @@ fn in_note_layout(mut v: Verdict, layout: Layout, n: usize) -> Verdict {
         ));
     }
     v
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn only(layout: Layout, families: &[(&'static str, &'static str)]) -> Only {
+        Only {
+            layout,
+            families: families.iter().copied().collect(),
+        }
+    }
+
+    #[test]
+    fn the_tally_counts_the_other_identities_that_share_a_family() {
+        let grad = ("scalar", "vector");
+        let jac = ("vector", "vector");
+        let all = [
+            only(Layout::Numerator, &[grad]),
+            only(Layout::Numerator, &[grad, jac]),
+            only(Layout::Denominator, &[jac]),
+            only(Layout::Numerator, &[("scalar", "matrix")]),
+        ];
+        let mut tally = Tally::default();
+        for o in &all {
+            tally.add(o);
+        }
+        // each is weighed against the others only, never against itself
+        assert_eq!(tally.others(Some(&all[0])), (1, 0));
+        assert_eq!(tally.others(Some(&all[1])), (1, 1));
+        assert_eq!(tally.others(Some(&all[2])), (1, 0));
+        assert_eq!(tally.others(Some(&all[3])), (0, 0));
+        assert_eq!(tally.others(None), (0, 0));
+    }
 }
