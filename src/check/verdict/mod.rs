@@ -29,7 +29,7 @@ use std::collections::{BTreeSet, HashMap};
 
 use super::eval::Val;
 use super::find::{Ident, Skip};
-use super::notation::{ARRAY_MARKS, Func, IMAGINARY_UNIT, TENSOR_INDICES};
+use super::notation::{ARRAY_MARKS, DECOR_CMDS, Func, IMAGINARY_UNIT, TENSOR_INDICES};
 use super::shape::{Infer, Kind, Ty, TyErr};
 use super::syntax::{BinOp, Expr, Sym};
 use super::{FailKind, Finding, Layout, Otimes, Outcome, Reading, Settings, SkipReason, Verdict};
@@ -137,6 +137,29 @@ pub(super) fn check_reread(f: &Finding, s: &Settings, layout: Layout) -> Verdict
             &format!(
                 "index notation: \\{index} is written both up and down, a tensor index summed \
                  over, not an exponent (as read: {})",
+                v.message
+            ),
+            s,
+        );
+    }
+    if let Some(entry) = matrix_entry_variable(id) {
+        return skip(
+            SkipReason::Unsupported,
+            &format!(
+                "a derivative by {entry}, an entry of a matrix the identity also names \
+                 otherwise: entry-wise matrix derivatives are not supported (read as a letter \
+                 of its own: {})",
+                v.message
+            ),
+            s,
+        );
+    }
+    if let Some((marked, plain)) = marked_form(id) {
+        return skip(
+            SkipReason::Ambiguous,
+            &format!(
+                "{marked} is written as a form of {plain} that the note does not define (a \
+                 transpose, a conjugate, an estimate?); read as a letter of its own: {}",
                 v.message
             ),
             s,
@@ -267,6 +290,58 @@ fn tensor_index(id: &Ident) -> Option<&'static str> {
         }
     }
     up.intersection(&down).next().copied()
+}
+
+/// The variable of a derivative by a doubly indexed entry (`\partial B_{ij}`) whose
+/// letter the identity also writes bare or with other indices (`\operatorname{tr}(AB)`,
+/// `B_{kj}`).
+fn matrix_entry_variable(id: &Ident) -> Option<String> {
+    let mut wrts: Vec<Sym> = Vec::new();
+    let mut letters: Vec<Sym> = Vec::new();
+    for m in &id.members {
+        m.walk(&mut |x| match x {
+            Expr::Deriv(_, d) => wrts.push(d.wrt.clone()),
+            Expr::Var(v) => letters.push(v.clone()),
+            _ => {}
+        });
+    }
+    wrts.into_iter().find_map(|w| {
+        let sub = w.sub.as_ref()?;
+        let indices = sub.chars().filter(|c| c.is_alphanumeric()).count();
+        let greek = sub.matches('\\').count();
+        let doubly = indices >= 2 && (greek == 0 || greek >= 2) || sub.contains(',');
+        (doubly
+            && letters
+                .iter()
+                .any(|v| v.base == w.base && v.sub.as_deref() != Some(sub.as_str())))
+        .then(|| w.show())
+    })
+}
+
+/// An undefined letter under an accent (`\tilde{A}`, `\hat{u}`, [`DECOR_CMDS`]) whose
+/// plain letter is in the identity too: the two names and the accented one's text.
+fn marked_form(id: &Ident) -> Option<(String, String)> {
+    let (mut names, mut wrts) = (BTreeSet::new(), BTreeSet::new());
+    for m in &id.members {
+        m.walk(&mut |x| match x {
+            Expr::Var(v) => {
+                names.insert(v.base.clone());
+            }
+            Expr::Deriv(_, d) => {
+                wrts.insert(d.wrt.base.clone());
+            }
+            _ => {}
+        });
+    }
+    // (a variable of a derivative is a letter of its own: `\hat{y}` by which a loss
+    // is differentiated)
+    names.iter().filter(|n| !wrts.contains(*n)).find_map(|n| {
+        let rest = n.strip_prefix('\\')?;
+        let open = rest.find('{')?;
+        let inner = rest[open + 1..].strip_suffix('}')?;
+        (DECOR_CMDS.contains(&&rest[..open]) && names.contains(inner))
+            .then(|| (n.clone(), inner.to_string()))
+    })
 }
 
 /// A free `i` (no subscript, not an index of a sum, not defined): maybe the
