@@ -154,8 +154,9 @@ pub fn analyse(
 /// [`analyse`]; with `checking`, each note's identities are checked (or their verdicts
 /// taken from the cache) as soon as the note is read. Without `keep_nodes`, each note's
 /// nodes are let go as soon as its facts, flashcards and verdicts are made (its
-/// [`ParsedNote::nodes`] and, once checked, its [`NoteInfo::math`] are empty), so that
-/// they are never held for every note at once: [`parse::nodes_again`] gives them back.
+/// [`ParsedNote::nodes`] and, once checked, its [`NoteInfo::math`] and its verdicts'
+/// [`check::Verdict::reading`] are empty), so that they are never held for every note at
+/// once: [`parse::nodes_again`] gives the nodes back.
 pub fn analyse_with(
     root: &Path,
     walk: &WalkOptions,
@@ -188,7 +189,7 @@ pub fn analyse_with(
             parse::macros::expand(&mut note, &macros);
             let mut info = extract::extract(&note);
             let (cards, card_diagnostics) = cards::cards(&note, card_settings);
-            let identities = match &checking {
+            let mut identities = match &checking {
                 None => Vec::new(),
                 Some(c) => {
                     let key = Cache::key(&note.path, &note.text, &macro_context, c.settings);
@@ -206,6 +207,11 @@ pub fn analyse_with(
                 note.nodes = Vec::new();
                 if checking.is_some() {
                     info.math = Vec::new();
+                }
+                // The readings are for `check --format json` (and the cache, which has
+                // them now): the site shows none.
+                for located in &mut identities {
+                    located.verdict.reading = None;
                 }
             }
             progress.step();
@@ -428,6 +434,15 @@ pub(crate) fn build_with(
     let generated = render::generated_paths(&cards, &published);
     let (graph, link_diagnostics) = graph::build(&notes, &infos, &attachment_paths, &generated);
     diagnostics.extend(link_diagnostics);
+    if !keep {
+        // The graph has resolved the links and holds the anchors: the pages read neither.
+        for info in &mut infos {
+            info.links = Vec::new();
+            info.headings = Vec::new();
+            info.block_ids = Vec::new();
+        }
+    }
+    mark(start, "graph built");
 
     let title = options
         .title
@@ -502,6 +517,7 @@ pub(crate) fn build_with(
         render::Remake {
             search: false,
             previews: false,
+            checks: false,
             ..render::Remake::ALL
         }
     } else {
@@ -519,6 +535,26 @@ pub(crate) fn build_with(
         &sink,
     )?;
     drop(list);
+    if spill.is_some() {
+        // The report is written entry by entry, straight into the site.
+        let path = render::CHECKS_PAGE;
+        let mut w = staging.create(path).map_err(BuildError::Site)?;
+        render::write_checks_page(
+            &mut w,
+            &notes,
+            &infos,
+            &graph,
+            &identities,
+            &cards,
+            &settings,
+        )
+        .and_then(|()| std::io::Write::flush(&mut w).map_err(render::WriteError::Io))
+        .map_err(|e| match e {
+            render::WriteError::Template(e) => BuildError::Template(e),
+            render::WriteError::Io(e) => BuildError::Site(staging.write_error(path, e)),
+        })?;
+        mark(start, "report written");
+    }
     if let Some(spill) = &spill {
         let spilled: Vec<Spilled> = spilled.into_iter().flatten().collect();
         spill
@@ -526,7 +562,8 @@ pub(crate) fn build_with(
             .map_err(BuildError::Site)?;
     }
     drop(spill);
-    let rendered_pages = rests.len() + rest.pages;
+    // the report counts as a page wherever it is made
+    let rendered_pages = rests.len() + rest.pages + usize::from(!keep);
     for (_, r) in &rests {
         diagnostics.extend(r.diagnostics.iter().cloned());
     }
