@@ -53,6 +53,8 @@ pub struct SiteSettings {
     /// The vault's TeX macros when the notes' nodes were let go after the analysis
     /// (a cold build): each page then parses its note again ([`crate::parse::nodes_again`]).
     pub reparse: Option<crate::tex::macros::Macros>,
+    /// Where the notes' texts are when the notes let them go (a cold build).
+    pub texts: Option<std::sync::Arc<dyn crate::parse::NoteTexts>>,
 }
 
 /// The templates, compiled into the binary.
@@ -370,6 +372,7 @@ pub fn render_notes_then<E: From<TemplateError> + Send, R: Send>(
         cards,
         safe_html: settings.safe_html,
         reparse: settings.reparse.as_ref(),
+        texts: settings.texts.as_deref(),
     };
     let order = nav::reading_order(graph, infos, &settings.order);
     let positions = nav::positions(&order, notes.len());
@@ -482,6 +485,7 @@ pub fn render_rest_of<E: From<TemplateError> + Send>(
         cards,
         safe_html: settings.safe_html,
         reparse: settings.reparse.as_ref(),
+        texts: settings.texts.as_deref(),
     };
     let mut cards_shown: HashSet<String> = HashSet::new();
     let mut entries = Vec::new();
@@ -1190,6 +1194,7 @@ pub fn write_checks_page(
         cards,
         safe_html: settings.safe_html,
         reparse: settings.reparse.as_ref(),
+        texts: settings.texts.as_deref(),
     };
     checks_page(tera, &ctx, settings, w)
 }
