@@ -522,6 +522,7 @@ fn measure_stages(
         quiz: false,
         order: Vec::new(),
         reparse: None,
+        texts: None,
     };
     for run in 0..runs {
         let t = Instant::now();

@@ -78,7 +78,18 @@ pub fn build(
     attachments: &[String],
     generated: &[String],
 ) -> (Graph, Vec<Diagnostic>) {
-    let (g, per_note, mut diagnostics) = build_parts(notes, infos, attachments, generated);
+    build_with_texts(notes, infos, attachments, generated, None)
+}
+
+/// [`build`], for notes that let their texts go: `texts` has them.
+pub fn build_with_texts(
+    notes: &[ParsedNote],
+    infos: &[NoteInfo],
+    attachments: &[String],
+    generated: &[String],
+    texts: Option<&dyn crate::parse::NoteTexts>,
+) -> (Graph, Vec<Diagnostic>) {
+    let (g, per_note, mut diagnostics) = parts(notes, infos, attachments, generated, texts);
     let mut all: Vec<Diagnostic> = per_note.into_iter().flatten().collect();
     all.append(&mut diagnostics);
     (g, all)
@@ -91,6 +102,16 @@ pub fn build_parts(
     infos: &[NoteInfo],
     attachments: &[String],
     generated: &[String],
+) -> (Graph, Vec<Vec<Diagnostic>>, Vec<Diagnostic>) {
+    parts(notes, infos, attachments, generated, None)
+}
+
+fn parts(
+    notes: &[ParsedNote],
+    infos: &[NoteInfo],
+    attachments: &[String],
+    generated: &[String],
+    texts: Option<&dyn crate::parse::NoteTexts>,
 ) -> (Graph, Vec<Vec<Diagnostic>>, Vec<Diagnostic>) {
     let mut g = Graph {
         attachments: attachments.to_vec(),
@@ -143,7 +164,13 @@ pub fn build_parts(
                     }
                 }
                 Ok(Resolved::Attachment(_)) => {}
-                Err(error) => per_note[from].push(broken_link(note, link, error)),
+                Err(error) => {
+                    let text = match texts {
+                        Some(texts) => std::borrow::Cow::Owned(texts.text(from)),
+                        None => std::borrow::Cow::Borrowed(note.text.as_str()),
+                    };
+                    per_note[from].push(broken_link(note, &text, link, error))
+                }
             }
         }
     }
@@ -225,7 +252,12 @@ pub fn build_parts(
 }
 
 /// The warning for a link of `note` that does not resolve.
-fn broken_link(note: &ParsedNote, link: &crate::extract::LinkRef, error: LinkError) -> Diagnostic {
+fn broken_link(
+    note: &ParsedNote,
+    text: &str,
+    link: &crate::extract::LinkRef,
+    error: LinkError,
+) -> Diagnostic {
     match error {
         LinkError::MissingNote => {
             let (what, hint) = match link.kind {
@@ -244,7 +276,7 @@ fn broken_link(note: &ParsedNote, link: &crate::extract::LinkRef, error: LinkErr
             };
             Diagnostic::warning(
                 &note.path,
-                &note.text,
+                text,
                 link.range.clone(),
                 format!("{what} `{}` does not exist", link.target),
             )
@@ -252,7 +284,7 @@ fn broken_link(note: &ParsedNote, link: &crate::extract::LinkRef, error: LinkErr
         }
         LinkError::MissingAnchor(anchor) => Diagnostic::warning(
             &note.path,
-            &note.text,
+            text,
             link.range.clone(),
             format!("`{anchor}` is not a heading or block id of the linked note"),
         )
@@ -286,7 +318,7 @@ impl Graph {
             .filter_map(|link| {
                 self.resolve(from, &link.target, link.fragment.as_ref())
                     .err()
-                    .map(|error| broken_link(note, link, error))
+                    .map(|error| broken_link(note, &note.text, link, error))
             })
             .collect()
     }

@@ -812,7 +812,7 @@ impl Live {
             diagnostics.extend(note.diagnostics.iter().cloned());
         }
         diagnostics.extend(self.card_diagnostics.iter().flatten().cloned());
-        diagnostics.extend(pipeline::fail_diagnostics(&self.notes, &self.identities));
+        diagnostics.extend(pipeline::fail_diagnostics(&self.identities));
         diagnostics.extend(self.link_diagnostics.iter().flatten().cloned());
         diagnostics.extend(self.graph_diagnostics.iter().cloned());
         for r in self.rests.iter().flatten() {

@@ -154,8 +154,9 @@ pub fn analyse(
 /// [`analyse`]; with `checking`, each note's identities are checked (or their verdicts
 /// taken from the cache) as soon as the note is read. Without `keep_nodes`, each note's
 /// nodes are let go as soon as its facts, flashcards and verdicts are made (its
-/// [`ParsedNote::nodes`] and, once checked, its [`NoteInfo::math`] are empty), so that
-/// they are never held for every note at once: [`parse::nodes_again`] gives them back.
+/// [`ParsedNote::nodes`] and, once checked, its [`NoteInfo::math`] and its verdicts'
+/// [`check::Verdict::reading`] are empty), so that they are never held for every note at
+/// once: [`parse::nodes_again`] gives the nodes back.
 pub fn analyse_with(
     root: &Path,
     walk: &WalkOptions,
@@ -165,10 +166,40 @@ pub fn analyse_with(
     checking: Option<Checking>,
     progress: &dyn Progress,
 ) -> Result<Analysed, BuildError> {
-    let mut vault = vault::load(root, walk).map_err(|error| BuildError::Vault {
+    let vault = vault::load(root, walk).map_err(|error| BuildError::Vault {
         path: root.to_path_buf(),
         error,
     })?;
+    analyse_vault(
+        vault,
+        card_settings,
+        macros,
+        keep_nodes,
+        checking,
+        None,
+        progress,
+    )
+    .map(|(analysed, _)| analysed)
+    // (only the spill, not given here, can fail)
+    .map_err(|error| BuildError::Vault {
+        path: root.to_path_buf(),
+        error,
+    })
+}
+
+/// [`analyse_with`] on the vault walked; with `spill`, each note's text goes there as
+/// soon as the note is read (its [`ParsedNote::text`] is empty), and where it went is
+/// given, by note.
+#[allow(clippy::too_many_arguments)]
+fn analyse_vault(
+    mut vault: vault::Vault,
+    card_settings: &CardSettings,
+    macros: &BTreeMap<String, String>,
+    keep_nodes: bool,
+    checking: Option<Checking>,
+    spill: Option<&Spill>,
+    progress: &dyn Progress,
+) -> Result<(Analysed, Vec<std::ops::Range<u64>>), std::io::Error> {
     let macro_context = crate::cache::macro_context(vault.preamble.as_ref(), macros);
     let (macros, macro_diagnostics) = vault_macros(vault.preamble.as_ref(), macros);
     progress.stage("parsing", vault.notes.len());
@@ -181,14 +212,14 @@ pub fn analyse_with(
         Vec<check::Located>,
     );
     let files = std::mem::take(&mut vault.notes);
-    let done: Vec<One> = files
+    let done: Vec<(One, std::ops::Range<u64>)> = files
         .into_par_iter()
-        .map(|file| {
+        .map(|file| -> std::io::Result<(One, std::ops::Range<u64>)> {
             let mut note = parse::parse_owned(file);
             parse::macros::expand(&mut note, &macros);
             let mut info = extract::extract(&note);
             let (cards, card_diagnostics) = cards::cards(&note, card_settings);
-            let identities = match &checking {
+            let mut identities = match &checking {
                 None => Vec::new(),
                 Some(c) => {
                     let key = Cache::key(&note.path, &note.text, &macro_context, c.settings);
@@ -207,17 +238,30 @@ pub fn analyse_with(
                 if checking.is_some() {
                     info.math = Vec::new();
                 }
+                // The readings are for `check --format json` (and the cache, which has
+                // them now): the site shows none.
+                for located in &mut identities {
+                    located.verdict.reading = None;
+                }
             }
+            let at = match spill {
+                Some(spill) => spill.put(std::mem::take(&mut note.text).as_bytes())?,
+                None => 0..0,
+            };
             progress.step();
-            (note, info, cards, card_diagnostics, identities)
+            Ok(((note, info, cards, card_diagnostics, identities), at))
         })
-        .collect();
+        .collect::<std::io::Result<_>>()?;
     let mut notes = Vec::with_capacity(done.len());
     let mut infos = Vec::with_capacity(done.len());
     let mut cards = Vec::with_capacity(done.len());
     let mut identities = Vec::with_capacity(done.len());
     let mut card_diagnostics = Vec::new();
-    for (note, info, note_cards, problems, verdicts) in done {
+    let mut texts = Vec::with_capacity(if spill.is_some() { done.len() } else { 0 });
+    for ((note, info, note_cards, problems, verdicts), at) in done {
+        if spill.is_some() {
+            texts.push(at);
+        }
         notes.push(note);
         infos.push(info);
         cards.push(note_cards);
@@ -229,16 +273,19 @@ pub fn analyse_with(
     for note in &notes {
         diagnostics.extend(note.diagnostics.iter().cloned());
     }
-    Ok(Analysed {
-        vault,
-        notes,
-        infos,
-        cards,
-        diagnostics,
-        card_diagnostics,
-        macros,
-        identities,
-    })
+    Ok((
+        Analysed {
+            vault,
+            notes,
+            infos,
+            cards,
+            diagnostics,
+            card_diagnostics,
+            macros,
+            identities,
+        },
+        texts,
+    ))
 }
 
 /// What `check` reports: the verdicts, one list per note (in the vault's order), and
@@ -391,6 +438,42 @@ pub(crate) fn build_with(
         follow_links: options.follow_links,
         exclude: vec![out_abs],
     };
+    let loaded = vault::load(&options.vault, &walk).map_err(|error| BuildError::Vault {
+        path: options.vault.clone(),
+        error,
+    })?;
+    // Pages go to disk as they are rendered, into a folder swapped in at the end.
+    let staging = site::Staging::new(&options.out, &options.vault).map_err(BuildError::Site)?;
+    let spill_error = |e: std::io::Error| BuildError::Site(staging.write_error("(scratch)", e));
+    // A cold build keeps neither the notes' texts nor their search entries nor their
+    // previews in memory: they go to a scratch file, read back where they are needed.
+    let spill = if keep {
+        None
+    } else {
+        Some(std::sync::Arc::new(Spill::new(
+            staging.scratch().map_err(BuildError::Site)?,
+        )))
+    };
+    let (analysed, text_at) = analyse_vault(
+        loaded,
+        &options.cards,
+        &options.macros,
+        keep,
+        Some(Checking {
+            settings: &options.check,
+            cache: &cache,
+        }),
+        spill.as_deref(),
+        progress,
+    )
+    .map_err(spill_error)?;
+    let texts = spill.as_ref().map(|spill| {
+        std::sync::Arc::new(SpilledTexts {
+            spill: spill.clone(),
+            at: text_at,
+            error: std::sync::Mutex::new(None),
+        })
+    });
     let Analysed {
         vault,
         notes,
@@ -400,18 +483,7 @@ pub(crate) fn build_with(
         card_diagnostics,
         macros,
         identities,
-    } = analyse_with(
-        &options.vault,
-        &walk,
-        &options.cards,
-        &options.macros,
-        keep,
-        Some(Checking {
-            settings: &options.check,
-            cache: &cache,
-        }),
-        progress,
-    )?;
+    } = analysed;
     diagnostics.extend(card_diagnostics);
     cache.save();
     drop(cache);
@@ -421,13 +493,28 @@ pub(crate) fn build_with(
         diagnostics.extend(git_dates(&options.vault, &mut infos));
     }
 
-    diagnostics.extend(fail_diagnostics(&notes, &identities));
+    diagnostics.extend(fail_diagnostics(&identities));
 
     let attachment_paths: Vec<String> = vault.attachments.iter().map(|a| a.path.clone()).collect();
     let published: Vec<bool> = infos.iter().map(|i| i.published).collect();
     let generated = render::generated_paths(&cards, &published);
-    let (graph, link_diagnostics) = graph::build(&notes, &infos, &attachment_paths, &generated);
+    let (graph, link_diagnostics) = graph::build_with_texts(
+        &notes,
+        &infos,
+        &attachment_paths,
+        &generated,
+        texts.as_deref().map(|t| t as &dyn parse::NoteTexts),
+    );
     diagnostics.extend(link_diagnostics);
+    if !keep {
+        // The graph has resolved the links and holds the anchors: the pages read neither.
+        for info in &mut infos {
+            info.links = Vec::new();
+            info.headings = Vec::new();
+            info.block_ids = Vec::new();
+        }
+    }
+    mark(start, "graph built");
 
     let title = options
         .title
@@ -436,8 +523,6 @@ pub(crate) fn build_with(
     let published = graph.pages.iter().filter(|p| p.published).count();
     progress.stage("rendering", published);
     let step = || progress.step();
-    // Pages go to disk as they are rendered, into a folder swapped in at the end.
-    let staging = site::Staging::new(&options.out, &options.vault).map_err(BuildError::Site)?;
     let written = std::sync::Mutex::new(HashMap::new());
     let sink = |file: render::OutFile| -> Result<(), BuildError> {
         if keep && let Ok(mut written) = written.lock() {
@@ -453,17 +538,13 @@ pub(crate) fn build_with(
         quiz: false,
         order: crate::config::reading_order(&options.vault),
         reparse: (!keep).then_some(macros),
+        texts: texts
+            .clone()
+            .map(|t| t as std::sync::Arc<dyn parse::NoteTexts>),
     };
     let which: Vec<usize> = (0..notes.len()).collect();
-    // A cold build keeps no note's search entry nor preview in memory: they go to a
-    // scratch file as the pages are written, and the two files made of them are written
-    // from it at the end.
-    let spill = if keep {
-        None
-    } else {
-        Some(Spill::new(staging.scratch().map_err(BuildError::Site)?))
-    };
-    let spill_error = |e: std::io::Error| BuildError::Site(staging.write_error("(scratch)", e));
+    // The notes' search entries and previews go to the scratch file as the pages are
+    // written, and the two files made of them are written from it at the end.
     let kept = render::render_notes_then(
         &notes,
         &infos,
@@ -502,6 +583,7 @@ pub(crate) fn build_with(
         render::Remake {
             search: false,
             previews: false,
+            checks: false,
             ..render::Remake::ALL
         }
     } else {
@@ -519,6 +601,26 @@ pub(crate) fn build_with(
         &sink,
     )?;
     drop(list);
+    if spill.is_some() {
+        // The report is written entry by entry, straight into the site.
+        let path = render::CHECKS_PAGE;
+        let mut w = staging.create(path).map_err(BuildError::Site)?;
+        render::write_checks_page(
+            &mut w,
+            &notes,
+            &infos,
+            &graph,
+            &identities,
+            &cards,
+            &settings,
+        )
+        .and_then(|()| std::io::Write::flush(&mut w).map_err(render::WriteError::Io))
+        .map_err(|e| match e {
+            render::WriteError::Template(e) => BuildError::Template(e),
+            render::WriteError::Io(e) => BuildError::Site(staging.write_error(path, e)),
+        })?;
+        mark(start, "report written");
+    }
     if let Some(spill) = &spill {
         let spilled: Vec<Spilled> = spilled.into_iter().flatten().collect();
         spill
@@ -526,7 +628,8 @@ pub(crate) fn build_with(
             .map_err(BuildError::Site)?;
     }
     drop(spill);
-    let rendered_pages = rests.len() + rest.pages;
+    // the report counts as a page wherever it is made
+    let rendered_pages = rests.len() + rest.pages + usize::from(!keep);
     for (_, r) in &rests {
         diagnostics.extend(r.diagnostics.iter().cloned());
     }
@@ -544,6 +647,27 @@ pub(crate) fn build_with(
         })
         .collect();
     mark(start, "rest rendered");
+    // The texts of the notes the problems are in, to show their lines.
+    let mut sources: HashMap<String, String> = HashMap::new();
+    if let Some(texts) = &texts {
+        let by_path: HashMap<&str, usize> = notes
+            .iter()
+            .enumerate()
+            .map(|(i, n)| (n.path.as_str(), i))
+            .collect();
+        for d in &diagnostics {
+            if !sources.contains_key(&d.file)
+                && let Some(&i) = by_path.get(d.file.as_str())
+            {
+                sources.insert(d.file.clone(), parse::NoteTexts::text(texts.as_ref(), i));
+            }
+        }
+        // A text that could not be read back made a page without it.
+        if let Some(error) = texts.error.lock().ok().and_then(|mut e| e.take()) {
+            return Err(spill_error(error));
+        }
+    }
+    drop(texts);
     staging.finish(&copies).map_err(BuildError::Site)?;
     mark(start, "swapped");
     let written = written.into_inner().unwrap_or_default();
@@ -551,9 +675,6 @@ pub(crate) fn build_with(
     sort_diagnostics(&mut diagnostics);
     let note_count = notes.len();
     if !keep {
-        // The notes are done with: their texts move into the report.
-        let mut sources: HashMap<String, String> =
-            notes.into_iter().map(|n| (n.path, n.text)).collect();
         if let Some(preamble) = &vault.preamble {
             sources.insert(preamble.path.clone(), preamble.text.clone());
         }
@@ -607,8 +728,41 @@ struct Spilled {
     preview: std::ops::Range<u64>,
 }
 
-/// A scratch file the notes' search entries and previews are written to while their
-/// pages are rendered, then read back, in order, into the two files made of them.
+/// The notes' texts in the [`Spill`], where each went (by note), and the first error
+/// reading one back.
+#[derive(Debug)]
+struct SpilledTexts {
+    spill: std::sync::Arc<Spill>,
+    at: Vec<std::ops::Range<u64>>,
+    error: std::sync::Mutex<Option<std::io::Error>>,
+}
+
+impl parse::NoteTexts for SpilledTexts {
+    fn text(&self, index: usize) -> String {
+        let Some(range) = self.at.get(index) else {
+            return String::new();
+        };
+        let mut buf = Vec::new();
+        let read = self.spill.get(range, &mut buf).and_then(|()| {
+            String::from_utf8(buf)
+                .map_err(|_| std::io::Error::other("a note's text came back changed"))
+        });
+        match read {
+            Ok(text) => text,
+            Err(e) => {
+                if let Ok(mut first) = self.error.lock() {
+                    first.get_or_insert(e);
+                }
+                String::new()
+            }
+        }
+    }
+}
+
+/// A scratch file the notes' texts are written to as they are read (when the build lets
+/// them go), and their search entries and previews while their pages are rendered:
+/// read back where they are needed, and in order into the two files made of them.
+#[derive(Debug)]
 struct Spill {
     file: std::sync::Mutex<(std::fs::File, u64)>,
 }
@@ -628,6 +782,8 @@ impl Spill {
             .lock()
             .map_err(|_| std::io::Error::other("a page's writer panicked"))?;
         let (file, end) = &mut *guard;
+        // (reads move the file's position)
+        std::io::Seek::seek(file, std::io::SeekFrom::Start(*end))?;
         file.write_all(bytes)?;
         let start = *end;
         *end += bytes.len() as u64;
@@ -702,28 +858,24 @@ pub(crate) fn sources_of(
     sources
 }
 
-/// A warning for each identity found wrong.
-pub(crate) fn fail_diagnostics(
-    notes: &[ParsedNote],
-    identities: &[Vec<check::Located>],
-) -> Vec<Diagnostic> {
+/// A warning for each identity found wrong (at the identity's place: its line and
+/// column were found in the note's text).
+pub(crate) fn fail_diagnostics(identities: &[Vec<check::Located>]) -> Vec<Diagnostic> {
     let mut out = Vec::new();
-    for (i, list) in identities.iter().enumerate() {
+    for list in identities {
         for identity in list {
             if identity.verdict.status() != check::Status::Fail {
                 continue;
             }
-            let note = notes
-                .get(i)
-                .filter(|n| n.path == identity.file)
-                .or_else(|| notes.iter().find(|n| n.path == identity.file));
-            let text = note.map_or("", |n| n.text.as_str());
-            let mut d = Diagnostic::warning(
-                &identity.file,
-                text,
-                identity.range.clone(),
-                format!("wrong derivative identity: {}", identity.verdict.message),
-            );
+            let mut d = Diagnostic {
+                severity: diagnostics::Severity::Warning,
+                file: identity.file.clone(),
+                line: identity.line,
+                column: identity.column,
+                range: identity.range.clone(),
+                message: format!("wrong derivative identity: {}", identity.verdict.message),
+                hint: None,
+            };
             if let Some(hint) = &identity.verdict.hint {
                 d = d.with_hint(hint.clone());
             }

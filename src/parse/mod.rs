@@ -23,6 +23,13 @@ use crate::vault::SourceFile;
 pub use frontmatter::FrontMatter;
 pub use scan::Fragment;
 
+/// Where the notes' texts are kept when the notes do not hold them (a cold build lets
+/// each go once it is read, and reads it again for the pages that show it).
+pub trait NoteTexts: Send + Sync + std::fmt::Debug {
+    /// The text of note `index`.
+    fn text(&self, index: usize) -> String;
+}
+
 /// A parsed note.
 #[derive(Debug, Clone)]
 pub struct ParsedNote {
@@ -169,8 +176,13 @@ pub fn parse_owned(file: SourceFile) -> ParsedNote {
 /// that let them go after reading what it needed (so that the nodes of every note are
 /// never held at once).
 pub fn nodes_again(note: &ParsedNote, vault: &crate::tex::macros::Macros) -> Vec<Node> {
-    let text = &note.text;
-    let (mut nodes, _) = parse_body(&note.path, text, frontmatter::body_start(text));
+    nodes_of(&note.path, &note.text, vault)
+}
+
+/// [`nodes_again`] for the note at `path` whose text is `text` (a note that let its
+/// text go too).
+pub fn nodes_of(path: &str, text: &str, vault: &crate::tex::macros::Macros) -> Vec<Node> {
+    let (mut nodes, _) = parse_body(path, text, frontmatter::body_start(text));
     macros::expand_nodes(&mut nodes, vault);
     nodes
 }

@@ -39,6 +39,8 @@ pub struct Ctx<'a> {
     /// When set, the notes' nodes were let go: they are parsed again, with these
     /// macros, where they are needed.
     pub reparse: Option<&'a crate::tex::macros::Macros>,
+    /// When set, the notes' texts were let go too: they are read from here.
+    pub texts: Option<&'a dyn parse::NoteTexts>,
 }
 
 impl<'a> Ctx<'a> {
@@ -46,8 +48,18 @@ impl<'a> Ctx<'a> {
     pub fn nodes(&self, index: usize) -> std::borrow::Cow<'a, [Node]> {
         let note = &self.notes[index];
         match self.reparse {
-            Some(macros) => std::borrow::Cow::Owned(parse::nodes_again(note, macros)),
+            Some(macros) => {
+                std::borrow::Cow::Owned(parse::nodes_of(&note.path, &self.text(index), macros))
+            }
             None => std::borrow::Cow::Borrowed(&note.nodes),
+        }
+    }
+
+    /// The text of note `index`.
+    pub fn text(&self, index: usize) -> std::borrow::Cow<'a, str> {
+        match self.texts {
+            Some(texts) => std::borrow::Cow::Owned(texts.text(index)),
+            None => std::borrow::Cow::Borrowed(&self.notes[index].text),
         }
     }
 }
@@ -214,6 +226,8 @@ struct Writer<'a> {
     /// For each note whose formulas were written: its identities by the offset of
     /// their formula (found once, not by a scan of the note's list per formula).
     badge_index: HashMap<usize, HashMap<usize, Vec<usize>>>,
+    /// The texts of the notes written, each read once ([`Ctx::text`]).
+    texts: HashMap<usize, std::sync::Arc<str>>,
 }
 
 /// The footnotes of one note as written on a page: numbered in order of first
@@ -292,11 +306,21 @@ impl<'a> Writer<'a> {
             card_badges: None,
             placed: Vec::new(),
             badge_index: HashMap::new(),
+            texts: HashMap::new(),
         }
     }
 }
 
 impl Writer<'_> {
+    /// The text of note `index`.
+    fn text(&mut self, index: usize) -> std::sync::Arc<str> {
+        let ctx = self.ctx;
+        self.texts
+            .entry(index)
+            .or_insert_with(|| std::sync::Arc::from(ctx.text(index)))
+            .clone()
+    }
+
     fn url(&self, site_path: &str) -> String {
         slug::encode_path(&slug::relative_url(self.page, site_path))
     }
@@ -525,10 +549,11 @@ impl Writer<'_> {
                         && self.report
                     {
                         let note = &self.ctx.notes[self.from];
+                        let text = self.text(self.from);
                         self.diagnostics.push(
                             Diagnostic::warning(
                                 &note.path,
-                                &note.text,
+                                &text,
                                 m.range.clone(),
                                 format!("formula cannot be rendered: {}", error.message),
                             )
@@ -659,7 +684,7 @@ impl Writer<'_> {
         let all = ctx.cards.get(self.from)?;
         // The paragraph's first line, `>` markers included (a card in a quote starts
         // at its line).
-        let text = &ctx.notes[self.from].text;
+        let text = self.text(self.from);
         let line_start = text
             .get(..range.start)
             .and_then(|t| t.rfind('\n'))
@@ -778,7 +803,7 @@ impl Writer<'_> {
     /// A flashcard on its note's page: the front, the answer behind a click (works
     /// without JavaScript), the badges of the identities it states.
     fn card_html(&mut self, card: &Card) -> String {
-        let (front, back) = card_sides(card, &self.ctx.notes[self.from].text, true);
+        let (front, back) = card_sides(card, &self.text(self.from), true);
         let front = as_inline(&self.fragment_html(&front));
         let (back, badges) = self.card_back(&back, card.range.clone(), true);
         let badges = if badges.is_empty() {
@@ -844,7 +869,7 @@ impl Writer<'_> {
         let Some(list) = self.ctx.identities.get(self.from) else {
             return String::new();
         };
-        let text = &self.ctx.notes[self.from].text;
+        let text = self.text(self.from);
         let source = text.get(math.range.clone()).unwrap_or("");
         let mut out = String::new();
         let index = self.badge_index.entry(self.from).or_insert_with(|| {
@@ -882,11 +907,11 @@ impl Writer<'_> {
         let Some(list) = self.ctx.identities.get(self.from) else {
             return String::new();
         };
-        let source = fragment.get(math.range.clone()).unwrap_or("");
+        let source = fragment.get(math.range.clone()).unwrap_or("").to_owned();
         if source.is_empty() {
             return String::new();
         }
-        let text = &self.ctx.notes[self.from].text;
+        let text = self.text(self.from);
         let mut out = String::new();
         let mut placed = std::mem::take(&mut self.placed);
         for identity in list {
@@ -895,13 +920,13 @@ impl Writer<'_> {
                 && !placed.contains(&identity.range.start)
                 && text
                     .get(identity.math_start..)
-                    .is_some_and(|t| t.starts_with(source));
+                    .is_some_and(|t| t.starts_with(source.as_str()));
             if !here {
                 continue;
             }
             let at = identity.range.start.saturating_sub(identity.math_start);
             let row = if math.display {
-                aligned_row(source, at)
+                aligned_row(&source, at)
             } else {
                 None
             };
@@ -1295,25 +1320,25 @@ impl Writer<'_> {
                     format!("a page shows embeds {MAX_EMBED_DEPTH} levels deep at most"),
                 )
             };
+            let text = self.text(self.from);
             self.diagnostics.push(
-                Diagnostic::warning(&note.path, &note.text, link.range.clone(), message)
-                    .with_hint(hint),
+                Diagnostic::warning(&note.path, &text, link.range.clone(), message).with_hint(hint),
             );
             return format!(
                 "<div class=\"embed-note embed-recursive\"><div class=\"embed-title\">⚠ Recursive embed of “{}” stopped</div></div>\n",
                 escape_text(title)
             );
         }
-        let target = &self.ctx.notes[index];
-        if self.embeds >= EMBED_BUDGET.0 || self.embedded_bytes + target.text.len() > EMBED_BUDGET.1
-        {
+        let target_len = self.text(index).len();
+        if self.embeds >= EMBED_BUDGET.0 || self.embedded_bytes + target_len > EMBED_BUDGET.1 {
             if self.report && !self.embed_budget_warned {
                 self.embed_budget_warned = true;
                 let note = &self.ctx.notes[self.from];
+                let text = self.text(self.from);
                 self.diagnostics.push(
                     Diagnostic::warning(
                         &note.path,
-                        &note.text,
+                        &text,
                         link.range.clone(),
                         format!(
                             "embed of `{}` not shown: the page already shows {} embeds ({} KB)",
@@ -1334,7 +1359,7 @@ impl Writer<'_> {
                 escape_text(title)
             );
         }
-        self.embedded_bytes += target.text.len();
+        self.embedded_bytes += target_len;
         let target_nodes = self.ctx.nodes(index);
         let mut nodes: Vec<Node> = match (&link.fragment, &anchor) {
             (Some(Fragment::Heading(_)), Some(id)) => section(&target_nodes, id),

@@ -53,6 +53,8 @@ pub struct SiteSettings {
     /// The vault's TeX macros when the notes' nodes were let go after the analysis
     /// (a cold build): each page then parses its note again ([`crate::parse::nodes_again`]).
     pub reparse: Option<crate::tex::macros::Macros>,
+    /// Where the notes' texts are when the notes let them go (a cold build).
+    pub texts: Option<std::sync::Arc<dyn crate::parse::NoteTexts>>,
 }
 
 /// The templates, compiled into the binary.
@@ -63,6 +65,10 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("tag.html", include_str!("../../templates/tag.html")),
     ("tags.html", include_str!("../../templates/tags.html")),
     ("checks.html", include_str!("../../templates/checks.html")),
+    (
+        "check_entry.html",
+        include_str!("../../templates/check_entry.html"),
+    ),
     ("quiz.html", include_str!("../../templates/quiz.html")),
     ("graph.html", include_str!("../../templates/graph.html")),
 ];
@@ -366,6 +372,7 @@ pub fn render_notes_then<E: From<TemplateError> + Send, R: Send>(
         cards,
         safe_html: settings.safe_html,
         reparse: settings.reparse.as_ref(),
+        texts: settings.texts.as_deref(),
     };
     let order = nav::reading_order(graph, infos, &settings.order);
     let positions = nav::positions(&order, notes.len());
@@ -478,6 +485,7 @@ pub fn render_rest_of<E: From<TemplateError> + Send>(
         cards,
         safe_html: settings.safe_html,
         reparse: settings.reparse.as_ref(),
+        texts: settings.texts.as_deref(),
     };
     let mut cards_shown: HashSet<String> = HashSet::new();
     let mut entries = Vec::new();
@@ -547,7 +555,16 @@ pub fn render_rest_of<E: From<TemplateError> + Send>(
                 n
             }
             Part::Checks => {
-                sink(checks_page(tera, &ctx, settings)?)?;
+                let mut contents = Vec::new();
+                checks_page(tera, &ctx, settings, &mut contents).map_err(|e| match e {
+                    WriteError::Template(e) => e,
+                    // writing to memory
+                    WriteError::Io(e) => TemplateError(e.to_string()),
+                })?;
+                sink(OutFile {
+                    path: CHECKS_PAGE.to_string(),
+                    contents,
+                })?;
                 1
             }
             Part::Graph => {
@@ -1082,7 +1099,9 @@ struct CheckEntry {
 struct CheckGroup {
     /// A sub-heading (the reason of a kind of skip); empty for none.
     heading: String,
-    entries: Vec<CheckEntry>,
+    count: usize,
+    /// Where the group's entries go in the page (see [`write_checks_page`]).
+    rows: String,
 }
 
 /// One section of the report: wrong, not checked, verified.
@@ -1119,16 +1138,96 @@ struct ChecksPage<'a> {
     sections: Vec<CheckSection>,
 }
 
-/// The report of the identity checker: every failure and skip, linked to its place.
+#[derive(Serialize)]
+struct EntrySection {
+    status: &'static str,
+}
+
+#[derive(Serialize)]
+struct EntryCtx<'a> {
+    e: &'a CheckEntry,
+    section: EntrySection,
+}
+
+/// Why a page written as it is made could not be written.
+#[derive(Debug)]
+pub enum WriteError {
+    Template(TemplateError),
+    Io(std::io::Error),
+}
+
+impl From<TemplateError> for WriteError {
+    fn from(e: TemplateError) -> Self {
+        WriteError::Template(e)
+    }
+}
+
+impl From<std::io::Error> for WriteError {
+    fn from(e: std::io::Error) -> Self {
+        WriteError::Io(e)
+    }
+}
+
+/// The entries of the report made side by side this many at a time, then written: the
+/// report is never held whole.
+const CHECK_ENTRIES_AT_ONCE: usize = 512;
+
+/// The identity-check report (`checks.html`): every failure and skip, linked to its
+/// place, written to `w` entry by entry.
+#[allow(clippy::too_many_arguments)]
+pub fn write_checks_page(
+    w: &mut dyn std::io::Write,
+    notes: &[ParsedNote],
+    infos: &[NoteInfo],
+    graph: &Graph,
+    identities: &[Vec<Located>],
+    cards: &[Vec<Card>],
+    settings: &SiteSettings,
+) -> Result<(), WriteError> {
+    let tera = engine()?;
+    let settings = &site_settings(settings, graph, cards);
+    let ctx = html::Ctx {
+        graph,
+        notes,
+        infos,
+        identities,
+        cards,
+        safe_html: settings.safe_html,
+        reparse: settings.reparse.as_ref(),
+        texts: settings.texts.as_deref(),
+    };
+    checks_page(tera, &ctx, settings, w)
+}
+
+/// Which group of the report an identity's entry goes in: the wrong ones, each reason
+/// of a skip (by its heading), the verified ones.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum GroupKey {
+    Fail,
+    Skip(String),
+    Pass,
+}
+
+fn group_key(identity: &Located) -> GroupKey {
+    use crate::check::Status;
+    let v = &identity.verdict;
+    match v.status() {
+        Status::Pass => GroupKey::Pass,
+        Status::Fail => GroupKey::Fail,
+        Status::Skip => GroupKey::Skip(skip_reason(v.kind())),
+    }
+}
+
+/// The report of the identity checker: every failure and skip, linked to its place. The
+/// page is made around its lists of entries, which are then written group by group, a
+/// few entries at a time.
 fn checks_page(
     tera: &Tera,
     ctx: &html::Ctx,
     settings: &SiteSettings,
-) -> Result<OutFile, TemplateError> {
+    w: &mut dyn std::io::Write,
+) -> Result<(), WriteError> {
     use crate::check::Status;
-    let mut failures = Vec::new();
-    let mut passes = Vec::new();
-    let mut skips: Vec<CheckGroup> = Vec::new();
     let mut counts = CheckCounts {
         pass: 0,
         fail: 0,
@@ -1137,75 +1236,48 @@ fn checks_page(
     };
     let mut seed = None;
     let mut trials = None;
-    // each identity's entry, made side by side (the formulas are the slow part)
-    let made: Vec<Vec<CheckEntry>> = ctx
-        .identities
-        .par_iter()
-        .enumerate()
-        .map(|(i, list)| {
-            let page = &ctx.graph.pages[i];
-            list.iter()
-                .map(|identity| {
-                    let v = &identity.verdict;
-                    CheckEntry {
-                        anchor: nav::report_id(i, identity),
-                        place: format!("{}:{}:{}", identity.file, identity.line, identity.column),
-                        // To the badge, or to the page when the formula shows none.
-                        url: page.published.then(|| {
-                            if html::has_badge(identity) {
-                                format!(
-                                    "{}#{}",
-                                    slug::encode_path(&page.url),
-                                    html::badge_id(identity)
-                                )
-                            } else {
-                                slug::encode_path(&page.url)
-                            }
-                        }),
-                        note_title: ctx.infos[i].title.clone(),
-                        latex: identity.latex.clone(),
-                        math: report_math(&identity.read_as, &identity.latex),
-                        kind: v.kind().map(str::to_string),
-                        message: v.message.clone(),
-                        hint: v.hint.clone(),
-                        counterexample: v.counterexample.clone(),
-                        explained: nav::failure_explained(v),
-                    }
-                })
-                .collect()
-        })
-        .collect();
-    for (list, entries) in ctx.identities.iter().zip(made) {
-        for (identity, entry) in list.iter().zip(entries) {
-            let v = &identity.verdict;
-            counts.total += 1;
-            seed.get_or_insert(v.seed);
-            if v.status() == Status::Pass {
-                trials.get_or_insert(v.trials);
-            }
-            match v.status() {
-                Status::Pass => {
-                    counts.pass += 1;
-                    passes.push(entry);
-                }
-                Status::Fail => {
-                    counts.fail += 1;
-                    failures.push(entry);
-                }
-                Status::Skip => {
-                    counts.skip += 1;
-                    let reason = skip_reason(v.kind());
-                    match skips.iter_mut().find(|g| g.heading == reason) {
-                        Some(group) => group.entries.push(entry),
-                        None => skips.push(CheckGroup {
-                            heading: reason,
-                            entries: vec![entry],
-                        }),
-                    }
+    // the skip groups in the order their first entries come, with their sizes
+    let mut skips: Vec<(String, usize)> = Vec::new();
+    for identity in ctx.identities.iter().flatten() {
+        let v = &identity.verdict;
+        counts.total += 1;
+        seed.get_or_insert(v.seed);
+        if v.status() == Status::Pass {
+            trials.get_or_insert(v.trials);
+        }
+        match v.status() {
+            Status::Pass => counts.pass += 1,
+            Status::Fail => counts.fail += 1,
+            Status::Skip => {
+                counts.skip += 1;
+                let reason = skip_reason(v.kind());
+                match skips.iter_mut().find(|(heading, _)| *heading == reason) {
+                    Some((_, n)) => *n += 1,
+                    None => skips.push((reason, 1)),
                 }
             }
         }
     }
+    // Each group's entries stand in the page made first at a place marked with a
+    // character no template nor note can put there.
+    let marker = |k: usize| format!("\u{0}rows {k}\u{0}");
+    let mut groups: Vec<(GroupKey, &'static str)> = vec![(GroupKey::Fail, "fail")];
+    groups.extend(
+        skips
+            .iter()
+            .map(|(heading, _)| (GroupKey::Skip(heading.clone()), "skip")),
+    );
+    groups.push((GroupKey::Pass, "pass"));
+    let group = |k: usize, heading: String, count: usize| CheckGroup {
+        heading,
+        count,
+        rows: marker(k),
+    };
+    let skip_groups: Vec<CheckGroup> = skips
+        .into_iter()
+        .enumerate()
+        .map(|(k, (heading, n))| group(k + 1, heading, n))
+        .collect();
     let page = ChecksPage {
         site: SiteCtx {
             title: &settings.title,
@@ -1222,10 +1294,7 @@ fn checks_page(
                 count: counts.fail,
                 empty: "No identity fails.",
                 folded: false,
-                groups: vec![CheckGroup {
-                    heading: String::new(),
-                    entries: failures,
-                }],
+                groups: vec![group(0, String::new(), counts.fail)],
             },
             CheckSection {
                 id: "not-checked",
@@ -1234,7 +1303,7 @@ fn checks_page(
                 count: counts.skip,
                 empty: "Every identity found was checked.",
                 folded: false,
-                groups: skips,
+                groups: skip_groups,
             },
             CheckSection {
                 id: "verified",
@@ -1243,20 +1312,88 @@ fn checks_page(
                 count: counts.pass,
                 empty: "No identity verified.",
                 folded: true,
-                groups: vec![CheckGroup {
-                    heading: String::new(),
-                    entries: passes,
-                }],
+                groups: vec![group(groups.len() - 1, String::new(), counts.pass)],
             },
         ],
         counts,
         seed,
         trials,
     };
-    Ok(OutFile {
-        path: CHECKS_PAGE.to_string(),
-        contents: render(tera, "checks.html", &page)?,
-    })
+    let frame = render(tera, "checks.html", &page)?;
+    let mut rest: &[u8] = &frame;
+    for (k, (key, status)) in groups.iter().enumerate() {
+        // An empty section shows no list: its marker is not in the page.
+        let mark = marker(k);
+        let Some(at) = memchr::memmem::find(rest, mark.as_bytes()) else {
+            continue;
+        };
+        w.write_all(&rest[..at])?;
+        rest = &rest[at + mark.len()..];
+        let members: Vec<(usize, &Located)> = ctx
+            .identities
+            .iter()
+            .enumerate()
+            .flat_map(|(i, list)| list.iter().map(move |identity| (i, identity)))
+            .filter(|(_, identity)| group_key(identity) == *key)
+            .collect();
+        for chunk in members.chunks(CHECK_ENTRIES_AT_ONCE) {
+            // the formulas are the slow part
+            let made: Vec<Result<Vec<u8>, TemplateError>> = chunk
+                .par_iter()
+                .map(|&(i, identity)| {
+                    let entry = check_entry(ctx, i, identity);
+                    let mut html = render(
+                        tera,
+                        "check_entry.html",
+                        &EntryCtx {
+                            e: &entry,
+                            section: EntrySection { status },
+                        },
+                    )?;
+                    // the template's last newline
+                    if html.last() == Some(&b'\n') {
+                        html.pop();
+                    }
+                    Ok(html)
+                })
+                .collect();
+            for html in made {
+                w.write_all(&html?)?;
+            }
+        }
+    }
+    w.write_all(rest)?;
+    Ok(())
+}
+
+/// The report's entry of `identity`, of note `i`.
+fn check_entry(ctx: &html::Ctx, i: usize, identity: &Located) -> CheckEntry {
+    let page = &ctx.graph.pages[i];
+    let v = &identity.verdict;
+    CheckEntry {
+        anchor: nav::report_id(i, identity),
+        place: format!("{}:{}:{}", identity.file, identity.line, identity.column),
+        // To the badge, or to the page when the formula shows none.
+        url: page.published.then(|| {
+            if html::has_badge(identity) {
+                format!(
+                    "{}#{}",
+                    slug::encode_path(&page.url),
+                    html::badge_id(identity)
+                )
+            } else {
+                slug::encode_path(&page.url)
+            }
+        }),
+        note_title: ctx.infos[i].title.clone(),
+        latex: identity.latex.clone(),
+        math: report_math(&identity.read_as, &identity.latex),
+        kind: v.kind().map(str::to_string),
+        message: v.message.clone(),
+        hint: v.hint.clone(),
+        counterexample: v.counterexample.clone(),
+        explained: nav::failure_explained(v),
+    }
 }
 
 /// An identity's formula on the report, as [`math::render_or_fallback_expanded`]

@@ -239,7 +239,7 @@ fn quiz_card(ctx: &Ctx, index: usize, card: &Card, anchored: bool, page: &str) -
         ),
         None => (String::new(), String::new(), String::new()),
     };
-    let (front, back) = html::card_sides(card, &ctx.notes[index].text, false);
+    let (front, back) = html::card_sides(card, &ctx.text(index), false);
     let (back_html, badges_html) =
         html::render_card_back(ctx, index, page, &back, card.range.clone());
     QuizCard {
