@@ -588,6 +588,10 @@ pub(crate) const TENSOR_INDICES: &[&str] = &[
 /// (`i\hbar \partial_t \psi`, `e^{i k x}`).
 pub(crate) const IMAGINARY_UNIT: &str = "i";
 
+/// The letter that, right before a bracket (`E[y]`, `E_{x}[f(x)]`), writes an
+/// expectation, as `\mathbb{E}` does.
+pub(crate) const EXPECTATION_LETTER: char = 'E';
+
 /// Subscripts that are free indices: `x_i`, `\partial w_j`.
 pub(crate) fn is_index_letter(sub: &str) -> bool {
     matches!(sub, "i" | "j" | "k" | "l")

@@ -124,10 +124,31 @@ fn substitute(
                         return Err(String::new());
                     }
                     let keys: Vec<String> = params.iter().map(Sym::key).collect();
+                    // an entry of a parameter (`x_j` in `h(x) = \sum_j \theta_j x_j`) is
+                    // that entry of a symbol argument (`z_j` in `h(z)`)
+                    let entry_of = |v: &Sym| {
+                        let k = params
+                            .iter()
+                            .position(|p| p.sub.is_none() && v.sub.is_some() && p.base == v.base)?;
+                        Some(match &args[k] {
+                            Expr::Var(a) if a.base == params[k].base => Ok(Expr::Var(v.clone())),
+                            Expr::Var(a) if a.sub.is_none() => Ok(Expr::Var(Sym {
+                                base: a.base.clone(),
+                                sub: v.sub.clone(),
+                                bold: v.bold,
+                                upper: v.upper,
+                            })),
+                            _ => Err(format!(
+                                "{name} uses entries of its parameter {}, and is applied to an \
+                                 expression",
+                                params[k].show()
+                            )),
+                        })
+                    };
                     let bound = b.clone().map(&mut |y| match y {
                         Expr::Var(v) => match keys.iter().position(|k| *k == v.key()) {
                             Some(i) => Ok(args[i].clone()),
-                            None => Ok(Expr::Var(v)),
+                            None => entry_of(&v).unwrap_or(Ok(Expr::Var(v))),
                         },
                         other => Ok(other),
                     });

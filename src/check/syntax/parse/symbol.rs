@@ -3,9 +3,12 @@
 
 use std::cell::Cell;
 
-use crate::check::notation::{FUNC_LETTERS, Func, func_by_name, func_command, is_constant_letter};
+use crate::check::notation::{
+    EXPECTATION_LETTER, FUNC_LETTERS, Func, func_by_name, func_command, is_constant_letter,
+};
 use crate::check::syntax::ast::{BinOp, Deriv, Expr, PRIME_AT, Sym, is_notation_apply};
-use crate::check::syntax::lex::{Tk, Tok, is_space};
+use crate::check::syntax::lex::{Tk, Tok, is_space, skip_group};
+use crate::tex::vocab::DELIMITER_SIZES;
 
 use super::{
     Ctx, PErr, PResult, Parser, apply_power, has_bold, list_vector, norm_sub, parse_expr,
@@ -13,6 +16,26 @@ use super::{
 };
 
 impl Parser<'_, '_> {
+    /// A `[` next (after a subscript, a `\left` or a size command): `E[y]`,
+    /// `E_{x}\left[f(x)\right]`.
+    fn bracket_follows(&self) -> bool {
+        let mut k = self.pos;
+        if self.toks.get(k).is_some_and(|t| t.is_ch('_')) {
+            k += 1;
+            k = if self.toks.get(k).is_some_and(|t| t.tk == Tk::Open) {
+                skip_group(self.toks, k)
+            } else {
+                k + 1
+            };
+        }
+        while self.toks.get(k).is_some_and(|t| {
+            is_space(&t.tk) || t.is_cmd("left") || DELIMITER_SIZES.iter().any(|s| t.is_cmd(s))
+        }) {
+            k += 1;
+        }
+        self.toks.get(k).is_some_and(|t| t.is_ch('['))
+    }
+
     pub(super) fn letter(&mut self) -> PResult<Expr> {
         let run = self.letter_run();
         if run.len() >= 2 {
@@ -50,6 +73,10 @@ impl Parser<'_, '_> {
         };
         let c = *c;
         let name = c.to_string();
+        // `E[y]`, `E_{x}[f(x)]`: an expectation, as `\mathbb{E}[y]` is
+        if c == EXPECTATION_LETTER && !self.bold && self.bracket_follows() {
+            return Err(PErr::unsupported("an expectation `E[...]`"));
+        }
         // e^{...}
         if c == 'e' && !self.bold && self.peek().is_some_and(|t| t.is_ch('^')) {
             self.pos += 1;
