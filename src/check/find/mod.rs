@@ -290,12 +290,58 @@ fn starts_part(text: &str) -> Option<usize> {
         let digits = l.chars().take_while(char::is_ascii_digit).count();
         if (1..=6).contains(&hashes) && l[hashes..].starts_with(' ') {
             out = Some(hashes);
-        } else if digits > 0 && l[digits..].starts_with(". ") {
+        } else if (digits > 0 && l[digits..].starts_with(". ")) || labels_a_problem(l) {
             out = Some(ITEM_DEPTH);
         }
     }
     out
 }
+
+/// Does a line start with a numbered problem's label (`Example 2.`, `**Exercise
+/// 3:**`, `<summary><strong>Problem 1</strong>`, `例4.`), as a numbered item does?
+fn labels_a_problem(line: &str) -> bool {
+    let mut l = line.trim_start();
+    // markup before the label: emphasis, HTML tags, a quote or list marker
+    loop {
+        let before = l;
+        l = l.trim_start_matches(['*', '_', '>', '-', ' ']);
+        if l.starts_with('<')
+            && let Some(end) = l.find('>')
+        {
+            l = &l[end + 1..];
+        }
+        if l == before {
+            break;
+        }
+    }
+    let lower = l.to_lowercase();
+    PROBLEM_LABELS.iter().any(|w| {
+        lower.strip_prefix(w).is_some_and(|rest| {
+            let rest = rest.trim_start();
+            rest.starts_with(|c: char| c.is_ascii_digit())
+                || rest.chars().next().is_some_and(|c| c.is_ascii_uppercase())
+                    && rest[1..].starts_with(['.', ':', ')'])
+        })
+    })
+}
+
+/// Words that label a numbered problem or worked example at the start of a line.
+const PROBLEM_LABELS: &[&str] = &[
+    "example",
+    "exercise",
+    "problem",
+    "question",
+    "beispiel",
+    "aufgabe",
+    "übung",
+    "ejemplo",
+    "ejercicio",
+    "exemple",
+    "exercice",
+    "例",
+    "习题",
+    "练习",
+];
 
 /// The depth of a part that a numbered list item starts.
 const ITEM_DEPTH: usize = 7;

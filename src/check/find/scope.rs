@@ -323,6 +323,10 @@ fn parse_body(body: &[Tok], cx: &Ctx) -> Result<Expr, syntax::PErr> {
     if first.is_ok() {
         return first;
     }
+    // `\frac{x}{1+x} (x \neq -1)`: a trailing condition in brackets, not a factor
+    if let Some(open) = trailing_condition(body) {
+        return syntax::parse_expr(&body[..open], cx).or(first);
+    }
     let depth: i64 = body
         .iter()
         .map(|t| i64::from(t.is_ch('(') || t.is_ch('[')) - i64::from(t.is_ch(')') || t.is_ch(']')))
@@ -333,6 +337,30 @@ fn parse_body(body: &[Tok], cx: &Ctx) -> Result<Expr, syntax::PErr> {
         }
         _ => first,
     }
+}
+
+/// Where a bracketed condition that ends `body` opens (`(x \neq -1)`, `(x > 0, x
+/// \neq 1)`, `(\alpha \in \mathbb{R})`), after something it conditions.
+fn trailing_condition(body: &[Tok]) -> Option<usize> {
+    let end = body.iter().rposition(|t| !is_space(&t.tk))?;
+    if !body[end].is_ch(')') {
+        return None;
+    }
+    let mut depth = 0i32;
+    let open = (0..=end).rev().find(|&k| {
+        if body[k].is_ch(')') {
+            depth += 1;
+        } else if body[k].is_ch('(') {
+            depth -= 1;
+        }
+        depth == 0
+    })?;
+    let inside = &body[open + 1..end];
+    let relation = inside
+        .iter()
+        .any(|t| syntax::relation(&t.tk).is_some_and(|r| r != syntax::Rel::Eq));
+    let before = body[..open].iter().any(|t| !is_space(&t.tk));
+    (relation && before).then_some(open)
 }
 
 /// Has `name` a readable definition made in this part of the note?
@@ -720,7 +748,7 @@ pub(super) fn says_equation(before: &str, after: &str, to_number: bool) -> bool 
         .rsplit(|c: char| !c.is_alphanumeric())
         .next()
         .unwrap_or("");
-    if EQUATION_WORDS.contains(&last) {
+    if EQUATION_WORDS.contains(&last) || EQUATION_PHRASES.iter().any(|p| b.ends_with(p)) {
         return true;
     }
     let a = after.trim_start().to_lowercase();
@@ -734,6 +762,10 @@ pub(super) fn says_equation(before: &str, after: &str, to_number: bool) -> bool 
 const EQUATION_WORDS: &[&str] = &[
     "set", "setting", "when", "where", "whenever", "wherever", "solve", "solving", "until",
 ];
+
+/// Phrases right before a formula that make it a condition to meet (`there is a
+/// point $\xi$ such that $f'(\xi) = 0$`).
+const EQUATION_PHRASES: &[&str] = &["such that", "so that", "使得"];
 
 /// How prose right after an equation says it is a result (see [`says_result`]).
 const RESULT_WORDS: &[&str] = &[

@@ -366,7 +366,7 @@ fn imaginary_unit(id: &Ident) -> bool {
 fn vanishing_prime(id: &Ident) -> Option<String> {
     static PRIMED: std::sync::LazyLock<Option<regex::Regex>> = std::sync::LazyLock::new(|| {
         regex::Regex::new(
-            r"^[A-Za-z](?:'+|\^\{?(?:\\prime)+\}?|\^\{\(\d\)\})(?:\s*\(\s*[A-Za-z]\s*\))?$",
+            r"^[A-Za-z](?:'+|\^\{?(?:\\prime)+\}?|\^\{\(\d\)\})(?:\s*\(\s*(?:[A-Za-z]|\\[a-z]+)\s*\))?$",
         )
         .ok()
     });
