@@ -735,6 +735,10 @@ pub(crate) const STATEMENT_BREAK_CMDS: &[&str] = &[
     "qquad",
 ];
 
+/// Commands that introduce a consequence of what precedes them.
+pub(crate) const IMPLICATION_CMDS: &[&str] =
+    &["implies", "Rightarrow", "Longrightarrow", "therefore"];
+
 /// Text commands in text mode proper: commands inside are not parsed as math.
 pub(crate) const TEXT_MODE_CMDS: &[&str] = &["text", "mbox", "hbox"];
 
@@ -917,6 +921,7 @@ pub(crate) const ARRAY_MARKS: &[&str] = &[
     "^{-T}",
     "\\det",
     "tr",
+    "Tr",
     "\\|",
     "\\Vert",
     "diag",

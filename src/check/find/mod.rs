@@ -105,7 +105,7 @@ mod statements;
 use std::cell::Cell;
 use std::collections::{BTreeMap, BTreeSet};
 
-use super::notation::{DEFINITE_WORDS, NOT_WORDS, ONLY_WORDS, SYMMETRIC_WORDS};
+use super::notation::{DEFINITE_WORDS, IMPLICATION_CMDS, NOT_WORDS, ONLY_WORDS, SYMMETRIC_WORDS};
 use super::shape::Kind;
 use super::syntax::{self, Ctx, Expr, PErr, Sym, Tok};
 use super::{Finding, Layout, NoteMath, Otimes, SkipReason};
@@ -545,7 +545,19 @@ pub(crate) fn find(note: &NoteMath) -> Vec<Finding> {
             }
         }
         let mut last: Option<usize> = None;
+        // `P \Rightarrow y = ...`: what follows an implication is a consequence, not a
+        // definition to check what precedes it against
+        let arrows: Vec<usize> = toks
+            .iter()
+            .filter(|t| IMPLICATION_CMDS.iter().any(|c| t.is_cmd(c)))
+            .map(|t| t.start)
+            .collect();
+        let span_result = st.result_said;
         for stmt in stmts {
+            st.result_said = span_result
+                || stmt
+                    .first()
+                    .is_some_and(|t| arrows.iter().any(|&a| a < t.start));
             // `= 1, \quad x > 0`: a condition right after an identity is its domain
             // (for that identity only, not a fact for the rest of the note)
             if let Some(k) = last
