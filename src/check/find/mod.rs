@@ -545,8 +545,8 @@ pub(crate) fn find(note: &NoteMath) -> Vec<Finding> {
             }
         }
         let mut last: Option<usize> = None;
-        // `P \Rightarrow y = ...`: what follows an implication is a consequence, not a
-        // definition to check what precedes it against
+        // `P \Rightarrow y = ...`: what follows an implication of an identity is a
+        // consequence, not a definition to check that identity against
         let arrows: Vec<usize> = toks
             .iter()
             .filter(|t| IMPLICATION_CMDS.iter().any(|c| t.is_cmd(c)))
@@ -554,10 +554,12 @@ pub(crate) fn find(note: &NoteMath) -> Vec<Finding> {
             .collect();
         let span_result = st.result_said;
         for stmt in stmts {
+            // (after an identity: `\Rightarrow f(t) = ...` after a condition defines f)
             st.result_said = span_result
-                || stmt
-                    .first()
-                    .is_some_and(|t| arrows.iter().any(|&a| a < t.start));
+                || last.is_some()
+                    && stmt
+                        .first()
+                        .is_some_and(|t| arrows.iter().any(|&a| a < t.start));
             // `= 1, \quad x > 0`: a condition right after an identity is its domain
             // (for that identity only, not a fact for the rest of the note)
             if let Some(k) = last
