@@ -584,6 +584,10 @@ pub(crate) const TENSOR_INDICES: &[&str] = &[
     "mu", "nu", "rho", "sigma", "lambda", "kappa", "alpha", "beta", "gamma", "tau",
 ];
 
+/// Letters that name a general solution's constants of integration (`C`, `C_1`,
+/// `c_2`).
+pub(crate) const INTEGRATION_CONSTANTS: &[&str] = &["C", "c"];
+
 /// The letter that names the imaginary unit when the note leaves it free
 /// (`i\hbar \partial_t \psi`, `e^{i k x}`).
 pub(crate) const IMAGINARY_UNIT: &str = "i";

@@ -290,12 +290,18 @@ fn starts_part(text: &str) -> Option<usize> {
         let digits = l.chars().take_while(char::is_ascii_digit).count();
         if (1..=6).contains(&hashes) && l[hashes..].starts_with(' ') {
             out = Some(hashes);
-        } else if (digits > 0 && l[digits..].starts_with(". ")) || labels_a_problem(l) {
+        } else if (digits > 0 && ITEM_MARKS.iter().any(|m| l[digits..].starts_with(m)))
+            || labels_a_problem(l)
+        {
             out = Some(ITEM_DEPTH);
         }
     }
     out
 }
+
+/// What follows a number that starts a numbered item: `2. `, and the full-width
+/// `2．`, `2、` of CJK text.
+const ITEM_MARKS: &[&str] = &[". ", "．", "、"];
 
 /// Does a line start with a numbered problem's label (`Example 2.`, `**Exercise
 /// 3:**`, `<summary><strong>Problem 1</strong>`, `例4.`), as a numbered item does?

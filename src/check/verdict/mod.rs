@@ -29,7 +29,9 @@ use std::collections::{BTreeSet, HashMap};
 
 use super::eval::Val;
 use super::find::{Ident, Skip};
-use super::notation::{ARRAY_MARKS, DECOR_CMDS, Func, IMAGINARY_UNIT, TENSOR_INDICES};
+use super::notation::{
+    ARRAY_MARKS, DECOR_CMDS, Func, IMAGINARY_UNIT, INTEGRATION_CONSTANTS, TENSOR_INDICES,
+};
 use super::shape::{Infer, Kind, Ty, TyErr};
 use super::syntax::{BinOp, Expr, Sym};
 use super::{FailKind, Finding, Layout, Otimes, Outcome, Reading, Settings, SkipReason, Verdict};
@@ -137,6 +139,17 @@ pub(super) fn check_reread(f: &Finding, s: &Settings, layout: Layout) -> Verdict
             &format!(
                 "index notation: \\{index} is written both up and down, a tensor index summed \
                  over, not an exponent (as read: {})",
+                v.message
+            ),
+            s,
+        );
+    }
+    if let Some(c) = initial_condition(id) {
+        return skip(
+            SkipReason::NotIdentity,
+            &format!(
+                "an initial condition: a value at a point that picks the constant {c} of a \
+                 general solution (as an identity: {})",
                 v.message
             ),
             s,
@@ -316,6 +329,32 @@ fn matrix_entry_variable(id: &Ident) -> Option<String> {
                 .any(|v| v.base == w.base && v.sub.as_deref() != Some(sub.as_str())))
         .then(|| w.show())
     })
+}
+
+/// A value at a point (an evaluation bar) of a general solution whose constants of
+/// integration ([`INTEGRATION_CONSTANTS`]) come from its definition, not the identity's
+/// text: `\left.\frac{dx}{dt}\right|_{t=0} = 0` for `x = C_1 \cos kt + C_2 \sin kt`.
+fn initial_condition(id: &Ident) -> Option<String> {
+    if !id.bars.iter().any(Option::is_some) {
+        return None;
+    }
+    let mut found = None;
+    for m in &id.members {
+        m.walk(&mut |x| {
+            if let Expr::Var(v) = x
+                && INTEGRATION_CONSTANTS.contains(&v.base.as_str())
+                && v.sub
+                    .as_ref()
+                    .is_none_or(|s| s.chars().all(|c| c.is_ascii_digit()))
+                && !v.bold
+            {
+                found.get_or_insert_with(|| v.show());
+            }
+        });
+    }
+    let c = found?;
+    let base = c.chars().next().map(String::from).unwrap_or_default();
+    (!id.texts.iter().any(|t| t.contains(&base))).then_some(c)
 }
 
 /// An undefined letter under an accent (`\tilde{A}`, `\hat{u}`, [`DECOR_CMDS`]) whose
