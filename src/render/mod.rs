@@ -308,6 +308,28 @@ impl NoteRest {
     }
 }
 
+/// What every page is made from: the notes, their graph, identities and cards, and
+/// the site's settings (already completed by [`site_settings`]).
+fn page_ctx<'a>(
+    notes: &'a [ParsedNote],
+    infos: &'a [NoteInfo],
+    graph: &'a Graph,
+    identities: &'a [Vec<Located>],
+    cards: &'a [Vec<Card>],
+    settings: &'a SiteSettings,
+) -> html::Ctx<'a> {
+    html::Ctx {
+        graph,
+        notes,
+        infos,
+        identities,
+        cards,
+        safe_html: settings.safe_html,
+        reparse: settings.reparse.as_ref(),
+        texts: settings.texts.as_deref(),
+    }
+}
+
 /// The settings with [`SiteSettings::quiz`] set: whether a published note has cards.
 pub fn site_settings(settings: &SiteSettings, graph: &Graph, cards: &[Vec<Card>]) -> SiteSettings {
     SiteSettings {
@@ -364,16 +386,7 @@ pub fn render_notes_then<E: From<TemplateError> + Send, R: Send>(
 ) -> Result<Vec<(usize, R)>, E> {
     let tera = engine()?;
     let settings = &site_settings(settings, graph, cards);
-    let ctx = html::Ctx {
-        graph,
-        notes,
-        infos,
-        identities,
-        cards,
-        safe_html: settings.safe_html,
-        reparse: settings.reparse.as_ref(),
-        texts: settings.texts.as_deref(),
-    };
+    let ctx = page_ctx(notes, infos, graph, identities, cards, settings);
     let order = nav::reading_order(graph, infos, &settings.order);
     let positions = nav::positions(&order, notes.len());
     let reading = (order.as_slice(), positions.as_slice());
@@ -477,16 +490,7 @@ pub fn render_rest_of<E: From<TemplateError> + Send>(
 ) -> Result<RenderSummary, E> {
     let tera = engine()?;
     let settings = &site_settings(settings, graph, cards);
-    let ctx = html::Ctx {
-        graph,
-        notes,
-        infos,
-        identities,
-        cards,
-        safe_html: settings.safe_html,
-        reparse: settings.reparse.as_ref(),
-        texts: settings.texts.as_deref(),
-    };
+    let ctx = page_ctx(notes, infos, graph, identities, cards, settings);
     let mut cards_shown: HashSet<String> = HashSet::new();
     let mut entries = Vec::new();
     let mut previews = Vec::new();
@@ -1186,16 +1190,7 @@ pub fn write_checks_page(
 ) -> Result<(), WriteError> {
     let tera = engine()?;
     let settings = &site_settings(settings, graph, cards);
-    let ctx = html::Ctx {
-        graph,
-        notes,
-        infos,
-        identities,
-        cards,
-        safe_html: settings.safe_html,
-        reparse: settings.reparse.as_ref(),
-        texts: settings.texts.as_deref(),
-    };
+    let ctx = page_ctx(notes, infos, graph, identities, cards, settings);
     checks_page(tera, &ctx, settings, w)
 }
 
