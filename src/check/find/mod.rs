@@ -408,7 +408,8 @@ pub(crate) fn find(note: &NoteMath) -> Vec<Finding> {
         st.result_said = note
             .spans
             .get(si + 1)
-            .is_some_and(|next| scope::says_result(next.before));
+            .is_some_and(|next| scope::says_result(next.before))
+            || scope::names_a_curve(span.before);
         let mut item_start = false;
         if let Some(depth) = starts_part(span.before) {
             st.part += 1;

@@ -737,6 +737,34 @@ pub(super) fn says_result(after: &str) -> bool {
     RESULT_WORDS.iter().any(|w| t.starts_with(w))
 }
 
+/// Does the prose right before a formula name a curve it is the equation of (`along
+/// the parabola $y = x^2$`, `L 为曲线 $y=x^2$`): a relation between its letters, not
+/// a definition of one?
+pub(super) fn names_a_curve(before: &str) -> bool {
+    let b = before.trim_end().to_lowercase();
+    let b = b.trim_end_matches(['(', ':', ',']).trim_end();
+    CURVE_WORDS.iter().any(|w| b.ends_with(w))
+}
+
+/// Words for a curve, as the last of the prose before its equation.
+const CURVE_WORDS: &[&str] = &[
+    "curve",
+    "parabola",
+    "arc",
+    "path",
+    "circle",
+    "ellipse",
+    "hyperbola",
+    "曲线",
+    "抛物线",
+    "圆",
+    "椭圆",
+    "kurve",
+    "parabel",
+    "courbe",
+    "curva",
+];
+
 /// Does the prose around a formula make it an equation to solve: right before it,
 /// "set", "when", "where", "solve" (`Set $f''(x) = 0$`, `(where $f'(x) = 0$)`), or,
 /// for an equation whose right side is a number, right after it "when", "where"
