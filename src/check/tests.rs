@@ -179,6 +179,21 @@ fn fail(tex: &str, kind: &str, hint: Option<&str>) {
     }
 }
 
+/// A formula framed 100,000 times over is read as the formula (frames are unwrapped in
+/// one pass: nested ones once cost a pass each, quadratic in their count).
+#[test]
+fn deeply_framed_formula_is_read() {
+    let n = 100_000;
+    let tex = format!(
+        r"{}\frac{{d}}{{dx}} x^2 = 2x{}",
+        r"\boxed{".repeat(n),
+        "}".repeat(n)
+    );
+    let r = run(&tex);
+    assert_eq!(r.len(), 1, "one identity inside the frames");
+    assert_eq!(r[0].1.status(), Status::Pass, "{:?}", r[0].1);
+}
+
 #[track_caller]
 #[test]
 fn never_crashes() {

@@ -308,8 +308,27 @@ fn rewrite_over(toks: &[Tok], out: &mut Vec<Tok>) {
 /// frame holds ([`vocab::FRAMES`]: `\boxed{..}`) in its place.
 fn clean(toks: Vec<Tok>) -> Vec<Tok> {
     let mut out = Vec::with_capacity(toks.len());
+    // where each group that a frame opens closes (one pass, so that frames nested
+    // deep cost no more than flat ones), and those of the frames being read
+    let closes = if toks
+        .iter()
+        .any(|t| matches!(&t.tk, Tk::Cmd(c) if vocab::FRAMES.contains(&c.as_str())))
+    {
+        group_closes(&toks)
+    } else {
+        Vec::new()
+    };
+    let mut frame_ends: Vec<usize> = Vec::new();
     let mut k = 0;
     while k < toks.len() {
+        while frame_ends.last().is_some_and(|&e| e < k) {
+            frame_ends.pop();
+        }
+        if frame_ends.last() == Some(&k) {
+            frame_ends.pop();
+            k += 1;
+            continue;
+        }
         let t = &toks[k];
         if let Tk::Cmd(c) = &t.tk
             && (vocab::DROPPED_WITH_ARGUMENT.contains(&c.as_str()) || c == "textcolor")
@@ -329,14 +348,10 @@ fn clean(toks: Vec<Tok>) -> Vec<Tok> {
             && vocab::FRAMES.contains(&c.as_str())
             && toks.get(k + 1).is_some_and(|u| u.tk == Tk::Open)
         {
-            let end = skip_group(&toks, k + 1).min(toks.len());
-            let inner_end = if end > k + 2 && toks[end - 1].tk == Tk::Close {
-                end - 1
-            } else {
-                end
-            };
-            out.extend(clean(toks[k + 2..inner_end].to_vec()));
-            k = end;
+            if let Some(Some(close)) = closes.get(k + 1) {
+                frame_ends.push(*close);
+            }
+            k += 2;
             continue;
         }
         // `\overset{(1)}{=}`, `\stackrel{def}{=}`: the annotated symbol, unwrapped
@@ -385,6 +400,25 @@ fn clean(toks: Vec<Tok>) -> Vec<Tok> {
         }
         out.push(t.clone());
         k += 1;
+    }
+    out
+}
+
+/// For each `{`, the index of the `}` that closes it (`None` for every other token and
+/// for a group left open).
+fn group_closes(toks: &[Tok]) -> Vec<Option<usize>> {
+    let mut out = vec![None; toks.len()];
+    let mut open: Vec<usize> = Vec::new();
+    for (k, t) in toks.iter().enumerate() {
+        match t.tk {
+            Tk::Open => open.push(k),
+            Tk::Close => {
+                if let Some(o) = open.pop() {
+                    out[o] = Some(k);
+                }
+            }
+            _ => {}
+        }
     }
     out
 }

@@ -362,7 +362,6 @@ fn relative(e: f64) -> String {
     }
 }
 
-/// Is every entry of the value exactly zero?
 /// Every entry zero, up to rounding (`X(X^T X)^{-1}X^T y - y` with X square).
 fn all_zero(v: &Val<f64>) -> bool {
     const ROUNDING: f64 = 1e-9;

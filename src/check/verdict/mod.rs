@@ -198,11 +198,6 @@ pub(super) fn check_reread(f: &Finding, s: &Settings, layout: Layout) -> Verdict
             return annotated(w, "(with e Euler's number)".to_string());
         }
     }
-    // (capital letters read as numbers: `V'(x) = 12x^2 - 4(L + W)x + LW = 0`)
-    let scalars = v
-        .reading
-        .as_ref()
-        .is_some_and(|r| r.kinds.values().all(|k| *k == Kind::Scalar));
     // `f'' = 0`, `f'(x) = 0` of a function the note gives: the condition for a
     // critical or inflection point, not a claim that the function is flat
     if let Some(d) = vanishing_prime(id) {
@@ -216,6 +211,11 @@ pub(super) fn check_reread(f: &Finding, s: &Settings, layout: Layout) -> Verdict
             s,
         );
     }
+    // (capital letters read as numbers: `V'(x) = 12x^2 - 4(L + W)x + LW = 0`)
+    let scalars = v
+        .reading
+        .as_ref()
+        .is_some_and(|r| r.kinds.values().all(|k| *k == Kind::Scalar));
     let Some(j) = value_member(id, scalars) else {
         return v;
     };
